@@ -1,0 +1,914 @@
+//! The custom application config (the JSON file of the original
+//! `MAIA_deploy_helm_chart`) and its validated form, [`AppSpec`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{Diagnostic, Issue, Issues};
+use crate::duration::allocation_seconds;
+use crate::error::SpecError;
+use crate::load::{self, ConfigFile, LoadOptions, Parsed};
+use crate::loose::{StringOrBool, StringOrNumber, Text};
+use crate::names::{Dns1035Label, DnsLabel, DnsSubdomain, PortName, suggest_label};
+use crate::path::FieldPath;
+use crate::quantity::Quantity;
+use crate::source::SourceFile;
+
+/// A researcher's application: which image to run, with which resources, ports,
+/// volumes and ingress. Field names are those of the original toolkit.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(title = "maia app config")]
+pub struct AppConfig {
+    /// Namespace to deploy into (a DNS-1123 label).
+    pub namespace: String,
+    /// Release name; objects are named `<chart_name>-mkg`.
+    pub chart_name: String,
+    /// Container image repository, without the tag.
+    pub docker_image: String,
+    /// Image tag (default `latest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Kubeconfig context names to deploy to; empty means the current context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+    /// Memory request and limit (a Kubernetes quantity, e.g. `4Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_request: Option<StringOrNumber>,
+    /// CPU request and limit (a Kubernetes quantity, e.g. `500m` or `2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_request: Option<StringOrNumber>,
+    /// Number of NVIDIA GPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_request: Option<StringOrNumber>,
+    /// How long a Job may run: a number of days, or `45s`, `30m`, `12h`, `180d`.
+    #[serde(
+        rename = "allocationTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocation_time: Option<StringOrNumber>,
+    /// Service ports: `{name: [port]}` or `{name: [port, nodePort]}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ports: IndexMap<String, Vec<StringOrNumber>>,
+    /// `ClusterIP` (default), `NodePort` or `LoadBalancer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+    /// New volumes, one PersistentVolumeClaim each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub persistent_volume: Vec<PersistentVolumeConfig>,
+    /// Existing PersistentVolumeClaims to mount.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub existing_persistent_volume: Vec<ExistingVolumeConfig>,
+    /// Local files to mount: `{key: [local_path, mount_path, "readOnly"?]}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub mount_files: IndexMap<String, Vec<String>>,
+    /// Run on this node (`kubernetes.io/hostname`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<String>,
+    /// Run on nodes with this GPU model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_selector: Option<GpuSelectorConfig>,
+    /// Expose a port over HTTPS, behind the group's login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressConfig>,
+    /// Environment variables, in file order.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env_variables: IndexMap<String, Text>,
+    /// `true` runs a Deployment (1 replica); otherwise a Job limited by `allocationTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<StringOrBool>,
+    /// Container command (replaces the image's entrypoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Container arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Secret holding registry credentials for a private image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secret: Option<String>,
+    /// Secrets holding user accounts (`user`, `password`, `ssh_publickey`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_secret: Vec<String>,
+    /// Keys read from each user secret into the environment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_secret_params: Vec<String>,
+}
+
+impl ConfigFile for AppConfig {
+    const KIND: &'static str = "app config";
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct PersistentVolumeConfig {
+    /// Where the volume is mounted in the container.
+    #[serde(rename = "mountPath")]
+    pub mount_path: String,
+    /// Requested size (a quantity, e.g. `100Gi`).
+    pub size: StringOrNumber,
+    /// `ReadWriteOnce`, `ReadOnlyMany`, `ReadWriteMany` or `ReadWriteOncePod`.
+    pub access_mode: String,
+    /// Storage class (`kubectl get sc`); absent = the cluster default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc_type: Option<String>,
+    /// Mount read-only.
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<StringOrBool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct ExistingVolumeConfig {
+    /// Name of the existing PersistentVolumeClaim.
+    pub name: String,
+    #[serde(rename = "mountPath")]
+    pub mount_path: String,
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<StringOrBool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct GpuSelectorConfig {
+    /// GPU model as labelled by NVIDIA GPU feature discovery (`nvidia.com/gpu.product`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct IngressConfig {
+    /// Public host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Service port to expose (one of `ports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<StringOrNumber>,
+    /// URL path prefix (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// NGINX: host of the group's OAuth2 proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_url: Option<String>,
+    /// NGINX: cert-manager ClusterIssuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_issuer: Option<String>,
+    /// Traefik: middleware (the group's OAuth2 forward-auth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik_middleware: Option<String>,
+    /// Traefik: certificate resolver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik_resolver: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// The validated spec.
+
+/// A checked application, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSpec {
+    pub namespace: DnsLabel,
+    /// `chart_name`: the release, and the `app` label.
+    pub release: DnsLabel,
+    /// `<release>-mkg`: the name of the workload, Service and the prefix of the rest.
+    pub full_name: Dns1035Label,
+    pub image: String,
+    pub image_repository: String,
+    pub image_tag: String,
+    pub clusters: Vec<String>,
+    pub memory: Option<Quantity>,
+    pub cpu: Option<Quantity>,
+    pub gpus: u64,
+    pub workload: Workload,
+    /// Seconds from `allocationTime` (also kept for a Deployment, for the compat values).
+    pub allocation_seconds: Option<i64>,
+    pub service: Option<ServiceSpec>,
+    pub volumes: Vec<VolumeSpec>,
+    pub existing_volumes: Vec<ExistingVolumeSpec>,
+    pub mount_files: Option<MountFiles>,
+    pub node_name: Option<String>,
+    pub gpu_product: Option<String>,
+    pub ingress: Option<IngressSpec>,
+    pub env: Vec<(String, String)>,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub image_pull_secret: Option<DnsSubdomain>,
+    pub user_secrets: Vec<DnsSubdomain>,
+    pub user_secret_params: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    Job { active_deadline_seconds: i64 },
+    Deployment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    pub service_type: ServiceType,
+    pub ports: Vec<ServicePortSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePortSpec {
+    pub name: PortName,
+    pub port: u16,
+    pub node_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeSpec {
+    pub claim_name: DnsSubdomain,
+    pub volume_name: String,
+    pub mount_path: String,
+    pub size: Quantity,
+    pub access_mode: String,
+    pub storage_class: Option<String>,
+    pub read_only: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingVolumeSpec {
+    pub claim_name: DnsSubdomain,
+    pub volume_name: String,
+    pub mount_path: String,
+    pub read_only: Option<bool>,
+}
+
+/// The files of `mount_files`: one ConfigMap (named after the first key) holding
+/// every file under its base name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountFiles {
+    pub config_map: DnsSubdomain,
+    pub files: Vec<MountFile>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountFile {
+    /// The `mount_files` key, lower-cased with `_` → `-` (the compat volume name).
+    pub volume_name: String,
+    /// Base name of the local file: its key in the ConfigMap.
+    pub file_name: String,
+    /// The path as written in the config.
+    pub local_path: String,
+    pub mount_path: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngressSpec {
+    pub host: String,
+    /// Normalised to exactly one leading `/`.
+    pub path: String,
+    pub port: u16,
+    pub flavour: IngressFlavour,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngressFlavour {
+    Nginx {
+        issuer: String,
+        oauth_url: Option<String>,
+    },
+    Traefik {
+        resolver: Option<String>,
+        middleware: Option<String>,
+    },
+    /// Neither NGINX nor Traefik settings: a plain Ingress (warned about).
+    Plain,
+}
+
+/// The original's full name: `<chart_name>-mkg` unless the name already contains `mkg`,
+/// cut to 63 characters with trailing `-` removed.
+pub fn full_name(chart_name: &str) -> String {
+    let name = if chart_name.contains("mkg") {
+        chart_name.to_string()
+    } else {
+        format!("{chart_name}-mkg")
+    };
+    let cut: String = name.chars().take(63).collect();
+    cut.trim_end_matches('-').to_string()
+}
+
+/// Contents of the mount files, read by the caller (rendering does no I/O).
+pub type MountFileContents = BTreeMap<String, Vec<u8>>;
+
+/// An app config read and checked, with its warnings.
+#[derive(Debug)]
+pub struct LoadedApp {
+    pub config: AppConfig,
+    pub spec: AppSpec,
+    pub source: SourceFile,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl LoadedApp {
+    /// Reads every mount file, resolving relative paths against the config's folder.
+    /// A missing or unreadable file is an error that names it and where it is listed.
+    pub fn read_mount_files(&self) -> Result<MountFileContents, SpecError> {
+        let mut contents = MountFileContents::new();
+        let mut issues = Vec::new();
+        if let Some(mf) = &self.spec.mount_files {
+            for (i, file) in mf.files.iter().enumerate() {
+                let resolved = resolve(self.source.base_dir(), &file.local_path);
+                match std::fs::read(&resolved) {
+                    Ok(bytes) => {
+                        contents.insert(file.file_name.clone(), bytes);
+                    }
+                    Err(e) => {
+                        let key = self
+                            .config
+                            .mount_files
+                            .get_index(i)
+                            .map(|(k, _)| k.clone())
+                            .unwrap_or_default();
+                        issues.push(
+                            Issue::error(
+                                FieldPath::root().key("mount_files").key(key).index(0),
+                                format!(
+                                    "cannot read {:?} ({}): {e}",
+                                    file.local_path,
+                                    resolved.display()
+                                ),
+                            )
+                            .hint(
+                                "relative paths are resolved against the folder of the config file",
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        load::finish(AppConfig::KIND, &self.source, Vec::new(), issues)?;
+        Ok(contents)
+    }
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// Reads and validates an app config file.
+pub fn load(path: &Path, options: LoadOptions) -> Result<LoadedApp, SpecError> {
+    from_parsed(load::read::<AppConfig>(path, options)?)
+}
+
+/// Validates an app config already in memory (`name` is used in messages and decides
+/// JSON or YAML by its extension).
+pub fn load_str(name: &str, text: &str, options: LoadOptions) -> Result<LoadedApp, SpecError> {
+    from_parsed(load::parse::<AppConfig>(
+        SourceFile::new(name, text),
+        options,
+    )?)
+}
+
+fn from_parsed(parsed: Parsed<AppConfig>) -> Result<LoadedApp, SpecError> {
+    let Parsed {
+        value: config,
+        source,
+        warnings,
+    } = parsed;
+    let (spec, issues) = check(&config);
+    let warnings = load::finish(AppConfig::KIND, &source, warnings, issues)?;
+    let spec = spec.expect("a spec is built whenever there are no errors");
+    Ok(LoadedApp {
+        config,
+        spec,
+        source,
+        warnings,
+    })
+}
+
+fn opt_bool(issues: &mut Issues, path: FieldPath, v: &Option<StringOrBool>) -> Option<bool> {
+    let v = v.as_ref()?;
+    let parsed = v.parse();
+    if parsed.is_none() {
+        issues
+            .error(path, format!("{} is not a boolean", v.shown()))
+            .set_hint("write true or false");
+    }
+    parsed
+}
+
+fn mount_path(issues: &mut Issues, path: FieldPath, p: &str) {
+    if !p.starts_with('/') {
+        issues
+            .error(path, format!("{p:?} is not an absolute path"))
+            .set_hint("mount paths inside the container start with '/'");
+    }
+}
+
+fn port_number(
+    issues: &mut Issues,
+    path: FieldPath,
+    v: &StringOrNumber,
+    what: &str,
+) -> Option<u16> {
+    match v.as_u64() {
+        Some(n @ 1..=65535) => Some(n as u16),
+        Some(n) => {
+            issues.error(path, format!("{what} {n} is outside 1-65535"));
+            None
+        }
+        None => {
+            issues
+                .error(path, format!("{} is not a {what} number", v.shown()))
+                .set_hint("write a whole number from 1 to 65535");
+            None
+        }
+    }
+}
+
+/// Checks a config and builds its spec. The spec is `Some` when no issue is an error.
+pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
+    let root = FieldPath::root();
+    let mut issues = Issues::default();
+
+    let namespace = issues.check(&root.key("namespace"), c.namespace.parse::<DnsLabel>());
+    let release = issues.check(&root.key("chart_name"), c.chart_name.parse::<DnsLabel>());
+    let mut full = None;
+    if release.is_some() {
+        let raw_full = if c.chart_name.contains("mkg") {
+            c.chart_name.clone()
+        } else {
+            format!("{}-mkg", c.chart_name)
+        };
+        if raw_full.len() > 63 {
+            issues
+                .error(
+                    root.key("chart_name"),
+                    format!("the full name {raw_full:?} is {} characters, over the 63 a Kubernetes name may have", raw_full.len()),
+                )
+                .set_hint("use a chart_name of at most 59 characters (the original silently cut the name, which can make two apps collide)");
+        } else {
+            full = issues.check(
+                &root.key("chart_name"),
+                full_name(&c.chart_name).parse::<Dns1035Label>(),
+            );
+        }
+    }
+
+    if c.docker_image.trim().is_empty() {
+        issues
+            .error(root.key("docker_image"), "the image is empty")
+            .set_hint("give an image repository, e.g. \"jupyter/scipy-notebook\"");
+    } else if c.docker_image.chars().any(char::is_whitespace) {
+        issues.error(
+            root.key("docker_image"),
+            format!("{:?} contains white space", c.docker_image),
+        );
+    }
+    let tag = c.tag.clone().unwrap_or_else(|| "latest".to_string());
+    if tag.is_empty() || tag.chars().any(char::is_whitespace) {
+        issues.error(root.key("tag"), format!("{tag:?} is not an image tag"));
+    }
+
+    let memory = c
+        .memory_request
+        .as_ref()
+        .and_then(|m| issues.check(&root.key("memory_request"), m.text.parse::<Quantity>()));
+    let cpu = c
+        .cpu_request
+        .as_ref()
+        .and_then(|m| issues.check(&root.key("cpu_request"), m.text.parse::<Quantity>()));
+    let gpus = match &c.gpu_request {
+        None => 0,
+        Some(g) => g.as_u64().unwrap_or_else(|| {
+            issues
+                .error(
+                    root.key("gpu_request"),
+                    format!("{} is not a number of GPUs", g.shown()),
+                )
+                .set_hint("write a whole number, e.g. 1");
+            0
+        }),
+    };
+
+    // Workload kind and allocation time.
+    let as_deployment = match &c.deployment {
+        None => false,
+        Some(d) => d.parse().unwrap_or_else(|| {
+            issues
+                .error(root.key("deployment"), format!("{} is neither true nor false", d.shown()))
+                .set_hint("write true for a long-running Deployment, false (or leave it out) for a time-limited Job");
+            false
+        }),
+    };
+    let allocation = c
+        .allocation_time
+        .as_ref()
+        .and_then(|t| issues.check(&root.key("allocationTime"), allocation_seconds(&t.text)));
+    let workload = if as_deployment {
+        if c.allocation_time.is_some() {
+            issues.warning(
+                root.key("allocationTime"),
+                "ignored: a Deployment runs until it is deleted",
+            );
+        }
+        Workload::Deployment
+    } else {
+        match (allocation, &c.allocation_time) {
+            (Some(s), _) => Workload::Job {
+                active_deadline_seconds: s,
+            },
+            (None, Some(_)) => Workload::Job {
+                active_deadline_seconds: 0,
+            }, // already reported
+            (None, None) => {
+                issues
+                    .error(root.key("allocationTime"), "a Job needs an allocation time")
+                    .set_hint("add \"allocationTime\": \"2\" (days), \"12h\", …, or \"deployment\": true for a long-running service");
+                Workload::Job {
+                    active_deadline_seconds: 0,
+                }
+            }
+        }
+    };
+
+    // Service.
+    let service_type = match c.service_type.as_deref() {
+        None | Some("ClusterIP") => ServiceType::ClusterIP,
+        Some("NodePort") => ServiceType::NodePort,
+        Some("LoadBalancer") => ServiceType::LoadBalancer,
+        Some(other) => {
+            let known = ["ClusterIP", "NodePort", "LoadBalancer"].map(String::from);
+            let hint = match load::did_you_mean(other, &known) {
+                Some(s) => format!("did you mean {s:?}?"),
+                None => "use ClusterIP, NodePort or LoadBalancer".to_string(),
+            };
+            issues
+                .error(
+                    root.key("service_type"),
+                    format!("{other:?} is not a Service type"),
+                )
+                .set_hint(hint);
+            ServiceType::ClusterIP
+        }
+    };
+    let mut ports = Vec::new();
+    for (name, values) in &c.ports {
+        let p = root.key("ports").key(name);
+        let port_name = issues.check(&p, name.parse::<PortName>());
+        if values.is_empty() || values.len() > 2 {
+            issues
+                .error(
+                    p.clone(),
+                    format!(
+                        "expected [port] or [port, nodePort], found {} values",
+                        values.len()
+                    ),
+                )
+                .set_hint("write e.g. [8888] or [8888, 30888]");
+            continue;
+        }
+        let port = port_number(&mut issues, p.index(0), &values[0], "port");
+        let node_port = values.get(1).and_then(|v| {
+            let n = port_number(&mut issues, p.index(1), v, "nodePort")?;
+            if service_type == ServiceType::ClusterIP {
+                issues
+                    .warning(p.index(1), format!("nodePort {n} is ignored: the Service type is ClusterIP"))
+                    .set_hint("set \"service_type\": \"NodePort\" to expose it on every node");
+                return None;
+            }
+            if !(30000..=32767).contains(&n) {
+                issues
+                    .warning(p.index(1), format!("nodePort {n} is outside the default NodePort range 30000-32767"))
+                    .set_hint("the API server refuses it unless the cluster's --service-node-port-range allows it");
+            }
+            Some(n)
+        });
+        if let (Some(name), Some(port)) = (port_name, port) {
+            ports.push(ServicePortSpec {
+                name,
+                port,
+                node_port,
+            });
+        }
+    }
+    let service = (!c.ports.is_empty()).then_some(ServiceSpec {
+        service_type,
+        ports,
+    });
+    if c.ports.is_empty() && c.service_type.is_some() {
+        issues.warning(
+            root.key("service_type"),
+            "ignored: no ports are listed, so no Service is created",
+        );
+    }
+
+    // Volumes.
+    let fname = full.as_ref().map(|f| f.to_string()).unwrap_or_default();
+    let mut volumes = Vec::new();
+    for (i, v) in c.persistent_volume.iter().enumerate() {
+        let p = root.key("persistent_volume").index(i);
+        mount_path(&mut issues, p.key("mountPath"), &v.mount_path);
+        let size = issues.check(&p.key("size"), v.size.text.parse::<Quantity>());
+        const MODES: [&str; 4] = [
+            "ReadWriteOnce",
+            "ReadOnlyMany",
+            "ReadWriteMany",
+            "ReadWriteOncePod",
+        ];
+        if !MODES.contains(&v.access_mode.as_str()) {
+            let known = MODES.map(String::from);
+            let hint = load::did_you_mean(&v.access_mode, &known)
+                .map(|s| format!("did you mean {s:?}?"))
+                .unwrap_or_else(|| format!("use one of {}", MODES.join(", ")));
+            issues
+                .error(
+                    p.key("access_mode"),
+                    format!("{:?} is not an access mode", v.access_mode),
+                )
+                .set_hint(hint);
+        }
+        if let Some(sc) = &v.pvc_type {
+            issues.check(&p.key("pvc_type"), sc.parse::<DnsSubdomain>());
+        }
+        let read_only = opt_bool(&mut issues, p.key("readOnly"), &v.read_only);
+        let claim = issues.check(&p, format!("{fname}-claim-{i}").parse::<DnsSubdomain>());
+        if let (Some(size), Some(claim_name)) = (size, claim) {
+            volumes.push(VolumeSpec {
+                claim_name,
+                volume_name: format!("hive-persistent-storage-{i}"),
+                mount_path: v.mount_path.clone(),
+                size,
+                access_mode: v.access_mode.clone(),
+                storage_class: v.pvc_type.clone(),
+                read_only,
+            });
+        }
+    }
+    let mut existing_volumes = Vec::new();
+    for (i, v) in c.existing_persistent_volume.iter().enumerate() {
+        let p = root.key("existing_persistent_volume").index(i);
+        mount_path(&mut issues, p.key("mountPath"), &v.mount_path);
+        let read_only = opt_bool(&mut issues, p.key("readOnly"), &v.read_only);
+        if let Some(claim_name) = issues.check(&p.key("name"), v.name.parse::<DnsSubdomain>()) {
+            existing_volumes.push(ExistingVolumeSpec {
+                claim_name,
+                volume_name: format!("hive-existing-persistent-storage-{i}"),
+                mount_path: v.mount_path.clone(),
+                read_only,
+            });
+        }
+    }
+
+    // Mount files.
+    let mut mount_files = None;
+    if let Some((first_key, _)) = c.mount_files.first() {
+        let cm_name = suggest_label(first_key);
+        let config_map = issues.check(
+            &root.key("mount_files").key(first_key),
+            cm_name.parse::<DnsSubdomain>(),
+        );
+        let mut files: Vec<MountFile> = Vec::new();
+        for (key, entry) in &c.mount_files {
+            let p = root.key("mount_files").key(key);
+            if entry.len() < 2 || entry.len() > 3 {
+                issues
+                    .error(p.clone(), format!("expected [local_path, mount_path] or [local_path, mount_path, \"readOnly\"], found {} values", entry.len()));
+                continue;
+            }
+            mount_path(&mut issues, p.index(1), &entry[1]);
+            let read_only = match entry.get(2).map(String::as_str) {
+                None => false,
+                Some("readOnly") => true,
+                Some(other) => {
+                    issues
+                        .error(p.index(2), format!("{other:?} is not a mount option"))
+                        .set_hint("the only option is \"readOnly\"");
+                    false
+                }
+            };
+            let file_name = Path::new(&entry[0])
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if file_name.is_empty() {
+                issues.error(p.index(0), format!("{:?} does not name a file", entry[0]));
+                continue;
+            }
+            if !file_name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            {
+                issues
+                    .error(
+                        p.index(0),
+                        format!("the file name {file_name:?} cannot be a ConfigMap key"),
+                    )
+                    .set_hint("rename the file to use only letters, digits, '-', '_' and '.'");
+            }
+            if let Some(prev) = files.iter().find(|f| f.file_name == file_name) {
+                issues
+                    .error(p.index(0), format!("{file_name:?} has the same file name as {:?}; both would be stored under one ConfigMap key", prev.local_path))
+                    .set_hint("rename one of the files");
+            }
+            files.push(MountFile {
+                volume_name: suggest_label(key),
+                file_name,
+                local_path: entry[0].clone(),
+                mount_path: entry[1].clone(),
+                read_only,
+            });
+        }
+        if let Some(config_map) = config_map {
+            mount_files = Some(MountFiles { config_map, files });
+        }
+    }
+
+    // GPU selection.
+    let gpu_product = c.gpu_selector.as_ref().and_then(|g| g.product.clone());
+    if c.gpu_selector.is_some() && gpu_product.is_none() {
+        issues
+            .warning(
+                root.key("gpu_selector"),
+                "no product given: any GPU will do",
+            )
+            .set_hint("add \"product\": \"<GPU model>\"");
+    }
+    if gpu_product.is_some() && gpus == 0 {
+        issues.warning(
+            root.key("gpu_selector"),
+            "a GPU model is selected but gpu_request asks for no GPU",
+        );
+    }
+
+    // Ingress.
+    let ingress = c.ingress.as_ref().and_then(|ing| {
+        let p = root.key("ingress");
+        let host = ing.host.clone().filter(|h| !h.is_empty());
+        if host.is_none() {
+            issues.error(p.key("host"), "an ingress needs a host").set_hint("add \"host\": \"<app>.<cluster domain>\"");
+        }
+        if let Some(h) = &host {
+            issues.check(&p.key("host"), h.parse::<DnsSubdomain>());
+        }
+        let port = match &ing.port {
+            None => {
+                issues.error(p.key("port"), "an ingress needs the Service port to expose").set_hint("add \"port\": <one of the ports>");
+                None
+            }
+            Some(v) => port_number(&mut issues, p.key("port"), v, "port"),
+        };
+        if let Some(port) = port {
+            if c.ports.is_empty() {
+                issues.error(p.key("port"), "an ingress needs a Service, but no ports are listed").set_hint(format!("add \"ports\": {{\"http\": [{port}]}}"));
+            } else if !service_ports_include(c, port) {
+                issues.error(p.key("port"), format!("port {port} is not one of the Service ports")).set_hint("list it under \"ports\"");
+            }
+        }
+        let nginx = ing.nginx_issuer.is_some() || ing.oauth_url.is_some();
+        let traefik = ing.traefik_resolver.is_some() || ing.traefik_middleware.is_some();
+        let flavour = match (nginx, traefik) {
+            (true, true) => {
+                issues
+                    .error(p.clone(), "both NGINX (nginx_issuer, oauth_url) and Traefik (traefik_resolver, traefik_middleware) settings are given")
+                    .set_hint("keep the settings of the ingress controller your cluster runs");
+                IngressFlavour::Plain
+            }
+            (true, false) => match &ing.nginx_issuer {
+                Some(issuer) => IngressFlavour::Nginx { issuer: issuer.clone(), oauth_url: ing.oauth_url.clone() },
+                None => {
+                    issues.error(p.key("nginx_issuer"), "an NGINX ingress needs a cert-manager cluster issuer").set_hint("ask the MAIA admin for the issuer name");
+                    IngressFlavour::Plain
+                }
+            },
+            (false, true) => IngressFlavour::Traefik { resolver: ing.traefik_resolver.clone(), middleware: ing.traefik_middleware.clone() },
+            (false, false) => {
+                issues
+                    .warning(p.clone(), "neither NGINX nor Traefik settings are given: the app is exposed without login and without a certificate")
+                    .set_hint("add nginx_issuer + oauth_url, or traefik_resolver + traefik_middleware");
+                IngressFlavour::Plain
+            }
+        };
+        if matches!(&flavour, IngressFlavour::Nginx { oauth_url: None, .. }) {
+            issues.warning(p.clone(), "no oauth_url: the app is exposed without the group's login").set_hint("add \"oauth_url\": \"<group hub host>\"");
+        }
+        if matches!(&flavour, IngressFlavour::Traefik { middleware: None, .. }) {
+            issues.warning(p.clone(), "no traefik_middleware: the app is exposed without the group's login");
+        }
+        let path = format!("/{}", ing.path.as_deref().unwrap_or("").trim_start_matches('/'));
+        Some(IngressSpec { host: host?, path, port: port?, flavour })
+    });
+
+    let env: Vec<(String, String)> = c
+        .env_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.text.clone()))
+        .collect();
+    for k in c.env_variables.keys() {
+        if k.is_empty() || k.contains('=') {
+            issues.error(
+                root.key("env_variables").key(k),
+                format!("{k:?} is not an environment variable name"),
+            );
+        }
+    }
+    let image_pull_secret = c
+        .image_pull_secret
+        .as_ref()
+        .and_then(|s| issues.check(&root.key("image_pull_secret"), s.parse::<DnsSubdomain>()));
+    let user_secrets: Vec<DnsSubdomain> = c
+        .user_secret
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            issues.check(&root.key("user_secret").index(i), s.parse::<DnsSubdomain>())
+        })
+        .collect();
+    if c.user_secret.is_empty() && !c.user_secret_params.is_empty() {
+        issues.warning(
+            root.key("user_secret_params"),
+            "ignored: no user_secret is listed",
+        );
+    }
+    for k in c
+        .clusters
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.trim().is_empty())
+    {
+        issues.error(
+            root.key("clusters").index(k.0),
+            "empty cluster (kubeconfig context) name",
+        );
+    }
+
+    if issues.has_errors() {
+        return (None, issues.0);
+    }
+    let (Some(namespace), Some(release), Some(full_name)) = (namespace, release, full) else {
+        return (None, issues.0);
+    };
+    let spec = AppSpec {
+        namespace,
+        release,
+        full_name,
+        image: format!("{}:{tag}", c.docker_image),
+        image_repository: c.docker_image.clone(),
+        image_tag: tag,
+        clusters: c.clusters.clone(),
+        memory,
+        cpu,
+        gpus,
+        workload,
+        allocation_seconds: allocation,
+        service,
+        volumes,
+        existing_volumes,
+        mount_files,
+        node_name: c.node_selector.clone(),
+        gpu_product,
+        ingress,
+        env,
+        command: c.command.clone(),
+        args: c.args.clone(),
+        image_pull_secret,
+        user_secrets,
+        user_secret_params: c.user_secret_params.clone(),
+    };
+    (Some(spec), issues.0)
+}
+
+fn service_ports_include(c: &AppConfig, port: u16) -> bool {
+    c.ports
+        .values()
+        .any(|v| v.first().and_then(StringOrNumber::as_u64) == Some(port as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_name_follows_the_chart() {
+        assert_eq!(full_name("jupyterlab-1-v1"), "jupyterlab-1-v1-mkg");
+        assert_eq!(full_name("my-mkg-app"), "my-mkg-app");
+        let long = format!("{}-", "a".repeat(62));
+        assert_eq!(full_name(&format!("{long}mkg")), "a".repeat(62));
+    }
+}

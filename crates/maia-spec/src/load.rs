@@ -1,0 +1,310 @@
+//! Reading a config file into its serde model: syntax and type errors, unknown fields
+//! (with "did you mean"), and turning validation issues into located diagnostics.
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::diag::{Diagnostic, Issue, Severity};
+use crate::error::SpecError;
+use crate::path::{FieldPath, Segment};
+use crate::source::{Format, SourceFile};
+
+/// How strictly a file is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Unknown fields become warnings instead of errors (for files migrated from the
+    /// original toolkit, which ignored them).
+    pub lenient: bool,
+}
+
+/// A config model that can be read from a file.
+pub trait ConfigFile: DeserializeOwned + JsonSchema {
+    /// What the file is called in messages ("app config", "group form", …).
+    const KIND: &'static str;
+}
+
+/// A parsed file with the warnings found so far.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    pub value: T,
+    pub source: SourceFile,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads `path` and parses it as `T`.
+pub fn read<T: ConfigFile>(path: &Path, options: LoadOptions) -> Result<Parsed<T>, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        kind: T::KIND,
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(SourceFile::new(path, text), options)
+}
+
+/// Parses a file already in memory as `T`.
+pub fn parse<T: ConfigFile>(
+    source: SourceFile,
+    options: LoadOptions,
+) -> Result<Parsed<T>, SpecError> {
+    let mut unknown: Vec<FieldPath> = Vec::new();
+    let mut record = |p: serde_ignored::Path<'_>| unknown.push(FieldPath::from_ignored(&p));
+    let result: Result<T, (FieldPath, String, Option<(usize, usize)>)> = match source.format {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(&source.text);
+            let ignored = serde_ignored::Deserializer::new(&mut de, &mut record);
+            let json_error = |path: FieldPath, inner: serde_json::Error| {
+                let loc = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+                (path, strip_position(&inner.to_string()), loc)
+            };
+            match serde_path_to_error::deserialize(ignored) {
+                Ok(v) => de
+                    .end()
+                    .map(|()| v)
+                    .map_err(|e| json_error(FieldPath::root(), e)),
+                Err(e) => {
+                    let path = FieldPath::from_serde(e.path());
+                    Err(json_error(path, e.into_inner()))
+                }
+            }
+        }
+        Format::Yaml => {
+            let de = yaml_serde::Deserializer::from_str(&source.text);
+            let ignored = serde_ignored::Deserializer::new(de, &mut record);
+            serde_path_to_error::deserialize(ignored).map_err(|e| {
+                let path = FieldPath::from_serde(e.path());
+                let inner = e.into_inner();
+                let loc = inner.location().map(|l| (l.line(), l.column()));
+                let mut msg = strip_position(&inner.to_string());
+                let prefix = format!("{path}: ");
+                if let Some(rest) = msg.strip_prefix(&prefix) {
+                    msg = rest.to_string();
+                }
+                (path, msg, loc)
+            })
+        }
+    };
+
+    let value = match result {
+        Ok(v) => v,
+        Err((path, message, loc)) => {
+            let diag = type_error_diagnostic::<T>(&source, path, message, loc);
+            return Err(SpecError::Invalid {
+                kind: T::KIND,
+                file: source.path.clone(),
+                diagnostics: vec![diag],
+            });
+        }
+    };
+
+    let severity = if options.lenient {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let schema = schema_value::<T>();
+    let mut diagnostics: Vec<Diagnostic> = unknown
+        .into_iter()
+        .map(|path| {
+            let field = path.last_key().unwrap_or_default().to_string();
+            let known = known_fields(&schema, &path.parent());
+            let mut issue = Issue {
+                severity,
+                path,
+                message: format!("unknown field {field:?}"),
+                hint: None,
+            };
+            issue.hint = match did_you_mean(&field, &known) {
+                Some(best) => Some(format!("did you mean {best:?}?")),
+                None if !known.is_empty() => {
+                    Some(format!("known fields here: {}", known.join(", ")))
+                }
+                None => None,
+            };
+            if options.lenient {
+                issue.hint = Some(
+                    format!(
+                        "{}; ignored because of --lenient",
+                        issue.hint.unwrap_or_default()
+                    )
+                    .trim_start_matches("; ")
+                    .to_string(),
+                );
+            } else {
+                let h = issue.hint.take().unwrap_or_default();
+                issue.hint = Some(format!(
+                    "{h}{}(use --lenient to ignore unknown fields)",
+                    if h.is_empty() { "" } else { " " }
+                ));
+            }
+            locate(&source, issue, true)
+        })
+        .collect();
+    diagnostics.sort_by_key(|d| d.location);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(SpecError::Invalid {
+            kind: T::KIND,
+            file: source.path.clone(),
+            diagnostics,
+        });
+    }
+    Ok(Parsed {
+        value,
+        source,
+        warnings: diagnostics,
+    })
+}
+
+/// Turns validation issues into located diagnostics; `Err` when any is an error.
+pub fn finish(
+    kind: &'static str,
+    source: &SourceFile,
+    mut warnings: Vec<Diagnostic>,
+    issues: Vec<Issue>,
+) -> Result<Vec<Diagnostic>, SpecError> {
+    warnings.extend(issues.into_iter().map(|i| locate(source, i, false)));
+    warnings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.location.cmp(&b.location))
+    });
+    if warnings.iter().any(|d| d.severity == Severity::Error) {
+        return Err(SpecError::Invalid {
+            kind,
+            file: source.path.clone(),
+            diagnostics: warnings,
+        });
+    }
+    Ok(warnings)
+}
+
+/// Places an issue in its file.
+pub fn locate(source: &SourceFile, issue: Issue, key_position: bool) -> Diagnostic {
+    Diagnostic {
+        severity: issue.severity,
+        file: source.path.clone(),
+        location: source.locate(&issue.path, key_position),
+        path: issue.path,
+        message: issue.message,
+        hint: issue.hint,
+    }
+}
+
+fn type_error_diagnostic<T: ConfigFile>(
+    source: &SourceFile,
+    mut path: FieldPath,
+    message: String,
+    loc: Option<(usize, usize)>,
+) -> Diagnostic {
+    let mut hint = None;
+    let mut message = message;
+    let mut location = loc;
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let field = field.to_string();
+        location = source.locate(&path, false).or(loc);
+        path = path.key(&field);
+        message = "required field is missing".to_string();
+        hint = Some(format!("add {field:?} (see `maia config schema`)"));
+    } else if message.starts_with("EOF while parsing")
+        || message.starts_with("expected")
+        || message.starts_with("trailing")
+        || message.starts_with("key must be")
+        || message.starts_with("control character")
+    {
+        message = format!(
+            "invalid {}: {message}",
+            match source.format {
+                Format::Json => "JSON",
+                Format::Yaml => "YAML",
+            }
+        );
+    } else if message.starts_with("unknown variant") {
+        let field = path.last_key().unwrap_or_default().to_string();
+        hint = Some(format!(
+            "see the allowed values of {field:?} in `maia config schema`"
+        ));
+    }
+    let _ = schema_value::<T>;
+    Diagnostic {
+        severity: Severity::Error,
+        file: source.path.clone(),
+        location,
+        path,
+        message,
+        hint,
+    }
+}
+
+/// serde_json and yaml append " at line X column Y"; the diagnostic carries it already.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => message[..i].to_string(),
+        _ => message.to_string(),
+    }
+}
+
+pub(crate) fn schema_value<T: JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+}
+
+/// The schema node at `path`, following `$ref`s, `items` and `additionalProperties`.
+fn schema_at<'a>(root: &'a Value, path: &FieldPath) -> Option<&'a Value> {
+    let resolve = |mut node: &'a Value| -> Option<&'a Value> {
+        for _ in 0..16 {
+            if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+                let name = r.strip_prefix("#/$defs/")?;
+                node = root.get("$defs")?.get(name)?;
+            } else if let Some(any) = node.get("anyOf").and_then(Value::as_array) {
+                // Option<T> renders as anyOf [T, null]
+                node = any
+                    .iter()
+                    .find(|v| v.get("type") != Some(&Value::from("null")))?;
+            } else {
+                return Some(node);
+            }
+        }
+        None
+    };
+    let mut node = resolve(root)?;
+    for seg in &path.0 {
+        node = match seg {
+            Segment::Key(k) => match node.get("properties").and_then(|p| p.get(k)) {
+                Some(child) => resolve(child)?,
+                None => resolve(node.get("additionalProperties")?)?,
+            },
+            Segment::Index(_) => resolve(node.get("items")?)?,
+        };
+    }
+    Some(node)
+}
+
+fn known_fields(schema: &Value, path: &FieldPath) -> Vec<String> {
+    schema_at(schema, path)
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The known name closest to what was written, if it is close enough to be a typo.
+pub fn did_you_mean(written: &str, known: &[String]) -> Option<String> {
+    let lower = written.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| {
+            let score = if k.to_ascii_lowercase() == lower {
+                1.0
+            } else {
+                strsim::jaro_winkler(&lower, &k.to_ascii_lowercase())
+            };
+            (score, k)
+        })
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.clone())
+}
