@@ -1,1 +1,18 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use maia_cli::cli::{AppCommand, Cli, Command, ConfigCommand};
+use maia_cli::{app, config, finish};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    finish(match cli.command {
+        Command::App(AppCommand::Render(args)) => app::render(&args),
+        Command::Config(ConfigCommand::Validate {
+            file,
+            kind,
+            strictness,
+        }) => config::validate(&file, kind, strictness.into()),
+        Command::Config(ConfigCommand::Schema { kind }) => config::schema(kind),
+    })
+}

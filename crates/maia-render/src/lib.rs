@@ -1,1 +1,11 @@
+//! maia's render layer: validated specs (and facts the caller gathered) in, typed
+//! Kubernetes objects and Helm values out. Pure: no files, no clock, no network, so
+//! the same input always renders the same bytes.
 
+pub mod app;
+pub mod error;
+pub mod labels;
+pub mod object;
+
+pub use error::RenderError;
+pub use object::{CustomObject, Object, to_json_list, to_yaml, to_yaml_stream};

@@ -27,7 +27,28 @@ pub enum ConfigKind {
 }
 
 impl ConfigKind {
-    pub const ALL: &'static [(&'static str, ConfigKind)] = &[("app", ConfigKind::App)];
+    /// What the file is called in messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            ConfigKind::App => <app::AppConfig as load::ConfigFile>::KIND,
+        }
+    }
+
+    /// Guesses the kind of a config file from its name and top-level fields.
+    pub fn detect(path: &std::path::Path) -> Option<ConfigKind> {
+        if source::Format::for_path(path) == source::Format::Json {
+            return Some(ConfigKind::App);
+        }
+        let text = std::fs::read_to_string(path).ok()?;
+        let has = |key: &str| {
+            text.lines()
+                .any(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))
+        };
+        if has("chart_name") || has("docker_image") {
+            return Some(ConfigKind::App);
+        }
+        None
+    }
 
     /// The JSON Schema of this kind of file.
     pub fn schema(self) -> serde_json::Value {

@@ -34,6 +34,9 @@ pub struct Parsed<T> {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Where parsing stopped: the field, serde's message and the line/column it gave.
+type ParseFailure = (FieldPath, String, Option<(usize, usize)>);
+
 /// Reads `path` and parses it as `T`.
 pub fn read<T: ConfigFile>(path: &Path, options: LoadOptions) -> Result<Parsed<T>, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
@@ -51,7 +54,7 @@ pub fn parse<T: ConfigFile>(
 ) -> Result<Parsed<T>, SpecError> {
     let mut unknown: Vec<FieldPath> = Vec::new();
     let mut record = |p: serde_ignored::Path<'_>| unknown.push(FieldPath::from_ignored(&p));
-    let result: Result<T, (FieldPath, String, Option<(usize, usize)>)> = match source.format {
+    let result: Result<T, ParseFailure> = match source.format {
         Format::Json => {
             let mut de = serde_json::Deserializer::from_str(&source.text);
             let ignored = serde_ignored::Deserializer::new(&mut de, &mut record);

@@ -1,1 +1,64 @@
-fn main() {}
+//! `MAIA_deploy_helm_chart`: the original toolkit's entry point, kept so scripts and
+//! habits keep working. `--print-helm-values-only` writes the `mkg` chart values.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use maia_cli::{CliError, finish};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "MAIA_deploy_helm_chart",
+    version,
+    about = "Deploy a custom application from its JSON config (MAIA Toolkit compatible)",
+    after_help = "Examples:\n  \
+        MAIA_deploy_helm_chart --config-file app.json --print-helm-values-only values.yaml\n\n\
+        The same job with maia's own commands:\n  \
+        maia app render --config-file app.json"
+)]
+struct Args {
+    /// The app config (JSON)
+    #[arg(long, value_name = "FILE")]
+    config_file: PathBuf,
+    /// Write the Helm values for the mkg chart to OUT and stop (needs no cluster)
+    #[arg(long, value_name = "OUT")]
+    print_helm_values_only: Option<PathBuf>,
+    /// Report unknown fields as warnings (the original ignored them)
+    #[arg(long)]
+    lenient: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    finish(run(args))
+}
+
+fn run(args: Args) -> maia_cli::Result<()> {
+    let options = maia_spec::LoadOptions {
+        lenient: args.lenient,
+    };
+    let Some(out) = args.print_helm_values_only else {
+        // Validate first, so a bad file is reported as such.
+        maia_cli::app::load_and_render(&args.config_file, options)?;
+        return Err(CliError::Unsupported {
+            message: "deploying to a cluster needs maia's deploy feature, which this build does not have yet".into(),
+            hint: "render the objects with `maia app render --config-file FILE | kubectl apply --server-side -f -`, \
+                   or write the chart values with --print-helm-values-only OUT"
+                .into(),
+        });
+    };
+    let (app, _) = maia_cli::app::load_and_render(&args.config_file, options)?;
+    let values = maia_render::app::helm_values(&app.spec);
+    let text = yaml_serde::to_string(&values).expect("JSON values always serialise as YAML");
+    std::fs::write(&out, text).map_err(|source| CliError::Write {
+        path: out.clone(),
+        source,
+    })?;
+    eprintln!(
+        "wrote Helm values for release {} to {}",
+        app.spec.release,
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+use maia_render::RenderError;
+use maia_spec::SpecError;
+
+/// Everything a maia command can fail with; printed with its cause chain and a hint.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("rendering failed")]
+    Render(#[from] RenderError),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{message}")]
+    Unsupported { message: String, hint: String },
+}
+
+impl CliError {
+    /// 2 for bad input (as for usage errors), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
+            CliError::Render(_) | CliError::Write { .. } => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Spec(SpecError::Read { .. }) => {
+                Some("check the path and that the file is readable".into())
+            }
+            CliError::Spec(SpecError::Invalid { .. }) => None,
+            CliError::Render(_) => {
+                Some("this is a bug in maia; please report it with the config file".into())
+            }
+            CliError::Write { .. } => Some("check that the folder exists and is writable".into()),
+            CliError::Usage { hint, .. } => hint.clone(),
+            CliError::Unsupported { hint, .. } => Some(hint.clone()),
+        }
+    }
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;

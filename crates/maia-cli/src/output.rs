@@ -1,0 +1,90 @@
+//! Writing rendered objects: YAML stream, JSON `List`, or one file per object.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use maia_render::Object;
+
+use crate::error::{CliError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Multi-document YAML, as `kubectl apply -f` reads it.
+    #[default]
+    Yaml,
+    /// A `v1` `List` of the objects.
+    Json,
+}
+
+/// The whole output as text.
+pub fn render_text(objects: &[Object], format: Format) -> Result<String> {
+    Ok(match format {
+        Format::Yaml => maia_render::to_yaml_stream(objects)?,
+        Format::Json => {
+            let list = maia_render::to_json_list(objects)?;
+            let mut s =
+                serde_json::to_string_pretty(&list).expect("a JSON value always serialises");
+            s.push('\n');
+            s
+        }
+    })
+}
+
+pub fn print(objects: &[Object], format: Format) -> Result<()> {
+    let text = render_text(objects, format)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .map_err(|source| CliError::Write {
+            path: "<stdout>".into(),
+            source,
+        })
+}
+
+/// Writes one file per object into `dir` (created if needed) and returns the paths.
+/// Files of an earlier render that this one no longer produces are reported, not
+/// deleted: the folder may hold files of the admin's own.
+pub fn write_dir(
+    objects: &[Object],
+    format: Format,
+    dir: &Path,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let (name, text) = match format {
+            Format::Yaml => (o.file_name(i), maia_render::to_yaml(o)?),
+            Format::Json => {
+                let name = o.file_name(i).replace(".yaml", ".json");
+                let mut text = serde_json::to_string_pretty(&o.to_json()?)
+                    .expect("a JSON value always serialises");
+                text.push('\n');
+                (name, text)
+            }
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| CliError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    let mut stale = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let ours = p.extension().is_some_and(|e| e == "yaml" || e == "json")
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.len() > 3 && n[..2].chars().all(|c| c.is_ascii_digit()) && &n[2..3] == "-"
+                });
+            if ours && !written.contains(&p) {
+                stale.push(p);
+            }
+        }
+    }
+    stale.sort();
+    Ok((written, stale))
+}

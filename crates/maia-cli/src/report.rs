@@ -1,0 +1,39 @@
+//! How maia talks to the person at the terminal: diagnostics and errors on stderr,
+//! each error with its cause chain and a hint.
+
+use std::error::Error as _;
+use std::io::Write;
+
+use maia_spec::Diagnostic;
+
+use crate::error::CliError;
+
+pub fn diagnostics(diags: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diags {
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+/// Prints an error (its diagnostics first, then the chain of causes and a hint) and
+/// returns the exit code.
+pub fn error(e: &CliError) -> u8 {
+    if let CliError::Spec(spec) = e {
+        diagnostics(spec.diagnostics());
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    let mut source = e.source();
+    // `transparent` errors share their source's message; do not print it twice.
+    if matches!(e, CliError::Spec(_)) {
+        source = source.and_then(|s| s.source());
+    }
+    while let Some(cause) = source {
+        let _ = writeln!(err, "  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = e.hint() {
+        let _ = writeln!(err, "  hint: {hint}");
+    }
+    e.exit_code()
+}

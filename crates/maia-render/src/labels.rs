@@ -1,0 +1,32 @@
+//! Labels shared by everything maia renders.
+
+use std::collections::BTreeMap;
+
+/// The mkg chart version the original deployed with; kept in selector labels so
+/// workloads made by the old chart can be adopted (a Deployment's selector is immutable).
+pub const MKG_CHART_VERSION: &str = "1.0.2";
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const MANAGER: &str = "maia";
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+
+/// Pod selector labels of a custom application.
+pub fn app_selector(release: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app".to_string(), release.to_string()),
+        ("version".to_string(), MKG_CHART_VERSION.to_string()),
+        ("app.kubernetes.io/name".to_string(), "mkg".to_string()),
+        (INSTANCE.to_string(), release.to_string()),
+    ])
+}
+
+/// Labels on every object of a custom application.
+pub fn app_labels(release: &str) -> BTreeMap<String, String> {
+    let mut labels = app_selector(release);
+    labels.insert(
+        "app.kubernetes.io/version".to_string(),
+        MKG_CHART_VERSION.to_string(),
+    );
+    labels.insert(MANAGED_BY.to_string(), MANAGER.to_string());
+    labels
+}

@@ -1,0 +1,138 @@
+//! The Kubernetes objects maia renders, as one typed enum, and their serialisations.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{Metadata, Resource};
+use serde::Serialize;
+
+use crate::error::RenderError;
+
+macro_rules! objects {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// One rendered object. Serialises exactly as the API server expects it,
+        /// `apiVersion` and `kind` included.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Object {
+            $($variant($ty),)*
+            /// A custom resource (e.g. a MinIO `Tenant`), kept as JSON.
+            Custom(CustomObject),
+        }
+
+        impl Object {
+            pub fn api_version(&self) -> &str {
+                match self {
+                    $(Object::$variant(_) => <$ty as Resource>::API_VERSION,)*
+                    Object::Custom(c) => &c.api_version,
+                }
+            }
+
+            pub fn kind(&self) -> &str {
+                match self {
+                    $(Object::$variant(_) => <$ty as Resource>::KIND,)*
+                    Object::Custom(c) => &c.kind,
+                }
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => o.metadata(),)*
+                    Object::Custom(c) => &c.metadata,
+                }
+            }
+        }
+
+        $(impl From<$ty> for Object {
+            fn from(o: $ty) -> Self {
+                Object::$variant(o)
+            }
+        })*
+    };
+}
+
+objects! {
+    Namespace(Namespace),
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    Service(Service),
+    Deployment(Deployment),
+    Job(Job),
+    Ingress(Ingress),
+}
+
+/// A custom resource: type information, metadata and the rest of its body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomObject {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    #[serde(flatten)]
+    pub body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Object {
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// `kind/name`, as kubectl prints it.
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.kind().to_ascii_lowercase(), self.name())
+    }
+
+    pub fn to_json(&self) -> Result<serde_json::Value, RenderError> {
+        serde_json::to_value(self).map_err(|source| RenderError::Serialize {
+            object: self.reference(),
+            source,
+        })
+    }
+
+    /// File name for `--out DIR`: apply order, kind and name.
+    pub fn file_name(&self, index: usize) -> String {
+        format!(
+            "{:02}-{}-{}.yaml",
+            index + 1,
+            self.kind().to_ascii_lowercase(),
+            self.name()
+        )
+    }
+}
+
+/// Objects as a multi-document YAML stream (`---` between documents), as
+/// `kubectl apply -f` reads it.
+pub fn to_yaml_stream(objects: &[Object]) -> Result<String, RenderError> {
+    let mut out = String::new();
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_yaml(o)?);
+    }
+    Ok(out)
+}
+
+/// One object as a YAML document.
+pub fn to_yaml(object: &Object) -> Result<String, RenderError> {
+    yaml_serde::to_string(object).map_err(|source| RenderError::Yaml {
+        object: object.reference(),
+        source,
+    })
+}
+
+/// Objects as a `v1` `List`, as `kubectl get -o json` prints several objects.
+pub fn to_json_list(objects: &[Object]) -> Result<serde_json::Value, RenderError> {
+    let items = objects
+        .iter()
+        .map(Object::to_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))
+}
