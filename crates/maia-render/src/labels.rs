@@ -30,3 +30,19 @@ pub fn app_labels(release: &str) -> BTreeMap<String, String> {
     labels.insert(MANAGED_BY.to_string(), MANAGER.to_string());
     labels
 }
+
+/// Labels on every object of a workspace component.
+pub fn workspace_labels(namespace: &str, component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/part-of".to_string(),
+            "maia-workspace".to_string(),
+        ),
+        (
+            "app.kubernetes.io/component".to_string(),
+            component.to_string(),
+        ),
+        (INSTANCE.to_string(), namespace.to_string()),
+        (MANAGED_BY.to_string(), MANAGER.to_string()),
+    ])
+}

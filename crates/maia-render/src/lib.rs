@@ -6,6 +6,7 @@ pub mod app;
 pub mod error;
 pub mod labels;
 pub mod object;
+pub mod workspace;
 
 pub use error::RenderError;
 pub use object::{CustomObject, Object, to_json_list, to_yaml, to_yaml_stream};

@@ -13,6 +13,7 @@ pub mod names;
 pub mod path;
 pub mod quantity;
 pub mod source;
+pub mod workspace;
 mod yaml_locate;
 
 pub use diag::{Diagnostic, Issue, Severity};

@@ -1,0 +1,92 @@
+//! Generated credentials are drawn once and kept: the store hands out what an earlier
+//! run drew, and draws (from an injected source) only what is missing, so a second
+//! run renders the same bytes and MySQL and MLflow never disagree.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Credentials by key (`minio.root_password`, `mysql.password`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Credentials(pub BTreeMap<String, String>);
+
+/// Where new secrets come from: the OS's randomness in the CLI, a counter in tests.
+pub trait SecretSource {
+    /// A new random secret of `len` characters from `[A-Za-z0-9]`.
+    fn draw(&mut self, len: usize) -> String;
+}
+
+/// A deterministic source for tests and examples: `<prefix>-<n>` padded to length.
+#[derive(Debug, Default)]
+pub struct CountingSource {
+    pub drawn: usize,
+}
+
+impl SecretSource for CountingSource {
+    fn draw(&mut self, len: usize) -> String {
+        self.drawn += 1;
+        let base = format!("generated{}", self.drawn);
+        base.chars()
+            .chain(std::iter::repeat('x'))
+            .take(len.max(base.len()))
+            .collect()
+    }
+}
+
+pub struct CredentialStore<'a> {
+    kept: &'a Credentials,
+    source: &'a mut dyn SecretSource,
+    out: Credentials,
+}
+
+impl<'a> CredentialStore<'a> {
+    pub fn new(kept: &'a Credentials, source: &'a mut dyn SecretSource) -> Self {
+        // Everything kept stays kept, even if no component asks for it this time:
+        // a component switched off and on again gets its old credentials back.
+        CredentialStore {
+            kept,
+            source,
+            out: kept.clone(),
+        }
+    }
+
+    /// The credential `key`: the kept one, else a new one of `len` characters.
+    pub fn get_or_draw(&mut self, key: &str, len: usize) -> String {
+        if let Some(v) = self.kept.0.get(key).or_else(|| self.out.0.get(key)) {
+            return v.clone();
+        }
+        let v = self.source.draw(len);
+        self.out.0.insert(key.to_string(), v.clone());
+        v
+    }
+
+    /// Records a value that was configured rather than drawn (e.g. from the cluster
+    /// config), so every secret of the bundle is listed in one place.
+    pub fn record(&mut self, key: &str, value: &str) {
+        self.out.0.insert(key.to_string(), value.to_string());
+    }
+
+    pub fn into_credentials(self) -> Credentials {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_credentials_are_reused_and_missing_ones_drawn_once() {
+        let kept = Credentials(BTreeMap::from([("a".to_string(), "old".to_string())]));
+        let mut source = CountingSource::default();
+        let mut store = CredentialStore::new(&kept, &mut source);
+        assert_eq!(store.get_or_draw("a", 16), "old");
+        let b = store.get_or_draw("b", 16);
+        assert_eq!(store.get_or_draw("b", 16), b);
+        assert_eq!(b.len(), 16);
+        let out = store.into_credentials();
+        assert_eq!(out.0.len(), 2);
+        assert_eq!(source.drawn, 1);
+    }
+}

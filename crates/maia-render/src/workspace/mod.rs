@@ -1,0 +1,142 @@
+//! A whole MAIA workspace: every component renders from the same [`WorkspaceSpec`]
+//! and the facts the caller gathered (credentials kept from earlier runs, SSH ports),
+//! and the results are composed, in apply order, into a [`Bundle`].
+//!
+//! Every component module has the same shape: `pub fn render(ctx: &mut Ctx<'_, '_>) ->
+//! Result<Component, RenderError>`. reading top to bottom: inputs, objects, outputs.
+
+use std::collections::BTreeMap;
+
+use maia_spec::workspace::WorkspaceSpec;
+use serde::Serialize;
+
+use crate::error::RenderError;
+use crate::object::Object;
+
+pub mod credentials;
+pub mod namespace;
+pub mod ports;
+
+pub use credentials::{CredentialStore, Credentials, SecretSource};
+pub use ports::SshPorts;
+
+/// What one component contributes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Component {
+    /// File stem under `manifests/` and the component's name in messages (`namespace`, `minio`, …).
+    pub name: &'static str,
+    /// maia's own objects, in apply order.
+    pub objects: Vec<Object>,
+    /// Third-party charts installed with helm.
+    pub helm: Vec<HelmRelease>,
+    /// Remote kustomizations applied with `kubectl apply -k`.
+    pub kustomizations: Vec<Kustomization>,
+    /// What the group gets from it (for summary.md/json), e.g. ("MLflow", URL).
+    pub outputs: Vec<Output>,
+    /// Components that must be applied before this one (by name).
+    pub depends_on: Vec<&'static str>,
+}
+
+/// One entry of the summary: a URL, a service name, or an SSH command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Output {
+    pub label: String,
+    pub value: String,
+}
+
+impl Output {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Output {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// A helm release of a third-party chart; its values go to a file, never argv.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmRelease {
+    pub release: String,
+    pub namespace: String,
+    /// Chart name in its repository (`oauth2-proxy`).
+    pub chart: String,
+    /// Local repository alias (`oauth2-proxy`) and its URL.
+    pub repo_name: String,
+    pub repo_url: String,
+    /// Pinned chart version.
+    pub version: String,
+    pub values: serde_json::Value,
+    /// True when the values hold a secret (the file is then written mode 0600).
+    pub values_hold_secrets: bool,
+}
+
+/// A kustomization applied from a remote base, optionally followed by a wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kustomization {
+    /// What `kubectl apply -k` is given.
+    pub url: String,
+    /// A `kubectl wait` condition to meet before the next step, e.g.
+    /// `--for condition=established --timeout=60s crd/applications.app.k8s.io`.
+    pub wait: Option<String>,
+}
+
+/// What a component renders from.
+pub struct Ctx<'a, 's> {
+    pub spec: &'a WorkspaceSpec,
+    pub credentials: &'a mut CredentialStore<'s>,
+    pub ssh_ports: &'a SshPorts,
+}
+
+/// Everything a workspace consists of, ready to be written or applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    pub components: Vec<Component>,
+    /// Every credential, the ones kept and the ones drawn now.
+    pub credentials: Credentials,
+    pub ssh_ports: SshPorts,
+}
+
+impl Bundle {
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.components.iter().flat_map(|c| c.objects.iter())
+    }
+
+    pub fn outputs(&self) -> BTreeMap<&str, &[Output]> {
+        self.components
+            .iter()
+            .map(|c| (c.name, c.outputs.as_slice()))
+            .collect()
+    }
+}
+
+/// Renders a workspace. `kept` holds the credentials of earlier runs; `source` draws
+/// the ones missing; `ssh_ports` are the users' ports (see [`ports::allocate`]).
+pub fn render(
+    spec: &WorkspaceSpec,
+    kept: &Credentials,
+    source: &mut dyn SecretSource,
+    ssh_ports: &SshPorts,
+) -> Result<Bundle, RenderError> {
+    let mut store = CredentialStore::new(kept, source);
+    let mut components = Vec::new();
+    {
+        let mut ctx = Ctx {
+            spec,
+            credentials: &mut store,
+            ssh_ports,
+        };
+        type Render = fn(&mut Ctx<'_, '_>) -> Result<Component, RenderError>;
+        // Apply order. `--minimal` keeps namespace, pull secret, shared PVC, the SSH
+        // Services and JupyterHub.
+        let full: &[Render] = &[namespace::render];
+        let minimal: &[Render] = &[namespace::render];
+        for render in if spec.minimal { minimal } else { full } {
+            components.push(render(&mut ctx)?);
+        }
+    }
+    Ok(Bundle {
+        components,
+        credentials: store.into_credentials(),
+        ssh_ports: ssh_ports.clone(),
+    })
+}

@@ -1,0 +1,81 @@
+//! Steps 1-3 of a workspace: the namespace, the image-pull Secret and the `shared` PVC.
+//! Also the reference shape for every component module.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{
+    Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Secret, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{Component, Ctx};
+use crate::error::RenderError;
+use crate::labels::workspace_labels;
+
+pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+    let spec = ctx.spec;
+    let ns = spec.namespace.to_string();
+    let meta = |name: &str, namespaced: bool| ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespaced.then(|| ns.clone()),
+        labels: Some(workspace_labels(&ns, "namespace")),
+        ..Default::default()
+    };
+    let mut objects = vec![
+        Namespace {
+            metadata: meta(&ns, false),
+            ..Default::default()
+        }
+        .into(),
+    ];
+
+    if let Some(reg) = &spec.cluster.registry {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let auth = b64.encode(format!("{}:{}", reg.username, reg.password));
+        let config = serde_json::json!({"auths": {reg.server.clone(): {
+            "username": reg.username, "password": reg.password, "auth": auth,
+        }}});
+        ctx.credentials.record("registry.password", &reg.password);
+        objects.push(
+            Secret {
+                metadata: meta(&spec.cluster.pull_secret, true),
+                type_: Some("kubernetes.io/dockerconfigjson".into()),
+                data: Some(BTreeMap::from([(
+                    ".dockerconfigjson".to_string(),
+                    ByteString(serde_json::to_vec(&config).expect("JSON value")),
+                )])),
+                ..Default::default()
+            }
+            .into(),
+        );
+    }
+
+    objects.push(
+        PersistentVolumeClaim {
+            metadata: meta("shared", true),
+            spec: Some(PersistentVolumeClaimSpec {
+                access_modes: Some(vec!["ReadWriteMany".into()]),
+                storage_class_name: spec.cluster.shared_storage_class.clone(),
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some(BTreeMap::from([(
+                        "storage".to_string(),
+                        Quantity("10Gi".into()),
+                    )])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .into(),
+    );
+
+    Ok(Component {
+        name: "namespace",
+        objects,
+        ..Default::default()
+    })
+}
