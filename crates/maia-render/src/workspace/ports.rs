@@ -41,10 +41,10 @@ pub fn allocate(
     let mut taken: BTreeSet<u16> = in_use.clone();
     // Existing users first, so a new user can never take a port someone has.
     for user in users {
-        if let Some(p) = kept.port(user).filter(|p| (range.0..=range.1).contains(p)) {
-            if taken.insert(p) {
-                out.insert(user.clone(), p);
-            }
+        if let Some(p) = kept.port(user).filter(|p| (range.0..=range.1).contains(p))
+            && taken.insert(p)
+        {
+            out.insert(user.clone(), p);
         }
     }
     for user in users {
