@@ -90,3 +90,21 @@ mod tests {
         assert_eq!(source.drawn, 1);
     }
 }
+
+/// The credential keys components share (a component that needs another's secret,
+/// e.g. JupyterHub needing the MinIO keys, asks the store under the same key).
+pub mod keys {
+    /// oauth2-proxy cookie secret: 32 characters (it must be 16, 24 or 32 bytes).
+    pub const OAUTH2_COOKIE_SECRET: &str = "oauth2_proxy.cookie_secret";
+    pub const MINIO_ROOT_USER: &str = "minio.root_user";
+    pub const MINIO_ROOT_PASSWORD: &str = "minio.root_password";
+    pub const MINIO_ACCESS_KEY: &str = "minio.access_key";
+    pub const MINIO_SECRET_KEY: &str = "minio.secret_key";
+    pub const MYSQL_ROOT_PASSWORD: &str = "mysql.root_password";
+    pub const MYSQL_PASSWORD: &str = "mysql.password";
+    pub const MLFLOW_PASSWORD: &str = "mlflow.password";
+    pub const LABEL_STUDIO_PASSWORD: &str = "label_studio.password";
+    /// Configured, not drawn: recorded so every secret is listed in one place.
+    pub const REGISTRY_PASSWORD: &str = "registry.password";
+    pub const KEYCLOAK_CLIENT_SECRET: &str = "keycloak.client_secret";
+}

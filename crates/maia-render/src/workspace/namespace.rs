@@ -38,7 +38,8 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         let config = serde_json::json!({"auths": {reg.server.clone(): {
             "username": reg.username, "password": reg.password, "auth": auth,
         }}});
-        ctx.credentials.record("registry.password", &reg.password);
+        ctx.credentials
+            .record(super::credentials::keys::REGISTRY_PASSWORD, &reg.password);
         objects.push(
             Secret {
                 metadata: meta(&spec.cluster.pull_secret, true),
