@@ -86,7 +86,7 @@ impl From<Strictness> for maia_spec::LoadOptions {
 pub enum ConfigCommand {
     /// Check a config file; exit 0 when it is valid, 2 when it is not
     #[command(
-        after_help = "Examples:\n  maia config validate app.json\n  maia config validate --kind app legacy.yaml --lenient"
+        after_help = "Examples:\n  maia config validate app.json\n  maia config validate examples/workspace/group.yaml\n  maia config validate --kind cluster cluster.yaml\n  maia config validate --kind app legacy.yaml --lenient"
     )]
     Validate {
         /// The file to check
@@ -98,7 +98,9 @@ pub enum ConfigCommand {
         strictness: Strictness,
     },
     /// Print the JSON Schema of a config file (for editor completion and checks)
-    #[command(after_help = "Example:\n  maia config schema app > app.schema.json")]
+    #[command(
+        after_help = "Examples:\n  maia config schema app > app.schema.json\n  maia config schema group\n  maia config schema cluster\n  maia config schema maia"
+    )]
     Schema {
         #[arg(value_enum)]
         kind: Kind,
@@ -109,12 +111,21 @@ pub enum ConfigCommand {
 pub enum Kind {
     /// Custom application config (JSON)
     App,
+    /// Group form: a research group's workspace request
+    Group,
+    /// Cluster config: registry, storage, ingress, SSH and Keycloak of the cluster
+    Cluster,
+    /// MAIA config: images and chart versions (all optional)
+    Maia,
 }
 
 impl From<Kind> for maia_spec::ConfigKind {
     fn from(k: Kind) -> Self {
         match k {
             Kind::App => maia_spec::ConfigKind::App,
+            Kind::Group => maia_spec::ConfigKind::Group,
+            Kind::Cluster => maia_spec::ConfigKind::Cluster,
+            Kind::Maia => maia_spec::ConfigKind::Maia,
         }
     }
 }

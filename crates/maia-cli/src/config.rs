@@ -22,6 +22,26 @@ pub fn validate(file: &Path, kind: Option<Kind>, options: LoadOptions) -> Result
             app.read_mount_files()?;
             app.warnings
         }
+        ConfigKind::Group | ConfigKind::Cluster | ConfigKind::Maia => {
+            use maia_spec::workspace::cluster::Install;
+            use maia_spec::workspace::load as ws;
+            let text =
+                std::fs::read_to_string(file).map_err(|source| maia_spec::SpecError::Read {
+                    kind: kind.title(),
+                    path: file.to_path_buf(),
+                    source,
+                })?;
+            let name = file.to_string_lossy();
+            let named = (name.as_ref(), text.as_str());
+            match kind {
+                ConfigKind::Group => ws::check_group_text(named, options)?,
+                // On its own, a cluster config is checked for a full install.
+                ConfigKind::Cluster => {
+                    ws::check_cluster_text(named, Install::Full, None, options)?.1
+                }
+                _ => ws::check_maia_text(named, options)?.1,
+            }
+        }
     };
     report::diagnostics(&warnings);
     let w = match warnings.len() {

@@ -25,6 +25,12 @@ pub use path::FieldPath;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigKind {
     App,
+    /// A research group's workspace request (`group_ID`, `users`, …).
+    Group,
+    /// The cluster the workspaces live on (`domain`, `port_range`, `keycloack`, …).
+    Cluster,
+    /// Images and chart versions (every field optional).
+    Maia,
 }
 
 impl ConfigKind {
@@ -32,6 +38,9 @@ impl ConfigKind {
     pub fn title(self) -> &'static str {
         match self {
             ConfigKind::App => <app::AppConfig as load::ConfigFile>::KIND,
+            ConfigKind::Group => <workspace::group::GroupForm as load::ConfigFile>::KIND,
+            ConfigKind::Cluster => <workspace::cluster::ClusterConfig as load::ConfigFile>::KIND,
+            ConfigKind::Maia => <workspace::maia::MaiaConfig as load::ConfigFile>::KIND,
         }
     }
 
@@ -48,6 +57,19 @@ impl ConfigKind {
         if has("chart_name") || has("docker_image") {
             return Some(ConfigKind::App);
         }
+        if has("group_ID") || has("resources_limits") {
+            return Some(ConfigKind::Group);
+        }
+        if has("port_range") || has("domain") || has("ssh_port_type") {
+            return Some(ConfigKind::Cluster);
+        }
+        if has("maia_workspace_image")
+            || has("maia_workspace_version")
+            || has("nginx_proxy_image")
+            || has("orthanc_ohif")
+        {
+            return Some(ConfigKind::Maia);
+        }
         None
     }
 
@@ -55,6 +77,9 @@ impl ConfigKind {
     pub fn schema(self) -> serde_json::Value {
         match self {
             ConfigKind::App => load::schema_value::<app::AppConfig>(),
+            ConfigKind::Group => load::schema_value::<workspace::group::GroupForm>(),
+            ConfigKind::Cluster => load::schema_value::<workspace::cluster::ClusterConfig>(),
+            ConfigKind::Maia => load::schema_value::<workspace::maia::MaiaConfig>(),
         }
     }
 }

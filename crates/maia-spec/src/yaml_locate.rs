@@ -56,8 +56,17 @@ pub fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize>
     let all = lines(text);
     let mut region: Vec<Line<'_>> = all;
     let mut found = region.first().map(|l| l.offset).unwrap_or(0);
+    // An inline flow sequence (`[a, b]`) the previous key led to: (offset, text).
+    let mut flow: Option<(usize, &str)> = None;
     for (i, seg) in path.0.iter().enumerate() {
         let last = i + 1 == path.0.len();
+        if let (Segment::Index(n), Some((at, text))) = (seg, flow.take()) {
+            let Some(item) = flow_item(text, *n) else {
+                return Some(found);
+            };
+            found = at + item;
+            continue;
+        }
         let Some(child_indent) = region.first().map(|l| l.indent) else {
             return Some(found);
         };
@@ -70,7 +79,12 @@ pub fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize>
                 };
                 let line = region[pos];
                 let (_, value_at) = split_key(line.content).expect("matched above");
-                let inline = value_at < line.content.len();
+                // A trailing comment (`keycloack: # Keycloak settings`) is not a value.
+                let inline =
+                    value_at < line.content.len() && !line.content[value_at..].starts_with('#');
+                if inline && line.content[value_at..].starts_with('[') {
+                    flow = Some((line.offset + value_at, &line.content[value_at..]));
+                }
                 found = if (last && key_position) || !inline {
                     line.offset
                 } else {
@@ -128,6 +142,54 @@ pub fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize>
     Some(found)
 }
 
+/// Offset of the `n`-th item of a one-line flow sequence `[a, "b", [c]]`, relative to
+/// its `[`.
+fn flow_item(text: &str, n: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut index = 0usize;
+    let mut item_start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                index += 1;
+                item_start = None;
+                continue;
+            }
+            '#' if depth == 0 => break,
+            _ => {}
+        }
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+        }
+        if depth >= 1 && !c.is_whitespace() && item_start.is_none() {
+            item_start = Some(i);
+            if index == n {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
 fn following_dash_items<'a>(all: &[Line<'a>], key: Line<'a>) -> Vec<Line<'a>> {
     let Some(pos) = all.iter().position(|l| l.offset == key.offset) else {
         return Vec::new();
@@ -147,6 +209,30 @@ mod tests {
 
     fn at(text: &str, offset: usize) -> &str {
         text[offset..].lines().next().unwrap()
+    }
+
+    #[test]
+    fn looks_past_trailing_comments_and_into_flow_sequences() {
+        // The seed README's own layout: comments after keys that open a block.
+        let text = "users: # members\n  - a@x.org\nkeycloack: # Keycloak\n  client_id: \"\" # id\nport_range: [ \"30000\", 30100 ] # range\n";
+        let p = |s: &[Segment]| FieldPath(s.to_vec());
+        use Segment::{Index as I, Key as K};
+        let k = |s: &str| K(s.to_string());
+        let loc = |path: &[Segment]| {
+            let offset = locate(text, &p(path), false).unwrap();
+            let line = text[..offset].matches('\n').count() + 1;
+            (line, at(text, offset).to_string())
+        };
+        assert_eq!(loc(&[k("users"), I(0)]), (2, "a@x.org".into()));
+        assert_eq!(
+            loc(&[k("keycloack"), k("client_id")]),
+            (4, "\"\" # id".into())
+        );
+        assert_eq!(loc(&[k("port_range"), I(1)]), (5, "30100 ] # range".into()));
+        assert_eq!(
+            loc(&[k("port_range"), I(0)]),
+            (5, "\"30000\", 30100 ] # range".into())
+        );
     }
 
     #[test]
@@ -182,7 +268,14 @@ mod tests {
                 text,
                 locate(text, &p(&[k("port_range"), I(0)]), false).unwrap()
             ),
-            "[1, 2]"
+            "1, 2]"
+        );
+        assert_eq!(
+            at(
+                text,
+                locate(text, &p(&[k("port_range"), I(1)]), false).unwrap()
+            ),
+            "2]"
         );
         assert_eq!(
             at(

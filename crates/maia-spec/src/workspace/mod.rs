@@ -8,6 +8,13 @@
 use crate::names::DnsLabel;
 use crate::quantity::Quantity;
 
+pub mod cluster;
+pub mod group;
+pub mod load;
+pub mod maia;
+
+pub use load::{LoadedWorkspace, load};
+
 /// Everything one group gets, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceSpec {

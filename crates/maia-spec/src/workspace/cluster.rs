@@ -1,0 +1,505 @@
+//! The cluster config: how the cluster the workspaces live on is set up (registry,
+//! storage, ingress, SSH exposure, Keycloak).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{Issue, Issues};
+use crate::load::{self, ConfigFile};
+use crate::loose::{StringOrNumber, Text};
+use crate::names::DnsSubdomain;
+use crate::path::FieldPath;
+
+use super::group::check_emails;
+use super::{ClusterSpec, IngressController, Keycloak, Registry, SshExposure, UrlType};
+
+/// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(title = "maia cluster config")]
+pub struct ClusterConfig {
+    /// Registry of the MAIA images (e.g. `registry.maia.example.org`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_server: Option<String>,
+    /// Registry user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_username: Option<String>,
+    /// Registry password (kept in the image-pull Secret and credentials.yaml only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_password: Option<Text>,
+    /// Name of the image-pull Secret created in every namespace
+    /// (default `maia-docker-registry-secret`).
+    #[serde(
+        rename = "imagePullSecrets",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image_pull_secrets: Option<String>,
+    /// Storage class of volumes (`kubectl get sc`); absent = the cluster default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Storage class of the ReadWriteMany `shared` volume (default `storage_class`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_storage_class: Option<String>,
+    /// Storage class of the JupyterHub database (default `storage_class`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_storage_class: Option<String>,
+    /// Traefik clusters: the ACME certificate resolver. Give this or `nginx_cluster_issuer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik_resolver: Option<String>,
+    /// NGINX clusters: the cert-manager ClusterIssuer. Give this or `traefik_resolver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_cluster_issuer: Option<String>,
+    /// `subdomain` (each group on `<group_subdomain>.<domain>`, the default) or
+    /// `subpath` (every group on `<domain>`; `path` is accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_type: Option<String>,
+    /// The cluster's DNS domain.
+    pub domain: String,
+    /// E-mails of the hub administrators.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// `NodePort` (default) or `LoadBalancer` (MetalLB, with `maia_metallb_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_port_type: Option<String>,
+    /// Host name users give `ssh` (default `domain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_hostname: Option<String>,
+    /// `[min, max]`: SSH ports are drawn from this inclusive range (for NodePort inside
+    /// the cluster's node-port range, 30000-32767 by default).
+    pub port_range: Vec<StringOrNumber>,
+    /// Keycloak client of the MAIA realm (the original's spelling, `keycloack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keycloack: Option<KeycloakConfig>,
+    /// Keycloak client of the MAIA realm (same as `keycloack`; use one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keycloak: Option<KeycloakConfig>,
+    /// LoadBalancer SSH: the address every SSH Service shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maia_metallb_ip: Option<String>,
+    /// LoadBalancer SSH: the MetalLB address pool (`metallb.universe.tf/ip-allocated-from-pool`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metallb_ip_pool: Option<String>,
+    /// LoadBalancer SSH: the sharing key (`metallb.universe.tf/allow-shared-ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metallb_shared_ip: Option<String>,
+    /// A custom JupyterHub image (with `hub_tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_image: Option<String>,
+    /// Tag of `hub_image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_tag: Option<StringOrNumber>,
+    /// Base URL of the MAIA dashboard, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+impl ConfigFile for ClusterConfig {
+    const KIND: &'static str = "cluster config";
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct KeycloakConfig {
+    /// OIDC client ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// OIDC client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Text>,
+    /// Issuer URL of the realm (`https://iam.example.org/realms/maia`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_url: Option<String>,
+    /// Authorization endpoint (`…/protocol/openid-connect/auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
+    /// Token endpoint (`…/protocol/openid-connect/token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// User-info endpoint (`…/protocol/openid-connect/userinfo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userdata_url: Option<String>,
+}
+
+/// Which Keycloak settings the chosen components need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    /// Every component: the OAuth2 proxy and MinIO need the issuer too.
+    Full,
+    /// `--minimal`: only JupyterHub logs in with Keycloak.
+    Minimal,
+}
+
+const PULL_SECRET_DEFAULT: &str = "maia-docker-registry-secret";
+
+/// Who needs each Keycloak setting.
+fn keycloak_needs(field: &str, install: Install) -> Vec<&'static str> {
+    let mut who = Vec::new();
+    let full = install == Install::Full;
+    match field {
+        "client_id" | "client_secret" => {
+            who.push("JupyterHub");
+            if full {
+                who.extend(["the OAuth2 proxy", "MinIO"]);
+            }
+        }
+        "issuer_url" if full => who.extend(["the OAuth2 proxy", "MinIO"]),
+        "authorize_url" | "token_url" | "userdata_url" => who.push("JupyterHub"),
+        _ => {}
+    }
+    who
+}
+
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn url(issues: &mut Issues, path: FieldPath, value: &str) {
+    if !(value.starts_with("https://") || value.starts_with("http://")) {
+        issues
+            .error(path, format!("{value:?} is not a URL"))
+            .set_hint("write the full URL, starting with https://");
+    }
+}
+
+/// Checks a cluster config for an install of the given kind.
+pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<Issue>) {
+    let root = FieldPath::root();
+    let mut issues = Issues::default();
+
+    // Registry: all or nothing.
+    let registry = match (&c.docker_server, &c.docker_username, &c.docker_password) {
+        (None, None, None) => None,
+        (Some(server), Some(username), Some(password)) => Some(Registry {
+            server: server.clone(),
+            username: username.clone(),
+            password: password.text.clone(),
+        }),
+        _ => {
+            for (field, set) in [
+                ("docker_server", c.docker_server.is_some()),
+                ("docker_username", c.docker_username.is_some()),
+                ("docker_password", c.docker_password.is_some()),
+            ] {
+                if !set {
+                    issues
+                        .error(
+                            root.key(field),
+                            format!("{field} is missing: the image-pull Secret needs docker_server, docker_username and docker_password"),
+                        )
+                        .set_hint("give all three, or none when the images are public");
+                }
+            }
+            None
+        }
+    };
+    let pull_secret = c
+        .image_pull_secrets
+        .clone()
+        .unwrap_or_else(|| PULL_SECRET_DEFAULT.to_string());
+    issues.check(
+        &root.key("imagePullSecrets"),
+        pull_secret.parse::<DnsSubdomain>(),
+    );
+    for (field, value) in [
+        ("storage_class", &c.storage_class),
+        ("shared_storage_class", &c.shared_storage_class),
+        ("hub_storage_class", &c.hub_storage_class),
+    ] {
+        if let Some(v) = value {
+            issues.check(&root.key(field), v.parse::<DnsSubdomain>());
+        }
+    }
+
+    let ingress = match (&c.nginx_cluster_issuer, &c.traefik_resolver) {
+        (Some(issuer), None) => Some(IngressController::Nginx {
+            cluster_issuer: issuer.clone(),
+        }),
+        (None, Some(resolver)) => Some(IngressController::Traefik {
+            resolver: resolver.clone(),
+        }),
+        (Some(_), Some(_)) => {
+            issues
+                .error(
+                    root.key("traefik_resolver"),
+                    "both nginx_cluster_issuer and traefik_resolver are given",
+                )
+                .set_hint("keep the one of the ingress controller your cluster runs");
+            None
+        }
+        (None, None) => {
+            issues
+                .error(
+                    root.key("domain"),
+                    "neither nginx_cluster_issuer nor traefik_resolver is given: maia cannot tell how the cluster serves HTTPS",
+                )
+                .set_hint("add nginx_cluster_issuer: <cert-manager ClusterIssuer> (NGINX) or traefik_resolver: <resolver> (Traefik)");
+            None
+        }
+    };
+
+    let url_type = match c.url_type.as_deref() {
+        None | Some("subdomain") => UrlType::Subdomain,
+        Some("subpath") | Some("path") => UrlType::Subpath,
+        Some(other) => {
+            let known = ["subdomain", "subpath"].map(String::from);
+            let hint = match load::did_you_mean(other, &known) {
+                Some(s) => format!("did you mean {s:?}?"),
+                None => "use subdomain or subpath".to_string(),
+            };
+            issues
+                .error(root.key("url_type"), format!("{other:?} is not a URL type"))
+                .set_hint(hint);
+            UrlType::Subdomain
+        }
+    };
+    issues.check(&root.key("domain"), c.domain.parse::<DnsSubdomain>());
+    check_emails(&mut issues, &root.key("admins"), &c.admins);
+
+    let ssh_hostname = c.ssh_hostname.clone().unwrap_or_else(|| c.domain.clone());
+    if let Some(h) = &c.ssh_hostname {
+        issues.check(&root.key("ssh_hostname"), h.parse::<DnsSubdomain>());
+    }
+
+    let range_path = root.key("port_range");
+    let mut port = |i: usize, v: &StringOrNumber| match v.as_u64() {
+        Some(n @ 1..=65535) => Some(n as u16),
+        _ => {
+            issues
+                .error(
+                    range_path.index(i),
+                    format!("{} is not a port number", v.shown()),
+                )
+                .set_hint("write a whole number from 1 to 65535");
+            None
+        }
+    };
+    let port_range = match c.port_range.as_slice() {
+        [min, max] => match (port(0, min), port(1, max)) {
+            (Some(min), Some(max)) if min > max => {
+                issues
+                    .error(
+                        range_path.index(0),
+                        format!("the range starts at {min}, above its end {max}"),
+                    )
+                    .set_hint(format!("write [{max}, {min}]"));
+                None
+            }
+            (Some(min), Some(max)) => Some((min, max)),
+            _ => None,
+        },
+        other => {
+            issues
+                .error(
+                    range_path.clone(),
+                    format!("expected [min, max], found {} values", other.len()),
+                )
+                .set_hint("write e.g. [30100, 30199]");
+            None
+        }
+    };
+
+    let ssh = match c.ssh_port_type.as_deref() {
+        None | Some("NodePort") => {
+            if let Some((min, max)) = port_range
+                && (min < 30000 || max > 32767)
+            {
+                issues
+                    .warning(
+                        range_path.clone(),
+                        format!("{min}-{max} is not inside the default NodePort range 30000-32767"),
+                    )
+                    .set_hint("the API server refuses such node ports unless its --service-node-port-range allows them");
+            }
+            Some(SshExposure::NodePort)
+        }
+        Some("LoadBalancer") => match &c.maia_metallb_ip {
+            Some(ip) => Some(SshExposure::LoadBalancer {
+                ip: ip.clone(),
+                pool: c.metallb_ip_pool.clone(),
+                shared_ip: c.metallb_shared_ip.clone(),
+            }),
+            None => {
+                issues
+                    .error(
+                        root.key("ssh_port_type"),
+                        "LoadBalancer SSH needs maia_metallb_ip, the address the SSH Services share",
+                    )
+                    .set_hint("add maia_metallb_ip: <address from the MetalLB pool>, or use ssh_port_type: NodePort");
+                None
+            }
+        },
+        Some(other) => {
+            let known = ["NodePort", "LoadBalancer"].map(String::from);
+            let hint = match load::did_you_mean(other, &known) {
+                Some(s) => format!("did you mean {s:?}?"),
+                None => "use NodePort or LoadBalancer".to_string(),
+            };
+            issues
+                .error(
+                    root.key("ssh_port_type"),
+                    format!("{other:?} is not an SSH port type"),
+                )
+                .set_hint(hint);
+            None
+        }
+    };
+    if let Some(ip) = &c.maia_metallb_ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        issues.error(
+            root.key("maia_metallb_ip"),
+            format!("{ip:?} is not an IP address"),
+        );
+    }
+
+    // Keycloak, under either spelling.
+    let (kc_key, kc) = match (&c.keycloack, &c.keycloak) {
+        (Some(_), Some(_)) => {
+            issues
+                .error(
+                    root.key("keycloak"),
+                    "both keycloack and keycloak are given",
+                )
+                .set_hint("they are two spellings of the same setting; keep one");
+            ("keycloak", None)
+        }
+        (Some(k), None) => ("keycloack", Some(k)),
+        (None, Some(k)) => ("keycloak", Some(k)),
+        (None, None) => ("keycloak", None),
+    };
+    let kc_path = root.key(kc_key);
+    let keycloak = match kc {
+        None if !(c.keycloack.is_some() && c.keycloak.is_some()) => {
+            let who = ["JupyterHub", "the OAuth2 proxy", "MinIO"];
+            let who = if install == Install::Full {
+                &who[..]
+            } else {
+                &who[..1]
+            };
+            issues
+                .error(
+                    kc_path.clone(),
+                    format!("the Keycloak settings are missing: {} log users in with Keycloak", and_list(who)),
+                )
+                .set_hint("add keycloack: {client_id, client_secret, issuer_url, authorize_url, token_url, userdata_url}");
+            None
+        }
+        None => None,
+        Some(k) => {
+            let fields: [(&str, Option<String>); 6] = [
+                ("client_id", k.client_id.clone()),
+                (
+                    "client_secret",
+                    k.client_secret.as_ref().map(|t| t.text.clone()),
+                ),
+                ("issuer_url", k.issuer_url.clone()),
+                ("authorize_url", k.authorize_url.clone()),
+                ("token_url", k.token_url.clone()),
+                ("userdata_url", k.userdata_url.clone()),
+            ];
+            let mut ok = true;
+            for (field, value) in &fields {
+                let needed_by = keycloak_needs(field, install);
+                match value.as_deref() {
+                    None | Some("") if !needed_by.is_empty() => {
+                        ok = false;
+                        let hint = if install == Install::Full
+                            && keycloak_needs(field, Install::Minimal).is_empty()
+                        {
+                            format!(
+                                "add {kc_key}.{field}, or render with --minimal (namespace, SSH and JupyterHub only)"
+                            )
+                        } else {
+                            format!("add {kc_key}.{field}")
+                        };
+                        issues
+                            .error(
+                                kc_path.key(*field),
+                                format!(
+                                    "{field} is missing: {} need{} it",
+                                    and_list(&needed_by),
+                                    if needed_by.len() == 1 { "s" } else { "" }
+                                ),
+                            )
+                            .set_hint(hint);
+                    }
+                    Some(v) if field.ends_with("_url") => url(&mut issues, kc_path.key(*field), v),
+                    _ => {}
+                }
+            }
+            let get = |i: usize| fields[i].1.clone().unwrap_or_default();
+            ok.then(|| Keycloak {
+                client_id: get(0),
+                client_secret: get(1),
+                issuer_url: get(2),
+                authorize_url: get(3),
+                token_url: get(4),
+                userdata_url: get(5),
+            })
+        }
+    };
+
+    let hub_image = match (&c.hub_image, &c.hub_tag) {
+        (Some(image), Some(tag)) => Some((image.clone(), tag.text.clone())),
+        (None, None) => None,
+        (Some(_), None) => {
+            issues
+                .error(root.key("hub_image"), "hub_image is given without hub_tag")
+                .set_hint("add hub_tag: <tag of the image>");
+            None
+        }
+        (None, Some(_)) => {
+            issues
+                .error(root.key("hub_tag"), "hub_tag is given without hub_image")
+                .set_hint("add hub_image: <repository of the JupyterHub image>");
+            None
+        }
+    };
+
+    if issues.has_errors() {
+        return (None, issues.0);
+    }
+    let (Some(ingress), Some(ssh), Some(port_range)) = (ingress, ssh, port_range) else {
+        return (None, issues.0);
+    };
+    let spec = ClusterSpec {
+        registry,
+        pull_secret,
+        storage_class: c.storage_class.clone(),
+        shared_storage_class: c.shared_storage_class.clone().or(c.storage_class.clone()),
+        hub_storage_class: c.hub_storage_class.clone().or(c.storage_class.clone()),
+        ingress,
+        url_type,
+        domain: c.domain.clone(),
+        admins: c.admins.clone(),
+        ssh,
+        ssh_hostname,
+        port_range,
+        keycloak,
+        hub_image,
+        base_url: c.base_url.clone(),
+    };
+    (Some(spec), issues.0)
+}
+
+/// A port range too small for the group: reported on the cluster config's `port_range`.
+pub(crate) fn port_range_issue(range: (u16, u16), users: usize) -> Option<Issue> {
+    let size = usize::from(range.1 - range.0) + 1;
+    (size < users).then(|| {
+        Issue::error(
+            FieldPath::root().key("port_range"),
+            format!(
+                "the range {}-{} has {size} ports, too few for the group's {users} users (one SSH port each)",
+                range.0, range.1
+            ),
+        )
+        .hint(format!(
+            "widen it to at least [{}, {}]",
+            range.0,
+            u32::from(range.0) + users as u32 - 1
+        ))
+    })
+}

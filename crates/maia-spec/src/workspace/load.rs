@@ -1,0 +1,180 @@
+//! Reading the three workspace files and combining them into one [`WorkspaceSpec`].
+
+use std::path::Path;
+
+use crate::diag::Diagnostic;
+use crate::error::SpecError;
+use crate::load::{self, ConfigFile, LoadOptions, Parsed};
+use crate::source::SourceFile;
+
+use super::cluster::{self, ClusterConfig, Install};
+use super::group::{self, GroupForm};
+use super::maia::{self, MaiaConfig};
+use super::{ClusterSpec, MaiaSettings, WorkspaceSpec};
+
+/// A workspace read and checked, with the warnings of every file.
+#[derive(Debug)]
+pub struct LoadedWorkspace {
+    pub spec: WorkspaceSpec,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Where the three files are (the MAIA config is optional: built-in defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceFiles<'a> {
+    pub group: &'a Path,
+    pub cluster: &'a Path,
+    pub maia: Option<&'a Path>,
+}
+
+/// The same files, already in memory: `(name, text)` each.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceTexts<'a> {
+    pub group: (&'a str, &'a str),
+    pub cluster: (&'a str, &'a str),
+    pub maia: Option<(&'a str, &'a str)>,
+}
+
+fn read_text(kind: &'static str, path: &Path) -> Result<String, SpecError> {
+    std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        kind,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads and checks a workspace. `minimal` is `--minimal`: fewer Keycloak settings are needed.
+pub fn load(
+    files: WorkspaceFiles<'_>,
+    minimal: bool,
+    options: LoadOptions,
+) -> Result<LoadedWorkspace, SpecError> {
+    let group = read_text(GroupForm::KIND, files.group)?;
+    let cluster = read_text(ClusterConfig::KIND, files.cluster)?;
+    let maia = match files.maia {
+        Some(p) => Some(read_text(MaiaConfig::KIND, p)?),
+        None => None,
+    };
+    let g = files.group.to_string_lossy();
+    let c = files.cluster.to_string_lossy();
+    let m = files.maia.map(|p| p.to_string_lossy());
+    load_str(
+        WorkspaceTexts {
+            group: (&g, &group),
+            cluster: (&c, &cluster),
+            maia: m.as_deref().zip(maia.as_deref()),
+        },
+        minimal,
+        options,
+    )
+}
+
+/// As [`load`], for files already in memory.
+pub fn load_str(
+    texts: WorkspaceTexts<'_>,
+    minimal: bool,
+    options: LoadOptions,
+) -> Result<LoadedWorkspace, SpecError> {
+    let install = if minimal {
+        Install::Minimal
+    } else {
+        Install::Full
+    };
+    let mut warnings = Vec::new();
+
+    let Parsed {
+        value: form,
+        source: group_source,
+        warnings: w,
+    } = load::parse::<GroupForm>(SourceFile::new(texts.group.0, texts.group.1), options)?;
+    let (group, issues) = group::check(&form);
+    warnings.extend(load::finish(GroupForm::KIND, &group_source, w, issues)?);
+    let group = group.expect("a group is built whenever there are no errors");
+
+    let (cluster_spec, cluster_warnings) =
+        check_cluster_text(texts.cluster, install, Some(group.users.len()), options)?;
+    warnings.extend(cluster_warnings);
+
+    let maia = match texts.maia {
+        Some(m) => {
+            let (settings, w) = check_maia_text(m, options)?;
+            warnings.extend(w);
+            settings
+        }
+        None => MaiaSettings::default(),
+    };
+
+    let workspace_version = group
+        .workspace_version
+        .clone()
+        .unwrap_or_else(|| maia.workspace_version.clone());
+    Ok(LoadedWorkspace {
+        spec: WorkspaceSpec {
+            group_id: group.group_id,
+            namespace: group.namespace,
+            subdomain: group.subdomain,
+            users: group.users,
+            resources: group.resources,
+            gpus: group.gpus,
+            workspace_version,
+            private_hub: group.private_hub,
+            minio_env_name: group.minio_env_name,
+            cluster: cluster_spec,
+            maia,
+            minimal,
+        },
+        warnings,
+    })
+}
+
+/// Checks a cluster config on its own (`users`: the group's size, when known).
+pub fn check_cluster_text(
+    (name, text): (&str, &str),
+    install: Install,
+    users: Option<usize>,
+    options: LoadOptions,
+) -> Result<(ClusterSpec, Vec<Diagnostic>), SpecError> {
+    let Parsed {
+        value,
+        source,
+        warnings,
+    } = load::parse::<ClusterConfig>(SourceFile::new(name, text), options)?;
+    let (spec, mut issues) = cluster::check(&value, install);
+    if let (Some(spec), Some(users)) = (&spec, users) {
+        issues.extend(cluster::port_range_issue(spec.port_range, users));
+    }
+    let warnings = load::finish(ClusterConfig::KIND, &source, warnings, issues)?;
+    Ok((
+        spec.expect("a cluster spec is built whenever there are no errors"),
+        warnings,
+    ))
+}
+
+/// Checks a MAIA config on its own.
+pub fn check_maia_text(
+    (name, text): (&str, &str),
+    options: LoadOptions,
+) -> Result<(MaiaSettings, Vec<Diagnostic>), SpecError> {
+    let Parsed {
+        value,
+        source,
+        warnings,
+    } = load::parse::<MaiaConfig>(SourceFile::new(name, text), options)?;
+    let (settings, issues) = maia::check(&value);
+    let warnings = load::finish(MaiaConfig::KIND, &source, warnings, issues)?;
+    Ok((settings, warnings))
+}
+
+/// Checks a group form on its own.
+pub fn check_group_text(
+    (name, text): (&str, &str),
+    options: LoadOptions,
+) -> Result<Vec<Diagnostic>, SpecError> {
+    let Parsed {
+        value,
+        source,
+        warnings,
+    } = load::parse::<GroupForm>(SourceFile::new(name, text), options)?;
+    let (_, issues) = group::check(&value);
+    load::finish(GroupForm::KIND, &source, warnings, issues)
+}

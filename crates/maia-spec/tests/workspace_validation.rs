@@ -1,0 +1,329 @@
+//! One test per class of bad workspace input: each asserts the file, the field path,
+//! the line and what the message and hint tell the admin.
+
+use maia_spec::workspace::load::{WorkspaceTexts, load_str};
+use maia_spec::workspace::{IngressController, SshExposure, UrlType};
+use maia_spec::{Diagnostic, LoadOptions, Severity, SpecError};
+
+const GROUP: &str = include_str!("../../../examples/workspace/group.yaml");
+const NGINX: &str = include_str!("../../../examples/workspace/cluster-nginx.yaml");
+const TRAEFIK: &str = include_str!("../../../examples/workspace/cluster-traefik.yaml");
+const MAIA: &str = include_str!("../../../examples/workspace/maia.yaml");
+
+fn load(
+    group: &str,
+    cluster: &str,
+    maia: Option<&str>,
+    minimal: bool,
+) -> Result<maia_spec::workspace::LoadedWorkspace, SpecError> {
+    load_str(
+        WorkspaceTexts {
+            group: ("group.yaml", group),
+            cluster: ("cluster.yaml", cluster),
+            maia: maia.map(|m| ("maia.yaml", m)),
+        },
+        minimal,
+        LoadOptions::default(),
+    )
+}
+
+/// The only error of a bad workspace.
+fn the_error(group: &str, cluster: &str, maia: Option<&str>, minimal: bool) -> Diagnostic {
+    let err = load(group, cluster, maia, minimal).expect_err("the input is invalid");
+    let errors: Vec<_> = err
+        .diagnostics()
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected exactly one error, got {errors:#?}"
+    );
+    errors.into_iter().next().unwrap()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in the text"))
+        + 1
+}
+
+#[test]
+fn the_examples_are_valid_and_combine_into_a_spec() {
+    let w = load(GROUP, NGINX, Some(MAIA), false).unwrap();
+    assert!(w.warnings.is_empty(), "{:#?}", w.warnings);
+    let s = w.spec;
+    assert_eq!(s.namespace.as_str(), "brain-mri");
+    assert_eq!(s.keycloak_group(), "MAIA:Brain_MRI");
+    assert_eq!(s.workspace_version, "2.0");
+    assert_eq!(s.cluster.port_range, (30100, 30199));
+    assert_eq!(s.cluster.ssh, SshExposure::NodePort);
+    assert!(matches!(s.cluster.ingress, IngressController::Nginx { .. }));
+    assert_eq!(s.cluster.keycloak.unwrap().client_id, "maia");
+    assert_eq!(s.resources.cpu_limit, 4.0);
+
+    let t = load(GROUP, TRAEFIK, None, false).unwrap().spec;
+    assert_eq!(t.cluster.url_type, UrlType::Subpath);
+    assert!(
+        matches!(t.cluster.ssh, SshExposure::LoadBalancer { ref ip, .. } if ip == "192.0.2.10")
+    );
+    // The shared and hub storage classes fall back to storage_class.
+    assert_eq!(t.cluster.shared_storage_class.as_deref(), Some("longhorn"));
+    assert_eq!(t.cluster.hub_storage_class.as_deref(), Some("longhorn"));
+}
+
+#[test]
+fn keycloak_and_keycloack_are_both_accepted_and_not_both_at_once() {
+    let both = NGINX.replace("keycloack:", "keycloak:");
+    assert!(load(GROUP, &both, None, false).is_ok());
+    let twice = format!("{NGINX}keycloak:\n  client_id: x\n");
+    let d = the_error(GROUP, &twice, None, false);
+    assert_eq!(d.path.to_string(), "keycloak");
+    assert!(d.message.contains("both keycloack and keycloak"), "{d}");
+}
+
+#[test]
+fn namespace_hub_address_is_the_seeds_name_for_group_subdomain() {
+    let form = GROUP.replace(
+        "group_subdomain: brain-mri",
+        "namespace_hub_address: brains",
+    );
+    let s = load(&form, NGINX, None, false).unwrap().spec;
+    assert_eq!(s.subdomain.as_str(), "brains");
+    assert_eq!(s.hub_host(), "brains.maia.example.org");
+}
+
+#[test]
+fn url_type_path_is_accepted_as_the_readme_spells_it() {
+    let c = NGINX.replace("url_type: subdomain", "url_type: path");
+    let s = load(GROUP, &c, None, false).unwrap().spec;
+    assert_eq!(s.cluster.url_type, UrlType::Subpath);
+}
+
+#[test]
+fn an_unknown_url_type_is_refused_with_a_suggestion() {
+    let c = NGINX.replace("url_type: subdomain", "url_type: subdomian");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.file.to_str(), Some("cluster.yaml"));
+    assert_eq!(d.path.to_string(), "url_type");
+    assert_eq!(d.location, Some((line_of(&c, "url_type:"), 11)));
+    assert_eq!(d.hint.as_deref(), Some("did you mean \"subdomain\"?"));
+}
+
+#[test]
+fn a_port_range_with_min_above_max_is_refused() {
+    let c = NGINX.replace("[30100, 30199]", "[30199, 30100]");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "port_range[0]");
+    assert_eq!(d.location, Some((line_of(&c, "port_range"), 14)));
+    assert!(d.message.contains("30199, above its end 30100"), "{d}");
+    assert_eq!(d.hint.as_deref(), Some("write [30100, 30199]"));
+}
+
+#[test]
+fn a_port_range_too_small_for_the_users_is_refused() {
+    let c = NGINX.replace("[30100, 30199]", "[30100, 30100]");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.file.to_str(), Some("cluster.yaml"));
+    assert_eq!(d.path.to_string(), "port_range");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&c, "port_range")));
+    assert!(
+        d.message
+            .contains("1 ports, too few for the group's 2 users"),
+        "{d}"
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("widen it to at least [30100, 30101]")
+    );
+}
+
+#[test]
+fn a_user_that_is_not_an_email_is_refused() {
+    let g = GROUP.replace("bob.smith@example.org", "bob smith");
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.file.to_str(), Some("group.yaml"));
+    assert_eq!(d.path.to_string(), "users[1]");
+    assert_eq!(d.location, Some((line_of(&g, "bob smith"), 5)));
+    assert_eq!(d.message, "\"bob smith\" is not an e-mail address");
+}
+
+#[test]
+fn a_user_listed_twice_is_refused() {
+    let g = GROUP.replace("bob.smith@example.org", "Alice@example.org");
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.path.to_string(), "users[1]");
+    assert!(d.message.contains("listed twice"), "{d}");
+}
+
+#[test]
+fn an_ssh_port_type_other_than_nodeport_or_loadbalancer_is_refused() {
+    let c = NGINX.replace("ssh_port_type: NodePort", "ssh_port_type: Nodeport");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "ssh_port_type");
+    assert_eq!(d.location, Some((line_of(&c, "ssh_port_type"), 16)));
+    assert_eq!(d.message, "\"Nodeport\" is not an SSH port type");
+    assert_eq!(d.hint.as_deref(), Some("did you mean \"NodePort\"?"));
+}
+
+#[test]
+fn loadbalancer_without_a_metallb_ip_is_refused() {
+    let c = TRAEFIK.replace("maia_metallb_ip: 192.0.2.10\n", "");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "ssh_port_type");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&c, "ssh_port_type")));
+    assert!(d.message.contains("needs maia_metallb_ip"), "{d}");
+}
+
+#[test]
+fn a_missing_keycloak_setting_names_the_components_that_need_it() {
+    let c = NGINX.replace("  issuer_url: https://iam.example.org/realms/maia\n", "");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "keycloack.issuer_url");
+    // Located at the block it belongs in.
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&c, "keycloack:")));
+    assert_eq!(
+        d.message,
+        "issuer_url is missing: the OAuth2 proxy and MinIO need it"
+    );
+    assert!(d.hint.as_deref().unwrap().contains("--minimal"), "{d}");
+    // --minimal installs only JupyterHub, which does not need the issuer.
+    assert!(load(GROUP, &c, None, true).is_ok());
+
+    let c = NGINX.replace(
+        "  token_url: https://iam.example.org/realms/maia/protocol/openid-connect/token\n",
+        "",
+    );
+    let d = the_error(GROUP, &c, None, true);
+    assert_eq!(d.path.to_string(), "keycloack.token_url");
+    assert_eq!(d.message, "token_url is missing: JupyterHub needs it");
+}
+
+#[test]
+fn missing_keycloak_settings_altogether_are_refused() {
+    let cut = NGINX.find("keycloack:").unwrap();
+    let c = &NGINX[..cut];
+    let d = the_error(GROUP, c, None, false);
+    assert_eq!(d.path.to_string(), "keycloak");
+    assert!(
+        d.message.contains("JupyterHub, the OAuth2 proxy and MinIO"),
+        "{d}"
+    );
+    let d = the_error(GROUP, c, None, true);
+    assert!(d.message.contains("missing: JupyterHub log"), "{d}");
+}
+
+#[test]
+fn unknown_fields_get_a_did_you_mean() {
+    let c = NGINX.replace("ssh_hostname:", "ssh_host_name:");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "ssh_host_name");
+    assert_eq!(d.location, Some((line_of(&c, "ssh_host_name"), 1)));
+    assert!(
+        d.hint
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean \"ssh_hostname\"?"),
+        "{d}"
+    );
+
+    let g = GROUP.replace("  cpu:", "  cpus:");
+    let err = load(&g, NGINX, None, false).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.file.to_str(), Some("group.yaml"));
+    assert!(d.path.to_string().starts_with("resources_limits"), "{d}");
+}
+
+#[test]
+fn a_group_id_that_cannot_name_a_namespace_is_refused() {
+    let g = GROUP.replace("group_ID: Brain_MRI", "group_ID: Brain MRI!");
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.path.to_string(), "group_ID");
+    assert_eq!(d.location, Some((line_of(&g, "group_ID"), 11)));
+    assert!(d.message.contains("does not give a valid namespace"), "{d}");
+}
+
+#[test]
+fn resources_limits_need_two_valid_values_each() {
+    let g = GROUP.replace("\"8G\"", "\"8GB\"");
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.path.to_string(), "resources_limits.memory[1]");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&g, "8GB")));
+
+    let g = GROUP.replace("    - 2.0\n", "");
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.path.to_string(), "resources_limits.cpu");
+    assert!(
+        d.message.contains("expected [guarantee, limit], found 1"),
+        "{d}"
+    );
+}
+
+#[test]
+fn nginx_and_traefik_settings_together_are_refused() {
+    let c = format!("{NGINX}traefik_resolver: letsencrypt\n");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "traefik_resolver");
+    assert!(
+        d.message
+            .contains("both nginx_cluster_issuer and traefik_resolver")
+    );
+}
+
+#[test]
+fn a_partial_registry_is_refused() {
+    let c = NGINX.replace("docker_username: maia\n", "");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "docker_username");
+}
+
+#[test]
+fn the_maia_config_overrides_only_what_it_gives() {
+    let m = "nginx_proxy_image: example.org/proxy:2.1\nmaia_workspace_version: 2.10\n";
+    let s = load(
+        &GROUP.replace("maia_workspace_version: \"2.0\"", ""),
+        NGINX,
+        Some(m),
+        false,
+    )
+    .unwrap()
+    .spec;
+    assert_eq!(s.maia.nginx_proxy_image, "example.org/proxy:2.1");
+    assert_eq!(s.maia.mysql_image, "mysql:8.0.28");
+    // The form does not choose a version, so the MAIA config's applies.
+    assert_eq!(s.workspace_version, "2.1");
+
+    let d = the_error(GROUP, NGINX, Some("mysql_image: mysql\n"), false);
+    assert_eq!(d.file.to_str(), Some("maia.yaml"));
+    assert_eq!(d.path.to_string(), "mysql_image");
+    assert_eq!(d.location, Some((1, 14)));
+    assert!(d.message.contains("has no tag"), "{d}");
+}
+
+#[test]
+fn a_bare_version_number_keeps_its_decimal() {
+    let g = GROUP.replace(
+        "maia_workspace_version: \"2.0\"",
+        "maia_workspace_version: 2.0",
+    );
+    assert_eq!(
+        load(&g, NGINX, None, false).unwrap().spec.workspace_version,
+        "2.0"
+    );
+}
+
+#[test]
+fn secrets_are_never_echoed_in_diagnostics() {
+    // A registry password of the wrong type: the error must not repeat it.
+    let c = NGINX.replace(
+        "docker_password: change-me-registry-password",
+        "docker_password: [change-me-registry-password]",
+    );
+    let err = load(GROUP, &c, None, false).unwrap_err();
+    let text: String = err.diagnostics().iter().map(|d| d.to_string()).collect();
+    assert!(text.contains("docker_password"), "{text}");
+    assert!(!text.contains("change-me-registry-password"), "{text}");
+}
