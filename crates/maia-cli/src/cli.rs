@@ -19,6 +19,7 @@ use crate::output::Format;
         maia app render --config-file examples/app/jupyterlab.json\n  \
         maia app render --config-file app.json -o json\n  \
         maia app render --config-file app.json --out rendered/\n  \
+        maia namespace render --namespace-config-file group.yaml --cluster-config-file cluster.yaml --config-folder out/\n  \
         maia config validate app.json\n  \
         maia config schema app > app.schema.json"
 )]
@@ -35,6 +36,60 @@ pub enum Command {
     /// Check configuration files and print their JSON Schemas
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// MAIA workspaces: a research group's namespace with every component
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCommand {
+    /// Render a group's whole workspace into a reviewable bundle, without a cluster
+    #[command(
+        long_about = "Render a group's whole workspace into a reviewable bundle, without a cluster.\n\n\
+            Writes DIR/<group_ID>/: manifests/ (maia's own objects, one file per component, \
+            numbered in apply order), helm/ (values, chart, repository and pinned version of \
+            each third-party chart), deploy.sh (applies it all, in order; holds no secret), \
+            credentials.yaml (every generated secret and each user's SSH port, mode 0600) and \
+            summary.md / summary.json (URLs and SSH commands).\n\n\
+            Running it again with the same files rewrites the same bytes: credentials and SSH \
+            ports are read back from credentials.yaml. A new user gets a port no other user \
+            has; a removed user frees theirs.",
+        after_help = "Examples:\n  \
+            maia namespace render --namespace-config-file examples/workspace/group.yaml \\\n      \
+            --cluster-config-file examples/workspace/cluster-nginx.yaml --config-folder out/\n  \
+            maia namespace render --namespace-config-file group.yaml --cluster-config-file cluster.yaml \\\n      \
+            --maia-config-file maia.yaml --config-folder out/ --minimal\n  \
+            out/Brain_MRI/deploy.sh    # after review, with KUBECONFIG set"
+    )]
+    Render(NamespaceRenderArgs),
+}
+
+/// The three files a workspace is rendered from.
+#[derive(Debug, Args, Clone)]
+pub struct WorkspaceFileArgs {
+    /// The group form (group_ID, users, resources_limits, …)
+    #[arg(long, value_name = "FILE")]
+    pub namespace_config_file: PathBuf,
+    /// The cluster config (domain, ingress, SSH, Keycloak, …)
+    #[arg(long, value_name = "FILE")]
+    pub cluster_config_file: PathBuf,
+    /// The MAIA config (images and chart versions); built-in defaults when left out
+    #[arg(long, value_name = "FILE")]
+    pub maia_config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct NamespaceRenderArgs {
+    #[command(flatten)]
+    pub files: WorkspaceFileArgs,
+    /// Folder the bundle is written under (as DIR/<group_ID>/)
+    #[arg(long, value_name = "DIR")]
+    pub config_folder: PathBuf,
+    /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
+    #[arg(long)]
+    pub minimal: bool,
+    #[command(flatten)]
+    pub strictness: Strictness,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{message}")]
     Usage {
         message: String,
@@ -30,7 +36,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
-            CliError::Render(_) | CliError::Write { .. } => 1,
+            CliError::Render(_) | CliError::Write { .. } | CliError::Read { .. } => 1,
         }
     }
 
@@ -44,6 +50,7 @@ impl CliError {
                 Some("this is a bug in maia; please report it with the config file".into())
             }
             CliError::Write { .. } => Some("check that the folder exists and is writable".into()),
+            CliError::Read { .. } => Some("check that the file is readable".into()),
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Unsupported { hint, .. } => Some(hint.clone()),
         }

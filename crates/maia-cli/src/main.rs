@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use maia_cli::cli::{AppCommand, Cli, Command, ConfigCommand};
-use maia_cli::{app, config, finish};
+use maia_cli::cli::{AppCommand, Cli, Command, ConfigCommand, NamespaceCommand};
+use maia_cli::{app, config, finish, namespace};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,5 +14,6 @@ fn main() -> ExitCode {
             strictness,
         }) => config::validate(&file, kind, strictness.into()),
         Command::Config(ConfigCommand::Schema { kind }) => config::schema(kind),
+        Command::Namespace(NamespaceCommand::Render(args)) => namespace::run_render(&args),
     })
 }

@@ -167,6 +167,11 @@ fn env(spec: &AppSpec) -> Vec<EnvVar> {
             }
         }
     }
+    env.extend(spec.secret_env.iter().map(|e| EnvVar {
+        name: e.name.clone(),
+        value: None,
+        value_from: secret_ref(&e.secret, &e.key),
+    }));
     env.extend(spec.env.iter().map(|(k, v)| EnvVar {
         name: k.clone(),
         value: Some(v.clone()),
@@ -528,6 +533,9 @@ pub fn helm_values(spec: &AppSpec) -> Value {
             }
         }
     }
+    extra_env.extend(spec.secret_env.iter().map(|e| {
+        json!({"name": e.name, "valueFrom": {"secretKeyRef": {"key": e.key, "name": e.secret}}})
+    }));
     if let Some(mf) = &spec.mount_files {
         let mut cm_volumes = Vec::new();
         for f in &mf.files {

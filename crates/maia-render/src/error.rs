@@ -16,4 +16,18 @@ pub enum RenderError {
     },
     #[error("the contents of mount file {file:?} were not supplied")]
     MissingMountFile { file: String },
+    #[error("cannot serialise {object} as TOML")]
+    Toml {
+        object: String,
+        #[source]
+        source: toml::ser::Error,
+    },
+    /// The spec lacks a setting a component needs (validation normally catches this).
+    #[error("{component} needs the cluster config's {setting}")]
+    MissingSetting {
+        component: &'static str,
+        setting: &'static str,
+    },
+    #[error("{name:?} is not a valid name: {reason}")]
+    InvalidName { name: String, reason: String },
 }

@@ -195,6 +195,18 @@ pub struct AppSpec {
     pub image_pull_secret: Option<DnsSubdomain>,
     pub user_secrets: Vec<DnsSubdomain>,
     pub user_secret_params: Vec<String>,
+    /// Environment variables read from Secrets (`valueFrom.secretKeyRef`). App configs
+    /// cannot set these; workspace components built in code (MySQL, MLflow) use them so
+    /// no password is ever a literal env value.
+    pub secret_env: Vec<SecretEnv>,
+}
+
+/// An environment variable taken from a key of a Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretEnv {
+    pub name: String,
+    pub secret: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -890,6 +902,7 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         image_pull_secret,
         user_secrets,
         user_secret_params: c.user_secret_params.clone(),
+        secret_env: Vec::new(),
     };
     (Some(spec), issues.0)
 }

@@ -14,7 +14,11 @@ use crate::error::RenderError;
 use crate::object::Object;
 
 pub mod credentials;
+pub mod minio;
+pub mod mlflow;
+pub mod mysql;
 pub mod namespace;
+pub mod oauth2_proxy;
 pub mod ports;
 
 pub use credentials::{CredentialStore, Credentials, SecretSource};
@@ -128,7 +132,13 @@ pub fn render(
         type Render = fn(&mut Ctx<'_, '_>) -> Result<Component, RenderError>;
         // Apply order. `--minimal` keeps namespace, pull secret, shared PVC, the SSH
         // Services and JupyterHub.
-        let full: &[Render] = &[namespace::render];
+        let full: &[Render] = &[
+            namespace::render,
+            oauth2_proxy::render,
+            minio::render,
+            mysql::render,
+            mlflow::render,
+        ];
         let minimal: &[Render] = &[namespace::render];
         for render in if spec.minimal { minimal } else { full } {
             components.push(render(&mut ctx)?);

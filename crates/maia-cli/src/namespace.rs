@@ -1,0 +1,575 @@
+//! `maia namespace render`: a group's whole workspace as a bundle a reviewer can read
+//! and a machine can apply, written under `<config folder>/<group_ID>/`.
+//!
+//! The bundle is a pure function of the three config files and `credentials.yaml`
+//! (the secrets and SSH ports of earlier runs), so running again rewrites the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use maia_render::Object;
+use maia_render::workspace::{Bundle, Component, Credentials, SecretSource, SshPorts, ports};
+use maia_spec::workspace::{LoadedWorkspace, UrlType, WorkspaceSpec, jupyterhub_user};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{NamespaceRenderArgs, WorkspaceFileArgs};
+use crate::error::{CliError, Result};
+use crate::report;
+
+pub const CREDENTIALS_FILE: &str = "credentials.yaml";
+/// The user name of the MAIA workspace image's account (`NB_USER`), which SSH logs in as.
+pub const SSH_USER: &str = "maia-user";
+
+/// New secrets come from the operating system's randomness.
+#[derive(Debug, Default)]
+pub struct OsRandom;
+
+impl SecretSource for OsRandom {
+    fn draw(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut out = String::with_capacity(len);
+        let mut buf = [0u8; 64];
+        while out.len() < len {
+            // Without OS randomness no safe secret can be made; there is nothing to fall back to.
+            getrandom::fill(&mut buf).expect("the operating system's random source is readable");
+            // 248 = 4 × 62: dropping bytes above it keeps every character equally likely.
+            for b in buf.iter().filter(|b| **b < 248) {
+                out.push(ALPHABET[usize::from(*b) % ALPHABET.len()] as char);
+                if out.len() == len {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What `credentials.yaml` holds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsFile {
+    #[serde(default)]
+    pub credentials: Credentials,
+    #[serde(default)]
+    pub ssh_ports: SshPorts,
+}
+
+/// One file of the bundle, relative to the group folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    pub path: PathBuf,
+    pub text: String,
+    /// Holds a secret: written mode 0600.
+    pub secret: bool,
+    pub executable: bool,
+}
+
+/// A rendered workspace and where it is written.
+#[derive(Debug)]
+pub struct Rendered {
+    pub spec: WorkspaceSpec,
+    pub bundle: Bundle,
+    pub dir: PathBuf,
+    pub files: Vec<BundleFile>,
+}
+
+pub fn load(
+    files: &WorkspaceFileArgs,
+    minimal: bool,
+    options: maia_spec::LoadOptions,
+) -> Result<LoadedWorkspace> {
+    let loaded = maia_spec::workspace::load(
+        maia_spec::workspace::load::WorkspaceFiles {
+            group: &files.namespace_config_file,
+            cluster: &files.cluster_config_file,
+            maia: files.maia_config_file.as_deref(),
+        },
+        minimal,
+        options,
+    )?;
+    report::diagnostics(&loaded.warnings);
+    Ok(loaded)
+}
+
+/// The group's folder under the config folder.
+pub fn group_dir(config_folder: &Path, spec: &WorkspaceSpec) -> PathBuf {
+    config_folder.join(&spec.group_id)
+}
+
+/// Reads `credentials.yaml` of an earlier run (nothing if there is none).
+pub fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
+    let path = dir.join(CREDENTIALS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CredentialsFile::default()),
+        Err(source) => return Err(CliError::Read { path, source }),
+    };
+    // The parser's message names the position, never the values around it.
+    yaml_serde::from_str(&text).map_err(|e| CliError::Usage {
+        message: format!(
+            "{} is not a credentials file maia wrote: {}",
+            path.display(),
+            e.location()
+                .map(|l| format!("line {} column {}", l.line(), l.column()))
+                .unwrap_or_else(|| "unreadable".into())
+        ),
+        hint: Some(
+            "restore it from a backup; deleting it makes maia draw new passwords, which the running workspace does not know".into(),
+        ),
+    })
+}
+
+/// Renders a workspace with the credentials and ports of earlier runs.
+pub fn render(
+    spec: WorkspaceSpec,
+    config_folder: &Path,
+    source: &mut dyn SecretSource,
+) -> Result<Rendered> {
+    let dir = group_dir(config_folder, &spec);
+    let kept = read_credentials(&dir)?;
+    let ports = ports::allocate(
+        &spec.users,
+        &kept.ssh_ports,
+        &BTreeSet::new(),
+        spec.cluster.port_range,
+    )
+    .map_err(|e| CliError::Usage {
+        message: e.to_string(),
+        hint: Some("widen port_range in the cluster config".into()),
+    })?;
+    let bundle = maia_render::workspace::render(&spec, &kept.credentials, source, &ports)?;
+    let files = bundle_files(&spec, &bundle)?;
+    Ok(Rendered {
+        spec,
+        bundle,
+        dir,
+        files,
+    })
+}
+
+fn manifest_name(index: usize, component: &Component) -> String {
+    format!("manifests/{:02}-{}.yaml", index + 1, component.name)
+}
+
+fn holds_secret(objects: &[Object]) -> bool {
+    objects.iter().any(|o| o.kind() == "Secret")
+}
+
+/// Quotes a word for the shell when it needs it.
+fn sh(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The hub's URL: JupyterHub on the hub host, under `/<subdomain>-hub` for `subpath`.
+pub fn hub_url(spec: &WorkspaceSpec) -> String {
+    match spec.cluster.url_type {
+        UrlType::Subdomain => format!("https://{}/", spec.hub_host()),
+        UrlType::Subpath => format!("https://{}/{}-hub/", spec.hub_host(), spec.subdomain),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    group_id: &'a str,
+    namespace: &'a str,
+    keycloak_group: String,
+    hub_url: String,
+    minimal: bool,
+    services: Vec<SummaryService<'a>>,
+    users: Vec<SummaryUser>,
+    deploy_script: &'static str,
+    credentials_file: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryService<'a> {
+    component: &'a str,
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryUser {
+    email: String,
+    jupyterhub_user: String,
+    ssh_port: Option<u16>,
+    ssh_command: Option<String>,
+}
+
+/// Every file of the bundle, in the order they are written.
+pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleFile>> {
+    let ns = spec.namespace.as_str();
+    let mut files = Vec::new();
+    let mut script = String::new();
+    let _ = writeln!(
+        script,
+        "#!/usr/bin/env bash\n\
+         # Deploys the MAIA workspace of group {group} (namespace {ns}), as rendered by\n\
+         # `maia namespace render`{minimal}. Review the files next to this script, then run it\n\
+         # with KUBECONFIG pointing at the cluster. Running it again is safe: kubectl applies\n\
+         # server-side and helm upgrades releases in place.\n\
+         #\n\
+         # No secret is written here: Secrets are in manifests/, chart values in helm/, and\n\
+         # generated passwords in credentials.yaml, all readable by their owner only.\n\
+         set -euo pipefail\n\
+         cd \"$(dirname \"$0\")\"",
+        group = spec.group_id,
+        minimal = if spec.minimal { " --minimal" } else { "" },
+    );
+    let mut repos_added = BTreeSet::new();
+    let mut step = 0;
+    let mut manifest_index = 0;
+    for component in &bundle.components {
+        if !component.objects.is_empty() {
+            let name = manifest_name(manifest_index, component);
+            manifest_index += 1;
+            step += 1;
+            let listing: Vec<String> = component
+                .objects
+                .iter()
+                .map(|o| format!("{} {}", o.kind(), o.name()))
+                .collect();
+            let _ = writeln!(
+                script,
+                "\n# {step}. {}: {}",
+                component.name,
+                listing.join(", ")
+            );
+            if component.objects.iter().any(|o| o.kind() == "Tenant") {
+                let _ = writeln!(
+                    script,
+                    "#    (the Tenant needs the MinIO Operator installed in the cluster)"
+                );
+            }
+            let _ = writeln!(
+                script,
+                "kubectl apply --server-side --field-manager=maia -f {}",
+                sh(&name)
+            );
+            files.push(BundleFile {
+                path: name.into(),
+                text: maia_render::to_yaml_stream(&component.objects)?,
+                secret: holds_secret(&component.objects),
+                executable: false,
+            });
+        }
+        for release in &component.helm {
+            step += 1;
+            let values = format!("helm/{}.values.yaml", release.release);
+            let chart_file = format!("helm/{}.chart.yaml", release.release);
+            let chart = format!("{}/{}", release.repo_name, release.chart);
+            let _ = writeln!(
+                script,
+                "\n# {step}. {}: chart {chart} {} from {} (release {})",
+                component.name, release.version, release.repo_url, release.release
+            );
+            if repos_added.insert(release.repo_name.clone()) {
+                let _ = writeln!(
+                    script,
+                    "helm repo add --force-update {} {}",
+                    sh(&release.repo_name),
+                    sh(&release.repo_url)
+                );
+            }
+            let _ = writeln!(
+                script,
+                "helm upgrade --install {} {} -n {} --version {} --values {}",
+                sh(&release.release),
+                sh(&chart),
+                sh(&release.namespace),
+                sh(&release.version),
+                sh(&values)
+            );
+            files.push(BundleFile {
+                path: values.clone().into(),
+                text: yaml_serde::to_string(&release.values).map_err(|source| {
+                    maia_render::RenderError::Yaml {
+                        object: format!("helm values of {}", release.release),
+                        source,
+                    }
+                })?,
+                secret: release.values_hold_secrets,
+                executable: false,
+            });
+            let chart_meta = BTreeMap::from([
+                ("release", release.release.as_str()),
+                ("namespace", release.namespace.as_str()),
+                ("chart", chart.as_str()),
+                ("repository", release.repo_url.as_str()),
+                ("version", release.version.as_str()),
+                ("values", values.trim_start_matches("helm/")),
+            ]);
+            files.push(BundleFile {
+                path: chart_file.into(),
+                text: yaml_serde::to_string(&chart_meta).map_err(|source| {
+                    maia_render::RenderError::Yaml {
+                        object: format!("chart of {}", release.release),
+                        source,
+                    }
+                })?,
+                secret: false,
+                executable: false,
+            });
+        }
+        for k in &component.kustomizations {
+            step += 1;
+            let _ = writeln!(
+                script,
+                "\n# {step}. {}: kustomization {}",
+                component.name, k.url
+            );
+            let _ = writeln!(script, "kubectl apply -k {}", sh(&k.url));
+            if let Some(wait) = &k.wait {
+                let _ = writeln!(script, "kubectl wait {wait}");
+            }
+        }
+    }
+    let _ = writeln!(
+        script,
+        "\necho \"workspace {} deployed; see summary.md\"",
+        spec.group_id
+    );
+    files.push(BundleFile {
+        path: "deploy.sh".into(),
+        text: script,
+        secret: false,
+        executable: true,
+    });
+
+    let credentials = CredentialsFile {
+        credentials: bundle.credentials.clone(),
+        ssh_ports: bundle.ssh_ports.clone(),
+    };
+    let body =
+        yaml_serde::to_string(&credentials).map_err(|source| maia_render::RenderError::Yaml {
+            object: CREDENTIALS_FILE.into(),
+            source,
+        })?;
+    files.push(BundleFile {
+        path: CREDENTIALS_FILE.into(),
+        text: format!(
+            "# Secrets and SSH ports of workspace {} (namespace {ns}), kept by maia.\n\
+             # Keep this file private and next to the bundle: every run reuses it, so the\n\
+             # running workspace and the next render agree. Deleting it draws new passwords.\n{body}",
+            spec.group_id
+        ),
+        secret: true,
+        executable: false,
+    });
+
+    let services: Vec<SummaryService<'_>> = bundle
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.outputs.iter().map(|o| SummaryService {
+                component: c.name,
+                name: &o.label,
+                value: &o.value,
+            })
+        })
+        .collect();
+    let users: Vec<SummaryUser> = spec
+        .users
+        .iter()
+        .map(|u| {
+            let port = bundle.ssh_ports.port(u);
+            SummaryUser {
+                email: u.clone(),
+                jupyterhub_user: jupyterhub_user(u),
+                ssh_port: port,
+                ssh_command: port
+                    .map(|p| format!("ssh -p {p} {SSH_USER}@{}", spec.cluster.ssh_hostname)),
+            }
+        })
+        .collect();
+    let summary = Summary {
+        group_id: &spec.group_id,
+        namespace: ns,
+        keycloak_group: spec.keycloak_group(),
+        hub_url: hub_url(spec),
+        minimal: spec.minimal,
+        services,
+        users,
+        deploy_script: "deploy.sh",
+        credentials_file: CREDENTIALS_FILE,
+    };
+    let mut md = String::new();
+    let _ = writeln!(md, "# MAIA workspace {}\n", spec.group_id);
+    let _ = writeln!(md, "- Namespace: `{ns}`");
+    let _ = writeln!(
+        md,
+        "- Members' Keycloak group: `{}`",
+        summary.keycloak_group
+    );
+    let _ = writeln!(md, "- Hub: {}", summary.hub_url);
+    if spec.minimal {
+        let _ = writeln!(md, "- Minimal install: namespace, SSH and JupyterHub only");
+    }
+    let _ = writeln!(
+        md,
+        "\n## Services\n\n| Component | What | Where |\n|---|---|---|"
+    );
+    for s in &summary.services {
+        let _ = writeln!(md, "| {} | {} | {} |", s.component, s.name, s.value);
+    }
+    let _ = writeln!(
+        md,
+        "\n## Users\n\n| User | JupyterHub name | SSH |\n|---|---|---|"
+    );
+    for u in &summary.users {
+        let ssh = u
+            .ssh_command
+            .as_deref()
+            .map(|c| format!("`{c}`"))
+            .unwrap_or_default();
+        let _ = writeln!(md, "| {} | `{}` | {ssh} |", u.email, u.jupyterhub_user);
+    }
+    let _ = writeln!(
+        md,
+        "\n## Next steps\n\nReview `manifests/` and `helm/`, then run `./deploy.sh`. Generated passwords\n\
+         and keys are in `credentials.yaml` (owner-readable only); they are not repeated here."
+    );
+    files.push(BundleFile {
+        path: "summary.md".into(),
+        text: md,
+        secret: false,
+        executable: false,
+    });
+    let mut json = serde_json::to_string_pretty(&summary).expect("the summary serialises");
+    json.push('\n');
+    files.push(BundleFile {
+        path: "summary.json".into(),
+        text: json,
+        secret: false,
+        executable: false,
+    });
+    Ok(files)
+}
+
+/// Writes a file whole (through a temporary file and a rename, so a reader never sees
+/// half of it) with the given mode.
+fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let tmp = path.with_extension("maia-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
+    // The umask may have narrowed the mode; secret files must be exactly 0600.
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Writes the bundle; files of an earlier render under `manifests/` and `helm/` that
+/// this render no longer produces are removed (those folders are maia's alone).
+/// Returns the paths written and removed.
+pub fn write(rendered: &Rendered) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut written = Vec::new();
+    for f in &rendered.files {
+        let path = rendered.dir.join(&f.path);
+        let mode = if f.secret {
+            0o600
+        } else if f.executable {
+            0o755
+        } else {
+            0o644
+        };
+        write_file(&path, &f.text, mode)?;
+        written.push(path);
+    }
+    let mut removed = Vec::new();
+    for sub in ["manifests", "helm"] {
+        let Ok(entries) = std::fs::read_dir(rendered.dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "yaml") && !written.contains(&p) {
+                std::fs::remove_file(&p).map_err(|source| CliError::Write {
+                    path: p.clone(),
+                    source,
+                })?;
+                removed.push(p);
+            }
+        }
+    }
+    removed.sort();
+    Ok((written, removed))
+}
+
+/// Loads, renders and writes; prints what was written (never a secret).
+pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
+    let loaded = load(&args.files, args.minimal, args.strictness.into())?;
+    let rendered = render(loaded.spec, &args.config_folder, &mut OsRandom)?;
+    let (written, removed) = write(&rendered)?;
+    let mut out = std::io::stdout().lock();
+    for p in &written {
+        let _ = writeln!(out, "wrote {}", p.display());
+    }
+    for p in &removed {
+        let _ = writeln!(out, "removed {} (no longer rendered)", p.display());
+    }
+    Ok(rendered)
+}
+
+pub fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
+    let rendered = render_and_write(args)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\nworkspace {} (namespace {}): hub {}\nreview it, then run {}",
+        rendered.spec.group_id,
+        rendered.spec.namespace,
+        hub_url(&rendered.spec),
+        rendered.dir.join("deploy.sh").display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_random_draws_alphanumeric_secrets_of_the_asked_length() {
+        let a = OsRandom.draw(32);
+        let b = OsRandom.draw(32);
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(sh("helm/x.values.yaml"), "helm/x.values.yaml");
+        assert_eq!(
+            sh("github.com/kubeflow/pipelines/manifests/kustomize/env/dev?ref=2.2.0"),
+            "'github.com/kubeflow/pipelines/manifests/kustomize/env/dev?ref=2.2.0'"
+        );
+        assert_eq!(sh("it's"), "'it'\\''s'");
+    }
+}

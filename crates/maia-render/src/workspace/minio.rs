@@ -1,0 +1,348 @@
+//! Step 5: the group's object store, a MinIO Operator `Tenant` logging users in with
+//! Keycloak, and a Job that sets up the group's user, policies and the `mlflow`
+//! bucket from inside the cluster (the original ran `mc` from the admin's machine,
+//! which needed the MinIO service to be reachable from there).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Secret, SecretKeySelector, Volume,
+    VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use maia_spec::workspace::WorkspaceSpec;
+use serde::Serialize;
+use serde_json::json;
+
+use super::credentials::keys;
+use super::{Component, Ctx, Output};
+use crate::error::RenderError;
+use crate::labels::workspace_labels;
+use crate::object::{CustomObject, Object};
+
+/// The Secret holding the group's MinIO user (`CONSOLE_ACCESS_KEY`, `CONSOLE_SECRET_KEY`);
+/// MLflow reads its S3 keys from it too.
+pub const USER_SECRET: &str = "minio-user";
+pub const ACCESS_KEY: &str = "CONSOLE_ACCESS_KEY";
+pub const SECRET_KEY: &str = "CONSOLE_SECRET_KEY";
+const ROOT_USER: &str = "MINIO_ROOT_USER";
+const ROOT_PASSWORD: &str = "MINIO_ROOT_PASSWORD";
+const SETUP: &str = "minio-setup";
+const KEY_LEN: usize = 20;
+const SECRET_LEN: usize = 40;
+
+/// The MinIO env-configuration Secret: the form's `minio_env_name`, else `<ns>-env-configuration`.
+pub fn env_secret_name(spec: &WorkspaceSpec) -> String {
+    spec.minio_env_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-env-configuration", spec.namespace))
+}
+
+/// The parts of the `minio.min.io/v2` Tenant CRD maia sets.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TenantSpec {
+    /// The Secret with `config.env`.
+    configuration: NameRef,
+    features: TenantFeatures,
+    pools: Vec<Pool>,
+    mount_path: &'static str,
+    /// TLS ends at the ingress; in-cluster clients use `http://minio:80`.
+    request_auto_cert: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct NameRef {
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TenantFeatures {
+    domains: TenantDomains,
+}
+
+#[derive(Debug, Serialize)]
+struct TenantDomains {
+    /// The console's public URL, so its links and OIDC redirects point there.
+    console: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pool {
+    name: &'static str,
+    servers: u32,
+    volumes_per_server: u32,
+    volume_claim_template: PersistentVolumeClaim,
+}
+
+/// Creates or updates everything; each step leaves what is already right alone, so a
+/// re-applied (re-run) Job converges. Parameters come from the environment only.
+const SETUP_SCRIPT: &str = r#"#!/bin/sh
+set -eu
+until mc alias set maia "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null 2>&1; do
+  echo "waiting for MinIO at $MINIO_URL"
+  sleep 5
+done
+# `user add` of an existing user only resets its secret key to the same value.
+mc admin user add maia "$ACCESS_KEY" "$SECRET_KEY" >/dev/null
+if ! mc admin user info maia "$ACCESS_KEY" | grep -q readwrite; then
+  mc admin policy attach maia readwrite --user "$ACCESS_KEY"
+fi
+# Keycloak's `groups` claim names the policies a member gets.
+mc admin policy create maia "$GROUP_POLICY" /setup/policy.json
+mc admin policy create maia "$ADMIN_POLICY" /setup/policy.json
+mc mb --ignore-existing maia/mlflow
+echo "MinIO is set up"
+"#;
+
+pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+    let spec = ctx.spec;
+    let Some(keycloak) = &spec.cluster.keycloak else {
+        return Err(RenderError::MissingSetting {
+            component: "minio",
+            setting: "keycloack",
+        });
+    };
+    let ns = spec.namespace.to_string();
+    let tenant = ns.clone();
+    let meta = |name: &str| ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(ns.clone()),
+        labels: Some(workspace_labels(&ns, "minio")),
+        ..Default::default()
+    };
+    let root_user = ctx.credentials.get_or_draw(keys::MINIO_ROOT_USER, KEY_LEN);
+    let root_password = ctx
+        .credentials
+        .get_or_draw(keys::MINIO_ROOT_PASSWORD, SECRET_LEN);
+    let access_key = ctx.credentials.get_or_draw(keys::MINIO_ACCESS_KEY, KEY_LEN);
+    let secret_key = ctx
+        .credentials
+        .get_or_draw(keys::MINIO_SECRET_KEY, SECRET_LEN);
+    ctx.credentials
+        .record(keys::KEYCLOAK_CLIENT_SECRET, &keycloak.client_secret);
+    let console_url = spec.service_url("minio-console");
+
+    // The operator reads `config.env`; the root keys are repeated as plain keys so the
+    // setup Job can take them with secretKeyRef.
+    let env_secret = env_secret_name(spec);
+    let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+    let config_env: String = [
+        ("MINIO_BROWSER", "on".to_string()),
+        (ROOT_USER, root_user.clone()),
+        (ROOT_PASSWORD, root_password.clone()),
+        (
+            "MINIO_IDENTITY_OPENID_CONFIG_URL",
+            format!(
+                "{}/.well-known/openid-configuration",
+                keycloak.issuer_url.trim_end_matches('/')
+            ),
+        ),
+        (
+            "MINIO_IDENTITY_OPENID_CLIENT_ID",
+            keycloak.client_id.clone(),
+        ),
+        (
+            "MINIO_IDENTITY_OPENID_CLIENT_SECRET",
+            keycloak.client_secret.clone(),
+        ),
+        ("MINIO_IDENTITY_OPENID_CLAIM_NAME", "groups".into()),
+        (
+            "MINIO_IDENTITY_OPENID_SCOPES",
+            "email,openid,profile".into(),
+        ),
+        ("MINIO_IDENTITY_OPENID_DISPLAY_NAME", "MAIA".into()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("export {k}={}\n", quote(v)))
+    .collect();
+    let secret = |name: &str, data: Vec<(&str, &str)>| -> Object {
+        Secret {
+            metadata: meta(name),
+            type_: Some("Opaque".into()),
+            data: Some(
+                data.into_iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+        .into()
+    };
+    let mut objects = vec![
+        secret(
+            &env_secret,
+            vec![
+                ("config.env", &config_env),
+                (ROOT_USER, &root_user),
+                (ROOT_PASSWORD, &root_password),
+            ],
+        ),
+        secret(
+            USER_SECRET,
+            vec![(ACCESS_KEY, &access_key), (SECRET_KEY, &secret_key)],
+        ),
+    ];
+
+    let tenant_spec = TenantSpec {
+        configuration: NameRef {
+            name: env_secret.clone(),
+        },
+        features: TenantFeatures {
+            domains: TenantDomains {
+                console: console_url.clone(),
+            },
+        },
+        pools: vec![Pool {
+            name: "pool-0",
+            servers: 1,
+            volumes_per_server: 1,
+            volume_claim_template: PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some("data".into()),
+                    ..Default::default()
+                },
+                spec: Some(PersistentVolumeClaimSpec {
+                    access_modes: Some(vec!["ReadWriteOnce".into()]),
+                    storage_class_name: spec.cluster.storage_class.clone(),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some(BTreeMap::from([(
+                            "storage".to_string(),
+                            Quantity("100Gi".into()),
+                        )])),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        }],
+        mount_path: "/export",
+        request_auto_cert: false,
+    };
+    let body = serde_json::to_value(&tenant_spec).map_err(|source| RenderError::Serialize {
+        object: format!("tenant/{tenant}"),
+        source,
+    })?;
+    objects.push(Object::Custom(CustomObject {
+        api_version: "minio.min.io/v2".into(),
+        kind: "Tenant".into(),
+        metadata: meta(&tenant),
+        body: serde_json::Map::from_iter([("spec".to_string(), body)]),
+    }));
+
+    // Members get read-write access to every bucket of their tenant.
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["s3:*"],
+            "Resource": ["arn:aws:s3:::*"],
+        }],
+    });
+    let policy_text =
+        serde_json::to_string_pretty(&policy).map_err(|source| RenderError::Serialize {
+            object: format!("configmap/{SETUP}"),
+            source,
+        })?;
+    objects.push(
+        ConfigMap {
+            metadata: meta(SETUP),
+            data: Some(BTreeMap::from([
+                ("setup.sh".to_string(), SETUP_SCRIPT.to_string()),
+                ("policy.json".to_string(), policy_text),
+            ])),
+            ..Default::default()
+        }
+        .into(),
+    );
+    let from_secret = |name: &str, secret: &str, key: &str| EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                optional: None,
+            }),
+            ..Default::default()
+        }),
+    };
+    let plain = |name: &str, value: String| EnvVar {
+        name: name.into(),
+        value: Some(value),
+        value_from: None,
+    };
+    objects.push(
+        Job {
+            metadata: meta(SETUP),
+            spec: Some(JobSpec {
+                backoff_limit: Some(4),
+                // Long enough for the operator to start the tenant on a fresh cluster.
+                active_deadline_seconds: Some(1800),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(workspace_labels(&ns, "minio")),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        containers: vec![Container {
+                            name: "mc".into(),
+                            image: Some(spec.maia.minio_setup_image.clone()),
+                            command: Some(vec!["/bin/sh".into(), "/setup/setup.sh".into()]),
+                            env: Some(vec![
+                                plain(
+                                    "MINIO_URL",
+                                    format!("http://minio.{ns}.svc.cluster.local:80"),
+                                ),
+                                plain("MC_CONFIG_DIR", "/tmp/.mc".into()),
+                                plain("GROUP_POLICY", spec.keycloak_group()),
+                                plain("ADMIN_POLICY", "MAIA:admin".into()),
+                                from_secret(ROOT_USER, &env_secret, ROOT_USER),
+                                from_secret(ROOT_PASSWORD, &env_secret, ROOT_PASSWORD),
+                                from_secret("ACCESS_KEY", USER_SECRET, ACCESS_KEY),
+                                from_secret("SECRET_KEY", USER_SECRET, SECRET_KEY),
+                            ]),
+                            volume_mounts: Some(vec![VolumeMount {
+                                name: "setup".into(),
+                                mount_path: "/setup".into(),
+                                read_only: Some(true),
+                                ..Default::default()
+                            }]),
+                            ..Default::default()
+                        }],
+                        volumes: Some(vec![Volume {
+                            name: "setup".into(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: SETUP.into(),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .into(),
+    );
+
+    Ok(Component {
+        name: "minio",
+        objects,
+        outputs: vec![
+            Output::new("MinIO console", console_url),
+            Output::new("minio_console_service", format!("{tenant}-console")),
+        ],
+        depends_on: vec!["namespace"],
+        ..Default::default()
+    })
+}

@@ -1,0 +1,209 @@
+//! Step 4: the group's OAuth2 proxy (chart oauth2-proxy/oauth2-proxy). Every other
+//! web component sits behind it: only members of `MAIA:<group_ID>` and admins get in.
+
+use maia_spec::workspace::{IngressController, UrlType, WorkspaceSpec};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::credentials::keys;
+use super::{Component, Ctx, HelmRelease, Output};
+use crate::error::RenderError;
+
+pub const RELEASE: &str = "oauth2-proxy";
+pub const CHART: &str = "oauth2-proxy";
+pub const REPO_NAME: &str = "oauth2-proxy";
+pub const REPO_URL: &str = "https://oauth2-proxy.github.io/manifests";
+/// oauth2-proxy only accepts cookie secrets of 16, 24 or 32 bytes.
+const COOKIE_SECRET_LEN: usize = 32;
+
+/// Where the proxy's endpoints live: `/oauth2`, or `/oauth2-<subdomain>` when groups
+/// share one host (`subpath`), so each group's proxy has its own prefix.
+pub fn proxy_prefix(spec: &WorkspaceSpec) -> String {
+    match spec.cluster.url_type {
+        UrlType::Subdomain => "/oauth2".to_string(),
+        UrlType::Subpath => format!("/oauth2-{}", spec.subdomain),
+    }
+}
+
+/// oauth2-proxy's `configFile` (TOML), field for field.
+#[derive(Debug, Serialize)]
+struct ProxyConfig {
+    oidc_issuer_url: String,
+    provider: &'static str,
+    upstreams: Vec<&'static str>,
+    http_address: &'static str,
+    oidc_groups_claim: &'static str,
+    oidc_email_claim: &'static str,
+    allowed_groups: Vec<String>,
+    scope: &'static str,
+    redirect_url: String,
+    email_domains: Vec<&'static str>,
+    proxy_prefix: String,
+    /// Lets the NGINX `auth-signin` redirect back to any host of the cluster
+    /// (`label-studio.<hub>` lives on its own host).
+    whitelist_domains: Vec<String>,
+    /// Groups sharing one host (`subpath`) would otherwise overwrite each other's cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookie_name: Option<String>,
+    skip_jwt_bearer_tokens: bool,
+    cookie_secure: bool,
+    reverse_proxy: bool,
+    pass_access_token: bool,
+    set_xauthrequest: bool,
+}
+
+pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+    let spec = ctx.spec;
+    let Some(keycloak) = &spec.cluster.keycloak else {
+        return Err(RenderError::MissingSetting {
+            component: "oauth2-proxy",
+            setting: "keycloack",
+        });
+    };
+    let host = spec.hub_host();
+    let prefix = proxy_prefix(spec);
+    let cookie_secret = ctx
+        .credentials
+        .get_or_draw(keys::OAUTH2_COOKIE_SECRET, COOKIE_SECRET_LEN);
+    ctx.credentials
+        .record(keys::KEYCLOAK_CLIENT_SECRET, &keycloak.client_secret);
+
+    let config = ProxyConfig {
+        oidc_issuer_url: keycloak.issuer_url.clone(),
+        provider: "oidc",
+        upstreams: vec!["static://202"],
+        http_address: "0.0.0.0:4180",
+        oidc_groups_claim: "groups",
+        oidc_email_claim: "email",
+        allowed_groups: vec![spec.keycloak_group(), "MAIA:admin".to_string()],
+        scope: "openid email profile",
+        redirect_url: format!("https://{host}{prefix}/callback"),
+        email_domains: vec!["*"],
+        proxy_prefix: prefix.clone(),
+        whitelist_domains: vec![format!(".{}", spec.cluster.domain)],
+        cookie_name: (spec.cluster.url_type == UrlType::Subpath).then(|| {
+            format!(
+                "_oauth2_proxy_{}",
+                spec.namespace.as_str().replace('-', "_")
+            )
+        }),
+        skip_jwt_bearer_tokens: true,
+        cookie_secure: true,
+        reverse_proxy: true,
+        pass_access_token: true,
+        set_xauthrequest: true,
+    };
+    let config_file = toml::to_string(&config).map_err(|source| RenderError::Toml {
+        object: "oauth2-proxy configFile".into(),
+        source,
+    })?;
+
+    let (annotations, tls) = match &spec.cluster.ingress {
+        IngressController::Nginx { cluster_issuer } => (
+            json!({"cert-manager.io/cluster-issuer": cluster_issuer}),
+            json!([{"hosts": [host], "secretName": format!("{RELEASE}-{}-tls", spec.namespace)}]),
+        ),
+        IngressController::Traefik { resolver } => (
+            json!({
+                "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
+                "traefik.ingress.kubernetes.io/router.tls": "true",
+                "traefik.ingress.kubernetes.io/router.tls.certresolver": resolver,
+            }),
+            json!([{"hosts": [host]}]),
+        ),
+    };
+    let mut redis = json!({"enabled": true});
+    if let Some(sc) = &spec.cluster.storage_class {
+        redis["global"] = json!({"storageClass": sc});
+    }
+    let values: Value = json!({
+        "config": {
+            "clientID": keycloak.client_id,
+            "clientSecret": keycloak.client_secret,
+            "cookieSecret": cookie_secret,
+            "configFile": config_file,
+        },
+        "redis": redis,
+        "sessionStorage": {"type": "redis"},
+        "service": {"type": "ClusterIP", "portNumber": 80},
+        "ingress": {
+            "enabled": true,
+            "path": prefix,
+            "pathType": "Prefix",
+            "hosts": [host],
+            "tls": tls,
+            "annotations": annotations,
+        },
+    });
+
+    Ok(Component {
+        name: "oauth2-proxy",
+        helm: vec![HelmRelease {
+            release: RELEASE.into(),
+            namespace: spec.namespace.to_string(),
+            chart: CHART.into(),
+            repo_name: REPO_NAME.into(),
+            repo_url: REPO_URL.into(),
+            version: spec.maia.oauth2_proxy_chart_version.clone(),
+            values,
+            values_hold_secrets: true,
+        }],
+        outputs: vec![
+            Output::new("oauth_url", host.clone()),
+            Output::new("Login (OAuth2 proxy)", format!("https://{host}{prefix}")),
+        ],
+        depends_on: vec!["namespace"],
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::credentials::CountingSource;
+    use crate::workspace::{CredentialStore, Credentials, SshPorts};
+
+    fn values(spec: &WorkspaceSpec) -> (Component, String) {
+        let kept = Credentials::default();
+        let mut source = CountingSource::default();
+        let mut store = CredentialStore::new(&kept, &mut source);
+        let ports = SshPorts::default();
+        let mut ctx = Ctx {
+            spec,
+            credentials: &mut store,
+            ssh_ports: &ports,
+        };
+        let c = render(&mut ctx).unwrap();
+        let text = yaml_serde::to_string(&c.helm[0].values).unwrap();
+        (c, text)
+    }
+
+    #[test]
+    fn nginx_subdomain_values() {
+        let (c, text) = values(&WorkspaceSpec::test());
+        assert_eq!(c.helm[0].version, "7.7.1");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn traefik_subpath_values() {
+        let (_, text) = values(&WorkspaceSpec::test().with_traefik_subpath_loadbalancer());
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_config_file_is_valid_toml_with_the_groups_allowed() {
+        let (c, _) = values(&WorkspaceSpec::test());
+        let file = c.helm[0].values["config"]["configFile"].as_str().unwrap();
+        let parsed: toml::Table = file.parse().unwrap();
+        assert_eq!(
+            parsed["allowed_groups"].as_array().unwrap().len(),
+            2,
+            "{file}"
+        );
+        assert_eq!(
+            parsed["redirect_url"].as_str(),
+            Some("https://brain-mri.maia.example.org/oauth2/callback")
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! Golden tests of the core workspace components (OAuth2 proxy, MinIO, MySQL, MLflow)
+//! and of their composition, rendered from the spec fixtures.
+
+use std::collections::BTreeSet;
+
+use maia_render::Object;
+use maia_render::workspace::credentials::{CountingSource, keys};
+use maia_render::workspace::{Bundle, Component, Credentials, ports, render};
+use maia_spec::workspace::WorkspaceSpec;
+
+fn bundle(spec: &WorkspaceSpec, kept: &Credentials) -> Bundle {
+    let ports = ports::allocate(
+        &spec.users,
+        &Default::default(),
+        &BTreeSet::new(),
+        spec.cluster.port_range,
+    )
+    .unwrap();
+    render(spec, kept, &mut CountingSource::default(), &ports).unwrap()
+}
+
+fn component<'a>(b: &'a Bundle, name: &str) -> &'a Component {
+    b.components
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no component {name}"))
+}
+
+fn yaml(c: &Component) -> String {
+    maia_render::to_yaml_stream(&c.objects).unwrap()
+}
+
+fn env_of<'a>(objects: &'a [Object], deployment: &str) -> &'a [k8s_openapi::api::core::v1::EnvVar] {
+    objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Deployment(d) if o.name() == deployment => {
+                d.spec.as_ref()?.template.spec.as_ref()?.containers[0]
+                    .env
+                    .as_deref()
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn minio_nginx_subdomain() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    insta::assert_snapshot!(yaml(component(&b, "minio")));
+}
+
+#[test]
+fn minio_console_moves_under_the_namespace_for_subpath() {
+    let b = bundle(
+        &WorkspaceSpec::test().with_traefik_subpath_loadbalancer(),
+        &Credentials::default(),
+    );
+    let c = component(&b, "minio");
+    let tenant = c.objects.iter().find(|o| o.kind() == "Tenant").unwrap();
+    assert_eq!(
+        tenant.to_json().unwrap()["spec"]["features"]["domains"]["console"],
+        "https://maia.example.org/brain-mri-minio-console"
+    );
+}
+
+#[test]
+fn mysql_is_the_seeds_app_with_passwords_from_a_secret() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let c = component(&b, "mysql");
+    insta::assert_snapshot!(yaml(c));
+    let env = env_of(&c.objects, "mysql-db-v1-mkg");
+    // No password is a literal value.
+    for e in env.iter().filter(|e| e.name.contains("PASSWORD")) {
+        assert!(e.value.is_none(), "{e:?}");
+        assert!(e.value_from.as_ref().unwrap().secret_key_ref.is_some());
+    }
+}
+
+#[test]
+fn mlflow_reads_mysql_and_minio_credentials_from_their_secrets() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let c = component(&b, "mlflow");
+    insta::assert_snapshot!(yaml(c));
+    let env = env_of(&c.objects, "mlflow-v1-mkg");
+    let from = |name: &str| {
+        let e = env.iter().find(|e| e.name == name).unwrap();
+        let r = e
+            .value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .as_ref()
+            .unwrap();
+        (r.name.clone(), r.key.clone())
+    };
+    assert_eq!(
+        from("MYSQL_PASSWORD"),
+        (
+            "mysql-db-v1-mkg-credentials".into(),
+            "MYSQL_PASSWORD".into()
+        )
+    );
+    assert_eq!(
+        from("AWS_ACCESS_KEY_ID"),
+        ("minio-user".into(), "CONSOLE_ACCESS_KEY".into())
+    );
+    assert_eq!(from("password"), ("brain-mri".into(), "password".into()));
+    // The Secrets they point at are rendered, with those keys.
+    for (secret, key) in [
+        from("MYSQL_PASSWORD"),
+        from("AWS_SECRET_ACCESS_KEY"),
+        from("user"),
+    ] {
+        let found = b.objects().any(|o| match o {
+            Object::Secret(s) => {
+                o.name() == secret && s.data.as_ref().is_some_and(|d| d.contains_key(&key))
+            }
+            _ => false,
+        });
+        assert!(found, "no Secret {secret} with key {key}");
+    }
+}
+
+#[test]
+fn mysql_and_mlflow_agree_on_the_password_across_runs() {
+    let first = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let again = bundle(&WorkspaceSpec::test(), &first.credentials);
+    assert_eq!(first, again);
+    // A credential that was lost is drawn anew, and only that one.
+    let mut partial = first.credentials.clone();
+    partial.0.remove(keys::MLFLOW_PASSWORD);
+    let third = bundle(&WorkspaceSpec::test(), &partial);
+    assert_eq!(
+        third.credentials.0.get(keys::MYSQL_PASSWORD),
+        first.credentials.0.get(keys::MYSQL_PASSWORD)
+    );
+    assert_ne!(
+        third.credentials.0.get(keys::MLFLOW_PASSWORD),
+        first.credentials.0.get(keys::MLFLOW_PASSWORD)
+    );
+}
+
+#[test]
+fn oauth2_proxy_chart_is_pinned_and_its_values_hold_secrets() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let r = &component(&b, "oauth2-proxy").helm[0];
+    assert_eq!(
+        (
+            r.release.as_str(),
+            r.chart.as_str(),
+            r.repo_url.as_str(),
+            r.version.as_str()
+        ),
+        (
+            "oauth2-proxy",
+            "oauth2-proxy",
+            "https://oauth2-proxy.github.io/manifests",
+            "7.7.1"
+        )
+    );
+    assert!(r.values_hold_secrets);
+    assert_eq!(
+        r.values["config"]["cookieSecret"].as_str(),
+        b.credentials
+            .0
+            .get(keys::OAUTH2_COOKIE_SECRET)
+            .map(String::as_str)
+    );
+}
+
+#[test]
+fn core_components_come_in_apply_order_and_minimal_leaves_them_out() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let names: Vec<_> = b.components.iter().map(|c| c.name).collect();
+    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    assert!(pos("namespace") < pos("oauth2-proxy"));
+    assert!(pos("oauth2-proxy") < pos("minio"));
+    assert!(pos("minio") < pos("mysql"));
+    assert!(pos("mysql") < pos("mlflow"));
+    let m = bundle(&WorkspaceSpec::test().minimal(), &Credentials::default());
+    for gone in ["oauth2-proxy", "minio", "mysql", "mlflow"] {
+        assert!(
+            m.components.iter().all(|c| c.name != gone),
+            "{gone} in minimal"
+        );
+    }
+    assert!(m.credentials.0.get(keys::MINIO_ROOT_PASSWORD).is_none());
+}
