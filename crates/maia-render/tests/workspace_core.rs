@@ -185,5 +185,5 @@ fn core_components_come_in_apply_order_and_minimal_leaves_them_out() {
             "{gone} in minimal"
         );
     }
-    assert!(m.credentials.0.get(keys::MINIO_ROOT_PASSWORD).is_none());
+    assert!(!m.credentials.0.contains_key(keys::MINIO_ROOT_PASSWORD));
 }
