@@ -215,7 +215,7 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
         script,
         "#!/usr/bin/env bash\n\
          # Deploys the MAIA workspace of group {group} (namespace {ns}), as rendered by\n\
-         # `maia namespace render`{minimal}. Review the files next to this script, then run it\n\
+         # `maia namespace render{minimal}`. Review the files next to this script, then run it\n\
          # with KUBECONFIG pointing at the cluster. Running it again is safe: kubectl applies\n\
          # server-side and helm upgrades releases in place.\n\
          #\n\
@@ -550,6 +550,112 @@ pub fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
     Ok(())
 }
 
+/// The commands that install one component of a written bundle, for the compatibility
+/// entry points that print them (`MAIA_create_JupyterHub_config`, …): `helm` for its
+/// chart releases, `kubectl apply` for its own objects. Paths are those written.
+pub fn install_commands(rendered: &Rendered, component: &str) -> Option<Vec<String>> {
+    let mut index = 0;
+    for c in &rendered.bundle.components {
+        let manifest = (!c.objects.is_empty()).then(|| manifest_name(index, c));
+        if manifest.is_some() {
+            index += 1;
+        }
+        if c.name != component {
+            continue;
+        }
+        let mut commands = Vec::new();
+        if let Some(m) = manifest {
+            commands.push(format!(
+                "kubectl apply --server-side --field-manager=maia -f {}",
+                sh(&rendered.dir.join(m).to_string_lossy())
+            ));
+        }
+        for r in &c.helm {
+            let values = rendered.dir.join(format!("helm/{}.values.yaml", r.release));
+            commands.push(format!(
+                "helm repo add --force-update {} {}",
+                sh(&r.repo_name),
+                sh(&r.repo_url)
+            ));
+            commands.push("helm repo update".into());
+            commands.push(format!(
+                "helm upgrade --install {} {}/{} -n {} --version {} --values {}",
+                sh(&r.release),
+                sh(&r.repo_name),
+                sh(&r.chart),
+                sh(&r.namespace),
+                sh(&r.version),
+                sh(&values.to_string_lossy())
+            ));
+        }
+        return Some(commands);
+    }
+    None
+}
+
+/// `<config folder>/<group_ID>_namespace.sh`: the original's script name, running the
+/// bundle's `deploy.sh`.
+pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Result<PathBuf> {
+    let path = config_folder.join(format!("{}_namespace.sh", rendered.spec.group_id));
+    let text = format!(
+        "#!/usr/bin/env bash\n\
+         # Deploys the MAIA namespace of group {group}: runs the reviewed bundle in {group}/.\n\
+         set -euo pipefail\n\
+         exec \"$(dirname \"$0\")\"/{dir}/deploy.sh \"$@\"\n",
+        group = rendered.spec.group_id,
+        dir = sh(&rendered.spec.group_id),
+    );
+    write_file(&path, &text, 0o755)?;
+    Ok(path)
+}
+
+/// Arguments of `MAIA_create_JupyterHub_config` and `MAIA_create_MAIA_Addons_config`.
+#[derive(Debug, clap::Args, Clone)]
+pub struct CompatArgs {
+    /// The group form
+    #[arg(long, value_name = "FILE")]
+    pub form: PathBuf,
+    /// The cluster config
+    #[arg(long, value_name = "FILE")]
+    pub cluster_config_file: PathBuf,
+    /// The MAIA config (images and chart versions); built-in defaults when left out
+    #[arg(long, value_name = "FILE")]
+    pub maia_config_file: Option<PathBuf>,
+    /// Folder the bundle is written under (as DIR/<group_ID>/)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub config_folder: PathBuf,
+    #[command(flatten)]
+    pub strictness: crate::cli::Strictness,
+}
+
+/// Writes the bundle and prints the commands installing `component`.
+pub fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Result<()> {
+    let rendered = render_and_write(&NamespaceRenderArgs {
+        files: WorkspaceFileArgs {
+            namespace_config_file: args.form.clone(),
+            cluster_config_file: args.cluster_config_file.clone(),
+            maia_config_file: args.maia_config_file.clone(),
+        },
+        config_folder: args.config_folder.clone(),
+        minimal: false,
+        strictness: args.strictness,
+    })?;
+    let Some(commands) = install_commands(&rendered, component).filter(|c| !c.is_empty()) else {
+        return Err(CliError::Unsupported {
+            message: format!("this build of maia renders no {what}"),
+            hint: "the rest of the bundle is written; see its deploy.sh".into(),
+        });
+    };
+    println!(
+        "\nto install {what} of workspace {}, run:",
+        rendered.spec.group_id
+    );
+    for c in commands {
+        println!("  {c}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,6 +667,28 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn install_commands_name_the_written_files_of_a_component() {
+        use maia_render::workspace::credentials::CountingSource;
+        let spec = WorkspaceSpec::test();
+        let dir = Path::new("/nonexistent-maia-test");
+        let rendered = render(spec, dir, &mut CountingSource::default()).unwrap();
+        let helm = install_commands(&rendered, "oauth2-proxy").unwrap();
+        assert_eq!(
+            helm.last().unwrap(),
+            "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri \
+             --version 7.7.1 --values /nonexistent-maia-test/Brain_MRI/helm/oauth2-proxy.values.yaml"
+        );
+        let kubectl = install_commands(&rendered, "mysql").unwrap();
+        assert_eq!(
+            kubectl,
+            [
+                "kubectl apply --server-side --field-manager=maia -f /nonexistent-maia-test/Brain_MRI/manifests/03-mysql.yaml"
+            ]
+        );
+        assert!(install_commands(&rendered, "no-such-component").is_none());
     }
 
     #[test]

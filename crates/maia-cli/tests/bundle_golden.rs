@@ -1,0 +1,83 @@
+//! Golden bundles: every file `maia namespace render` writes for the shipped examples,
+//! with secrets drawn from a counter so the text is stable. Review changes to the
+//! snapshots as you would review a deploy.
+
+use std::path::Path;
+
+use maia_cli::namespace;
+use maia_render::workspace::credentials::CountingSource;
+use maia_spec::LoadOptions;
+use maia_spec::workspace::load::{WorkspaceTexts, load_str};
+
+const GROUP: &str = include_str!("../../../examples/workspace/group.yaml");
+const NGINX: &str = include_str!("../../../examples/workspace/cluster-nginx.yaml");
+const TRAEFIK: &str = include_str!("../../../examples/workspace/cluster-traefik.yaml");
+const MAIA: &str = include_str!("../../../examples/workspace/maia.yaml");
+
+/// The bundle as one text: each file under a header with its mode.
+fn bundle(group: &str, cluster: &str, maia: Option<&str>, minimal: bool) -> String {
+    let spec = load_str(
+        WorkspaceTexts {
+            group: ("group.yaml", group),
+            cluster: ("cluster.yaml", cluster),
+            maia: maia.map(|m| ("maia.yaml", m)),
+        },
+        minimal,
+        LoadOptions::default(),
+    )
+    .unwrap()
+    .spec;
+    // A folder with no credentials.yaml: everything is drawn (from the counter).
+    let rendered = namespace::render(
+        spec,
+        Path::new("/nonexistent-maia-golden"),
+        &mut CountingSource::default(),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for f in &rendered.files {
+        let mode = if f.secret {
+            "0600"
+        } else if f.executable {
+            "0755"
+        } else {
+            "0644"
+        };
+        out.push_str(&format!(
+            "=== {} ({mode}) ===\n{}\n",
+            f.path.display(),
+            f.text
+        ));
+    }
+    out
+}
+
+#[test]
+fn full_subdomain_nginx_nodeport() {
+    insta::assert_snapshot!(bundle(GROUP, NGINX, None, false));
+}
+
+#[test]
+fn full_subpath_traefik_loadbalancer() {
+    insta::assert_snapshot!(bundle(GROUP, TRAEFIK, Some(MAIA), false));
+}
+
+#[test]
+fn minimal() {
+    insta::assert_snapshot!(bundle(GROUP, NGINX, None, true));
+}
+
+#[test]
+fn gpu_group() {
+    let gpu = GROUP.replace("# gpu_request: 1 ", "gpu_request: 1 #");
+    assert_ne!(gpu, GROUP);
+    insta::assert_snapshot!(bundle(&gpu, NGINX, None, false));
+}
+
+#[test]
+fn rendering_twice_gives_identical_bytes() {
+    assert_eq!(
+        bundle(GROUP, TRAEFIK, Some(MAIA), false),
+        bundle(GROUP, TRAEFIK, Some(MAIA), false)
+    );
+}

@@ -1,0 +1,416 @@
+//! `maia namespace render` and the compatibility entry points, end to end: the binary
+//! run in a temporary folder on the shipped examples.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use base64::Engine as _;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/workspace")
+        .join(name)
+}
+
+fn maia() -> Command {
+    Command::cargo_bin("maia").unwrap()
+}
+
+/// Runs `maia namespace render` and returns (stdout, stderr).
+fn render(group: &Path, cluster: &Path, folder: &Path, extra: &[&str]) -> (String, String) {
+    let out = maia()
+        .args(["namespace", "render", "--namespace-config-file"])
+        .arg(group)
+        .arg("--cluster-config-file")
+        .arg(cluster)
+        .arg("--config-folder")
+        .arg(folder)
+        .args(extra)
+        .assert()
+        .success();
+    let o = out.get_output();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir`: relative path → (bytes, mode).
+fn tree(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    (std::fs::read(&p).unwrap(), mode),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn credentials(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("credentials.yaml")).unwrap();
+    yaml_serde::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stdout, _) = render(
+        &example("group.yaml"),
+        &example("cluster-nginx.yaml"),
+        tmp.path(),
+        &[],
+    );
+    let dir = tmp.path().join("Brain_MRI");
+    let first = tree(&dir);
+    for f in [
+        "deploy.sh",
+        "credentials.yaml",
+        "summary.md",
+        "summary.json",
+        "manifests/01-namespace.yaml",
+        "manifests/02-minio.yaml",
+        "manifests/03-mysql.yaml",
+        "manifests/04-mlflow.yaml",
+        "helm/oauth2-proxy.values.yaml",
+        "helm/oauth2-proxy.chart.yaml",
+    ] {
+        assert!(
+            first.contains_key(Path::new(f)),
+            "{f} missing: {:?}",
+            first.keys()
+        );
+    }
+    assert_eq!(first[Path::new("deploy.sh")].1, 0o755);
+    assert_eq!(first[Path::new("credentials.yaml")].1, 0o600);
+    assert_eq!(first[Path::new("summary.md")].1, 0o644);
+    assert!(stdout.contains("deploy.sh"), "{stdout}");
+
+    let deploy = String::from_utf8(first[Path::new("deploy.sh")].0.clone()).unwrap();
+    let apply = "kubectl apply --server-side --field-manager=maia -f manifests/01-namespace.yaml";
+    let helm = "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri --version 7.7.1 --values helm/oauth2-proxy.values.yaml";
+    let mlflow = "-f manifests/04-mlflow.yaml";
+    assert!(
+        deploy.find(apply).unwrap() < deploy.find(helm).unwrap(),
+        "{deploy}"
+    );
+    assert!(
+        deploy.find(helm).unwrap() < deploy.find(mlflow).unwrap(),
+        "{deploy}"
+    );
+    assert!(deploy.contains(
+        "helm repo add --force-update oauth2-proxy https://oauth2-proxy.github.io/manifests"
+    ));
+
+    let summary = String::from_utf8(first[Path::new("summary.md")].0.clone()).unwrap();
+    assert!(
+        summary.contains("https://brain-mri.maia.example.org/mlflow"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("https://brain-mri.maia.example.org/minio-console"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`ssh -p 30101 maia-user@ssh.maia.example.org`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`bob-2esmith-40example-2eorg`"),
+        "{summary}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&first[Path::new("summary.json")].0).unwrap();
+    assert_eq!(json["hub_url"], "https://brain-mri.maia.example.org/");
+    assert_eq!(json["users"][0]["ssh_port"], 30100);
+
+    render(
+        &example("group.yaml"),
+        &example("cluster-nginx.yaml"),
+        tmp.path(),
+        &[],
+    );
+    assert_eq!(first, tree(&dir), "the second run changed the bundle");
+}
+
+#[test]
+fn the_traefik_loadbalancer_subpath_example_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    render(
+        &example("group.yaml"),
+        &example("cluster-traefik.yaml"),
+        tmp.path(),
+        &["--maia-config-file", example("maia.yaml").to_str().unwrap()],
+    );
+    let dir = tmp.path().join("Brain_MRI");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["hub_url"], "https://maia.example.org/brain-mri-hub/");
+    assert_eq!(
+        json["users"][0]["ssh_command"],
+        "ssh -p 2022 maia-user@ssh.maia.example.org"
+    );
+    let values = std::fs::read_to_string(dir.join("helm/oauth2-proxy.values.yaml")).unwrap();
+    assert!(values.contains("traefik.ingress.kubernetes.io/router.tls.certresolver: letsencrypt"));
+    assert!(values.contains("path: /oauth2-brain-mri"));
+}
+
+#[test]
+fn users_keep_their_ports_a_new_user_gets_a_free_one_and_a_removed_user_frees_theirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = example("cluster-nginx.yaml");
+    let group = tmp.path().join("group.yaml");
+    let text = std::fs::read_to_string(example("group.yaml")).unwrap();
+    std::fs::write(&group, &text).unwrap();
+    let folder = tmp.path().join("out");
+    render(&group, &cluster, &folder, &[]);
+    let dir = folder.join("Brain_MRI");
+    let before = credentials(&dir);
+    assert_eq!(before["ssh_ports"]["alice@example.org"], 30100);
+    assert_eq!(before["ssh_ports"]["bob.smith@example.org"], 30101);
+
+    // carol joins first: bob keeps 30101, carol gets the lowest free port.
+    let with_carol = text.replace(
+        "  - bob.smith@example.org\n",
+        "  - bob.smith@example.org\n  - carol@example.org\n",
+    );
+    std::fs::write(&group, &with_carol).unwrap();
+    render(&group, &cluster, &folder, &[]);
+    let after = credentials(&dir);
+    assert_eq!(after["ssh_ports"]["alice@example.org"], 30100);
+    assert_eq!(after["ssh_ports"]["bob.smith@example.org"], 30101);
+    assert_eq!(after["ssh_ports"]["carol@example.org"], 30102);
+    // Nothing else was drawn again.
+    assert_eq!(after["credentials"], before["credentials"]);
+
+    // alice leaves: her port is free for the next newcomer; the others keep theirs.
+    let without_alice = with_carol.replace("  - alice@example.org\n", "");
+    std::fs::write(&group, &without_alice).unwrap();
+    render(&group, &cluster, &folder, &[]);
+    let after = credentials(&dir);
+    assert!(after["ssh_ports"].get("alice@example.org").is_none());
+    assert_eq!(after["ssh_ports"]["bob.smith@example.org"], 30101);
+    assert_eq!(after["ssh_ports"]["carol@example.org"], 30102);
+    let dave = without_alice.replace(
+        "  - carol@example.org\n",
+        "  - carol@example.org\n  - dave@example.org\n",
+    );
+    std::fs::write(&group, &dave).unwrap();
+    render(&group, &cluster, &folder, &[]);
+    assert_eq!(credentials(&dir)["ssh_ports"]["dave@example.org"], 30100);
+}
+
+/// Every secret of the bundle: generated ones from credentials.yaml and configured ones.
+fn secrets(dir: &Path) -> Vec<String> {
+    let creds = credentials(dir);
+    let mut out: Vec<String> = creds["credentials"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    out.push("change-me-registry-password".into());
+    out.push("change-me-keycloak-client-secret".into());
+    out
+}
+
+#[test]
+fn secrets_appear_only_in_private_files_and_never_on_the_console() {
+    for cluster in ["cluster-nginx.yaml", "cluster-traefik.yaml"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (stdout, stderr) = render(&example("group.yaml"), &example(cluster), tmp.path(), &[]);
+        let dir = tmp.path().join("Brain_MRI");
+        let secrets = secrets(&dir);
+        assert!(secrets.len() >= 10, "{secrets:?}");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for secret in &secrets {
+            let encoded = b64.encode(secret);
+            assert!(!stdout.contains(secret) && !stderr.contains(secret));
+            for (path, (bytes, mode)) in tree(&dir) {
+                let text = String::from_utf8_lossy(&bytes);
+                if !(text.contains(secret.as_str()) || text.contains(&encoded)) {
+                    continue;
+                }
+                let name = path.to_string_lossy();
+                let allowed = name == "credentials.yaml"
+                    || (name.starts_with("manifests/") && text.contains("kind: Secret"))
+                    || (name.starts_with("helm/") && name.ends_with(".values.yaml"));
+                assert!(allowed, "a secret is in {name} ({cluster})");
+                assert_eq!(mode, 0o600, "{name} holds a secret but is mode {mode:o}");
+            }
+        }
+    }
+}
+
+#[test]
+fn minimal_renders_less_and_removes_what_is_no_longer_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (g, c) = (example("group.yaml"), example("cluster-nginx.yaml"));
+    render(&g, &c, tmp.path(), &[]);
+    let (stdout, _) = render(&g, &c, tmp.path(), &["--minimal"]);
+    let dir = tmp.path().join("Brain_MRI");
+    assert!(!dir.join("manifests/02-minio.yaml").exists());
+    assert!(!dir.join("helm/oauth2-proxy.values.yaml").exists());
+    assert!(stdout.contains("removed"), "{stdout}");
+    let deploy = std::fs::read_to_string(dir.join("deploy.sh")).unwrap();
+    assert!(
+        !deploy.contains("minio") && !deploy.contains("oauth2-proxy"),
+        "{deploy}"
+    );
+    // The credentials of the full install are kept for when it comes back.
+    assert!(credentials(&dir)["credentials"]["minio.root_password"].is_string());
+}
+
+#[test]
+fn bad_input_is_reported_with_file_line_and_field_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = tmp.path().join("cluster.yaml");
+    let text = std::fs::read_to_string(example("cluster-nginx.yaml")).unwrap();
+    std::fs::write(&cluster, text.replace("[30100, 30199]", "[30199, 30100]")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("port_range"))
+        .unwrap()
+        + 1;
+    let out = maia()
+        .args(["namespace", "render", "--namespace-config-file"])
+        .arg(example("group.yaml"))
+        .arg("--cluster-config-file")
+        .arg(&cluster)
+        .arg("--config-folder")
+        .arg(tmp.path().join("out"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "cluster.yaml:{line}:14: port_range[0]: the range starts at 30199"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: write [30100, 30199]"), "{stderr}");
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
+fn config_validate_and_schema_cover_the_workspace_files() {
+    for (file, kind) in [
+        ("group.yaml", "group form"),
+        ("cluster-nginx.yaml", "cluster config"),
+        ("maia.yaml", "MAIA config"),
+    ] {
+        maia()
+            .args(["config", "validate"])
+            .arg(example(file))
+            .assert()
+            .success()
+            .stdout(predicates::str::contains(format!("valid {kind}")));
+    }
+    for (kind, field) in [
+        ("group", "group_ID"),
+        ("cluster", "keycloack"),
+        ("maia", "mysql_image"),
+    ] {
+        let out = maia().args(["config", "schema", kind]).assert().success();
+        let schema: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert!(schema["properties"][field].is_object(), "{kind}: {field}");
+    }
+}
+
+#[test]
+fn maia_deploy_maia_namespace_writes_the_bundle_and_the_namespace_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::cargo_bin("MAIA_deploy_MAIA_namespace").unwrap();
+        cmd.arg("--namespace-config-file")
+            .arg(example("group.yaml"))
+            .arg("--cluster-config-file")
+            .arg(example("cluster-nginx.yaml"))
+            .arg("--maia-config-file")
+            .arg(example("maia.yaml"))
+            .arg("--config-folder")
+            .arg(tmp.path())
+            .args(extra);
+        cmd.assert()
+    };
+    // Without --create-script it would deploy, which this build cannot: it says so.
+    run(&[])
+        .code(2)
+        .stderr(predicates::str::contains("--create-script"));
+    assert!(!tmp.path().join("Brain_MRI").exists());
+    run(&["--create-script"]).success();
+    let script = tmp.path().join("Brain_MRI_namespace.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("Brain_MRI/deploy.sh"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert!(tmp.path().join("Brain_MRI/deploy.sh").exists());
+    run(&["--create-script", "--minimal"]).success();
+    assert!(
+        !tmp.path()
+            .join("Brain_MRI/manifests/02-minio.yaml")
+            .exists()
+    );
+}
+
+/// The JupyterHub and addons releases come from components rendered on another branch;
+/// with them the commands are printed, without them the tool says what is missing.
+#[test]
+fn maia_create_jupyterhub_and_addons_config_print_install_commands() {
+    for (bin, component_file, expected) in [
+        (
+            "MAIA_create_JupyterHub_config",
+            "helm/jupyterhub-brain-mri.values.yaml",
+            "helm upgrade --install jupyterhub-brain-mri jupyterhub/jupyterhub -n brain-mri",
+        ),
+        ("MAIA_create_MAIA_Addons_config", "", "addons"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Command::cargo_bin(bin)
+            .unwrap()
+            .arg("--form")
+            .arg(example("group.yaml"))
+            .arg("--cluster-config-file")
+            .arg(example("cluster-nginx.yaml"))
+            .arg("--config-folder")
+            .arg(tmp.path())
+            .assert();
+        let o = out.get_output();
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let dir = tmp.path().join("Brain_MRI");
+        assert!(dir.join("credentials.yaml").exists());
+        let rendered = if component_file.is_empty() {
+            std::fs::read_dir(dir.join("manifests"))
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().contains("addons"))
+                || dir.join("helm/addons.values.yaml").exists()
+        } else {
+            dir.join(component_file).exists()
+        };
+        if rendered {
+            assert_eq!(o.status.code(), Some(0), "{bin}: {stderr}");
+            assert!(stdout.contains(expected), "{bin}: {stdout}");
+        } else {
+            assert_eq!(o.status.code(), Some(2), "{bin}: {stderr}");
+            assert!(
+                stderr.contains("this build of maia renders no"),
+                "{bin}: {stderr}"
+            );
+        }
+    }
+}
