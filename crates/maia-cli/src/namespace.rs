@@ -121,6 +121,41 @@ pub fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
     })
 }
 
+/// SSH ports of the other groups rendered under the same config folder. A node port
+/// (or a port on the shared MetalLB address) is cluster-wide, so a group must not take
+/// one another group has, even though neither is deployed yet.
+pub fn ports_of_other_groups(config_folder: &Path, this_group: &Path) -> BTreeSet<u16> {
+    #[derive(Deserialize)]
+    struct PortsOnly {
+        #[serde(default)]
+        ssh_ports: SshPorts,
+    }
+    let mut in_use = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(config_folder) else {
+        return in_use;
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p != this_group)
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let path = d.join(CREDENTIALS_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        match yaml_serde::from_str::<PortsOnly>(&text) {
+            Ok(p) => in_use.extend(p.ssh_ports.0.values().copied()),
+            Err(_) => eprintln!(
+                "warning: {} is unreadable; the SSH ports it lists are not avoided",
+                path.display()
+            ),
+        }
+    }
+    in_use
+}
+
 /// Renders a workspace with the credentials and ports of earlier runs.
 pub fn render(
     spec: WorkspaceSpec,
@@ -129,15 +164,19 @@ pub fn render(
 ) -> Result<Rendered> {
     let dir = group_dir(config_folder, &spec);
     let kept = read_credentials(&dir)?;
+    let in_use = ports_of_other_groups(config_folder, &dir);
     let ports = ports::allocate(
         &spec.users,
         &kept.ssh_ports,
-        &BTreeSet::new(),
+        &in_use,
         spec.cluster.port_range,
     )
     .map_err(|e| CliError::Usage {
         message: e.to_string(),
-        hint: Some("widen port_range in the cluster config".into()),
+        hint: Some(
+            "widen port_range in the cluster config (ports of the other groups under the config folder are taken)"
+                .into(),
+        ),
     })?;
     let bundle = maia_render::workspace::render(&spec, &kept.credentials, source, &ports)?;
     let files = bundle_files(&spec, &bundle)?;

@@ -414,3 +414,30 @@ fn maia_create_jupyterhub_and_addons_config_print_install_commands() {
         }
     }
 }
+
+#[test]
+fn groups_rendered_under_one_folder_never_share_an_ssh_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = example("cluster-nginx.yaml");
+    let text = std::fs::read_to_string(example("group.yaml")).unwrap();
+    let other = tmp.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        text.replace("group_ID: Brain_MRI", "group_ID: Lung_CT")
+            .replace("group_subdomain: brain-mri", "group_subdomain: lung-ct")
+            .replace("alice@", "carol@"),
+    )
+    .unwrap();
+    let folder = tmp.path().join("out");
+    render(&example("group.yaml"), &cluster, &folder, &[]);
+    render(&other, &cluster, &folder, &[]);
+    let brain = credentials(&folder.join("Brain_MRI"));
+    let lung = credentials(&folder.join("Lung_CT"));
+    assert_eq!(lung["ssh_ports"]["carol@example.org"], 30102);
+    // bob is in both groups: each of his workspaces has its own Service and port.
+    assert_eq!(brain["ssh_ports"]["bob.smith@example.org"], 30101);
+    assert_eq!(lung["ssh_ports"]["bob.smith@example.org"], 30103);
+    // Rendering the first group again moves nobody.
+    render(&example("group.yaml"), &cluster, &folder, &[]);
+    assert_eq!(credentials(&folder.join("Brain_MRI")), brain);
+}
