@@ -96,7 +96,7 @@ pub fn parse<T: ConfigFile>(
     let value = match result {
         Ok(v) => v,
         Err((path, message, loc)) => {
-            let diag = type_error_diagnostic::<T>(&source, path, message, loc);
+            let diag = type_error_diagnostic(&source, path, message, loc);
             return Err(SpecError::Invalid {
                 kind: T::KIND,
                 file: source.path.clone(),
@@ -110,7 +110,8 @@ pub fn parse<T: ConfigFile>(
     } else {
         Severity::Error
     };
-    let schema = schema_value::<T>();
+    // Only needed for suggestions, and building it costs more than parsing the file.
+    let schema = if unknown.is_empty() { Value::Null } else { schema_value::<T>() };
     let mut diagnostics: Vec<Diagnostic> = unknown
         .into_iter()
         .map(|path| {
@@ -198,7 +199,7 @@ pub fn locate(source: &SourceFile, issue: Issue, key_position: bool) -> Diagnost
     }
 }
 
-fn type_error_diagnostic<T: ConfigFile>(
+fn type_error_diagnostic(
     source: &SourceFile,
     mut path: FieldPath,
     message: String,
@@ -235,7 +236,6 @@ fn type_error_diagnostic<T: ConfigFile>(
             "see the allowed values of {field:?} in `maia config schema`"
         ));
     }
-    let _ = schema_value::<T>;
     Diagnostic {
         severity: Severity::Error,
         file: source.path.clone(),
