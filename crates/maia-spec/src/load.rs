@@ -111,7 +111,11 @@ pub fn parse<T: ConfigFile>(
         Severity::Error
     };
     // Only needed for suggestions, and building it costs more than parsing the file.
-    let schema = if unknown.is_empty() { Value::Null } else { schema_value::<T>() };
+    let schema = if unknown.is_empty() {
+        Value::Null
+    } else {
+        schema_value::<T>()
+    };
     let mut diagnostics: Vec<Diagnostic> = unknown
         .into_iter()
         .map(|path| {
