@@ -16,4 +16,11 @@ pub enum RenderError {
     },
     #[error("the contents of mount file {file:?} were not supplied")]
     MissingMountFile { file: String },
+    #[error("no SSH port was allocated for {user}")]
+    MissingSshPort { user: String },
+    #[error("{component} needs `{setting}` in the cluster config")]
+    MissingSetting {
+        component: &'static str,
+        setting: &'static str,
+    },
 }
