@@ -64,7 +64,7 @@ pub fn describe(c: &Component) -> String {
             h.repo_url,
             h.values_hold_secrets
         ));
-        out.push_str(&yaml_serde::to_string(&h.values).expect("JSON values serialise as YAML"));
+        out.push_str(&crate::helm_yaml::to_string(&h.values));
     }
     if !c.objects.is_empty() {
         out.push_str("# objects\n");
