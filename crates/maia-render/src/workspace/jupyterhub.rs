@@ -8,11 +8,14 @@ use serde_json::{Map, Value, json};
 use super::addons::WORKSPACE_ACCOUNT;
 use super::credentials::keys::{MINIO_ACCESS_KEY, MINIO_SECRET_KEY};
 use super::ingress::{certificate_annotations, hub_tls_secret, tls_values};
+use super::meta::secret;
 use super::{Component, Ctx, HelmRelease, Output};
 use crate::app::GPU_RESOURCE;
 use crate::error::RenderError;
 
 const HOME: &str = "/home/maia-user";
+/// Our Secret with the MinIO keys every workspace gets.
+pub const MINIO_KEYS_SECRET: &str = "workspace-minio-keys";
 /// MinIO key lengths, should the hub be the first to ask (MinIO renders first).
 const MINIO_ACCESS_KEY_LEN: usize = 20;
 const MINIO_SECRET_KEY_LEN: usize = 40;
@@ -101,9 +104,9 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     }
 
     let mut env = Map::new();
-    let mut set = |k: &str, v: String| {
+    fn set(env: &mut Map<String, Value>, k: &str, v: String) {
         env.insert(k.to_string(), Value::String(v));
-    };
+    }
     for (k, v) in [
         ("GRANT_SUDO", "yes"),
         ("SHELL", "/usr/bin/bash"),
@@ -122,35 +125,47 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         ("ssh_publickey", "NOKEY"),
         ("NB_USER", WORKSPACE_ACCOUNT),
     ] {
-        set(k, v.to_string());
+        set(&mut env, k, v.to_string());
     }
-    set("HOSTNAME", spec.cluster.ssh_hostname.clone());
-    set("NAMESPACE", spec.namespace.to_string());
+    set(&mut env, "HOSTNAME", spec.cluster.ssh_hostname.clone());
+    set(&mut env, "NAMESPACE", spec.namespace.to_string());
+    let mut objects = Vec::new();
     if !spec.minimal {
         // Minimal workspaces have no MinIO or MLflow to point at.
-        set(
-            "MINIO_ACCESS_KEY",
-            ctx.credentials
-                .get_or_draw(MINIO_ACCESS_KEY, MINIO_ACCESS_KEY_LEN),
-        );
-        set(
-            "MINIO_SECRET_KEY",
-            ctx.credentials
-                .get_or_draw(MINIO_SECRET_KEY, MINIO_SECRET_KEY_LEN),
-        );
-        set("MLFLOW_TRACKING_URI", spec.service_url("mlflow"));
+        let keys = [
+            (
+                "MINIO_ACCESS_KEY".to_string(),
+                ctx.credentials
+                    .get_or_draw(MINIO_ACCESS_KEY, MINIO_ACCESS_KEY_LEN),
+            ),
+            (
+                "MINIO_SECRET_KEY".to_string(),
+                ctx.credentials
+                    .get_or_draw(MINIO_SECRET_KEY, MINIO_SECRET_KEY_LEN),
+            ),
+        ];
+        // The keys reach the workspaces through a Secret, so neither the spawned
+        // pods' spec nor the hub's configuration carries them.
+        for (name, _) in &keys {
+            env.insert(
+                name.clone(),
+                json!({"valueFrom": {"secretKeyRef": {"name": MINIO_KEYS_SECRET, "key": name}}}),
+            );
+        }
+        objects.push(secret(spec, "jupyterhub", MINIO_KEYS_SECRET, keys).into());
+        set(&mut env, "MLFLOW_TRACKING_URI", spec.service_url("mlflow"));
     }
     for user in &spec.users {
         let port = ctx
             .ssh_ports
             .port(user)
             .ok_or_else(|| RenderError::MissingSshPort { user: user.clone() })?;
-        set(&ssh_port_env_name(user), port.to_string());
+        set(&mut env, &ssh_port_env_name(user), port.to_string());
     }
     if spec.gpus.is_none() {
         // Hides the node's GPUs from a workspace that did not ask for one (the
         // NVIDIA runtime would otherwise expose them all).
-        set("NVIDIA_VISIBLE_DEVICES", String::new());
+        set(&mut env, "NVIDIA_VISIBLE_DEVICES", String::new());
     }
 
     let mut storage = json!({
@@ -235,9 +250,10 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             repo_url: "https://hub.jupyter.org/helm-chart/".into(),
             version: spec.maia.jupyterhub_chart_version.clone(),
             values,
-            // Keycloak client secret and the MinIO keys.
+            // The Keycloak client secret (`hub.config` takes it literally).
             values_hold_secrets: true,
         }],
+        objects,
         outputs: vec![Output::new("JupyterHub", url(spec))],
         depends_on: vec!["namespace", "addons"],
         ..Default::default()
@@ -273,6 +289,24 @@ mod tests {
                 json!(ports.port(user).unwrap().to_string())
             );
         }
+    }
+
+    #[test]
+    fn workspaces_read_the_minio_keys_from_a_secret() {
+        let spec = WorkspaceSpec::test();
+        let (c, creds) = render_one(render, &spec);
+        let values = c.helm[0].values.to_string();
+        for key in [MINIO_ACCESS_KEY, MINIO_SECRET_KEY] {
+            assert!(!values.contains(creds.0[key].as_str()), "{key} in values");
+        }
+        let env = &c.helm[0].values["singleuser"]["extraEnv"];
+        assert_eq!(
+            env["MINIO_ACCESS_KEY"]["valueFrom"]["secretKeyRef"],
+            json!({"name": MINIO_KEYS_SECRET, "key": "MINIO_ACCESS_KEY"})
+        );
+        assert_eq!(c.objects.len(), 1);
+        assert_eq!(c.objects[0].name(), MINIO_KEYS_SECRET);
+        assert!(render_one(render, &spec.minimal()).0.objects.is_empty());
     }
 
     #[test]

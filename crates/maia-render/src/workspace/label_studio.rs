@@ -1,15 +1,19 @@
 //! Step 9: Label Studio, from the heartex chart, on its own host with its own login
 //! (the first member is its admin), storing its files on the `shared` claim.
+//! Its password and MinIO keys live in a Secret of ours that the chart's pods read.
 
 use maia_spec::workspace::{UrlType, WorkspaceSpec};
 use serde_json::{Map, Value, json};
 
 use super::credentials::keys::{LABEL_STUDIO_PASSWORD, MINIO_ACCESS_KEY, MINIO_SECRET_KEY};
 use super::ingress::{certificate_annotations, tls_values};
+use super::meta::secret;
 use super::{Component, Ctx, HelmRelease, Output};
 use crate::error::RenderError;
 
 pub const RELEASE: &str = "label-studio";
+/// Our Secret with Label Studio's password and MinIO keys.
+pub const SECRET: &str = "label-studio-credentials";
 /// MinIO bucket Label Studio stores tasks in (the MinIO setup creates it).
 pub const BUCKET: &str = "label-studio";
 const PASSWORD_LEN: usize = 24;
@@ -37,44 +41,48 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let url = format!("https://{host}");
 
     let mut env = Map::new();
-    let mut set = |k: &str, v: Value| {
-        env.insert(k.to_string(), v);
+    let mut set = |k: &str, v: &str| {
+        env.insert(k.to_string(), json!(v));
     };
-    set("LABEL_STUDIO_HOST", json!(&url));
-    set("LOCAL_FILES_SERVING_ENABLED", json!("true"));
+    set("LABEL_STUDIO_HOST", &url);
+    set("LOCAL_FILES_SERVING_ENABLED", "true");
     // The chart mounts the claim at /label-studio/data; members' files live in the
     // `LabelStudio` folder of `shared`, where their workspaces see them too.
     set(
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT",
-        json!("/label-studio/data/LabelStudio"),
+        "/label-studio/data/LabelStudio",
     );
-    if let Some(first) = spec.users.first() {
-        set("LABEL_STUDIO_USERNAME", json!(first));
-        set(
-            "LABEL_STUDIO_PASSWORD",
-            json!(
-                ctx.credentials
-                    .get_or_draw(LABEL_STUDIO_PASSWORD, PASSWORD_LEN)
-            ),
-        );
-    }
-    set(
-        "MINIO_STORAGE_ACCESS_KEY",
-        json!(
-            ctx.credentials
-                .get_or_draw(MINIO_ACCESS_KEY, MINIO_ACCESS_KEY_LEN)
-        ),
-    );
-    set(
-        "MINIO_STORAGE_SECRET_KEY",
-        json!(
-            ctx.credentials
-                .get_or_draw(MINIO_SECRET_KEY, MINIO_SECRET_KEY_LEN)
-        ),
-    );
-    set("MINIO_STORAGE_BUCKET_NAME", json!(BUCKET));
+    set("MINIO_STORAGE_BUCKET_NAME", BUCKET);
     // The MinIO tenant's in-cluster S3 Service, as MLflow reaches it.
-    set("MINIO_STORAGE_ENDPOINT", json!("http://minio:80"));
+    set("MINIO_STORAGE_ENDPOINT", "http://minio:80");
+
+    // Secrets reach the pods through a Secret of ours (`extraEnvironmentSecrets`),
+    // so neither the values file nor the chart's Deployment holds them.
+    let mut secrets = vec![
+        (
+            "MINIO_STORAGE_ACCESS_KEY".to_string(),
+            ctx.credentials
+                .get_or_draw(MINIO_ACCESS_KEY, MINIO_ACCESS_KEY_LEN),
+        ),
+        (
+            "MINIO_STORAGE_SECRET_KEY".to_string(),
+            ctx.credentials
+                .get_or_draw(MINIO_SECRET_KEY, MINIO_SECRET_KEY_LEN),
+        ),
+    ];
+    if let Some(first) = spec.users.first() {
+        set("LABEL_STUDIO_USERNAME", first);
+        secrets.push((
+            "LABEL_STUDIO_PASSWORD".to_string(),
+            ctx.credentials
+                .get_or_draw(LABEL_STUDIO_PASSWORD, PASSWORD_LEN),
+        ));
+    }
+    let secret_env: Map<String, Value> = secrets
+        .iter()
+        .map(|(k, _)| (k.clone(), json!({"secretName": SECRET, "secretKey": k})))
+        .collect();
+    let secret = secret(spec, RELEASE, SECRET, secrets);
 
     let mut postgres_persistence = json!({});
     if let Some(sc) = &spec.cluster.storage_class {
@@ -83,6 +91,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let values = json!({
         "global": {
             "extraEnvironmentVars": env,
+            "extraEnvironmentSecrets": secret_env,
             // `existingClaim` makes the chart use `shared` instead of creating a claim,
             // so a storage class here would be ignored.
             "persistence": {
@@ -113,8 +122,9 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             repo_url: "https://charts.heartex.com/".into(),
             version: spec.maia.label_studio_chart_version.clone(),
             values,
-            values_hold_secrets: true,
+            values_hold_secrets: false,
         }],
+        objects: vec![secret.into()],
         outputs: vec![Output::new("Label Studio", url)],
         depends_on: vec!["namespace", "minio"],
         ..Default::default()

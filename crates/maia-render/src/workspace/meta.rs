@@ -43,3 +43,24 @@ pub fn image_pull_secrets(spec: &WorkspaceSpec) -> Option<Vec<LocalObjectReferen
 pub fn single(key: &str, value: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(key.to_string(), value.to_string())])
 }
+
+/// An Opaque Secret holding `entries` (as `data`, which server-side apply compares
+/// cleanly; `stringData` would show as a change on every apply).
+pub fn secret(
+    spec: &WorkspaceSpec,
+    component: &str,
+    name: &str,
+    entries: impl IntoIterator<Item = (String, String)>,
+) -> k8s_openapi::api::core::v1::Secret {
+    k8s_openapi::api::core::v1::Secret {
+        metadata: meta(spec, component, name),
+        type_: Some("Opaque".into()),
+        data: Some(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, k8s_openapi::ByteString(v.into_bytes())))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}

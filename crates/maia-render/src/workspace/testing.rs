@@ -162,6 +162,21 @@ mod tests {
                 }
             }
             assert!(secret_objects > 0, "{name}: the pull secret is a Secret");
+            // Values files that say they hold no secret are written world-readable.
+            for h in b.components.iter().flat_map(|c| &c.helm) {
+                let text = h.values.to_string();
+                let holding: Vec<&String> = secrets
+                    .iter()
+                    .filter(|s| text.contains(s.as_str()))
+                    .collect();
+                if !h.values_hold_secrets {
+                    assert!(
+                        holding.is_empty(),
+                        "{name}: {} values hold a secret",
+                        h.release
+                    );
+                }
+            }
         }
     }
 
