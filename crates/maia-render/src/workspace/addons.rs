@@ -55,7 +55,15 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
 
     let mut depends_on = vec!["namespace"];
     if !spec.minimal {
-        depends_on.push("oauth2_proxy");
+        // nginx resolves its upstreams when it starts, so the Services it proxies to
+        // must exist first; the OAuth2 proxy guards its paths.
+        depends_on.extend([
+            "oauth2_proxy",
+            "minio",
+            "mlflow",
+            "label_studio",
+            "kubeflow",
+        ]);
         // The original's addons chart carried the Traefik auth Middleware too; every
         // component guarded by OAuth2 on Traefik refers to it.
         objects.extend(auth_middleware(spec, COMPONENT));

@@ -255,7 +255,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         }],
         objects,
         outputs: vec![Output::new("JupyterHub", url(spec))],
-        depends_on: vec!["namespace", "addons"],
+        depends_on: vec!["namespace"],
         ..Default::default()
     })
 }
@@ -307,6 +307,26 @@ mod tests {
         assert_eq!(c.objects.len(), 1);
         assert_eq!(c.objects[0].name(), MINIO_KEYS_SECRET);
         assert!(render_one(render, &spec.minimal()).0.objects.is_empty());
+    }
+
+    #[test]
+    fn a_cluster_without_keycloak_is_an_error_naming_the_component() {
+        let mut spec = WorkspaceSpec::test().minimal();
+        spec.cluster.keycloak = None;
+        let kept = crate::workspace::Credentials::default();
+        let mut source = crate::workspace::credentials::CountingSource::default();
+        let mut store = crate::workspace::CredentialStore::new(&kept, &mut source);
+        let ports = first_ports(&spec);
+        let mut ctx = Ctx {
+            spec: &spec,
+            credentials: &mut store,
+            ssh_ports: &ports,
+        };
+        let err = render(&mut ctx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "jupyterhub needs `keycloak` in the cluster config"
+        );
     }
 
     #[test]
