@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use maia_spec::names::Dns1035Label;
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
 
 use super::ingress::{Access, Route, auth_middleware, hub_ingress};
@@ -41,6 +42,16 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             .ssh_ports
             .port(user)
             .ok_or_else(|| RenderError::MissingSshPort { user: user.clone() })?;
+        // Kubespawner's escaping keeps e-mails readable but not short: a long address
+        // (or one starting with a digit) cannot name a Service.
+        for name in [format!("{jh_user}-ssh"), format!("jupyter-{jh_user}")] {
+            if name.parse::<Dns1035Label>().is_err() {
+                return Err(RenderError::UserServiceName {
+                    user: user.clone(),
+                    name,
+                });
+            }
+        }
         objects.push(ssh_service(spec, &jh_user, port).into());
         objects.push(jupyter_service(spec, &jh_user).into());
         outputs.push(Output::new(format!("JupyterHub user {user}"), &jh_user));
@@ -331,6 +342,27 @@ mod tests {
         let (c, _) = render_one(render, &WorkspaceSpec::test().minimal());
         assert!(c.objects.iter().all(|o| o.kind() == "Service"));
         assert_eq!(c.objects.len(), 4);
+    }
+
+    #[test]
+    fn a_member_whose_service_name_kubernetes_would_reject_is_named_in_the_error() {
+        let mut spec = WorkspaceSpec::test();
+        spec.users = vec![format!("{}@example.org", "a".repeat(60))];
+        let (kept, mut source) = (
+            crate::workspace::Credentials::default(),
+            crate::workspace::credentials::CountingSource::default(),
+        );
+        let mut store = crate::workspace::CredentialStore::new(&kept, &mut source);
+        let ports = crate::workspace::testing::first_ports(&spec);
+        let mut ctx = Ctx {
+            spec: &spec,
+            credentials: &mut store,
+            ssh_ports: &ports,
+        };
+        let err = render(&mut ctx).unwrap_err();
+        assert!(
+            matches!(err, RenderError::UserServiceName { ref user, .. } if user == &spec.users[0])
+        );
     }
 
     #[test]
