@@ -398,9 +398,15 @@ fn ingress(spec: &AppSpec) -> Option<Ingress> {
                 );
             }
             if let Some(m) = middleware {
+                // A reference that already names its provider (`auth@file`) is kept as written.
+                let reference = if m.contains('@') {
+                    m.clone()
+                } else {
+                    format!("{m}@kubernetescrd")
+                };
                 annotations.insert(
                     "traefik.ingress.kubernetes.io/router.middlewares".to_string(),
-                    format!("{m}@kubernetescrd"),
+                    reference,
                 );
             }
             Some(tls)

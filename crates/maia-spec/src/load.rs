@@ -59,7 +59,10 @@ pub fn parse<T: ConfigFile>(
             let mut de = serde_json::Deserializer::from_str(&source.text);
             let ignored = serde_ignored::Deserializer::new(&mut de, &mut record);
             let json_error = |path: FieldPath, inner: serde_json::Error| {
-                let loc = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+                // serde_json places data errors after the value; the locator finds its start.
+                let loc = (inner.line() > 0
+                    && (inner.is_syntax() || inner.is_eof() || path.is_root()))
+                .then(|| (inner.line(), inner.column()));
                 (path, strip_position(&inner.to_string()), loc)
             };
             match serde_path_to_error::deserialize(ignored) {
@@ -203,7 +206,7 @@ fn type_error_diagnostic<T: ConfigFile>(
 ) -> Diagnostic {
     let mut hint = None;
     let mut message = message;
-    let mut location = loc;
+    let mut location = loc.or_else(|| source.locate(&path, false));
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|m| m.strip_suffix('`'))
