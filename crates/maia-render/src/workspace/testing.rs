@@ -190,4 +190,40 @@ mod tests {
             assert_eq!(first, second, "{name}");
         }
     }
+
+    #[test]
+    fn applications_come_in_apply_order_and_minimal_keeps_hub_and_ssh() {
+        let names = |spec: &WorkspaceSpec| -> Vec<&'static str> {
+            bundle(spec, &Credentials::default())
+                .0
+                .components
+                .iter()
+                .map(|c| c.name)
+                .collect()
+        };
+        let full = names(&WorkspaceSpec::test());
+        // Other components sit between these; the applications keep this order.
+        let apps = [
+            "namespace",
+            "orthanc_ohif",
+            "label_studio",
+            "kubeflow",
+            "addons",
+            "jupyterhub",
+            "filebrowser",
+        ];
+        let positions: Vec<usize> = apps
+            .iter()
+            .map(|a| {
+                full.iter()
+                    .position(|n| n == a)
+                    .unwrap_or_else(|| panic!("{a} rendered"))
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{full:?}");
+        assert_eq!(
+            names(&WorkspaceSpec::test().minimal()),
+            ["namespace", "addons", "jupyterhub"]
+        );
+    }
 }
