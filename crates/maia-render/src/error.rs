@@ -16,4 +16,15 @@ pub enum RenderError {
     },
     #[error("the contents of mount file {file:?} were not supplied")]
     MissingMountFile { file: String },
+    #[error(
+        "member {user} would get the Service name {name:?}, which Kubernetes rejects (a DNS-1035 label: at most 63 characters, starting with a letter)"
+    )]
+    UserServiceName { user: String, name: String },
+    #[error("no SSH port was allocated for {user}")]
+    MissingSshPort { user: String },
+    #[error("{component} needs `{setting}` in the cluster config")]
+    MissingSetting {
+        component: &'static str,
+        setting: &'static str,
+    },
 }

@@ -13,9 +13,19 @@ use serde::Serialize;
 use crate::error::RenderError;
 use crate::object::Object;
 
+pub mod addons;
 pub mod credentials;
+pub mod filebrowser;
+pub mod ingress;
+pub mod jupyterhub;
+pub mod kubeflow;
+pub mod label_studio;
+pub mod meta;
 pub mod namespace;
+pub mod orthanc_ohif;
 pub mod ports;
+#[cfg(test)]
+pub mod testing;
 
 pub use credentials::{CredentialStore, Credentials, SecretSource};
 pub use ports::SshPorts;
@@ -128,8 +138,16 @@ pub fn render(
         type Render = fn(&mut Ctx<'_, '_>) -> Result<Component, RenderError>;
         // Apply order. `--minimal` keeps namespace, pull secret, shared PVC, the SSH
         // Services and JupyterHub.
-        let full: &[Render] = &[namespace::render];
-        let minimal: &[Render] = &[namespace::render];
+        let full: &[Render] = &[
+            namespace::render,
+            orthanc_ohif::render,
+            label_studio::render,
+            kubeflow::render,
+            addons::render,
+            jupyterhub::render,
+            filebrowser::render,
+        ];
+        let minimal: &[Render] = &[namespace::render, addons::render, jupyterhub::render];
         for render in if spec.minimal { minimal } else { full } {
             components.push(render(&mut ctx)?);
         }
