@@ -306,3 +306,31 @@ fn compat_entry_point_validates_before_anything_else() {
         "no values written for a bad config"
     );
 }
+
+#[test]
+fn helm_values_keep_yaml_1_1_booleans_as_strings() {
+    // Helm parses YAML 1.1: an unquoted `yes` would reach the container as `true`.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "app.json",
+        "{\"namespace\": \"demo\", \"chart_name\": \"a\", \"docker_image\": \"b\", \"deployment\": true, \"env_variables\": {\"GRANT_SUDO\": \"yes\", \"DEBUG\": \"on\"}}",
+    );
+    let out = dir.path().join("values.yaml");
+    let mut cmd = Command::cargo_bin("MAIA_deploy_helm_chart").unwrap();
+    let (code, _, err) = run(cmd
+        .arg("--config-file")
+        .arg(&cfg)
+        .arg("--print-helm-values-only")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("value: \"yes\"") || text.contains("value: 'yes'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("value: \"on\"") || text.contains("value: 'on'"),
+        "{text}"
+    );
+}
