@@ -5,17 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    Container, ContainerPort, EnvVar, PodSpec, Service, ServicePort, ServiceSpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use maia_spec::names::Dns1035Label;
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
 
 use super::ingress::{Access, Route, auth_middleware, hub_ingress};
-use super::meta::{image_pull_secrets, meta, pod_labels, single};
+use super::meta::{deployment, image_pull_secrets, meta, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 use crate::object::Object;
@@ -188,40 +187,28 @@ fn proxy_env(spec: &WorkspaceSpec) -> Vec<EnvVar> {
 fn nginx_proxy(spec: &WorkspaceSpec) -> Deployment {
     // The selector of the original chart's Deployment, so it can be adopted.
     let selector = single("app", NGINX);
-    Deployment {
-        metadata: meta(spec, COMPONENT, NGINX),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(selector.clone()),
+    deployment(
+        spec,
+        COMPONENT,
+        NGINX,
+        &selector,
+        PodSpec {
+            containers: vec![Container {
+                name: NGINX.into(),
+                image: Some(spec.maia.nginx_proxy_image.clone()),
+                env: Some(proxy_env(spec)),
+                ports: Some(vec![ContainerPort {
+                    name: Some("http".into()),
+                    container_port: 80,
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
                 ..Default::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels(spec, COMPONENT, &selector)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    containers: vec![Container {
-                        name: NGINX.into(),
-                        image: Some(spec.maia.nginx_proxy_image.clone()),
-                        env: Some(proxy_env(spec)),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("http".into()),
-                            container_port: 80,
-                            protocol: Some("TCP".into()),
-                            ..Default::default()
-                        }]),
-                        ..Default::default()
-                    }],
-                    image_pull_secrets: image_pull_secrets(spec),
-                    ..Default::default()
-                }),
-            },
+            }],
+            image_pull_secrets: image_pull_secrets(spec),
             ..Default::default()
-        }),
-        ..Default::default()
-    }
+        },
+    )
 }
 
 fn nginx_service(spec: &WorkspaceSpec) -> Service {

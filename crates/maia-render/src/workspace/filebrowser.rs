@@ -12,18 +12,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
-    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ingress::{Access, Route, hub_ingress};
-use super::meta::{meta, pod_labels, single};
+use super::meta::{self, meta, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 
@@ -94,50 +92,38 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         ]),
         ..Default::default()
     };
-    let deployment = Deployment {
-        metadata: meta(spec, NAME, NAME),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(selector.clone()),
+    let deployment = meta::deployment(
+        spec,
+        NAME,
+        NAME,
+        &selector,
+        PodSpec {
+            // No fsGroup: it would make the kubelet re-own the whole shared
+            // volume on some storage drivers.
+            security_context: Some(PodSecurityContext {
+                run_as_user: Some(WORKSPACE_UID),
+                run_as_non_root: Some(true),
                 ..Default::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels(spec, NAME, &selector)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    // No fsGroup: it would make the kubelet re-own the whole shared
-                    // volume on some storage drivers.
-                    security_context: Some(PodSecurityContext {
-                        run_as_user: Some(WORKSPACE_UID),
-                        run_as_non_root: Some(true),
+            }),
+            containers: vec![container],
+            volumes: Some(vec![
+                Volume {
+                    name: "shared".into(),
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: "shared".into(),
                         ..Default::default()
                     }),
-                    containers: vec![container],
-                    volumes: Some(vec![
-                        Volume {
-                            name: "shared".into(),
-                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                                claim_name: "shared".into(),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        },
-                        Volume {
-                            name: "database".into(),
-                            empty_dir: Some(EmptyDirVolumeSource::default()),
-                            ..Default::default()
-                        },
-                    ]),
                     ..Default::default()
-                }),
-            },
+                },
+                Volume {
+                    name: "database".into(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                },
+            ]),
             ..Default::default()
-        }),
-        ..Default::default()
-    };
+        },
+    );
     let service = Service {
         metadata: meta(spec, NAME, NAME),
         spec: Some(ServiceSpec {

@@ -64,3 +64,36 @@ pub fn secret(
         ..Default::default()
     }
 }
+
+/// A one-replica Deployment of `pod`, selected by `selector` (kept as the original
+/// chart had it, so an existing Deployment can be adopted: selectors are immutable).
+pub fn deployment(
+    spec: &WorkspaceSpec,
+    component: &str,
+    name: &str,
+    selector: &BTreeMap<String, String>,
+    pod: k8s_openapi::api::core::v1::PodSpec,
+) -> k8s_openapi::api::apps::v1::Deployment {
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    Deployment {
+        metadata: meta(spec, component, name),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels(spec, component, selector)),
+                    ..Default::default()
+                }),
+                spec: Some(pod),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -4,19 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, ResourceRequirements,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ingress::{Access, Route, hub_ingress};
-use super::meta::{image_pull_secrets, meta, pod_labels, single};
+use super::meta::{self, image_pull_secrets, meta, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 
@@ -104,51 +101,41 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         ]),
         ..Default::default()
     };
-    let deployment = Deployment {
-        metadata: meta(spec, COMPONENT, &release),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(selector.clone()),
-                ..Default::default()
-            },
-            // The Orthanc database is a single-writer SQLite file on the claim.
-            strategy: Some(k8s_openapi::api::apps::v1::DeploymentStrategy {
-                type_: Some("Recreate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels(spec, COMPONENT, &selector)),
+    let mut deployment = meta::deployment(
+        spec,
+        COMPONENT,
+        &release,
+        &selector,
+        PodSpec {
+            containers: vec![container],
+            image_pull_secrets: image_pull_secrets(spec),
+            volumes: Some(vec![
+                Volume {
+                    name: "cache-volume".into(),
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        medium: Some("Memory".into()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    image_pull_secrets: image_pull_secrets(spec),
-                    volumes: Some(vec![
-                        Volume {
-                            name: "cache-volume".into(),
-                            empty_dir: Some(EmptyDirVolumeSource {
-                                medium: Some("Memory".into()),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        },
-                        Volume {
-                            name: "orthanc".into(),
-                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                                claim_name: claim.clone(),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        },
-                    ]),
+                },
+                Volume {
+                    name: "orthanc".into(),
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: claim.clone(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-            },
+                },
+            ]),
             ..Default::default()
-        }),
-        ..Default::default()
+        },
+    );
+    if let Some(d) = deployment.spec.as_mut() {
+        // The Orthanc database is a single-writer SQLite file on the claim.
+        d.strategy = Some(k8s_openapi::api::apps::v1::DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            ..Default::default()
+        });
     };
 
     let port = |name: &str, port: i32, target: i32| ServicePort {
