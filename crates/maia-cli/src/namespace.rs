@@ -714,7 +714,7 @@ mod tests {
         let spec = WorkspaceSpec::test();
         let dir = Path::new("/nonexistent-maia-test");
         let rendered = render(spec, dir, &mut CountingSource::default()).unwrap();
-        let helm = install_commands(&rendered, "oauth2-proxy").unwrap();
+        let helm = install_commands(&rendered, "oauth2_proxy").unwrap();
         assert_eq!(
             helm.last().unwrap(),
             "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri \

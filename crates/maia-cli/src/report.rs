@@ -24,10 +24,6 @@ pub fn error(e: &CliError) -> u8 {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "error: {e}");
     let mut source = e.source();
-    // `transparent` errors share their source's message; do not print it twice.
-    if matches!(e, CliError::Spec(_)) {
-        source = source.and_then(|s| s.source());
-    }
     while let Some(cause) = source {
         let _ = writeln!(err, "  caused by: {cause}");
         source = cause.source();

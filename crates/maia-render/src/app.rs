@@ -224,33 +224,37 @@ fn pod_spec(spec: &AppSpec, restart_never: bool) -> PodSpec {
         }),
         ..Default::default()
     }];
-    for v in &spec.volumes {
+    // New claims and existing ones are mounted alike.
+    let claims = spec
+        .volumes
+        .iter()
+        .map(|v| {
+            (
+                &v.volume_name,
+                &v.mount_path,
+                v.read_only,
+                v.claim_name.as_str(),
+            )
+        })
+        .chain(spec.existing_volumes.iter().map(|v| {
+            (
+                &v.volume_name,
+                &v.mount_path,
+                v.read_only,
+                v.claim_name.as_str(),
+            )
+        }));
+    for (volume_name, mount_path, read_only, claim_name) in claims {
         mounts.push(VolumeMount {
-            name: v.volume_name.clone(),
-            mount_path: v.mount_path.clone(),
-            read_only: v.read_only.filter(|r| *r),
+            name: volume_name.clone(),
+            mount_path: mount_path.clone(),
+            read_only: read_only.filter(|r| *r),
             ..Default::default()
         });
         volumes.push(Volume {
-            name: v.volume_name.clone(),
+            name: volume_name.clone(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: v.claim_name.to_string(),
-                read_only: None,
-            }),
-            ..Default::default()
-        });
-    }
-    for v in &spec.existing_volumes {
-        mounts.push(VolumeMount {
-            name: v.volume_name.clone(),
-            mount_path: v.mount_path.clone(),
-            read_only: v.read_only.filter(|r| *r),
-            ..Default::default()
-        });
-        volumes.push(Volume {
-            name: v.volume_name.clone(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: v.claim_name.to_string(),
+                claim_name: claim_name.to_string(),
                 read_only: None,
             }),
             ..Default::default()
@@ -403,9 +407,15 @@ fn ingress(spec: &AppSpec) -> Option<Ingress> {
                 );
             }
             if let Some(m) = middleware {
+                // A reference that already names its provider (`auth@file`) is kept as written.
+                let reference = if m.contains('@') {
+                    m.clone()
+                } else {
+                    format!("{m}@kubernetescrd")
+                };
                 annotations.insert(
                     "traefik.ingress.kubernetes.io/router.middlewares".to_string(),
-                    format!("{m}@kubernetescrd"),
+                    reference,
                 );
             }
             Some(tls)

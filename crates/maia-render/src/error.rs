@@ -22,8 +22,14 @@ pub enum RenderError {
         #[source]
         source: toml::ser::Error,
     },
+    #[error(
+        "member {user} would get the Service name {name:?}, which Kubernetes rejects (a DNS-1035 label: at most 63 characters, starting with a letter)"
+    )]
+    UserServiceName { user: String, name: String },
+    #[error("no SSH port was allocated for {user}")]
+    MissingSshPort { user: String },
     /// The spec lacks a setting a component needs (validation normally catches this).
-    #[error("{component} needs the cluster config's {setting}")]
+    #[error("{component} needs `{setting}` in the cluster config")]
     MissingSetting {
         component: &'static str,
         setting: &'static str,

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod error;
+pub mod helm_yaml;
 pub mod labels;
 pub mod object;
 pub mod workspace;

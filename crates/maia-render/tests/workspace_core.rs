@@ -144,7 +144,7 @@ fn mysql_and_mlflow_agree_on_the_password_across_runs() {
 #[test]
 fn oauth2_proxy_chart_is_pinned_and_its_values_hold_secrets() {
     let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
-    let r = &component(&b, "oauth2-proxy").helm[0];
+    let r = &component(&b, "oauth2_proxy").helm[0];
     assert_eq!(
         (
             r.release.as_str(),
@@ -174,16 +174,37 @@ fn core_components_come_in_apply_order_and_minimal_leaves_them_out() {
     let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
     let names: Vec<_> = b.components.iter().map(|c| c.name).collect();
     let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
-    assert!(pos("namespace") < pos("oauth2-proxy"));
-    assert!(pos("oauth2-proxy") < pos("minio"));
+    assert!(pos("namespace") < pos("oauth2_proxy"));
+    assert!(pos("oauth2_proxy") < pos("minio"));
     assert!(pos("minio") < pos("mysql"));
     assert!(pos("mysql") < pos("mlflow"));
     let m = bundle(&WorkspaceSpec::test().minimal(), &Credentials::default());
-    for gone in ["oauth2-proxy", "minio", "mysql", "mlflow"] {
+    for gone in ["oauth2_proxy", "minio", "mysql", "mlflow"] {
         assert!(
             m.components.iter().all(|c| c.name != gone),
             "{gone} in minimal"
         );
     }
     assert!(!m.credentials.0.contains_key(keys::MINIO_ROOT_PASSWORD));
+}
+
+#[test]
+fn every_dependency_is_a_component_applied_earlier() {
+    for spec in [
+        WorkspaceSpec::test(),
+        WorkspaceSpec::test().with_traefik_subpath_loadbalancer(),
+        WorkspaceSpec::test().minimal(),
+    ] {
+        let b = bundle(&spec, &Credentials::default());
+        for (i, c) in b.components.iter().enumerate() {
+            for dep in &c.depends_on {
+                assert!(
+                    b.components[..i].iter().any(|earlier| earlier.name == *dep),
+                    "{} depends on {dep}, which is not applied before it (minimal: {})",
+                    c.name,
+                    spec.minimal
+                );
+            }
+        }
+    }
 }

@@ -519,44 +519,45 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
     };
 
     // Workload kind and allocation time.
+    // `None` when `deployment` is unreadable (already reported): the kind is unknown, so
+    // whether an allocation time is needed cannot be said.
     let as_deployment = match &c.deployment {
-        None => false,
-        Some(d) => d.parse().unwrap_or_else(|| {
-            issues
-                .error(root.key("deployment"), format!("{} is neither true nor false", d.shown()))
-                .set_hint("write true for a long-running Deployment, false (or leave it out) for a time-limited Job");
-            false
-        }),
+        None => Some(false),
+        Some(d) => {
+            let parsed = d.parse();
+            if parsed.is_none() {
+                issues
+                    .error(root.key("deployment"), format!("{} is neither true nor false", d.shown()))
+                    .set_hint("write true for a long-running Deployment, false (or leave it out) for a time-limited Job");
+            }
+            parsed
+        }
     };
     let allocation = c
         .allocation_time
         .as_ref()
         .and_then(|t| issues.check(&root.key("allocationTime"), allocation_seconds(&t.text)));
-    let workload = if as_deployment {
-        if c.allocation_time.is_some() {
-            issues.warning(
-                root.key("allocationTime"),
-                "ignored: a Deployment runs until it is deleted",
-            );
-        }
-        Workload::Deployment
-    } else {
-        match (allocation, &c.allocation_time) {
-            (Some(s), _) => Workload::Job {
-                active_deadline_seconds: s,
-            },
-            (None, Some(_)) => Workload::Job {
-                active_deadline_seconds: 0,
-            }, // already reported
-            (None, None) => {
-                issues
-                    .error(root.key("allocationTime"), "a Job needs an allocation time")
-                    .set_hint("add \"allocationTime\": \"2\" (days), \"12h\", …, or \"deployment\": true for a long-running service");
-                Workload::Job {
-                    active_deadline_seconds: 0,
-                }
+    let workload = match (as_deployment, allocation) {
+        (Some(true), _) => {
+            if c.allocation_time.is_some() {
+                issues.warning(
+                    root.key("allocationTime"),
+                    "ignored: a Deployment runs until it is deleted",
+                );
             }
+            Workload::Deployment
         }
+        (_, Some(s)) => Workload::Job {
+            active_deadline_seconds: s,
+        },
+        (Some(false), None) if c.allocation_time.is_none() => {
+            issues
+                .error(root.key("allocationTime"), "a Job needs an allocation time")
+                .set_hint("add \"allocationTime\": \"2\" (days), \"12h\", …, or \"deployment\": true for a long-running service");
+            Workload::Deployment
+        }
+        // Unreadable `deployment` or `allocationTime`: already reported.
+        _ => Workload::Deployment,
     };
 
     // Service.
@@ -852,6 +853,25 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
             issues.check(&root.key("user_secret").index(i), s.parse::<DnsSubdomain>())
         })
         .collect();
+    // Env names must be unique: server-side apply keys the list by name.
+    let single = c.user_secret.len() == 1;
+    for (i, _) in c.user_secret.iter().enumerate() {
+        for param in &c.user_secret_params {
+            let name = if single {
+                param.clone()
+            } else {
+                format!("{param}_{i}")
+            };
+            if c.env_variables.contains_key(&name) {
+                issues
+                    .error(
+                        root.key("env_variables").key(&name),
+                        format!("{name:?} is also set from user_secret_params"),
+                    )
+                    .set_hint("rename the variable; the container can have only one value for it");
+            }
+        }
+    }
     if c.user_secret.is_empty() && !c.user_secret_params.is_empty() {
         issues.warning(
             root.key("user_secret_params"),

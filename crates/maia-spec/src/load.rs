@@ -59,7 +59,10 @@ pub fn parse<T: ConfigFile>(
             let mut de = serde_json::Deserializer::from_str(&source.text);
             let ignored = serde_ignored::Deserializer::new(&mut de, &mut record);
             let json_error = |path: FieldPath, inner: serde_json::Error| {
-                let loc = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+                // serde_json places data errors after the value; the locator finds its start.
+                let loc = (inner.line() > 0
+                    && (inner.is_syntax() || inner.is_eof() || path.is_root()))
+                .then(|| (inner.line(), inner.column()));
                 (path, strip_position(&inner.to_string()), loc)
             };
             match serde_path_to_error::deserialize(ignored) {
@@ -93,7 +96,7 @@ pub fn parse<T: ConfigFile>(
     let value = match result {
         Ok(v) => v,
         Err((path, message, loc)) => {
-            let diag = type_error_diagnostic::<T>(&source, path, message, loc);
+            let diag = type_error_diagnostic(&source, path, message, loc);
             return Err(SpecError::Invalid {
                 kind: T::KIND,
                 file: source.path.clone(),
@@ -107,7 +110,12 @@ pub fn parse<T: ConfigFile>(
     } else {
         Severity::Error
     };
-    let schema = schema_value::<T>();
+    // Only needed for suggestions, and building it costs more than parsing the file.
+    let schema = if unknown.is_empty() {
+        Value::Null
+    } else {
+        schema_value::<T>()
+    };
     let mut diagnostics: Vec<Diagnostic> = unknown
         .into_iter()
         .map(|path| {
@@ -195,7 +203,7 @@ pub fn locate(source: &SourceFile, issue: Issue, key_position: bool) -> Diagnost
     }
 }
 
-fn type_error_diagnostic<T: ConfigFile>(
+fn type_error_diagnostic(
     source: &SourceFile,
     mut path: FieldPath,
     message: String,
@@ -203,7 +211,7 @@ fn type_error_diagnostic<T: ConfigFile>(
 ) -> Diagnostic {
     let mut hint = None;
     let mut message = message;
-    let mut location = loc;
+    let mut location = loc.or_else(|| source.locate(&path, false));
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|m| m.strip_suffix('`'))
@@ -232,7 +240,6 @@ fn type_error_diagnostic<T: ConfigFile>(
             "see the allowed values of {field:?} in `maia config schema`"
         ));
     }
-    let _ = schema_value::<T>;
     Diagnostic {
         severity: Severity::Error,
         file: source.path.clone(),

@@ -50,7 +50,8 @@ fn run(args: Args) -> maia_cli::Result<()> {
     };
     let (app, _) = maia_cli::app::load_and_render(&args.config_file, options)?;
     let values = maia_render::app::helm_values(&app.spec);
-    let text = yaml_serde::to_string(&values).expect("JSON values always serialise as YAML");
+    // Helm reads YAML 1.1, where a plain `yes` or `on` is a boolean: quote every string.
+    let text = maia_render::helm_yaml::to_string(&values);
     std::fs::write(&out, text).map_err(|source| CliError::Write {
         path: out.clone(),
         source,

@@ -13,13 +13,23 @@ use serde::Serialize;
 use crate::error::RenderError;
 use crate::object::Object;
 
+pub mod addons;
 pub mod credentials;
+pub mod filebrowser;
+pub mod ingress;
+pub mod jupyterhub;
+pub mod kubeflow;
+pub mod label_studio;
+pub mod meta;
 pub mod minio;
 pub mod mlflow;
 pub mod mysql;
 pub mod namespace;
 pub mod oauth2_proxy;
+pub mod orthanc_ohif;
 pub mod ports;
+#[cfg(test)]
+pub mod testing;
 
 pub use credentials::{CredentialStore, Credentials, SecretSource};
 pub use ports::SshPorts;
@@ -138,8 +148,14 @@ pub fn render(
             minio::render,
             mysql::render,
             mlflow::render,
+            orthanc_ohif::render,
+            label_studio::render,
+            kubeflow::render,
+            addons::render,
+            jupyterhub::render,
+            filebrowser::render,
         ];
-        let minimal: &[Render] = &[namespace::render];
+        let minimal: &[Render] = &[namespace::render, addons::render, jupyterhub::render];
         for render in if spec.minimal { minimal } else { full } {
             components.push(render(&mut ctx)?);
         }

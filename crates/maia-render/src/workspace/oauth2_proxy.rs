@@ -137,7 +137,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     });
 
     Ok(Component {
-        name: "oauth2-proxy",
+        name: "oauth2_proxy",
         helm: vec![HelmRelease {
             release: RELEASE.into(),
             namespace: spec.namespace.to_string(),

@@ -1,0 +1,336 @@
+//! The `maia` and `MAIA_deploy_helm_chart` binaries end to end: what a user types,
+//! what they see, and the exit codes scripts rely on.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde::Deserialize;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app")
+}
+
+fn maia() -> Command {
+    let mut cmd = Command::cargo_bin("maia").unwrap();
+    // No cluster is involved in anything here.
+    cmd.env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn yaml_docs(text: &str) -> Vec<yaml_serde::Value> {
+    yaml_serde::Deserializer::from_str(text)
+        .map(|d| yaml_serde::Value::deserialize(d).unwrap())
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn render_prints_namespaced_yaml_in_apply_order() {
+    let (code, out, err) = run(maia()
+        .args(["app", "render", "--config-file"])
+        .arg(examples().join("gpu-service.json")));
+    assert_eq!(code, 0, "{err}");
+    let docs = yaml_docs(&out);
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ConfigMap", "Service", "Job", "Ingress"]);
+    assert!(
+        docs.iter()
+            .all(|d| d["metadata"]["namespace"].as_str() == Some("brain-mri"))
+    );
+    // The mount files were read relative to the config's folder.
+    assert_eq!(
+        docs[0]["data"]["train.yaml"].as_str(),
+        Some("epochs: 100\nlr: 0.0001\n")
+    );
+}
+
+#[test]
+fn render_json_is_a_v1_list() {
+    let (code, out, _) = run(maia()
+        .args(["app", "render", "-o", "json", "-f"])
+        .arg(examples().join("jupyterlab.json")));
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[2]["kind"], "Job");
+    assert_eq!(items[2]["spec"]["activeDeadlineSeconds"], 172_800);
+}
+
+#[test]
+fn render_to_a_folder_writes_one_file_per_object_and_flags_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("manifests");
+    let (code, stdout, _) = run(maia()
+        .args(["app", "render", "-f"])
+        .arg(examples().join("jupyterlab.json"))
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0);
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "01-persistentvolumeclaim-jupyterlab-1-v1-mkg-claim-0.yaml",
+            "02-service-jupyterlab-1-v1-mkg.yaml",
+            "03-job-jupyterlab-1-v1-mkg.yaml"
+        ]
+    );
+    assert!(stdout.contains("wrote "), "{stdout}");
+    let job =
+        yaml_docs(&std::fs::read_to_string(out.join("03-job-jupyterlab-1-v1-mkg.yaml")).unwrap());
+    assert_eq!(job.len(), 1);
+    assert_eq!(job[0]["kind"].as_str(), Some("Job"));
+
+    // A later render without the PVC reports the left-over file.
+    let cfg = std::fs::read_to_string(examples().join("jupyterlab.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    v.as_object_mut().unwrap().remove("persistent_volume");
+    let smaller = write(dir.path(), "small.json", &v.to_string());
+    let (code, _, err) = run(maia()
+        .args(["app", "render", "-f"])
+        .arg(&smaller)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("03-job-jupyterlab-1-v1-mkg.yaml is left from an earlier render"),
+        "{err}"
+    );
+}
+
+#[test]
+fn render_of_a_bad_file_exits_2_with_located_errors_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "app.json",
+        "{\"namespace\": \"demo\", \"chart_name\": \"a\", \"docker_image\": \"b\",\n \"allocationTime\": \"1\", \"memory_request\": \"4GB\"}\n",
+    );
+    let (code, out, err) = run(maia().args(["app", "render", "-f"]).arg(&bad));
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "nothing rendered: {out}");
+    assert!(
+        err.contains("app.json:2:43: memory_request: \"4GB\" is not a Kubernetes quantity"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: use 4G (powers of 1000) or 4Gi (powers of 1024)"),
+        "{err}"
+    );
+    assert!(err.contains("is not a valid app config: 1 error"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn missing_file_exits_2_and_says_which() {
+    let (code, _, err) = run(maia().args(["app", "render", "-f", "/nonexistent/app.json"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("error: cannot read app config file /nonexistent/app.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("caused by: No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_reports_valid_invalid_and_lenient() {
+    let (code, out, _) = run(maia()
+        .args(["config", "validate"])
+        .arg(examples().join("mysql.json")));
+    assert_eq!(code, 0);
+    assert!(out.contains("mysql.json: valid app config"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let typo = write(
+        dir.path(),
+        "legacy.json",
+        "{\"namespace\": \"demo\", \"chart_name\": \"a\", \"docker_image\": \"b\", \"deployment\": true, \"gpu_requst\": 1}",
+    );
+    let (code, _, err) = run(maia().args(["config", "validate"]).arg(&typo));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("gpu_requst: unknown field \"gpu_requst\""),
+        "{err}"
+    );
+    assert!(err.contains("did you mean \"gpu_request\"?"), "{err}");
+
+    let (code, out, err) = run(maia().args(["config", "validate", "--lenient"]).arg(&typo));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: "), "{err}");
+    assert!(out.contains("valid app config (1 warning)"), "{out}");
+}
+
+#[test]
+fn validate_checks_mount_files_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "app.json",
+        "{\"namespace\": \"demo\", \"chart_name\": \"a\", \"docker_image\": \"b\", \"deployment\": true, \"mount_files\": {\"x\": [\"gone.txt\", \"/x\"]}}",
+    );
+    let (code, _, err) = run(maia().args(["config", "validate"]).arg(&cfg));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("mount_files.x[0]: cannot read \"gone.txt\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn schema_describes_the_app_config() {
+    let (code, out, _) = run(maia().args(["config", "schema", "app"]));
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(required, ["namespace", "chart_name", "docker_image"]);
+    for field in [
+        "allocationTime",
+        "ports",
+        "mount_files",
+        "ingress",
+        "gpu_selector",
+        "deployment",
+    ] {
+        assert!(
+            schema["properties"].get(field).is_some(),
+            "{field} missing from schema"
+        );
+    }
+    let (code, _, err) = run(maia().args(["config", "schema", "nonsense"]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let (code, out, _) = run(maia().args(["app", "render", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("maia app render --config-file app.json --out manifests/"),
+        "{out}"
+    );
+    let (code, _, err) = run(&mut maia());
+    assert_eq!(code, 2, "no subcommand is a usage error");
+    assert!(err.contains("Usage: maia"), "{err}");
+}
+
+fn compat(name: &str) -> (yaml_serde::Value, yaml_serde::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("values.yaml");
+    let mut cmd = Command::cargo_bin("MAIA_deploy_helm_chart").unwrap();
+    cmd.env_remove("KUBECONFIG").env("HOME", dir.path());
+    let (code, stdout, err) = run(cmd
+        .arg("--config-file")
+        .arg(examples().join(format!("{name}.json")))
+        .arg("--print-helm-values-only")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.is_empty(),
+        "values go to the file, not stdout: {stdout}"
+    );
+    let got: yaml_serde::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let expected_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/compat/{name}.values.yaml"));
+    let expected: yaml_serde::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
+    (got, expected)
+}
+
+#[test]
+fn helm_values_match_the_original_for_the_readme_example() {
+    let (got, expected) = compat("jupyterlab");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn helm_values_match_the_original_for_the_seed_mysql_and_mlflow() {
+    let (got, expected) = compat("mysql");
+    assert_eq!(got, expected);
+    let (got, expected) = compat("mlflow");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn helm_values_carry_the_deliberate_fixes() {
+    let (got, expected) = compat("gpu-service");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn compat_entry_point_validates_before_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "app.json", "{\"namespace\": \"demo\"}");
+    let mut cmd = Command::cargo_bin("MAIA_deploy_helm_chart").unwrap();
+    let (code, _, err) = run(cmd
+        .arg("--config-file")
+        .arg(&bad)
+        .arg("--print-helm-values-only")
+        .arg(dir.path().join("v.yaml")));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("chart_name: required field is missing"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("v.yaml").exists(),
+        "no values written for a bad config"
+    );
+}
+
+#[test]
+fn helm_values_keep_yaml_1_1_booleans_as_strings() {
+    // Helm parses YAML 1.1: an unquoted `yes` would reach the container as `true`.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "app.json",
+        "{\"namespace\": \"demo\", \"chart_name\": \"a\", \"docker_image\": \"b\", \"deployment\": true, \"env_variables\": {\"GRANT_SUDO\": \"yes\", \"DEBUG\": \"on\"}}",
+    );
+    let out = dir.path().join("values.yaml");
+    let mut cmd = Command::cargo_bin("MAIA_deploy_helm_chart").unwrap();
+    let (code, _, err) = run(cmd
+        .arg("--config-file")
+        .arg(&cfg)
+        .arg("--print-helm-values-only")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("value: \"yes\"") || text.contains("value: 'yes'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("value: \"on\"") || text.contains("value: 'on'"),
+        "{text}"
+    );
+}

@@ -1,0 +1,382 @@
+//! Step 12: the group's hub, from the Zero-to-JupyterHub chart (3.x values schema):
+//! Keycloak login for the group, one workspace profile, the members' SSH ports,
+//! MinIO/MLflow settings and the `shared` claim in every workspace.
+
+use maia_spec::workspace::{UrlType, WorkspaceSpec};
+use serde_json::{Map, Value, json};
+
+use super::addons::WORKSPACE_ACCOUNT;
+use super::credentials::keys::{MINIO_ACCESS_KEY, MINIO_SECRET_KEY};
+use super::ingress::{certificate_annotations, hub_tls_secret, tls_values};
+use super::meta::secret;
+use super::{Component, Ctx, HelmRelease, Output};
+use crate::app::GPU_RESOURCE;
+use crate::error::RenderError;
+
+const HOME: &str = "/home/maia-user";
+/// Our Secret with the MinIO keys every workspace gets.
+pub const MINIO_KEYS_SECRET: &str = "workspace-minio-keys";
+/// MinIO key lengths, should the hub be the first to ask (MinIO renders first).
+const MINIO_ACCESS_KEY_LEN: usize = 20;
+const MINIO_SECRET_KEY_LEN: usize = 40;
+
+pub fn release(spec: &WorkspaceSpec) -> String {
+    format!("jupyterhub-{}", spec.namespace)
+}
+
+/// `hub.baseUrl`: `/<group_subdomain>-hub` where groups share the host; a cluster
+/// `base_url` overrides it (the original wrote that to `hub.base_url`, a key the
+/// 3.x schema rejects).
+fn base_url(spec: &WorkspaceSpec) -> Option<String> {
+    spec.cluster
+        .base_url
+        .clone()
+        .or_else(|| match spec.cluster.url_type {
+            UrlType::Subdomain => None,
+            UrlType::Subpath => Some(format!("/{}-hub", spec.subdomain)),
+        })
+}
+
+/// The hub's public URL.
+pub fn url(spec: &WorkspaceSpec) -> String {
+    let base = base_url(spec).unwrap_or_default();
+    format!("https://{}{}/", spec.hub_host(), base.trim_end_matches('/'))
+}
+
+/// `SSH_PORT_<e-mail with @ → __at__>`, the variable the workspace image reads to
+/// tell each member their port.
+pub fn ssh_port_env_name(email: &str) -> String {
+    format!("SSH_PORT_{}", email.replace('@', "__at__"))
+}
+
+pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+    let spec = ctx.spec;
+    let keycloak = spec
+        .cluster
+        .keycloak
+        .as_ref()
+        .ok_or(RenderError::MissingSetting {
+            component: "jupyterhub",
+            setting: "keycloak",
+        })?;
+    let hub = spec.hub_host();
+
+    // Keycloak's registered callback, as the original registers it (for `subpath`
+    // JupyterHub redirects `/<sub>-hub/oauth_callback` to `/<sub>-hub/hub/oauth_callback`).
+    let callback = match spec.cluster.url_type {
+        UrlType::Subdomain => format!("https://{hub}/hub/oauth_callback"),
+        UrlType::Subpath => format!("https://{hub}/{}-hub/oauth_callback", spec.subdomain),
+    };
+    let mut hub_values = json!({
+        "config": {
+            "GenericOAuthenticator": {
+                "login_service": "MAIA Account",
+                "username_claim": "preferred_username",
+                "scope": ["openid", "profile", "email"],
+                "claim_groups_key": "groups",
+                "allowed_groups": [spec.keycloak_group()],
+                "admin_groups": ["MAIA:admin"],
+                "client_id": keycloak.client_id,
+                "client_secret": keycloak.client_secret,
+                "authorize_url": keycloak.authorize_url,
+                "token_url": keycloak.token_url,
+                "userdata_url": keycloak.userdata_url,
+                "oauth_callback_url": callback,
+            },
+            "JupyterHub": {
+                "admin_access": true,
+                "authenticator_class": "generic-oauth",
+            },
+            "Authenticator": {
+                "admin_users": spec.cluster.admins,
+                "allowed_users": spec.users,
+            },
+        },
+    });
+    if let Some(base) = base_url(spec) {
+        hub_values["baseUrl"] = json!(base);
+    }
+    if let Some(sc) = &spec.cluster.hub_storage_class {
+        hub_values["db"] = json!({"pvc": {"storageClassName": sc}});
+    }
+    if let Some((name, tag)) = &spec.cluster.hub_image {
+        hub_values["image"] = json!({"name": name, "tag": tag});
+    }
+
+    let mut env = Map::new();
+    fn set(env: &mut Map<String, Value>, k: &str, v: String) {
+        env.insert(k.to_string(), Value::String(v));
+    }
+    for (k, v) in [
+        ("GRANT_SUDO", "yes"),
+        ("SHELL", "/usr/bin/bash"),
+        ("TZ", "UTC"),
+        ("SIZEW", "1920"),
+        ("SIZEH", "1080"),
+        ("REFRESH", "60"),
+        ("DPI", "96"),
+        ("CDEPTH", "24"),
+        // The remote desktop's well-known login, as the original sets it; the desktop
+        // is reached only through the member's JupyterHub session.
+        ("PASSWD", "maia"),
+        ("BASIC_AUTH_PASSWORD", "maia"),
+        ("WEBRTC_ENCODER", "nvh264enc"),
+        ("NOVNC_ENABLE", "true"),
+        ("ssh_publickey", "NOKEY"),
+        ("NB_USER", WORKSPACE_ACCOUNT),
+    ] {
+        set(&mut env, k, v.to_string());
+    }
+    set(&mut env, "HOSTNAME", spec.cluster.ssh_hostname.clone());
+    set(&mut env, "NAMESPACE", spec.namespace.to_string());
+    let mut objects = Vec::new();
+    if !spec.minimal {
+        // Minimal workspaces have no MinIO or MLflow to point at.
+        let keys = [
+            (
+                "MINIO_ACCESS_KEY".to_string(),
+                ctx.credentials
+                    .get_or_draw(MINIO_ACCESS_KEY, MINIO_ACCESS_KEY_LEN),
+            ),
+            (
+                "MINIO_SECRET_KEY".to_string(),
+                ctx.credentials
+                    .get_or_draw(MINIO_SECRET_KEY, MINIO_SECRET_KEY_LEN),
+            ),
+        ];
+        // The keys reach the workspaces through a Secret, so neither the spawned
+        // pods' spec nor the hub's configuration carries them.
+        for (name, _) in &keys {
+            env.insert(
+                name.clone(),
+                json!({"valueFrom": {"secretKeyRef": {"name": MINIO_KEYS_SECRET, "key": name}}}),
+            );
+        }
+        objects.push(secret(spec, "jupyterhub", MINIO_KEYS_SECRET, keys).into());
+        set(&mut env, "MLFLOW_TRACKING_URI", spec.service_url("mlflow"));
+    }
+    for user in &spec.users {
+        let port = ctx
+            .ssh_ports
+            .port(user)
+            .ok_or_else(|| RenderError::MissingSshPort { user: user.clone() })?;
+        set(&mut env, &ssh_port_env_name(user), port.to_string());
+    }
+    if spec.gpus.is_none() {
+        // Hides the node's GPUs from a workspace that did not ask for one (the
+        // NVIDIA runtime would otherwise expose them all).
+        set(&mut env, "NVIDIA_VISIBLE_DEVICES", String::new());
+    }
+
+    let mut storage = json!({
+        "homeMountPath": HOME,
+        "extraVolumes": [
+            {"name": "shm-volume", "emptyDir": {"medium": "Memory"}},
+            {"name": "jupyterhub-shared", "persistentVolumeClaim": {"claimName": "shared"}},
+        ],
+        "extraVolumeMounts": [
+            {"name": "shm-volume", "mountPath": "/dev/shm"},
+            {"name": "jupyterhub-shared", "mountPath": format!("{HOME}/shared")},
+        ],
+    });
+    if let Some(sc) = &spec.cluster.storage_class {
+        storage["dynamic"] = json!({"storageClass": sc});
+    }
+
+    let image = &spec.maia.workspace_image;
+    let version = &spec.workspace_version;
+    let mut image_values = json!({"name": image, "tag": version});
+    if spec.cluster.registry.is_some() {
+        image_values["pullSecrets"] = json!([spec.cluster.pull_secret]);
+    }
+    let mut extra_resource_limits = json!({});
+    if let Some(gpus) = spec.gpus {
+        extra_resource_limits[GPU_RESOURCE] = json!(gpus.to_string());
+    }
+    let r = &spec.resources;
+    let singleuser = json!({
+        "uid": 1000,
+        // The workspace runs privileged (remote desktop, sudo), which Kubernetes only
+        // accepts with privilege escalation allowed; the 3.x chart defaults it off.
+        "allowPrivilegeEscalation": true,
+        "networkPolicy": {"enabled": false},
+        "defaultUrl": "/lab/tree/Welcome.ipynb",
+        "extraEnv": env,
+        "storage": storage,
+        "memory": {"guarantee": r.memory_guarantee.to_string(), "limit": r.memory_limit.to_string()},
+        "cpu": {"guarantee": r.cpu_guarantee, "limit": r.cpu_limit},
+        "image": image_values,
+        "profileList": [{
+            "display_name": format!("MAIA Workspace v{version}"),
+            "description": "MAIA Workspace with Python, Anaconda, MatLab, RStudio, VSCode and SSH Connection",
+            "default": true,
+            "kubespawner_override": {
+                "image": format!("{image}:{version}"),
+                "start_timeout": 3600,
+                "http_timeout": 3600,
+                "extra_resource_limits": extra_resource_limits,
+                // No `procMount` (the original's "unmasked"): a privileged container
+                // already sees an unmasked /proc, and recent Kubernetes rejects
+                // `Unmasked` unless the pod runs in a user namespace.
+                "container_security_context": {
+                    "privileged": true,
+                    "seccompProfile": {"type": "Unconfined"},
+                },
+            },
+        }],
+    });
+
+    let values = json!({
+        "cull": {"enabled": false},
+        "ingress": {
+            "enabled": true,
+            "hosts": [hub],
+            // This Ingress owns the hub host's certificate; the other Ingresses on the
+            // host reuse its secret (see `ingress`).
+            "annotations": certificate_annotations(spec),
+            "tls": tls_values(spec, &hub, &hub_tls_secret(spec)),
+        },
+        "hub": hub_values,
+        "singleuser": singleuser,
+    });
+
+    Ok(Component {
+        name: "jupyterhub",
+        helm: vec![HelmRelease {
+            release: release(spec),
+            namespace: spec.namespace.to_string(),
+            chart: "jupyterhub".into(),
+            repo_name: "jupyterhub".into(),
+            repo_url: "https://hub.jupyter.org/helm-chart/".into(),
+            version: spec.maia.jupyterhub_chart_version.clone(),
+            values,
+            // The Keycloak client secret (`hub.config` takes it literally).
+            values_hold_secrets: true,
+        }],
+        objects,
+        outputs: vec![Output::new("JupyterHub", url(spec))],
+        depends_on: vec!["namespace"],
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::testing::{first_ports, render_one};
+
+    #[test]
+    fn snapshots() {
+        crate::snapshot_variants!(render);
+    }
+
+    fn values(spec: &WorkspaceSpec) -> Value {
+        render_one(render, spec).0.helm[0].values.clone()
+    }
+
+    #[test]
+    fn each_member_finds_their_ssh_port_in_the_environment() {
+        assert_eq!(
+            ssh_port_env_name("bob.smith@example.org"),
+            "SSH_PORT_bob.smith__at__example.org"
+        );
+        let spec = WorkspaceSpec::test();
+        let ports = first_ports(&spec);
+        let env = &values(&spec)["singleuser"]["extraEnv"];
+        for user in &spec.users {
+            assert_eq!(
+                env[ssh_port_env_name(user)],
+                json!(ports.port(user).unwrap().to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn workspaces_read_the_minio_keys_from_a_secret() {
+        let spec = WorkspaceSpec::test();
+        let (c, creds) = render_one(render, &spec);
+        let values = c.helm[0].values.to_string();
+        for key in [MINIO_ACCESS_KEY, MINIO_SECRET_KEY] {
+            assert!(!values.contains(creds.0[key].as_str()), "{key} in values");
+        }
+        let env = &c.helm[0].values["singleuser"]["extraEnv"];
+        assert_eq!(
+            env["MINIO_ACCESS_KEY"]["valueFrom"]["secretKeyRef"],
+            json!({"name": MINIO_KEYS_SECRET, "key": "MINIO_ACCESS_KEY"})
+        );
+        assert_eq!(c.objects.len(), 1);
+        assert_eq!(c.objects[0].name(), MINIO_KEYS_SECRET);
+        assert!(render_one(render, &spec.minimal()).0.objects.is_empty());
+    }
+
+    #[test]
+    fn a_cluster_without_keycloak_is_an_error_naming_the_component() {
+        let mut spec = WorkspaceSpec::test().minimal();
+        spec.cluster.keycloak = None;
+        let kept = crate::workspace::Credentials::default();
+        let mut source = crate::workspace::credentials::CountingSource::default();
+        let mut store = crate::workspace::CredentialStore::new(&kept, &mut source);
+        let ports = first_ports(&spec);
+        let mut ctx = Ctx {
+            spec: &spec,
+            credentials: &mut store,
+            ssh_ports: &ports,
+        };
+        let err = render(&mut ctx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "jupyterhub needs `keycloak` in the cluster config"
+        );
+    }
+
+    #[test]
+    fn gpus_are_requested_only_when_asked_and_hidden_otherwise() {
+        let without = values(&WorkspaceSpec::test());
+        assert_eq!(
+            without["singleuser"]["extraEnv"]["NVIDIA_VISIBLE_DEVICES"],
+            json!("")
+        );
+        assert_eq!(
+            without["singleuser"]["profileList"][0]["kubespawner_override"]["extra_resource_limits"],
+            json!({})
+        );
+        let with = values(&WorkspaceSpec::test().with_gpu(2));
+        assert!(
+            with["singleuser"]["extraEnv"]
+                .get("NVIDIA_VISIBLE_DEVICES")
+                .is_none()
+        );
+        assert_eq!(
+            with["singleuser"]["profileList"][0]["kubespawner_override"]["extra_resource_limits"],
+            json!({"nvidia.com/gpu": "2"})
+        );
+    }
+
+    #[test]
+    fn subpath_hub_lives_under_its_own_base_url() {
+        let spec = WorkspaceSpec::test().with_traefik_subpath_loadbalancer();
+        let v = values(&spec);
+        assert_eq!(v["hub"]["baseUrl"], "/brain-mri-hub");
+        assert_eq!(url(&spec), "https://maia.example.org/brain-mri-hub/");
+        assert_eq!(
+            url(&WorkspaceSpec::test()),
+            "https://brain-mri.maia.example.org/"
+        );
+        assert!(
+            values(&WorkspaceSpec::test())["hub"]
+                .get("baseUrl")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_custom_hub_image_replaces_the_charts() {
+        let mut spec = WorkspaceSpec::test();
+        assert!(values(&spec)["hub"].get("image").is_none());
+        spec.cluster.hub_image = Some(("registry.example.org/hub".into(), "1.2".into()));
+        assert_eq!(
+            values(&spec)["hub"]["image"],
+            json!({"name": "registry.example.org/hub", "tag": "1.2"})
+        );
+    }
+}

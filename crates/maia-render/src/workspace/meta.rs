@@ -1,0 +1,99 @@
+//! Metadata every workspace object shares: name, namespace and the workspace labels.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::LocalObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use maia_spec::workspace::WorkspaceSpec;
+
+use crate::labels::workspace_labels;
+
+/// `name` in the workspace's namespace, labelled as part of `component`.
+pub fn meta(spec: &WorkspaceSpec, component: &str, name: impl Into<String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(spec.namespace.to_string()),
+        labels: Some(workspace_labels(spec.namespace.as_str(), component)),
+        ..Default::default()
+    }
+}
+
+/// Pod labels: the (immutable) selector plus the workspace labels.
+pub fn pod_labels(
+    spec: &WorkspaceSpec,
+    component: &str,
+    selector: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut labels = workspace_labels(spec.namespace.as_str(), component);
+    labels.extend(selector.clone());
+    labels
+}
+
+/// The image-pull Secret, when the cluster config names a registry (the namespace
+/// component only creates the Secret then).
+pub fn image_pull_secrets(spec: &WorkspaceSpec) -> Option<Vec<LocalObjectReference>> {
+    spec.cluster.registry.as_ref().map(|_| {
+        vec![LocalObjectReference {
+            name: spec.cluster.pull_secret.clone(),
+        }]
+    })
+}
+
+/// One-entry string map, the shape of most selectors.
+pub fn single(key: &str, value: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(key.to_string(), value.to_string())])
+}
+
+/// An Opaque Secret holding `entries` (as `data`, which server-side apply compares
+/// cleanly; `stringData` would show as a change on every apply).
+pub fn secret(
+    spec: &WorkspaceSpec,
+    component: &str,
+    name: &str,
+    entries: impl IntoIterator<Item = (String, String)>,
+) -> k8s_openapi::api::core::v1::Secret {
+    k8s_openapi::api::core::v1::Secret {
+        metadata: meta(spec, component, name),
+        type_: Some("Opaque".into()),
+        data: Some(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, k8s_openapi::ByteString(v.into_bytes())))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// A one-replica Deployment of `pod`, selected by `selector` (kept as the original
+/// chart had it, so an existing Deployment can be adopted: selectors are immutable).
+pub fn deployment(
+    spec: &WorkspaceSpec,
+    component: &str,
+    name: &str,
+    selector: &BTreeMap<String, String>,
+    pod: k8s_openapi::api::core::v1::PodSpec,
+) -> k8s_openapi::api::apps::v1::Deployment {
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    Deployment {
+        metadata: meta(spec, component, name),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels(spec, component, selector)),
+                    ..Default::default()
+                }),
+                spec: Some(pod),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
