@@ -331,12 +331,8 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
             );
             files.push(BundleFile {
                 path: values.clone().into(),
-                text: yaml_serde::to_string(&release.values).map_err(|source| {
-                    maia_render::RenderError::Yaml {
-                        object: format!("helm values of {}", release.release),
-                        source,
-                    }
-                })?,
+                // Helm reads YAML 1.1: every string quoted, so `yes` stays a string.
+                text: maia_render::helm_yaml::to_string(&release.values),
                 secret: release.values_hold_secrets,
                 executable: false,
             });

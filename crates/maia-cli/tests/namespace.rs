@@ -162,8 +162,18 @@ fn the_traefik_loadbalancer_subpath_example_renders() {
         "ssh -p 2022 maia-user@ssh.maia.example.org"
     );
     let values = std::fs::read_to_string(dir.join("helm/oauth2-proxy.values.yaml")).unwrap();
-    assert!(values.contains("traefik.ingress.kubernetes.io/router.tls.certresolver: letsencrypt"));
-    assert!(values.contains("path: /oauth2-brain-mri"));
+    let values: serde_json::Value = yaml_serde::from_str(&values).unwrap();
+    assert_eq!(
+        values["ingress"]["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"],
+        "letsencrypt"
+    );
+    assert_eq!(values["ingress"]["path"], "/oauth2-brain-mri");
+    // Helm reads YAML 1.1, where a plain `yes` is true: the hub's GRANT_SUDO must stay a string.
+    let hub = std::fs::read_to_string(dir.join("helm/jupyterhub-brain-mri.values.yaml")).unwrap();
+    assert!(
+        hub.contains("\"GRANT_SUDO\": \"yes\"") || hub.contains("GRANT_SUDO: \"yes\""),
+        "{hub}"
+    );
 }
 
 #[test]
