@@ -145,7 +145,12 @@ pub fn ports_of_other_groups(config_folder: &Path, this_group: &Path) -> BTreeSe
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        match yaml_serde::from_str::<PortsOnly>(&text) {
+        // Only the ports are needed: parsing from their key on keeps a fleet's renders
+        // cheap (maia writes `ssh_ports` last, at the top level).
+        let ports = text
+            .find("\nssh_ports:")
+            .map_or(&text[..], |at| &text[at..]);
+        match yaml_serde::from_str::<PortsOnly>(ports) {
             Ok(p) => in_use.extend(p.ssh_ports.0.values().copied()),
             Err(_) => eprintln!(
                 "warning: {} is unreadable; the SSH ports it lists are not avoided",
@@ -493,7 +498,7 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
 
 /// Writes a file whole (through a temporary file and a rename, so a reader never sees
 /// half of it) with the given mode.
-fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+fn write_file(path: &Path, text: &str, mode: u32, durable: bool) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| CliError::Write {
         path: path.to_path_buf(),
@@ -514,16 +519,32 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(err)?;
     f.write_all(text.as_bytes()).map_err(err)?;
-    f.sync_all().map_err(err)?;
+    if durable {
+        f.sync_all().map_err(err)?;
+    }
     drop(f);
     std::fs::rename(&tmp, path).map_err(err)
 }
 
-/// Writes the bundle; files of an earlier render under `manifests/` and `helm/` that
-/// this render no longer produces are removed (those folders are maia's alone).
-/// Returns the paths written and removed.
-pub fn write(rendered: &Rendered) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let mut written = Vec::new();
+/// What writing a bundle did.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: Vec<PathBuf>,
+    /// Files already holding exactly what was rendered (left untouched).
+    pub unchanged: Vec<PathBuf>,
+    /// Files of an earlier render that this one no longer produces.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Writes the bundle. A file that already holds the same bytes and mode is left as it
+/// is, so a second run with the same inputs touches nothing. Files of an earlier render
+/// under `manifests/` and `helm/` that this render no longer produces are removed
+/// (those folders are maia's alone).
+pub fn write(rendered: &Rendered) -> Result<WriteReport> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut report = WriteReport::default();
+    let mut bundle_paths = Vec::new();
     for f in &rendered.files {
         let path = rendered.dir.join(&f.path);
         let mode = if f.secret {
@@ -533,40 +554,56 @@ pub fn write(rendered: &Rendered) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         } else {
             0o644
         };
-        write_file(&path, &f.text, mode)?;
-        written.push(path);
+        let same = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
+            && std::fs::read(&path).is_ok_and(|old| old == f.text.as_bytes());
+        if same {
+            report.unchanged.push(path.clone());
+        } else {
+            // Only credentials.yaml cannot be rendered again: it alone is synced to disk
+            // before it replaces the old one.
+            write_file(&path, &f.text, mode, f.path == Path::new(CREDENTIALS_FILE))?;
+            report.written.push(path.clone());
+        }
+        bundle_paths.push(path);
     }
-    let mut removed = Vec::new();
     for sub in ["manifests", "helm"] {
         let Ok(entries) = std::fs::read_dir(rendered.dir.join(sub)) else {
             continue;
         };
         for entry in entries.flatten() {
             let p = entry.path();
-            if p.extension().is_some_and(|e| e == "yaml") && !written.contains(&p) {
+            if p.extension().is_some_and(|e| e == "yaml") && !bundle_paths.contains(&p) {
                 std::fs::remove_file(&p).map_err(|source| CliError::Write {
                     path: p.clone(),
                     source,
                 })?;
-                removed.push(p);
+                report.removed.push(p);
             }
         }
     }
-    removed.sort();
-    Ok((written, removed))
+    report.removed.sort();
+    Ok(report)
 }
 
 /// Loads, renders and writes; prints what was written (never a secret).
 pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     let loaded = load(&args.files, args.minimal, args.strictness.into())?;
     let rendered = render(loaded.spec, &args.config_folder, &mut OsRandom)?;
-    let (written, removed) = write(&rendered)?;
+    let report = write(&rendered)?;
     let mut out = std::io::stdout().lock();
-    for p in &written {
+    for p in &report.written {
         let _ = writeln!(out, "wrote {}", p.display());
     }
-    for p in &removed {
+    for p in &report.removed {
         let _ = writeln!(out, "removed {} (no longer rendered)", p.display());
+    }
+    if !report.unchanged.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} file(s) of {} already up to date",
+            report.unchanged.len(),
+            rendered.dir.display()
+        );
     }
     Ok(rendered)
 }
@@ -640,7 +677,7 @@ pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Resu
         group = rendered.spec.group_id,
         dir = sh(&rendered.spec.group_id),
     );
-    write_file(&path, &text, 0o755)?;
+    write_file(&path, &text, 0o755, false)?;
     Ok(path)
 }
 

@@ -135,13 +135,19 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
     assert_eq!(json["hub_url"], "https://brain-mri.maia.example.org/");
     assert_eq!(json["users"][0]["ssh_port"], 30100);
 
-    render(
+    let modified = |p: &str| std::fs::metadata(dir.join(p)).unwrap().modified().unwrap();
+    let before = modified("credentials.yaml");
+    let (stdout, _) = render(
         &example("group.yaml"),
         &example("cluster-nginx.yaml"),
         tmp.path(),
         &[],
     );
     assert_eq!(first, tree(&dir), "the second run changed the bundle");
+    // Nothing was rewritten at all.
+    assert!(!stdout.contains("wrote"), "{stdout}");
+    assert!(stdout.contains(&format!("{} file(s)", first.len())), "{stdout}");
+    assert_eq!(modified("credentials.yaml"), before);
 }
 
 #[test]
