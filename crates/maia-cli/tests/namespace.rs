@@ -146,7 +146,10 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
     assert_eq!(first, tree(&dir), "the second run changed the bundle");
     // Nothing was rewritten at all.
     assert!(!stdout.contains("wrote"), "{stdout}");
-    assert!(stdout.contains(&format!("{} file(s)", first.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} file(s)", first.len())),
+        "{stdout}"
+    );
     assert_eq!(modified("credentials.yaml"), before);
 }
 

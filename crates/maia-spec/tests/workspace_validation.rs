@@ -327,3 +327,22 @@ fn secrets_are_never_echoed_in_diagnostics() {
     assert!(text.contains("docker_password"), "{text}");
     assert!(!text.contains("change-me-registry-password"), "{text}");
 }
+
+#[test]
+fn empty_optional_settings_of_the_original_template_mean_unset() {
+    // The seed's template leaves the other controller's setting as "".
+    let c = format!("{NGINX}traefik_resolver: \"\"\nhub_storage_class: \"\"\n");
+    let c = c.replace("hub_storage_class: local-path\n", "");
+    let s = load(GROUP, &c, None, false).unwrap().spec;
+    assert!(matches!(s.cluster.ingress, IngressController::Nginx { .. }));
+    assert_eq!(s.cluster.hub_storage_class.as_deref(), Some("local-path"));
+
+    let c = NGINX.replace("  client_id: maia", "  client_id: \"\"");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.path.to_string(), "keycloack.client_id");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&c, "client_id")));
+    assert_eq!(
+        d.message,
+        "client_id is empty: JupyterHub, the OAuth2 proxy and MinIO need it"
+    );
+}

@@ -164,8 +164,49 @@ fn url(issues: &mut Issues, path: FieldPath, value: &str) {
     }
 }
 
+/// The original's template leaves unused settings as `""` (`traefik_resolver: ""` on
+/// an NGINX cluster): an empty optional setting means "not set".
+fn blank_as_unset(mut c: ClusterConfig) -> ClusterConfig {
+    let clear = |o: &mut Option<String>| {
+        if o.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *o = None;
+        }
+    };
+    for field in [
+        &mut c.docker_server,
+        &mut c.docker_username,
+        &mut c.image_pull_secrets,
+        &mut c.storage_class,
+        &mut c.shared_storage_class,
+        &mut c.hub_storage_class,
+        &mut c.traefik_resolver,
+        &mut c.nginx_cluster_issuer,
+        &mut c.url_type,
+        &mut c.ssh_port_type,
+        &mut c.ssh_hostname,
+        &mut c.maia_metallb_ip,
+        &mut c.metallb_ip_pool,
+        &mut c.metallb_shared_ip,
+        &mut c.hub_image,
+        &mut c.base_url,
+    ] {
+        clear(field);
+    }
+    if c.docker_password
+        .as_ref()
+        .is_some_and(|p| p.text.is_empty())
+    {
+        c.docker_password = None;
+    }
+    if c.hub_tag.as_ref().is_some_and(|t| t.text.trim().is_empty()) {
+        c.hub_tag = None;
+    }
+    c
+}
+
 /// Checks a cluster config for an install of the given kind.
 pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<Issue>) {
+    let c = &blank_as_unset(c.clone());
     let root = FieldPath::root();
     let mut issues = Issues::default();
 
@@ -255,7 +296,13 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
             UrlType::Subdomain
         }
     };
-    issues.check(&root.key("domain"), c.domain.parse::<DnsSubdomain>());
+    if c.domain.trim().is_empty() {
+        issues
+            .error(root.key("domain"), "the domain is empty")
+            .set_hint("write the cluster's DNS domain, e.g. maia.example.org");
+    } else {
+        issues.check(&root.key("domain"), c.domain.parse::<DnsSubdomain>());
+    }
     check_emails(&mut issues, &root.key("admins"), &c.admins);
 
     let ssh_hostname = c.ssh_hostname.clone().unwrap_or_else(|| c.domain.clone());
@@ -405,6 +452,7 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
                 let needed_by = keycloak_needs(field, install);
                 match value.as_deref() {
                     None | Some("") if !needed_by.is_empty() => {
+                        let state = if value.is_some() { "empty" } else { "missing" };
                         ok = false;
                         let hint = if install == Install::Full
                             && keycloak_needs(field, Install::Minimal).is_empty()
@@ -419,7 +467,7 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
                             .error(
                                 kc_path.key(*field),
                                 format!(
-                                    "{field} is missing: {} need{} it",
+                                    "{field} is {state}: {} need{} it",
                                     and_list(&needed_by),
                                     if needed_by.len() == 1 { "s" } else { "" }
                                 ),

@@ -228,7 +228,12 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         }
     };
 
-    let subdomain = match (&form.group_subdomain, &form.namespace_hub_address) {
+    // The template's `group_subdomain: ""` means "the default".
+    let blank = |o: &Option<String>| o.clone().filter(|v| !v.trim().is_empty());
+    let subdomain = match (
+        blank(&form.group_subdomain),
+        blank(&form.namespace_hub_address),
+    ) {
         (Some(_), Some(_)) => {
             issues
                 .error(
@@ -334,7 +339,7 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
             false
         }),
     };
-    if let Some(name) = &form.minio_env_name {
+    if let Some(name) = blank(&form.minio_env_name) {
         issues.check(
             &root.key("minio_env_name"),
             name.parse::<crate::names::DnsSubdomain>(),
@@ -382,7 +387,7 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         gpus,
         workspace_version,
         private_hub,
-        minio_env_name: form.minio_env_name.clone(),
+        minio_env_name: blank(&form.minio_env_name),
     };
     (Some(group), issues.0)
 }
