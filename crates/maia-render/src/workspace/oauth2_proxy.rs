@@ -1,11 +1,12 @@
 //! Step 4: the group's OAuth2 proxy (chart oauth2-proxy/oauth2-proxy). Every other
 //! web component sits behind it: only members of `MAIA:<group_ID>` and admins get in.
 
-use maia_spec::workspace::{IngressController, UrlType, WorkspaceSpec};
+use maia_spec::workspace::UrlType;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::credentials::keys;
+use super::ingress::{Access, hub_annotations, hub_tls_secret, oauth2_prefix, tls_values};
 use super::{Component, Ctx, HelmRelease, Output};
 use crate::error::RenderError;
 
@@ -15,15 +16,6 @@ pub const REPO_NAME: &str = "oauth2-proxy";
 pub const REPO_URL: &str = "https://oauth2-proxy.github.io/manifests";
 /// oauth2-proxy only accepts cookie secrets of 16, 24 or 32 bytes.
 const COOKIE_SECRET_LEN: usize = 32;
-
-/// Where the proxy's endpoints live: `/oauth2`, or `/oauth2-<subdomain>` when groups
-/// share one host (`subpath`), so each group's proxy has its own prefix.
-pub fn proxy_prefix(spec: &WorkspaceSpec) -> String {
-    match spec.cluster.url_type {
-        UrlType::Subdomain => "/oauth2".to_string(),
-        UrlType::Subpath => format!("/oauth2-{}", spec.subdomain),
-    }
-}
 
 /// oauth2-proxy's `configFile` (TOML), field for field.
 #[derive(Debug, Serialize)]
@@ -61,7 +53,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         });
     };
     let host = spec.hub_host();
-    let prefix = proxy_prefix(spec);
+    let prefix = oauth2_prefix(spec);
     let cookie_secret = ctx
         .credentials
         .get_or_draw(keys::OAUTH2_COOKIE_SECRET, COOKIE_SECRET_LEN);
@@ -98,20 +90,10 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         source,
     })?;
 
-    let (annotations, tls) = match &spec.cluster.ingress {
-        IngressController::Nginx { cluster_issuer } => (
-            json!({"cert-manager.io/cluster-issuer": cluster_issuer}),
-            json!([{"hosts": [host], "secretName": format!("{RELEASE}-{}-tls", spec.namespace)}]),
-        ),
-        IngressController::Traefik { resolver } => (
-            json!({
-                "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
-                "traefik.ingress.kubernetes.io/router.tls": "true",
-                "traefik.ingress.kubernetes.io/router.tls.certresolver": resolver,
-            }),
-            json!([{"hosts": [host]}]),
-        ),
-    };
+    // The proxy's own paths are open (they are the login), on the hub host and its
+    // certificate, which JupyterHub's Ingress has cert-manager issue.
+    let annotations = json!(hub_annotations(spec, Access::Public));
+    let tls = tls_values(spec, &host, &hub_tls_secret(spec));
     let mut redis = json!({"enabled": true});
     if let Some(sc) = &spec.cluster.storage_class {
         redis["global"] = json!({"storageClass": sc});
@@ -160,6 +142,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use maia_spec::workspace::WorkspaceSpec;
     use crate::workspace::credentials::CountingSource;
     use crate::workspace::{CredentialStore, Credentials, SshPorts};
 
@@ -174,7 +157,7 @@ mod tests {
             ssh_ports: &ports,
         };
         let c = render(&mut ctx).unwrap();
-        let text = yaml_serde::to_string(&c.helm[0].values).unwrap();
+        let text = crate::helm_yaml::to_string(&c.helm[0].values);
         (c, text)
     }
 
