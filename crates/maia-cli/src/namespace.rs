@@ -73,6 +73,9 @@ pub struct Rendered {
     pub bundle: Bundle,
     pub dir: PathBuf,
     pub files: Vec<BundleFile>,
+    /// Every group's SSH ports, this group's included, and where they are kept.
+    pub ledger: PortsLedger,
+    pub ledger_path: PathBuf,
 }
 
 pub fn load(
@@ -121,44 +124,89 @@ pub fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
     })
 }
 
-/// SSH ports of the other groups rendered under the same config folder. A node port
-/// (or a port on the shared MetalLB address) is cluster-wide, so a group must not take
-/// one another group has, even though neither is deployed yet.
-pub fn ports_of_other_groups(config_folder: &Path, this_group: &Path) -> BTreeSet<u16> {
+/// `<config folder>/ssh-ports.yaml`: the SSH ports of every group rendered under the
+/// folder. A node port (or a port on the shared MetalLB address) is cluster-wide, so a
+/// group must not take one another group has, even before either is deployed; one
+/// ledger lets a render learn them from one file instead of every group's folder.
+pub const PORTS_LEDGER: &str = "ssh-ports.yaml";
+
+/// Group ID → its users' SSH ports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PortsLedger(pub BTreeMap<String, SshPorts>);
+
+impl PortsLedger {
+    /// Every port some group other than `group_id` has.
+    pub fn in_use_by_others(&self, group_id: &str) -> BTreeSet<u16> {
+        self.0
+            .iter()
+            .filter(|(g, _)| g.as_str() != group_id)
+            .flat_map(|(_, p)| p.0.values().copied())
+            .collect()
+    }
+}
+
+/// Reads the ledger; without one (or with one that cannot be read) it is rebuilt from
+/// the `credentials.yaml` of each group folder, which hold the same ports.
+pub fn read_ports_ledger(config_folder: &Path) -> PortsLedger {
+    let path = config_folder.join(PORTS_LEDGER);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match yaml_serde::from_str(&text) {
+            Ok(ledger) => return ledger,
+            Err(_) => eprintln!(
+                "warning: {} is unreadable; rebuilding it from the groups' credentials.yaml",
+                path.display()
+            ),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => eprintln!(
+            "warning: cannot read {} ({e}); rebuilding it from the groups' credentials.yaml",
+            path.display()
+        ),
+    }
+    ledger_from_group_folders(config_folder)
+}
+
+fn ledger_from_group_folders(config_folder: &Path) -> PortsLedger {
     #[derive(Deserialize)]
     struct PortsOnly {
         #[serde(default)]
         ssh_ports: SshPorts,
     }
-    let mut in_use = BTreeSet::new();
+    let mut ledger = PortsLedger::default();
     let Ok(entries) = std::fs::read_dir(config_folder) else {
-        return in_use;
+        return ledger;
     };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && p != this_group)
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        let path = d.join(CREDENTIALS_FILE);
+    for entry in entries.flatten() {
+        let path = entry.path().join(CREDENTIALS_FILE);
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        // Only the ports are needed: parsing from their key on keeps a fleet's renders
-        // cheap (maia writes `ssh_ports` last, at the top level).
-        let ports = text
-            .find("\nssh_ports:")
-            .map_or(&text[..], |at| &text[at..]);
-        match yaml_serde::from_str::<PortsOnly>(ports) {
-            Ok(p) => in_use.extend(p.ssh_ports.0.values().copied()),
+        match yaml_serde::from_str::<PortsOnly>(&text) {
+            Ok(p) => {
+                let group = entry.file_name().to_string_lossy().into_owned();
+                ledger.0.insert(group, p.ssh_ports);
+            }
             Err(_) => eprintln!(
                 "warning: {} is unreadable; the SSH ports it lists are not avoided",
                 path.display()
             ),
         }
     }
-    in_use
+    ledger
+}
+
+fn ledger_text(ledger: &PortsLedger) -> Result<String> {
+    let body = yaml_serde::to_string(ledger).map_err(|source| maia_render::RenderError::Yaml {
+        object: PORTS_LEDGER.into(),
+        source,
+    })?;
+    Ok(format!(
+        "# SSH ports of every group rendered under this folder, kept by maia so that no two\n\
+         # groups share a port. Each group's credentials.yaml holds its own; this file is\n\
+         # rebuilt from them when it is missing. A group's entry stays after its folder is\n\
+         # removed (its Services may still run): delete the entry to free its ports.\n{body}"
+    ))
 }
 
 /// Renders a workspace with the credentials and ports of earlier runs.
@@ -169,7 +217,8 @@ pub fn render(
 ) -> Result<Rendered> {
     let dir = group_dir(config_folder, &spec);
     let kept = read_credentials(&dir)?;
-    let in_use = ports_of_other_groups(config_folder, &dir);
+    let mut ledger = read_ports_ledger(config_folder);
+    let in_use = ledger.in_use_by_others(&spec.group_id);
     let ports = ports::allocate(
         &spec.users,
         &kept.ssh_ports,
@@ -183,6 +232,7 @@ pub fn render(
                 .into(),
         ),
     })?;
+    ledger.0.insert(spec.group_id.clone(), ports.clone());
     let bundle = maia_render::workspace::render(&spec, &kept.credentials, source, &ports)?;
     let files = bundle_files(&spec, &bundle)?;
     Ok(Rendered {
@@ -190,6 +240,8 @@ pub fn render(
         bundle,
         dir,
         files,
+        ledger_path: config_folder.join(PORTS_LEDGER),
+        ledger,
     })
 }
 
@@ -545,6 +597,15 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
     use std::os::unix::fs::PermissionsExt;
     let mut report = WriteReport::default();
     let mut bundle_paths = Vec::new();
+    // Leaves a file that already holds `text` with `mode` alone; true when it wrote.
+    let update = |path: &Path, text: &str, mode: u32, durable: bool| -> Result<bool> {
+        let same = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
+            && std::fs::read(path).is_ok_and(|old| old == text.as_bytes());
+        if !same {
+            write_file(path, text, mode, durable)?;
+        }
+        Ok(!same)
+    };
     for f in &rendered.files {
         let path = rendered.dir.join(&f.path);
         let mode = if f.secret {
@@ -554,17 +615,22 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
         } else {
             0o644
         };
-        let same = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
-            && std::fs::read(&path).is_ok_and(|old| old == f.text.as_bytes());
-        if same {
-            report.unchanged.push(path.clone());
-        } else {
-            // Only credentials.yaml cannot be rendered again: it alone is synced to disk
-            // before it replaces the old one.
-            write_file(&path, &f.text, mode, f.path == Path::new(CREDENTIALS_FILE))?;
+        // credentials.yaml and the ports ledger cannot be rendered again: they alone are
+        // synced to disk before they replace the old ones.
+        if update(&path, &f.text, mode, f.path == Path::new(CREDENTIALS_FILE))? {
             report.written.push(path.clone());
+        } else {
+            report.unchanged.push(path.clone());
         }
         bundle_paths.push(path);
+    }
+    if update(
+        &rendered.ledger_path,
+        &ledger_text(&rendered.ledger)?,
+        0o644,
+        true,
+    )? {
+        report.written.push(rendered.ledger_path.clone());
     }
     for sub in ["manifests", "helm"] {
         let Ok(entries) = std::fs::read_dir(rendered.dir.join(sub)) else {

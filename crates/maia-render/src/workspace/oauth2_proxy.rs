@@ -142,9 +142,9 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use maia_spec::workspace::WorkspaceSpec;
     use crate::workspace::credentials::CountingSource;
     use crate::workspace::{CredentialStore, Credentials, SshPorts};
+    use maia_spec::workspace::WorkspaceSpec;
 
     fn values(spec: &WorkspaceSpec) -> (Component, String) {
         let kept = Credentials::default();
