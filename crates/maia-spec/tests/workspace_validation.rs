@@ -346,3 +346,16 @@ fn empty_optional_settings_of_the_original_template_mean_unset() {
         "client_id is empty: JupyterHub, the OAuth2 proxy and MinIO need it"
     );
 }
+
+#[test]
+fn an_upper_case_user_is_a_warning_with_the_lower_case_spelling() {
+    let g = GROUP.replace("alice@example.org", "Alice@Example.org");
+    let w = load(&g, NGINX, None, false).unwrap().warnings;
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(w[0].path.to_string(), "users[0]");
+    assert_eq!(w[0].location.map(|l| l.0), Some(line_of(&g, "Alice@")));
+    assert_eq!(
+        w[0].hint.as_deref(),
+        Some("write it as \"alice@example.org\", as Keycloak and JupyterHub do")
+    );
+}

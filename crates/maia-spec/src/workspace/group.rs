@@ -163,6 +163,15 @@ pub(crate) fn check_emails(issues: &mut Issues, path: &FieldPath, list: &[String
             issues
                 .error(path.index(i), format!("{user:?} is listed twice"))
                 .set_hint("remove the duplicate");
+        } else if user.chars().any(|c| c.is_uppercase()) {
+            // Keycloak and JupyterHub lower-case user names, so the hub's allowed user
+            // and the SSH Service selector would not match the name written here.
+            issues
+                .warning(path.index(i), format!("{user:?} has upper-case letters"))
+                .set_hint(format!(
+                    "write it as {:?}, as Keycloak and JupyterHub do",
+                    user.to_lowercase()
+                ));
         }
     }
 }
