@@ -483,3 +483,73 @@ fn groups_rendered_under_one_folder_never_share_an_ssh_port() {
         30104
     );
 }
+
+#[test]
+fn lenient_turns_unknown_fields_into_warnings_and_still_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let group = tmp.path().join("group.yaml");
+    let text = std::fs::read_to_string(example("group.yaml")).unwrap();
+    std::fs::write(&group, format!("{text}argocd_destination: in-cluster\n")).unwrap();
+    let folder = tmp.path().join("out");
+    let strict = maia()
+        .args(["namespace", "render", "--namespace-config-file"])
+        .arg(&group)
+        .arg("--cluster-config-file")
+        .arg(example("cluster-nginx.yaml"))
+        .arg("--config-folder")
+        .arg(&folder)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&strict.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("unknown field \"argocd_destination\""),
+        "{stderr}"
+    );
+    let (_, stderr) = render(
+        &group,
+        &example("cluster-nginx.yaml"),
+        &folder,
+        &["--lenient"],
+    );
+    assert!(
+        stderr.contains("warning:") && stderr.contains("argocd_destination"),
+        "{stderr}"
+    );
+    assert!(folder.join("Brain_MRI/deploy.sh").exists());
+}
+
+#[test]
+fn a_damaged_credentials_file_is_refused_without_showing_its_contents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (g, c) = (example("group.yaml"), example("cluster-nginx.yaml"));
+    render(&g, &c, tmp.path(), &[]);
+    let path = tmp.path().join("Brain_MRI/credentials.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let password = credentials(&tmp.path().join("Brain_MRI"))["credentials"]["mysql.password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&path, text.replace("ssh_ports:", "ssh_ports: [")).unwrap();
+    let out = maia()
+        .args(["namespace", "render", "--namespace-config-file"])
+        .arg(&g)
+        .arg("--cluster-config-file")
+        .arg(&c)
+        .arg("--config-folder")
+        .arg(tmp.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("is not a credentials file maia wrote"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("restore it from a backup"), "{stderr}");
+    assert!(!stderr.contains(&password), "{stderr}");
+    // Nothing was overwritten: the damaged file is still there for the admin to repair.
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("ssh_ports: [")
+    );
+}
