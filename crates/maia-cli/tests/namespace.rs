@@ -413,6 +413,12 @@ fn maia_create_jupyterhub_and_addons_config_print_install_commands() {
         let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
         let dir = tmp.path().join("Brain_MRI");
         assert!(dir.join("credentials.yaml").exists());
+        for secret in secrets(&dir) {
+            assert!(
+                !stdout.contains(&secret) && !stderr.contains(&secret),
+                "{bin} printed a secret"
+            );
+        }
         let rendered = if component_file.is_empty() {
             std::fs::read_dir(dir.join("manifests"))
                 .unwrap()
