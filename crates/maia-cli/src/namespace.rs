@@ -10,6 +10,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use maia_render::Object;
+// The workspace image's account (`NB_USER`), which SSH logs in as.
+use maia_render::workspace::addons::WORKSPACE_ACCOUNT as SSH_USER;
 use maia_render::workspace::{Bundle, Component, Credentials, SecretSource, SshPorts, ports};
 use maia_spec::workspace::{LoadedWorkspace, UrlType, WorkspaceSpec, jupyterhub_user};
 use serde::{Deserialize, Serialize};
@@ -19,8 +21,6 @@ use crate::error::{CliError, Result};
 use crate::report;
 
 pub const CREDENTIALS_FILE: &str = "credentials.yaml";
-/// The user name of the MAIA workspace image's account (`NB_USER`), which SSH logs in as.
-pub const SSH_USER: &str = "maia-user";
 
 /// New secrets come from the operating system's randomness.
 #[derive(Debug, Default)]
