@@ -322,6 +322,18 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
         group = spec.group_id,
         minimal = if spec.minimal { " --minimal" } else { "" },
     );
+    // Fail before the first step rather than half-way when a tool is missing.
+    let mut tools = vec!["kubectl"];
+    if bundle.components.iter().any(|c| !c.helm.is_empty()) {
+        tools.push("helm");
+    }
+    let _ = writeln!(
+        script,
+        "for tool in {}; do\n  \
+         command -v \"$tool\" >/dev/null || {{ echo \"deploy.sh needs $tool on the PATH\" >&2; exit 1; }}\n\
+         done",
+        tools.join(" ")
+    );
     let mut repos_added = BTreeSet::new();
     let mut step = 0;
     let mut manifest_index = 0;

@@ -559,3 +559,64 @@ fn a_damaged_credentials_file_is_refused_without_showing_its_contents() {
             .contains("ssh_ports: [")
     );
 }
+
+/// Runs the generated deploy.sh against stand-ins for kubectl and helm that record
+/// their arguments and check that every file they are given exists.
+#[test]
+fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    render(
+        &example("group.yaml"),
+        &example("cluster-nginx.yaml"),
+        tmp.path(),
+        &[],
+    );
+    let dir = tmp.path().join("Brain_MRI");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = tmp.path().join("calls.log");
+    let fake = format!(
+        "#!/usr/bin/env bash\n\
+         echo \"$(basename \"$0\") $*\" >> {log}\n\
+         prev=\n\
+         for a in \"$@\"; do\n\
+           if [ \"$prev\" = -f ] || [ \"$prev\" = --values ]; then [ -f \"$a\" ] || {{ echo \"missing $a\" >&2; exit 3; }}; fi\n\
+           prev=$a\n\
+         done\n",
+        log = log.display()
+    );
+    for tool in ["kubectl", "helm"] {
+        let path = bin.join(tool);
+        std::fs::write(&path, &fake).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let status = std::process::Command::new(dir.join("deploy.sh"))
+        .env("PATH", path)
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    let first = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no call with {needle}:\n{calls}"))
+    };
+    assert!(first("manifests/01-namespace.yaml") < first("upgrade --install oauth2-proxy"));
+    assert!(first("upgrade --install oauth2-proxy") < first("manifests/02-minio.yaml"));
+    assert!(first("manifests/02-minio.yaml") < first("manifests/04-mlflow.yaml"));
+    // maia's own objects are applied server-side; only KubeFlow's remote bases use -k.
+    for l in lines.iter().filter(|l| l.starts_with("kubectl apply")) {
+        assert!(
+            l.starts_with("kubectl apply --server-side --field-manager=maia -f manifests/")
+                || l.starts_with("kubectl apply -k github.com/kubeflow/pipelines/"),
+            "{l}"
+        );
+    }
+    for secret in secrets(&dir) {
+        assert!(!calls.contains(&secret), "a secret reached a command line");
+    }
+}
