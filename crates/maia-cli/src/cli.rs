@@ -53,7 +53,7 @@ pub enum NamespaceCommand {
             summary.md / summary.json (URLs and SSH commands).\n\n\
             Running it again with the same files rewrites the same bytes: credentials and SSH \
             ports are read back from credentials.yaml. A new user gets a port no user of any \
-            group rendered under the config folder has (DIR/ssh-ports.yaml keeps them all); a \
+            group rendered under the config folder has (DIR/ssh-ports.json keeps them all); a \
             removed user frees theirs.",
         after_help = "Examples:\n  \
             maia namespace render --namespace-config-file examples/workspace/group.yaml \\\n      \

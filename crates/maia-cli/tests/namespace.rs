@@ -468,11 +468,11 @@ fn groups_rendered_under_one_folder_never_share_an_ssh_port() {
     assert_eq!(credentials(&folder.join("Brain_MRI")), brain);
 
     // The folder's ledger lists both groups; without it, it is rebuilt from the groups.
-    let ledger_path = folder.join("ssh-ports.yaml");
+    let ledger_path = folder.join("ssh-ports.json");
     let ledger: serde_json::Value =
-        yaml_serde::from_str(&std::fs::read_to_string(&ledger_path).unwrap()).unwrap();
-    assert_eq!(ledger["Lung_CT"], lung["ssh_ports"]);
-    assert_eq!(ledger["Brain_MRI"], brain["ssh_ports"]);
+        serde_json::from_str(&std::fs::read_to_string(&ledger_path).unwrap()).unwrap();
+    assert_eq!(ledger["groups"]["Lung_CT"], lung["ssh_ports"]);
+    assert_eq!(ledger["groups"]["Brain_MRI"], brain["ssh_ports"]);
     std::fs::remove_file(&ledger_path).unwrap();
     let heart = tmp.path().join("heart.yaml");
     std::fs::write(
