@@ -23,6 +23,10 @@ pub enum CliError {
     },
     #[error("{message}")]
     Unsupported { message: String, hint: String },
+    #[error(transparent)]
+    Deploy(#[from] maia_deploy::DeployError),
+    #[error("deploy failed on {} of {total} clusters: {}", failed.len(), failed.join(", "))]
+    Clusters { failed: Vec<String>, total: usize },
 }
 
 impl CliError {
@@ -30,7 +34,11 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
-            CliError::Render(_) | CliError::Write { .. } => 1,
+            CliError::Deploy(e) if e.is_bad_input() => 2,
+            CliError::Render(_)
+            | CliError::Write { .. }
+            | CliError::Deploy(_)
+            | CliError::Clusters { .. } => 1,
         }
     }
 
@@ -46,6 +54,8 @@ impl CliError {
             CliError::Write { .. } => Some("check that the folder exists and is writable".into()),
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Unsupported { hint, .. } => Some(hint.clone()),
+            CliError::Deploy(e) => e.hint(),
+            CliError::Clusters { .. } => Some("each cluster's error is printed above".into()),
         }
     }
 }
