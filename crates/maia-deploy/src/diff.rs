@@ -59,6 +59,101 @@ fn walk(path: &str, desired: &Value, live: Option<&Value>, out: &mut Vec<FieldCh
     }
 }
 
+/// Fields maia applied last time (its entry in `metadata.managedFields`) that the
+/// desired object no longer sets. Server-side apply removes them, so they are changes
+/// even though the desired object is still a subset of the live one (a removed label,
+/// node selector or annotation).
+pub fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let entries = live["metadata"]["managedFields"].as_array();
+    let owned = entries.into_iter().flatten().find(|e| {
+        e["manager"] == manager
+            && e["operation"] == "Apply"
+            && e["subresource"].as_str().unwrap_or_default().is_empty()
+    });
+    if let Some(fields) = owned {
+        walk_owned("", &fields["fieldsV1"], Some(desired), Some(live), &mut out);
+    }
+    out
+}
+
+fn walk_owned(
+    path: &str,
+    fields: &Value,
+    desired: Option<&Value>,
+    live: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    let Some(fields) = fields.as_object() else {
+        return;
+    };
+    for (segment, sub) in fields {
+        let (child_path, d, l) = if let Some(key) = segment.strip_prefix("f:") {
+            let child = if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            };
+            (
+                child,
+                desired.and_then(|d| d.get(key)),
+                live.and_then(|l| l.get(key)),
+            )
+        } else if let Some(key) = segment.strip_prefix("k:") {
+            let Ok(Value::Object(key)) = serde_json::from_str::<Value>(key) else {
+                continue;
+            };
+            // Key fields the server defaults (a port's protocol) may be absent from
+            // what maia sends.
+            let matches = |e: &&Value| {
+                key.iter()
+                    .all(|(k, v)| e.get(k).is_none_or(|found| found == v))
+            };
+            (
+                format!("{path}[{}]", Value::Object(key.clone())),
+                find_keyed(desired, &matches),
+                find_keyed(live, &matches),
+            )
+        } else if let Some(value) = segment.strip_prefix("v:") {
+            let Ok(value) = serde_json::from_str::<Value>(value) else {
+                continue;
+            };
+            let has = |list: Option<&Value>| {
+                list.and_then(Value::as_array)
+                    .is_some_and(|items| items.contains(&value))
+            };
+            if !has(desired) && has(live) {
+                out.push(FieldChange {
+                    path: format!("{path}[{value}]"),
+                    live: Some(value),
+                    desired: Value::Null,
+                });
+            }
+            continue;
+        } else {
+            // "." (the node itself) and "i:" (positions) say nothing maia could drop.
+            continue;
+        };
+        match (d, l) {
+            (None, Some(l)) if !is_empty(l) => out.push(FieldChange {
+                path: child_path,
+                live: Some(l.clone()),
+                desired: Value::Null,
+            }),
+            (Some(_), Some(_)) => walk_owned(&child_path, sub, d, l, out),
+            _ => {}
+        }
+    }
+}
+
+fn find_keyed<'a>(
+    list: Option<&'a Value>,
+    matches: &impl Fn(&&Value) -> bool,
+) -> Option<&'a Value> {
+    list.and_then(Value::as_array)
+        .and_then(|items| items.iter().find(|e| matches(e)))
+}
+
 fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -96,6 +191,39 @@ fn is_quantity_path(path: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fields_maia_applied_before_and_no_longer_sets_are_dropped() {
+        // As a real API server records them: maps as f:, keyed lists as k:.
+        let live = json!({
+            "metadata": {"labels": {"a": "1", "b": "2"}, "managedFields": [
+                {"manager": "maia", "operation": "Apply", "fieldsV1": {
+                    "f:metadata": {"f:labels": {".": {}, "f:a": {}, "f:b": {}}},
+                    "f:spec": {"f:nodeSelector": {}, "f:ports": {
+                        "k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}, "f:name": {}}}}}},
+                {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+            ]},
+            "spec": {"nodeSelector": {"x": "y"}, "replicas": 2, "ports": [{"port": 80, "protocol": "TCP", "name": "web"}]}
+        });
+        let desired =
+            json!({"metadata": {"labels": {"a": "1"}}, "spec": {"ports": [{"port": 80}]}});
+        let paths: Vec<String> = dropped(&desired, &live, "maia")
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "metadata.labels.b",
+                "spec.nodeSelector",
+                r#"spec.ports[{"port":80,"protocol":"TCP"}].name"#
+            ]
+        );
+        let same = json!({"metadata": {"labels": {"a": "1", "b": "2"}},
+            "spec": {"nodeSelector": {"x": "y"}, "ports": [{"port": 80, "name": "web"}]}});
+        assert!(dropped(&same, &live, "maia").is_empty());
+        assert!(dropped(&desired, &live, "someone-else").is_empty());
+    }
 
     #[test]
     fn server_defaults_and_status_are_not_changes() {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
-use crate::diff::{FieldChange, changes};
+use crate::diff::{FieldChange, changes, dropped};
 use crate::error::{DeployError, Result};
 use crate::inventory::{self, Inventory};
 use crate::kinds::{self, APP_KINDS, Kind};
@@ -195,7 +195,8 @@ pub async fn plan(
             .map(|(_, v)| v);
         let change = match live {
             Some(live) => {
-                let fields = changes(&desired, live);
+                let mut fields = changes(&desired, live);
+                fields.extend(dropped(&desired, live, crate::FIELD_MANAGER));
                 if fields.is_empty() {
                     Change::Unchanged
                 } else if kind == kinds::JOB {

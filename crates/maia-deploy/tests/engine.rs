@@ -542,3 +542,37 @@ async fn delete_removes_the_app_but_keeps_volumes_unless_asked() {
             .expect_err("gone");
     assert!(matches!(err, DeployError::AppNotFound { .. }));
 }
+
+#[tokio::test]
+async fn a_setting_removed_from_the_config_is_removed_with_one_write() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    deploy(&cluster, &app(|c| c["node_selector"] = json!("gpu-node-1")))
+        .await
+        .1
+        .expect("deploy");
+    let without = app(|_| {});
+    let plan = plan(&cluster, &without, PlanOptions::default())
+        .await
+        .unwrap();
+    let dropped: Vec<_> = plan
+        .steps
+        .iter()
+        .flat_map(|s| match s {
+            Step::Apply { change, .. } => change.fields().to_vec(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(
+        dropped[0].path.starts_with("spec.template.spec.node"),
+        "{dropped:?}"
+    );
+    assert_eq!(dropped[0].desired, serde_json::Value::Null);
+
+    cluster.clear_requests();
+    deploy(&cluster, &without).await.1.expect("deploy");
+    assert_eq!(cluster.writes().len(), 1, "{:?}", cluster.writes());
+    cluster.clear_requests();
+    deploy(&cluster, &without).await.1.expect("deploy");
+    assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
+}
