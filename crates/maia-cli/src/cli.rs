@@ -136,6 +136,10 @@ pub struct DeployArgs {
     /// Delete and recreate a Job whose spec changed (a Job cannot be changed in place)
     #[arg(long)]
     pub replace: bool,
+    /// Send every write as a server-side dry run: the API server checks it (validation,
+    /// admission, conflicts) and changes nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub output: EventFormat,

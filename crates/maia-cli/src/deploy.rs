@@ -48,6 +48,7 @@ pub struct DeploySettings {
     pub plan: PlanOptions,
     pub wait: Option<Duration>,
     pub force_conflicts: bool,
+    pub dry_run: bool,
     pub format: EventFormat,
 }
 
@@ -60,6 +61,7 @@ pub fn deploy(args: &DeployArgs) -> Result<()> {
         },
         wait: args.wait.then_some(args.timeout),
         force_conflicts: args.force_conflicts,
+        dry_run: args.dry_run,
         format: args.output,
     };
     deploy_file(
@@ -113,7 +115,7 @@ pub fn deploy_file(
             let plan =
                 maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
             let options = ApplyOptions {
-                dry_run: false,
+                dry_run: settings.dry_run,
                 force_conflicts: settings.force_conflicts,
                 wait: settings.wait,
             };

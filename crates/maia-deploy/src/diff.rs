@@ -23,14 +23,20 @@ pub fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
 }
 
 fn walk(path: &str, desired: &Value, live: Option<&Value>, out: &mut Vec<FieldChange>) {
+    walk_in(path, desired, live, false, out)
+}
+
+fn walk_in(
+    path: &str,
+    desired: &Value,
+    live: Option<&Value>,
+    hidden: bool,
+    out: &mut Vec<FieldChange>,
+) {
     let Some(live) = live else {
         // The server drops empty maps and lists; asking for one is not a change.
         if !is_empty(desired) {
-            out.push(FieldChange {
-                path: path.to_string(),
-                live: None,
-                desired: desired.clone(),
-            });
+            out.push(shown(path, None, desired, hidden));
         }
         return;
     };
@@ -42,20 +48,74 @@ fn walk(path: &str, desired: &Value, live: Option<&Value>, out: &mut Vec<FieldCh
                 } else {
                     format!("{path}.{key}")
                 };
-                walk(&child, dv, l.get(key), out);
+                walk_in(&child, dv, l.get(key), hidden, out);
             }
         }
         (Value::Array(d), Value::Array(l)) if d.len() == l.len() => {
             for (i, (dv, lv)) in d.iter().zip(l).enumerate() {
-                walk(&format!("{path}[{i}]"), dv, Some(lv), out);
+                let hide = hidden || is_secret_entry(dv);
+                walk_in(&format!("{path}[{i}]"), dv, Some(lv), hide, out);
             }
         }
         (d, l) if same_scalar(path, d, l) => {}
-        (d, l) => out.push(FieldChange {
-            path: path.to_string(),
-            live: Some(l.clone()),
-            desired: d.clone(),
-        }),
+        (d, l) => out.push(shown(path, Some(l), d, hidden)),
+    }
+}
+
+/// A change as it may be shown: values of secret-looking variables (a password in
+/// `env_variables`) are hidden, since plans end up in terminals and CI logs.
+fn shown(path: &str, live: Option<&Value>, desired: &Value, hidden: bool) -> FieldChange {
+    let mask = |v: &Value| {
+        if hidden && !v.is_object() && !v.is_array() {
+            Value::String("(hidden)".into())
+        } else {
+            redact(v)
+        }
+    };
+    FieldChange {
+        path: path.to_string(),
+        live: live.map(mask),
+        desired: if desired.is_null() {
+            Value::Null
+        } else {
+            mask(desired)
+        },
+    }
+}
+
+const SECRET_WORDS: [&str; 7] = [
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "PRIVATE",
+];
+
+/// An `env` entry (`{name, value}`) whose name says it holds a secret.
+fn is_secret_entry(v: &Value) -> bool {
+    v.get("value").is_some()
+        && v["name"].as_str().is_some_and(|n| {
+            SECRET_WORDS
+                .iter()
+                .any(|w| n.to_ascii_uppercase().contains(w))
+        })
+}
+
+/// A copy of `v` with the values of secret-looking env entries hidden.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut copy: serde_json::Map<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), redact(v))).collect();
+            if is_secret_entry(v) {
+                copy.insert("value".into(), Value::String("(hidden)".into()));
+            }
+            Value::Object(copy)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
     }
 }
 
@@ -82,6 +142,17 @@ fn walk_owned(
     fields: &Value,
     desired: Option<&Value>,
     live: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    walk_owned_in(path, fields, desired, live, false, out)
+}
+
+fn walk_owned_in(
+    path: &str,
+    fields: &Value,
+    desired: Option<&Value>,
+    live: Option<&Value>,
+    hidden: bool,
     out: &mut Vec<FieldChange>,
 ) {
     let Some(fields) = fields.as_object() else {
@@ -134,13 +205,12 @@ fn walk_owned(
             // "." (the node itself) and "i:" (positions) say nothing maia could drop.
             continue;
         };
+        let hide = hidden || l.is_some_and(is_secret_entry);
         match (d, l) {
-            (None, Some(l)) if !is_empty(l) => out.push(FieldChange {
-                path: child_path,
-                live: Some(l.clone()),
-                desired: Value::Null,
-            }),
-            (Some(_), Some(_)) => walk_owned(&child_path, sub, d, l, out),
+            (None, Some(l)) if !is_empty(l) => {
+                out.push(shown(&child_path, Some(l), &Value::Null, hide))
+            }
+            (Some(_), Some(_)) => walk_owned_in(&child_path, sub, d, l, hide, out),
             _ => {}
         }
     }
@@ -223,6 +293,25 @@ mod tests {
             "spec": {"nodeSelector": {"x": "y"}, "ports": [{"port": 80, "name": "web"}]}});
         assert!(dropped(&same, &live, "maia").is_empty());
         assert!(dropped(&desired, &live, "someone-else").is_empty());
+    }
+
+    #[test]
+    fn secret_looking_variables_are_compared_but_never_shown() {
+        let live = json!({"env": [{"name": "DB_PASSWORD", "value": "old-pw"}, {"name": "MODE", "value": "a"}]});
+        let desired = json!({"env": [{"name": "DB_PASSWORD", "value": "new-pw"}, {"name": "MODE", "value": "b"}]});
+        let found = changes(&desired, &live);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].path, "env[0].value");
+        assert_eq!(found[0].live, Some(json!("(hidden)")));
+        assert_eq!(found[0].desired, json!("(hidden)"));
+        assert_eq!(found[1].desired, json!("b"));
+        // A whole list shown at once hides them too.
+        let longer = json!({"env": [{"name": "API_TOKEN", "value": "t0ps3cret"}]});
+        let text = serde_json::to_string(&changes(&longer, &live)).unwrap();
+        assert!(
+            !text.contains("t0ps3cret") && !text.contains("old-pw"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -576,3 +576,30 @@ async fn a_setting_removed_from_the_config_is_removed_with_one_write() {
     deploy(&cluster, &without).await.1.expect("deploy");
     assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
 }
+
+#[tokio::test]
+async fn a_dry_run_sends_every_write_as_a_server_side_dry_run() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    let (events, result) = deploy_with(
+        &cluster,
+        &app(|_| {}),
+        PlanOptions::default(),
+        ApplyOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    result.expect("dry run");
+    let writes = cluster.writes();
+    assert_eq!(writes.len(), 6);
+    assert!(
+        writes.iter().all(|w| w.query.contains("dryRun=All")),
+        "{writes:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, maia_deploy::Event::Applied { dry_run: true, .. }))
+    );
+}
