@@ -124,6 +124,9 @@ pub fn deploy_file(
         printer.finish();
         if let Err(e) = result {
             printer.report_partial();
+            if settings.format == EventFormat::Json {
+                printer.error_event(&e);
+            }
             if contexts.len() == 1 {
                 return Err(e.into());
             }
@@ -146,6 +149,8 @@ pub fn deploy_file(
 struct Printer {
     format: EventFormat,
     cluster: Option<String>,
+    /// "pruned" during a deploy, "deleted" for `maia app delete`.
+    removed: &'static str,
     spinner: Option<ProgressBar>,
     changed: Vec<String>,
 }
@@ -155,6 +160,7 @@ impl Printer {
         Printer {
             format,
             cluster,
+            removed: "pruned",
             spinner: None,
             changed: Vec::new(),
         }
@@ -171,6 +177,20 @@ impl Printer {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
         }
+    }
+
+    /// The failure as the last JSON line, so a script reading stdout sees it too.
+    fn error_event(&self, error: &DeployError) {
+        let mut value = serde_json::json!({
+            "event": "error",
+            "message": error.to_string(),
+            "hint": error.hint(),
+            "changed": self.changed,
+        });
+        if let Some(c) = &self.cluster {
+            value["cluster"] = Value::String(c.clone());
+        }
+        println!("{value}");
     }
 
     /// After a failure: what had already changed on the cluster.
@@ -221,7 +241,7 @@ impl EventSink for Printer {
                 dry_run,
             } => self.line(format!("{object} {}{}", outcome.as_str(), dry(dry_run))),
             Event::Pruned { object, dry_run } => {
-                self.line(format!("{object} pruned{}", dry(dry_run)))
+                self.line(format!("{object} {}{}", self.removed, dry(dry_run)))
             }
             Event::VolumeKept { object } => self.line(format!(
                 "{object} kept: the config no longer has it, but volumes are never deleted by deploy \
@@ -549,6 +569,7 @@ pub fn delete(args: &DeleteArgs) -> Result<()> {
         }
     }
     let mut printer = Printer::new(EventFormat::Text, None);
+    printer.removed = "deleted";
     let result = block_on(maia_deploy::delete::delete_app(
         &cluster,
         &namespace,

@@ -170,6 +170,18 @@ fn json_output_is_one_event_per_line() {
     assert_eq!(events[2]["kind"], "Deployment");
     assert_eq!(events[2]["name"], "mysql-db-v1-mkg");
     assert_eq!(events[2]["outcome"], "created");
+
+    // A failure is the last line, with what changed before it.
+    env.clusters[0].fail(Method::GET, "/deployments", 500, 1);
+    let (code, out, _) = run(&mut env.maia(&["app", "deploy", "-f", p(&app), "-o", "json"]));
+    assert_eq!(code, 1);
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "error");
+    assert!(
+        last["message"].as_str().unwrap().contains("HTTP 500"),
+        "{last}"
+    );
+    assert_eq!(last["changed"], json!([]));
 }
 
 #[test]
@@ -273,7 +285,7 @@ fn wait_status_list_and_delete() {
 
     let (code, out, err) = run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--yes"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("deployment/mysql-db-v1-mkg pruned"), "{out}");
+    assert!(out.contains("deployment/mysql-db-v1-mkg deleted"), "{out}");
     assert!(
         out.contains("persistentvolumeclaim/mysql-db-v1-mkg-claim-0 kept"),
         "{out}"
@@ -289,7 +301,7 @@ fn wait_status_list_and_delete() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "persistentvolumeclaim/mysql-db-v1-mkg-claim-0 pruned\n"
+        "persistentvolumeclaim/mysql-db-v1-mkg-claim-0 deleted\n"
     );
     let (code, _, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
     assert_eq!(code, 1);

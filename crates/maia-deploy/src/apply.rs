@@ -243,21 +243,27 @@ async fn wait_ready(
     let mut pause = Duration::from_millis(200);
     let pod_selector = format!("{}={}", maia_render::labels::INSTANCE, plan.release);
     while !pending.is_empty() {
-        let pods: Vec<Value> = live::api(cluster, Some(&plan.namespace), &kinds::POD)
+        // Pods only explain why a workload is not ready; a user who may not list them
+        // still gets the workload's own state.
+        let pods: Vec<Value> = match live::api(cluster, Some(&plan.namespace), &kinds::POD)
             .list(&ListParams::default().labels(&pod_selector))
             .await
-            .map_err(|e| {
-                DeployError::from_kube(
+        {
+            Ok(list) => list
+                .items
+                .iter()
+                .map(|p| live::to_value(&kinds::POD, p))
+                .collect::<Result<_>>()?,
+            Err(kube::Error::Api(s)) if s.code == 403 => Vec::new(),
+            Err(e) => {
+                return Err(DeployError::from_kube(
                     e,
                     &cluster.url,
                     "list",
                     format!("pods in {}", plan.namespace),
-                )
-            })?
-            .items
-            .iter()
-            .map(|p| live::to_value(&kinds::POD, p))
-            .collect::<Result<_>>()?;
+                ));
+            }
+        };
         let mut still = Vec::new();
         for (kind, object, last) in pending {
             let workload = live::api(cluster, Some(&object.namespace), &kind)

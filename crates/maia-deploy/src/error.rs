@@ -173,7 +173,7 @@ impl DeployError {
                         message,
                     };
                 }
-                if code == 409 && message.contains("conflict with") {
+                if code == 409 && !conflicting_managers(&message).is_empty() {
                     return DeployError::Conflict {
                         object,
                         managers: conflicting_managers(&message).join(", "),
@@ -204,15 +204,22 @@ impl DeployError {
 }
 
 /// The field managers named in a server-side apply conflict message, e.g.
-/// `Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`.
+/// `Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`
+/// or `Apply failed with 2 conflicts: conflicts with "helm" using v1: …`.
 pub fn conflicting_managers(message: &str) -> Vec<String> {
-    let mut managers: Vec<String> = message
-        .split("conflict with \"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_string)
-        .collect();
-    managers.dedup();
+    if !message.starts_with("Apply failed") {
+        return Vec::new();
+    }
+    let mut managers: Vec<String> = Vec::new();
+    for (at, _) in message.match_indices("\" using ") {
+        let before = &message[..at];
+        if let Some(start) = before.rfind('"') {
+            let name = before[start + 1..].to_string();
+            if !managers.contains(&name) {
+                managers.push(name);
+            }
+        }
+    }
     managers
 }
 
@@ -230,3 +237,25 @@ pub fn human(d: Duration) -> String {
 }
 
 pub type Result<T, E = DeployError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::conflicting_managers;
+
+    #[test]
+    fn managers_are_read_from_both_conflict_message_forms() {
+        assert_eq!(
+            conflicting_managers(
+                "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+            ),
+            ["kubectl-client-side-apply"]
+        );
+        assert_eq!(
+            conflicting_managers(
+                "Apply failed with 3 conflicts: conflicts with \"helm\" using v1:\n- .spec.ports\n- .metadata.labels.x\nconflict with \"kubectl\" using v1: .spec.type"
+            ),
+            ["helm", "kubectl"]
+        );
+        assert!(conflicting_managers("the object has been modified").is_empty());
+    }
+}

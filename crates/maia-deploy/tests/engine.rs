@@ -603,3 +603,26 @@ async fn a_dry_run_sends_every_write_as_a_server_side_dry_run() {
             .all(|e| matches!(e, maia_deploy::Event::Applied { dry_run: true, .. }))
     );
 }
+
+#[tokio::test]
+async fn a_kind_the_server_does_not_serve_and_rejected_credentials_are_explained() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    let app = app(|_| {});
+    cluster.fail(Method::GET, "/ingresses", 404, 1);
+    let err = deploy(&cluster, &app).await.1.expect_err("404");
+    assert!(
+        matches!(&err, DeployError::KindMissing { kind, api_version }
+        if kind == "Ingress" && api_version == "networking.k8s.io/v1"),
+        "{err:?}"
+    );
+    assert!(err.hint().unwrap().contains("CustomResourceDefinition"));
+
+    cluster.fail(Method::GET, "/namespaces/demo", 401, 1);
+    let err = deploy(&cluster, &app).await.1.expect_err("401");
+    assert!(
+        matches!(&err, DeployError::Forbidden { code: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.hint().unwrap().contains("credentials"));
+    assert!(cluster.writes().is_empty());
+}
