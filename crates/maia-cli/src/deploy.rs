@@ -315,8 +315,11 @@ fn plan_inner(args: &PlanArgs) -> Result<bool> {
         match args.output {
             EventFormat::Json => {
                 let mut value = serde_json::to_value(&plan).unwrap_or(Value::Null);
-                if let (Some(c), Some(map)) = (&context, value.as_object_mut()) {
-                    map.insert("cluster".into(), Value::String(c.clone()));
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("changes".into(), Value::Bool(plan.has_changes()));
+                    if let Some(c) = &context {
+                        map.insert("cluster".into(), Value::String(c.clone()));
+                    }
                 }
                 println!("{value}");
             }

@@ -151,6 +151,15 @@ fn plan_shows_the_changed_field_and_its_exit_code_says_whether_anything_would_ch
     assert!(out.contains("  ~ deployment/mysql-db-v1-mkg  update\n      spec.template.spec.containers[0].image: \"mysql:8.0.28\" -> \"mysql:8.0.36\"\n"), "{out}");
     assert!(env.clusters[0].writes().is_empty(), "plan writes nothing");
 
+    let (code, out, _) = run(&mut env.maia(&["app", "plan", "-f", p(&newer), "-o", "json"]));
+    assert_eq!(code, 1);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["changes"], true);
+    let update = &plan["steps"][2];
+    assert_eq!(update["object"]["kind"], "Deployment");
+    assert_eq!(update["change"]["action"], "update");
+    assert_eq!(update["change"]["fields"][0]["desired"], "mysql:8.0.36");
+
     let (code, _, err) = run(&mut env.maia(&["app", "plan", "-f", "missing.json"]));
     assert_eq!(code, 2, "{err}");
 }

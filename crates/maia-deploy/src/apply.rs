@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PropagationPolicy};
@@ -81,50 +82,55 @@ pub async fn execute(
     if let Some(inventory) = &plan.inventory_before {
         record_inventory(cluster, plan, inventory, options).await?;
     }
-    for step in &plan.steps {
-        match step {
-            Step::Apply {
-                object,
-                change,
-                kind,
-                desired,
-            } => {
-                let outcome = match change {
-                    Change::Unchanged => Outcome::Unchanged,
-                    Change::Create => {
-                        apply_one(cluster, kind, object, desired, options).await?;
-                        Outcome::Created
-                    }
-                    Change::Update(_) | Change::Adopt(_) => {
-                        apply_one(cluster, kind, object, desired, options).await?;
-                        Outcome::Configured
-                    }
-                    Change::Replace(_) => {
-                        delete_one(cluster, kind, object, options).await?;
-                        if !options.dry_run {
-                            wait_gone(cluster, kind, object).await?;
-                        }
-                        apply_one(cluster, kind, object, desired, options).await?;
-                        Outcome::Replaced
-                    }
-                    Change::Blocked(_) | Change::NotOwned => unreachable!("checked by blocker()"),
-                };
-                sink.emit(Event::Applied {
+    // One phase per kind, in apply order: the objects of a phase are independent of
+    // each other (several volumes, say) and go out together.
+    let mut rest = plan.steps.as_slice();
+    while let Some(first) = rest.first() {
+        let Step::Apply { kind: phase, .. } = first else {
+            match first {
+                Step::Prune { object, kind } => {
+                    delete_one(cluster, kind, object, options).await?;
+                    sink.emit(Event::Pruned {
+                        object: object.clone(),
+                        dry_run: options.dry_run,
+                    });
+                }
+                Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
                     object: object.clone(),
+                }),
+                Step::Apply { .. } => unreachable!("matched above"),
+            }
+            rest = &rest[1..];
+            continue;
+        };
+        let len = rest
+            .iter()
+            .take_while(|s| matches!(s, Step::Apply { kind, .. } if kind == phase))
+            .count();
+        let (group, tail) = rest.split_at(len);
+        rest = tail;
+        // Every request of the phase completes before a failure is reported, so the
+        // events say exactly what was applied.
+        let results: Vec<Result<(ObjectRef, Outcome)>> = stream::iter(group)
+            .map(|step| run_apply(cluster, step, options))
+            .buffered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok((object, outcome)) => sink.emit(Event::Applied {
+                    object,
                     outcome,
                     dry_run: options.dry_run,
-                });
+                }),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
             }
-            Step::Prune { object, kind } => {
-                delete_one(cluster, kind, object, options).await?;
-                sink.emit(Event::Pruned {
-                    object: object.clone(),
-                    dry_run: options.dry_run,
-                });
-            }
-            Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
-                object: object.clone(),
-            }),
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
     }
     if let Some(inventory) = &plan.inventory_after {
@@ -134,6 +140,46 @@ pub async fn execute(
         wait_ready(cluster, plan, timeout, sink).await?;
     }
     Ok(())
+}
+
+/// How many writes of one phase are in flight at once.
+const APPLY_CONCURRENCY: usize = 4;
+
+async fn run_apply(
+    cluster: &Cluster,
+    step: &Step,
+    options: ApplyOptions,
+) -> Result<(ObjectRef, Outcome)> {
+    let Step::Apply {
+        object,
+        change,
+        kind,
+        desired,
+    } = step
+    else {
+        unreachable!("only apply steps are grouped into phases")
+    };
+    let outcome = match change {
+        Change::Unchanged => Outcome::Unchanged,
+        Change::Create => {
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Created
+        }
+        Change::Update(_) | Change::Adopt(_) => {
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Configured
+        }
+        Change::Replace(_) => {
+            delete_one(cluster, kind, object, options).await?;
+            if !options.dry_run {
+                wait_gone(cluster, kind, object).await?;
+            }
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Replaced
+        }
+        Change::Blocked(_) | Change::NotOwned => unreachable!("checked by blocker()"),
+    };
+    Ok((object.clone(), outcome))
 }
 
 async fn apply_one(

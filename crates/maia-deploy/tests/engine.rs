@@ -626,3 +626,37 @@ async fn a_kind_the_server_does_not_serve_and_rejected_credentials_are_explained
     assert!(err.hint().unwrap().contains("credentials"));
     assert!(cluster.writes().is_empty());
 }
+
+#[tokio::test]
+async fn volumes_of_one_phase_go_out_together_and_a_failure_among_them_is_reported_after_the_others()
+ {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    let three = app(|c| {
+        let volume = c["persistent_volume"][0].clone();
+        let mut list = vec![];
+        for path in ["/a", "/b", "/c"] {
+            let mut v = volume.clone();
+            v["mountPath"] = json!(path);
+            list.push(v);
+        }
+        c["persistent_volume"] = json!(list);
+    });
+    cluster.fail(Method::PATCH, "claim-1", 500, 1);
+    let (events, result) = deploy(&cluster, &three).await;
+    assert!(
+        matches!(result, Err(DeployError::Api { code: 500, .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        lines(&events),
+        [
+            "created configmap/train",
+            "created persistentvolumeclaim/mysql-db-v1-mkg-claim-0",
+            "created persistentvolumeclaim/mysql-db-v1-mkg-claim-2",
+        ]
+    );
+    deploy(&cluster, &three).await.1.expect("re-run");
+    cluster.clear_requests();
+    deploy(&cluster, &three).await.1.expect("quiet");
+    assert!(cluster.writes().is_empty());
+}
