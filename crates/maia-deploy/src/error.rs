@@ -79,6 +79,12 @@ pub enum DeployError {
     WorkloadFailed { object: String, reason: String },
     #[error("no app {release:?} in namespace {namespace}")]
     AppNotFound { release: String, namespace: String },
+    #[error("cannot turn {object} into JSON")]
+    Render {
+        object: String,
+        #[source]
+        source: maia_render::RenderError,
+    },
     #[error("cannot serialise {object} for the API server")]
     Serialize {
         object: String,
@@ -139,7 +145,9 @@ impl DeployError {
                 "fix the cause in the app config and deploy again; `maia app status` shows the details".into()
             }
             DeployError::AppNotFound { .. } => "list the apps with `maia app list -n NAMESPACE`".into(),
-            DeployError::Serialize { .. } => return None,
+            DeployError::Serialize { .. } | DeployError::Render { .. } => {
+                "this is a bug in maia; please report it with the config file".into()
+            }
         })
     }
 

@@ -140,6 +140,13 @@ impl Plan {
     }
 }
 
+/// Fields to set, and fields maia set before and no longer does.
+fn all_changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
+    let mut fields = changes(desired, live);
+    fields.extend(dropped(desired, live, crate::FIELD_MANAGER));
+    fields
+}
+
 /// Builds the plan: the namespace check, one LIST per kind, and a GET only for objects
 /// maia would create (to find one of the same name that maia does not own).
 pub async fn plan(
@@ -179,9 +186,9 @@ pub async fn plan(
                 api_version: object.api_version().into(),
             }
         })?;
-        let desired = object.to_json().map_err(|e| DeployError::Serialize {
+        let desired = object.to_json().map_err(|source| DeployError::Render {
             object: object.reference(),
-            source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+            source,
         })?;
         let reference = ObjectRef {
             kind: kind.kind.into(),
@@ -189,14 +196,16 @@ pub async fn plan(
             namespace: namespace.into(),
         };
         desired_refs.insert(Inventory::entry(kind.kind, object.name()));
+
         let live = live_objects
             .iter()
             .find(|(k, v)| *k == kind && v["metadata"]["name"] == *object.name())
             .map(|(_, v)| v);
+        let entry = Inventory::entry(kind.kind, object.name());
+        let recorded_here = recorded.as_ref().is_some_and(|i| i.contains(&entry));
         let change = match live {
             Some(live) => {
-                let mut fields = changes(&desired, live);
-                fields.extend(dropped(&desired, live, crate::FIELD_MANAGER));
+                let fields = all_changes(&desired, live);
                 if fields.is_empty() {
                     Change::Unchanged
                 } else if kind == kinds::JOB {
@@ -217,9 +226,14 @@ pub async fn plan(
                         DeployError::from_kube(e, &cluster.url, "get", reference.to_string())
                     })? {
                     None => Change::Create,
+                    // Its labels were edited away, but the inventory says maia made it:
+                    // the labels are put back like any other field.
+                    Some(found) if recorded_here => {
+                        Change::Update(all_changes(&desired, &live::to_value(&kind, &found)?))
+                    }
                     Some(_) if !options.force_conflicts => Change::NotOwned,
                     Some(found) => {
-                        Change::Adopt(changes(&desired, &live::to_value(&kind, &found)?))
+                        Change::Adopt(all_changes(&desired, &live::to_value(&kind, &found)?))
                     }
                 }
             }
