@@ -446,7 +446,14 @@ fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Res
         }
         StatusFormat::Text if single => print!("{}", status_text(&apps[0])),
         StatusFormat::Text => {
-            println!("NAMESPACE\tNAME\tWORKLOAD\tREADY\tTIME LEFT\tREASON");
+            let mut rows = vec![[
+                "NAMESPACE".to_string(),
+                "NAME".into(),
+                "WORKLOAD".into(),
+                "READY".into(),
+                "TIME LEFT".into(),
+                "REASON".into(),
+            ]];
             for a in apps {
                 let (workload, ready, left, reason) = match &a.workload {
                     Some(w) => (
@@ -457,14 +464,43 @@ fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Res
                     ),
                     None => ("-".into(), "no", "-".into(), "no workload".into()),
                 };
-                println!(
-                    "{}\t{}\t{workload}\t{ready}\t{left}\t{reason}",
-                    a.namespace, a.name
-                );
+                rows.push([
+                    a.namespace.clone(),
+                    a.name.clone(),
+                    workload,
+                    ready.into(),
+                    left,
+                    reason,
+                ]);
             }
+            print!("{}", table(&rows));
         }
     }
     Ok(())
+}
+
+/// Columns padded to their widest cell, as kubectl prints them.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn left_text(secs: i64) -> String {

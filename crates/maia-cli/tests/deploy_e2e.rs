@@ -286,6 +286,14 @@ fn wait_status_list_and_delete() {
     assert!(out.contains("ports: mysql 3306/TCP"), "{out}");
     assert!(out.contains("url: http://db.example.org/"), "{out}");
 
+    let (code, out, _) = run(&mut env.maia(&["app", "list"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "NAMESPACE   NAME          WORKLOAD                     READY   TIME LEFT   REASON\n\
+         demo        mysql-db-v1   deployment/mysql-db-v1-mkg   yes     -           -\n"
+    );
+
     let (code, out, _) = run(&mut env.maia(&["app", "list", "-A", "-o", "json"]));
     assert_eq!(code, 0);
     let apps: Value = serde_json::from_str(&out).unwrap();
