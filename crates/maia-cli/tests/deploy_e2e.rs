@@ -348,3 +348,25 @@ fn maia_deploy_helm_chart_deploys_to_the_kubeconfig_cluster() {
     assert!(out.contains("deployment/mysql-db-v1-mkg created"), "{out}");
     assert_eq!(env.clusters[0].writes().len(), 4);
 }
+
+#[test]
+fn a_cluster_that_fails_does_not_stop_the_others_and_is_named_at_the_end() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    env.clusters[0].fail(Method::PATCH, "/services/", 500, 1);
+    let both = env.app("both.json", |c| c["clusters"] = json!(["east", "west"]));
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&both)]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("cluster west:\npersistentvolumeclaim/mysql-db-v1-mkg-claim-0 created\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("cannot apply service/mysql-db-v1-mkg: the API server answered HTTP 500"),
+        "{err}"
+    );
+    assert!(
+        err.contains("deploy failed on 1 of 2 clusters: east"),
+        "{err}"
+    );
+    assert_eq!(env.clusters[1].writes().len(), 4);
+}
