@@ -34,8 +34,9 @@ fn walk_in(
     out: &mut Vec<FieldChange>,
 ) {
     let Some(live) = live else {
-        // The server drops empty maps and lists; asking for one is not a change.
-        if !is_empty(desired) {
+        // The API server leaves out empty values (Go's `omitempty`: "", 0, false, empty
+        // maps and lists); asking for one is not a change.
+        if !is_empty(desired) && !is_zero(desired) {
             out.push(shown(path, None, desired, hidden));
         }
         return;
@@ -224,6 +225,15 @@ fn find_keyed<'a>(
         .and_then(|items| items.iter().find(|e| matches(e)))
 }
 
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
+    }
+}
+
 fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -312,6 +322,17 @@ mod tests {
             !text.contains("t0ps3cret") && !text.contains("old-pw"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn values_the_server_leaves_out_when_empty_are_not_changes() {
+        let desired = json!({"env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": ""}],
+            "volumeMounts": [{"mountPath": "/data", "readOnly": false}], "hostPID": false});
+        let live = json!({"env": [{"name": "NVIDIA_VISIBLE_DEVICES"}],
+            "volumeMounts": [{"mountPath": "/data"}]});
+        assert!(changes(&desired, &live).is_empty());
+        let set = json!({"env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "0"}]});
+        assert_eq!(changes(&set, &live).len(), 1);
     }
 
     #[test]

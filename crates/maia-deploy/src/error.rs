@@ -52,7 +52,9 @@ pub enum DeployError {
     },
     #[error("{object} already exists and was not created by maia; maia did not touch it")]
     NotOwned { object: String },
-    #[error("{object} would change ({fields}), but a Job cannot be changed once created")]
+    #[error(
+        "{object} would change ({fields}), but a Job's pod template cannot be changed once it is created"
+    )]
     JobImmutable { object: String, fields: String },
     #[error("cannot {verb} {object}: the API server answered HTTP {code} {reason}: {message}")]
     Api {

@@ -140,6 +140,26 @@ impl Plan {
     }
 }
 
+/// The parts of a Job the API server lets change after creation; anything else (its
+/// pod template above all) needs the Job deleted and created again.
+const JOB_MUTABLE: [&str; 5] = [
+    "metadata",
+    "spec.activeDeadlineSeconds",
+    "spec.parallelism",
+    "spec.suspend",
+    "spec.ttlSecondsAfterFinished",
+];
+
+fn job_can_change_in_place(fields: &[FieldChange]) -> bool {
+    fields.iter().all(|f| {
+        JOB_MUTABLE.iter().any(|m| {
+            f.path == *m
+                || f.path.starts_with(&format!("{m}."))
+                || f.path.starts_with(&format!("{m}["))
+        })
+    })
+}
+
 /// Fields to set, and fields maia set before and no longer does.
 fn all_changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     let mut fields = changes(desired, live);
@@ -208,7 +228,7 @@ pub async fn plan(
                 let fields = all_changes(&desired, live);
                 if fields.is_empty() {
                     Change::Unchanged
-                } else if kind == kinds::JOB {
+                } else if kind == kinds::JOB && !job_can_change_in_place(&fields) {
                     if options.replace {
                         Change::Replace(fields)
                     } else {

@@ -445,6 +445,18 @@ async fn a_changed_job_is_explained_and_replaced_only_when_asked() {
     assert!(lines(&events).contains(&"replaced job/mysql-db-v1-mkg".to_string()));
     let writes: Vec<String> = cluster.writes().iter().map(|w| w.method.clone()).collect();
     assert_eq!(writes, ["DELETE", "PATCH"]);
+
+    // More allocation time is an in-place change (activeDeadlineSeconds is mutable).
+    let longer = app(|c| {
+        c.as_object_mut().unwrap().remove("deployment");
+        c["allocationTime"] = json!("5h");
+        c["tag"] = json!("2");
+    });
+    cluster.clear_requests();
+    let (events, result) = deploy(&cluster, &longer).await;
+    result.expect("in place");
+    assert!(lines(&events).contains(&"configured job/mysql-db-v1-mkg".to_string()));
+    assert_eq!(cluster.writes().len(), 1, "{:?}", cluster.writes());
 }
 
 #[tokio::test]
