@@ -19,6 +19,9 @@ use crate::output::Format;
         maia app render --config-file examples/app/jupyterlab.json\n  \
         maia app render --config-file app.json -o json\n  \
         maia app render --config-file app.json --out rendered/\n  \
+        maia app plan --config-file app.json\n  \
+        maia app deploy --config-file app.json --wait\n  \
+        maia app status jupyterlab-1-v1 -n demo\n  \
         maia config validate app.json\n  \
         maia config schema app > app.schema.json"
 )]
