@@ -370,3 +370,18 @@ fn a_cluster_that_fails_does_not_stop_the_others_and_is_named_at_the_end() {
     );
     assert_eq!(env.clusters[1].writes().len(), 4);
 }
+
+#[test]
+fn the_kubeconfig_in_home_is_found_and_context_picks_the_cluster() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    let kube_dir = env.dir.path().join(".kube");
+    std::fs::create_dir_all(&kube_dir).unwrap();
+    std::fs::copy(&env.kubeconfig, kube_dir.join("config")).unwrap();
+    let app = env.app("app.json", |_| {});
+    let mut cmd = env.maia(&["app", "deploy", "-f", p(&app), "--context", "west"]);
+    cmd.env_remove("KUBECONFIG");
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(env.clusters[0].requests().is_empty());
+    assert_eq!(env.clusters[1].writes().len(), 4);
+}
