@@ -91,10 +91,6 @@ fn main() {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let app = write_app(dir.path(), "app.json", |_| {});
-    let bigger = write_app(dir.path(), "bigger.json", |c| {
-        c["persistent_volume"][0]["size"] = "200Gi".into()
-    });
-    let newer = write_app(dir.path(), "newer.json", |c| c["tag"] = "2024-01-01".into());
 
     let mut rows = Vec::new();
 
@@ -118,16 +114,16 @@ fn main() {
     }
     rows.push(("no-op re-deploy", noop_counts, median(noop)));
 
-    // Alternate the volume size, so that every run changes exactly one field.
+    // Grow the volume a little each run (a claim can only grow), so that every run
+    // changes exactly one field.
     let mut change = Vec::new();
     let mut change_counts = String::new();
     for i in 0..RUNS {
+        let bigger = write_app(dir.path(), &format!("bigger-{i}.json"), |c| {
+            c["persistent_volume"][0]["size"] = format!("{}Gi", 101 + i).into()
+        });
         target.cluster.clear_requests();
-        change.push(deploy(
-            &target,
-            if i % 2 == 0 { &bigger } else { &app },
-            &[],
-        ));
+        change.push(deploy(&target, &bigger, &[]));
         change_counts = counts(&target.cluster);
     }
     rows.push((
@@ -136,11 +132,18 @@ fn main() {
         median(change),
     ));
 
+    let last = write_app(dir.path(), "last.json", |c| {
+        c["persistent_volume"][0]["size"] = format!("{}Gi", 100 + RUNS).into()
+    });
+    let newer = write_app(dir.path(), "newer.json", |c| {
+        c["persistent_volume"][0]["size"] = format!("{}Gi", 100 + RUNS).into();
+        c["tag"] = "2024-01-01".into();
+    });
     let mut replace = Vec::new();
     let mut replace_counts = String::new();
     for i in 0..RUNS {
         target.cluster.clear_requests();
-        let file = if i % 2 == 0 { &newer } else { &app };
+        let file = if i % 2 == 0 { &newer } else { &last };
         replace.push(deploy(&target, file, &["--replace"]));
         replace_counts = counts(&target.cluster);
     }

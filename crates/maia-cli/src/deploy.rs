@@ -365,7 +365,12 @@ pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
     let (mut create, mut change, mut prune, mut same) = (0, 0, 0, 0);
     for step in &plan.steps {
         match step {
-            Step::Apply { object, change: c, .. } => {
+            Step::Apply {
+                object,
+                change: c,
+                kind,
+                ..
+            } => {
                 let (mark, what) = match c {
                     Change::Create => {
                         create += 1;
@@ -387,9 +392,14 @@ pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
                         change += 1;
                         ("-/+", "replace (delete and create again)".to_string())
                     }
+                    Change::Blocked(_) if kind.kind == "PersistentVolumeClaim" => (
+                        "!",
+                        "blocked: a volume claim can only grow; maia never recreates a volume"
+                            .to_string(),
+                    ),
                     Change::Blocked(_) => (
                         "!",
-                        "blocked: a Job cannot be changed; deploy with --replace to recreate it"
+                        "blocked: a Job's pod template cannot change; deploy with --replace to recreate it"
                             .to_string(),
                     ),
                     Change::NotOwned => (

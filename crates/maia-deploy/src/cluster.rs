@@ -64,6 +64,10 @@ impl Cluster {
                 })?
             }
         };
+        let mut config = config;
+        // kube's defaults wait minutes on a silent server; a deploy should say so sooner.
+        config.connect_timeout = Some(std::time::Duration::from_secs(10));
+        config.read_timeout = Some(std::time::Duration::from_secs(60));
         let url = config.cluster_url.to_string();
         let client = kube::Client::try_from(config).map_err(|source| DeployError::Client {
             url: url.clone(),

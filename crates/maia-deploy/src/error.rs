@@ -50,6 +50,10 @@ pub enum DeployError {
         managers: String,
         message: String,
     },
+    #[error(
+        "{object} would change ({fields}), but a volume claim can only grow once it is created"
+    )]
+    VolumeImmutable { object: String, fields: String },
     #[error("{object} already exists and was not created by maia; maia did not touch it")]
     NotOwned { object: String },
     #[error(
@@ -129,6 +133,9 @@ impl DeployError {
             }
             DeployError::NotOwned { .. } => {
                 "rename the app (chart_name), delete the existing object, or re-run with --force-conflicts to adopt it".into()
+            }
+            DeployError::VolumeImmutable { .. } => {
+                "maia never deletes a volume to change it: copy the data out, delete the claim yourself (kubectl delete pvc NAME -n NAMESPACE) and deploy again, or keep its old settings in the config".into()
             }
             DeployError::JobImmutable { .. } => {
                 "re-run with --replace to delete the Job (and its pod) and create it again".into()

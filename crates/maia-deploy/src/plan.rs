@@ -119,15 +119,21 @@ impl Plan {
             Step::Apply {
                 object,
                 change: Change::Blocked(fields),
+                kind,
                 ..
-            } => Some(DeployError::JobImmutable {
-                object: object.to_string(),
-                fields: fields
+            } => {
+                let object = object.to_string();
+                let fields = fields
                     .iter()
                     .map(|f| f.path.as_str())
                     .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+                    .join(", ");
+                Some(if *kind == kinds::PVC {
+                    DeployError::VolumeImmutable { object, fields }
+                } else {
+                    DeployError::JobImmutable { object, fields }
+                })
+            }
             Step::Apply {
                 object,
                 change: Change::NotOwned,
@@ -157,6 +163,19 @@ fn job_can_change_in_place(fields: &[FieldChange]) -> bool {
                 || f.path.starts_with(&format!("{m}."))
                 || f.path.starts_with(&format!("{m}["))
         })
+    })
+}
+
+/// A claim may only grow (and change its labels); the API server refuses the rest.
+fn volume_can_change_in_place(fields: &[FieldChange]) -> bool {
+    fields.iter().all(|f| {
+        f.path == "metadata"
+            || f.path.starts_with("metadata.")
+            || (f.path == "spec.resources.requests.storage"
+                && matches!(
+                    (f.desired.as_str(), f.live.as_ref().and_then(|l| l.as_str())),
+                    (Some(d), Some(l)) if crate::quantity::greater(d, l)
+                ))
     })
 }
 
@@ -228,6 +247,9 @@ pub async fn plan(
                 let fields = all_changes(&desired, live);
                 if fields.is_empty() {
                     Change::Unchanged
+                } else if kind == kinds::PVC && !volume_can_change_in_place(&fields) {
+                    // Never replaced: that would throw the data away.
+                    Change::Blocked(fields)
                 } else if kind == kinds::JOB && !job_can_change_in_place(&fields) {
                     if options.replace {
                         Change::Replace(fields)

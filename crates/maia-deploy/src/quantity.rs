@@ -6,6 +6,11 @@ pub fn same(a: &str, b: &str) -> bool {
     a == b || matches!((nanos(a), nanos(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// True when `a` is a larger quantity than `b` ("200Gi" > "100Gi").
+pub fn greater(a: &str, b: &str) -> bool {
+    matches!((nanos(a), nanos(b)), (Some(x), Some(y)) if x > y)
+}
+
 /// The value in billionths, exact for every quantity a spec would hold.
 fn nanos(text: &str) -> Option<i128> {
     let text = text.trim();
@@ -76,6 +81,15 @@ mod tests {
         ] {
             assert!(same(a, b), "{a} == {b}");
         }
+    }
+
+    #[test]
+    fn larger_is_by_value() {
+        assert!(super::greater("200Gi", "100Gi"));
+        assert!(super::greater("1Ti", "1000Gi"));
+        assert!(!super::greater("100Gi", "100Gi"));
+        assert!(!super::greater("50Gi", "100Gi"));
+        assert!(!super::greater("lots", "100Gi"));
     }
 
     #[test]

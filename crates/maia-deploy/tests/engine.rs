@@ -669,3 +669,51 @@ async fn volumes_of_one_phase_go_out_together_and_a_failure_among_them_is_report
     deploy(&cluster, &three).await.1.expect("quiet");
     assert!(cluster.writes().is_empty());
 }
+
+#[tokio::test]
+async fn a_volume_grows_in_place_but_is_never_shrunk_or_recreated() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    deploy(&cluster, &app(|_| {})).await.1.expect("deploy");
+    let bigger = app(|c| c["persistent_volume"][0]["size"] = json!("40Gi"));
+    cluster.clear_requests();
+    deploy(&cluster, &bigger).await.1.expect("grow");
+    assert_eq!(cluster.writes().len(), 1, "{:?}", cluster.writes());
+
+    for (what, edit) in [
+        ("spec.resources.requests.storage", json!({"size": "20Gi"})),
+        (
+            "spec.accessModes",
+            json!({"size": "40Gi", "access_mode": "ReadWriteMany"}),
+        ),
+    ] {
+        let changed = app(|c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c["persistent_volume"][0][k] = v.clone();
+            }
+        });
+        cluster.clear_requests();
+        let err = deploy_with(
+            &cluster,
+            &changed,
+            PlanOptions {
+                replace: true,
+                ..Default::default()
+            },
+            ApplyOptions::default(),
+        )
+        .await
+        .1
+        .expect_err(what);
+        assert!(
+            matches!(&err, DeployError::VolumeImmutable { object, fields }
+            if object == "persistentvolumeclaim/mysql-db-v1-mkg-claim-0" && fields.contains(what)),
+            "{err:?}"
+        );
+        assert!(err.hint().unwrap().contains("never deletes a volume"));
+        assert!(
+            cluster.writes().is_empty(),
+            "{what}: {:?}",
+            cluster.writes()
+        );
+    }
+}
