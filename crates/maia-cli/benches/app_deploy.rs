@@ -127,7 +127,7 @@ fn main() {
         change_counts = counts(&target.cluster);
     }
     rows.push((
-        "one-field change (volume size)",
+        "one-field change (volume size, growing)",
         change_counts,
         median(change),
     ));
