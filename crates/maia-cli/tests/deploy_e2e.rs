@@ -385,3 +385,21 @@ fn the_kubeconfig_in_home_is_found_and_context_picks_the_cluster() {
     assert!(env.clusters[0].requests().is_empty());
     assert_eq!(env.clusters[1].writes().len(), 4);
 }
+
+#[test]
+fn status_explains_a_workload_that_is_not_ready_by_its_pod() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::ImagePullBackOff);
+    let app = env.app("app.json", |_| {});
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("deployment/mysql-db-v1-mkg: not ready: pod mysql-db-v1-mkg-0: container main: ImagePullBackOff"),
+        "{out}"
+    );
+    let (_, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-o", "yaml"]));
+    assert!(out.contains("state: failed"), "{out}");
+}

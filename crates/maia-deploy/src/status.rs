@@ -46,8 +46,13 @@ pub async fn apps(
     release: Option<&str>,
 ) -> Result<Vec<AppStatus>> {
     let mut selector = live::apps_selector();
+    // Pods carry the app's selector labels but not `managed-by` (a workload's pod
+    // template is the workload's, not maia's).
+    let mut pod_selector = "app.kubernetes.io/name=mkg".to_string();
     if let Some(r) = release {
-        selector.push_str(&format!(",{}={r}", maia_render::labels::INSTANCE));
+        let instance = format!(",{}={r}", maia_render::labels::INSTANCE);
+        selector.push_str(&instance);
+        pod_selector.push_str(&instance);
     }
     let kinds = [
         kinds::PVC,
@@ -55,9 +60,13 @@ pub async fn apps(
         kinds::JOB,
         kinds::DEPLOYMENT,
         kinds::INGRESS,
-        kinds::POD,
     ];
-    let objects = live::list_kinds(cluster, namespace, &kinds, &selector).await?;
+    let (mut objects, pods) = futures::future::try_join(
+        live::list_kinds(cluster, namespace, &kinds, &selector),
+        live::list_kinds(cluster, namespace, &[kinds::POD], &pod_selector),
+    )
+    .await?;
+    objects.extend(pods);
     Ok(summarise(&objects, Timestamp::now()))
 }
 
