@@ -287,7 +287,13 @@ async fn wait_ready(
         .collect();
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(200);
-    let pod_selector = format!("{}={}", maia_render::labels::INSTANCE, plan.release);
+    // The app's pod labels (its workload's selector), not `managed-by`: pods are made
+    // by the workload's controller.
+    let pod_selector = format!(
+        "app.kubernetes.io/name=mkg,{}={}",
+        maia_render::labels::INSTANCE,
+        plan.release
+    );
     while !pending.is_empty() {
         // Pods only explain why a workload is not ready; a user who may not list them
         // still gets the workload's own state.
