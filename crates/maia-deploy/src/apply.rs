@@ -287,13 +287,7 @@ async fn wait_ready(
         .collect();
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(200);
-    // The app's pod labels (its workload's selector), not `managed-by`: pods are made
-    // by the workload's controller.
-    let pod_selector = format!(
-        "app.kubernetes.io/name=mkg,{}={}",
-        maia_render::labels::INSTANCE,
-        plan.release
-    );
+    let pod_selector = live::app_pods_selector(Some(&plan.release));
     while !pending.is_empty() {
         // Pods only explain why a workload is not ready; a user who may not list them
         // still gets the workload's own state.

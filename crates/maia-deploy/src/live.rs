@@ -21,13 +21,30 @@ pub fn release_selector(release: &str) -> String {
     )
 }
 
-/// Label selector of every app maia deployed (workspace components excluded).
-pub fn apps_selector() -> String {
-    format!(
-        "{}={},app.kubernetes.io/name=mkg",
+/// The name label every app object and pod carries (the mkg chart's), which tells
+/// apps from workspace components.
+const APP_NAME: &str = "app.kubernetes.io/name=mkg";
+
+/// Label selector of every app maia deployed, or of one (`release`).
+pub fn apps_selector(release: Option<&str>) -> String {
+    let mut s = format!(
+        "{}={},{APP_NAME}",
         maia_render::labels::MANAGED_BY,
         maia_render::labels::MANAGER
-    )
+    );
+    if let Some(r) = release {
+        s.push_str(&format!(",{}={r}", maia_render::labels::INSTANCE));
+    }
+    s
+}
+
+/// Label selector of the pods of every app, or of one. Pods carry the app's selector
+/// labels but not `managed-by`: the workload's controller makes them, not maia.
+pub fn app_pods_selector(release: Option<&str>) -> String {
+    match release {
+        Some(r) => format!("{APP_NAME},{}={r}", maia_render::labels::INSTANCE),
+        None => APP_NAME.to_string(),
+    }
 }
 
 pub(crate) fn api(cluster: &Cluster, namespace: Option<&str>, kind: &Kind) -> Api<DynamicObject> {

@@ -45,15 +45,8 @@ pub async fn apps(
     namespace: Option<&str>,
     release: Option<&str>,
 ) -> Result<Vec<AppStatus>> {
-    let mut selector = live::apps_selector();
-    // Pods carry the app's selector labels but not `managed-by` (a workload's pod
-    // template is the workload's, not maia's).
-    let mut pod_selector = "app.kubernetes.io/name=mkg".to_string();
-    if let Some(r) = release {
-        let instance = format!(",{}={r}", maia_render::labels::INSTANCE);
-        selector.push_str(&instance);
-        pod_selector.push_str(&instance);
-    }
+    let selector = live::apps_selector(release);
+    let pod_selector = live::app_pods_selector(release);
     let kinds = [
         kinds::PVC,
         kinds::SERVICE,
