@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
-use crate::error::Result;
+use crate::error::{DeployError, Result};
 use crate::kinds::{self, Kind};
 use crate::live;
 use crate::readiness::{Status, status, workload_status};
@@ -54,12 +54,18 @@ pub async fn apps(
         kinds::DEPLOYMENT,
         kinds::INGRESS,
     ];
-    let (mut objects, pods) = futures::future::try_join(
+    let (objects, pods) = futures::future::join(
         live::list_kinds(cluster, namespace, &kinds, &selector),
         live::list_kinds(cluster, namespace, &[kinds::POD], &pod_selector),
     )
-    .await?;
-    objects.extend(pods);
+    .await;
+    let mut objects = objects?;
+    // Pods only explain; someone who may not list them still sees the workloads.
+    match pods {
+        Ok(pods) => objects.extend(pods),
+        Err(DeployError::Forbidden { .. }) => {}
+        Err(e) => return Err(e),
+    }
     Ok(summarise(&objects, Timestamp::now()))
 }
 
