@@ -19,6 +19,9 @@ use crate::output::Format;
         maia app render --config-file examples/app/jupyterlab.json\n  \
         maia app render --config-file app.json -o json\n  \
         maia app render --config-file app.json --out rendered/\n  \
+        maia app plan --config-file app.json\n  \
+        maia app deploy --config-file app.json --wait\n  \
+        maia app status jupyterlab-1-v1 -n demo\n  \
         maia namespace render --namespace-config-file group.yaml --cluster-config-file cluster.yaml --config-folder out/\n  \
         maia config validate app.json\n  \
         maia config schema app > app.schema.json"
@@ -107,6 +110,204 @@ pub enum AppCommand {
             maia app render --config-file app.json --out manifests/"
     )]
     Render(RenderArgs),
+    /// Deploy an app to the cluster (server-side apply), then prune what it no longer has
+    #[command(
+        long_about = "Deploy an app to the cluster.\n\n\
+            Renders the config and applies the objects with server-side apply (field manager \
+            `maia`), in order: ConfigMap, PersistentVolumeClaims, Service, Job or Deployment, \
+            Ingress. Objects that have not changed are skipped without a write, so deploying \
+            the same file again changes nothing. Objects the app no longer has are deleted \
+            (volumes are kept and reported). maia never overwrites an object it did not \
+            create. The cluster is found as kubectl finds it (--kubeconfig, KUBECONFIG, \
+            ~/.kube/config, in-cluster); `clusters` in the config names kubeconfig contexts \
+            to deploy to, one after the other.",
+        after_help = "Examples:\n  \
+            maia app deploy --config-file app.json\n  \
+            maia app deploy -f app.json --create-namespace --wait --timeout 10m\n  \
+            maia app deploy -f app.json --context gpu-cluster -o json | jq -c .\n  \
+            maia app deploy -f app.json --replace          # a changed Job: delete and recreate it\n  \
+            maia app deploy -f app.json --force-conflicts  # take fields over from another manager\n\n\
+            Exit codes: 0 deployed, 1 the cluster refused or the app did not become ready, 2 bad input."
+    )]
+    Deploy(DeployArgs),
+    /// Show what `deploy` would change, field by field, without changing anything
+    #[command(after_help = "Examples:\n  \
+            maia app plan --config-file app.json\n  \
+            maia app plan -f app.json -o json | jq '.steps[] | select(.change.action != \"unchanged\")'\n\n\
+            Exit codes (as `terraform plan -detailed-exitcode`): 0 nothing would change, \
+            1 something would change, 2 error.")]
+    Plan(PlanArgs),
+    /// Show an app: ready or not and why, time left for Jobs, ports, ingress URLs
+    #[command(after_help = "Examples:\n  \
+            maia app status jupyterlab-1-v1 -n demo\n  \
+            maia app status jupyterlab-1-v1 -n demo -o yaml")]
+    Status(StatusArgs),
+    /// List the apps maia deployed in a namespace (or in all with -A)
+    #[command(after_help = "Examples:\n  maia app list -n demo\n  maia app list -A -o json")]
+    List(ListArgs),
+    /// Remove an app: everything it owns except its volumes (unless --delete-volumes)
+    #[command(after_help = "Examples:\n  \
+            maia app delete jupyterlab-1-v1 -n demo\n  \
+            maia app delete jupyterlab-1-v1 -n demo --delete-volumes --yes\n\n\
+            NAME is the config's chart_name. On a terminal maia asks before deleting; --yes skips the question.")]
+    Delete(DeleteArgs),
+}
+
+/// Which cluster to talk to, as kubectl takes it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the `clusters` of the config, else the current context)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum EventFormat {
+    /// One line per object, and a progress display while waiting
+    #[default]
+    Text,
+    /// One JSON object per line, for scripts
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The app config (JSON, as for MAIA_deploy_helm_chart; YAML also accepted)
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub config_file: PathBuf,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Create the namespace if it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Wait until the workload is ready (Deployment available, Job's pod running)
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, e.g. 90s, 5m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Take over fields another field manager owns (and adopt objects maia did not create)
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Delete and recreate a Job whose spec changed (a Job cannot be changed in place)
+    #[arg(long)]
+    pub replace: bool,
+    /// Send every write as a server-side dry run: the API server checks it (validation,
+    /// admission, conflicts) and changes nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
+    pub output: EventFormat,
+    #[command(flatten)]
+    pub strictness: Strictness,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The app config
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub config_file: PathBuf,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Plan as `deploy --create-namespace` would
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Plan as `deploy --force-conflicts` would
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Plan as `deploy --replace` would
+    #[arg(long)]
+    pub replace: bool,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
+    pub output: EventFormat,
+    #[command(flatten)]
+    pub strictness: Strictness,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StatusFormat {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The app's name (the config's chart_name)
+    pub name: String,
+    /// Its namespace (default: the context's namespace)
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The namespace (default: the context's namespace)
+    #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// List apps in all namespaces
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The app's name (the config's chart_name)
+    pub name: String,
+    /// Its namespace (default: the context's namespace)
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Also delete its PersistentVolumeClaims, and the data in them
+    #[arg(long)]
+    pub delete_volumes: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// "90s", "5m", "1h", "1h30m", or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let wrong = || format!("{text:?} is not a duration; write e.g. 90s, 5m or 1h30m");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(wrong()),
+        };
+        let n: u64 = number.parse().map_err(|_| wrong())?;
+        total += n * unit;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(wrong());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 #[derive(Debug, Args)]

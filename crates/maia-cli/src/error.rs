@@ -29,6 +29,10 @@ pub enum CliError {
     },
     #[error("{message}")]
     Unsupported { message: String, hint: String },
+    #[error(transparent)]
+    Deploy(#[from] maia_deploy::DeployError),
+    #[error("deploy failed on {} of {total} clusters: {}", failed.len(), failed.join(", "))]
+    Clusters { failed: Vec<String>, total: usize },
 }
 
 impl CliError {
@@ -36,7 +40,12 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
-            CliError::Render(_) | CliError::Write { .. } | CliError::Read { .. } => 1,
+            CliError::Deploy(e) if e.is_bad_input() => 2,
+            CliError::Render(_)
+            | CliError::Write { .. }
+            | CliError::Read { .. }
+            | CliError::Deploy(_)
+            | CliError::Clusters { .. } => 1,
         }
     }
 
@@ -53,6 +62,8 @@ impl CliError {
             CliError::Read { .. } => Some("check that the file is readable".into()),
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Unsupported { hint, .. } => Some(hint.clone()),
+            CliError::Deploy(e) => e.hint(),
+            CliError::Clusters { .. } => Some("each cluster's error is printed above".into()),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod namespace;
 pub mod output;

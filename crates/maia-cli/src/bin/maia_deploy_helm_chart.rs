@@ -1,5 +1,7 @@
 //! `MAIA_deploy_helm_chart`: the original toolkit's entry point, kept so scripts and
-//! habits keep working. `--print-helm-values-only` writes the `mkg` chart values.
+//! habits keep working. Without `--print-helm-values-only` it deploys the app as
+//! `maia app deploy` does (to the cluster of KUBECONFIG); with it, it writes the `mkg`
+//! chart values.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +15,10 @@ use maia_cli::{CliError, finish};
     version,
     about = "Deploy a custom application from its JSON config (MAIA Toolkit compatible)",
     after_help = "Examples:\n  \
+        MAIA_deploy_helm_chart --config-file app.json\n  \
         MAIA_deploy_helm_chart --config-file app.json --print-helm-values-only values.yaml\n\n\
-        The same job with maia's own commands:\n  \
+        The same jobs with maia's own commands:\n  \
+        maia app deploy --config-file app.json\n  \
         maia app render --config-file app.json"
 )]
 struct Args {
@@ -27,10 +31,14 @@ struct Args {
     /// Report unknown fields as warnings (the original ignored them)
     #[arg(long)]
     lenient: bool,
+    /// Create the app's namespace if it does not exist
+    #[arg(long)]
+    create_namespace: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    maia_cli::deploy::install_crypto();
     finish(run(args))
 }
 
@@ -39,14 +47,19 @@ fn run(args: Args) -> maia_cli::Result<()> {
         lenient: args.lenient,
     };
     let Some(out) = args.print_helm_values_only else {
-        // Validate first, so a bad file is reported as such.
-        maia_cli::app::load_and_render(&args.config_file, options)?;
-        return Err(CliError::Unsupported {
-            message: "deploying to a cluster needs maia's deploy feature, which this build does not have yet".into(),
-            hint: "render the objects with `maia app render --config-file FILE | kubectl apply --server-side -f -`, \
-                   or write the chart values with --print-helm-values-only OUT"
-                .into(),
-        });
+        let settings = maia_cli::deploy::DeploySettings {
+            plan: maia_deploy::PlanOptions {
+                create_namespace: args.create_namespace,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        return maia_cli::deploy::deploy_file(
+            &args.config_file,
+            options,
+            &maia_cli::cli::ClusterArgs::default(),
+            settings,
+        );
     };
     let (app, _) = maia_cli::app::load_and_render(&args.config_file, options)?;
     let values = maia_render::app::helm_values(&app.spec);

@@ -1,0 +1,633 @@
+//! `maia app deploy|plan|status|list|delete`: the cluster commands. The work is done
+//! by `maia-deploy`; this module picks the clusters, runs the async engine and prints
+//! its events.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use maia_deploy::diff::FieldChange;
+use maia_deploy::status::AppStatus;
+use maia_deploy::{
+    ApplyOptions, Change, Cluster, DeployError, Event, EventSink, Plan, PlanOptions, Step, Target,
+};
+use maia_spec::LoadOptions;
+use serde_json::Value;
+
+use crate::cli::{
+    ClusterArgs, DeleteArgs, DeployArgs, EventFormat, ListArgs, PlanArgs, StatusArgs, StatusFormat,
+};
+use crate::error::{CliError, Result};
+use crate::report;
+
+/// Makes sure exactly one rustls crypto provider is in use (the test fake brings a
+/// second one into the build).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// One runtime per process: a kube client's background worker lives on the runtime
+/// that created it, so connecting and using must share it.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime only fails when the OS is out of resources")
+        })
+        .block_on(future)
+}
+
+/// What `deploy` was asked to do besides applying.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeploySettings {
+    pub plan: PlanOptions,
+    pub wait: Option<Duration>,
+    pub force_conflicts: bool,
+    pub dry_run: bool,
+    pub format: EventFormat,
+}
+
+pub fn deploy(args: &DeployArgs) -> Result<()> {
+    let settings = DeploySettings {
+        plan: PlanOptions {
+            create_namespace: args.create_namespace,
+            force_conflicts: args.force_conflicts,
+            replace: args.replace,
+        },
+        wait: args.wait.then_some(args.timeout),
+        force_conflicts: args.force_conflicts,
+        dry_run: args.dry_run,
+        format: args.output,
+    };
+    deploy_file(
+        &args.config_file,
+        args.strictness.into(),
+        &args.cluster,
+        settings,
+    )
+}
+
+/// The contexts to deploy to: `--context`, else the config's `clusters`, else the
+/// current context (`None`).
+fn contexts(cluster: &ClusterArgs, configured: &[String]) -> Vec<Option<String>> {
+    match &cluster.context {
+        Some(c) => vec![Some(c.clone())],
+        None if !configured.is_empty() => configured.iter().cloned().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+fn target(cluster: &ClusterArgs, context: Option<String>) -> Target {
+    Target {
+        kubeconfig: cluster.kubeconfig.clone(),
+        context,
+    }
+}
+
+/// Renders the app and deploys it to each of its clusters, one report per cluster.
+pub fn deploy_file(
+    path: &Path,
+    options: LoadOptions,
+    cluster: &ClusterArgs,
+    settings: DeploySettings,
+) -> Result<()> {
+    let (app, objects) = crate::app::load_and_render(path, options)?;
+    let contexts = contexts(cluster, &app.spec.clusters);
+    let named: Vec<String> = contexts.iter().flatten().cloned().collect();
+    // An unknown context is found before anything changes anywhere.
+    maia_deploy::check_contexts(&target(cluster, None), &named)?;
+    let namespace = app.spec.namespace.to_string();
+    let release = app.spec.release.to_string();
+    let mut failed = Vec::new();
+    for context in &contexts {
+        let label = context.clone();
+        if contexts.len() > 1 && settings.format == EventFormat::Text {
+            println!("cluster {}:", label.as_deref().unwrap_or("current"));
+        }
+        let mut printer = Printer::new(settings.format, label.clone());
+        let result = block_on(async {
+            let cluster = Cluster::connect(&target(cluster, context.clone())).await?;
+            let plan =
+                maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
+            let options = ApplyOptions {
+                dry_run: settings.dry_run,
+                force_conflicts: settings.force_conflicts,
+                wait: settings.wait,
+            };
+            maia_deploy::execute(&cluster, &plan, options, &mut printer).await
+        });
+        printer.finish();
+        if let Err(e) = result {
+            printer.report_partial();
+            if settings.format == EventFormat::Json {
+                printer.error_event(&e);
+            }
+            if contexts.len() == 1 {
+                return Err(e.into());
+            }
+            report::error(&CliError::from(e));
+            failed.push(label.unwrap_or_else(|| "current".into()));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Clusters {
+            failed,
+            total: contexts.len(),
+        })
+    }
+}
+
+/// Prints engine events as they come: human lines (and a spinner while waiting on a
+/// terminal), or one JSON object per line.
+struct Printer {
+    format: EventFormat,
+    cluster: Option<String>,
+    /// "pruned" during a deploy, "deleted" for `maia app delete`.
+    removed: &'static str,
+    spinner: Option<ProgressBar>,
+    changed: Vec<String>,
+}
+
+impl Printer {
+    fn new(format: EventFormat, cluster: Option<String>) -> Self {
+        Printer {
+            format,
+            cluster,
+            removed: "pruned",
+            spinner: None,
+            changed: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, text: String) {
+        match &self.spinner {
+            Some(s) => s.println(text),
+            None => println!("{text}"),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+    }
+
+    /// The failure as the last JSON line, so a script reading stdout sees it too.
+    fn error_event(&self, error: &DeployError) {
+        let mut value = serde_json::json!({
+            "event": "error",
+            "message": error.to_string(),
+            "hint": error.hint(),
+            "changed": self.changed,
+        });
+        if let Some(c) = &self.cluster {
+            value["cluster"] = Value::String(c.clone());
+        }
+        println!("{value}");
+    }
+
+    /// After a failure: what had already changed on the cluster.
+    fn report_partial(&self) {
+        let mut err = std::io::stderr().lock();
+        let _ = if self.changed.is_empty() {
+            writeln!(err, "note: nothing was changed on the cluster")
+        } else {
+            writeln!(
+                err,
+                "note: changed before the failure: {}",
+                self.changed.join(", ")
+            )
+        };
+    }
+}
+
+impl EventSink for Printer {
+    fn emit(&mut self, event: Event) {
+        match &event {
+            Event::Applied {
+                object, outcome, ..
+            } if *outcome != maia_deploy::Outcome::Unchanged => {
+                self.changed.push(object.to_string())
+            }
+            Event::Pruned { object, .. } => self.changed.push(format!("{object} (deleted)")),
+            Event::NamespaceCreated { namespace, .. } => {
+                self.changed.push(format!("namespace/{namespace}"))
+            }
+            _ => {}
+        }
+        if self.format == EventFormat::Json {
+            let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
+            if let (Some(c), Some(map)) = (&self.cluster, value.as_object_mut()) {
+                map.insert("cluster".into(), Value::String(c.clone()));
+            }
+            println!("{value}");
+            return;
+        }
+        let dry = |d: bool| if d { " (dry run)" } else { "" };
+        match event {
+            Event::NamespaceCreated { namespace, dry_run } => {
+                self.line(format!("namespace/{namespace} created{}", dry(dry_run)))
+            }
+            Event::Applied {
+                object,
+                outcome,
+                dry_run,
+            } => self.line(format!("{object} {}{}", outcome.as_str(), dry(dry_run))),
+            Event::Pruned { object, dry_run } => {
+                self.line(format!("{object} {}{}", self.removed, dry(dry_run)))
+            }
+            Event::VolumeKept { object } => self.line(format!(
+                "{object} kept: the config no longer has it, but volumes are never deleted by deploy \
+                 (kubectl delete pvc {} -n {} removes it and its data)",
+                object.name, object.namespace
+            )),
+            Event::Waiting { object, reason } => {
+                if std::io::stderr().is_terminal() {
+                    let spinner = self.spinner.get_or_insert_with(|| {
+                        let s = ProgressBar::new_spinner();
+                        s.set_style(
+                            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
+                        s.enable_steady_tick(Duration::from_millis(120));
+                        s
+                    });
+                    spinner.set_message(format!("waiting for {object}: {reason}"));
+                } else {
+                    self.line(format!("{object} waiting: {reason}"));
+                }
+            }
+            Event::Ready { object } => {
+                self.finish();
+                self.line(format!("{object} ready"))
+            }
+            Event::Failed { object, reason } => {
+                self.finish();
+                self.line(format!("{object} failed: {reason}"))
+            }
+        }
+    }
+}
+
+/// `maia app plan`: exit 0 when nothing would change, 1 when something would, 2 on error.
+pub fn plan(args: &PlanArgs) -> ExitCode {
+    match plan_inner(args) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            report::error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plan_inner(args: &PlanArgs) -> Result<bool> {
+    let (app, objects) = crate::app::load_and_render(&args.config_file, args.strictness.into())?;
+    let contexts = contexts(&args.cluster, &app.spec.clusters);
+    let named: Vec<String> = contexts.iter().flatten().cloned().collect();
+    maia_deploy::check_contexts(&target(&args.cluster, None), &named)?;
+    let options = PlanOptions {
+        create_namespace: args.create_namespace,
+        force_conflicts: args.force_conflicts,
+        replace: args.replace,
+    };
+    let mut changes = false;
+    for context in contexts {
+        let plan = block_on(async {
+            let cluster = Cluster::connect(&target(&args.cluster, context.clone())).await?;
+            maia_deploy::plan(
+                &cluster,
+                app.spec.namespace.as_ref(),
+                app.spec.release.as_ref(),
+                &objects,
+                options,
+            )
+            .await
+        })?;
+        changes |= plan.has_changes();
+        match args.output {
+            EventFormat::Json => {
+                let mut value = serde_json::to_value(&plan).unwrap_or(Value::Null);
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("changes".into(), Value::Bool(plan.has_changes()));
+                    if let Some(c) = &context {
+                        map.insert("cluster".into(), Value::String(c.clone()));
+                    }
+                }
+                println!("{value}");
+            }
+            EventFormat::Text => print!("{}", plan_text(&plan, context.as_deref())),
+        }
+    }
+    Ok(changes)
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 100 {
+        format!("{}…", text.chars().take(100).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn fields_text(out: &mut String, fields: &[FieldChange]) {
+    for f in fields {
+        let live = f.live.as_ref().map_or("(unset)".to_string(), short);
+        out.push_str(&format!(
+            "      {}: {live} -> {}\n",
+            f.path,
+            short(&f.desired)
+        ));
+    }
+}
+
+/// The plan as a person reads it: one line per object, changed fields below it.
+pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
+    let mut out = format!(
+        "Plan for app {} in namespace {}{}:\n",
+        plan.release,
+        plan.namespace,
+        context
+            .map(|c| format!(" (context {c})"))
+            .unwrap_or_default()
+    );
+    if plan.create_namespace {
+        out.push_str(&format!("  + namespace/{}  create\n", plan.namespace));
+    }
+    let (mut create, mut change, mut prune, mut same) = (0, 0, 0, 0);
+    for step in &plan.steps {
+        match step {
+            Step::Apply {
+                object,
+                change: c,
+                kind,
+                ..
+            } => {
+                let (mark, what) = match c {
+                    Change::Create => {
+                        create += 1;
+                        ("+", "create".to_string())
+                    }
+                    Change::Unchanged => {
+                        same += 1;
+                        ("=", "unchanged".to_string())
+                    }
+                    Change::Update(_) => {
+                        change += 1;
+                        ("~", "update".to_string())
+                    }
+                    Change::Adopt(_) => {
+                        change += 1;
+                        ("~", "adopt (--force-conflicts)".to_string())
+                    }
+                    Change::Replace(_) => {
+                        change += 1;
+                        ("-/+", "replace (delete and create again)".to_string())
+                    }
+                    Change::Blocked(_) if kind.kind == "PersistentVolumeClaim" => (
+                        "!",
+                        "blocked: a volume claim can only grow; maia never recreates a volume"
+                            .to_string(),
+                    ),
+                    Change::Blocked(_) => (
+                        "!",
+                        "blocked: a Job's pod template cannot change; deploy with --replace to recreate it"
+                            .to_string(),
+                    ),
+                    Change::NotOwned => (
+                        "!",
+                        "blocked: exists and was not created by maia (--force-conflicts adopts it)"
+                            .to_string(),
+                    ),
+                };
+                out.push_str(&format!("  {mark} {object}  {what}\n"));
+                fields_text(&mut out, c.fields());
+            }
+            Step::Prune { object, .. } => {
+                prune += 1;
+                out.push_str(&format!("  - {object}  prune (no longer in the config)\n"));
+            }
+            Step::KeepVolume { object } => out.push_str(&format!(
+                "  ! {object}  keep (no longer in the config; volumes are never deleted by deploy)\n"
+            )),
+        }
+    }
+    out.push_str(&format!(
+        "Plan: {create} to create, {change} to change, {prune} to prune, {same} unchanged.\n"
+    ));
+    out
+}
+
+fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
+    Ok(block_on(Cluster::connect(&target(
+        cluster,
+        cluster.context.clone(),
+    )))?)
+}
+
+fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Result<()> {
+    match format {
+        StatusFormat::Json => {
+            let value = if single {
+                serde_json::to_value(&apps[0])
+            } else {
+                serde_json::to_value(apps)
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value.unwrap_or(Value::Null)).unwrap_or_default()
+            );
+        }
+        StatusFormat::Yaml => {
+            let text = if single {
+                yaml_serde::to_string(&apps[0])
+            } else {
+                yaml_serde::to_string(apps)
+            };
+            print!("{}", text.unwrap_or_default());
+        }
+        StatusFormat::Text if single => print!("{}", status_text(&apps[0])),
+        StatusFormat::Text => {
+            let mut rows = vec![[
+                "NAMESPACE".to_string(),
+                "NAME".into(),
+                "WORKLOAD".into(),
+                "READY".into(),
+                "TIME LEFT".into(),
+                "REASON".into(),
+            ]];
+            for a in apps {
+                let (workload, ready, left, reason) = match &a.workload {
+                    Some(w) => (
+                        format!("{}/{}", w.kind.to_ascii_lowercase(), w.name),
+                        if w.ready { "yes" } else { "no" },
+                        w.seconds_left.map(left_text).unwrap_or_else(|| "-".into()),
+                        w.status.reason().unwrap_or("-").to_string(),
+                    ),
+                    None => ("-".into(), "no", "-".into(), "no workload".into()),
+                };
+                rows.push([
+                    a.namespace.clone(),
+                    a.name.clone(),
+                    workload,
+                    ready.into(),
+                    left,
+                    reason,
+                ]);
+            }
+            print!("{}", table(&rows));
+        }
+    }
+    Ok(())
+}
+
+/// Columns padded to their widest cell, as kubectl prints them.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn left_text(secs: i64) -> String {
+    maia_deploy::error::human(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+fn status_text(a: &AppStatus) -> String {
+    let mut out = format!("app {} in namespace {}\n", a.name, a.namespace);
+    match &a.workload {
+        Some(w) => {
+            let state = match w.status.reason() {
+                None => "ready".to_string(),
+                Some(r) if w.ready => format!("ready ({r})"),
+                Some(r) => format!("not ready: {r}"),
+            };
+            out.push_str(&format!(
+                "  {}/{}: {state}\n",
+                w.kind.to_ascii_lowercase(),
+                w.name
+            ));
+            if let Some(left) = w.seconds_left {
+                out.push_str(&format!("  time left: {}\n", left_text(left)));
+            }
+        }
+        None => out.push_str("  no workload found\n"),
+    }
+    if !a.ports.is_empty() {
+        out.push_str(&format!("  ports: {}\n", a.ports.join(", ")));
+    }
+    for url in &a.urls {
+        out.push_str(&format!("  url: {url}\n"));
+    }
+    for v in &a.volumes {
+        let state = v.status.reason().unwrap_or("bound");
+        out.push_str(&format!("  volume {}: {state}\n", v.name));
+    }
+    out
+}
+
+pub fn status(args: &StatusArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.client.default_namespace().to_string());
+    let apps = block_on(maia_deploy::status::apps(
+        &cluster,
+        Some(&namespace),
+        Some(&args.name),
+    ))?;
+    if apps.is_empty() {
+        return Err(DeployError::AppNotFound {
+            release: args.name.clone(),
+            namespace,
+        }
+        .into());
+    }
+    print_statuses(&apps, args.output, true)
+}
+
+pub fn list(args: &ListArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let namespace = match (&args.namespace, args.all_namespaces) {
+        (_, true) => None,
+        (Some(ns), false) => Some(ns.clone()),
+        (None, false) => Some(cluster.client.default_namespace().to_string()),
+    };
+    let apps = block_on(maia_deploy::status::apps(
+        &cluster,
+        namespace.as_deref(),
+        None,
+    ))?;
+    if apps.is_empty() && args.output == StatusFormat::Text {
+        eprintln!(
+            "no apps deployed by maia {}",
+            namespace.map_or("in any namespace".into(), |n| format!("in namespace {n}"))
+        );
+        return Ok(());
+    }
+    print_statuses(&apps, args.output, false)
+}
+
+pub fn delete(args: &DeleteArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.client.default_namespace().to_string());
+    if !args.yes && std::io::stdin().is_terminal() {
+        let volumes = if args.delete_volumes {
+            "including its volumes and their data"
+        } else {
+            "keeping its volumes"
+        };
+        eprint!(
+            "Delete app {} in namespace {namespace}, {volumes}? [y/N] ",
+            args.name
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            eprintln!("nothing deleted");
+            return Ok(());
+        }
+    }
+    let mut printer = Printer::new(EventFormat::Text, None);
+    printer.removed = "deleted";
+    let result = block_on(maia_deploy::delete::delete_app(
+        &cluster,
+        &namespace,
+        &args.name,
+        args.delete_volumes,
+        &mut printer,
+    ));
+    if result.is_err() {
+        printer.report_partial();
+    }
+    Ok(result?)
+}

@@ -1,0 +1,405 @@
+//! The `maia` binary against an in-memory API server served on 127.0.0.1, reached
+//! through a generated kubeconfig: kubeconfig loading, contexts, output and exit codes.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use http::Method;
+use maia_deploy::fake::{FakeCluster, Kubelet};
+use serde_json::{Value, json};
+
+/// Fake clusters on loopback ports, one kubeconfig context each, and a temp HOME.
+struct Env {
+    _runtime: tokio::runtime::Runtime,
+    clusters: Vec<FakeCluster>,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Env {
+    fn new(contexts: &[&str], namespaces: &[&str]) -> Env {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut clusters = Vec::new();
+        let mut config = json!({"apiVersion": "v1", "kind": "Config",
+            "current-context": contexts[0], "clusters": [], "contexts": [], "users": []});
+        for context in contexts {
+            let (cluster, addr) = runtime.block_on(async {
+                let c = FakeCluster::new(namespaces).await;
+                let addr = c.serve().await.unwrap();
+                (c, addr)
+            });
+            config["clusters"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": context, "cluster": {"server": format!("http://{addr}")}}));
+            config["contexts"].as_array_mut().unwrap().push(
+                json!({"name": context, "context": {"cluster": context, "user": "u", "namespace": "demo"}}),
+            );
+            clusters.push(cluster);
+        }
+        config["users"] = json!([{"name": "u", "user": {"token": "not-a-secret"}}]);
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, config.to_string()).unwrap();
+        Env {
+            _runtime: runtime,
+            clusters,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    fn maia(&self, args: &[&str]) -> Command {
+        self.bin("maia", args)
+    }
+
+    fn bin(&self, name: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin(name).unwrap();
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    fn app(&self, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+        let mut config = json!({
+            "namespace": "demo", "chart_name": "mysql-db-v1", "docker_image": "mysql", "tag": "8.0.28",
+            "memory_request": "2Gi", "cpu_request": "500m", "deployment": true,
+            "ports": {"mysql": [3306]},
+            "persistent_volume": [{"mountPath": "/var/lib/mysql", "size": "20Gi",
+                "access_mode": "ReadWriteOnce", "pvc_type": "local-path"}]
+        });
+        edit(&mut config);
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, config.to_string()).unwrap();
+        path
+    }
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn deploy_creates_each_object_once_and_a_second_deploy_sends_no_write() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "persistentvolumeclaim/mysql-db-v1-mkg-claim-0 created\n\
+         service/mysql-db-v1-mkg created\n\
+         deployment/mysql-db-v1-mkg created\n"
+    );
+    assert_eq!(
+        env.clusters[0].writes().len(),
+        4,
+        "three objects and the inventory"
+    );
+
+    env.clusters[0].clear_requests();
+    let (code, out, _) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 0);
+    assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
+    assert!(
+        env.clusters[0].writes().is_empty(),
+        "{:?}",
+        env.clusters[0].writes()
+    );
+}
+
+#[test]
+fn plan_shows_the_changed_field_and_its_exit_code_says_whether_anything_would_change() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let (code, out, _) = run(&mut env.maia(&["app", "plan", "-f", p(&app)]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("  + deployment/mysql-db-v1-mkg  create"),
+        "{out}"
+    );
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+
+    let (code, out, _) = run(&mut env.maia(&["app", "plan", "-f", p(&app)]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with("Plan: 0 to create, 0 to change, 0 to prune, 3 unchanged.\n"),
+        "{out}"
+    );
+
+    let newer = env.app("newer.json", |c| c["tag"] = json!("8.0.36"));
+    env.clusters[0].clear_requests();
+    let (code, out, _) = run(&mut env.maia(&["app", "plan", "-f", p(&newer)]));
+    assert_eq!(code, 1);
+    assert!(out.contains("  ~ deployment/mysql-db-v1-mkg  update\n      spec.template.spec.containers[0].image: \"mysql:8.0.28\" -> \"mysql:8.0.36\"\n"), "{out}");
+    assert!(env.clusters[0].writes().is_empty(), "plan writes nothing");
+
+    let (code, out, _) = run(&mut env.maia(&["app", "plan", "-f", p(&newer), "-o", "json"]));
+    assert_eq!(code, 1);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["changes"], true);
+    let update = &plan["steps"][2];
+    assert_eq!(update["object"]["kind"], "Deployment");
+    assert_eq!(update["change"]["action"], "update");
+    assert_eq!(update["change"]["fields"][0]["desired"], "mysql:8.0.36");
+
+    let (code, _, err) = run(&mut env.maia(&["app", "plan", "-f", "missing.json"]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn json_output_is_one_event_per_line() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app), "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["event"], "applied");
+    assert_eq!(events[2]["kind"], "Deployment");
+    assert_eq!(events[2]["name"], "mysql-db-v1-mkg");
+    assert_eq!(events[2]["outcome"], "created");
+
+    // A failure is the last line, with what changed before it.
+    env.clusters[0].fail(Method::GET, "/deployments", 500, 1);
+    let (code, out, _) = run(&mut env.maia(&["app", "deploy", "-f", p(&app), "-o", "json"]));
+    assert_eq!(code, 1);
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "error");
+    assert!(
+        last["message"].as_str().unwrap().contains("HTTP 500"),
+        "{last}"
+    );
+    assert_eq!(last["changed"], json!([]));
+}
+
+#[test]
+fn a_missing_namespace_is_explained_and_created_when_asked() {
+    let env = Env::new(&["lab"], &[]);
+    let app = env.app("app.json", |_| {});
+    let (code, _, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 1);
+    assert!(err.contains("namespace demo does not exist"), "{err}");
+    assert!(err.contains("--create-namespace"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    let (code, out, err) =
+        run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--create-namespace"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("namespace/demo created\n"), "{out}");
+}
+
+#[test]
+fn a_refused_write_names_the_verb_and_object_and_what_was_applied_before() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].fail(Method::PATCH, "/deployments/", 403, 1);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 1);
+    assert!(out.contains("service/mysql-db-v1-mkg created"), "{out}");
+    assert!(
+        err.contains("the API server refused to apply deployment/mysql-db-v1-mkg (HTTP 403)"),
+        "{err}"
+    );
+    assert!(err.contains("note: changed before the failure: persistentvolumeclaim/mysql-db-v1-mkg-claim-0, service/mysql-db-v1-mkg"), "{err}");
+    // The next run picks up where this one stopped.
+    let (code, out, _) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 0);
+    assert!(out.contains("deployment/mysql-db-v1-mkg created"), "{out}");
+}
+
+#[test]
+fn an_unreachable_server_is_named_by_its_url() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let dead = env.dir.path().join("dead");
+    std::fs::write(
+        &dead,
+        FakeCluster::kubeconfig("http://127.0.0.1:9", "dead", "demo"),
+    )
+    .unwrap();
+    let app = env.app("app.json", |_| {});
+    let (code, _, err) =
+        run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--kubeconfig", p(&dead)]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot reach the Kubernetes API server at http://127.0.0.1:9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn clusters_in_the_config_each_get_the_app_and_an_unknown_one_stops_everything() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    let bad = env.app("bad.json", |c| c["clusters"] = json!(["east", "north"]));
+    let (code, _, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&bad)]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("context \"north\" is not in the kubeconfig (it has: east, west)"),
+        "{err}"
+    );
+    assert!(env.clusters.iter().all(|c| c.requests().is_empty()));
+
+    let both = env.app("both.json", |c| c["clusters"] = json!(["east", "west"]));
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&both)]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("cluster east:\n"), "{out}");
+    assert!(out.contains("cluster west:\n"), "{out}");
+    for c in &env.clusters {
+        assert_eq!(c.writes().len(), 4);
+    }
+}
+
+#[test]
+fn wait_status_list_and_delete() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::Ready);
+    let app = env.app("app.json", |c| {
+        c["ingress"] = json!({"host": "db.example.org", "port": 3306})
+    });
+    let (code, out, err) =
+        run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--wait", "--timeout", "1m"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("deployment/mysql-db-v1-mkg ready\n"), "{out}");
+
+    let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deployment/mysql-db-v1-mkg: ready"), "{out}");
+    assert!(out.contains("ports: mysql 3306/TCP"), "{out}");
+    assert!(out.contains("url: http://db.example.org/"), "{out}");
+
+    let (code, out, _) = run(&mut env.maia(&["app", "list"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "NAMESPACE   NAME          WORKLOAD                     READY   TIME LEFT   REASON\n\
+         demo        mysql-db-v1   deployment/mysql-db-v1-mkg   yes     -           -\n"
+    );
+
+    let (code, out, _) = run(&mut env.maia(&["app", "list", "-A", "-o", "json"]));
+    assert_eq!(code, 0);
+    let apps: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(apps[0]["name"], "mysql-db-v1");
+    assert_eq!(apps[0]["workload"]["ready"], true);
+
+    let (code, out, err) = run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--yes"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deployment/mysql-db-v1-mkg deleted"), "{out}");
+    assert!(
+        out.contains("persistentvolumeclaim/mysql-db-v1-mkg-claim-0 kept"),
+        "{out}"
+    );
+    let (code, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("no workload found") && out.contains("volume mysql-db-v1-mkg-claim-0"),
+        "{out}"
+    );
+    let (code, out, _) =
+        run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--delete-volumes", "--yes"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "persistentvolumeclaim/mysql-db-v1-mkg-claim-0 deleted\n"
+    );
+    let (code, _, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no app \"mysql-db-v1\" in namespace demo"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wait_fails_with_the_pods_image_pull_error() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::ImagePullBackOff);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--wait"]));
+    assert_eq!(code, 1);
+    assert!(out.contains("deployment/mysql-db-v1-mkg failed: pod mysql-db-v1-mkg-0: container main: ImagePullBackOff"), "{out}");
+    assert!(err.contains("ImagePullBackOff"), "{err}");
+}
+
+#[test]
+fn maia_deploy_helm_chart_deploys_to_the_kubeconfig_cluster() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.bin("MAIA_deploy_helm_chart", &["--config-file", p(&app)]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deployment/mysql-db-v1-mkg created"), "{out}");
+    assert_eq!(env.clusters[0].writes().len(), 4);
+}
+
+#[test]
+fn a_cluster_that_fails_does_not_stop_the_others_and_is_named_at_the_end() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    env.clusters[0].fail(Method::PATCH, "/services/", 500, 1);
+    let both = env.app("both.json", |c| c["clusters"] = json!(["east", "west"]));
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&both)]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("cluster west:\npersistentvolumeclaim/mysql-db-v1-mkg-claim-0 created\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("cannot apply service/mysql-db-v1-mkg: the API server answered HTTP 500"),
+        "{err}"
+    );
+    assert!(
+        err.contains("deploy failed on 1 of 2 clusters: east"),
+        "{err}"
+    );
+    assert_eq!(env.clusters[1].writes().len(), 4);
+}
+
+#[test]
+fn the_kubeconfig_in_home_is_found_and_context_picks_the_cluster() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    let kube_dir = env.dir.path().join(".kube");
+    std::fs::create_dir_all(&kube_dir).unwrap();
+    std::fs::copy(&env.kubeconfig, kube_dir.join("config")).unwrap();
+    let app = env.app("app.json", |_| {});
+    let mut cmd = env.maia(&["app", "deploy", "-f", p(&app), "--context", "west"]);
+    cmd.env_remove("KUBECONFIG");
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(env.clusters[0].requests().is_empty());
+    assert_eq!(env.clusters[1].writes().len(), 4);
+}
+
+#[test]
+fn status_explains_a_workload_that_is_not_ready_by_its_pod() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::ImagePullBackOff);
+    let app = env.app("app.json", |_| {});
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("deployment/mysql-db-v1-mkg: not ready: pod mysql-db-v1-mkg-0: container main: ImagePullBackOff"),
+        "{out}"
+    );
+    let (_, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-o", "yaml"]));
+    assert!(out.contains("state: failed"), "{out}");
+}

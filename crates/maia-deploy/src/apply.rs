@@ -1,0 +1,358 @@
+//! Running a plan: namespace, inventory, server-side apply phase by phase, prune in
+//! reverse order, then (with `--wait`) readiness. Dry-run is the same path with the
+//! API server's `dryRun=All`.
+
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PropagationPolicy};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::event::{Event, EventSink, Outcome};
+use crate::inventory::Inventory;
+use crate::kinds::{self, Kind};
+use crate::live;
+use crate::plan::{Change, ObjectRef, Plan, Step};
+use crate::readiness::{Status, workload_status};
+
+/// The field manager maia applies as; `kubectl` shows it in `managedFields`.
+pub const FIELD_MANAGER: &str = "maia";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub force_conflicts: bool,
+    /// Wait this long for the workload to be ready.
+    pub wait: Option<Duration>,
+}
+
+impl ApplyOptions {
+    fn patch_params(&self) -> PatchParams {
+        let mut p = PatchParams::apply(FIELD_MANAGER);
+        p.force = self.force_conflicts;
+        p.dry_run = self.dry_run;
+        p
+    }
+
+    fn delete_params(&self) -> DeleteParams {
+        DeleteParams {
+            dry_run: self.dry_run,
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs the plan, reporting each step to `sink` as it happens, so that on failure the
+/// output already says what was applied before it.
+pub async fn execute(
+    cluster: &Cluster,
+    plan: &Plan,
+    options: ApplyOptions,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    if let Some(blocker) = plan.blocker() {
+        return Err(blocker);
+    }
+    let ns = plan.namespace.as_str();
+    if plan.create_namespace {
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(ns.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let api: Api<Namespace> = Api::all(cluster.client.clone());
+        api.patch(ns, &options.patch_params(), &Patch::Apply(&namespace))
+            .await
+            .map_err(|e| {
+                DeployError::from_kube(e, &cluster.url, "create", format!("namespace/{ns}"))
+            })?;
+        sink.emit(Event::NamespaceCreated {
+            namespace: ns.into(),
+            dry_run: options.dry_run,
+        });
+    }
+    if let Some(inventory) = &plan.inventory_before {
+        record_inventory(cluster, plan, inventory, options).await?;
+    }
+    // One phase per kind, in apply order: the objects of a phase are independent of
+    // each other (several volumes, say) and go out together.
+    let mut rest = plan.steps.as_slice();
+    while let Some(first) = rest.first() {
+        let Step::Apply { kind: phase, .. } = first else {
+            match first {
+                Step::Prune { object, kind } => {
+                    delete_one(cluster, kind, object, options).await?;
+                    sink.emit(Event::Pruned {
+                        object: object.clone(),
+                        dry_run: options.dry_run,
+                    });
+                }
+                Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
+                    object: object.clone(),
+                }),
+                Step::Apply { .. } => unreachable!("matched above"),
+            }
+            rest = &rest[1..];
+            continue;
+        };
+        let len = rest
+            .iter()
+            .take_while(|s| matches!(s, Step::Apply { kind, .. } if kind == phase))
+            .count();
+        let (group, tail) = rest.split_at(len);
+        rest = tail;
+        // Every request of the phase completes before a failure is reported, so the
+        // events say exactly what was applied.
+        let results: Vec<Result<(ObjectRef, Outcome)>> = stream::iter(group)
+            .map(|step| run_apply(cluster, step, options))
+            .buffered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok((object, outcome)) => sink.emit(Event::Applied {
+                    object,
+                    outcome,
+                    dry_run: options.dry_run,
+                }),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    if let Some(inventory) = &plan.inventory_after {
+        record_inventory(cluster, plan, inventory, options).await?;
+    }
+    if let (Some(timeout), false) = (options.wait, options.dry_run) {
+        wait_ready(cluster, plan, timeout, sink).await?;
+    }
+    Ok(())
+}
+
+/// How many writes of one phase are in flight at once.
+const APPLY_CONCURRENCY: usize = 4;
+
+async fn run_apply(
+    cluster: &Cluster,
+    step: &Step,
+    options: ApplyOptions,
+) -> Result<(ObjectRef, Outcome)> {
+    let Step::Apply {
+        object,
+        change,
+        kind,
+        desired,
+    } = step
+    else {
+        unreachable!("only apply steps are grouped into phases")
+    };
+    let outcome = match change {
+        Change::Unchanged => Outcome::Unchanged,
+        Change::Create => {
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Created
+        }
+        Change::Update(_) | Change::Adopt(_) => {
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Configured
+        }
+        Change::Replace(_) => {
+            delete_one(cluster, kind, object, options).await?;
+            if !options.dry_run {
+                wait_gone(cluster, kind, object).await?;
+            }
+            apply_one(cluster, kind, object, desired, options).await?;
+            Outcome::Replaced
+        }
+        Change::Blocked(_) | Change::NotOwned => unreachable!("checked by blocker()"),
+    };
+    Ok((object.clone(), outcome))
+}
+
+async fn apply_one(
+    cluster: &Cluster,
+    kind: &Kind,
+    object: &ObjectRef,
+    desired: &Value,
+    options: ApplyOptions,
+) -> Result<()> {
+    live::api(cluster, Some(&object.namespace), kind)
+        .patch(
+            &object.name,
+            &options.patch_params(),
+            &Patch::Apply(desired),
+        )
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "apply", object.to_string()))?;
+    Ok(())
+}
+
+pub(crate) async fn delete_one(
+    cluster: &Cluster,
+    kind: &Kind,
+    object: &ObjectRef,
+    options: ApplyOptions,
+) -> Result<()> {
+    match live::api(cluster, Some(&object.namespace), kind)
+        .delete(&object.name, &options.delete_params())
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Already gone: what we wanted.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(DeployError::from_kube(
+            e,
+            &cluster.url,
+            "delete",
+            object.to_string(),
+        )),
+    }
+}
+
+/// A deleted Job lingers while its pods are cleaned up; creating it again before it is
+/// gone would fail.
+async fn wait_gone(cluster: &Cluster, kind: &Kind, object: &ObjectRef) -> Result<()> {
+    let api = live::api(cluster, Some(&object.namespace), kind);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let found = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
+        if found.is_none() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(DeployError::WaitTimeout {
+                object: object.to_string(),
+                timeout: Duration::from_secs(120),
+                last: "still being deleted".into(),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+}
+
+async fn record_inventory(
+    cluster: &Cluster,
+    plan: &Plan,
+    inventory: &Inventory,
+    options: ApplyOptions,
+) -> Result<()> {
+    let config_map = inventory.to_config_map(&plan.namespace, &plan.release);
+    let name = crate::inventory::name(&plan.release);
+    live::api(cluster, Some(&plan.namespace), &kinds::CONFIG_MAP)
+        .patch(&name, &options.patch_params(), &Patch::Apply(&config_map))
+        .await
+        .map_err(|e| {
+            DeployError::from_kube(e, &cluster.url, "apply", format!("configmap/{name}"))
+        })?;
+    Ok(())
+}
+
+/// Polls the workloads (and their pods) until each is ready, one fails, or time is up.
+/// Polling, not a watch: it needs only GET/LIST rights and works through any proxy.
+async fn wait_ready(
+    cluster: &Cluster,
+    plan: &Plan,
+    timeout: Duration,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let mut pending: Vec<(Kind, ObjectRef, Option<String>)> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Apply { object, kind, .. }
+                if *kind == kinds::DEPLOYMENT || *kind == kinds::JOB =>
+            {
+                Some((*kind, object.clone(), None))
+            }
+            _ => None,
+        })
+        .collect();
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(200);
+    let pod_selector = live::app_pods_selector(Some(&plan.release));
+    while !pending.is_empty() {
+        // Pods only explain why a workload is not ready; a user who may not list them
+        // still gets the workload's own state.
+        let pods: Vec<Value> = match live::api(cluster, Some(&plan.namespace), &kinds::POD)
+            .list(&ListParams::default().labels(&pod_selector))
+            .await
+        {
+            Ok(list) => list
+                .items
+                .iter()
+                .map(|p| live::to_value(&kinds::POD, p))
+                .collect::<Result<_>>()?,
+            Err(kube::Error::Api(s)) if s.code == 403 => Vec::new(),
+            Err(e) => {
+                return Err(DeployError::from_kube(
+                    e,
+                    &cluster.url,
+                    "list",
+                    format!("pods in {}", plan.namespace),
+                ));
+            }
+        };
+        let mut still = Vec::new();
+        for (kind, object, last) in pending {
+            let workload = live::api(cluster, Some(&object.namespace), &kind)
+                .get(&object.name)
+                .await
+                .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
+            match workload_status(&live::to_value(&kind, &workload)?, &pods) {
+                Status::Ready => sink.emit(Event::Ready { object }),
+                Status::Failed(reason) => {
+                    sink.emit(Event::Failed {
+                        object: object.clone(),
+                        reason: reason.clone(),
+                    });
+                    return Err(DeployError::WorkloadFailed {
+                        object: object.to_string(),
+                        reason,
+                    });
+                }
+                Status::InProgress(reason) => {
+                    if last.as_deref() != Some(reason.as_str()) {
+                        sink.emit(Event::Waiting {
+                            object: object.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    still.push((kind, object, Some(reason)));
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let (_, object, last) = &pending[0];
+            return Err(DeployError::WaitTimeout {
+                object: object.to_string(),
+                timeout,
+                last: last.clone().unwrap_or_default(),
+            });
+        }
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+    Ok(())
+}

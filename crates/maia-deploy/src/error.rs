@@ -1,0 +1,278 @@
+use std::time::Duration;
+
+/// Everything talking to a cluster can fail with. Each variant names the step and the
+/// object; the cause, when there is one, is attached as `source`.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("cannot load kubeconfig {path}")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: Box<kube::config::KubeconfigError>,
+    },
+    #[error(
+        "no cluster to talk to: no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running inside a cluster"
+    )]
+    NoCluster {
+        #[source]
+        source: Box<kube::config::InClusterError>,
+    },
+    #[error("context {context:?} is not in the kubeconfig (it has: {known})")]
+    UnknownContext { context: String, known: String },
+    #[error("cannot set up a client for {url}")]
+    Client {
+        url: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("cannot reach the Kubernetes API server at {url} (while trying to {verb} {object})")]
+    Unreachable {
+        url: String,
+        verb: String,
+        object: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("the API server refused to {verb} {object} (HTTP {code}): {message}")]
+    Forbidden {
+        verb: String,
+        object: String,
+        code: u16,
+        message: String,
+    },
+    #[error("namespace {0} does not exist")]
+    NamespaceMissing(String),
+    #[error("the cluster does not serve {kind} ({api_version})")]
+    KindMissing { kind: String, api_version: String },
+    #[error("{object} has fields managed by {managers}; maia did not change it")]
+    Conflict {
+        object: String,
+        managers: String,
+        message: String,
+    },
+    #[error(
+        "{object} would change ({fields}), but a volume claim can only grow once it is created"
+    )]
+    VolumeImmutable { object: String, fields: String },
+    #[error("{object} already exists and was not created by maia; maia did not touch it")]
+    NotOwned { object: String },
+    #[error(
+        "{object} would change ({fields}), but a Job's pod template cannot be changed once it is created"
+    )]
+    JobImmutable { object: String, fields: String },
+    #[error("cannot {verb} {object}: the API server answered HTTP {code} {reason}: {message}")]
+    Api {
+        verb: String,
+        object: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    #[error("cannot {verb} {object}")]
+    Request {
+        verb: String,
+        object: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("{object} is not ready after {}; last seen: {last}", human(*timeout))]
+    WaitTimeout {
+        object: String,
+        timeout: Duration,
+        last: String,
+    },
+    #[error("{object} failed: {reason}")]
+    WorkloadFailed { object: String, reason: String },
+    #[error("no app {release:?} in namespace {namespace}")]
+    AppNotFound { release: String, namespace: String },
+    #[error("cannot turn {object} into JSON")]
+    Render {
+        object: String,
+        #[source]
+        source: maia_render::RenderError,
+    },
+    #[error("cannot serialise {object} for the API server")]
+    Serialize {
+        object: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl DeployError {
+    /// What the person at the terminal should try next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            DeployError::Kubeconfig { .. } => {
+                "check the file, or point --kubeconfig / KUBECONFIG at a valid kubeconfig".into()
+            }
+            DeployError::NoCluster { .. } => {
+                "pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config".into()
+            }
+            DeployError::UnknownContext { .. } => {
+                "list contexts with `kubectl config get-contexts`; fix --context or `clusters` in the config".into()
+            }
+            DeployError::Client { .. } => "check the cluster entry of the kubeconfig".into(),
+            DeployError::Unreachable { .. } => {
+                "check that the cluster is up and that this machine can reach it (VPN, firewall, kubeconfig server URL)".into()
+            }
+            DeployError::Forbidden { code: 401, .. } => {
+                "your credentials were not accepted: refresh the token or certificate in the kubeconfig".into()
+            }
+            DeployError::Forbidden { .. } => {
+                "ask a cluster admin for that permission (a Role/RoleBinding in the namespace), or use another --context".into()
+            }
+            DeployError::NamespaceMissing(_) => {
+                "re-run with --create-namespace, or create it first (kubectl create namespace NAME)".into()
+            }
+            DeployError::KindMissing { .. } => {
+                "install the CustomResourceDefinition (or the operator that brings it) first".into()
+            }
+            DeployError::Conflict { .. } => {
+                "re-run with --force-conflicts to take those fields over, or ask the other manager to drop them".into()
+            }
+            DeployError::NotOwned { .. } => {
+                "rename the app (chart_name), delete the existing object, or re-run with --force-conflicts to adopt it".into()
+            }
+            DeployError::VolumeImmutable { .. } => {
+                "maia never deletes a volume to change it: copy the data out, delete the claim yourself (kubectl delete pvc NAME -n NAMESPACE) and deploy again, or keep its old settings in the config".into()
+            }
+            DeployError::JobImmutable { .. } => {
+                "re-run with --replace to delete the Job (and its pod) and create it again".into()
+            }
+            DeployError::Api { code, .. } if *code >= 500 => {
+                "the API server had a problem; re-run the same command, it picks up where it stopped".into()
+            }
+            DeployError::Api { code: 409, .. } => {
+                "someone changed the object at the same time; re-run the same command".into()
+            }
+            DeployError::Api { .. } | DeployError::Request { .. } => return None,
+            DeployError::WaitTimeout { .. } => {
+                "look at `maia app status NAME -n NAMESPACE` and the pod's events (kubectl describe pod); raise --timeout if it is just slow".into()
+            }
+            DeployError::WorkloadFailed { .. } => {
+                "fix the cause in the app config and deploy again; `maia app status` shows the details".into()
+            }
+            DeployError::AppNotFound { .. } => "list the apps with `maia app list -n NAMESPACE`".into(),
+            DeployError::Serialize { .. } | DeployError::Render { .. } => {
+                "this is a bug in maia; please report it with the config file".into()
+            }
+        })
+    }
+
+    /// True when the fault is in what the user asked for rather than in the cluster.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            DeployError::Kubeconfig { .. }
+                | DeployError::UnknownContext { .. }
+                | DeployError::NoCluster { .. }
+        )
+    }
+
+    /// Turns a failed request into the error a user can act on.
+    pub(crate) fn from_kube(
+        source: kube::Error,
+        url: &str,
+        verb: &str,
+        object: impl Into<String>,
+    ) -> Self {
+        let object = object.into();
+        match source {
+            kube::Error::Api(status) => {
+                let code = status.code;
+                let message = status.message.clone();
+                if code == 401 || code == 403 {
+                    return DeployError::Forbidden {
+                        verb: verb.into(),
+                        object,
+                        code,
+                        message,
+                    };
+                }
+                if code == 409 && !conflicting_managers(&message).is_empty() {
+                    return DeployError::Conflict {
+                        object,
+                        managers: conflicting_managers(&message).join(", "),
+                        message,
+                    };
+                }
+                DeployError::Api {
+                    verb: verb.into(),
+                    object,
+                    code,
+                    reason: status.reason.clone(),
+                    message,
+                }
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => DeployError::Unreachable {
+                url: url.into(),
+                verb: verb.into(),
+                object,
+                source: Box::new(source),
+            },
+            source => DeployError::Request {
+                verb: verb.into(),
+                object,
+                source: Box::new(source),
+            },
+        }
+    }
+}
+
+/// The field managers named in a server-side apply conflict message, e.g.
+/// `Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`
+/// or `Apply failed with 2 conflicts: conflicts with "helm" using v1: …`.
+pub fn conflicting_managers(message: &str) -> Vec<String> {
+    if !message.starts_with("Apply failed") {
+        return Vec::new();
+    }
+    let mut managers: Vec<String> = Vec::new();
+    for (at, _) in message.match_indices("\" using ") {
+        let before = &message[..at];
+        if let Some(start) = before.rfind('"') {
+            let name = before[start + 1..].to_string();
+            if !managers.contains(&name) {
+                managers.push(name);
+            }
+        }
+    }
+    managers
+}
+
+/// "300ms", "45s", "5m", "1h30m": how a person writes a timeout.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => format!("{}ms", d.as_millis()),
+        s if s < 60 => format!("{s}s"),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 3600 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{}m{}s", s / 60, s % 60),
+    }
+}
+
+pub type Result<T, E = DeployError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::conflicting_managers;
+
+    #[test]
+    fn managers_are_read_from_both_conflict_message_forms() {
+        assert_eq!(
+            conflicting_managers(
+                "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+            ),
+            ["kubectl-client-side-apply"]
+        );
+        assert_eq!(
+            conflicting_managers(
+                "Apply failed with 3 conflicts: conflicts with \"helm\" using v1:\n- .spec.ports\n- .metadata.labels.x\nconflict with \"kubectl\" using v1: .spec.type"
+            ),
+            ["helm", "kubectl"]
+        );
+        assert!(conflicting_managers("the object has been modified").is_empty());
+    }
+}

@@ -1,0 +1,81 @@
+//! The per-app inventory: a ConfigMap `maia-inventory-<release>` listing `Kind/name` of
+//! every object the app owns, in the spirit of kubectl ApplySets. Prune deletes only
+//! what is listed here *and* carries the app's labels.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+pub const KEY: &str = "objects";
+
+pub fn name(release: &str) -> String {
+    format!("maia-inventory-{release}")
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory(BTreeSet<String>);
+
+impl Inventory {
+    pub fn new(entries: BTreeSet<String>) -> Self {
+        Inventory(entries)
+    }
+
+    pub fn entry(kind: &str, name: &str) -> String {
+        format!("{kind}/{name}")
+    }
+
+    pub fn contains(&self, entry: &str) -> bool {
+        self.0.contains(entry)
+    }
+
+    pub fn union(&self, other: &Inventory) -> Inventory {
+        Inventory(self.0.union(&other.0).cloned().collect())
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn from_config_map(value: &Value) -> Self {
+        Inventory(
+            value["data"][KEY]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    pub fn to_config_map(&self, namespace: &str, release: &str) -> ConfigMap {
+        let mut labels = std::collections::BTreeMap::from([
+            (
+                maia_render::labels::MANAGED_BY.to_string(),
+                maia_render::labels::MANAGER.to_string(),
+            ),
+            (
+                maia_render::labels::INSTANCE.to_string(),
+                release.to_string(),
+            ),
+        ]);
+        labels.insert("app.kubernetes.io/component".into(), "inventory".into());
+        let mut text = String::new();
+        for e in &self.0 {
+            text.push_str(e);
+            text.push('\n');
+        }
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name(release)),
+                namespace: Some(namespace.into()),
+                labels: Some(labels),
+                ..Default::default()
+            },
+            data: Some([(KEY.to_string(), text)].into()),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The plan is data: what a deploy would do, object by object, built from the rendered
+//! objects and one read of the cluster. `maia app plan` prints it; `deploy` runs it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use maia_render::Object;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::diff::{FieldChange, changes, dropped};
+use crate::error::{DeployError, Result};
+use crate::inventory::{self, Inventory};
+use crate::kinds::{self, APP_KINDS, Kind};
+use crate::live;
+
+/// Names one object, as kubectl prints it (`deployment/name`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind.to_ascii_lowercase(), self.name)
+    }
+}
+
+/// What happens to one rendered object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", content = "fields", rename_all = "snake_case")]
+pub enum Change {
+    Create,
+    Unchanged,
+    /// Apply: these fields differ (or someone edited them by hand).
+    Update(Vec<FieldChange>),
+    /// A changed Job, deleted and created again (`--replace`).
+    Replace(Vec<FieldChange>),
+    /// A changed Job without `--replace`: the deploy stops before any write.
+    Blocked(Vec<FieldChange>),
+    /// An object of that name exists but maia did not make it: the deploy stops.
+    NotOwned,
+    /// Such an object, taken over with `--force-conflicts`.
+    Adopt(Vec<FieldChange>),
+}
+
+impl Change {
+    pub fn fields(&self) -> &[FieldChange] {
+        match self {
+            Change::Update(f) | Change::Replace(f) | Change::Blocked(f) | Change::Adopt(f) => f,
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    Apply {
+        object: ObjectRef,
+        change: Change,
+        #[serde(skip)]
+        kind: Kind,
+        #[serde(skip)]
+        desired: Value,
+    },
+    /// Owned (labels + inventory), no longer rendered: deleted.
+    Prune {
+        object: ObjectRef,
+        #[serde(skip)]
+        kind: Kind,
+    },
+    /// A volume no longer rendered: kept, reported.
+    KeepVolume { object: ObjectRef },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub namespace: String,
+    pub release: String,
+    /// The namespace is missing and will be created (`--create-namespace`).
+    pub create_namespace: bool,
+    pub steps: Vec<Step>,
+    /// Inventory recorded before applying, when objects are added (so a failure halfway
+    /// still leaves every created object owned).
+    #[serde(skip)]
+    pub inventory_before: Option<Inventory>,
+    /// Inventory recorded after pruning, when objects were removed.
+    #[serde(skip)]
+    pub inventory_after: Option<Inventory>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    pub create_namespace: bool,
+    pub force_conflicts: bool,
+    pub replace: bool,
+}
+
+impl Plan {
+    /// True when running the plan would send a write request.
+    pub fn has_changes(&self) -> bool {
+        self.create_namespace
+            || self.inventory_before.is_some()
+            || self.inventory_after.is_some()
+            || self.steps.iter().any(|s| match s {
+                Step::Apply { change, .. } => *change != Change::Unchanged,
+                Step::Prune { .. } => true,
+                Step::KeepVolume { .. } => false,
+            })
+    }
+
+    /// The first reason the plan cannot run, found before anything is written.
+    pub fn blocker(&self) -> Option<DeployError> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Apply {
+                object,
+                change: Change::Blocked(fields),
+                kind,
+                ..
+            } => {
+                let object = object.to_string();
+                let fields = fields
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some(if *kind == kinds::PVC {
+                    DeployError::VolumeImmutable { object, fields }
+                } else {
+                    DeployError::JobImmutable { object, fields }
+                })
+            }
+            Step::Apply {
+                object,
+                change: Change::NotOwned,
+                ..
+            } => Some(DeployError::NotOwned {
+                object: object.to_string(),
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// The parts of a Job the API server lets change after creation; anything else (its
+/// pod template above all) needs the Job deleted and created again.
+const JOB_MUTABLE: [&str; 5] = [
+    "metadata",
+    "spec.activeDeadlineSeconds",
+    "spec.parallelism",
+    "spec.suspend",
+    "spec.ttlSecondsAfterFinished",
+];
+
+fn job_can_change_in_place(fields: &[FieldChange]) -> bool {
+    fields.iter().all(|f| {
+        JOB_MUTABLE.iter().any(|m| {
+            f.path == *m
+                || f.path.starts_with(&format!("{m}."))
+                || f.path.starts_with(&format!("{m}["))
+        })
+    })
+}
+
+/// A claim may only grow (and change its labels); the API server refuses the rest.
+fn volume_can_change_in_place(fields: &[FieldChange]) -> bool {
+    fields.iter().all(|f| {
+        f.path == "metadata"
+            || f.path.starts_with("metadata.")
+            || (f.path == "spec.resources.requests.storage"
+                && matches!(
+                    (f.desired.as_str(), f.live.as_ref().and_then(|l| l.as_str())),
+                    (Some(d), Some(l)) if crate::quantity::greater(d, l)
+                ))
+    })
+}
+
+/// Fields to set, and fields maia set before and no longer does.
+fn all_changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
+    let mut fields = changes(desired, live);
+    fields.extend(dropped(desired, live, crate::FIELD_MANAGER));
+    fields
+}
+
+/// Builds the plan: the namespace check, one LIST per kind, and a GET only for objects
+/// maia would create (to find one of the same name that maia does not own).
+pub async fn plan(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    objects: &[Object],
+    options: PlanOptions,
+) -> Result<Plan> {
+    let exists = live::namespace_exists(cluster, namespace).await?;
+    if !exists && !options.create_namespace {
+        return Err(DeployError::NamespaceMissing(namespace.to_string()));
+    }
+    let live_objects = if exists {
+        live::list_kinds(
+            cluster,
+            Some(namespace),
+            &APP_KINDS,
+            &live::release_selector(release),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let inventory_name = inventory::name(release);
+    let recorded: Option<Inventory> = live_objects
+        .iter()
+        .find(|(k, v)| *k == kinds::CONFIG_MAP && v["metadata"]["name"] == *inventory_name)
+        .map(|(_, v)| Inventory::from_config_map(v));
+
+    let mut steps = Vec::new();
+    let mut desired_refs = BTreeSet::new();
+    for object in objects {
+        let kind = kinds::lookup(object.api_version(), object.kind()).ok_or_else(|| {
+            DeployError::KindMissing {
+                kind: object.kind().into(),
+                api_version: object.api_version().into(),
+            }
+        })?;
+        let desired = object.to_json().map_err(|source| DeployError::Render {
+            object: object.reference(),
+            source,
+        })?;
+        let reference = ObjectRef {
+            kind: kind.kind.into(),
+            name: object.name().into(),
+            namespace: namespace.into(),
+        };
+        desired_refs.insert(Inventory::entry(kind.kind, object.name()));
+
+        let live = live_objects
+            .iter()
+            .find(|(k, v)| *k == kind && v["metadata"]["name"] == *object.name())
+            .map(|(_, v)| v);
+        let entry = Inventory::entry(kind.kind, object.name());
+        let recorded_here = recorded.as_ref().is_some_and(|i| i.contains(&entry));
+        let change = match live {
+            Some(live) => {
+                let fields = all_changes(&desired, live);
+                if fields.is_empty() {
+                    Change::Unchanged
+                } else if kind == kinds::PVC && !volume_can_change_in_place(&fields) {
+                    // Never replaced: that would throw the data away.
+                    Change::Blocked(fields)
+                } else if kind == kinds::JOB && !job_can_change_in_place(&fields) {
+                    if options.replace {
+                        Change::Replace(fields)
+                    } else {
+                        Change::Blocked(fields)
+                    }
+                } else {
+                    Change::Update(fields)
+                }
+            }
+            None if exists => {
+                match live::api(cluster, Some(namespace), &kind)
+                    .get_opt(object.name())
+                    .await
+                    .map_err(|e| {
+                        DeployError::from_kube(e, &cluster.url, "get", reference.to_string())
+                    })? {
+                    None => Change::Create,
+                    // Its labels were edited away, but the inventory says maia made it:
+                    // the labels are put back like any other field.
+                    Some(found) if recorded_here => {
+                        Change::Update(all_changes(&desired, &live::to_value(&kind, &found)?))
+                    }
+                    Some(_) if !options.force_conflicts => Change::NotOwned,
+                    Some(found) => {
+                        Change::Adopt(all_changes(&desired, &live::to_value(&kind, &found)?))
+                    }
+                }
+            }
+            None => Change::Create,
+        };
+        steps.push(Step::Apply {
+            object: reference,
+            change,
+            kind,
+            desired,
+        });
+    }
+
+    // Only what the inventory lists is maia's to remove; labels alone can be copied.
+    let mut removed: Vec<(Kind, ObjectRef)> = live_objects
+        .iter()
+        .filter(|(k, v)| !(*k == kinds::CONFIG_MAP && v["metadata"]["name"] == *inventory_name))
+        .filter_map(|(k, v)| {
+            let name = v["metadata"]["name"].as_str()?;
+            let entry = Inventory::entry(k.kind, name);
+            let owned = recorded.as_ref().is_some_and(|i| i.contains(&entry));
+            (owned && !desired_refs.contains(&entry)).then(|| {
+                (
+                    *k,
+                    ObjectRef {
+                        kind: k.kind.into(),
+                        name: name.into(),
+                        namespace: namespace.into(),
+                    },
+                )
+            })
+        })
+        .collect();
+    removed.sort_by_key(|(k, r)| (std::cmp::Reverse(k.order()), r.name.clone()));
+    let mut kept = BTreeSet::new();
+    for (kind, object) in removed {
+        if kind == kinds::PVC {
+            kept.insert(Inventory::entry(kind.kind, &object.name));
+            steps.push(Step::KeepVolume { object });
+        } else {
+            steps.push(Step::Prune { object, kind });
+        }
+    }
+
+    let wanted = Inventory::new(desired_refs.union(&kept).cloned().collect());
+    let old = recorded.unwrap_or_default();
+    let before = old.union(&wanted);
+    let inventory_before = (before != old).then(|| before.clone());
+    let inventory_after = (wanted != before).then_some(wanted);
+
+    Ok(Plan {
+        namespace: namespace.into(),
+        release: release.into(),
+        create_namespace: !exists,
+        steps,
+        inventory_before,
+        inventory_after,
+    })
+}

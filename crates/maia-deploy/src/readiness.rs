@@ -1,0 +1,205 @@
+//! Is an object ready? A pure function of the object (and, for workloads, of their
+//! pods), so it is table-tested on fixtures and shared by `--wait` and `status`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum Status {
+    Ready,
+    /// Not ready yet, and why (it may still become ready).
+    InProgress(String),
+    /// It will not become ready without a change, and why.
+    Failed(String),
+}
+
+impl Status {
+    pub fn is_ready(&self) -> bool {
+        matches!(self, Status::Ready)
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Status::Ready => None,
+            Status::InProgress(r) | Status::Failed(r) => Some(r),
+        }
+    }
+}
+
+/// The readiness of one object, judged by its kind.
+pub fn status(object: &Value) -> Status {
+    match object["kind"].as_str().unwrap_or_default() {
+        "Deployment" => deployment(object),
+        "Job" => job(object),
+        "Pod" => pod(object),
+        "PersistentVolumeClaim" => pvc(object),
+        _ => Status::Ready,
+    }
+}
+
+/// A workload's readiness, explained by its pods when it is not ready: a Deployment
+/// reports "0/1 available", its pod says why (image pull error, no free GPU, …).
+pub fn workload_status(workload: &Value, pods: &[Value]) -> Status {
+    let own = status(workload);
+    if !matches!(own, Status::InProgress(_)) {
+        return own;
+    }
+    let pod_statuses: Vec<Status> = pods.iter().map(pod).collect();
+    if let Some(failed) = pod_statuses.iter().find(|s| matches!(s, Status::Failed(_))) {
+        return failed.clone();
+    }
+    if let Some(waiting) = pod_statuses
+        .iter()
+        .find(|s| matches!(s, Status::InProgress(_)))
+    {
+        return waiting.clone();
+    }
+    own
+}
+
+fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+fn is_true(condition: Option<&Value>) -> bool {
+    condition.is_some_and(|c| c["status"] == "True")
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn deployment(d: &Value) -> Status {
+    let generation = int(&d["metadata"]["generation"]);
+    let observed = int(&d["status"]["observedGeneration"]);
+    if generation > observed {
+        return Status::InProgress("waiting for the controller to pick up the new spec".into());
+    }
+    if let Some(p) = condition(d, "Progressing")
+        && p["status"] == "False"
+        && p["reason"] == "ProgressDeadlineExceeded"
+    {
+        return Status::Failed(format!(
+            "rollout stalled (ProgressDeadlineExceeded): {}",
+            p["message"].as_str().unwrap_or_default()
+        ));
+    }
+    let wanted = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let updated = int(&d["status"]["updatedReplicas"]);
+    let available = int(&d["status"]["availableReplicas"]);
+    if is_true(condition(d, "Available")) && updated >= wanted && available >= wanted {
+        return Status::Ready;
+    }
+    Status::InProgress(format!("{available}/{wanted} replicas available"))
+}
+
+fn job(j: &Value) -> Status {
+    if is_true(condition(j, "Complete")) {
+        return Status::Ready;
+    }
+    for kind in ["Failed", "FailureTarget"] {
+        if let Some(c) = condition(j, kind).filter(|c| c["status"] == "True") {
+            return Status::Failed(match c["reason"].as_str().unwrap_or_default() {
+                "DeadlineExceeded" => format!(
+                    "past its deadline: the allocation time ({}s, activeDeadlineSeconds) is over and its pod was stopped",
+                    int(&j["spec"]["activeDeadlineSeconds"])
+                ),
+                "BackoffLimitExceeded" => {
+                    "its pod failed too many times (BackoffLimitExceeded)".into()
+                }
+                reason => format!("{reason}: {}", c["message"].as_str().unwrap_or_default()),
+            });
+        }
+    }
+    // A Job serves while its pod runs: ready pods (or a finished one) mean ready.
+    if int(&j["status"]["ready"]) > 0 || int(&j["status"]["succeeded"]) > 0 {
+        return Status::Ready;
+    }
+    Status::InProgress("waiting for its pod to run".into())
+}
+
+const BROKEN_WAITING: [&str; 6] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+fn pod(p: &Value) -> Status {
+    let phase = p["status"]["phase"].as_str().unwrap_or("Pending");
+    let name = p["metadata"]["name"].as_str().unwrap_or("pod");
+    let containers = p["status"]["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for c in &containers {
+        let container = c["name"].as_str().unwrap_or("container");
+        let terminated = &c["state"]["terminated"];
+        let last = &c["lastState"]["terminated"];
+        if terminated["reason"] == "OOMKilled" || last["reason"] == "OOMKilled" {
+            return Status::Failed(format!(
+                "pod {name}: container {container} was OOMKilled: it used more memory than its limit (raise memory_request)"
+            ));
+        }
+        let waiting = &c["state"]["waiting"];
+        let reason = waiting["reason"].as_str().unwrap_or_default();
+        let message = waiting["message"].as_str().unwrap_or_default();
+        if BROKEN_WAITING.contains(&reason) {
+            return Status::Failed(format!(
+                "pod {name}: container {container}: {reason}: {message}"
+            ));
+        }
+        if reason == "CrashLoopBackOff" {
+            return Status::Failed(format!(
+                "pod {name}: container {container} keeps crashing (CrashLoopBackOff, last exit code {})",
+                int(&last["exitCode"])
+            ));
+        }
+    }
+    match phase {
+        "Succeeded" => return Status::Ready,
+        "Failed" => {
+            return Status::Failed(format!(
+                "pod {name} failed: {} {}",
+                p["status"]["reason"].as_str().unwrap_or_default(),
+                p["status"]["message"].as_str().unwrap_or_default()
+            ));
+        }
+        _ => {}
+    }
+    if let Some(s) = condition(p, "PodScheduled").filter(|c| c["status"] == "False") {
+        let message = s["message"].as_str().unwrap_or_default();
+        let hint = if message.contains("nvidia.com/gpu") {
+            " (waiting for a free GPU)"
+        } else {
+            ""
+        };
+        return Status::InProgress(format!("pod {name} cannot be scheduled{hint}: {message}"));
+    }
+    if phase == "Running" && is_true(condition(p, "Ready")) {
+        return Status::Ready;
+    }
+    let waiting = containers
+        .iter()
+        .find_map(|c| c["state"]["waiting"]["reason"].as_str());
+    Status::InProgress(match waiting {
+        Some(reason) => format!("pod {name}: {reason}"),
+        None => format!("pod {name} is {phase}"),
+    })
+}
+
+fn pvc(c: &Value) -> Status {
+    match c["status"]["phase"].as_str().unwrap_or("Pending") {
+        "Bound" => Status::Ready,
+        "Lost" => Status::Failed("its volume was lost".into()),
+        _ => {
+            Status::InProgress("not bound yet (some storage classes wait for the first pod)".into())
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `maia app status` / `list`: each app's workload, whether it is ready and why not,
+//! time left for Jobs, service ports and ingress URLs.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::kinds::{self, Kind};
+use crate::live;
+use crate::readiness::{Status, status, workload_status};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppStatus {
+    pub name: String,
+    pub namespace: String,
+    pub workload: Option<WorkloadStatus>,
+    pub ports: Vec<String>,
+    pub urls: Vec<String>,
+    pub volumes: Vec<VolumeStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkloadStatus {
+    pub kind: String,
+    pub name: String,
+    pub ready: bool,
+    pub status: Status,
+    /// For a Job: seconds until its allocation time (activeDeadlineSeconds) runs out.
+    pub seconds_left: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeStatus {
+    pub name: String,
+    pub status: Status,
+}
+
+/// Reads the apps in `namespace` (all namespaces when `None`), or only `release`.
+pub async fn apps(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    release: Option<&str>,
+) -> Result<Vec<AppStatus>> {
+    let selector = live::apps_selector(release);
+    let pod_selector = live::app_pods_selector(release);
+    let kinds = [
+        kinds::PVC,
+        kinds::SERVICE,
+        kinds::JOB,
+        kinds::DEPLOYMENT,
+        kinds::INGRESS,
+    ];
+    let (objects, pods) = futures::future::join(
+        live::list_kinds(cluster, namespace, &kinds, &selector),
+        live::list_kinds(cluster, namespace, &[kinds::POD], &pod_selector),
+    )
+    .await;
+    let mut objects = objects?;
+    // Pods only explain; someone who may not list them still sees the workloads.
+    match pods {
+        Ok(pods) => objects.extend(pods),
+        Err(DeployError::Forbidden { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(summarise(&objects, Timestamp::now()))
+}
+
+/// Groups live objects into apps and judges each; pure, so `now` is given.
+pub fn summarise(objects: &[(Kind, Value)], now: Timestamp) -> Vec<AppStatus> {
+    let mut groups: BTreeMap<(String, String), Vec<&(Kind, Value)>> = BTreeMap::new();
+    for item in objects {
+        let meta = &item.1["metadata"];
+        let ns = meta["namespace"].as_str().unwrap_or_default().to_string();
+        let Some(release) = meta["labels"][maia_render::labels::INSTANCE].as_str() else {
+            continue;
+        };
+        groups
+            .entry((ns, release.to_string()))
+            .or_default()
+            .push(item);
+    }
+    groups
+        .into_iter()
+        .map(|((namespace, name), items)| {
+            let of = |k: Kind| {
+                items
+                    .iter()
+                    .filter(move |(kind, _)| *kind == k)
+                    .map(|(_, v)| v)
+            };
+            let pods: Vec<Value> = of(kinds::POD).cloned().collect();
+            let workload = of(kinds::DEPLOYMENT).chain(of(kinds::JOB)).next().map(|w| {
+                let state = workload_status(w, &pods);
+                WorkloadStatus {
+                    kind: w["kind"].as_str().unwrap_or_default().into(),
+                    name: w["metadata"]["name"].as_str().unwrap_or_default().into(),
+                    ready: state.is_ready(),
+                    status: state,
+                    seconds_left: seconds_left(w, now),
+                }
+            });
+            AppStatus {
+                workload,
+                ports: of(kinds::SERVICE).flat_map(ports).collect(),
+                urls: of(kinds::INGRESS).flat_map(urls).collect(),
+                volumes: of(kinds::PVC)
+                    .map(|v| VolumeStatus {
+                        name: v["metadata"]["name"].as_str().unwrap_or_default().into(),
+                        status: status(v),
+                    })
+                    .collect(),
+                name,
+                namespace,
+            }
+        })
+        .collect()
+}
+
+fn seconds_left(workload: &Value, now: Timestamp) -> Option<i64> {
+    let deadline = workload["spec"]["activeDeadlineSeconds"].as_i64()?;
+    let started: Timestamp = workload["status"]["startTime"].as_str()?.parse().ok()?;
+    let elapsed = now.as_second() - started.as_second();
+    Some((deadline - elapsed).max(0))
+}
+
+fn ports(service: &Value) -> Vec<String> {
+    service["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or("port");
+            let port = &p["port"];
+            let protocol = p["protocol"].as_str().unwrap_or("TCP");
+            match p["nodePort"].as_i64() {
+                Some(node) => format!("{name} {port}:{node}/{protocol}"),
+                None => format!("{name} {port}/{protocol}"),
+            }
+        })
+        .collect()
+}
+
+fn urls(ingress: &Value) -> Vec<String> {
+    let tls_hosts: Vec<&str> = ingress["spec"]["tls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["hosts"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    ingress["spec"]["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| {
+            let host = rule["host"].as_str().unwrap_or("*");
+            let scheme = if tls_hosts.contains(&host) {
+                "https"
+            } else {
+                "http"
+            };
+            rule["http"]["paths"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |p| format!("{scheme}://{host}{}", p["path"].as_str().unwrap_or("/")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
