@@ -544,7 +544,11 @@ fn status_text(a: &AppStatus) -> String {
         out.push_str(&format!("  url: {url}\n"));
     }
     for v in &a.volumes {
-        let state = v.status.reason().unwrap_or("bound");
+        let state = match v.status.reason() {
+            Some(reason) => reason,
+            None if v.phase == "Bound" => "bound",
+            None => "pending, waiting for its first consumer",
+        };
         out.push_str(&format!("  volume {}: {state}\n", v.name));
     }
     out

@@ -403,3 +403,102 @@ fn status_explains_a_workload_that_is_not_ready_by_its_pod() {
     let (_, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-o", "yaml"]));
     assert!(out.contains("state: failed"), "{out}");
 }
+
+#[test]
+fn a_kubeconfig_that_does_not_exist_is_named_instead_of_trying_the_in_cluster_config() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let missing = env.dir.path().join("nope").join("config");
+    let also = env.dir.path().join("other");
+    let list = std::env::join_paths([&missing, &also]).unwrap();
+    let mut cmd = env.maia(&["app", "plan", "-f", p(&app)]);
+    cmd.env("KUBECONFIG", &list)
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: kubeconfig {} named by KUBECONFIG does not exist\n",
+            list.to_string_lossy()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("  hint: fix the path in KUBECONFIG"), "{err}");
+    assert!(!err.contains("inside a cluster"), "{err}");
+
+    // One existing file in the list is enough, as for kubectl.
+    let list = std::env::join_paths([&missing, &env.kubeconfig]).unwrap();
+    let mut cmd = env.maia(&["app", "plan", "-f", p(&app)]);
+    cmd.env("KUBECONFIG", &list);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 1, "changes planned: {out}{err}");
+
+    let (code, _, err) =
+        run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--kubeconfig", p(&missing)]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "kubeconfig {} named by --kubeconfig does not exist",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(env.clusters[0].writes().is_empty());
+}
+
+#[test]
+fn a_dry_run_with_create_namespace_reports_the_namespace_and_what_it_would_hold() {
+    let env = Env::new(&["lab"], &[]);
+    let app = env.app("app.json", |_| {});
+    let (code, out, err) = run(&mut env.maia(&[
+        "app",
+        "deploy",
+        "-f",
+        p(&app),
+        "--dry-run",
+        "--create-namespace",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "namespace/demo created (dry run)\n\
+         persistentvolumeclaim/mysql-db-v1-mkg-claim-0 created (dry run)\n\
+         service/mysql-db-v1-mkg created (dry run)\n\
+         deployment/mysql-db-v1-mkg created (dry run)\n"
+    );
+    assert!(env.clusters[0].namespaces().is_empty());
+    assert!(
+        env.clusters[0]
+            .writes()
+            .iter()
+            .all(|w| w.query.contains("dryRun=All"))
+    );
+}
+
+#[test]
+fn status_tells_a_bound_volume_from_one_waiting_for_its_first_consumer() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  volume mysql-db-v1-mkg-claim-0: pending, waiting for its first consumer\n"),
+        "{out}"
+    );
+
+    let bound = Env::new(&["lab"], &["demo"]);
+    bound.clusters[0].set_kubelet(Kubelet::Ready);
+    let app = bound.app("app.json", |_| {});
+    bound
+        .maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let (_, out, _) = run(&mut bound.maia(&["app", "status", "mysql-db-v1"]));
+    assert!(
+        out.contains("  volume mysql-db-v1-mkg-claim-0: bound\n"),
+        "{out}"
+    );
+}

@@ -18,7 +18,7 @@ use crate::inventory::Inventory;
 use crate::kinds::{self, Kind};
 use crate::live;
 use crate::plan::{Change, ObjectRef, Plan, Step};
-use crate::readiness::{Status, workload_status};
+use crate::readiness::{Status, claim_status, workload_status};
 
 /// The field manager maia applies as; `kubectl` shows it in `managedFields`.
 pub const FIELD_MANAGER: &str = "maia";
@@ -78,6 +78,20 @@ pub async fn execute(
             namespace: ns.into(),
             dry_run: options.dry_run,
         });
+        if options.dry_run {
+            // The API server refuses even a dry run into a namespace that does not
+            // exist, so the rest (all creations) is reported as planned, unchecked.
+            for step in &plan.steps {
+                if let Step::Apply { object, .. } = step {
+                    sink.emit(Event::Applied {
+                        object: object.clone(),
+                        outcome: Outcome::Created,
+                        dry_run: true,
+                    });
+                }
+            }
+            return Ok(());
+        }
     }
     if let Some(inventory) = &plan.inventory_before {
         record_inventory(cluster, plan, inventory, options).await?;
@@ -265,7 +279,8 @@ async fn record_inventory(
     Ok(())
 }
 
-/// Polls the workloads (and their pods) until each is ready, one fails, or time is up.
+/// Polls the workload and volume claims (and their pods) until each is ready (a claim:
+/// bound, or waiting for its first consumer), one fails, or time is up.
 /// Polling, not a watch: it needs only GET/LIST rights and works through any proxy.
 async fn wait_ready(
     cluster: &Cluster,
@@ -278,7 +293,7 @@ async fn wait_ready(
         .iter()
         .filter_map(|s| match s {
             Step::Apply { object, kind, .. }
-                if *kind == kinds::DEPLOYMENT || *kind == kinds::JOB =>
+                if *kind == kinds::PVC || *kind == kinds::DEPLOYMENT || *kind == kinds::JOB =>
             {
                 Some((*kind, object.clone(), None))
             }
@@ -312,11 +327,17 @@ async fn wait_ready(
         };
         let mut still = Vec::new();
         for (kind, object, last) in pending {
-            let workload = live::api(cluster, Some(&object.namespace), &kind)
+            let found = live::api(cluster, Some(&object.namespace), &kind)
                 .get(&object.name)
                 .await
                 .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
-            match workload_status(&live::to_value(&kind, &workload)?, &pods) {
+            let found = live::to_value(&kind, &found)?;
+            let state = if kind == kinds::PVC {
+                claim_status(&found, &pods)
+            } else {
+                workload_status(&found, &pods)
+            };
+            match state {
                 Status::Ready => sink.emit(Event::Ready { object }),
                 Status::Failed(reason) => {
                     sink.emit(Event::Failed {

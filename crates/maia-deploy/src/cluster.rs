@@ -126,6 +126,12 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String
         })
     };
     if let Some(path) = explicit {
+        if !path.exists() {
+            return Err(DeployError::KubeconfigMissing {
+                paths: path.display().to_string(),
+                named_by: "--kubeconfig",
+            });
+        }
         return Ok(Some((read(path)?, path.display().to_string())));
     }
     if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
@@ -147,7 +153,17 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String
         let shown = std::env::join_paths(&paths)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return Ok(merged.map(|k| (k, shown)));
+        // Missing entries of a list are skipped, as kubectl does. Outside a cluster, a
+        // list naming no existing file is a typo to report, not a reason to try the
+        // in-cluster config and fail on its environment variables.
+        return match merged {
+            Some(k) => Ok(Some((k, shown))),
+            None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Ok(None),
+            None => Err(DeployError::KubeconfigMissing {
+                paths: shown,
+                named_by: "KUBECONFIG",
+            }),
+        };
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     match home.map(|h| h.join(".kube").join("config")) {

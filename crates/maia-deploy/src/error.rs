@@ -10,6 +10,11 @@ pub enum DeployError {
         #[source]
         source: Box<kube::config::KubeconfigError>,
     },
+    #[error("kubeconfig {paths} named by {named_by} does not exist")]
+    KubeconfigMissing {
+        paths: String,
+        named_by: &'static str,
+    },
     #[error(
         "no cluster to talk to: no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running inside a cluster"
     )]
@@ -106,6 +111,9 @@ impl DeployError {
             DeployError::Kubeconfig { .. } => {
                 "check the file, or point --kubeconfig / KUBECONFIG at a valid kubeconfig".into()
             }
+            DeployError::KubeconfigMissing { named_by, .. } => format!(
+                "fix the path in {named_by}, or leave it out to use ~/.kube/config (`kubectl config view` shows what kubectl finds)"
+            ),
             DeployError::NoCluster { .. } => {
                 "pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config".into()
             }
@@ -165,6 +173,7 @@ impl DeployError {
         matches!(
             self,
             DeployError::Kubeconfig { .. }
+                | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }
                 | DeployError::NoCluster { .. }
         )

@@ -49,6 +49,9 @@ pub enum Kubelet {
     Ready,
     /// Their pod cannot pull its image.
     ImagePullBackOff,
+    /// Workloads become ready, but their volume claims stay Pending: a provisioner was
+    /// asked for the volume and never made it.
+    VolumesUnprovisioned,
 }
 
 struct Fault {
@@ -273,7 +276,22 @@ async fn handle(
     if let Some(rest) = path.strip_prefix("/api/v1/namespaces")
         && !rest.trim_start_matches('/').contains('/')
     {
-        return namespaces(shared, &parts.method, rest.trim_start_matches('/'), &body);
+        let dry_run = query.contains("dryRun");
+        return namespaces(
+            shared,
+            &parts.method,
+            rest.trim_start_matches('/'),
+            &body,
+            dry_run,
+        );
+    }
+    // Like the API server: nothing is written into a namespace that does not exist,
+    // not even as a dry run.
+    if parts.method != Method::GET
+        && let Some(ns) = namespace_of(&path)
+        && !shared.namespaces.lock().unwrap().contains(ns)
+    {
+        return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
     }
     let mut forward = Request::builder()
         .method(parts.method.clone())
@@ -305,7 +323,20 @@ async fn handle(
         .expect("a response copied from a valid one")
 }
 
-fn namespaces(shared: &Shared, method: &Method, name: &str, body: &[u8]) -> Response<Full<Bytes>> {
+/// The namespace of a namespaced path (`/api/v1/namespaces/NS/…`, `/apis/G/V/namespaces/NS/…`).
+fn namespace_of(path: &str) -> Option<&str> {
+    let (_, rest) = path.split_once("/namespaces/")?;
+    let (ns, _) = rest.split_once('/')?;
+    Some(ns)
+}
+
+fn namespaces(
+    shared: &Shared,
+    method: &Method,
+    name: &str,
+    body: &[u8],
+    dry_run: bool,
+) -> Response<Full<Bytes>> {
     let object = |n: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}});
     let mut set = shared.namespaces.lock().unwrap();
     match (method.as_str(), name) {
@@ -319,7 +350,9 @@ fn namespaces(shared: &Shared, method: &Method, name: &str, body: &[u8]) -> Resp
             status(404, "NotFound", &format!("namespaces \"{n}\" not found"))
         }
         ("PATCH", n) => {
-            set.insert(n.to_string());
+            if !dry_run {
+                set.insert(n.to_string());
+            }
             respond(200, object(n))
         }
         ("POST", "") => {
@@ -327,34 +360,32 @@ fn namespaces(shared: &Shared, method: &Method, name: &str, body: &[u8]) -> Resp
                 .ok()
                 .and_then(|v| v["metadata"]["name"].as_str().map(str::to_string))
                 .unwrap_or_default();
-            set.insert(n.clone());
+            if !dry_run {
+                set.insert(n.clone());
+            }
             respond(201, object(&n))
         }
         ("DELETE", n) => {
-            set.remove(n);
+            if !dry_run {
+                set.remove(n);
+            }
             respond(200, object(n))
         }
         _ => status(405, "MethodNotAllowed", "not supported by the fake"),
     }
 }
 
-/// After a Deployment or Job is applied, make it ready or break its pod, as asked.
+/// After a Deployment or Job is applied, make it ready or break its pod, as asked; after
+/// a claim is applied, bind it or leave it waiting for its provisioner.
 async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
     let behaviour = *shared.kubelet.lock().unwrap();
     let is_workload = path.contains("/deployments/") || path.contains("/jobs/");
-    if behaviour == Kubelet::Idle || !is_workload {
+    let is_claim = path.contains("/persistentvolumeclaims/");
+    if behaviour == Kubelet::Idle || !(is_workload || is_claim) {
         return;
     }
     let Ok(object) = serde_json::from_slice::<Value>(response) else {
         return;
-    };
-    let status = match behaviour {
-        Kubelet::Ready if path.contains("/jobs/") => json!({"active": 1, "ready": 1}),
-        Kubelet::Ready => json!({
-            "observedGeneration": object["metadata"]["generation"],
-            "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-            "conditions": [{"type": "Available", "status": "True"}]}),
-        _ => json!({}),
     };
     let patch = |uri: String, body: Value| {
         Request::builder()
@@ -363,6 +394,32 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
             .header("content-type", "application/merge-patch+json")
             .body(kube::client::Body::from(body.to_string().into_bytes()))
             .expect("a valid request")
+    };
+    if is_claim {
+        let request = if behaviour == Kubelet::VolumesUnprovisioned {
+            patch(
+                path.to_string(),
+                json!({"metadata": {"annotations": {
+                    "volume.kubernetes.io/storage-provisioner": "rancher.io/local-path"}}}),
+            )
+        } else {
+            patch(
+                format!("{path}/status"),
+                json!({"status": {"phase": "Bound"}}),
+            )
+        };
+        let _ = shared.backend.send(request).await;
+        return;
+    }
+    let status = match behaviour {
+        Kubelet::Ready | Kubelet::VolumesUnprovisioned if path.contains("/jobs/") => {
+            json!({"active": 1, "ready": 1})
+        }
+        Kubelet::Ready | Kubelet::VolumesUnprovisioned => json!({
+            "observedGeneration": object["metadata"]["generation"],
+            "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+            "conditions": [{"type": "Available", "status": "True"}]}),
+        _ => json!({}),
     };
     let _ = shared
         .backend

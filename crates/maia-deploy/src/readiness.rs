@@ -194,12 +194,63 @@ fn pod(p: &Value) -> Status {
     })
 }
 
+/// Set by the scheduler on a claim once a pod using it is placed: the volume is then
+/// provisioned for that node.
+pub const SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+/// Set by the volume controller when it hands a claim to a provisioner (immediate
+/// binding, or delayed binding once a node is selected).
+const PROVISIONERS: [&str; 2] = [
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.beta.kubernetes.io/storage-provisioner",
+];
+
 fn pvc(c: &Value) -> Status {
-    match c["status"]["phase"].as_str().unwrap_or("Pending") {
-        "Bound" => Status::Ready,
-        "Lost" => Status::Failed("its volume was lost".into()),
-        _ => {
-            Status::InProgress("not bound yet (some storage classes wait for the first pod)".into())
+    claim_status(c, &[])
+}
+
+/// A claim's readiness, given the pods of its app. Bound is ready and Lost failed. A
+/// Pending claim is in progress while something works on it: a node was selected for
+/// it, a provisioner was asked to create its volume, or a pod waits for it. Nothing
+/// does when its storage class binds on first use (`WaitForFirstConsumer`) and no pod
+/// uses it yet: that is as ready as such a claim gets, and the pod that comes later
+/// binds it. maia reads no StorageClasses or Events; an immediate-binding claim that
+/// no provisioner picks up looks the same, and its pod, unschedulable, says why.
+pub fn claim_status(claim: &Value, pods: &[Value]) -> Status {
+    let annotations = &claim["metadata"]["annotations"];
+    match claim["status"]["phase"].as_str().unwrap_or("Pending") {
+        "Bound" => return Status::Ready,
+        "Lost" => {
+            return Status::Failed(format!(
+                "its volume {} is gone (phase Lost); the claim's data may be lost",
+                claim["spec"]["volumeName"].as_str().unwrap_or("(unknown)")
+            ));
         }
+        _ => {}
     }
+    if let Some(node) = annotations[SELECTED_NODE].as_str() {
+        return Status::InProgress(format!(
+            "not bound yet: its volume is being provisioned on node {node}"
+        ));
+    }
+    if let Some(provisioner) = PROVISIONERS.iter().find_map(|a| annotations[*a].as_str()) {
+        return Status::InProgress(format!(
+            "not bound yet: waiting for {provisioner} to provision its volume"
+        ));
+    }
+    let name = claim["metadata"]["name"].as_str().unwrap_or_default();
+    if let Some(pod) = pods.iter().find(|p| uses_claim(p, name)) {
+        return Status::InProgress(format!(
+            "not bound yet: pod {} waits for it",
+            pod["metadata"]["name"].as_str().unwrap_or("pod")
+        ));
+    }
+    Status::Ready
+}
+
+fn uses_claim(pod: &Value, claim: &str) -> bool {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
 }

@@ -11,7 +11,7 @@ use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
 use crate::kinds::{self, Kind};
 use crate::live;
-use crate::readiness::{Status, status, workload_status};
+use crate::readiness::{Status, claim_status, workload_status};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppStatus {
@@ -36,6 +36,8 @@ pub struct WorkloadStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VolumeStatus {
     pub name: String,
+    /// `Bound`, `Pending` (ready only while it waits for its first consumer) or `Lost`.
+    pub phase: String,
     pub status: Status,
 }
 
@@ -110,7 +112,8 @@ pub fn summarise(objects: &[(Kind, Value)], now: Timestamp) -> Vec<AppStatus> {
                 volumes: of(kinds::PVC)
                     .map(|v| VolumeStatus {
                         name: v["metadata"]["name"].as_str().unwrap_or_default().into(),
-                        status: status(v),
+                        phase: v["status"]["phase"].as_str().unwrap_or("Pending").into(),
+                        status: claim_status(v, &pods),
                     })
                     .collect(),
                 name,

@@ -717,3 +717,101 @@ async fn a_volume_grows_in_place_but_is_never_shrunk_or_recreated() {
         );
     }
 }
+
+#[tokio::test]
+async fn wait_needs_each_volume_bound_or_waiting_for_its_first_consumer() {
+    let claim = "persistentvolumeclaim/mysql-db-v1-mkg-claim-0";
+    let app = app(|_| {});
+    let wait = |ms| ApplyOptions {
+        wait: Some(std::time::Duration::from_millis(ms)),
+        ..Default::default()
+    };
+
+    // Workload available, claim bound: done.
+    let ready = FakeCluster::new(&["demo"]).await;
+    ready.set_kubelet(Kubelet::Ready);
+    let (events, result) = deploy_with(&ready, &app, PlanOptions::default(), wait(30_000)).await;
+    result.expect("ready");
+    assert!(
+        lines(&events).contains(&format!("ready {claim}")),
+        "{events:?}"
+    );
+
+    // Workload available, but the provisioner never makes the volume: not done.
+    let stuck = FakeCluster::new(&["demo"]).await;
+    stuck.set_kubelet(Kubelet::VolumesUnprovisioned);
+    let (events, result) = deploy_with(&stuck, &app, PlanOptions::default(), wait(600)).await;
+    let err = result.expect_err("the claim never binds");
+    assert!(
+        matches!(&err, DeployError::WaitTimeout { object, last, .. }
+            if object == claim && last.contains("waiting for rancher.io/local-path")),
+        "{err}"
+    );
+    assert!(
+        lines(&events).contains(&"ready deployment/mysql-db-v1-mkg".to_string()),
+        "{events:?}"
+    );
+
+    // A claim whose volume is gone fails the wait at once.
+    let pvc_path = "/api/v1/namespaces/demo/persistentvolumeclaims/mysql-db-v1-mkg-claim-0";
+    edit(
+        &ready,
+        &format!("{pvc_path}/status"),
+        json!({"status": {"phase": "Lost"}}),
+    )
+    .await;
+    let err = deploy_with(&ready, &app, PlanOptions::default(), wait(30_000))
+        .await
+        .1
+        .expect_err("lost volume");
+    assert!(
+        matches!(&err, DeployError::WorkloadFailed { object, reason }
+            if object == claim && reason.contains("is gone (phase Lost)")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_into_a_missing_namespace_plans_it_and_everything_in_it_as_created() {
+    let cluster = FakeCluster::new(&[]).await;
+    let app = app(|_| {});
+    let (events, result) = deploy_with(
+        &cluster,
+        &app,
+        PlanOptions {
+            create_namespace: true,
+            ..Default::default()
+        },
+        ApplyOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    result.expect("dry run");
+    assert_eq!(
+        lines(&events),
+        [
+            "created namespace/demo",
+            "created configmap/train",
+            "created persistentvolumeclaim/mysql-db-v1-mkg-claim-0",
+            "created service/mysql-db-v1-mkg",
+            "created deployment/mysql-db-v1-mkg",
+            "created ingress/mysql-db-v1-mkg-ingress",
+        ]
+    );
+    assert!(
+        events.iter().all(|e| matches!(
+            e,
+            maia_deploy::Event::Applied { dry_run: true, .. }
+                | maia_deploy::Event::NamespaceCreated { dry_run: true, .. }
+        )),
+        "{events:?}"
+    );
+    let writes = cluster.writes();
+    assert!(
+        writes.iter().all(|w| w.query.contains("dryRun=All")),
+        "{writes:?}"
+    );
+    assert!(cluster.namespaces().is_empty(), "a dry run creates nothing");
+}

@@ -1,6 +1,6 @@
 //! The readiness table: object fixtures as the API server reports them.
 
-use maia_deploy::readiness::{Status, status, workload_status};
+use maia_deploy::readiness::{Status, claim_status, status, workload_status};
 use serde_json::{Value, json};
 
 fn pod_waiting(reason: &str, message: &str) -> Value {
@@ -97,12 +97,104 @@ fn crash_loops_and_missing_secrets_fail() {
 
 #[test]
 fn volumes_services_and_others() {
-    let bound = json!({"kind": "PersistentVolumeClaim", "status": {"phase": "Bound"}});
-    assert_eq!(status(&bound), Status::Ready);
-    let pending = json!({"kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}});
-    assert!(in_progress(&status(&pending), "first pod"));
     assert_eq!(status(&json!({"kind": "Service"})), Status::Ready);
     let running = json!({"kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": "Running",
         "conditions": [{"type": "Ready", "status": "True"}]}});
     assert_eq!(status(&running), Status::Ready);
+}
+
+fn claim(phase: &str, annotations: Value) -> Value {
+    json!({"kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "annotations": annotations},
+        "spec": {"volumeName": "pvc-123"}, "status": {"phase": phase}})
+}
+
+fn pod_using(claim: &str) -> Value {
+    json!({"kind": "Pod", "metadata": {"name": "app-0"},
+        "spec": {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim}}]},
+        "status": {"phase": "Pending"}})
+}
+
+#[test]
+fn a_claim_is_ready_when_bound_or_waiting_for_its_first_consumer() {
+    let no_pods: &[Value] = &[];
+    // (claim, pods of the app, expected state, words the reason must hold)
+    let table: Vec<(Value, Vec<Value>, &str, &str)> = vec![
+        (claim("Bound", json!({})), vec![], "ready", ""),
+        (
+            claim("Bound", json!({})),
+            vec![pod_using("data")],
+            "ready",
+            "",
+        ),
+        (
+            claim("Lost", json!({})),
+            vec![],
+            "failed",
+            "pvc-123 is gone",
+        ),
+        // WaitForFirstConsumer and no pod yet: nothing to wait for.
+        (claim("Pending", json!({})), vec![], "ready", ""),
+        (
+            claim("Pending", json!({})),
+            vec![pod_using("other")],
+            "ready",
+            "",
+        ),
+        // A pod uses it: it must bind before that pod can start.
+        (
+            claim("Pending", json!({})),
+            vec![pod_using("data")],
+            "in_progress",
+            "pod app-0 waits for it",
+        ),
+        (
+            claim(
+                "Pending",
+                json!({"volume.kubernetes.io/selected-node": "gpu-1"}),
+            ),
+            vec![],
+            "in_progress",
+            "provisioned on node gpu-1",
+        ),
+        (
+            claim(
+                "Pending",
+                json!({"volume.kubernetes.io/storage-provisioner": "rancher.io/local-path"}),
+            ),
+            vec![],
+            "in_progress",
+            "waiting for rancher.io/local-path",
+        ),
+        (
+            claim(
+                "Pending",
+                json!({"volume.beta.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}),
+            ),
+            vec![],
+            "in_progress",
+            "waiting for ebs.csi.aws.com",
+        ),
+    ];
+    for (object, pods, state, words) in table {
+        let judged = claim_status(&object, &pods);
+        let json = serde_json::to_value(&judged).unwrap();
+        assert_eq!(json["state"], state, "{object} with {pods:?}: {judged:?}");
+        assert!(
+            judged.reason().unwrap_or_default().contains(words),
+            "{judged:?}"
+        );
+    }
+    // Without pods, `status` judges a claim the same way.
+    assert_eq!(
+        status(&claim("Pending", json!({}))),
+        claim_status(&claim("Pending", json!({})), no_pods)
+    );
+    assert!(in_progress(
+        &status(&claim(
+            "Pending",
+            json!({"volume.kubernetes.io/selected-node": "n"})
+        )),
+        "node n"
+    ));
 }

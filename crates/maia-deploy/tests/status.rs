@@ -64,3 +64,36 @@ fn a_job_shows_time_left_ports_urls_and_why_it_is_not_ready() {
     assert!(db.workload.as_ref().unwrap().ready);
     assert_eq!(db.workload.as_ref().unwrap().seconds_left, None);
 }
+
+#[test]
+fn a_pending_volume_is_judged_with_the_apps_pods() {
+    let meta = |name: &str| json!({"name": name, "namespace": "demo", "labels": labels("lab")});
+    let claim = |name: &str| {
+        (
+            kinds::PVC,
+            json!({"kind": "PersistentVolumeClaim", "metadata": meta(name), "status": {"phase": "Pending"}}),
+        )
+    };
+    let objects = vec![
+        claim("lab-mkg-claim-0"),
+        claim("lab-mkg-claim-1"),
+        (
+            kinds::POD,
+            json!({"kind": "Pod", "metadata": meta("lab-mkg-abc"),
+            "spec": {"volumes": [{"name": "v0", "persistentVolumeClaim": {"claimName": "lab-mkg-claim-0"}}]},
+            "status": {"phase": "Pending"}}),
+        ),
+    ];
+    let apps = summarise(&objects, Timestamp::UNIX_EPOCH);
+    let volumes = &apps[0].volumes;
+    assert_eq!(volumes[0].phase, "Pending");
+    assert_eq!(
+        volumes[0].status,
+        Status::InProgress("not bound yet: pod lab-mkg-abc waits for it".into())
+    );
+    // No pod uses the other one yet: it waits for its first consumer.
+    assert_eq!(
+        (volumes[1].phase.as_str(), &volumes[1].status),
+        ("Pending", &Status::Ready)
+    );
+}
