@@ -1,6 +1,9 @@
 //! The kinds maia writes, known statically: maia never needs discovery, which keeps a
 //! deploy to one LIST per kind (and works against servers that hide discovery).
 
+use k8s_openapi::api::{
+    apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as networking,
+};
 use kube::core::ApiResource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,48 +42,25 @@ impl Kind {
     }
 }
 
-pub const CONFIG_MAP: Kind = Kind {
-    kind: "ConfigMap",
-    group: "",
-    version: "v1",
-    plural: "configmaps",
-};
-pub const PVC: Kind = Kind {
-    kind: "PersistentVolumeClaim",
-    group: "",
-    version: "v1",
-    plural: "persistentvolumeclaims",
-};
-pub const SERVICE: Kind = Kind {
-    kind: "Service",
-    group: "",
-    version: "v1",
-    plural: "services",
-};
-pub const JOB: Kind = Kind {
-    kind: "Job",
-    group: "batch",
-    version: "v1",
-    plural: "jobs",
-};
-pub const DEPLOYMENT: Kind = Kind {
-    kind: "Deployment",
-    group: "apps",
-    version: "v1",
-    plural: "deployments",
-};
-pub const INGRESS: Kind = Kind {
-    kind: "Ingress",
-    group: "networking.k8s.io",
-    version: "v1",
-    plural: "ingresses",
-};
-pub const POD: Kind = Kind {
-    kind: "Pod",
-    group: "",
-    version: "v1",
-    plural: "pods",
-};
+impl Kind {
+    /// The kind of a k8s-openapi type, from the type's own API metadata.
+    pub const fn of<K: k8s_openapi::Resource>() -> Kind {
+        Kind {
+            kind: K::KIND,
+            group: K::GROUP,
+            version: K::VERSION,
+            plural: K::URL_PATH_SEGMENT,
+        }
+    }
+}
+
+pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>();
+pub const PVC: Kind = Kind::of::<core::PersistentVolumeClaim>();
+pub const SERVICE: Kind = Kind::of::<core::Service>();
+pub const JOB: Kind = Kind::of::<batch::Job>();
+pub const DEPLOYMENT: Kind = Kind::of::<apps::Deployment>();
+pub const INGRESS: Kind = Kind::of::<networking::Ingress>();
+pub const POD: Kind = Kind::of::<core::Pod>();
 
 /// Kinds an app may own, in apply order.
 pub const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
