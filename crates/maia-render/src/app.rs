@@ -21,7 +21,9 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use maia_spec::app::{AppSpec, IngressFlavour, MountFileContents, ServiceType, Workload};
+use maia_spec::app::{
+    AppSpec, IngressFlavour, MountFileContents, ServiceType, Workload, user_secret_env,
+};
 use serde_json::{Value, json};
 
 use crate::error::RenderError;
@@ -151,20 +153,12 @@ fn env(spec: &AppSpec) -> Vec<EnvVar> {
             value: Some(spec.user_secrets.len().to_string()),
             value_from: None,
         });
-        let single = spec.user_secrets.len() == 1;
-        for (i, secret) in spec.user_secrets.iter().enumerate() {
-            for param in &spec.user_secret_params {
-                let name = if single {
-                    param.clone()
-                } else {
-                    format!("{param}_{i}")
-                };
-                env.push(EnvVar {
-                    name,
-                    value: None,
-                    value_from: secret_ref(secret.as_str(), param),
-                });
-            }
+        for (name, secret, key) in user_secret_env(&spec.user_secrets, &spec.user_secret_params) {
+            env.push(EnvVar {
+                name,
+                value: None,
+                value_from: secret_ref(secret, key),
+            });
         }
     }
     env.extend(spec.secret_env.iter().map(|e| EnvVar {
@@ -531,16 +525,10 @@ pub fn helm_values(spec: &AppSpec) -> Value {
                     .collect::<Vec<_>>()
             ),
         );
-        let single = spec.user_secrets.len() == 1;
-        for (i, secret) in spec.user_secrets.iter().enumerate() {
-            for param in &spec.user_secret_params {
-                let name = if single {
-                    param.clone()
-                } else {
-                    format!("{param}_{i}")
-                };
-                extra_env.push(json!({"name": name, "valueFrom": {"secretKeyRef": {"key": param, "name": secret.as_str()}}}));
-            }
+        for (name, secret, key) in user_secret_env(&spec.user_secrets, &spec.user_secret_params) {
+            extra_env.push(
+                json!({"name": name, "valueFrom": {"secretKeyRef": {"key": key, "name": secret}}}),
+            );
         }
     }
     extra_env.extend(spec.secret_env.iter().map(|e| {

@@ -319,6 +319,26 @@ pub fn full_name(chart_name: &str) -> String {
     cut.trim_end_matches('-').to_string()
 }
 
+/// The variables the user secrets put in the environment, as `(name, secret, key)`,
+/// named as the original chart named them: the key itself when there is one secret,
+/// `<key>_<i>` for the i-th of several.
+pub fn user_secret_env<'a, S: AsRef<str>>(
+    secrets: &'a [S],
+    params: &'a [String],
+) -> impl Iterator<Item = (String, &'a str, &'a str)> + 'a {
+    let single = secrets.len() == 1;
+    secrets.iter().enumerate().flat_map(move |(i, secret)| {
+        params.iter().map(move |param| {
+            let name = if single {
+                param.clone()
+            } else {
+                format!("{param}_{i}")
+            };
+            (name, secret.as_ref(), param.as_str())
+        })
+    })
+}
+
 /// Contents of the mount files, read by the caller (rendering does no I/O).
 pub type MountFileContents = BTreeMap<String, Vec<u8>>;
 
@@ -854,22 +874,14 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         })
         .collect();
     // Env names must be unique: server-side apply keys the list by name.
-    let single = c.user_secret.len() == 1;
-    for (i, _) in c.user_secret.iter().enumerate() {
-        for param in &c.user_secret_params {
-            let name = if single {
-                param.clone()
-            } else {
-                format!("{param}_{i}")
-            };
-            if c.env_variables.contains_key(&name) {
-                issues
-                    .error(
-                        root.key("env_variables").key(&name),
-                        format!("{name:?} is also set from user_secret_params"),
-                    )
-                    .set_hint("rename the variable; the container can have only one value for it");
-            }
+    for (name, _, _) in user_secret_env(&c.user_secret, &c.user_secret_params) {
+        if c.env_variables.contains_key(&name) {
+            issues
+                .error(
+                    root.key("env_variables").key(&name),
+                    format!("{name:?} is also set from user_secret_params"),
+                )
+                .set_hint("rename the variable; the container can have only one value for it");
         }
     }
     if c.user_secret.is_empty() && !c.user_secret_params.is_empty() {
