@@ -14,7 +14,7 @@ use maia_spec::names::Dns1035Label;
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
 
 use super::ingress::{Access, Route, auth_middleware, hub_ingress};
-use super::meta::{deployment, image_pull_secrets, meta, single};
+use super::meta::{self, deployment, image_pull_secrets, meta, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 use crate::object::Object;
@@ -212,21 +212,7 @@ fn nginx_proxy(spec: &WorkspaceSpec) -> Deployment {
 }
 
 fn nginx_service(spec: &WorkspaceSpec) -> Service {
-    Service {
-        metadata: meta(spec, COMPONENT, NGINX),
-        spec: Some(ServiceSpec {
-            selector: Some(single("app", NGINX)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                protocol: Some("TCP".into()),
-                port: 80,
-                target_port: Some(IntOrString::String("http".into())),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    meta::http_service(spec, COMPONENT, NGINX, single("app", NGINX))
 }
 
 /// One Ingress per proxied service, named as the original's. MLflow, KubeFlow and

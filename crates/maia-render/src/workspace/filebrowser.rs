@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
     PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
-    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ingress::{Access, Route, hub_ingress};
-use super::meta::{self, meta, single};
+use super::meta::{self, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 
@@ -124,21 +124,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             ..Default::default()
         },
     );
-    let service = Service {
-        metadata: meta(spec, NAME, NAME),
-        spec: Some(ServiceSpec {
-            selector: Some(selector),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                protocol: Some("TCP".into()),
-                port: 80,
-                target_port: Some(IntOrString::String("http".into())),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let service = meta::http_service(spec, NAME, NAME, selector);
     let ingress = hub_ingress(
         spec,
         NAME,
