@@ -155,15 +155,7 @@ impl FakeCluster {
                     let service =
                         hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                             let shared = shared.clone();
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let body = body
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                Ok::<_, Infallible>(handle(&shared, parts, body).await)
-                            }
+                            async move { Ok::<_, Infallible>(receive(&shared, req).await) }
                         });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -199,15 +191,7 @@ impl tower::Service<Request<kube::client::Body>> for Layer {
 
     fn call(&mut self, req: Request<kube::client::Body>) -> Self::Future {
         let shared = self.0.clone();
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            Ok(handle(&shared, parts, body).await)
-        })
+        Box::pin(async move { Ok(receive(&shared, req).await) })
     }
 }
 
@@ -250,6 +234,17 @@ fn injected(code: u16, method: &Method, path: &str) -> Response<Full<Bytes>> {
             "Internal error occurred: etcdserver: request timed out",
         ),
     }
+}
+
+/// Reads a request whole, from the loopback server or the in-process client alike.
+async fn receive<B: hyper::body::Body>(shared: &Shared, req: Request<B>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    handle(shared, parts, body).await
 }
 
 async fn handle(
