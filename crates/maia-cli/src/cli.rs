@@ -66,6 +66,127 @@ pub enum NamespaceCommand {
             out/Brain_MRI/deploy.sh    # after review, with KUBECONFIG set"
     )]
     Render(NamespaceRenderArgs),
+    /// Deploy a group's workspace to the cluster: preflight, then every component in order
+    #[command(
+        long_about = "Deploy a group's whole workspace to the cluster.\n\n\
+            First a preflight, which changes nothing and reports every problem at once: the \
+            API server answers; you may do what the deploy needs; the CRDs it uses exist \
+            (MinIO Tenant, Traefik Middleware); the storage and ingress classes the cluster \
+            config names exist; helm, kubectl and git are on PATH; the namespace is not \
+            reserved and no other group holds it.\n\n\
+            Then, component by component in dependency order: maia's own objects by \
+            server-side apply (field manager maia, pruned by inventory), the third-party \
+            charts with `helm upgrade --install` (values in a private temporary file, skipped \
+            when the deployed values and version already match), KubeFlow Pipelines with \
+            `kubectl apply --server-side -k` (skipped when that version runs).\n\n\
+            Credentials live in the cluster, in Secret maia-credentials-<namespace> of \
+            maia-system, and are reused by every later run from any machine. SSH ports come \
+            from the cluster: a user keeps theirs, a new user gets the lowest free port of \
+            port_range, allocated under the Lease maia-ssh-ports so concurrent deploys never \
+            collide. A second run changes nothing.",
+        after_help = "Examples:\n  \
+            maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
+            maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml --wait --timeout 20m\n  \
+            maia namespace deploy ... --skip-helm --skip-kubeflow   # prints those steps for you to run\n  \
+            maia namespace deploy ... --config-folder out/          # also writes the bundle and credentials.yaml\n\n\
+            Exit codes: 0 deployed, 1 the cluster refused or a component failed, 2 bad input \
+            (or a preflight problem in the input)."
+    )]
+    Deploy(NamespaceDeployArgs),
+    /// Show what `namespace deploy` would change: objects field by field, helm releases, KubeFlow
+    #[command(after_help = "Examples:\n  \
+            maia namespace plan --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
+            maia namespace plan ... -o json | jq '.segments[].helm'\n\n\
+            Exit codes: 0 nothing would change, 1 something would change, 2 error.")]
+    Plan(NamespaceDeployArgs),
+    /// Show a deployed workspace: each component ready or not and why, URLs, users' SSH ports
+    #[command(
+        after_help = "Examples:\n  maia namespace status Brain_MRI\n  maia namespace status brain-mri -o json"
+    )]
+    Status(NamespaceStatusArgs),
+    /// List the workspaces maia deployed on the cluster
+    #[command(after_help = "Examples:\n  maia namespace list\n  maia namespace list -o json")]
+    List(NamespaceListArgs),
+    /// Remove a workspace; volumes, the namespace and credentials stay unless --delete-data
+    #[command(after_help = "Examples:\n  \
+            maia namespace delete Brain_MRI\n  \
+            maia namespace delete Brain_MRI --delete-data --yes\n\n\
+            GROUP is the group_ID or the namespace. Helm releases are uninstalled and maia's \
+            objects deleted in reverse order; the shared KubeFlow install is left alone. On a \
+            terminal maia asks first; --yes skips the question.")]
+    Delete(NamespaceDeleteArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct NamespaceDeployArgs {
+    #[command(flatten)]
+    pub files: WorkspaceFileArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
+    #[arg(long)]
+    pub minimal: bool,
+    /// Wait for each component to be ready before the next
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits in all, e.g. 10m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Take over fields another field manager owns (and adopt objects maia did not create)
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Do not run helm: print the chart installs for you to run
+    #[arg(long)]
+    pub skip_helm: bool,
+    /// Do not install KubeFlow Pipelines: print the kubectl commands for you to run
+    #[arg(long)]
+    pub skip_kubeflow: bool,
+    /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub state_namespace: String,
+    /// Also write the bundle (manifests, values, credentials.yaml) under DIR/<group_ID>/
+    #[arg(long, value_name = "DIR")]
+    pub config_folder: Option<PathBuf>,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
+    pub output: EventFormat,
+    #[command(flatten)]
+    pub strictness: Strictness,
+}
+
+#[derive(Debug, Args)]
+pub struct NamespaceStatusArgs {
+    /// The group_ID or the namespace
+    pub group: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct NamespaceListArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct NamespaceDeleteArgs {
+    /// The group_ID or the namespace
+    pub group: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Also delete the volumes, the namespace and the group's credentials
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Namespace holding maia's state
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub state_namespace: String,
 }
 
 /// The three files a workspace is rendered from.
@@ -75,7 +196,7 @@ pub struct WorkspaceFileArgs {
     #[arg(long, value_name = "FILE")]
     pub namespace_config_file: PathBuf,
     /// The cluster config (domain, ingress, SSH, Keycloak, …)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
     pub cluster_config_file: PathBuf,
     /// The MAIA config (images and chart versions); built-in defaults when left out
     #[arg(long, value_name = "FILE")]

@@ -30,7 +30,7 @@ pub fn install_crypto() {
 
 /// One runtime per process: a kube client's background worker lives on the runtime
 /// that created it, so connecting and using must share it.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -82,7 +82,7 @@ fn contexts(cluster: &ClusterArgs, configured: &[String]) -> Vec<Option<String>>
     }
 }
 
-fn target(cluster: &ClusterArgs, context: Option<String>) -> Target {
+pub(crate) fn target(cluster: &ClusterArgs, context: Option<String>) -> Target {
     Target {
         kubeconfig: cluster.kubeconfig.clone(),
         context,
@@ -146,17 +146,17 @@ pub fn deploy_file(
 
 /// Prints engine events as they come: human lines (and a spinner while waiting on a
 /// terminal), or one JSON object per line.
-struct Printer {
+pub(crate) struct Printer {
     format: EventFormat,
     cluster: Option<String>,
     /// "pruned" during a deploy, "deleted" for `maia app delete`.
-    removed: &'static str,
+    pub(crate) removed: &'static str,
     spinner: Option<ProgressBar>,
     changed: Vec<String>,
 }
 
 impl Printer {
-    fn new(format: EventFormat, cluster: Option<String>) -> Self {
+    pub(crate) fn new(format: EventFormat, cluster: Option<String>) -> Self {
         Printer {
             format,
             cluster,
@@ -173,14 +173,14 @@ impl Printer {
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
         }
     }
 
     /// The failure as the last JSON line, so a script reading stdout sees it too.
-    fn error_event(&self, error: &DeployError) {
+    pub(crate) fn error_event(&self, error: &DeployError) {
         let mut value = serde_json::json!({
             "event": "error",
             "message": error.to_string(),
@@ -194,7 +194,7 @@ impl Printer {
     }
 
     /// After a failure: what had already changed on the cluster.
-    fn report_partial(&self) {
+    pub(crate) fn report_partial(&self) {
         let mut err = std::io::stderr().lock();
         let _ = if self.changed.is_empty() {
             writeln!(err, "note: nothing was changed on the cluster")
@@ -220,6 +220,12 @@ impl EventSink for Printer {
             Event::NamespaceCreated { namespace, .. } => {
                 self.changed.push(format!("namespace/{namespace}"))
             }
+            Event::Helm {
+                release, outcome, ..
+            } if outcome != "unchanged" && outcome != "skipped" => self
+                .changed
+                .push(format!("helm release {release} ({outcome})")),
+            Event::Kustomization { url, .. } => self.changed.push(format!("kustomization {url}")),
             _ => {}
         }
         if self.format == EventFormat::Json {
@@ -271,6 +277,20 @@ impl EventSink for Printer {
             Event::Failed { object, reason } => {
                 self.finish();
                 self.line(format!("{object} failed: {reason}"))
+            }
+            Event::Helm {
+                release, outcome, ..
+            } => self.line(format!("helm release {release} {outcome}")),
+            Event::Kustomization { url, outcome } => {
+                self.line(format!("kustomization {url} {outcome}"))
+            }
+            Event::ComponentReady { component } => {
+                self.finish();
+                self.line(format!("component {component} ready"))
+            }
+            Event::ComponentFailed { component, reason } => {
+                self.finish();
+                self.line(format!("component {component} failed: {reason}"))
             }
         }
     }
@@ -426,7 +446,7 @@ pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
     out
 }
 
-fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
+pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
     Ok(block_on(Cluster::connect(&target(
         cluster,
         cluster.context.clone(),
@@ -490,7 +510,7 @@ fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Res
 }
 
 /// Columns padded to their widest cell, as kubectl prints them.
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
+pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod namespace;
 pub mod output;
 pub mod report;
+pub mod workspace;
 
 pub use error::{CliError, Result};
 

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use maia_cli::cli::{AppCommand, Cli, Command, ConfigCommand, NamespaceCommand};
-use maia_cli::{app, config, deploy, finish, namespace};
+use maia_cli::{app, config, deploy, finish, namespace, workspace};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,5 +22,10 @@ fn main() -> ExitCode {
         }) => config::validate(&file, kind, strictness.into()),
         Command::Config(ConfigCommand::Schema { kind }) => config::schema(kind),
         Command::Namespace(NamespaceCommand::Render(args)) => namespace::run_render(&args),
+        Command::Namespace(NamespaceCommand::Deploy(args)) => workspace::deploy(&args),
+        Command::Namespace(NamespaceCommand::Plan(args)) => return workspace::plan(&args),
+        Command::Namespace(NamespaceCommand::Status(args)) => workspace::status(&args),
+        Command::Namespace(NamespaceCommand::List(args)) => workspace::list(&args),
+        Command::Namespace(NamespaceCommand::Delete(args)) => workspace::delete(&args),
     })
 }

@@ -22,6 +22,15 @@ pub fn error(e: &CliError) -> u8 {
         diagnostics(spec.diagnostics());
     }
     let mut err = std::io::stderr().lock();
+    if let CliError::Deploy(maia_deploy::DeployError::Preflight { problems }) = e {
+        for p in problems {
+            let _ = writeln!(
+                err,
+                "preflight: {} [{}]\n  hint: {}",
+                p.message, p.check, p.hint
+            );
+        }
+    }
     let _ = writeln!(err, "error: {e}");
     let mut source = e.source();
     while let Some(cause) = source {

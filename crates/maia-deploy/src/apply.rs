@@ -93,67 +93,113 @@ pub async fn execute(
             return Ok(());
         }
     }
-    if let Some(inventory) = &plan.inventory_before {
-        record_inventory(cluster, plan, inventory, options).await?;
-    }
-    // One phase per kind, in apply order: the objects of a phase are independent of
-    // each other (several volumes, say) and go out together.
-    let mut rest = plan.steps.as_slice();
-    while let Some(first) = rest.first() {
-        let Step::Apply { kind: phase, .. } = first else {
-            match first {
-                Step::Prune { object, kind } => {
-                    delete_one(cluster, kind, object, options).await?;
-                    sink.emit(Event::Pruned {
-                        object: object.clone(),
-                        dry_run: options.dry_run,
-                    });
-                }
-                Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
-                    object: object.clone(),
-                }),
-                Step::Apply { .. } => unreachable!("matched above"),
-            }
-            rest = &rest[1..];
-            continue;
-        };
-        let len = rest
-            .iter()
-            .take_while(|s| matches!(s, Step::Apply { kind, .. } if kind == phase))
-            .count();
-        let (group, tail) = rest.split_at(len);
-        rest = tail;
-        // Every request of the phase completes before a failure is reported, so the
-        // events say exactly what was applied.
-        let results: Vec<Result<(ObjectRef, Outcome)>> = stream::iter(group)
-            .map(|step| run_apply(cluster, step, options))
-            .buffered(APPLY_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failure = None;
-        for result in results {
-            match result {
-                Ok((object, outcome)) => sink.emit(Event::Applied {
-                    object,
-                    outcome,
-                    dry_run: options.dry_run,
-                }),
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-    }
-    if let Some(inventory) = &plan.inventory_after {
-        record_inventory(cluster, plan, inventory, options).await?;
-    }
+    let mut run = Run::new(cluster, plan, options);
+    run.steps(&plan.steps, sink).await?;
+    run.finish().await?;
     if let (Some(timeout), false) = (options.wait, options.dry_run) {
         wait_ready(cluster, plan, timeout, sink).await?;
     }
     Ok(())
+}
+
+/// One run of a plan, which may go step group by step group (a workspace runs its plan
+/// component by component, with helm and waits in between).
+pub struct Run<'a> {
+    cluster: &'a Cluster,
+    plan: &'a Plan,
+    options: ApplyOptions,
+    inventory_recorded: bool,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(cluster: &'a Cluster, plan: &'a Plan, options: ApplyOptions) -> Self {
+        Run {
+            cluster,
+            plan,
+            options,
+            inventory_recorded: plan.inventory_before.is_none(),
+        }
+    }
+
+    /// Records the final inventory (what the plan leaves owned, after pruning).
+    pub async fn finish(mut self) -> Result<()> {
+        let (cluster, plan, options) = (self.cluster, self.plan, self.options);
+        if !self.inventory_recorded
+            && let Some(inventory) = &plan.inventory_before
+        {
+            record_inventory(cluster, plan, inventory, options).await?;
+            self.inventory_recorded = true;
+        }
+        if let Some(inventory) = &plan.inventory_after {
+            record_inventory(cluster, plan, inventory, options).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs some of the plan's steps. The inventory is recorded before the first write
+    /// into the namespace, so whatever fails later, every object created is already
+    /// owned; a rendered Namespace (cluster-scoped) may come before it.
+    pub async fn steps(&mut self, steps: &[Step], sink: &mut dyn EventSink) -> Result<()> {
+        let (cluster, plan, options) = (self.cluster, self.plan, self.options);
+        // One phase per kind, in apply order: the objects of a phase are independent of
+        // each other (several volumes, say) and go out together.
+        let mut rest = steps;
+        while let Some(first) = rest.first() {
+            let Step::Apply { kind: phase, .. } = first else {
+                match first {
+                    Step::Prune { object, kind } => {
+                        delete_one(cluster, kind, object, options).await?;
+                        sink.emit(Event::Pruned {
+                            object: object.clone(),
+                            dry_run: options.dry_run,
+                        });
+                    }
+                    Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
+                        object: object.clone(),
+                    }),
+                    Step::Apply { .. } => unreachable!("matched above"),
+                }
+                rest = &rest[1..];
+                continue;
+            };
+            if phase.namespaced && !self.inventory_recorded {
+                if let Some(inventory) = &plan.inventory_before {
+                    record_inventory(cluster, plan, inventory, options).await?;
+                }
+                self.inventory_recorded = true;
+            }
+            let len = rest
+                .iter()
+                .take_while(|s| matches!(s, Step::Apply { kind, .. } if kind == phase))
+                .count();
+            let (group, tail) = rest.split_at(len);
+            rest = tail;
+            // Every request of the phase completes before a failure is reported, so the
+            // events say exactly what was applied.
+            let results: Vec<Result<(ObjectRef, Outcome)>> = stream::iter(group)
+                .map(|step| run_apply(cluster, step, options))
+                .buffered(APPLY_CONCURRENCY)
+                .collect()
+                .await;
+            let mut failure = None;
+            for result in results {
+                match result {
+                    Ok((object, outcome)) => sink.emit(Event::Applied {
+                        object,
+                        outcome,
+                        dry_run: options.dry_run,
+                    }),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How many writes of one phase are in flight at once.
@@ -268,10 +314,10 @@ async fn record_inventory(
     inventory: &Inventory,
     options: ApplyOptions,
 ) -> Result<()> {
-    let config_map = inventory.to_config_map(&plan.namespace, &plan.release);
-    let name = crate::inventory::name(&plan.release);
+    let name = plan.scope.inventory.as_str();
+    let config_map = inventory.to_config_map(&plan.namespace, name, &plan.scope.labels);
     live::api(cluster, Some(&plan.namespace), &kinds::CONFIG_MAP)
-        .patch(&name, &options.patch_params(), &Patch::Apply(&config_map))
+        .patch(name, &options.patch_params(), &Patch::Apply(&config_map))
         .await
         .map_err(|e| {
             DeployError::from_kube(e, &cluster.url, "apply", format!("configmap/{name}"))
@@ -295,7 +341,7 @@ async fn wait_ready(
             Step::Apply { object, kind, .. }
                 if *kind == kinds::PVC || *kind == kinds::DEPLOYMENT || *kind == kinds::JOB =>
             {
-                Some((*kind, object.clone(), None))
+                Some((kind.clone(), object.clone(), None))
             }
             _ => None,
         })

@@ -49,12 +49,12 @@ pub async fn delete_app(
             continue;
         }
         let object = ObjectRef {
-            kind: kind.kind.into(),
+            kind: kind.kind.to_string(),
             name: name.into(),
             namespace: namespace.into(),
         };
         if *kind == kinds::PVC && !delete_volumes {
-            kept.push(Inventory::entry(kind.kind, name));
+            kept.push(Inventory::entry(&kind.kind, name));
             sink.emit(Event::VolumeKept { object });
             continue;
         }
@@ -73,7 +73,8 @@ pub async fn delete_app(
         delete_one(cluster, &kinds::CONFIG_MAP, &inventory_ref, options).await?;
     } else {
         let inventory = Inventory::new(kept.into_iter().collect());
-        let cm = inventory.to_config_map(namespace, release);
+        let scope = crate::plan::Scope::app(namespace, release);
+        let cm = inventory.to_config_map(namespace, &inventory_name, &scope.labels);
         live::api(cluster, Some(namespace), &kinds::CONFIG_MAP)
             .patch(
                 &inventory_name,

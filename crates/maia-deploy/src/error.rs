@@ -90,6 +90,22 @@ pub enum DeployError {
     WorkloadFailed { object: String, reason: String },
     #[error("no app {release:?} in namespace {namespace}")]
     AppNotFound { release: String, namespace: String },
+    #[error("{what} is damaged: {reason}")]
+    StateCorrupt { what: String, reason: String },
+    #[error("{holder} has held the Lease {lease} for more than {}", human(*waited))]
+    LeaseHeld {
+        lease: String,
+        holder: String,
+        waited: Duration,
+    },
+    #[error("preflight found {} problem(s); nothing was changed", problems.len())]
+    Preflight {
+        problems: Vec<crate::workspace::preflight::Problem>,
+    },
+    #[error("{0}")]
+    PortsExhausted(String),
+    #[error("no workspace {0:?} on the cluster")]
+    WorkspaceNotFound(String),
     #[error("cannot turn {object} into JSON")]
     Render {
         object: String,
@@ -102,6 +118,49 @@ pub enum DeployError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{tool} is not on PATH; it is needed for {needed_for}")]
+    ToolMissing {
+        tool: &'static str,
+        needed_for: &'static str,
+    },
+    #[error("cannot run `{command}` ({program})")]
+    ToolStart {
+        tool: &'static str,
+        command: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}){}", stderr_block(stderr))]
+    ToolFailed {
+        tool: &'static str,
+        /// Program, subcommand and release or URL; never file contents or values.
+        command: String,
+        status: String,
+        /// The last lines of the program's stderr.
+        stderr: String,
+    },
+    #[error("cannot make sense of what `{command}` printed: {message}")]
+    ToolOutput {
+        tool: &'static str,
+        command: String,
+        message: String,
+    },
+    #[error("cannot write the values file for helm release {release}")]
+    ValuesFile {
+        release: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A program's stderr, indented under the line saying it failed.
+fn stderr_block(stderr: &str) -> String {
+    if stderr.trim().is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = stderr.lines().map(|line| format!("  {line}")).collect();
+    format!(":\n{}", lines.join("\n"))
 }
 
 impl DeployError {
@@ -162,17 +221,48 @@ impl DeployError {
                 "fix the cause in the app config and deploy again; `maia app status` shows the details".into()
             }
             DeployError::AppNotFound { .. } => "list the apps with `maia app list -n NAMESPACE`".into(),
+            DeployError::StateCorrupt { .. } => {
+                "restore it from a backup (or delete the damaged key and re-run with --regenerate KEY); new passwords would lock the running workspace out".into()
+            }
+            DeployError::LeaseHeld { .. } => {
+                "another maia deploy is allocating SSH ports; wait for it and re-run (a crashed holder's Lease expires after 60s)".into()
+            }
+            DeployError::Preflight { .. } => "fix each problem listed above and run again".into(),
+            DeployError::PortsExhausted(_) => {
+                "widen port_range in the cluster config (every port the cluster's Services hold is taken)".into()
+            }
+            DeployError::WorkspaceNotFound(_) => {
+                "list the workspaces with `maia namespace list`".into()
+            }
             DeployError::Serialize { .. } | DeployError::Render { .. } => {
                 "this is a bug in maia; please report it with the config file".into()
+            }
+            DeployError::ToolMissing { tool, .. } => format!(
+                "install {tool} and put it on PATH, or leave out what needs it with {}",
+                if *tool == "helm" { "--skip-helm" } else { "--skip-kubeflow" }
+            ),
+            DeployError::ToolStart { program, .. } => {
+                format!("check that {program} exists and is an executable program")
+            }
+            DeployError::ToolFailed { tool, stderr, .. } => tool_failed_hint(tool, stderr),
+            DeployError::ToolOutput { tool, .. } => format!(
+                "maia may not understand this {tool} version; check `{tool} version`, and report it if it is recent"
+            ),
+            DeployError::ValuesFile { .. } => {
+                "check that the temporary directory (TMPDIR) exists and is writable".into()
             }
         })
     }
 
     /// True when the fault is in what the user asked for rather than in the cluster.
     pub fn is_bad_input(&self) -> bool {
+        if let DeployError::Preflight { problems } = self {
+            return problems.iter().any(|p| p.bad_input);
+        }
         matches!(
             self,
-            DeployError::Kubeconfig { .. }
+            DeployError::PortsExhausted(_)
+                | DeployError::Kubeconfig { .. }
                 | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }
                 | DeployError::NoCluster { .. }
@@ -227,6 +317,24 @@ impl DeployError {
             },
         }
     }
+}
+
+/// What to try when helm or kubectl failed, from what it said.
+fn tool_failed_hint(tool: &str, stderr: &str) -> String {
+    let said = stderr.to_lowercase();
+    if tool == "helm" && said.contains("another operation") {
+        return "an earlier helm run on this release did not finish: see `helm history RELEASE -n NAMESPACE`, roll it back (`helm rollback`) and deploy again".into();
+    }
+    if said.contains("executable file not found") && said.contains("git") {
+        return "kubectl needs git to fetch a remote kustomization: install git and put it on PATH"
+            .into();
+    }
+    if said.contains("timed out") || said.contains("context deadline exceeded") {
+        return format!(
+            "{tool} gave up waiting; look at the pods' events (kubectl get events -n NAMESPACE) and raise --timeout if it is just slow"
+        );
+    }
+    format!("the lines above are {tool}'s own message; fix the cause and re-run the same command")
 }
 
 /// The field managers named in a server-side apply conflict message, e.g.

@@ -64,6 +64,26 @@ pub enum Event {
         object: ObjectRef,
         reason: String,
     },
+    /// A third-party chart: `installed`, `upgraded`, `unchanged`, `skipped`, `uninstalled`.
+    Helm {
+        release: String,
+        namespace: String,
+        outcome: String,
+    },
+    /// A remote kustomization (KubeFlow): `applied`.
+    Kustomization {
+        url: String,
+        outcome: String,
+    },
+    /// Every object of a workspace component is ready (with `--wait`).
+    ComponentReady {
+        component: String,
+    },
+    /// A workspace component could not be deployed; later ones were not started.
+    ComponentFailed {
+        component: String,
+        reason: String,
+    },
 }
 
 /// Where events go. A closure is enough; tests collect into a `Vec`.

@@ -1,20 +1,40 @@
 //! An in-memory cluster for tests: kube-fake-client's API server behind a layer that
-//! records every request (to count writes), injects HTTP errors, answers the Namespace
-//! paths kube-fake-client 0.3 cannot parse, and plays a tiny kubelet (marks workloads
-//! ready, or gives their pod an image pull error). Served in-process as a
-//! `kube::Client`, or on 127.0.0.1 for end-to-end tests of the binary.
+//! records every request (to count writes), injects HTTP errors, and fills in what
+//! kube-fake-client 0.3 lacks:
+//!
+//! - Namespaces, as objects with labels and annotations (it cannot parse
+//!   `/api/v1/namespaces/NAME`);
+//! - API discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`);
+//! - custom resources that are installed or not, like a cluster with or without an
+//!   operator (MinIO [`Tenant`], Traefik [`Middleware`] in both its API groups);
+//! - `SelfSubjectAccessReview`, allowed unless a test [denies](FakeCluster::deny) it;
+//! - a tiny kubelet (marks workloads ready, completes workspace setup Jobs,
+//!   initializes Tenants, or gives a workload's pod an image pull error).
+//!
+//! Served in-process as a `kube::Client`, or on 127.0.0.1 for end-to-end tests of the
+//! binary.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use k8s_openapi::api::{
+    apps::v1 as apps, authorization::v1 as authorization, batch::v1 as batch,
+    coordination::v1 as coordination, core::v1 as core, networking::v1 as networking,
+    rbac::v1 as rbac, storage::v1 as storage,
+};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+use kube::core::ObjectMeta;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
@@ -22,14 +42,29 @@ use crate::cluster::Cluster;
 /// One request as the API server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
+    /// The HTTP method (`GET`, `PATCH`, …).
     pub method: String,
+    /// The path, without the query.
     pub path: String,
+    /// The query string, still URL-encoded (empty when there is none).
     pub query: String,
 }
 
 impl Recorded {
+    /// Whether the request may change the cluster: anything but a GET, except an
+    /// access review (a question, see [`Recorded::is_review`]).
     pub fn is_write(&self) -> bool {
-        self.method != "GET"
+        self.method != "GET" && !self.is_review()
+    }
+
+    /// Whether the request is an access or token review (`POST
+    /// /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` and the like): it asks
+    /// the API server a question and stores nothing.
+    pub fn is_review(&self) -> bool {
+        self.method == "POST"
+            && (self.path.starts_with("/apis/authorization.k8s.io/")
+                || self.path.starts_with("/apis/authentication.k8s.io/"))
+            && self.path.ends_with("reviews")
     }
 }
 
@@ -39,57 +74,491 @@ impl std::fmt::Display for Recorded {
     }
 }
 
-/// What the pretend kubelet does to a Deployment or Job once it is applied.
+/// What the pretend kubelet does to an object once it is applied (server-side apply or
+/// any other PATCH; not a dry run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kubelet {
     /// Nothing: workloads never become ready.
     #[default]
     Idle,
-    /// Workloads become ready at once.
+    /// Deployments become available and Jobs run at once; a workspace setup Job (pod
+    /// template labelled `app.kubernetes.io/part-of: maia-workspace`) runs to
+    /// completion; claims are bound; a MinIO `Tenant` is initialized and healthy.
     Ready,
-    /// Their pod cannot pull its image.
+    /// A workload's pod cannot pull its image.
     ImagePullBackOff,
     /// Workloads become ready, but their volume claims stay Pending: a provisioner was
-    /// asked for the volume and never made it.
+    /// asked for the volume and never made it (and a `Tenant`, waiting for its volumes,
+    /// is never initialized).
     VolumesUnprovisioned,
 }
 
 struct Fault {
-    method: Method,
+    /// `None`: any write (a request that is not a GET nor an access review).
+    method: Option<Method>,
     path_contains: String,
     code: u16,
+    /// Matching requests let through before the fault strikes.
+    skip: usize,
     remaining: usize,
 }
 
+/// An access a test refused: verb, API group and resource (`"*"` matches anything).
+struct Denial {
+    verb: String,
+    group: String,
+    resource: String,
+}
+
+impl Denial {
+    fn matches(&self, verb: &str, group: &str, resource: &str) -> bool {
+        let fits = |rule: &str, asked: &str| rule == "*" || rule == asked;
+        fits(&self.verb, verb) && fits(&self.group, group) && fits(&self.resource, resource)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Kinds the fake serves.
+// ---------------------------------------------------------------------------------
+
+/// A kind as API discovery describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ApiKind {
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+}
+
+impl ApiKind {
+    fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    fn group_version_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The collection path: in `namespace`, or cluster-wide.
+    fn collection_path(&self, namespace: Option<&str>) -> String {
+        match namespace {
+            Some(ns) if self.namespaced => {
+                format!(
+                    "{}/namespaces/{ns}/{}",
+                    self.group_version_path(),
+                    self.plural
+                )
+            }
+            _ => format!("{}/{}", self.group_version_path(), self.plural),
+        }
+    }
+
+    fn has_status(&self) -> bool {
+        *self == Tenant::API
+            || kube_fake_client::discovery::has_subresource(
+                self.group,
+                self.version,
+                self.kind,
+                "status",
+            )
+    }
+
+    fn verbs(&self) -> Vec<&'static str> {
+        const VERBS: [&str; 8] = [
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ];
+        if CUSTOM.contains(self) {
+            return VERBS.to_vec();
+        }
+        let verbs: Vec<_> = VERBS
+            .into_iter()
+            .filter(|v| {
+                kube_fake_client::discovery::supports_verb(self.group, self.version, self.kind, v)
+            })
+            .collect();
+        if verbs.is_empty() {
+            VERBS.to_vec()
+        } else {
+            verbs
+        }
+    }
+
+    /// Its entries in an `APIResourceList`: the kind, and its status subresource.
+    fn discovery(&self) -> Vec<Value> {
+        let mut resource = json!({
+            "name": self.plural,
+            "singularName": self.kind.to_ascii_lowercase(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": self.verbs(),
+        });
+        let short =
+            kube_fake_client::discovery::get_short_names(self.group, self.version, self.kind);
+        if !short.is_empty() {
+            resource["shortNames"] = json!(short);
+        }
+        let mut out = vec![resource];
+        if self.has_status() {
+            out.push(json!({
+                "name": format!("{}/status", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        out
+    }
+}
+
+/// Whether a k8s-openapi scope is namespaced.
+trait Scoped {
+    const NAMESPACED: bool;
+}
+
+impl Scoped for k8s_openapi::NamespaceResourceScope {
+    const NAMESPACED: bool = true;
+}
+
+impl Scoped for k8s_openapi::ClusterResourceScope {
+    const NAMESPACED: bool = false;
+}
+
+const fn builtin<K>() -> ApiKind
+where
+    K: k8s_openapi::Resource,
+    K::Scope: Scoped,
+{
+    ApiKind {
+        group: K::GROUP,
+        version: K::VERSION,
+        kind: K::KIND,
+        plural: K::URL_PATH_SEGMENT,
+        namespaced: <K::Scope as Scoped>::NAMESPACED,
+    }
+}
+
+/// The built-in kinds API discovery lists (kube-fake-client stores many more; they are
+/// served, only not listed).
+const BUILTIN: &[ApiKind] = &[
+    builtin::<core::ConfigMap>(),
+    builtin::<core::Secret>(),
+    builtin::<core::Service>(),
+    builtin::<core::PersistentVolumeClaim>(),
+    builtin::<core::Pod>(),
+    builtin::<core::Namespace>(),
+    builtin::<core::ServiceAccount>(),
+    builtin::<apps::Deployment>(),
+    builtin::<apps::StatefulSet>(),
+    builtin::<batch::Job>(),
+    builtin::<networking::Ingress>(),
+    builtin::<networking::IngressClass>(),
+    builtin::<networking::NetworkPolicy>(),
+    builtin::<storage::StorageClass>(),
+    builtin::<coordination::Lease>(),
+    builtin::<rbac::Role>(),
+    builtin::<rbac::RoleBinding>(),
+    builtin::<authorization::SelfSubjectAccessReview>(),
+    builtin::<apiextensions::CustomResourceDefinition>(),
+];
+
+/// The custom resources the fake knows, each served only once its CRD is
+/// [installed](FakeCluster::install_crd).
+const CUSTOM: &[ApiKind] = &[Tenant::API, Middleware::API, LegacyMiddleware::API];
+
+/// The kind of `apiVersion` and `kind`: a custom resource, a listed built-in, or any
+/// other built-in kube-fake-client knows.
+fn lookup_kind(api_version: &str, kind: &str) -> Option<ApiKind> {
+    if let Some(k) = CUSTOM
+        .iter()
+        .chain(BUILTIN)
+        .find(|k| k.kind == kind && k.api_version() == api_version)
+    {
+        return Some(*k);
+    }
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let plural = kube_fake_client::discovery::get_plural(group, version, kind)?;
+    let namespaced = kube_fake_client::discovery::is_namespaced(group, version, kind)?;
+    kube_fake_client::discovery::list_resources()
+        .iter()
+        .find(|(g, v, k, p)| *g == group && *v == version && *k == kind && *p == plural)
+        .map(|(group, version, kind, plural)| ApiKind {
+            group,
+            version,
+            kind,
+            plural,
+            namespaced,
+        })
+}
+
+/// The custom resource a path is about (`/apis/G/V/[namespaces/NS/]PLURAL[/…]`).
+fn custom_kind_of(path: &str) -> Option<ApiKind> {
+    let mut parts = path.strip_prefix("/apis/")?.split('/');
+    let group = parts.next()?;
+    let version = parts.next()?;
+    let mut plural = parts.next()?;
+    if plural == "namespaces" {
+        parts.next()?;
+        plural = parts.next()?;
+    }
+    CUSTOM
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
+        .copied()
+}
+
+macro_rules! custom_resource {
+    ($(#[$doc:meta])* $name:ident, $group:literal, $version:literal, $kind:literal, $plural:literal) => {
+        $(#[$doc])*
+        ///
+        /// A minimal stand-in for the real type (spec and status are kept as JSON), so
+        /// that kube-fake-client can store it; it also works with a typed `kube::Api`.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        pub struct $name {
+            /// Standard object metadata.
+            #[serde(default)]
+            pub metadata: ObjectMeta,
+            /// The spec, as JSON (`null` when absent).
+            #[serde(default)]
+            pub spec: Value,
+            /// The status, as JSON.
+            #[serde(default)]
+            pub status: Option<Value>,
+        }
+
+        impl $name {
+            /// The `apiVersion` of this custom resource.
+            pub const API_VERSION: &'static str = concat!($group, "/", $version);
+            /// The `kind` of this custom resource.
+            pub const KIND: &'static str = $kind;
+            const API: ApiKind = ApiKind {
+                group: $group,
+                version: $version,
+                kind: $kind,
+                plural: $plural,
+                namespaced: true,
+            };
+        }
+
+        impl kube::Resource for $name {
+            type DynamicType = ();
+            type Scope = k8s_openapi::NamespaceResourceScope;
+
+            fn kind(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($kind)
+            }
+
+            fn group(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($group)
+            }
+
+            fn version(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($version)
+            }
+
+            fn plural(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($plural)
+            }
+
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+
+            fn meta_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                let mut s = serializer.serialize_struct($kind, 5)?;
+                s.serialize_field("apiVersion", Self::API_VERSION)?;
+                s.serialize_field("kind", $kind)?;
+                s.serialize_field("metadata", &self.metadata)?;
+                if self.spec.is_null() {
+                    s.skip_field("spec")?;
+                } else {
+                    s.serialize_field("spec", &self.spec)?;
+                }
+                match &self.status {
+                    Some(status) => s.serialize_field("status", status)?,
+                    None => s.skip_field("status")?,
+                }
+                s.end()
+            }
+        }
+    };
+}
+
+custom_resource!(
+    /// A MinIO operator `Tenant` (`minio.min.io/v2`, plural `tenants`).
+    Tenant,
+    "minio.min.io",
+    "v2",
+    "Tenant",
+    "tenants"
+);
+
+custom_resource!(
+    /// A Traefik `Middleware` in Traefik 3's API group (`traefik.io/v1alpha1`).
+    Middleware,
+    "traefik.io",
+    "v1alpha1",
+    "Middleware",
+    "middlewares"
+);
+
+custom_resource!(
+    /// A Traefik `Middleware` in Traefik 2's older API group
+    /// (`traefik.containo.us/v1alpha1`).
+    LegacyMiddleware,
+    "traefik.containo.us",
+    "v1alpha1",
+    "Middleware",
+    "middlewares"
+);
+
+// ---------------------------------------------------------------------------------
+// The cluster.
+// ---------------------------------------------------------------------------------
+
 struct Shared {
     backend: kube::Client,
-    namespaces: Mutex<BTreeSet<String>>,
+    /// Namespaces by name, as the objects the API server returns.
+    namespaces: Mutex<BTreeMap<String, Value>>,
+    /// Resource versions and uids of namespaces.
+    counter: AtomicU64,
+    installed: Mutex<Vec<ApiKind>>,
+    denials: Mutex<Vec<Denial>>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
     kubelet: Mutex<Kubelet>,
 }
 
+impl Shared {
+    fn next(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// A new, empty namespace as the API server would create it.
+    fn fresh_namespace(&self, name: &str) -> Value {
+        let uid = self.next();
+        json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "uid": format!("00000000-0000-4000-8000-{uid:012x}"),
+                "resourceVersion": self.next().to_string(),
+                "creationTimestamp": now(),
+                "labels": {"kubernetes.io/metadata.name": name},
+            },
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"},
+        })
+    }
+
+    /// Stores a namespace under a new resource version.
+    fn store_namespace(&self, set: &mut BTreeMap<String, Value>, name: &str, mut object: Value) {
+        object["metadata"]["resourceVersion"] = json!(self.next().to_string());
+        set.insert(name.to_string(), object);
+    }
+
+    fn is_installed(&self, kind: &ApiKind) -> bool {
+        self.installed.lock().unwrap().contains(kind)
+    }
+
+    /// The kinds API discovery lists: the built-in ones and the installed custom ones.
+    fn served(&self) -> Vec<ApiKind> {
+        let installed = self.installed.lock().unwrap();
+        BUILTIN
+            .iter()
+            .chain(CUSTOM.iter().filter(|k| installed.contains(k)))
+            .copied()
+            .collect()
+    }
+
+    /// Sends a request straight to kube-fake-client (not recorded) and reads the answer.
+    async fn send(&self, request: Request<kube::client::Body>) -> (StatusCode, Value) {
+        let response = match self.backend.send(request).await {
+            Ok(r) => r,
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, json!(e.to_string())),
+        };
+        let code = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// An in-memory Kubernetes API server for tests (see the module documentation).
 #[derive(Clone)]
 pub struct FakeCluster {
     shared: Arc<Shared>,
 }
 
 impl FakeCluster {
-    /// An empty cluster holding the given namespaces.
+    /// An empty cluster holding the given namespaces, with no custom resource
+    /// definitions installed.
     pub async fn new(namespaces: &[&str]) -> Self {
         let backend = kube_fake_client::ClientBuilder::new()
+            .with_resource::<Tenant>()
+            .with_resource::<Middleware>()
+            .with_resource::<LegacyMiddleware>()
+            .with_status_subresource::<Tenant>()
             .build()
             .await
             .expect("an empty fake cluster always builds");
-        FakeCluster {
-            shared: Arc::new(Shared {
-                backend,
-                namespaces: Mutex::new(namespaces.iter().map(|s| s.to_string()).collect()),
-                requests: Mutex::default(),
-                faults: Mutex::default(),
-                kubelet: Mutex::default(),
-            }),
+        let shared = Shared {
+            backend,
+            namespaces: Mutex::default(),
+            counter: AtomicU64::new(0),
+            installed: Mutex::default(),
+            denials: Mutex::default(),
+            requests: Mutex::default(),
+            faults: Mutex::default(),
+            kubelet: Mutex::default(),
+        };
+        {
+            let mut set = shared.namespaces.lock().unwrap();
+            for name in namespaces {
+                let object = shared.fresh_namespace(name);
+                set.insert(name.to_string(), object);
+            }
         }
+        FakeCluster {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// An empty cluster holding the given namespaces, with the operators a workspace
+    /// needs: MinIO's `Tenant` and Traefik's `Middleware` (`traefik.io/v1alpha1`).
+    pub async fn with_workspace_crds(namespaces: &[&str]) -> Self {
+        let cluster = Self::new(namespaces).await;
+        cluster.install_crd(Tenant::API_VERSION, Tenant::KIND);
+        cluster.install_crd(Middleware::API_VERSION, Middleware::KIND);
+        cluster
     }
 
     /// A client whose requests go through the recording layer.
@@ -97,23 +566,28 @@ impl FakeCluster {
         kube::Client::new(Layer(self.shared.clone()), "default")
     }
 
+    /// A [`Cluster`] over [`FakeCluster::client`], as if at `https://fake.invalid`.
     pub fn cluster(&self) -> Cluster {
         Cluster::from_client(self.client(), "https://fake.invalid")
     }
 
     /// The fake API server itself, for seeding and inspecting without being counted.
+    /// It knows nothing of namespaces, discovery, reviews or which CRDs are installed.
     pub fn backend(&self) -> kube::Client {
         self.shared.backend.clone()
     }
 
+    /// Sets what the pretend kubelet does to objects applied from now on.
     pub fn set_kubelet(&self, kubelet: Kubelet) {
         *self.shared.kubelet.lock().unwrap() = kubelet;
     }
 
+    /// Every request so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The requests so far that may have changed the cluster ([`Recorded::is_write`]).
     pub fn writes(&self) -> Vec<Recorded> {
         self.requests()
             .into_iter()
@@ -121,23 +595,171 @@ impl FakeCluster {
             .collect()
     }
 
+    /// Forgets the requests recorded so far.
     pub fn clear_requests(&self) {
         self.shared.requests.lock().unwrap().clear();
     }
 
+    /// The names of the namespaces that exist.
     pub fn namespaces(&self) -> BTreeSet<String> {
-        self.shared.namespaces.lock().unwrap().clone()
+        self.shared
+            .namespaces
+            .lock()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// A namespace as the API server would return it, if it exists.
+    pub fn namespace_object(&self, name: &str) -> Option<Value> {
+        self.shared.namespaces.lock().unwrap().get(name).cloned()
     }
 
     /// The next `times` requests with this method whose path contains `path_contains`
     /// fail with HTTP `code` (403, 409, 500, … with the API server's usual message).
     pub fn fail(&self, method: Method, path_contains: &str, code: u16, times: usize) {
         self.shared.faults.lock().unwrap().push(Fault {
-            method,
+            method: Some(method),
             path_contains: path_contains.into(),
             code,
+            skip: 0,
             remaining: times,
         });
+    }
+
+    /// The `n`-th write from now (1-based; any method, any path) fails with HTTP `code`.
+    pub fn fail_nth_write(&self, n: usize, code: u16) {
+        self.shared.faults.lock().unwrap().push(Fault {
+            method: None,
+            path_contains: String::new(),
+            code,
+            skip: n.saturating_sub(1),
+            remaining: 1,
+        });
+    }
+
+    /// Installs the CRD of a custom resource the fake knows (`minio.min.io/v2` `Tenant`,
+    /// `traefik.io/v1alpha1` or `traefik.containo.us/v1alpha1` `Middleware`): from now
+    /// on discovery lists it and its paths are served. Until then, any request to them
+    /// answers 404 (`the server could not find the requested resource`), like a cluster
+    /// without the operator.
+    ///
+    /// # Panics
+    ///
+    /// If the fake does not know the custom resource.
+    pub fn install_crd(&self, api_version: &str, kind: &str) {
+        let Some(k) = CUSTOM
+            .iter()
+            .find(|k| k.kind == kind && k.api_version() == api_version)
+        else {
+            let known: Vec<String> = CUSTOM
+                .iter()
+                .map(|k| format!("{} {}", k.api_version(), k.kind))
+                .collect();
+            panic!(
+                "the fake cluster knows no custom resource {api_version} {kind} (it knows {})",
+                known.join(", ")
+            );
+        };
+        let mut installed = self.shared.installed.lock().unwrap();
+        if !installed.contains(k) {
+            installed.push(*k);
+        }
+    }
+
+    /// Access reviews (`SelfSubjectAccessReview`) for this verb on this resource of
+    /// this API group (`""` for the core group) answer `allowed: false` from now on.
+    /// `"*"` matches anything. A review of a subresource is matched as
+    /// `resource/subresource` (`pods/log`), as RBAC does.
+    pub fn deny(&self, verb: &str, group: &str, resource: &str) {
+        self.shared.denials.lock().unwrap().push(Denial {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+        });
+    }
+
+    /// Creates an object directly in the fake API server, uncounted and without the
+    /// kubelet: any kind kube-fake-client stores (namespaced or cluster-scoped, status
+    /// included), or a Namespace. A namespaced object without a namespace goes to
+    /// `default`; its namespace is not checked, nor whether a custom resource's CRD is
+    /// installed. Returns the object as stored.
+    ///
+    /// # Panics
+    ///
+    /// If the kind is unknown or the object cannot be created (it already exists, …).
+    pub async fn seed(&self, object: Value) -> Value {
+        let api_version = object["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a seeded {kind} needs metadata.name"))
+            .to_string();
+        if api_version == "v1" && kind == "Namespace" {
+            let mut set = self.shared.namespaces.lock().unwrap();
+            let mut stored = set
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| self.shared.fresh_namespace(&name));
+            merge_metadata(&mut stored, &object);
+            self.shared.store_namespace(&mut set, &name, stored);
+            return set[&name].clone();
+        }
+        let k = lookup_kind(&api_version, &kind)
+            .unwrap_or_else(|| panic!("the fake cluster cannot store {api_version} {kind}"));
+        let mut object = object;
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+            if k.namespaced {
+                meta.entry("namespace").or_insert_with(|| json!("default"));
+            } else {
+                meta.remove("namespace");
+            }
+        }
+        let namespace = object["metadata"]["namespace"].as_str().map(str::to_string);
+        let request = Request::post(k.collection_path(namespace.as_deref()))
+            .header("content-type", "application/json")
+            .body(kube::client::Body::from(object.to_string().into_bytes()))
+            .expect("a valid request");
+        let (code, stored) = self.shared.send(request).await;
+        assert!(
+            code.is_success(),
+            "seeding {kind} {name} failed with {code}: {stored}"
+        );
+        stored
+    }
+
+    /// The objects a LIST of `path` returns (`/api/v1/services`,
+    /// `/apis/apps/v1/namespaces/demo/deployments?labelSelector=a%3Db`,
+    /// `/api/v1/namespaces`, …), read directly from the fake API server, uncounted.
+    ///
+    /// # Panics
+    ///
+    /// If the LIST fails (an unknown kind, a malformed selector).
+    pub async fn objects(&self, path: &str) -> Vec<Value> {
+        let (bare, query) = path.split_once('?').unwrap_or((path, ""));
+        if bare.trim_end_matches('/') == "/api/v1/namespaces" {
+            return match list_namespaces(&self.shared, query) {
+                Ok(items) => items,
+                Err(message) => panic!("listing {path}: {message}"),
+            };
+        }
+        let request = Request::get(path)
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("a valid request");
+        let (code, mut list) = self.shared.send(request).await;
+        assert!(
+            code.is_success(),
+            "listing {path} failed with {code}: {list}"
+        );
+        match list["items"].take() {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        }
     }
 
     /// Serves the cluster on 127.0.0.1 (an ephemeral port) until the runtime stops.
@@ -177,6 +799,10 @@ impl FakeCluster {
     }
 }
 
+// ---------------------------------------------------------------------------------
+// The layer.
+// ---------------------------------------------------------------------------------
+
 #[derive(Clone)]
 struct Layer(Arc<Shared>);
 
@@ -206,8 +832,16 @@ fn respond(code: u16, body: Value) -> Response<Full<Bytes>> {
 fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
     respond(
         code,
-        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "code": code, "reason": reason, "message": message}),
+    )
+}
+
+fn not_served() -> Response<Full<Bytes>> {
+    status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
     )
 }
 
@@ -236,6 +870,14 @@ fn injected(code: u16, method: &Method, path: &str) -> Response<Full<Bytes>> {
     }
 }
 
+/// Now, as the API server writes a timestamp.
+fn now() -> Value {
+    serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .unwrap_or(Value::Null)
+}
+
 /// Reads a request whole, from the loopback server or the in-process client alike.
 async fn receive<B: hyper::body::Body>(shared: &Shared, req: Request<B>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -261,33 +903,70 @@ async fn handle(
     });
     {
         let mut faults = shared.faults.lock().unwrap();
+        let is_write = parts.method != Method::GET && !path.ends_with("selfsubjectaccessreviews");
         if let Some(f) = faults.iter_mut().find(|f| {
-            f.remaining > 0 && f.method == parts.method && path.contains(&f.path_contains)
+            f.remaining > 0
+                && f.method.as_ref().map_or(is_write, |m| *m == parts.method)
+                && path.contains(&f.path_contains)
         }) {
-            f.remaining -= 1;
-            return injected(f.code, &parts.method, &path);
+            if f.skip > 0 {
+                f.skip -= 1;
+            } else {
+                f.remaining -= 1;
+                return injected(f.code, &parts.method, &path);
+            }
         }
     }
+    if let Some(response) = discovery(shared, &parts.method, &path) {
+        return response;
+    }
+    if path.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
+        return if parts.method == Method::POST {
+            review(shared, &body)
+        } else {
+            status(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
+        };
+    }
+    if let Some(kind) = custom_kind_of(&path)
+        && !shared.is_installed(&kind)
+    {
+        return not_served();
+    }
     if let Some(rest) = path.strip_prefix("/api/v1/namespaces")
+        && (rest.is_empty() || rest.starts_with('/'))
         && !rest.trim_start_matches('/').contains('/')
     {
-        let dry_run = query.contains("dryRun");
+        let content_type = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         return namespaces(
             shared,
             &parts.method,
             rest.trim_start_matches('/'),
+            &query,
+            content_type,
             &body,
-            dry_run,
-        );
+        )
+        .await;
     }
     // Like the API server: nothing is written into a namespace that does not exist,
     // not even as a dry run.
     if parts.method != Method::GET
         && let Some(ns) = namespace_of(&path)
-        && !shared.namespaces.lock().unwrap().contains(ns)
+        && !shared.namespaces.lock().unwrap().contains_key(ns)
     {
         return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
     }
+    let body = match checked_body(&parts.method, &path, body) {
+        Ok(body) => body,
+        Err(message) => return status(400, "BadRequest", &message),
+    };
     let mut forward = Request::builder()
         .method(parts.method.clone())
         .uri(parts.uri.clone());
@@ -302,13 +981,16 @@ async fn handle(
         Err(e) => return status(500, "InternalError", &e.to_string()),
     };
     let (rparts, rbody) = response.into_parts();
-    let bytes = rbody
+    let mut bytes = rbody
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     if parts.method == Method::PATCH && rparts.status.is_success() && !query.contains("dryRun") {
         kubelet(shared, &path, &bytes).await;
+    }
+    if parts.method == Method::PUT && rparts.status == StatusCode::CONFLICT {
+        bytes = conflict_message(&path, bytes);
     }
     let mut out = Response::builder().status(rparts.status);
     if let Some(ct) = rparts.headers.get("content-type") {
@@ -325,58 +1007,541 @@ fn namespace_of(path: &str) -> Option<&str> {
     Some(ns)
 }
 
-fn namespaces(
-    shared: &Shared,
-    method: &Method,
-    name: &str,
-    body: &[u8],
-    dry_run: bool,
-) -> Response<Full<Bytes>> {
-    let object = |n: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}});
-    let mut set = shared.namespaces.lock().unwrap();
-    match (method.as_str(), name) {
-        ("GET", "") => respond(
-            200,
-            json!({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {},
-                   "items": set.iter().map(|n| object(n)).collect::<Vec<_>>()}),
+/// The name in an object path (`…/PLURAL/NAME`, or `…/PLURAL/NAME/status`).
+fn name_of(path: &str) -> Option<&str> {
+    let path = path.strip_suffix("/status").unwrap_or(path);
+    let (prefix, name) = path.rsplit_once('/')?;
+    // `/api/v1/namespaces/NS/PLURAL/NAME` has 6 segments, `/apis/G/V/…` one more; a
+    // cluster-scoped object path 4 or 5.
+    let depth = prefix.split('/').filter(|s| !s.is_empty()).count();
+    let core = path.starts_with("/api/");
+    let namespaced = path.contains("/namespaces/");
+    let wanted = match (core, namespaced) {
+        (true, true) => 5,
+        (false, true) => 6,
+        (true, false) => 3,
+        (false, false) => 4,
+    };
+    (depth == wanted).then_some(name)
+}
+
+/// What the API server checks of a body before storing it and kube-fake-client does
+/// not: that it names the object and namespace of the path (kube-fake-client would
+/// store a replaced object without its namespace).
+/// `Err` holds the API server's message for a 400 Bad Request.
+fn checked_body(method: &Method, path: &str, body: Bytes) -> Result<Bytes, String> {
+    if *method != Method::PUT && *method != Method::POST {
+        return Ok(body);
+    }
+    let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
+        return Ok(body);
+    };
+    if !object["metadata"].is_object() {
+        return Ok(body);
+    }
+    if *method == Method::PUT
+        && let (Some(url), Some(named)) = (name_of(path), object["metadata"]["name"].as_str())
+        && url != named
+    {
+        return Err(format!(
+            "the name of the object ({named}) does not match the name on the URL ({url})"
+        ));
+    }
+    let Some(ns) = namespace_of(path) else {
+        return Ok(body);
+    };
+    match object["metadata"]["namespace"].as_str() {
+        Some(given) if given != ns => Err(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
         ),
-        ("GET", n) if set.contains(n) => respond(200, object(n)),
-        ("GET", n) | ("DELETE", n) if !set.contains(n) => {
-            status(404, "NotFound", &format!("namespaces \"{n}\" not found"))
+        Some(_) => Ok(body),
+        None => {
+            object["metadata"]["namespace"] = json!(ns);
+            Ok(Bytes::from(object.to_string()))
         }
-        ("PATCH", n) => {
-            if !dry_run {
-                set.insert(n.to_string());
-            }
-            respond(200, object(n))
-        }
-        ("POST", "") => {
-            let n = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v["metadata"]["name"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            if !dry_run {
-                set.insert(n.clone());
-            }
-            respond(201, object(&n))
-        }
-        ("DELETE", n) => {
-            if !dry_run {
-                set.remove(n);
-            }
-            respond(200, object(n))
-        }
-        _ => status(405, "MethodNotAllowed", "not supported by the fake"),
     }
 }
 
-/// After a Deployment or Job is applied, make it ready or break its pod, as asked; after
-/// a claim is applied, bind it or leave it waiting for its provisioner.
+/// kube-fake-client's optimistic-lock failure, in the API server's words.
+fn conflict_message(path: &str, bytes: Bytes) -> Bytes {
+    let Ok(mut body) = serde_json::from_slice::<Value>(&bytes) else {
+        return bytes;
+    };
+    if body["reason"] != "Conflict" {
+        return bytes;
+    }
+    let name = name_of(path).unwrap_or_default();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let group = if parts.first() == Some(&"apis") {
+        parts.get(1).copied().unwrap_or_default()
+    } else {
+        ""
+    };
+    let plural = path
+        .strip_suffix("/status")
+        .unwrap_or(path)
+        .rsplit('/')
+        .nth(1)
+        .unwrap_or_default();
+    let resource = if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    };
+    body["message"] = json!(format!(
+        "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+    ));
+    Bytes::from(body.to_string())
+}
+
+// ---------------------------------------------------------------------------------
+// Discovery and access reviews.
+// ---------------------------------------------------------------------------------
+
+/// Answers the discovery paths (`/api`, `/api/v1`, `/apis`, `/apis/G`, `/apis/G/V`);
+/// `None` for any other path.
+fn discovery(shared: &Shared, method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if !matches!(
+        segments.as_slice(),
+        ["api"] | ["api", _] | ["apis"] | ["apis", _] | ["apis", _, _]
+    ) {
+        return None;
+    }
+    if *method != Method::GET {
+        return Some(status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let served = shared.served();
+    let resources = |group: &str, version: &str| {
+        let found: Vec<Value> = served
+            .iter()
+            .filter(|k| k.group == group && k.version == version)
+            .flat_map(ApiKind::discovery)
+            .collect();
+        if found.is_empty() {
+            return not_served();
+        }
+        let group_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        respond(
+            200,
+            json!({"kind": "APIResourceList", "apiVersion": "v1",
+                   "groupVersion": group_version, "resources": found}),
+        )
+    };
+    let api_group = |group: &str| {
+        let mut versions: Vec<&str> = Vec::new();
+        for k in served.iter().filter(|k| k.group == group) {
+            if !versions.contains(&k.version) {
+                versions.push(k.version);
+            }
+        }
+        let versions: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+            .collect();
+        (!versions.is_empty())
+            .then(|| json!({"name": group, "versions": versions, "preferredVersion": versions[0]}))
+    };
+    Some(match segments.as_slice() {
+        ["api"] => respond(
+            200,
+            json!({"kind": "APIVersions", "versions": ["v1"],
+                   "serverAddressByClientCIDRs": [
+                       {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
+        ),
+        ["api", version] => resources("", version),
+        ["apis"] => {
+            let mut groups: Vec<&str> = Vec::new();
+            for k in served.iter().filter(|k| !k.group.is_empty()) {
+                if !groups.contains(&k.group) {
+                    groups.push(k.group);
+                }
+            }
+            let groups: Vec<Value> = groups.into_iter().filter_map(api_group).collect();
+            respond(
+                200,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
+        }
+        ["apis", group] => match api_group(group) {
+            Some(mut g) => {
+                g["kind"] = json!("APIGroup");
+                g["apiVersion"] = json!("v1");
+                respond(200, g)
+            }
+            None => not_served(),
+        },
+        ["apis", group, version] => resources(group, version),
+        _ => return None,
+    })
+}
+
+/// A `SelfSubjectAccessReview`: allowed, unless a test denied it.
+fn review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(mut review) = serde_json::from_slice::<Value>(body) else {
+        return status(
+            400,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+        );
+    };
+    if !review.is_object() {
+        return status(
+            400,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+        );
+    }
+    let attributes = &review["spec"]["resourceAttributes"];
+    let field = |key: &str| attributes[key].as_str().unwrap_or_default();
+    let resource = match field("subresource") {
+        "" => field("resource").to_string(),
+        sub => format!("{}/{sub}", field("resource")),
+    };
+    let denied = attributes.is_object()
+        && shared
+            .denials
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|d| d.matches(field("verb"), field("group"), &resource));
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SelfSubjectAccessReview");
+    if !review["metadata"].is_object() {
+        review["metadata"] = json!({});
+    }
+    review["status"] = if denied {
+        json!({"allowed": false, "reason": "denied by the test"})
+    } else {
+        json!({"allowed": true})
+    };
+    respond(201, review)
+}
+
+// ---------------------------------------------------------------------------------
+// Namespaces.
+// ---------------------------------------------------------------------------------
+
+/// Decodes a URL query value (`%3D`, `+`).
+fn decode(value: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A parameter of a URL query, decoded (`Some("")` when given without a value).
+fn param(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if k == key => Some(decode(v)),
+            None if pair == key => Some(String::new()),
+            _ => None,
+        })
+}
+
+fn labels_of(object: &Value) -> BTreeMap<String, String> {
+    object["metadata"]["labels"]
+        .as_object()
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether an object passes a field selector (`metadata.name=x,status.phase!=y`).
+fn fields_match(object: &Value, selector: &str) -> bool {
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .all(|requirement| {
+            let (field, wanted, equal) = if let Some((f, v)) = requirement.split_once("!=") {
+                (f, v, false)
+            } else if let Some((f, v)) = requirement.split_once("==") {
+                (f, v, true)
+            } else if let Some((f, v)) = requirement.split_once('=') {
+                (f, v, true)
+            } else {
+                return false;
+            };
+            let actual = field
+                .trim()
+                .split('.')
+                .fold(object, |o, key| &o[key])
+                .as_str()
+                .unwrap_or_default();
+            (actual == wanted.trim()) == equal
+        })
+}
+
+/// The namespaces a LIST with this query returns, or why the query is malformed.
+fn list_namespaces(shared: &Shared, query: &str) -> Result<Vec<Value>, String> {
+    let labels = param(query, "labelSelector").filter(|s| !s.is_empty());
+    let fields = param(query, "fieldSelector").filter(|s| !s.is_empty());
+    let set = shared.namespaces.lock().unwrap();
+    let mut items = Vec::new();
+    for object in set.values() {
+        if let Some(selector) = &labels {
+            match kube_fake_client::label_selector::matches_label_selector(
+                &labels_of(object),
+                selector,
+            ) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => return Err(format!("unable to parse requirement: {e}")),
+            }
+        }
+        if let Some(selector) = &fields
+            && !fields_match(object, selector)
+        {
+            continue;
+        }
+        items.push(object.clone());
+    }
+    Ok(items)
+}
+
+/// Merges a patch's labels and annotations into an object (a `null` value removes
+/// the key, as in a JSON merge patch).
+fn merge_metadata(object: &mut Value, patch: &Value) {
+    for key in ["labels", "annotations"] {
+        let Some(entries) = patch["metadata"][key].as_object() else {
+            continue;
+        };
+        if !object["metadata"][key].is_object() {
+            object["metadata"][key] = json!({});
+        }
+        let target = object["metadata"][key]
+            .as_object_mut()
+            .expect("made an object above");
+        for (k, v) in entries {
+            if v.is_null() {
+                target.remove(k);
+            } else {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Serves `/api/v1/namespaces[/NAME]`.
+async fn namespaces(
+    shared: &Shared,
+    method: &Method,
+    name: &str,
+    query: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
+    let dry_run = param(query, "dryRun").is_some();
+    let not_found = |n: &str| status(404, "NotFound", &format!("namespaces \"{n}\" not found"));
+    let bad_body = || {
+        status(
+            400,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+        )
+    };
+    match (method.as_str(), name) {
+        ("GET", "") => match list_namespaces(shared, query) {
+            Ok(items) => respond(
+                200,
+                json!({"apiVersion": "v1", "kind": "NamespaceList",
+                       "metadata": {"resourceVersion": shared.counter.load(Ordering::SeqCst).to_string()},
+                       "items": items}),
+            ),
+            Err(message) => status(400, "BadRequest", &message),
+        },
+        ("GET", n) => match shared.namespaces.lock().unwrap().get(n) {
+            Some(object) => respond(200, object.clone()),
+            None => not_found(n),
+        },
+        ("POST", "") => {
+            let Ok(body) = serde_json::from_slice::<Value>(body) else {
+                return bad_body();
+            };
+            let n = body["metadata"]["name"].as_str().unwrap_or_default();
+            if n.is_empty() {
+                return status(
+                    422,
+                    "Invalid",
+                    "Namespace \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                );
+            }
+            let mut set = shared.namespaces.lock().unwrap();
+            if set.contains_key(n) {
+                return status(
+                    409,
+                    "AlreadyExists",
+                    &format!("namespaces \"{n}\" already exists"),
+                );
+            }
+            let mut object = shared.fresh_namespace(n);
+            merge_metadata(&mut object, &body);
+            if !dry_run {
+                set.insert(n.to_string(), object.clone());
+            }
+            respond(201, object)
+        }
+        ("PATCH", n) if !n.is_empty() => {
+            let Ok(patch) = serde_json::from_slice::<Value>(body) else {
+                return bad_body();
+            };
+            if content_type.contains("json-patch") {
+                return status(
+                    415,
+                    "UnsupportedMediaType",
+                    "the fake cluster does not take JSON patches of namespaces",
+                );
+            }
+            let apply = content_type.contains("apply-patch");
+            if apply && param(query, "fieldManager").is_none_or(|m| m.is_empty()) {
+                return status(
+                    422,
+                    "Invalid",
+                    "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                );
+            }
+            let mut set = shared.namespaces.lock().unwrap();
+            let mut object = match set.get(n) {
+                Some(existing) => existing.clone(),
+                None if apply => shared.fresh_namespace(n),
+                None => return not_found(n),
+            };
+            merge_metadata(&mut object, &patch);
+            if dry_run {
+                return respond(200, object);
+            }
+            shared.store_namespace(&mut set, n, object);
+            respond(200, set[n].clone())
+        }
+        ("PUT", n) if !n.is_empty() => {
+            let Ok(body) = serde_json::from_slice::<Value>(body) else {
+                return bad_body();
+            };
+            let mut set = shared.namespaces.lock().unwrap();
+            let Some(existing) = set.get(n) else {
+                return not_found(n);
+            };
+            let given = body["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
+            if !given.is_empty() && existing["metadata"]["resourceVersion"] != given {
+                return status(
+                    409,
+                    "Conflict",
+                    &format!(
+                        "Operation cannot be fulfilled on namespaces \"{n}\": the object has been modified; please apply your changes to the latest version and try again"
+                    ),
+                );
+            }
+            let mut object = existing.clone();
+            for key in ["labels", "annotations"] {
+                object["metadata"][key] = body["metadata"][key].clone();
+            }
+            merge_metadata(
+                &mut object,
+                &json!({"metadata": {"labels": {"kubernetes.io/metadata.name": n}}}),
+            );
+            if dry_run {
+                return respond(200, object);
+            }
+            shared.store_namespace(&mut set, n, object);
+            respond(200, set[n].clone())
+        }
+        ("DELETE", n) if !n.is_empty() => {
+            let removed = {
+                let mut set = shared.namespaces.lock().unwrap();
+                if dry_run {
+                    set.get(n).cloned()
+                } else {
+                    set.remove(n)
+                }
+            };
+            let Some(mut object) = removed else {
+                return not_found(n);
+            };
+            if !dry_run {
+                delete_contents(shared, n).await;
+            }
+            object["metadata"]["deletionTimestamp"] = now();
+            object["status"]["phase"] = json!("Terminating");
+            respond(200, object)
+        }
+        _ => status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ),
+    }
+}
+
+/// Deletes every object in a deleted namespace, as the namespace controller would.
+async fn delete_contents(shared: &Shared, namespace: &str) {
+    let builtin = kube_fake_client::discovery::list_resources()
+        .iter()
+        .filter(|(g, v, k, _)| kube_fake_client::discovery::is_namespaced(g, v, k) == Some(true))
+        .map(|&(group, version, kind, plural)| ApiKind {
+            group,
+            version,
+            kind,
+            plural,
+            namespaced: true,
+        });
+    for kind in builtin.chain(CUSTOM.iter().copied()) {
+        let request = Request::delete(kind.collection_path(Some(namespace)))
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("a valid request");
+        let _ = shared.send(request).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The kubelet.
+// ---------------------------------------------------------------------------------
+
+/// After a Deployment or Job is applied, make it ready (or complete a workspace setup
+/// Job), or break its pod, as asked; after a claim is applied, bind it or leave it
+/// waiting for its provisioner; after a Tenant is applied, initialize it.
 async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
     let behaviour = *shared.kubelet.lock().unwrap();
-    let is_workload = path.contains("/deployments/") || path.contains("/jobs/");
+    if behaviour == Kubelet::Idle || path.ends_with("/status") {
+        return;
+    }
+    let is_job = path.contains("/jobs/");
+    let is_workload = path.contains("/deployments/") || is_job;
     let is_claim = path.contains("/persistentvolumeclaims/");
-    if behaviour == Kubelet::Idle || !(is_workload || is_claim) {
+    let is_tenant = custom_kind_of(path) == Some(Tenant::API);
+    if !(is_workload || is_claim || is_tenant) {
         return;
     }
     let Ok(object) = serde_json::from_slice::<Value>(response) else {
@@ -390,6 +1555,14 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
             .body(kube::client::Body::from(body.to_string().into_bytes()))
             .expect("a valid request")
     };
+    if is_tenant {
+        if behaviour == Kubelet::Ready {
+            let status =
+                json!({"status": {"currentState": "Initialized", "healthStatus": "green"}});
+            let _ = shared.send(patch(format!("{path}/status"), status)).await;
+        }
+        return;
+    }
     if is_claim {
         let request = if behaviour == Kubelet::VolumesUnprovisioned {
             patch(
@@ -406,8 +1579,14 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
         let _ = shared.backend.send(request).await;
         return;
     }
+    let template_labels = &object["spec"]["template"]["metadata"]["labels"];
+    let workspace_setup =
+        is_job && template_labels["app.kubernetes.io/part-of"] == "maia-workspace";
     let status = match behaviour {
-        Kubelet::Ready | Kubelet::VolumesUnprovisioned if path.contains("/jobs/") => {
+        Kubelet::Ready | Kubelet::VolumesUnprovisioned if workspace_setup => json!({
+            "active": null, "ready": null, "succeeded": 1,
+            "conditions": [{"type": "Complete", "status": "True"}]}),
+        Kubelet::Ready | Kubelet::VolumesUnprovisioned if is_job => {
             json!({"active": 1, "ready": 1})
         }
         Kubelet::Ready | Kubelet::VolumesUnprovisioned => json!({
@@ -427,7 +1606,7 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
         let name = format!("{}-0", object["metadata"]["name"].as_str().unwrap_or("pod"));
         let image = object["spec"]["template"]["spec"]["containers"][0]["image"].clone();
         let pod = json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": ns, "labels": object["spec"]["template"]["metadata"]["labels"]},
+            "metadata": {"name": name, "namespace": ns, "labels": template_labels},
             "spec": {"containers": [{"name": "main", "image": image}]},
             "status": {"phase": "Pending", "containerStatuses": [{"name": "main",
                 "state": {"waiting": {"reason": "ImagePullBackOff",

@@ -50,17 +50,15 @@ impl Inventory {
         )
     }
 
-    pub fn to_config_map(&self, namespace: &str, release: &str) -> ConfigMap {
-        let mut labels = std::collections::BTreeMap::from([
-            (
-                maia_render::labels::MANAGED_BY.to_string(),
-                maia_render::labels::MANAGER.to_string(),
-            ),
-            (
-                maia_render::labels::INSTANCE.to_string(),
-                release.to_string(),
-            ),
-        ]);
+    /// The inventory as the ConfigMap `name`, carrying the scope's `labels` (so the
+    /// scope's one LIST of ConfigMaps finds it) and `component: inventory`.
+    pub fn to_config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> ConfigMap {
+        let mut labels = labels.clone();
         labels.insert("app.kubernetes.io/component".into(), "inventory".into());
         let mut text = String::new();
         for e in &self.0 {
@@ -69,7 +67,7 @@ impl Inventory {
         }
         ConfigMap {
             metadata: ObjectMeta {
-                name: Some(name(release)),
+                name: Some(name.into()),
                 namespace: Some(namespace.into()),
                 labels: Some(labels),
                 ..Default::default()

@@ -1,17 +1,27 @@
-//! The kinds maia writes, known statically: maia never needs discovery, which keeps a
-//! deploy to one LIST per kind (and works against servers that hide discovery).
+//! The kinds maia writes. An app's kinds are built in and known statically (its deploy
+//! needs no discovery, which keeps it to one LIST per kind). A workspace also writes
+//! custom resources (a MinIO `Tenant`, a Traefik `Middleware`) whose API group and
+//! version depend on the operators installed, so its kinds are resolved through API
+//! discovery ([`KindTable::discover`]): one GET per group-version.
+
+use std::borrow::Cow;
 
 use k8s_openapi::api::{
     apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as networking,
 };
 use kube::core::ApiResource;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kind {
-    pub kind: &'static str,
-    pub group: &'static str,
-    pub version: &'static str,
-    pub plural: &'static str,
+    pub kind: Cow<'static, str>,
+    pub group: Cow<'static, str>,
+    pub version: Cow<'static, str>,
+    pub plural: Cow<'static, str>,
+    /// False for cluster-scoped kinds (Namespace).
+    pub namespaced: bool,
 }
 
 impl Kind {
@@ -25,54 +35,132 @@ impl Kind {
 
     pub fn api_resource(&self) -> ApiResource {
         ApiResource {
-            group: self.group.into(),
-            version: self.version.into(),
+            group: self.group.to_string(),
+            version: self.version.to_string(),
             api_version: self.api_version(),
-            kind: self.kind.into(),
-            plural: self.plural.into(),
+            kind: self.kind.to_string(),
+            plural: self.plural.to_string(),
         }
     }
 
-    /// Where an object sits in the apply order; prune runs the other way round.
+    /// Where an object sits in an app's apply order; prune runs the other way round.
     pub fn order(&self) -> usize {
         APP_KINDS
             .iter()
             .position(|k| k == self)
             .unwrap_or(APP_KINDS.len())
     }
-}
 
-impl Kind {
     /// The kind of a k8s-openapi type, from the type's own API metadata.
-    pub const fn of<K: k8s_openapi::Resource>() -> Kind {
+    pub const fn of<K: k8s_openapi::Resource>(namespaced: bool) -> Kind {
         Kind {
-            kind: K::KIND,
-            group: K::GROUP,
-            version: K::VERSION,
-            plural: K::URL_PATH_SEGMENT,
+            kind: Cow::Borrowed(K::KIND),
+            group: Cow::Borrowed(K::GROUP),
+            version: Cow::Borrowed(K::VERSION),
+            plural: Cow::Borrowed(K::URL_PATH_SEGMENT),
+            namespaced,
         }
     }
 }
 
-pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>();
-pub const PVC: Kind = Kind::of::<core::PersistentVolumeClaim>();
-pub const SERVICE: Kind = Kind::of::<core::Service>();
-pub const JOB: Kind = Kind::of::<batch::Job>();
-pub const DEPLOYMENT: Kind = Kind::of::<apps::Deployment>();
-pub const INGRESS: Kind = Kind::of::<networking::Ingress>();
-pub const POD: Kind = Kind::of::<core::Pod>();
+pub const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
+pub const SECRET: Kind = Kind::of::<core::Secret>(true);
+pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
+pub const PVC: Kind = Kind::of::<core::PersistentVolumeClaim>(true);
+pub const SERVICE: Kind = Kind::of::<core::Service>(true);
+pub const JOB: Kind = Kind::of::<batch::Job>(true);
+pub const DEPLOYMENT: Kind = Kind::of::<apps::Deployment>(true);
+pub const INGRESS: Kind = Kind::of::<networking::Ingress>(true);
+pub const POD: Kind = Kind::of::<core::Pod>(true);
 
 /// Kinds an app may own, in apply order.
 pub const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
 
-pub fn lookup(api_version: &str, kind: &str) -> Option<Kind> {
-    APP_KINDS
-        .iter()
-        .chain([&POD])
-        .find(|k| k.kind == kind && k.api_version() == api_version)
-        .copied()
-}
+/// The kinds one deploy may write, with how to reach each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindTable(Vec<Kind>);
 
-pub fn by_name(kind: &str) -> Option<Kind> {
-    APP_KINDS.iter().find(|k| k.kind == kind).copied()
+impl KindTable {
+    /// An app's kinds: built in, no discovery needed.
+    pub fn app() -> Self {
+        KindTable(APP_KINDS.to_vec())
+    }
+
+    pub fn new(kinds: Vec<Kind>) -> Self {
+        KindTable(kinds)
+    }
+
+    pub fn kinds(&self) -> &[Kind] {
+        &self.0
+    }
+
+    pub fn lookup(&self, api_version: &str, kind: &str) -> Option<&Kind> {
+        self.0
+            .iter()
+            .find(|k| k.kind == kind && k.api_version() == api_version)
+    }
+
+    /// The kind of an inventory entry (`Kind/name`), by kind name.
+    pub fn by_name(&self, kind: &str) -> Option<&Kind> {
+        self.0.iter().find(|k| k.kind == kind)
+    }
+
+    /// Asks the API server which of `wanted` (apiVersion, kind) it serves, one request
+    /// per group-version. Kinds it does not serve are returned in the second list
+    /// (a missing CRD is for the caller to judge: fatal when rendered, else ignored).
+    pub async fn discover(
+        cluster: &Cluster,
+        wanted: &[(String, String)],
+    ) -> Result<(KindTable, Vec<(String, String)>)> {
+        let mut versions: Vec<&str> = wanted.iter().map(|(v, _)| v.as_str()).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let lists = futures::future::try_join_all(versions.iter().map(|v| async move {
+            // The core group lives at /api/v1, every other at /apis/GROUP/VERSION.
+            let listed = if v.contains('/') {
+                cluster.client.list_api_group_resources(v).await
+            } else {
+                cluster.client.list_core_api_resources(v).await
+            };
+            match listed {
+                Ok(list) => Ok((*v, list)),
+                // The whole group is missing: its operator is not installed.
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok((*v, Default::default())),
+                Err(e) => Err(DeployError::from_kube(
+                    e,
+                    &cluster.url,
+                    "discover",
+                    format!("the resources of {v}"),
+                )),
+            }
+        }))
+        .await?;
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for (api_version, kind) in wanted {
+            let resource = lists
+                .iter()
+                .filter(|(v, _)| *v == api_version.as_str())
+                .flat_map(|(_, l)| l.resources.iter())
+                // `deployments/status` and the like are subresources, not kinds.
+                .find(|r| r.kind == *kind && !r.name.contains('/'));
+            match resource {
+                Some(r) => {
+                    let (group, version) = match api_version.split_once('/') {
+                        Some((g, v)) => (g.to_string(), v.to_string()),
+                        None => (String::new(), api_version.clone()),
+                    };
+                    found.push(Kind {
+                        kind: Cow::Owned(kind.clone()),
+                        group: Cow::Owned(group),
+                        version: Cow::Owned(version),
+                        plural: Cow::Owned(r.name.clone()),
+                        namespaced: r.namespaced,
+                    });
+                }
+                None => missing.push((api_version.clone(), kind.clone())),
+            }
+        }
+        Ok((KindTable(found), missing))
+    }
 }

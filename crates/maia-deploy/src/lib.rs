@@ -17,9 +17,13 @@ pub mod plan;
 pub mod quantity;
 pub mod readiness;
 pub mod status;
+pub mod tools;
+pub mod workspace;
 
 #[cfg(feature = "fake")]
 pub mod fake;
+#[cfg(feature = "fake")]
+pub mod fake_tools;
 
 pub use apply::{ApplyOptions, FIELD_MANAGER, execute};
 pub use cluster::{Cluster, Target, check_contexts};

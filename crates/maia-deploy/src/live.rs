@@ -47,9 +47,11 @@ pub fn app_pods_selector(release: Option<&str>) -> String {
     }
 }
 
+/// The API of `kind`, in `namespace` (all namespaces when `None`); a cluster-scoped
+/// kind ignores the namespace.
 pub(crate) fn api(cluster: &Cluster, namespace: Option<&str>, kind: &Kind) -> Api<DynamicObject> {
     let resource = kind.api_resource();
-    match namespace {
+    match namespace.filter(|_| kind.namespaced) {
         Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
         None => Api::all_with(cluster.client.clone(), &resource),
     }
@@ -79,17 +81,19 @@ pub async fn list_kinds(
 ) -> Result<Vec<(Kind, Value)>> {
     let lists = kinds.iter().map(|kind| async move {
         let params = ListParams::default().labels(selector);
-        let where_ = namespace.map_or("in all namespaces".to_string(), |ns| {
-            format!("in namespace {ns}")
-        });
+        let where_ = match namespace.filter(|_| kind.namespaced) {
+            Some(ns) => format!("in namespace {ns}"),
+            None if kind.namespaced => "in all namespaces".to_string(),
+            None => String::new(),
+        };
         let list = api(cluster, namespace, kind)
             .list(&params)
             .await
             .map_err(|e| {
-                let what = format!("{} {where_}", kind.plural);
+                let what = format!("{} {where_}", kind.plural).trim_end().to_string();
                 match DeployError::from_kube(e, &cluster.url, "list", what) {
                     DeployError::Api { code: 404, .. } => DeployError::KindMissing {
-                        kind: kind.kind.into(),
+                        kind: kind.kind.to_string(),
                         api_version: kind.api_version(),
                     },
                     other => other,
@@ -97,7 +101,7 @@ pub async fn list_kinds(
             })?;
         list.items
             .iter()
-            .map(|o| Ok((*kind, to_value(kind, o)?)))
+            .map(|o| Ok((kind.clone(), to_value(kind, o)?)))
             .collect::<Result<Vec<_>>>()
     });
     Ok(try_join_all(lists).await?.into_iter().flatten().collect())

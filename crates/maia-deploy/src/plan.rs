@@ -1,7 +1,7 @@
 //! The plan is data: what a deploy would do, object by object, built from the rendered
 //! objects and one read of the cluster. `maia app plan` prints it; `deploy` runs it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use maia_render::Object;
@@ -12,7 +12,7 @@ use crate::cluster::Cluster;
 use crate::diff::{FieldChange, changes, dropped};
 use crate::error::{DeployError, Result};
 use crate::inventory::{self, Inventory};
-use crate::kinds::{self, APP_KINDS, Kind};
+use crate::kinds::{self, Kind, KindTable};
 use crate::live;
 
 /// Names one object, as kubectl prints it (`deployment/name`).
@@ -21,6 +21,68 @@ pub struct ObjectRef {
     pub kind: String,
     pub name: String,
     pub namespace: String,
+}
+
+impl ObjectRef {
+    /// The namespace for API paths: `None` for a cluster-scoped object.
+    pub fn namespace(&self) -> Option<&str> {
+        (!self.namespace.is_empty()).then_some(self.namespace.as_str())
+    }
+}
+
+/// What one deploy owns and where: the objects of one app, or of one workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: String,
+    /// Names the deploy in messages and in the inventory's labels.
+    pub release: String,
+    /// The inventory ConfigMap's name.
+    pub inventory: String,
+    /// Labels every owned object carries; they select its objects, and the inventory
+    /// carries them too.
+    pub labels: BTreeMap<String, String>,
+    /// The kinds it may own, in apply order (prune runs the other way round).
+    pub kinds: KindTable,
+}
+
+impl Scope {
+    /// One custom app: objects labelled with its release.
+    pub fn app(namespace: &str, release: &str) -> Self {
+        Scope {
+            namespace: namespace.into(),
+            release: release.into(),
+            inventory: inventory::name(release),
+            labels: BTreeMap::from([
+                (
+                    maia_render::labels::MANAGED_BY.to_string(),
+                    maia_render::labels::MANAGER.to_string(),
+                ),
+                (
+                    maia_render::labels::INSTANCE.to_string(),
+                    release.to_string(),
+                ),
+            ]),
+            kinds: KindTable::app(),
+        }
+    }
+
+    /// The label selector of everything the scope owns.
+    pub fn selector(&self) -> String {
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Position of a kind in apply order.
+    pub fn order(&self, kind: &Kind) -> usize {
+        self.kinds
+            .kinds()
+            .iter()
+            .position(|k| k == kind)
+            .unwrap_or(usize::MAX)
+    }
 }
 
 impl fmt::Display for ObjectRef {
@@ -91,6 +153,8 @@ pub struct Plan {
     /// Inventory recorded after pruning, when objects were removed.
     #[serde(skip)]
     pub inventory_after: Option<Inventory>,
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -186,8 +250,8 @@ fn all_changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     fields
 }
 
-/// Builds the plan: the namespace check, one LIST per kind, and a GET only for objects
-/// maia would create (to find one of the same name that maia does not own).
+/// Builds the plan of one app: the namespace check, one LIST per kind, and a GET only
+/// for objects maia would create (to find one of the same name that maia does not own).
 pub async fn plan(
     cluster: &Cluster,
     namespace: &str,
@@ -195,52 +259,75 @@ pub async fn plan(
     objects: &[Object],
     options: PlanOptions,
 ) -> Result<Plan> {
+    plan_scope(cluster, &Scope::app(namespace, release), objects, options).await
+}
+
+/// Builds the plan of any scope (an app, a workspace). Objects are applied in the order
+/// given; cluster-scoped ones (a workspace's Namespace) are found cluster-wide.
+pub async fn plan_scope(
+    cluster: &Cluster,
+    scope: &Scope,
+    objects: &[Object],
+    options: PlanOptions,
+) -> Result<Plan> {
+    let namespace = scope.namespace.as_str();
     let exists = live::namespace_exists(cluster, namespace).await?;
     if !exists && !options.create_namespace {
         return Err(DeployError::NamespaceMissing(namespace.to_string()));
     }
+    let selector = scope.selector();
     let live_objects = if exists {
-        live::list_kinds(
-            cluster,
-            Some(namespace),
-            &APP_KINDS,
-            &live::release_selector(release),
-        )
-        .await?
+        live::list_kinds(cluster, Some(namespace), scope.kinds.kinds(), &selector)
+            .await?
+            .into_iter()
+            // Cluster-scoped kinds are listed cluster-wide: keep this scope's own.
+            .filter(|(k, v)| k.namespaced || v["metadata"]["name"] == *namespace)
+            .collect()
     } else {
         Vec::new()
     };
-    let inventory_name = inventory::name(release);
+    let inventory_name = scope.inventory.as_str();
     let recorded: Option<Inventory> = live_objects
         .iter()
         .find(|(k, v)| *k == kinds::CONFIG_MAP && v["metadata"]["name"] == *inventory_name)
         .map(|(_, v)| Inventory::from_config_map(v));
+    // The namespace comes with the objects (a workspace's Namespace): it is created as
+    // the first of them, not beforehand.
+    let namespace_rendered = objects
+        .iter()
+        .any(|o| o.kind() == "Namespace" && o.name() == namespace);
 
     let mut steps = Vec::new();
     let mut desired_refs = BTreeSet::new();
     for object in objects {
-        let kind = kinds::lookup(object.api_version(), object.kind()).ok_or_else(|| {
-            DeployError::KindMissing {
+        let kind = scope
+            .kinds
+            .lookup(object.api_version(), object.kind())
+            .cloned()
+            .ok_or_else(|| DeployError::KindMissing {
                 kind: object.kind().into(),
                 api_version: object.api_version().into(),
-            }
-        })?;
+            })?;
         let desired = object.to_json().map_err(|source| DeployError::Render {
             object: object.reference(),
             source,
         })?;
         let reference = ObjectRef {
-            kind: kind.kind.into(),
+            kind: kind.kind.to_string(),
             name: object.name().into(),
-            namespace: namespace.into(),
+            namespace: if kind.namespaced {
+                namespace.into()
+            } else {
+                String::new()
+            },
         };
-        desired_refs.insert(Inventory::entry(kind.kind, object.name()));
+        let entry = Inventory::entry(&kind.kind, object.name());
+        desired_refs.insert(entry.clone());
 
         let live = live_objects
             .iter()
             .find(|(k, v)| *k == kind && v["metadata"]["name"] == *object.name())
             .map(|(_, v)| v);
-        let entry = Inventory::entry(kind.kind, object.name());
         let recorded_here = recorded.as_ref().is_some_and(|i| i.contains(&entry));
         let change = match live {
             Some(live) => {
@@ -295,25 +382,29 @@ pub async fn plan(
         .filter(|(k, v)| !(*k == kinds::CONFIG_MAP && v["metadata"]["name"] == *inventory_name))
         .filter_map(|(k, v)| {
             let name = v["metadata"]["name"].as_str()?;
-            let entry = Inventory::entry(k.kind, name);
+            let entry = Inventory::entry(&k.kind, name);
             let owned = recorded.as_ref().is_some_and(|i| i.contains(&entry));
             (owned && !desired_refs.contains(&entry)).then(|| {
                 (
-                    *k,
+                    k.clone(),
                     ObjectRef {
-                        kind: k.kind.into(),
+                        kind: k.kind.to_string(),
                         name: name.into(),
-                        namespace: namespace.into(),
+                        namespace: if k.namespaced {
+                            namespace.into()
+                        } else {
+                            String::new()
+                        },
                     },
                 )
             })
         })
         .collect();
-    removed.sort_by_key(|(k, r)| (std::cmp::Reverse(k.order()), r.name.clone()));
+    removed.sort_by_key(|(k, r)| (std::cmp::Reverse(scope.order(k)), r.name.clone()));
     let mut kept = BTreeSet::new();
     for (kind, object) in removed {
         if kind == kinds::PVC {
-            kept.insert(Inventory::entry(kind.kind, &object.name));
+            kept.insert(Inventory::entry(&kind.kind, &object.name));
             steps.push(Step::KeepVolume { object });
         } else {
             steps.push(Step::Prune { object, kind });
@@ -328,10 +419,11 @@ pub async fn plan(
 
     Ok(Plan {
         namespace: namespace.into(),
-        release: release.into(),
-        create_namespace: !exists,
+        release: scope.release.clone(),
+        create_namespace: !exists && !namespace_rendered,
         steps,
         inventory_before,
         inventory_after,
+        scope: scope.clone(),
     })
 }

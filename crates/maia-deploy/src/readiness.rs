@@ -34,6 +34,7 @@ pub fn status(object: &Value) -> Status {
         "Job" => job(object),
         "Pod" => pod(object),
         "PersistentVolumeClaim" => pvc(object),
+        "Tenant" => tenant(object),
         _ => Status::Ready,
     }
 }
@@ -120,6 +121,29 @@ fn job(j: &Value) -> Status {
         return Status::Ready;
     }
     Status::InProgress("waiting for its pod to run".into())
+}
+
+/// A Job that does one thing and ends (a workspace's MinIO setup): ready when it has
+/// succeeded, not merely while its pod runs.
+pub fn completion(j: &Value) -> Status {
+    match job(j) {
+        Status::Ready
+            if int(&j["status"]["succeeded"]) > 0 || is_true(condition(j, "Complete")) =>
+        {
+            Status::Ready
+        }
+        Status::Ready => Status::InProgress("running".into()),
+        other => other,
+    }
+}
+
+/// A MinIO Operator `Tenant`: the operator reports `Initialized` once its pools run.
+fn tenant(t: &Value) -> Status {
+    match t["status"]["currentState"].as_str() {
+        Some("Initialized") => Status::Ready,
+        Some(state) => Status::InProgress(format!("the MinIO Operator reports {state:?}")),
+        None => Status::InProgress("waiting for the MinIO Operator to pick it up".into()),
+    }
 }
 
 const BROKEN_WAITING: [&str; 6] = [

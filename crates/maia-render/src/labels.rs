@@ -9,6 +9,12 @@ pub const MKG_CHART_VERSION: &str = "1.0.2";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGER: &str = "maia";
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub const COMPONENT: &str = "app.kubernetes.io/component";
+/// What every object of a workspace is `part-of`.
+pub const WORKSPACE: &str = "maia-workspace";
+/// On a workspace's Namespace: the group_ID that holds it.
+pub const GROUP_ID_ANNOTATION: &str = "maia.cloud/group-id";
 
 /// Pod selector labels of a custom application.
 pub fn app_selector(release: &str) -> BTreeMap<String, String> {
@@ -34,14 +40,8 @@ pub fn app_labels(release: &str) -> BTreeMap<String, String> {
 /// Labels on every object of a workspace component.
 pub fn workspace_labels(namespace: &str, component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (
-            "app.kubernetes.io/part-of".to_string(),
-            "maia-workspace".to_string(),
-        ),
-        (
-            "app.kubernetes.io/component".to_string(),
-            component.to_string(),
-        ),
+        (PART_OF.to_string(), WORKSPACE.to_string()),
+        (COMPONENT.to_string(), component.to_string()),
         (INSTANCE.to_string(), namespace.to_string()),
         (MANAGED_BY.to_string(), MANAGER.to_string()),
     ])

@@ -43,6 +43,13 @@ macro_rules! objects {
                     Object::Custom(c) => &c.metadata,
                 }
             }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => o.metadata_mut(),)*
+                    Object::Custom(c) => &mut c.metadata,
+                }
+            }
         }
 
         $(impl From<$ty> for Object {

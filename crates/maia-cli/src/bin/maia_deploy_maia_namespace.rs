@@ -7,8 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use maia_cli::cli::{NamespaceRenderArgs, Strictness, WorkspaceFileArgs};
-use maia_cli::{CliError, finish, namespace};
+use maia_cli::cli::{
+    ClusterArgs, EventFormat, NamespaceDeployArgs, NamespaceRenderArgs, Strictness,
+    WorkspaceFileArgs,
+};
+use maia_cli::{finish, namespace, workspace};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,7 +20,9 @@ use maia_cli::{CliError, finish, namespace};
     about = "Deploy a MAIA namespace for a research group (MAIA Toolkit compatible)",
     after_help = "Examples:\n  \
         MAIA_deploy_MAIA_namespace --namespace-config-file group.yaml --cluster-config-file cluster.yaml \\\n      \
-        --config-folder out/ --create-script\n  \
+        --config-folder out/                   # deploys (as maia namespace deploy)\n  \
+        MAIA_deploy_MAIA_namespace --namespace-config-file group.yaml --cluster-config-file cluster.yaml \\\n      \
+        --config-folder out/ --create-script   # writes the bundle and a script instead\n  \
         out/Brain_MRI_namespace.sh    # after review\n\n\
         The same job with maia's own commands:\n  \
         maia namespace render --namespace-config-file group.yaml --cluster-config-file cluster.yaml --config-folder out/"
@@ -31,6 +36,11 @@ struct Args {
     /// Write the deployment script instead of deploying (needs no cluster)
     #[arg(long)]
     create_script: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Wait for each component to be ready before the next
+    #[arg(long)]
+    wait: bool,
     /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
     #[arg(long)]
     minimal: bool,
@@ -44,11 +54,20 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> maia_cli::Result<()> {
     if !args.create_script {
-        // Validate first, so a bad file is reported as such.
-        namespace::load(&args.files, args.minimal, args.strictness.into())?;
-        return Err(CliError::Unsupported {
-            message: "deploying to a cluster needs maia's deploy feature, which this build does not have yet".into(),
-            hint: "add --create-script to write the bundle and its deployment script, then run the script".into(),
+        maia_cli::deploy::install_crypto();
+        return workspace::deploy(&NamespaceDeployArgs {
+            files: args.files,
+            cluster: args.cluster,
+            minimal: args.minimal,
+            wait: args.wait,
+            timeout: std::time::Duration::from_secs(15 * 60),
+            force_conflicts: false,
+            skip_helm: false,
+            skip_kubeflow: false,
+            state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
+            config_folder: Some(args.config_folder),
+            output: EventFormat::Text,
+            strictness: args.strictness,
         });
     }
     let rendered = namespace::render_and_write(&NamespaceRenderArgs {

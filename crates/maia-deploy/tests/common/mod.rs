@@ -103,6 +103,14 @@ pub fn lines(events: &[Event]) -> Vec<String> {
             Event::Waiting { object, reason } => format!("waiting {object}: {reason}"),
             Event::Ready { object } => format!("ready {object}"),
             Event::Failed { object, reason } => format!("failed {object}: {reason}"),
+            Event::Helm {
+                release, outcome, ..
+            } => format!("{outcome} helm/{release}"),
+            Event::Kustomization { url, outcome } => format!("{outcome} {url}"),
+            Event::ComponentReady { component } => format!("ready component {component}"),
+            Event::ComponentFailed { component, reason } => {
+                format!("failed component {component}: {reason}")
+            }
         })
         .collect()
 }

@@ -157,7 +157,19 @@ pub fn render(
         ];
         let minimal: &[Render] = &[namespace::render, addons::render, jupyterhub::render];
         for render in if spec.minimal { minimal } else { full } {
-            components.push(render(&mut ctx)?);
+            let mut component = render(&mut ctx)?;
+            // Components built by the app renderer (MySQL, MLflow) carry an app's labels;
+            // every object of a workspace is also found as `part-of` it, by component.
+            for object in &mut component.objects {
+                let labels = object.metadata_mut().labels.get_or_insert_default();
+                labels
+                    .entry(crate::labels::PART_OF.into())
+                    .or_insert_with(|| crate::labels::WORKSPACE.into());
+                labels
+                    .entry(crate::labels::COMPONENT.into())
+                    .or_insert_with(|| component.name.into());
+            }
+            components.push(component);
         }
     }
     Ok(Bundle {

@@ -20,9 +20,15 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         labels: Some(workspace_labels(&ns, "namespace")),
         ..Default::default()
     };
+    let mut namespace_meta = meta(&ns, false);
+    // Which group holds the namespace: a deploy of another group into it is refused.
+    namespace_meta.annotations = Some(BTreeMap::from([(
+        crate::labels::GROUP_ID_ANNOTATION.to_string(),
+        spec.group_id.clone(),
+    )]));
     let mut objects = vec![
         Namespace {
-            metadata: meta(&ns, false),
+            metadata: namespace_meta,
             ..Default::default()
         }
         .into(),

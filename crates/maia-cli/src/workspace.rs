@@ -1,0 +1,407 @@
+//! `maia namespace deploy | plan | status | list | delete`: glue between the command
+//! line and `maia_deploy::workspace`. The work (preflight, facts, plan, execute) is done
+//! there; this module reads files, picks the cluster, prints and sets exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use maia_deploy::DeployError;
+use maia_deploy::tools::{Helm, ToolTarget};
+use maia_deploy::workspace::deploy::{Prepared, Request};
+use maia_deploy::workspace::preflight::Needs;
+use maia_deploy::workspace::{self as ws, HelmChange, KubeflowChange, WorkspacePlan, manage};
+use maia_render::workspace::Bundle;
+use maia_spec::workspace::WorkspaceSpec;
+use serde_json::Value;
+
+use crate::cli::{
+    EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceListArgs, NamespaceStatusArgs,
+    StatusFormat,
+};
+use crate::deploy::{Printer, block_on, connect, table, target};
+use crate::error::{CliError, Result};
+use crate::namespace::{self, OsRandom, PORTS_LEDGER, Rendered};
+use crate::report;
+
+/// The deploy request the arguments describe (credentials.yaml read when a config
+/// folder is given).
+fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
+    let file_credentials = match &args.config_folder {
+        Some(folder) => {
+            Some(namespace::read_credentials(&namespace::group_dir(folder, &spec))?.credentials)
+        }
+        None => None,
+    };
+    Ok(Request {
+        needs: Needs {
+            helm: !args.skip_helm,
+            kubeflow: !args.skip_kubeflow && !spec.minimal,
+        },
+        spec,
+        state_namespace: args.state_namespace.clone(),
+        path: std::env::var_os("PATH"),
+        tool_target: ToolTarget::from(&target(&args.cluster, args.cluster.context.clone())),
+        force_conflicts: args.force_conflicts,
+        file_credentials,
+        lease_timeout: std::time::Duration::from_secs(120),
+    })
+}
+
+fn warn_differing(prepared: &Prepared<'_>, args: &NamespaceDeployArgs) {
+    if let (false, Some(folder)) = (
+        prepared.differing_credentials.is_empty(),
+        &args.config_folder,
+    ) {
+        eprintln!(
+            "warning: credentials.yaml under {} differs from the cluster for {}; the cluster's values are used",
+            folder.display(),
+            prepared.differing_credentials.join(", ")
+        );
+    }
+}
+
+pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
+    let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
+    let request = request(args, loaded.spec)?;
+    let cluster = connect(&args.cluster)?;
+    let mut printer = Printer::new(args.output, None);
+    let result = block_on(async {
+        let prepared = ws::deploy::prepare(&cluster, &request, &mut OsRandom, true).await?;
+        warn_differing(&prepared, args);
+        let bundle = prepared.bundle.clone();
+        let plan = prepared.plan.clone();
+        let fresh = prepared.new_credentials.len();
+        ws::deploy::deploy(
+            &cluster,
+            &request,
+            prepared,
+            args.wait.then_some(args.timeout),
+            &mut printer,
+        )
+        .await?;
+        Ok::<_, DeployError>((bundle, plan, fresh))
+    });
+    printer.finish();
+    let (bundle, plan, fresh) = match result {
+        Ok(done) => done,
+        Err(e) => {
+            printer.report_partial();
+            if args.output == EventFormat::Json {
+                printer.error_event(&e);
+            }
+            return Err(e.into());
+        }
+    };
+    let spec = &request.spec;
+    if let Some(folder) = &args.config_folder {
+        write_bundle(spec, &bundle, folder)?;
+    }
+    if args.output == EventFormat::Text {
+        print_skipped(&plan);
+        println!(
+            "\nworkspace {} (namespace {}) deployed: hub {}",
+            spec.group_id,
+            spec.namespace,
+            namespace::hub_url(spec)
+        );
+        if fresh > 0 {
+            println!(
+                "{fresh} new credential(s) kept in secret/{} in {}",
+                ws::facts::credentials_secret(spec.namespace.as_str()),
+                args.state_namespace
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the bundle (and credentials.yaml) of what was deployed under the folder.
+fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, folder: &std::path::Path) -> Result<()> {
+    let (mut ledger, _) = namespace::read_ports_ledger(folder);
+    ledger
+        .0
+        .insert(spec.group_id.clone(), bundle.ssh_ports.clone());
+    let rendered = Rendered {
+        spec: spec.clone(),
+        bundle: bundle.clone(),
+        dir: namespace::group_dir(folder, spec),
+        files: namespace::bundle_files(spec, bundle)?,
+        ledger,
+        ledger_path: folder.join(PORTS_LEDGER),
+        ledger_stale: true,
+    };
+    let report = namespace::write(&rendered)?;
+    for p in &report.written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// With --skip-helm / --skip-kubeflow, the steps left to the admin.
+fn print_skipped(plan: &WorkspacePlan) {
+    for segment in &plan.segments {
+        for h in &segment.helm {
+            if h.change == HelmChange::Skipped {
+                println!(
+                    "skipped (--skip-helm): helm upgrade --install {} {} -n {} --version {} -f <values>   (maia namespace render writes the values)",
+                    h.release, h.chart, h.namespace, h.version
+                );
+            }
+        }
+        if segment.kubeflow == Some(KubeflowChange::Skipped) {
+            for k in &segment.kustomizations {
+                println!(
+                    "skipped (--skip-kubeflow): kubectl apply --server-side -k {}",
+                    k.url
+                );
+            }
+        }
+    }
+}
+
+/// `maia namespace plan`: exit 0 nothing would change, 1 something would, 2 error.
+pub fn plan(args: &NamespaceDeployArgs) -> ExitCode {
+    match plan_inner(args) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            report::error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
+    let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
+    let request = request(args, loaded.spec)?;
+    let cluster = connect(&args.cluster)?;
+    let prepared = block_on(ws::deploy::prepare(
+        &cluster,
+        &request,
+        &mut OsRandom,
+        false,
+    ))?;
+    warn_differing(&prepared, args);
+    let plan = &prepared.plan;
+    let changes = plan.has_changes() || !prepared.new_credentials.is_empty();
+    match args.output {
+        EventFormat::Json => {
+            let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
+            if let Some(map) = value.as_object_mut() {
+                map.insert("changes".into(), Value::Bool(changes));
+                map.insert(
+                    "new_credentials".into(),
+                    serde_json::to_value(&prepared.new_credentials).unwrap_or_default(),
+                );
+            }
+            println!("{value}");
+        }
+        EventFormat::Text => print!("{}", plan_text(&prepared)),
+    }
+    Ok(changes)
+}
+
+fn plan_text(prepared: &Prepared<'_>) -> String {
+    let plan = &prepared.plan;
+    let mut out = crate::deploy::plan_text(&plan.objects, None).replacen(
+        &format!("Plan for app {}", plan.objects.release),
+        &format!("Plan for workspace {}", plan.group_id),
+        1,
+    );
+    for segment in &plan.segments {
+        for h in &segment.helm {
+            let what = match &h.change {
+                HelmChange::Install => {
+                    format!("  + helm {}  install {} {}", h.release, h.chart, h.version)
+                }
+                HelmChange::Upgrade { from_version, keys } => format!(
+                    "  ~ helm {}  upgrade {} {from_version} -> {}{}",
+                    h.release,
+                    h.chart,
+                    h.version,
+                    if keys.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; values changed: {}", keys.join(", "))
+                    }
+                ),
+                HelmChange::Repair { status } => {
+                    format!(
+                        "  ~ helm {}  upgrade again (release is {status})",
+                        h.release
+                    )
+                }
+                HelmChange::Unchanged => format!("  = helm {}  unchanged", h.release),
+                HelmChange::Skipped => format!("  ! helm {}  skipped (--skip-helm)", h.release),
+            };
+            out.push_str(&what);
+            out.push('\n');
+        }
+        match &segment.kubeflow {
+            Some(KubeflowChange::Install { version }) => out.push_str(&format!(
+                "  + kubeflow pipelines {version}  install (kubectl apply -k)\n"
+            )),
+            Some(KubeflowChange::Installed { version }) => out.push_str(&format!(
+                "  = kubeflow pipelines {version}  already installed\n"
+            )),
+            Some(KubeflowChange::Skipped) => {
+                out.push_str("  ! kubeflow pipelines  skipped (--skip-kubeflow)\n")
+            }
+            None => {}
+        }
+    }
+    if !prepared.new_credentials.is_empty() {
+        out.push_str(&format!(
+            "  + credentials  {} to generate ({})\n",
+            prepared.new_credentials.len(),
+            prepared.new_credentials.join(", ")
+        ));
+    }
+    out
+}
+
+pub fn status(args: &NamespaceStatusArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let helm = helm_from_path(&args.cluster);
+    let status = block_on(async {
+        let entry = manage::find(&cluster, &args.group).await?;
+        manage::status(&cluster, &entry, helm.as_ref()).await
+    })?;
+    match args.output {
+        StatusFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        ),
+        StatusFormat::Yaml => print!("{}", yaml_serde::to_string(&status).unwrap_or_default()),
+        StatusFormat::Text => {
+            println!(
+                "workspace {} in namespace {}\n",
+                status.group_id, status.namespace
+            );
+            let mut rows = vec![[
+                "COMPONENT".to_string(),
+                "STATUS".into(),
+                "REASON".into(),
+                "URL".into(),
+            ]];
+            for c in &status.components {
+                let state = match &c.status {
+                    maia_deploy::Status::Ready => "ready",
+                    maia_deploy::Status::InProgress(_) => "progressing",
+                    maia_deploy::Status::Failed(_) => "failed",
+                };
+                rows.push([
+                    c.component.clone(),
+                    state.into(),
+                    c.status.reason().unwrap_or("-").into(),
+                    c.urls.first().cloned().unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            print!("{}", table(&rows));
+            if !status.users.is_empty() {
+                let mut rows = vec![["USER".to_string(), "SSH PORT".into(), "SERVER".into()]];
+                for u in &status.users {
+                    rows.push([
+                        u.user.clone(),
+                        u.ssh_port.map_or("-".into(), |p| p.to_string()),
+                        if u.server_running {
+                            "running"
+                        } else {
+                            "stopped"
+                        }
+                        .into(),
+                    ]);
+                }
+                println!();
+                print!("{}", table(&rows));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// helm, when it is on PATH (status reads release states through it).
+fn helm_from_path(cluster: &crate::cli::ClusterArgs) -> Option<Helm> {
+    let path = std::env::var_os("PATH");
+    maia_deploy::tools::find_program("helm", path.as_deref()).map(|p| {
+        Helm::new(
+            p,
+            ToolTarget::from(&target(cluster, cluster.context.clone())),
+        )
+    })
+}
+
+pub fn list(args: &NamespaceListArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let list = block_on(manage::list(&cluster))?;
+    match args.output {
+        StatusFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        ),
+        StatusFormat::Yaml => print!("{}", yaml_serde::to_string(&list).unwrap_or_default()),
+        StatusFormat::Text if list.is_empty() => eprintln!("no workspaces deployed by maia"),
+        StatusFormat::Text => {
+            let mut rows = vec![["GROUP".to_string(), "NAMESPACE".into(), "CREATED".into()]];
+            for w in &list {
+                rows.push([
+                    w.group_id.clone(),
+                    w.namespace.clone(),
+                    w.created.clone().unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            print!("{}", table(&rows));
+        }
+    }
+    Ok(())
+}
+
+pub fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
+    let cluster = connect(&args.cluster)?;
+    let entry = block_on(manage::find(&cluster, &args.group))?;
+    if !args.yes && std::io::stdin().is_terminal() {
+        let what = if args.delete_data {
+            "INCLUDING its volumes, namespace and credentials (the data is lost)"
+        } else {
+            "keeping its volumes, namespace and credentials"
+        };
+        eprint!(
+            "Delete workspace {} (namespace {}), {what}? [y/N] ",
+            entry.group_id, entry.namespace
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            eprintln!("nothing deleted");
+            return Ok(());
+        }
+    } else if args.delete_data && !args.yes {
+        return Err(CliError::Usage {
+            message: "--delete-data deletes the group's data and needs confirmation".into(),
+            hint: Some("add --yes when running without a terminal".into()),
+        });
+    }
+    let helm = helm_from_path(&args.cluster);
+    let mut printer = Printer::new(EventFormat::Text, None);
+    printer.removed = "deleted";
+    let result = block_on(manage::delete(
+        &cluster,
+        &entry,
+        helm.as_ref(),
+        &args.state_namespace,
+        args.delete_data,
+        &mut printer,
+    ));
+    printer.finish();
+    result?;
+    if helm.is_none() {
+        eprintln!(
+            "warning: helm is not on PATH: the workspace's helm releases were left; run `helm uninstall` for {} in {}",
+            manage::helm_releases(&entry.namespace).join(", "),
+            entry.namespace
+        );
+    }
+    println!("workspace {} deleted", entry.group_id);
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The whole of one workspace deploy, in order: preflight, facts (credentials and SSH
+//! ports from the cluster), render (pure, with the facts as values), plan, then keep
+//! the credentials and execute. `maia namespace deploy` and `plan` are this plus printing.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use maia_render::workspace::{Bundle, Credentials, SecretSource, ports};
+use maia_spec::workspace::WorkspaceSpec;
+
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::event::EventSink;
+use crate::tools::{Helm, Kubectl, ToolTarget};
+
+use super::facts::{ClusterCredentials, CredentialStore, PortsLease, read_ports};
+use super::preflight::{self, Needs};
+use super::{Programs, Settings, WorkspacePlan};
+
+/// What a deploy (or a plan) is asked to do.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub spec: WorkspaceSpec,
+    pub state_namespace: String,
+    pub needs: Needs,
+    /// The PATH helm, kubectl and git are looked up in.
+    pub path: Option<OsString>,
+    /// The cluster as helm and kubectl are told it.
+    pub tool_target: ToolTarget,
+    pub force_conflicts: bool,
+    /// Credentials from the config folder's credentials.yaml; the cluster's win.
+    pub file_credentials: Option<Credentials>,
+    /// How long to wait for another run's ports Lease.
+    pub lease_timeout: Duration,
+}
+
+/// Everything gathered and rendered before the first write.
+pub struct Prepared<'c> {
+    pub bundle: Bundle,
+    pub plan: WorkspacePlan,
+    pub programs: Programs,
+    /// Held when a user needed a new SSH port; given back by [`deploy`].
+    pub lease: Option<PortsLease<'c>>,
+    /// Keys of credentials drawn by this run (not kept anywhere yet).
+    pub new_credentials: Vec<String>,
+    /// Keys whose value in credentials.yaml differs from the cluster's (which won).
+    pub differing_credentials: Vec<String>,
+}
+
+fn store<'c>(cluster: &'c Cluster, request: &Request) -> ClusterCredentials<'c> {
+    ClusterCredentials {
+        cluster,
+        state_namespace: request.state_namespace.clone(),
+        namespace: request.spec.namespace.to_string(),
+        group_id: request.spec.group_id.clone(),
+    }
+}
+
+/// Preflight, facts, render and plan; changes nothing, except that with `allocate` a
+/// user without an SSH port gets one under the ports Lease (held until the SSH Services
+/// are applied). Without it (a plan), the allocation is only previewed.
+pub async fn prepare<'c>(
+    cluster: &'c Cluster,
+    request: &Request,
+    source: &mut dyn SecretSource,
+    allocate: bool,
+) -> Result<Prepared<'c>> {
+    let spec = &request.spec;
+    let checked = preflight::run(cluster, spec, request.needs, request.path.as_deref()).await?;
+    if !checked.problems.is_empty() {
+        return Err(DeployError::Preflight {
+            problems: checked.problems,
+        });
+    }
+    let tool = |name: &str| {
+        checked
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.path.clone())
+    };
+    let programs = Programs {
+        helm: tool("helm").map(|p| Helm::new(p, request.tool_target.clone())),
+        kubectl: tool("kubectl")
+            .filter(|_| request.needs.kubeflow)
+            .map(|p| Kubectl::new(p, request.tool_target.clone())),
+    };
+
+    let from_cluster = store(cluster, request).load().await?;
+    let (kept, differing_credentials) = match &request.file_credentials {
+        Some(file) => merge(file, &from_cluster),
+        None => (from_cluster, Vec::new()),
+    };
+
+    let mut facts = read_ports(cluster, spec).await?;
+    let mut lease = None;
+    if allocate && facts.needs_allocation(&spec.users) {
+        let holder = format!("maia-{}-{}", spec.namespace, std::process::id());
+        lease = Some(
+            PortsLease::acquire(
+                cluster,
+                &request.state_namespace,
+                &holder,
+                request.lease_timeout,
+            )
+            .await?,
+        );
+        // Read again under the Lease: another run may have just taken ports.
+        facts = match read_ports(cluster, spec).await {
+            Ok(f) => f,
+            Err(e) => return Err(release_on(lease, e).await),
+        };
+    }
+    let rendered = ports::allocate(
+        &spec.users,
+        &facts.kept,
+        &facts.in_use,
+        spec.cluster.port_range,
+    )
+    .map_err(|e| DeployError::PortsExhausted(e.to_string()))
+    .and_then(|p| {
+        maia_render::workspace::render(spec, &kept, source, &p).map_err(|source| {
+            DeployError::Render {
+                object: format!("workspace {}", spec.group_id),
+                source,
+            }
+        })
+    });
+    let bundle = match rendered {
+        Ok(b) => b,
+        Err(e) => return Err(release_on(lease, e).await),
+    };
+    let new_credentials = bundle
+        .credentials
+        .0
+        .keys()
+        .filter(|k| !kept.0.contains_key(*k))
+        .cloned()
+        .collect();
+    let settings = Settings {
+        force_conflicts: request.force_conflicts,
+        wait: None,
+    };
+    let plan = match super::plan(
+        cluster,
+        &spec.group_id,
+        &bundle,
+        &checked.kinds,
+        &programs,
+        &settings,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return Err(release_on(lease, e).await),
+    };
+    Ok(Prepared {
+        bundle,
+        plan,
+        programs,
+        lease,
+        new_credentials,
+        differing_credentials,
+    })
+}
+
+async fn release_on(lease: Option<PortsLease<'_>>, error: DeployError) -> DeployError {
+    if let Some(l) = lease {
+        let _ = l.release().await;
+    }
+    error
+}
+
+/// credentials.yaml overlaid with the cluster's credentials, and the keys that differ.
+fn merge(file: &Credentials, cluster: &Credentials) -> (Credentials, Vec<String>) {
+    let differing = file
+        .0
+        .iter()
+        .filter(|(k, v)| cluster.0.get(*k).is_some_and(|c| c != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut merged = file.clone();
+    merged.0.extend(cluster.0.clone());
+    (merged, differing)
+}
+
+/// Keeps the credentials in the cluster (before anything uses them: a failure later
+/// must not lose a password a Secret already holds), then runs the plan.
+pub async fn deploy(
+    cluster: &Cluster,
+    request: &Request,
+    prepared: Prepared<'_>,
+    wait: Option<Duration>,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let Prepared {
+        bundle,
+        plan,
+        programs,
+        lease,
+        ..
+    } = prepared;
+    if let Err(e) = store(cluster, request).save(&bundle.credentials).await {
+        return Err(release_on(lease, e).await);
+    }
+    let settings = Settings {
+        force_conflicts: request.force_conflicts,
+        wait,
+    };
+    super::execute(cluster, &plan, &programs, &settings, lease, sink).await
+}

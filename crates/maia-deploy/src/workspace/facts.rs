@@ -1,0 +1,400 @@
+//! What a workspace deploy reads from the cluster before rendering: the credentials of
+//! earlier runs (a Secret in maia's own namespace, out of the group members' reach) and
+//! the SSH ports in use (live Services), allocated under a Lease so that two admins
+//! deploying two groups at once never hand out the same port.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use maia_render::workspace::{Credentials, SshPorts};
+use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
+use tokio::time::Instant;
+
+use crate::FIELD_MANAGER;
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+
+/// maia's own namespace: where the groups' credentials and the ports Lease live.
+pub const STATE_NAMESPACE: &str = "maia-system";
+/// The Lease held while SSH ports are allocated and their Services applied.
+pub const PORTS_LEASE: &str = "maia-ssh-ports";
+/// How long a Lease holder that stopped answering keeps it.
+const LEASE_SECONDS: i32 = 60;
+
+/// The Secret holding a group's credentials.
+pub fn credentials_secret(namespace: &str) -> String {
+    format!("maia-credentials-{namespace}")
+}
+
+/// Where credentials are kept between runs. Two stores: the config folder
+/// (`credentials.yaml`, in the CLI) and the cluster ([`ClusterCredentials`]).
+#[allow(async_fn_in_trait)]
+pub trait CredentialStore {
+    /// The credentials of earlier runs; empty when there were none.
+    async fn load(&self) -> Result<Credentials>;
+    /// Keeps `credentials`; writes nothing when they are already kept.
+    async fn save(&self, credentials: &Credentials) -> Result<bool>;
+}
+
+/// A group's credentials as a Secret in maia's namespace.
+pub struct ClusterCredentials<'a> {
+    pub cluster: &'a Cluster,
+    pub state_namespace: String,
+    /// The group's namespace (names the Secret).
+    pub namespace: String,
+    pub group_id: String,
+}
+
+impl ClusterCredentials<'_> {
+    fn api(&self) -> Api<Secret> {
+        Api::namespaced(self.cluster.client.clone(), &self.state_namespace)
+    }
+
+    fn name(&self) -> String {
+        credentials_secret(&self.namespace)
+    }
+
+    /// Deletes the Secret (`maia namespace delete --delete-data`).
+    pub async fn delete(&self) -> Result<bool> {
+        match self
+            .api()
+            .delete(&self.name(), &DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(DeployError::from_kube(
+                e,
+                &self.cluster.url,
+                "delete",
+                format!("secret/{} in {}", self.name(), self.state_namespace),
+            )),
+        }
+    }
+}
+
+impl CredentialStore for ClusterCredentials<'_> {
+    async fn load(&self) -> Result<Credentials> {
+        let found = self.api().get_opt(&self.name()).await.map_err(|e| {
+            DeployError::from_kube(
+                e,
+                &self.cluster.url,
+                "get",
+                format!("secret/{} in {}", self.name(), self.state_namespace),
+            )
+        })?;
+        let mut out = BTreeMap::new();
+        for (key, value) in found.and_then(|s| s.data).unwrap_or_default() {
+            let text = String::from_utf8(value.0).map_err(|_| DeployError::StateCorrupt {
+                what: format!(
+                    "secret/{} in {} (key {key})",
+                    self.name(),
+                    self.state_namespace
+                ),
+                reason: "the value is not UTF-8".into(),
+            })?;
+            if text.is_empty() {
+                return Err(DeployError::StateCorrupt {
+                    what: format!(
+                        "secret/{} in {} (key {key})",
+                        self.name(),
+                        self.state_namespace
+                    ),
+                    reason: "the value is empty".into(),
+                });
+            }
+            out.insert(key, text);
+        }
+        Ok(Credentials(out))
+    }
+
+    async fn save(&self, credentials: &Credentials) -> Result<bool> {
+        if self.load().await? == *credentials {
+            return Ok(false);
+        }
+        ensure_namespace(self.cluster, &self.state_namespace).await?;
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(self.name()),
+                namespace: Some(self.state_namespace.clone()),
+                labels: Some(BTreeMap::from([(
+                    maia_render::labels::MANAGED_BY.to_string(),
+                    maia_render::labels::MANAGER.to_string(),
+                )])),
+                annotations: Some(BTreeMap::from([(
+                    maia_render::labels::GROUP_ID_ANNOTATION.to_string(),
+                    self.group_id.clone(),
+                )])),
+                ..Default::default()
+            },
+            type_: Some("Opaque".into()),
+            data: Some(
+                credentials
+                    .0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        self.api()
+            .patch(
+                &self.name(),
+                &PatchParams::apply(FIELD_MANAGER),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .map_err(|e| {
+                DeployError::from_kube(
+                    e,
+                    &self.cluster.url,
+                    "apply",
+                    format!("secret/{} in {}", self.name(), self.state_namespace),
+                )
+            })?;
+        Ok(true)
+    }
+}
+
+/// Creates maia's own namespace when it is missing.
+pub async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
+    if crate::live::namespace_exists(cluster, name).await? {
+        return Ok(());
+    }
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([(
+                maia_render::labels::MANAGED_BY.to_string(),
+                maia_render::labels::MANAGER.to_string(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER),
+        &Patch::Apply(&namespace),
+    )
+    .await
+    .map_err(|e| DeployError::from_kube(e, &cluster.url, "create", format!("namespace/{name}")))?;
+    Ok(())
+}
+
+/// The SSH ports the cluster shows: the group's users' current ports (from their live
+/// `<user>-ssh` Services) and every port something else holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortFacts {
+    pub kept: SshPorts,
+    pub in_use: BTreeSet<u16>,
+}
+
+impl PortFacts {
+    /// True when some user has no port yet (so one must be allocated, under the Lease).
+    pub fn needs_allocation(&self, users: &[String]) -> bool {
+        users.iter().any(|u| self.kept.port(u).is_none())
+    }
+}
+
+/// Reads every Service of the cluster (one LIST) and works out the ports. NodePort: a
+/// node port is cluster-wide, so every `nodePort` counts. LoadBalancer: ports on the
+/// shared address count (Services asking for that IP, or given it).
+pub async fn read_ports(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<PortFacts> {
+    let api: Api<Service> = Api::all(cluster.client.clone());
+    let services = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "services in all namespaces"))?
+        .items;
+    Ok(port_facts(spec, &services))
+}
+
+/// The pure part of [`read_ports`].
+pub fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFacts {
+    let namespace = spec.namespace.as_str();
+    let own: BTreeMap<String, &String> = spec
+        .users
+        .iter()
+        .map(|u| (format!("{}-ssh", jupyterhub_user(u)), u))
+        .collect();
+    let mut facts = PortFacts::default();
+    for service in services {
+        let ns = service.metadata.namespace.as_deref().unwrap_or_default();
+        let name = service.metadata.name.as_deref().unwrap_or_default();
+        let Some(svc) = &service.spec else { continue };
+        let ports = svc.ports.as_deref().unwrap_or_default();
+        let held: Vec<u16> = match &spec.cluster.ssh {
+            SshExposure::NodePort => ports
+                .iter()
+                .filter_map(|p| p.node_port.and_then(|n| u16::try_from(n).ok()))
+                .collect(),
+            SshExposure::LoadBalancer { ip, .. } => {
+                let asked = svc.load_balancer_ip.as_deref() == Some(ip.as_str())
+                    || service
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("metallb.universe.tf/loadBalancerIPs"))
+                        .is_some_and(|ips| ips.split(',').any(|i| i.trim() == ip));
+                let given = service
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.load_balancer.as_ref())
+                    .and_then(|lb| lb.ingress.as_ref())
+                    .is_some_and(|ing| ing.iter().any(|i| i.ip.as_deref() == Some(ip)));
+                if svc.type_.as_deref() == Some("LoadBalancer") && (asked || given) {
+                    ports
+                        .iter()
+                        .filter_map(|p| u16::try_from(p.port).ok())
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        match own.get(name) {
+            Some(user) if ns == namespace => {
+                if let Some(port) = held.first() {
+                    facts.kept.0.insert((*user).clone(), *port);
+                }
+            }
+            _ => facts.in_use.extend(held),
+        }
+    }
+    facts
+}
+
+/// A held `coordination.k8s.io/v1` Lease; [`PortsLease::release`] gives it back.
+pub struct PortsLease<'a> {
+    cluster: &'a Cluster,
+    namespace: String,
+    holder: String,
+}
+
+impl<'a> PortsLease<'a> {
+    /// Takes the Lease, waiting (up to `timeout`) while another run holds it. A holder
+    /// that stopped renewing for longer than its duration has crashed; its Lease is taken
+    /// over (with the resourceVersion read, so two takers cannot both win).
+    pub async fn acquire(
+        cluster: &'a Cluster,
+        namespace: &str,
+        holder: &str,
+        timeout: Duration,
+    ) -> Result<PortsLease<'a>> {
+        ensure_namespace(cluster, namespace).await?;
+        let api: Api<Lease> = Api::namespaced(cluster.client.clone(), namespace);
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(50);
+        let err = |e, verb: &str| {
+            DeployError::from_kube(
+                e,
+                &cluster.url,
+                verb,
+                format!("lease/{PORTS_LEASE} in {namespace}"),
+            )
+        };
+        loop {
+            let now = Timestamp::now();
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(PORTS_LEASE.into()),
+                    namespace: Some(namespace.into()),
+                    ..Default::default()
+                },
+                spec: Some(LeaseSpec {
+                    holder_identity: Some(holder.into()),
+                    lease_duration_seconds: Some(LEASE_SECONDS),
+                    acquire_time: Some(MicroTime(now)),
+                    renew_time: Some(MicroTime(now)),
+                    ..Default::default()
+                }),
+            };
+            let taken = match api.create(&PostParams::default(), &lease).await {
+                Ok(_) => true,
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    match api.get_opt(PORTS_LEASE).await.map_err(|e| err(e, "get"))? {
+                        // Released between our two requests: try again at once.
+                        None => false,
+                        Some(current) if expired(&current, now) => {
+                            let mut takeover = lease.clone();
+                            takeover.metadata.resource_version =
+                                current.metadata.resource_version.clone();
+                            match api
+                                .replace(PORTS_LEASE, &PostParams::default(), &takeover)
+                                .await
+                            {
+                                Ok(_) => true,
+                                Err(kube::Error::Api(s)) if s.code == 409 => false,
+                                Err(e) => return Err(err(e, "take over")),
+                            }
+                        }
+                        Some(current) => {
+                            if Instant::now() >= deadline {
+                                return Err(DeployError::LeaseHeld {
+                                    lease: format!("{namespace}/{PORTS_LEASE}"),
+                                    holder: current
+                                        .spec
+                                        .and_then(|s| s.holder_identity)
+                                        .unwrap_or_else(|| "someone".into()),
+                                    waited: timeout,
+                                });
+                            }
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_secs(2));
+                            false
+                        }
+                    }
+                }
+                Err(e) => return Err(err(e, "create")),
+            };
+            if taken {
+                return Ok(PortsLease {
+                    cluster,
+                    namespace: namespace.into(),
+                    holder: holder.into(),
+                });
+            }
+        }
+    }
+
+    /// Gives the Lease back (deletes it, if it is still ours).
+    pub async fn release(self) -> Result<()> {
+        let api: Api<Lease> = Api::namespaced(self.cluster.client.clone(), &self.namespace);
+        let current = api.get_opt(PORTS_LEASE).await.ok().flatten();
+        let ours = current
+            .as_ref()
+            .and_then(|l| l.spec.as_ref())
+            .and_then(|s| s.holder_identity.as_deref())
+            == Some(self.holder.as_str());
+        if !ours {
+            return Ok(());
+        }
+        match api.delete(PORTS_LEASE, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(DeployError::from_kube(
+                e,
+                &self.cluster.url,
+                "delete",
+                format!("lease/{PORTS_LEASE} in {}", self.namespace),
+            )),
+        }
+    }
+}
+
+fn expired(lease: &Lease, now: Timestamp) -> bool {
+    let Some(spec) = &lease.spec else { return true };
+    let Some(renewed) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
+        return true;
+    };
+    let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
+    now.as_second() - renewed.0.as_second() > duration
+}

@@ -1,0 +1,380 @@
+//! `maia namespace status | list | delete`: a deployed workspace seen from the cluster
+//! alone (no config files needed), and its removal.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::apply::{ApplyOptions, delete_one};
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::event::{Event, EventSink};
+use crate::inventory::Inventory;
+use crate::kinds::{self, Kind, KindTable};
+use crate::live;
+use crate::plan::ObjectRef;
+use crate::readiness::{self, Status};
+use crate::tools::Helm;
+
+use super::facts::ClusterCredentials;
+use super::preflight::wanted_kinds;
+use super::{INVENTORY, scope};
+
+/// A workspace maia deployed, as `maia namespace list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkspaceEntry {
+    pub group_id: String,
+    pub namespace: String,
+    pub created: Option<String>,
+}
+
+/// The namespaces maia deployed workspaces into (labelled `part-of: maia-workspace`).
+pub async fn list(cluster: &Cluster) -> Result<Vec<WorkspaceEntry>> {
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let selector = format!(
+        "{}={},{}={}",
+        maia_render::labels::MANAGED_BY,
+        maia_render::labels::MANAGER,
+        maia_render::labels::PART_OF,
+        maia_render::labels::WORKSPACE
+    );
+    let found = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "namespaces"))?;
+    let mut out: Vec<WorkspaceEntry> = found
+        .items
+        .into_iter()
+        .map(|n| WorkspaceEntry {
+            group_id: n
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION))
+                .cloned()
+                .unwrap_or_default(),
+            namespace: n.metadata.name.unwrap_or_default(),
+            created: n.metadata.creation_timestamp.map(|t| t.0.to_string()),
+        })
+        .collect();
+    out.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    Ok(out)
+}
+
+/// Finds a workspace by group_ID or namespace.
+pub async fn find(cluster: &Cluster, group: &str) -> Result<WorkspaceEntry> {
+    list(cluster)
+        .await?
+        .into_iter()
+        .find(|w| w.group_id == group || w.namespace == group)
+        .ok_or_else(|| DeployError::WorkspaceNotFound(group.into()))
+}
+
+/// One component's state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentStatus {
+    pub component: String,
+    pub status: Status,
+    pub urls: Vec<String>,
+}
+
+/// One member's workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserStatus {
+    /// The JupyterHub user name (the e-mail, escaped).
+    pub user: String,
+    pub ssh_port: Option<u16>,
+    /// Their JupyterHub server pod runs.
+    pub server_running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspaceStatus {
+    pub group_id: String,
+    pub namespace: String,
+    pub components: Vec<ComponentStatus>,
+    pub users: Vec<UserStatus>,
+}
+
+/// The kinds a workspace may own, as the cluster serves them.
+pub async fn kinds(cluster: &Cluster) -> Result<KindTable> {
+    let (table, _) = KindTable::discover(cluster, &wanted_kinds()).await?;
+    Ok(table)
+}
+
+/// Reads a workspace's objects and judges each component; helm releases are asked of
+/// `helm` when given.
+pub async fn status(
+    cluster: &Cluster,
+    entry: &WorkspaceEntry,
+    helm: Option<&Helm>,
+) -> Result<WorkspaceStatus> {
+    let ns = entry.namespace.as_str();
+    let table = kinds(cluster).await?;
+    let scope = scope(ns, table.clone());
+    let namespaced: Vec<Kind> = table
+        .kinds()
+        .iter()
+        .filter(|k| k.namespaced)
+        .cloned()
+        .collect();
+    let (objects, pods) = futures::future::join(
+        live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()),
+        live::list_kinds(cluster, Some(ns), &[kinds::POD], ""),
+    )
+    .await;
+    let objects = objects?;
+    let pods: Vec<Value> = match pods {
+        Ok(p) => p.into_iter().map(|(_, v)| v).collect(),
+        Err(DeployError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let releases = match helm {
+        Some(h) => h.list(ns).await?,
+        None => Vec::new(),
+    };
+    Ok(summarise(entry, &objects, &pods, &releases))
+}
+
+/// Judges components from live objects; pure.
+pub fn summarise(
+    entry: &WorkspaceEntry,
+    objects: &[(Kind, Value)],
+    pods: &[Value],
+    releases: &[crate::tools::DeployedRelease],
+) -> WorkspaceStatus {
+    let mut components: BTreeMap<String, (Vec<Status>, Vec<String>)> = BTreeMap::new();
+    let mut users: BTreeMap<String, UserStatus> = BTreeMap::new();
+    for (kind, value) in objects {
+        let meta = &value["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default();
+        if name == INVENTORY {
+            continue;
+        }
+        let component = meta["labels"][maia_render::labels::COMPONENT]
+            .as_str()
+            .unwrap_or("other")
+            .to_string();
+        let slot = components.entry(component).or_default();
+        let own_pods: Vec<Value> = pods
+            .iter()
+            .filter(|p| super::selects(value, p))
+            .cloned()
+            .collect();
+        let state = match kind.kind.as_ref() {
+            "Job" => match readiness::completion(value) {
+                Status::InProgress(_) => readiness::workload_status(value, &own_pods),
+                done => done,
+            },
+            "PersistentVolumeClaim" => readiness::claim_status(value, pods),
+            "Deployment" | "Tenant" => readiness::workload_status(value, &own_pods),
+            _ => Status::Ready,
+        };
+        if !state.is_ready() {
+            slot.0.push(match state {
+                Status::InProgress(r) => Status::InProgress(format!("{name}: {r}")),
+                Status::Failed(r) => Status::Failed(format!("{name}: {r}")),
+                Status::Ready => Status::Ready,
+            });
+        }
+        if kind.kind == "Ingress" {
+            slot.1.extend(urls(value));
+        }
+        if kind.kind == "Service"
+            && let Some(user) = name.strip_suffix("-ssh")
+        {
+            let port = value["spec"]["ports"][0]["nodePort"]
+                .as_u64()
+                .or_else(|| value["spec"]["ports"][0]["port"].as_u64())
+                .and_then(|p| u16::try_from(p).ok());
+            users.insert(
+                user.to_string(),
+                UserStatus {
+                    user: user.to_string(),
+                    ssh_port: port,
+                    server_running: pods.iter().any(|p| {
+                        p["metadata"]["labels"]["hub.jupyter.org/username"] == user
+                            && p["status"]["phase"] == "Running"
+                    }),
+                },
+            );
+        }
+    }
+    for release in releases {
+        let component = match release.name.as_str() {
+            "oauth2-proxy" => "oauth2_proxy",
+            "label-studio" => "label_studio",
+            n if n.starts_with("jupyterhub-") => "jupyterhub",
+            _ => continue,
+        };
+        let slot = components.entry(component.to_string()).or_default();
+        match release.status.as_str() {
+            "deployed" => {}
+            "failed" => slot.0.push(Status::Failed(format!(
+                "helm release {} failed",
+                release.name
+            ))),
+            other => slot.0.push(Status::InProgress(format!(
+                "helm release {} is {other}",
+                release.name
+            ))),
+        }
+    }
+    WorkspaceStatus {
+        group_id: entry.group_id.clone(),
+        namespace: entry.namespace.clone(),
+        components: components
+            .into_iter()
+            .map(|(component, (problems, urls))| ComponentStatus {
+                component,
+                status: problems
+                    .iter()
+                    .find(|s| matches!(s, Status::Failed(_)))
+                    .or(problems.first())
+                    .cloned()
+                    .unwrap_or(Status::Ready),
+                urls,
+            })
+            .collect(),
+        users: users.into_values().collect(),
+    }
+}
+
+fn urls(ingress: &Value) -> Vec<String> {
+    let tls = !ingress["spec"]["tls"].as_array().is_none_or(Vec::is_empty);
+    let scheme = if tls { "https" } else { "http" };
+    ingress["spec"]["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| {
+            let host = rule["host"].as_str().unwrap_or("*").to_string();
+            rule["http"]["paths"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |p| format!("{scheme}://{host}{}", p["path"].as_str().unwrap_or("/")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The helm releases maia installs into a workspace.
+pub fn helm_releases(namespace: &str) -> [String; 3] {
+    [
+        "oauth2-proxy".into(),
+        "label-studio".into(),
+        format!("jupyterhub-{namespace}"),
+    ]
+}
+
+/// Removes a workspace: its helm releases, then maia's objects in reverse apply order.
+/// Volume claims, the Namespace and the group's credentials stay unless `delete_data`
+/// (which also deletes the namespace, and everything left in it). The shared KubeFlow
+/// install is never touched.
+pub async fn delete(
+    cluster: &Cluster,
+    entry: &WorkspaceEntry,
+    helm: Option<&Helm>,
+    state_namespace: &str,
+    delete_data: bool,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let ns = entry.namespace.as_str();
+    if let Some(helm) = helm {
+        for release in helm_releases(ns) {
+            if helm.uninstall(&release, ns).await? {
+                sink.emit(Event::Helm {
+                    release,
+                    namespace: ns.into(),
+                    outcome: "uninstalled".into(),
+                });
+            }
+        }
+    }
+    let table = kinds(cluster).await?;
+    let scope = scope(ns, table.clone());
+    let namespaced: Vec<Kind> = table
+        .kinds()
+        .iter()
+        .filter(|k| k.namespaced)
+        .cloned()
+        .collect();
+    let mut found = live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()).await?;
+    found.sort_by_key(|(k, v)| {
+        (
+            std::cmp::Reverse(scope.order(k)),
+            v["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    });
+    let options = ApplyOptions::default();
+    let mut kept = Vec::new();
+    for (kind, value) in &found {
+        let name = value["metadata"]["name"].as_str().unwrap_or_default();
+        if *kind == kinds::CONFIG_MAP && name == INVENTORY {
+            continue;
+        }
+        let object = ObjectRef {
+            kind: kind.kind.to_string(),
+            name: name.into(),
+            namespace: ns.into(),
+        };
+        if *kind == kinds::PVC && !delete_data {
+            kept.push(Inventory::entry(&kind.kind, name));
+            sink.emit(Event::VolumeKept { object });
+            continue;
+        }
+        delete_one(cluster, kind, &object, options).await?;
+        sink.emit(Event::Pruned {
+            object,
+            dry_run: false,
+        });
+    }
+    let inventory_ref = ObjectRef {
+        kind: "ConfigMap".into(),
+        name: INVENTORY.into(),
+        namespace: ns.into(),
+    };
+    if delete_data {
+        ClusterCredentials {
+            cluster,
+            state_namespace: state_namespace.into(),
+            namespace: ns.into(),
+            group_id: entry.group_id.clone(),
+        }
+        .delete()
+        .await?;
+        let namespace = ObjectRef {
+            kind: "Namespace".into(),
+            name: ns.into(),
+            namespace: String::new(),
+        };
+        delete_one(cluster, &kinds::NAMESPACE, &namespace, options).await?;
+        sink.emit(Event::Pruned {
+            object: namespace,
+            dry_run: false,
+        });
+    } else {
+        // What is left stays owned: the next deploy finds it again.
+        kept.push(Inventory::entry("Namespace", ns));
+        let cm =
+            Inventory::new(kept.into_iter().collect()).to_config_map(ns, INVENTORY, &scope.labels);
+        live::api(cluster, Some(ns), &kinds::CONFIG_MAP)
+            .patch(
+                INVENTORY,
+                &kube::api::PatchParams::apply(crate::FIELD_MANAGER),
+                &kube::api::Patch::Apply(&cm),
+            )
+            .await
+            .map_err(|e| {
+                DeployError::from_kube(e, &cluster.url, "apply", inventory_ref.to_string())
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,583 @@
+//! A whole workspace on a cluster: the plan (maia's own objects through the engine, the
+//! third-party charts through helm, KubeFlow through kubectl), its execution component
+//! by component with waits in dependency order, status, list and delete.
+//!
+//! The plan is data built from the rendered bundle and facts read once; `execute` runs
+//! it and does not re-derive it.
+
+use std::time::Duration;
+
+use maia_render::Object;
+use maia_render::workspace::{Bundle, HelmRelease, Kustomization};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::apply::{ApplyOptions, Run};
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::event::{Event, EventSink};
+use crate::kinds::{self, Kind, KindTable};
+use crate::live;
+use crate::plan::{Change, ObjectRef, Plan, PlanOptions, Scope, Step, plan_scope};
+use crate::readiness::{self, Status};
+use crate::tools::{Helm, Kubectl, values_differ};
+
+pub mod deploy;
+pub mod facts;
+pub mod manage;
+pub mod preflight;
+
+pub use facts::{
+    ClusterCredentials, CredentialStore, PortFacts, PortsLease, STATE_NAMESPACE, read_ports,
+};
+
+/// The inventory ConfigMap of a workspace, in its namespace.
+pub const INVENTORY: &str = "maia-workspace-inventory";
+/// Where KubeFlow Pipelines runs; every group shares it.
+pub const KUBEFLOW_NAMESPACE: &str = "kubeflow";
+
+/// What a workspace owns: everything `part-of` it that maia manages in its namespace
+/// (the app-rendered MySQL and MLflow objects included), plus its Namespace.
+pub fn scope(namespace: &str, kinds: KindTable) -> Scope {
+    Scope {
+        namespace: namespace.into(),
+        release: namespace.into(),
+        inventory: INVENTORY.into(),
+        labels: [
+            (
+                maia_render::labels::MANAGED_BY.to_string(),
+                maia_render::labels::MANAGER.to_string(),
+            ),
+            (
+                maia_render::labels::PART_OF.to_string(),
+                maia_render::labels::WORKSPACE.to_string(),
+            ),
+        ]
+        .into(),
+        kinds,
+    }
+}
+
+/// The external programs a deploy runs; `None` when that step is skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Programs {
+    pub helm: Option<Helm>,
+    pub kubectl: Option<Kubectl>,
+}
+
+/// What happens to one helm release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum HelmChange {
+    Install,
+    /// Its chart version or values differ (the keys whose values differ; never values).
+    Upgrade {
+        from_version: String,
+        keys: Vec<String>,
+    },
+    /// A release in a failed or pending state is upgraded again to repair it.
+    Repair {
+        status: String,
+    },
+    Unchanged,
+    /// `--skip-helm`: the admin runs it.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmStep {
+    pub release: String,
+    pub namespace: String,
+    pub chart: String,
+    pub version: String,
+    pub change: HelmChange,
+    /// The release as rendered; its values may hold secrets, so it is never printed.
+    #[serde(skip)]
+    pub rendered: HelmRelease,
+}
+
+/// What happens to KubeFlow Pipelines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum KubeflowChange {
+    Install {
+        version: String,
+    },
+    /// This version already runs in the shared `kubeflow` namespace.
+    Installed {
+        version: String,
+    },
+    /// `--skip-kubeflow`: the admin applies it.
+    Skipped,
+}
+
+/// One component's share of the plan, in apply order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    pub component: String,
+    /// Indices into the object plan's steps.
+    #[serde(skip)]
+    pub steps: Vec<usize>,
+    pub helm: Vec<HelmStep>,
+    pub kubeflow: Option<KubeflowChange>,
+    #[serde(skip)]
+    pub kustomizations: Vec<Kustomization>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspacePlan {
+    pub group_id: String,
+    pub objects: Plan,
+    pub segments: Vec<Segment>,
+    /// Prunes and kept volumes, after every component.
+    #[serde(skip)]
+    pub cleanup: Vec<usize>,
+}
+
+impl WorkspacePlan {
+    /// True when running the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.objects.has_changes()
+            || self.segments.iter().any(|s| {
+                s.helm
+                    .iter()
+                    .any(|h| !matches!(h.change, HelmChange::Unchanged | HelmChange::Skipped))
+                    || matches!(s.kubeflow, Some(KubeflowChange::Install { .. }))
+            })
+    }
+
+    /// Steps of the SSH Services (applied first, under the ports Lease, when a port is new).
+    fn ssh_steps(&self) -> Vec<usize> {
+        self.segments
+            .iter()
+            .flat_map(|s| s.steps.iter().copied())
+            .filter(|i| {
+                matches!(&self.objects.steps[*i], Step::Apply { object, change, .. }
+                    if object.kind == "Service" && object.name.ends_with("-ssh")
+                        && *change != Change::Unchanged)
+            })
+            .collect()
+    }
+}
+
+/// Settings of a workspace deploy.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub force_conflicts: bool,
+    /// Wait for each component before the next, this long in all.
+    pub wait: Option<Duration>,
+}
+
+/// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
+/// group the cluster has (`traefik.io`, or the older `traefik.containo.us`).
+pub fn objects_for(bundle: &Bundle, kinds: &KindTable) -> Vec<Vec<Object>> {
+    let middleware = kinds.by_name("Middleware").map(Kind::api_version);
+    bundle
+        .components
+        .iter()
+        .map(|c| {
+            c.objects
+                .iter()
+                .cloned()
+                .map(|mut o| {
+                    if let (Object::Custom(custom), Some(served)) = (&mut o, &middleware)
+                        && custom.kind == "Middleware"
+                    {
+                        custom.api_version = served.clone();
+                    }
+                    o
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Plans a workspace: one LIST per kind for the objects, `helm list`/`get values` per
+/// release, one GET for KubeFlow. Changes nothing.
+pub async fn plan(
+    cluster: &Cluster,
+    group_id: &str,
+    bundle: &Bundle,
+    kinds: &KindTable,
+    programs: &Programs,
+    settings: &Settings,
+) -> Result<WorkspacePlan> {
+    let namespace = bundle
+        .objects()
+        .find(|o| o.kind() == "Namespace")
+        .map(|o| o.name().to_string())
+        .unwrap_or_default();
+    let per_component = objects_for(bundle, kinds);
+    let all: Vec<Object> = per_component.iter().flatten().cloned().collect();
+    let scope = scope(&namespace, kinds.clone());
+    let objects = plan_scope(
+        cluster,
+        &scope,
+        &all,
+        PlanOptions {
+            create_namespace: true,
+            force_conflicts: settings.force_conflicts,
+            // A setup Job whose inputs changed runs again: it is made to be re-run.
+            replace: true,
+        },
+    )
+    .await?;
+
+    let mut segments = Vec::new();
+    let mut next = 0;
+    for (component, objs) in bundle.components.iter().zip(&per_component) {
+        let steps: Vec<usize> = (next..next + objs.len()).collect();
+        next += objs.len();
+        let mut helm = Vec::new();
+        for release in &component.helm {
+            helm.push(HelmStep {
+                release: release.release.clone(),
+                namespace: release.namespace.clone(),
+                chart: format!("{}/{}", release.repo_name, release.chart),
+                version: release.version.clone(),
+                change: helm_change(programs.helm.as_ref(), release).await?,
+                rendered: release.clone(),
+            });
+        }
+        let kubeflow = if component.kustomizations.is_empty() {
+            None
+        } else if programs.kubectl.is_none() {
+            Some(KubeflowChange::Skipped)
+        } else {
+            Some(kubeflow_change(cluster, &component.kustomizations).await?)
+        };
+        segments.push(Segment {
+            component: component.name.to_string(),
+            steps,
+            helm,
+            kubeflow,
+            kustomizations: component.kustomizations.clone(),
+        });
+    }
+    let cleanup = (next..objects.steps.len()).collect();
+    Ok(WorkspacePlan {
+        group_id: group_id.into(),
+        objects,
+        segments,
+        cleanup,
+    })
+}
+
+async fn helm_change(helm: Option<&Helm>, release: &HelmRelease) -> Result<HelmChange> {
+    let Some(helm) = helm else {
+        return Ok(HelmChange::Skipped);
+    };
+    let Some(deployed) = helm.deployed(&release.release, &release.namespace).await? else {
+        return Ok(HelmChange::Install);
+    };
+    if deployed.status != "deployed" {
+        return Ok(HelmChange::Repair {
+            status: deployed.status,
+        });
+    }
+    let mut keys = values_differ(&deployed.values, &release.values);
+    if deployed.chart != release.chart {
+        keys.insert(0, "(chart)".into());
+    }
+    if keys.is_empty() && deployed.version == release.version {
+        Ok(HelmChange::Unchanged)
+    } else {
+        Ok(HelmChange::Upgrade {
+            from_version: deployed.version,
+            keys,
+        })
+    }
+}
+
+/// The release a kustomization URL pins (`…?ref=2.2.0`).
+fn pinned_ref(url: &str) -> Option<&str> {
+    url.split_once("?ref=").map(|(_, r)| r)
+}
+
+/// KubeFlow Pipelines counts as installed when its API server Deployment runs the pinned
+/// version's image.
+async fn kubeflow_change(
+    cluster: &Cluster,
+    kustomizations: &[Kustomization],
+) -> Result<KubeflowChange> {
+    let version = kustomizations
+        .iter()
+        .find_map(|k| pinned_ref(&k.url))
+        .unwrap_or_default()
+        .to_string();
+    let found = live::api(cluster, Some(KUBEFLOW_NAMESPACE), &kinds::DEPLOYMENT)
+        .get_opt("ml-pipeline")
+        .await;
+    let found = match found {
+        Ok(f) => f,
+        // Not allowed to look: plan the install, which is idempotent.
+        Err(kube::Error::Api(s)) if s.code == 403 => None,
+        Err(e) => {
+            return Err(DeployError::from_kube(
+                e,
+                &cluster.url,
+                "get",
+                "deployment/ml-pipeline in kubeflow",
+            ));
+        }
+    };
+    let running = found
+        .map(|d| live::to_value(&kinds::DEPLOYMENT, &d))
+        .transpose()?
+        .and_then(|d| {
+            d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .and_then(|cs| cs.first())
+                .and_then(|c| c["image"].as_str())
+                .and_then(|i| i.rsplit_once(':'))
+                .map(|(_, tag)| tag.to_string())
+        });
+    Ok(match running {
+        Some(tag) if tag == version => KubeflowChange::Installed { version },
+        _ => KubeflowChange::Install { version },
+    })
+}
+
+/// Runs a workspace plan, component by component. With a Lease (a port had to be
+/// allocated), the SSH Services go first, right after the namespace, and the Lease is
+/// given back as soon as they exist; on any failure it is given back too.
+pub async fn execute(
+    cluster: &Cluster,
+    plan: &WorkspacePlan,
+    programs: &Programs,
+    settings: &Settings,
+    mut lease: Option<PortsLease<'_>>,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    if let Some(blocker) = plan.objects.blocker() {
+        if let Some(l) = lease {
+            l.release().await?;
+        }
+        return Err(blocker);
+    }
+    let options = ApplyOptions {
+        dry_run: false,
+        force_conflicts: settings.force_conflicts,
+        wait: None,
+    };
+    let deadline = settings.wait.map(|d| Instant::now() + d);
+    let early = if lease.is_some() {
+        plan.ssh_steps()
+    } else {
+        Vec::new()
+    };
+    let steps = |indices: &[usize]| -> Vec<Step> {
+        indices
+            .iter()
+            .map(|i| plan.objects.steps[*i].clone())
+            .collect()
+    };
+    let mut run = Run::new(cluster, &plan.objects, options);
+    for (n, segment) in plan.segments.iter().enumerate() {
+        let own: Vec<usize> = segment
+            .steps
+            .iter()
+            .copied()
+            .filter(|i| !early.contains(i))
+            .collect();
+        let result = async {
+            run.steps(&steps(&own), sink).await?;
+            if n == 0
+                && let Some(l) = lease.take()
+            {
+                // The namespace exists now: the new ports become Services, then the
+                // Lease goes back.
+                let applied = run.steps(&steps(&early), sink).await;
+                l.release().await?;
+                applied?;
+            }
+            for step in &segment.helm {
+                helm_step(programs, step, deadline, sink).await?;
+            }
+            if let Some(KubeflowChange::Install { .. }) = &segment.kubeflow
+                && let Some(kubectl) = &programs.kubectl
+            {
+                for k in &segment.kustomizations {
+                    kubectl.apply_kustomization(&k.url).await?;
+                    if let Some(wait) = &k.wait {
+                        kubectl.wait(wait).await?;
+                    }
+                    sink.emit(Event::Kustomization {
+                        url: k.url.clone(),
+                        outcome: "applied".into(),
+                    });
+                }
+            }
+            if let Some(deadline) = deadline {
+                wait_segment(cluster, plan, segment, deadline, settings.wait, sink).await?;
+            }
+            Ok::<_, DeployError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            if let Some(l) = lease.take() {
+                let _ = l.release().await;
+            }
+            sink.emit(Event::ComponentFailed {
+                component: segment.component.clone(),
+                reason: e.to_string(),
+            });
+            return Err(e);
+        }
+        if settings.wait.is_some() {
+            sink.emit(Event::ComponentReady {
+                component: segment.component.clone(),
+            });
+        }
+    }
+    run.steps(&steps(&plan.cleanup), sink).await?;
+    run.finish().await
+}
+
+async fn helm_step(
+    programs: &Programs,
+    step: &HelmStep,
+    deadline: Option<Instant>,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let outcome = match (&step.change, &programs.helm) {
+        (HelmChange::Unchanged, _) => "unchanged",
+        (HelmChange::Skipped, _) | (_, None) => "skipped",
+        (change, Some(helm)) => {
+            let wait = deadline.map(|d| {
+                d.saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1))
+            });
+            helm.upgrade(&step.rendered, wait).await?;
+            match change {
+                HelmChange::Install => "installed",
+                _ => "upgraded",
+            }
+        }
+    };
+    sink.emit(Event::Helm {
+        release: step.release.clone(),
+        namespace: step.namespace.clone(),
+        outcome: outcome.into(),
+    });
+    Ok(())
+}
+
+/// Waits until every workload, claim, Tenant and setup Job of one component is ready.
+async fn wait_segment(
+    cluster: &Cluster,
+    plan: &WorkspacePlan,
+    segment: &Segment,
+    deadline: Instant,
+    timeout: Option<Duration>,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let mut pending: Vec<(Kind, ObjectRef, Option<String>)> = segment
+        .steps
+        .iter()
+        .filter_map(|i| match &plan.objects.steps[*i] {
+            Step::Apply { object, kind, .. }
+                if *kind == kinds::PVC
+                    || *kind == kinds::DEPLOYMENT
+                    || *kind == kinds::JOB
+                    || kind.kind == "Tenant" =>
+            {
+                Some((kind.clone(), object.clone(), None))
+            }
+            _ => None,
+        })
+        .collect();
+    let namespace = plan.objects.namespace.clone();
+    let mut pause = Duration::from_millis(100);
+    while !pending.is_empty() {
+        let pods: Vec<Value> = match live::api(cluster, Some(&namespace), &kinds::POD)
+            .list(&Default::default())
+            .await
+        {
+            Ok(list) => list
+                .items
+                .iter()
+                .map(|p| live::to_value(&kinds::POD, p))
+                .collect::<Result<_>>()?,
+            Err(kube::Error::Api(s)) if s.code == 403 => Vec::new(),
+            Err(e) => {
+                return Err(DeployError::from_kube(
+                    e,
+                    &cluster.url,
+                    "list",
+                    format!("pods in {namespace}"),
+                ));
+            }
+        };
+        let mut still = Vec::new();
+        for (kind, object, last) in pending {
+            let found = live::api(cluster, object.namespace(), &kind)
+                .get(&object.name)
+                .await
+                .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
+            let found = live::to_value(&kind, &found)?;
+            let own_pods: Vec<Value> = pods
+                .iter()
+                .filter(|p| selects(&found, p))
+                .cloned()
+                .collect();
+            let state = if kind == kinds::PVC {
+                readiness::claim_status(&found, &pods)
+            } else if kind == kinds::JOB {
+                match readiness::completion(&found) {
+                    Status::InProgress(_) => readiness::workload_status(&found, &own_pods),
+                    done => done,
+                }
+            } else {
+                readiness::workload_status(&found, &own_pods)
+            };
+            match state {
+                Status::Ready => sink.emit(Event::Ready { object }),
+                Status::Failed(reason) => {
+                    sink.emit(Event::Failed {
+                        object: object.clone(),
+                        reason: reason.clone(),
+                    });
+                    return Err(DeployError::WorkloadFailed {
+                        object: format!("{} ({})", object, segment.component),
+                        reason,
+                    });
+                }
+                Status::InProgress(reason) => {
+                    if last.as_deref() != Some(reason.as_str()) {
+                        sink.emit(Event::Waiting {
+                            object: object.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    still.push((kind, object, Some(reason)));
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let (_, object, last) = &pending[0];
+            return Err(DeployError::WaitTimeout {
+                object: format!("{object} (component {})", segment.component),
+                timeout: timeout.unwrap_or_default(),
+                last: last.clone().unwrap_or_default(),
+            });
+        }
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+    Ok(())
+}
+
+/// Whether a workload's pod template labels are all on the pod.
+fn selects(workload: &Value, pod: &Value) -> bool {
+    let Some(wanted) = workload["spec"]["template"]["metadata"]["labels"].as_object() else {
+        return false;
+    };
+    let have = &pod["metadata"]["labels"];
+    !wanted.is_empty() && wanted.iter().all(|(k, v)| have[k] == *v)
+}

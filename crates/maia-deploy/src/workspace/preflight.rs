@@ -1,0 +1,387 @@
+//! Checks made before the first write of a workspace deploy. Every problem is found and
+//! reported at once, each with what to do; if any is fatal nothing is changed.
+
+use std::ffi::OsStr;
+
+use futures::future::join_all;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, PostParams};
+use maia_spec::workspace::{IngressController, WorkspaceSpec};
+use serde::Serialize;
+
+use crate::cluster::Cluster;
+use crate::error::{DeployError, Result};
+use crate::kinds::{Kind, KindTable};
+use crate::tools::{self, ToolInfo};
+
+/// One problem found before deploying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// What was checked: `api`, `permission`, `crd`, `storage-class`, `ingress-class`,
+    /// `tool`, `namespace`.
+    pub check: &'static str,
+    pub message: String,
+    pub hint: String,
+    /// The fault is in the input (a reserved or taken namespace), not in the cluster.
+    pub bad_input: bool,
+}
+
+/// What preflight found: problems (none means go), the kinds resolved through
+/// discovery and the tools found.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub problems: Vec<Problem>,
+    pub kinds: KindTable,
+    pub tools: Vec<ToolInfo>,
+    /// The namespace exists already (a re-run, or someone made it by hand).
+    pub namespace_exists: bool,
+}
+
+/// Which external programs the deploy will run.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    pub helm: bool,
+    pub kubeflow: bool,
+}
+
+/// Namespaces no group may take: the cluster's own, and the shared KubeFlow and maia ones.
+pub const RESERVED_NAMESPACES: [&str; 7] = [
+    "default",
+    "kubeflow",
+    "maia-system",
+    "cert-manager",
+    "ingress-nginx",
+    "traefik",
+    "minio-operator",
+];
+
+/// True for a namespace no workspace may use.
+pub fn is_reserved(namespace: &str) -> bool {
+    namespace.starts_with("kube-") || RESERVED_NAMESPACES.contains(&namespace)
+}
+
+/// Every (apiVersion, kind) a workspace may render, in apply order; the Traefik
+/// Middleware is listed in both API groups Traefik has used.
+pub fn wanted_kinds() -> Vec<(String, String)> {
+    [
+        ("v1", "Namespace"),
+        ("v1", "Secret"),
+        ("v1", "ConfigMap"),
+        ("v1", "PersistentVolumeClaim"),
+        ("v1", "Service"),
+        ("minio.min.io/v2", "Tenant"),
+        ("batch/v1", "Job"),
+        ("apps/v1", "Deployment"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("traefik.io/v1alpha1", "Middleware"),
+        ("traefik.containo.us/v1alpha1", "Middleware"),
+    ]
+    .into_iter()
+    .map(|(v, k)| (v.to_string(), k.to_string()))
+    .collect()
+}
+
+/// Runs every check. `path` is the PATH the tools are looked up in.
+pub async fn run(
+    cluster: &Cluster,
+    spec: &WorkspaceSpec,
+    needs: Needs,
+    path: Option<&OsStr>,
+) -> Result<Preflight> {
+    let mut problems = Vec::new();
+    let namespace = spec.namespace.as_str();
+    if is_reserved(namespace) {
+        problems.push(Problem {
+            check: "namespace",
+            message: format!(
+                "group {} maps to namespace {namespace}, which is reserved for the cluster",
+                spec.group_id
+            ),
+            hint: "choose another group_ID in the group form".into(),
+            bad_input: true,
+        });
+    }
+
+    // Discovery doubles as the reachability check: an unreachable server fails here,
+    // before anything else is tried.
+    let (kinds, missing) = KindTable::discover(cluster, &wanted_kinds()).await?;
+    let middleware = kinds.by_name("Middleware").cloned();
+    let mut table: Vec<Kind> = Vec::new();
+    for k in kinds.kinds() {
+        // One Middleware kind: the group the cluster serves, traefik.io first.
+        if k.kind == "Middleware" && Some(k) != middleware.as_ref() {
+            continue;
+        }
+        table.push(k.clone());
+    }
+    let kinds = KindTable::new(table);
+    let needs_tenant = !spec.minimal;
+    let needs_middleware =
+        !spec.minimal && matches!(spec.cluster.ingress, IngressController::Traefik { .. });
+    for (api_version, kind) in &missing {
+        match kind.as_str() {
+            "Tenant" if needs_tenant => problems.push(Problem {
+                check: "crd",
+                message: format!("the cluster does not serve MinIO's Tenant ({api_version})"),
+                hint: "install the MinIO Operator (https://min.io/docs/minio/kubernetes/upstream/operations/installation.html), or deploy with --minimal".into(),
+                bad_input: false,
+            }),
+            "Middleware" if needs_middleware && middleware.is_none() => {
+                if api_version == "traefik.io/v1alpha1" {
+                    problems.push(Problem {
+                        check: "crd",
+                        message: "the cluster serves no Traefik Middleware (traefik.io/v1alpha1 or traefik.containo.us/v1alpha1)".into(),
+                        hint: "install Traefik with its CRDs, or set the cluster config's ingress to NGINX".into(),
+                        bad_input: false,
+                    });
+                }
+            }
+            "Tenant" | "Middleware" => {}
+            _ => problems.push(Problem {
+                check: "api",
+                message: format!("the cluster does not serve {kind} ({api_version})"),
+                hint: "maia needs a Kubernetes API server of version 1.25 or later".into(),
+                bad_input: false,
+            }),
+        }
+    }
+
+    let (permissions, classes, owner) = futures::join!(
+        permissions(cluster, spec),
+        classes(cluster, spec),
+        namespace_owner(cluster, spec)
+    );
+    problems.extend(permissions?);
+    problems.extend(classes?);
+    let (namespace_exists, owner_problem) = owner?;
+    problems.extend(owner_problem);
+
+    let mut tools_found = Vec::new();
+    let mut wanted_tools: Vec<(&'static str, &'static str)> = Vec::new();
+    if needs.helm {
+        wanted_tools.push((
+            "helm",
+            "the OAuth2 proxy, Label Studio and JupyterHub charts",
+        ));
+    }
+    if needs.kubeflow {
+        wanted_tools.push(("kubectl", "KubeFlow Pipelines' kustomization"));
+        wanted_tools.push((
+            "git",
+            "kubectl's download of KubeFlow's remote kustomization",
+        ));
+    }
+    for (tool, needed_for) in wanted_tools {
+        match tools::probe(tool, path).await {
+            Ok(info) => tools_found.push(info),
+            Err(e) => problems.push(Problem {
+                check: "tool",
+                message: format!("{tool} is needed for {needed_for}: {e}"),
+                hint: format!(
+                    "install {tool} and put it on PATH, or deploy with {} and run that step yourself",
+                    if tool == "helm" { "--skip-helm" } else { "--skip-kubeflow" }
+                ),
+                bad_input: false,
+            }),
+        }
+    }
+    Ok(Preflight {
+        problems,
+        kinds,
+        tools: tools_found,
+        namespace_exists,
+    })
+}
+
+/// One SelfSubjectAccessReview per verb and resource the deploy needs.
+async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>> {
+    let ns = spec.namespace.as_str();
+    let mut wanted: Vec<(&str, &str, &str, Option<&str>)> = vec![
+        ("create", "", "namespaces", None),
+        ("list", "", "services", None),
+        (
+            "create",
+            "coordination.k8s.io",
+            "leases",
+            Some(super::facts::STATE_NAMESPACE),
+        ),
+        ("create", "", "secrets", Some(super::facts::STATE_NAMESPACE)),
+    ];
+    for (group, resource) in [
+        ("", "secrets"),
+        ("", "configmaps"),
+        ("", "persistentvolumeclaims"),
+        ("", "services"),
+        ("apps", "deployments"),
+        ("batch", "jobs"),
+        ("networking.k8s.io", "ingresses"),
+    ] {
+        for verb in ["create", "patch", "list", "delete"] {
+            wanted.push((verb, group, resource, Some(ns)));
+        }
+    }
+    if !spec.minimal {
+        for verb in ["create", "patch", "list", "delete"] {
+            wanted.push((verb, "minio.min.io", "tenants", Some(ns)));
+        }
+    }
+    let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
+    let reviews = join_all(wanted.iter().map(|(verb, group, resource, namespace)| {
+        let api = api.clone();
+        async move {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        verb: Some(verb.to_string()),
+                        group: Some(group.to_string()),
+                        resource: Some(resource.to_string()),
+                        namespace: namespace.map(str::to_string),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            api.create(&PostParams::default(), &review).await
+        }
+    }))
+    .await;
+    let mut denied = Vec::new();
+    for ((verb, group, resource, namespace), result) in wanted.iter().zip(reviews) {
+        let review = result.map_err(|e| {
+            DeployError::from_kube(
+                e,
+                &cluster.url,
+                "check",
+                "permissions (SelfSubjectAccessReview)",
+            )
+        })?;
+        if !review.status.is_some_and(|s| s.allowed) {
+            let what = if group.is_empty() {
+                resource.to_string()
+            } else {
+                format!("{resource}.{group}")
+            };
+            denied.push(match namespace {
+                Some(ns) => format!("{verb} {what} in {ns}"),
+                None => format!("{verb} {what}"),
+            });
+        }
+    }
+    Ok(if denied.is_empty() {
+        Vec::new()
+    } else {
+        vec![Problem {
+            check: "permission",
+            message: format!("you may not {}", denied.join(", ")),
+            hint: "deploy as a cluster admin (a workspace creates a namespace and reads Services cluster-wide), or ask for those rights".into(),
+            bad_input: false,
+        }]
+    })
+}
+
+/// The storage classes and the ingress class the cluster config names must exist.
+async fn classes(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let storage: Api<StorageClass> = Api::all(cluster.client.clone());
+    let have: Vec<String> = storage
+        .list(&Default::default())
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "storageclasses"))?
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    let c = &spec.cluster;
+    let mut named: Vec<(&str, &String)> = Vec::new();
+    for (field, value) in [
+        ("storage_class", &c.storage_class),
+        ("shared_storage_class", &c.shared_storage_class),
+        ("hub_storage_class", &c.hub_storage_class),
+    ] {
+        if let Some(v) = value
+            && !named.iter().any(|(_, n)| *n == v)
+        {
+            named.push((field, v));
+        }
+    }
+    for (field, class) in named {
+        if !have.contains(class) {
+            problems.push(Problem {
+                check: "storage-class",
+                message: format!(
+                    "the cluster config's {field} names storage class {class:?}, which the cluster does not have (it has: {})",
+                    if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                ),
+                hint: format!("fix {field} in the cluster config, or create the storage class"),
+                bad_input: false,
+            });
+        }
+    }
+    let ingress: Api<IngressClass> = Api::all(cluster.client.clone());
+    let classes: Vec<String> = ingress
+        .list(&Default::default())
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "ingressclasses"))?
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    let class = match &c.ingress {
+        IngressController::Nginx { .. } => "nginx",
+        IngressController::Traefik { .. } => "traefik",
+    };
+    if !classes.iter().any(|n| n == class) {
+        problems.push(Problem {
+            check: "ingress-class",
+            message: format!(
+                "the cluster has no IngressClass {class:?} (it has: {}), so the workspace's Ingresses would not be served",
+                if classes.is_empty() { "none".to_string() } else { classes.join(", ") }
+            ),
+            hint: format!("install the {class} ingress controller, or change the cluster config's ingress type"),
+            bad_input: false,
+        });
+    }
+    Ok(problems)
+}
+
+/// Whether the namespace exists, and a problem when another group holds it.
+async fn namespace_owner(
+    cluster: &Cluster,
+    spec: &WorkspaceSpec,
+) -> Result<(bool, Option<Problem>)> {
+    let ns = spec.namespace.as_str();
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let found = api
+        .get_opt(ns)
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))?;
+    let Some(found) = found else {
+        return Ok((false, None));
+    };
+    let holder = found
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION));
+    Ok((
+        true,
+        match holder {
+            Some(g) if *g != spec.group_id => Some(Problem {
+                check: "namespace",
+                message: format!(
+                    "namespace {ns} holds the workspace of group {g}, not {}",
+                    spec.group_id
+                ),
+                hint: "two groups whose IDs differ only in case, '_' or '.' map to one namespace: rename one group".into(),
+                bad_input: true,
+            }),
+            _ => None,
+        },
+    ))
+}

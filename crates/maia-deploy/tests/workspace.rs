@@ -1,0 +1,442 @@
+//! A whole workspace deployed against the in-memory cluster, with recording helm,
+//! kubectl and git stand-ins: preflight, convergence (a second run writes nothing and
+//! runs no helm upgrade), credentials kept in the cluster, SSH ports from the cluster
+//! under a Lease, faults and re-runs, status and delete.
+
+use std::time::Duration;
+
+use maia_deploy::Event;
+use maia_deploy::fake::{FakeCluster, Kubelet};
+use maia_deploy::fake_tools::StandIns;
+use maia_deploy::tools::ToolTarget;
+use maia_deploy::workspace::deploy::{Request, deploy, prepare};
+use maia_deploy::workspace::manage;
+use maia_deploy::workspace::preflight::Needs;
+use maia_deploy::{DeployError, Result};
+use maia_render::workspace::credentials::CountingSource;
+use maia_spec::workspace::WorkspaceSpec;
+use serde_json::{Value, json};
+
+/// A cluster with the MinIO Operator and Traefik CRDs, the storage classes and the
+/// NGINX ingress class the test spec names.
+async fn cluster() -> FakeCluster {
+    let c = FakeCluster::with_workspace_crds(&[]).await;
+    for class in ["local-path", "nfs-client"] {
+        c.seed(
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
+        )
+        .await;
+    }
+    c.seed(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+    )
+    .await;
+    c
+}
+
+fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
+    Request {
+        needs: Needs {
+            helm: true,
+            kubeflow: !spec.minimal,
+        },
+        spec,
+        state_namespace: "maia-system".into(),
+        path: Some(tools.path()),
+        tool_target: ToolTarget::default(),
+        force_conflicts: false,
+        file_credentials: None,
+        lease_timeout: Duration::from_secs(30),
+    }
+}
+
+/// Prepares and deploys as `maia namespace deploy` does; the events even on failure.
+async fn run(c: &FakeCluster, request: &Request) -> (Vec<Event>, Result<()>) {
+    let cluster = c.cluster();
+    let mut events = Vec::new();
+    let result = async {
+        let prepared = prepare(&cluster, request, &mut CountingSource::default(), true).await?;
+        let mut sink = |e: Event| events.push(e);
+        deploy(&cluster, request, prepared, None, &mut sink).await
+    }
+    .await;
+    (events, result)
+}
+
+fn tools() -> (tempfile::TempDir, StandIns) {
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    (dir, tools)
+}
+
+async fn credentials(c: &FakeCluster) -> Value {
+    c.objects("/api/v1/namespaces/maia-system/secrets")
+        .await
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "maia-credentials-brain-mri")
+        .map(|s| s["data"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn a_workspace_deploys_and_a_second_run_writes_nothing_and_upgrades_nothing() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    let (events, result) = run(&c, &request).await;
+    result.unwrap();
+    assert!(c.namespaces().contains("brain-mri"));
+    // Every kind of object is on the cluster, the Tenant included.
+    let tenants = c
+        .objects("/apis/minio.min.io/v2/namespaces/brain-mri/tenants")
+        .await;
+    assert_eq!(tenants.len(), 1);
+    let deployments = c
+        .objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+        .await;
+    assert!(deployments.len() >= 4, "{deployments:?}");
+    // The three charts went through helm, each values file private to its owner.
+    let upgrades = tools.log("upgrades.log");
+    assert_eq!(
+        upgrades,
+        ["oauth2-proxy", "label-studio", "jupyterhub-brain-mri"]
+    );
+    assert!(tools.log("modes.log").iter().all(|m| m == "600"));
+    // No secret on any command line: the Keycloak client secret is in the values only.
+    let argv = tools.log("helm.log").join("\n");
+    assert!(!argv.contains("change-me"), "{argv}");
+    // KubeFlow through kubectl apply -k, both kustomizations.
+    let kubectl = tools.log("kubectl.log");
+    assert!(
+        kubectl
+            .iter()
+            .any(|l| l.starts_with("apply --server-side") && l.contains("cluster-scoped-resources"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Helm { outcome, .. } if outcome == "installed"))
+    );
+    // Credentials are kept in maia's namespace.
+    let kept = credentials(&c).await;
+    assert!(kept.get("mysql.password").is_some(), "{kept}");
+
+    c.clear_requests();
+    let (events, result) = run(&c, &request).await;
+    result.unwrap();
+    assert_eq!(c.writes(), [], "a second deploy writes nothing");
+    assert_eq!(tools.log("upgrades.log").len(), 3, "and upgrades no chart");
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Helm { .. }))
+            .all(|e| matches!(e, Event::Helm { outcome, .. } if outcome == "unchanged"))
+    );
+    assert_eq!(credentials(&c).await, kept, "the credentials survive");
+    // Reads: one LIST per kind, not one GET per object.
+    let lists = c
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/namespaces/brain-mri/"))
+        .count();
+    assert!(lists <= 12, "{lists} reads in the namespace");
+}
+
+#[tokio::test]
+async fn preflight_reports_every_problem_at_once_and_changes_nothing() {
+    // No MinIO Operator, no storage classes, no ingress class, no helm.
+    let c = FakeCluster::new(&[]).await;
+    c.deny("create", "", "namespaces");
+    let empty = tempfile::tempdir().unwrap();
+    let mut request = request(
+        WorkspaceSpec::test(),
+        &StandIns::write(empty.path()).unwrap(),
+    );
+    request.path = Some(std::ffi::OsString::from("/nonexistent"));
+    let (_, result) = run(&c, &request).await;
+    let Err(DeployError::Preflight { problems }) = result else {
+        panic!("expected preflight problems, got {result:?}");
+    };
+    let checks: Vec<&str> = problems.iter().map(|p| p.check).collect();
+    for wanted in [
+        "crd",
+        "permission",
+        "storage-class",
+        "ingress-class",
+        "tool",
+    ] {
+        assert!(
+            checks.contains(&wanted),
+            "{wanted} missing from {problems:#?}"
+        );
+    }
+    let tenant = problems.iter().find(|p| p.check == "crd").unwrap();
+    assert!(tenant.hint.contains("MinIO Operator"), "{tenant:?}");
+    assert_eq!(c.writes(), [], "nothing was changed");
+}
+
+#[tokio::test]
+async fn a_namespace_held_by_another_group_or_reserved_is_refused() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    c.seed(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brain-mri",
+        "annotations": {"maia.cloud/group-id": "brain.mri"}}}),
+    )
+    .await;
+    let (_, result) = run(&c, &request(WorkspaceSpec::test(), &tools)).await;
+    let Err(DeployError::Preflight { problems }) = result else {
+        panic!("expected a refusal, got {result:?}");
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.bad_input && p.message.contains("brain.mri"))
+    );
+    assert!(DeployError::Preflight { problems }.is_bad_input());
+    assert_eq!(c.writes(), []);
+}
+
+#[tokio::test]
+async fn ssh_ports_avoid_node_ports_of_other_namespaces_and_users_keep_theirs() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    c.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}))
+        .await;
+    c.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "other"},
+        "spec": {"type": "NodePort", "ports": [{"port": 22, "nodePort": 30100}]}}))
+        .await;
+    let spec = WorkspaceSpec::test();
+    let (_, result) = run(&c, &request(spec.clone(), &tools)).await;
+    result.unwrap();
+    let ports = |services: Vec<Value>| -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = services
+            .into_iter()
+            .filter(|s| s["metadata"]["name"].as_str().unwrap().ends_with("-ssh"))
+            .map(|s| {
+                (
+                    s["metadata"]["name"].as_str().unwrap().to_string(),
+                    s["spec"]["ports"][0]["nodePort"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let first = ports(c.objects("/api/v1/namespaces/brain-mri/services").await);
+    assert!(!first.is_empty());
+    assert!(first.iter().all(|(_, p)| *p != 30100), "{first:?}");
+    // The Lease was given back.
+    assert_eq!(
+        c.objects("/apis/coordination.k8s.io/v1/namespaces/maia-system/leases")
+            .await
+            .len(),
+        0
+    );
+
+    // A user added: only that user's Services and the JupyterHub release change.
+    let mut more = spec.clone();
+    more.users.push("carol@example.org".into());
+    c.clear_requests();
+    let (events, result) = run(&c, &request(more, &tools)).await;
+    result.unwrap();
+    let second = ports(c.objects("/api/v1/namespaces/brain-mri/services").await);
+    for (name, port) in &first {
+        assert!(second.contains(&(name.clone(), *port)), "{name} moved");
+    }
+    assert_eq!(second.len(), first.len() + 1);
+    let changed: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Applied {
+                object, outcome, ..
+            } if outcome.as_str() != "unchanged" => Some(object.to_string()),
+            Event::Helm {
+                release, outcome, ..
+            } if outcome != "unchanged" => Some(format!("helm/{release}")),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        changed.iter().all(|o| o.contains("carol")
+            || o.contains("jupyterhub")
+            || o.contains("nginx")
+            || o.contains("inventory")),
+        "{changed:?}"
+    );
+    assert!(
+        changed.iter().any(|o| o == "helm/jupyterhub-brain-mri"),
+        "{changed:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_deploys_of_two_groups_get_distinct_ports() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let a = WorkspaceSpec::test();
+    let mut b = WorkspaceSpec::test();
+    b.group_id = "Lung_CT".into();
+    b.namespace = "lung-ct".parse().unwrap();
+    b.subdomain = "lung-ct".parse().unwrap();
+    let (ra, rb) = (request(a, &tools), request(b, &tools));
+    let ((_, x), (_, y)) = tokio::join!(run(&c, &ra), run(&c, &rb));
+    x.unwrap();
+    y.unwrap();
+    let mut all: Vec<i64> = Vec::new();
+    for ns in ["brain-mri", "lung-ct"] {
+        for s in c
+            .objects(&format!("/api/v1/namespaces/{ns}/services"))
+            .await
+        {
+            if let Some(p) = s["spec"]["ports"][0]["nodePort"].as_i64() {
+                all.push(p);
+            }
+        }
+    }
+    let unique: std::collections::BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "ports collide: {all:?}");
+}
+
+#[tokio::test]
+async fn a_fault_at_any_write_then_a_rerun_converges_with_the_same_credentials() {
+    // A clean run, for comparison.
+    let clean = cluster().await;
+    let (_d0, t0) = tools();
+    run(&clean, &request(WorkspaceSpec::test(), &t0))
+        .await
+        .1
+        .unwrap();
+    let writes = clean.writes().len();
+    assert!(writes > 20);
+
+    for n in [1, writes / 3, writes / 2, writes - 2] {
+        let c = cluster().await;
+        let (_dir, tools) = tools();
+        let request = request(WorkspaceSpec::test(), &tools);
+        // Fail the n-th write (PATCH or POST) with a 500.
+        c.fail_nth_write(n, 500);
+        let (_, first) = run(&c, &request).await;
+        assert!(first.is_err(), "write {n} should have failed");
+        let kept = credentials(&c).await;
+        let (_, again) = run(&c, &request).await;
+        again.unwrap();
+        if !kept.is_null() {
+            assert_eq!(
+                credentials(&c).await,
+                kept,
+                "credentials changed after fault {n}"
+            );
+        }
+        for path in [
+            "/api/v1/namespaces/brain-mri/secrets",
+            "/apis/apps/v1/namespaces/brain-mri/deployments",
+            "/api/v1/namespaces/brain-mri/services",
+            "/apis/networking.k8s.io/v1/namespaces/brain-mri/ingresses",
+        ] {
+            let names = |v: Vec<Value>| -> Vec<String> {
+                let mut n: Vec<String> = v
+                    .iter()
+                    .map(|o| {
+                        o["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .collect();
+                n.sort();
+                n
+            };
+            assert_eq!(
+                names(c.objects(path).await),
+                names(clean.objects(path).await),
+                "{path} after fault at write {n}"
+            );
+        }
+        c.clear_requests();
+        run(&c, &request).await.1.unwrap();
+        assert_eq!(c.writes(), [], "converged after fault {n}");
+    }
+}
+
+#[tokio::test]
+async fn status_list_and_delete_see_the_workspace_from_the_cluster_alone() {
+    let c = cluster().await;
+    c.set_kubelet(Kubelet::Ready);
+    let (_dir, tools) = tools();
+    run(&c, &request(WorkspaceSpec::test(), &tools))
+        .await
+        .1
+        .unwrap();
+    let cluster = c.cluster();
+    let list = manage::list(&cluster).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].group_id, "Brain_MRI");
+    let entry = manage::find(&cluster, "Brain_MRI").await.unwrap();
+    let helm = maia_deploy::tools::Helm::new(tools.helm(), ToolTarget::default());
+    let status = manage::status(&cluster, &entry, Some(&helm)).await.unwrap();
+    let names: Vec<&str> = status
+        .components
+        .iter()
+        .map(|c| c.component.as_str())
+        .collect();
+    for wanted in ["minio", "mysql", "mlflow", "addons", "jupyterhub"] {
+        assert!(names.contains(&wanted), "{wanted} not in {names:?}");
+    }
+    assert!(
+        status.components.iter().all(|c| c.status.is_ready()),
+        "{:#?}",
+        status.components
+    );
+    assert_eq!(status.users.len(), WorkspaceSpec::test().users.len());
+    assert!(status.users.iter().all(|u| u.ssh_port.is_some()));
+
+    let mut events = Vec::new();
+    let mut sink = |e: Event| events.push(e);
+    manage::delete(
+        &cluster,
+        &entry,
+        Some(&helm),
+        "maia-system",
+        false,
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tools
+            .log("helm.log")
+            .iter()
+            .filter(|l| l.starts_with("uninstall"))
+            .count(),
+        3
+    );
+    // Volumes, namespace and credentials stay.
+    assert!(c.namespaces().contains("brain-mri"));
+    assert!(
+        !c.objects("/api/v1/namespaces/brain-mri/persistentvolumeclaims")
+            .await
+            .is_empty()
+    );
+    assert!(
+        c.objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+            .await
+            .is_empty()
+    );
+    assert!(!credentials(&c).await.is_null());
+    // --delete-data takes the namespace and the credentials too.
+    manage::delete(
+        &cluster,
+        &entry,
+        Some(&helm),
+        "maia-system",
+        true,
+        &mut |_e: Event| {},
+    )
+    .await
+    .unwrap();
+    assert!(!c.namespaces().contains("brain-mri"));
+    assert!(credentials(&c).await.is_null());
+}
