@@ -1,0 +1,277 @@
+//! `maia namespace deploy | plan | status | list | delete` end to end: the binary
+//! against the in-memory API server on 127.0.0.1 (with recording helm/kubectl/git
+//! stand-ins on PATH), or against a real cluster when `MAIA_E2E_KUBECONFIG` names a
+//! kubeconfig (then the real helm and kubectl on PATH are used; see the README).
+//! Every assertion reads the cluster through maia's own commands, so both targets
+//! run the same scenarios.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use maia_deploy::fake::FakeCluster;
+use maia_deploy::fake_tools::StandIns;
+use serde_json::{Value, json};
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/workspace")
+        .join(name)
+}
+
+/// The cluster under test: the loopback fake (default) or a real one.
+struct Env {
+    _runtime: Option<tokio::runtime::Runtime>,
+    fake: Option<FakeCluster>,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    path: std::ffi::OsString,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(real) = std::env::var_os("MAIA_E2E_KUBECONFIG") {
+            return Env {
+                _runtime: None,
+                fake: None,
+                kubeconfig: PathBuf::from(real),
+                path: std::env::var_os("PATH").unwrap_or_default(),
+                dir,
+            };
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (fake, addr) = runtime.block_on(async {
+            let c = FakeCluster::with_workspace_crds(&[]).await;
+            for class in ["local-path", "nfs-client"] {
+                c.seed(
+                    json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                    "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
+                )
+                .await;
+            }
+            c.seed(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+            )
+            .await;
+            let addr = c.serve().await.unwrap();
+            (c, addr)
+        });
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
+        )
+        .unwrap();
+        let tools = dir.path().join("bin");
+        std::fs::create_dir(&tools).unwrap();
+        let path = StandIns::write(&tools).unwrap().path();
+        Env {
+            _runtime: Some(runtime),
+            fake: Some(fake),
+            dir,
+            kubeconfig,
+            path,
+        }
+    }
+
+    fn maia(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("maia").unwrap();
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("PATH", &self.path)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// A group form: the example's, with `group_ID`/`users` changed as asked.
+    fn form(&self, name: &str, group: &str, users: &[&str]) -> PathBuf {
+        let text = format!(
+            "group_ID: {group}\ngroup_subdomain: {sub}\nusers:\n{users}resources_limits:\n  memory: [\"4G\", \"8G\"]\n  cpu: [2.0, 4.0]\n",
+            sub = group.to_lowercase().replace('_', "-"),
+            users = users
+                .iter()
+                .map(|u| format!("  - {u}\n"))
+                .collect::<String>()
+        );
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn deploy_args(form: &Path) -> Vec<String> {
+        vec![
+            "--namespace-config-file".into(),
+            form.display().to_string(),
+            "--cluster-config-file".into(),
+            example("cluster-nginx.yaml").display().to_string(),
+            "--skip-kubeflow".into(),
+        ]
+    }
+
+    fn run(&self, verb: &str, form: &Path, extra: &[&str]) -> std::process::Output {
+        let mut args = vec!["namespace".to_string(), verb.to_string()];
+        args.extend(Self::deploy_args(form));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.maia(&refs).output().unwrap()
+    }
+
+    fn status(&self, group: &str) -> Value {
+        let out = self
+            .maia(&["namespace", "status", group, "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ports(status: &Value) -> Vec<u64> {
+    status["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["ssh_port"].as_u64())
+        .collect()
+}
+
+#[test]
+fn deploy_plan_status_and_delete_a_workspace() {
+    let env = Env::new();
+    let form = env.form(
+        "group.yaml",
+        "E2e_Brain",
+        &["alice@example.org", "bob@example.org"],
+    );
+
+    let first = env.run("deploy", &form, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+    let out = text(&first);
+    assert!(
+        out.contains("deployed: hub https://e2e-brain.maia.example.org/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("helm release jupyterhub-e2e-brain installed"),
+        "{out}"
+    );
+    // No secret from the cluster config reaches the terminal.
+    assert!(!out.contains("change-me"), "{out}");
+
+    // Nothing to do the second time: plan says so with exit 0.
+    let plan = env.run("plan", &form, &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    if let Some(fake) = &env.fake {
+        fake.clear_requests();
+        let again = env.run("deploy", &form, &[]);
+        assert!(again.status.success(), "{}", text(&again));
+        assert_eq!(fake.writes(), [], "a second deploy writes nothing");
+    }
+
+    // A member added: plan shows their Services and the JupyterHub values, exit 1.
+    let more = env.form(
+        "group2.yaml",
+        "E2e_Brain",
+        &["alice@example.org", "bob@example.org", "carol@example.org"],
+    );
+    let plan = env.run("plan", &more, &[]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let shown = text(&plan);
+    assert!(
+        shown.contains("carol-40example-2eorg-ssh  create"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("~ helm jupyterhub-e2e-brain  upgrade"),
+        "{shown}"
+    );
+    assert!(!shown.contains("change-me"), "{shown}");
+
+    let status = env.status("E2e_Brain");
+    assert_eq!(status["namespace"], "e2e-brain");
+    assert_eq!(ports(&status).len(), 2);
+    let list = env.maia(&["namespace", "list"]).output().unwrap();
+    assert!(text(&list).contains("E2e_Brain"), "{}", text(&list));
+
+    let gone = env
+        .maia(&["namespace", "delete", "e2e-brain", "--delete-data", "--yes"])
+        .output()
+        .unwrap();
+    assert!(gone.status.success(), "{}", text(&gone));
+    let list = env
+        .maia(&["namespace", "list", "-o", "json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["group_id"] == "E2e_Brain"),
+        "{list}"
+    );
+}
+
+#[test]
+fn two_groups_deployed_at_once_get_distinct_ssh_ports() {
+    let env = Env::new();
+    let a = env.form("a.yaml", "E2e_A", &["alice@example.org", "bob@example.org"]);
+    let b = env.form("b.yaml", "E2e_B", &["carol@example.org", "dan@example.org"]);
+    let (x, y) = std::thread::scope(|s| {
+        let x = s.spawn(|| env.run("deploy", &a, &[]));
+        let y = s.spawn(|| env.run("deploy", &b, &[]));
+        (x.join().unwrap(), y.join().unwrap())
+    });
+    assert!(x.status.success(), "{}", text(&x));
+    assert!(y.status.success(), "{}", text(&y));
+    let mut all = ports(&env.status("E2e_A"));
+    all.extend(ports(&env.status("E2e_B")));
+    let unique: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 4);
+    assert_eq!(unique.len(), 4, "ports collide: {all:?}");
+    for group in ["E2e_A", "E2e_B"] {
+        let out = env
+            .maia(&["namespace", "delete", group, "--delete-data", "--yes"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+}
+
+#[test]
+fn preflight_problems_are_listed_and_nothing_is_written() {
+    let env = Env::new();
+    if env.fake.is_none() {
+        return; // needs a cluster without the MinIO Operator
+    }
+    let fake = env.fake.as_ref().unwrap();
+    let form = env.form("group.yaml", "Kube_System", &["alice@example.org"]);
+    let out = env.run("deploy", &form, &["--context", "fake"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("preflight: group Kube_System maps to namespace kube-system"),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing was changed"), "{shown}");
+    assert_eq!(fake.writes(), []);
+}
