@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use maia_deploy::fake::FakeCluster;
 use maia_deploy::fake_tools::StandIns;
-use serde_json::json;
 
 const RUNS: usize = 9;
 
@@ -23,19 +22,7 @@ struct Loopback {
 
 fn loopback(runtime: &tokio::runtime::Runtime, dir: &Path, name: &str) -> Loopback {
     let (cluster, addr) = runtime.block_on(async {
-        let c = FakeCluster::with_workspace_crds(&[]).await;
-        for class in ["local-path", "nfs-client"] {
-            c.seed(
-                json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
-            )
-            .await;
-        }
-        c.seed(
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-            "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
-        )
-        .await;
+        let c = FakeCluster::ready_for_workspaces().await;
         let addr = c.serve().await.expect("bind 127.0.0.1");
         (c, addr)
     });

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use maia_deploy::fake::FakeCluster;
 use maia_deploy::fake_tools::StandIns;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,19 +45,7 @@ impl Env {
             .build()
             .unwrap();
         let (fake, addr) = runtime.block_on(async {
-            let c = FakeCluster::with_workspace_crds(&[]).await;
-            for class in ["local-path", "nfs-client"] {
-                c.seed(
-                    json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                    "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
-                )
-                .await;
-            }
-            c.seed(
-                json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-                "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
-            )
-            .await;
+            let c = FakeCluster::ready_for_workspaces().await;
             let addr = c.serve().await.unwrap();
             (c, addr)
         });

@@ -561,6 +561,28 @@ impl FakeCluster {
         cluster
     }
 
+    /// A cluster ready for the example workspace (`examples/workspace/cluster-nginx.yaml`
+    /// and `WorkspaceSpec::test()`): the workspace CRDs, the storage classes
+    /// `local-path` and `nfs-client`, and the IngressClass `nginx`.
+    pub async fn ready_for_workspaces() -> Self {
+        let cluster = Self::with_workspace_crds(&[]).await;
+        for class in ["local-path", "nfs-client"] {
+            cluster
+                .seed(
+                    json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                    "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
+                )
+                .await;
+        }
+        cluster
+            .seed(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+            )
+            .await;
+        cluster
+    }
+
     /// A client whose requests go through the recording layer.
     pub fn client(&self) -> kube::Client {
         kube::Client::new(Layer(self.shared.clone()), "default")

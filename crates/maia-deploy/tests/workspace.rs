@@ -20,20 +20,7 @@ use serde_json::{Value, json};
 /// A cluster with the MinIO Operator and Traefik CRDs, the storage classes and the
 /// NGINX ingress class the test spec names.
 async fn cluster() -> FakeCluster {
-    let c = FakeCluster::with_workspace_crds(&[]).await;
-    for class in ["local-path", "nfs-client"] {
-        c.seed(
-            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": class}, "provisioner": "rancher.io/local-path"}),
-        )
-        .await;
-    }
-    c.seed(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-        "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
-    )
-    .await;
-    c
+    FakeCluster::ready_for_workspaces().await
 }
 
 fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
