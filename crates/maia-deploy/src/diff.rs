@@ -18,12 +18,24 @@ pub struct FieldChange {
 /// The fields of `desired` that `live` does not hold (with the same value).
 pub fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    walk("", desired, Some(live), &mut out);
+    match desired.as_object() {
+        // A Secret's values are shown as "(hidden)", whatever their names.
+        Some(fields) if is_secret(desired) => {
+            for (key, dv) in fields {
+                let hidden = SECRET_FIELDS.contains(&key.as_str());
+                walk_in(key, dv, live.get(key), hidden, &mut out);
+            }
+        }
+        _ => walk_in("", desired, Some(live), false, &mut out),
+    }
     out
 }
 
-fn walk(path: &str, desired: &Value, live: Option<&Value>, out: &mut Vec<FieldChange>) {
-    walk_in(path, desired, live, false, out)
+/// The fields of a Secret that hold its values.
+const SECRET_FIELDS: [&str; 2] = ["data", "stringData"];
+
+fn is_secret(object: &Value) -> bool {
+    object["kind"] == "Secret"
 }
 
 fn walk_in(
@@ -66,13 +78,7 @@ fn walk_in(
 /// A change as it may be shown: values of secret-looking variables (a password in
 /// `env_variables`) are hidden, since plans end up in terminals and CI logs.
 fn shown(path: &str, live: Option<&Value>, desired: &Value, hidden: bool) -> FieldChange {
-    let mask = |v: &Value| {
-        if hidden && !v.is_object() && !v.is_array() {
-            Value::String("(hidden)".into())
-        } else {
-            redact(v)
-        }
-    };
+    let mask = |v: &Value| if hidden { hide_all(v) } else { redact(v) };
     FieldChange {
         path: path.to_string(),
         live: live.map(mask),
@@ -104,6 +110,17 @@ fn is_secret_entry(v: &Value) -> bool {
         })
 }
 
+/// A copy of `v` with every scalar replaced by "(hidden)" (keys stay: they say what changed).
+fn hide_all(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), hide_all(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(hide_all).collect()),
+        _ => Value::String("(hidden)".into()),
+    }
+}
+
 /// A copy of `v` with the values of secret-looking env entries hidden.
 pub fn redact(v: &Value) -> Value {
     match v {
@@ -133,7 +150,20 @@ pub fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange>
             && e["subresource"].as_str().unwrap_or_default().is_empty()
     });
     if let Some(fields) = owned {
-        walk_owned("", &fields["fieldsV1"], Some(desired), Some(live), &mut out);
+        if is_secret(desired) || is_secret(live) {
+            for key in SECRET_FIELDS {
+                let sub = &fields["fieldsV1"][format!("f:{key}")];
+                walk_owned_in(key, sub, desired.get(key), live.get(key), true, &mut out);
+            }
+            let mut rest = fields["fieldsV1"].clone();
+            if let Some(m) = rest.as_object_mut() {
+                m.remove("f:data");
+                m.remove("f:stringData");
+            }
+            walk_owned("", &rest, Some(desired), Some(live), &mut out);
+        } else {
+            walk_owned("", &fields["fieldsV1"], Some(desired), Some(live), &mut out);
+        }
     }
     out
 }
@@ -271,6 +301,33 @@ fn is_quantity_path(path: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_secrets_values_are_never_shown_whatever_their_names() {
+        let live = json!({"kind": "Secret", "data": {"config.env": "b2xk", "old": "eA=="},
+            "metadata": {"labels": {"a": "1"}, "managedFields": [{"manager": "maia", "operation": "Apply",
+                "fieldsV1": {"f:data": {"f:config.env": {}, "f:old": {}}}}]}});
+        let desired = json!({"kind": "Secret", "data": {"config.env": "bmV3", "added": "eQ=="},
+            "metadata": {"labels": {"a": "2"}}});
+        let mut all = changes(&desired, &live);
+        all.extend(dropped(&desired, &live, "maia"));
+        let text = serde_json::to_string(&all).unwrap();
+        for value in ["b2xk", "bmV3", "eQ==", "eA=="] {
+            assert!(!text.contains(value), "{value} shown in {text}");
+        }
+        let paths: Vec<&str> = all.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "data.added",
+                "data.config.env",
+                "metadata.labels.a",
+                "data.old"
+            ]
+        );
+        // Labels are not secret.
+        assert_eq!(all[2].desired, json!("2"));
+    }
 
     #[test]
     fn fields_maia_applied_before_and_no_longer_sets_are_dropped() {
