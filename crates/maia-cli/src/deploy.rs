@@ -47,7 +47,6 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
 pub struct DeploySettings {
     pub plan: PlanOptions,
     pub wait: Option<Duration>,
-    pub force_conflicts: bool,
     pub dry_run: bool,
     pub format: EventFormat,
 }
@@ -60,7 +59,6 @@ pub fn deploy(args: &DeployArgs) -> Result<()> {
             replace: args.replace,
         },
         wait: args.wait.then_some(args.timeout),
-        force_conflicts: args.force_conflicts,
         dry_run: args.dry_run,
         format: args.output,
     };
@@ -116,7 +114,6 @@ pub fn deploy_file(
                 maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
             let options = ApplyOptions {
                 dry_run: settings.dry_run,
-                force_conflicts: settings.force_conflicts,
                 wait: settings.wait,
             };
             maia_deploy::execute(&cluster, &plan, options, &mut printer).await

@@ -17,7 +17,7 @@ use crate::event::{Event, EventSink, Outcome};
 use crate::inventory::Inventory;
 use crate::kinds::{self, Kind};
 use crate::live;
-use crate::plan::{Change, ObjectRef, Plan, Step};
+use crate::plan::{Change, ObjectRef, Phase, Plan, Step};
 use crate::readiness::{Status, claim_status, workload_status};
 
 /// The field manager maia applies as; `kubectl` shows it in `managedFields`.
@@ -26,15 +26,15 @@ pub const FIELD_MANAGER: &str = "maia";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
     pub dry_run: bool,
-    pub force_conflicts: bool,
     /// Wait this long for the workload to be ready.
     pub wait: Option<Duration>,
 }
 
 impl ApplyOptions {
-    fn patch_params(&self) -> PatchParams {
+    /// Server-side apply as `maia`; `force` takes fields over from other managers.
+    fn patch_params(&self, force: bool) -> PatchParams {
         let mut p = PatchParams::apply(FIELD_MANAGER);
-        p.force = self.force_conflicts;
+        p.force = force;
         p.dry_run = self.dry_run;
         p
     }
@@ -69,7 +69,7 @@ pub async fn execute(
             ..Default::default()
         };
         let api: Api<Namespace> = Api::all(cluster.client.clone());
-        api.patch(ns, &options.patch_params(), &Patch::Apply(&namespace))
+        api.patch(ns, &options.patch_params(false), &Patch::Apply(&namespace))
             .await
             .map_err(|e| {
                 DeployError::from_kube(e, &cluster.url, "create", format!("namespace/{ns}"))
@@ -94,16 +94,16 @@ pub async fn execute(
         }
     }
     let mut run = Run::new(cluster, plan, options);
-    run.steps(&plan.steps, sink).await?;
-    run.finish().await?;
+    run.phases(&plan.phases, sink).await?;
+    run.finish(sink).await?;
     if let (Some(timeout), false) = (options.wait, options.dry_run) {
         wait_ready(cluster, plan, timeout, sink).await?;
     }
     Ok(())
 }
 
-/// One run of a plan, which may go step group by step group (a workspace runs its plan
-/// component by component, with helm and waits in between).
+/// One run of a plan, which may go phase by phase with other work in between (a
+/// workspace runs its plan component by component, with helm and waits).
 pub struct Run<'a> {
     cluster: &'a Cluster,
     plan: &'a Plan,
@@ -121,63 +121,26 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Records the final inventory (what the plan leaves owned, after pruning).
-    pub async fn finish(mut self) -> Result<()> {
+    /// Runs these phases of the plan, in order. The inventory is recorded before the
+    /// first write into the namespace, so whatever fails later, every object created is
+    /// already owned; a rendered Namespace (cluster-scoped) may come before it.
+    pub async fn phases(&mut self, phases: &[Phase], sink: &mut dyn EventSink) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
-        if !self.inventory_recorded
-            && let Some(inventory) = &plan.inventory_before
-        {
-            record_inventory(cluster, plan, inventory, options).await?;
-            self.inventory_recorded = true;
-        }
-        if let Some(inventory) = &plan.inventory_after {
-            record_inventory(cluster, plan, inventory, options).await?;
-        }
-        Ok(())
-    }
-
-    /// Runs some of the plan's steps. The inventory is recorded before the first write
-    /// into the namespace, so whatever fails later, every object created is already
-    /// owned; a rendered Namespace (cluster-scoped) may come before it.
-    pub async fn steps(&mut self, steps: &[Step], sink: &mut dyn EventSink) -> Result<()> {
-        let (cluster, plan, options) = (self.cluster, self.plan, self.options);
-        // One phase per kind, in apply order: the objects of a phase are independent of
-        // each other (several volumes, say) and go out together.
-        let mut rest = steps;
-        while let Some(first) = rest.first() {
-            let Step::Apply { kind: phase, .. } = first else {
-                match first {
-                    Step::Prune { object, kind } => {
-                        delete_one(cluster, kind, object, options).await?;
-                        sink.emit(Event::Pruned {
-                            object: object.clone(),
-                            dry_run: options.dry_run,
-                        });
-                    }
-                    Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
-                        object: object.clone(),
-                    }),
-                    Step::Apply { .. } => unreachable!("matched above"),
-                }
-                rest = &rest[1..];
-                continue;
-            };
-            if phase.namespaced && !self.inventory_recorded {
+        for phase in phases {
+            let group = &plan.steps[phase.steps.clone()];
+            let namespaced = group
+                .iter()
+                .any(|s| matches!(s, Step::Apply { kind, .. } if kind.namespaced));
+            if namespaced && !self.inventory_recorded {
                 if let Some(inventory) = &plan.inventory_before {
                     record_inventory(cluster, plan, inventory, options).await?;
                 }
                 self.inventory_recorded = true;
             }
-            let len = rest
-                .iter()
-                .take_while(|s| matches!(s, Step::Apply { kind, .. } if kind == phase))
-                .count();
-            let (group, tail) = rest.split_at(len);
-            rest = tail;
             // Every request of the phase completes before a failure is reported, so the
             // events say exactly what was applied.
             let results: Vec<Result<(ObjectRef, Outcome)>> = stream::iter(group)
-                .map(|step| run_apply(cluster, step, options))
+                .map(|step| run_apply(cluster, step, options, plan.force_conflicts))
                 .buffered(APPLY_CONCURRENCY)
                 .collect()
                 .await;
@@ -200,6 +163,37 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+
+    /// Prunes what the plan no longer has (volumes are kept and reported), in reverse
+    /// order, then records the final inventory.
+    pub async fn finish(mut self, sink: &mut dyn EventSink) -> Result<()> {
+        let (cluster, plan, options) = (self.cluster, self.plan, self.options);
+        if !self.inventory_recorded
+            && let Some(inventory) = &plan.inventory_before
+        {
+            record_inventory(cluster, plan, inventory, options).await?;
+            self.inventory_recorded = true;
+        }
+        for step in &plan.steps[plan.cleanup.clone()] {
+            match step {
+                Step::Prune { object, kind } => {
+                    delete_one(cluster, kind, object, options).await?;
+                    sink.emit(Event::Pruned {
+                        object: object.clone(),
+                        dry_run: options.dry_run,
+                    });
+                }
+                Step::KeepVolume { object } => sink.emit(Event::VolumeKept {
+                    object: object.clone(),
+                }),
+                Step::Apply { .. } => {}
+            }
+        }
+        if let Some(inventory) = &plan.inventory_after {
+            record_inventory(cluster, plan, inventory, options).await?;
+        }
+        Ok(())
+    }
 }
 
 /// How many writes of one phase are in flight at once.
@@ -209,6 +203,7 @@ async fn run_apply(
     cluster: &Cluster,
     step: &Step,
     options: ApplyOptions,
+    force: bool,
 ) -> Result<(ObjectRef, Outcome)> {
     let Step::Apply {
         object,
@@ -222,11 +217,11 @@ async fn run_apply(
     let outcome = match change {
         Change::Unchanged => Outcome::Unchanged,
         Change::Create => {
-            apply_one(cluster, kind, object, desired, options).await?;
+            apply_one(cluster, kind, object, desired, options, force).await?;
             Outcome::Created
         }
         Change::Update(_) | Change::Adopt(_) => {
-            apply_one(cluster, kind, object, desired, options).await?;
+            apply_one(cluster, kind, object, desired, options, force).await?;
             Outcome::Configured
         }
         Change::Replace(_) => {
@@ -234,7 +229,7 @@ async fn run_apply(
             if !options.dry_run {
                 wait_gone(cluster, kind, object).await?;
             }
-            apply_one(cluster, kind, object, desired, options).await?;
+            apply_one(cluster, kind, object, desired, options, force).await?;
             Outcome::Replaced
         }
         Change::Blocked(_) | Change::NotOwned => unreachable!("checked by blocker()"),
@@ -248,11 +243,12 @@ async fn apply_one(
     object: &ObjectRef,
     desired: &Value,
     options: ApplyOptions,
+    force: bool,
 ) -> Result<()> {
     live::api(cluster, Some(&object.namespace), kind)
         .patch(
             &object.name,
-            &options.patch_params(),
+            &options.patch_params(force),
             &Patch::Apply(desired),
         )
         .await
@@ -317,7 +313,11 @@ async fn record_inventory(
     let name = plan.scope.inventory.as_str();
     let config_map = inventory.to_config_map(&plan.namespace, name, &plan.scope.labels);
     live::api(cluster, Some(&plan.namespace), &kinds::CONFIG_MAP)
-        .patch(name, &options.patch_params(), &Patch::Apply(&config_map))
+        .patch(
+            name,
+            &options.patch_params(false),
+            &Patch::Apply(&config_map),
+        )
         .await
         .map_err(|e| {
             DeployError::from_kube(e, &cluster.url, "apply", format!("configmap/{name}"))

@@ -146,6 +146,16 @@ pub struct Plan {
     /// The namespace is missing and will be created (`--create-namespace`).
     pub create_namespace: bool,
     pub steps: Vec<Step>,
+    /// The apply steps in phases run one after the other; the objects of one phase
+    /// (one kind, one group) are independent and go out together.
+    #[serde(skip)]
+    pub phases: Vec<Phase>,
+    /// The prune and keep steps, after every phase.
+    #[serde(skip)]
+    pub cleanup: std::ops::Range<usize>,
+    /// Apply with `force` (`--force-conflicts`): take fields over from other managers.
+    #[serde(skip)]
+    pub force_conflicts: bool,
     /// Inventory recorded before applying, when objects are added (so a failure halfway
     /// still leaves every created object owned).
     #[serde(skip)]
@@ -155,6 +165,12 @@ pub struct Plan {
     pub inventory_after: Option<Inventory>,
     #[serde(skip)]
     pub scope: Scope,
+}
+
+/// Apply steps (a range of [`Plan::steps`]) sent together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    pub steps: std::ops::Range<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -259,33 +275,103 @@ pub async fn plan(
     objects: &[Object],
     options: PlanOptions,
 ) -> Result<Plan> {
-    plan_scope(cluster, &Scope::app(namespace, release), objects, options).await
+    plan_scope(
+        cluster,
+        &Scope::app(namespace, release),
+        &[objects.to_vec()],
+        options,
+    )
+    .await
 }
 
-/// Builds the plan of any scope (an app, a workspace). Objects are applied in the order
-/// given; cluster-scoped ones (a workspace's Namespace) are found cluster-wide.
+/// What the cluster holds for a scope, read once before planning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveFacts {
+    /// The scope's namespace exists.
+    pub namespace_exists: bool,
+    /// Objects carrying the scope's labels (one LIST per kind).
+    pub labelled: Vec<(Kind, Value)>,
+    /// Objects of a rendered name that the LIST did not return (their labels were
+    /// edited away, or maia did not make them), by inventory entry (`Kind/name`).
+    pub unlabelled: BTreeMap<String, Value>,
+}
+
+/// Reads what a plan needs: whether the namespace exists, one LIST per kind with the
+/// scope's labels, and a GET for each rendered object the LIST did not return.
+pub async fn gather(cluster: &Cluster, scope: &Scope, objects: &[Object]) -> Result<LiveFacts> {
+    let namespace = scope.namespace.as_str();
+    let exists = live::namespace_exists(cluster, namespace).await?;
+    if !exists {
+        return Ok(LiveFacts::default());
+    }
+    let labelled: Vec<(Kind, Value)> = live::list_kinds(
+        cluster,
+        Some(namespace),
+        scope.kinds.kinds(),
+        &scope.selector(),
+    )
+    .await?
+    .into_iter()
+    // Cluster-scoped kinds are listed cluster-wide: keep this scope's own.
+    .filter(|(k, v)| k.namespaced || v["metadata"]["name"] == *namespace)
+    .collect();
+    let mut unlabelled = BTreeMap::new();
+    for object in objects {
+        let Some(kind) = scope.kinds.lookup(object.api_version(), object.kind()) else {
+            continue;
+        };
+        let listed = labelled
+            .iter()
+            .any(|(k, v)| k == kind && v["metadata"]["name"] == *object.name());
+        if listed {
+            continue;
+        }
+        let found = live::api(cluster, Some(namespace), kind)
+            .get_opt(object.name())
+            .await
+            .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.reference()))?;
+        if let Some(found) = found {
+            unlabelled.insert(
+                Inventory::entry(&kind.kind, object.name()),
+                live::to_value(kind, &found)?,
+            );
+        }
+    }
+    Ok(LiveFacts {
+        namespace_exists: true,
+        labelled,
+        unlabelled,
+    })
+}
+
+/// Reads the facts and plans; `groups` are applied in order, and no phase spans two
+/// groups (a workspace passes one group per component).
 pub async fn plan_scope(
     cluster: &Cluster,
     scope: &Scope,
-    objects: &[Object],
+    groups: &[Vec<Object>],
+    options: PlanOptions,
+) -> Result<Plan> {
+    let all: Vec<Object> = groups.iter().flatten().cloned().collect();
+    let facts = gather(cluster, scope, &all).await?;
+    plan_from(scope, groups, &facts, options)
+}
+
+/// The plan as a pure function of the rendered objects, the live facts and the
+/// options: apply steps in phases (one kind at a time, within one group), then prunes
+/// in reverse order, and the inventories to record.
+pub fn plan_from(
+    scope: &Scope,
+    groups: &[Vec<Object>],
+    facts: &LiveFacts,
     options: PlanOptions,
 ) -> Result<Plan> {
     let namespace = scope.namespace.as_str();
-    let exists = live::namespace_exists(cluster, namespace).await?;
+    let exists = facts.namespace_exists;
     if !exists && !options.create_namespace {
         return Err(DeployError::NamespaceMissing(namespace.to_string()));
     }
-    let selector = scope.selector();
-    let live_objects = if exists {
-        live::list_kinds(cluster, Some(namespace), scope.kinds.kinds(), &selector)
-            .await?
-            .into_iter()
-            // Cluster-scoped kinds are listed cluster-wide: keep this scope's own.
-            .filter(|(k, v)| k.namespaced || v["metadata"]["name"] == *namespace)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let live_objects = &facts.labelled;
     let inventory_name = scope.inventory.as_str();
     let recorded: Option<Inventory> = live_objects
         .iter()
@@ -293,87 +379,78 @@ pub async fn plan_scope(
         .map(|(_, v)| Inventory::from_config_map(v));
     // The namespace comes with the objects (a workspace's Namespace): it is created as
     // the first of them, not beforehand.
-    let namespace_rendered = objects
+    let namespace_rendered = groups
         .iter()
+        .flatten()
         .any(|o| o.kind() == "Namespace" && o.name() == namespace);
 
     let mut steps = Vec::new();
+    let mut phases: Vec<Phase> = Vec::new();
     let mut desired_refs = BTreeSet::new();
-    for object in objects {
-        let kind = scope
-            .kinds
-            .lookup(object.api_version(), object.kind())
-            .cloned()
-            .ok_or_else(|| DeployError::KindMissing {
-                kind: object.kind().into(),
-                api_version: object.api_version().into(),
+    for group in groups {
+        let mut phase_start = steps.len();
+        for object in group {
+            let kind = scope
+                .kinds
+                .lookup(object.api_version(), object.kind())
+                .cloned()
+                .ok_or_else(|| DeployError::KindMissing {
+                    kind: object.kind().into(),
+                    api_version: object.api_version().into(),
+                })?;
+            // A new kind closes the phase before it.
+            if let Some(Step::Apply { kind: last, .. }) = steps.last()
+                && steps.len() > phase_start
+                && *last != kind
+            {
+                phases.push(Phase {
+                    steps: phase_start..steps.len(),
+                });
+                phase_start = steps.len();
+            }
+            let desired = object.to_json().map_err(|source| DeployError::Render {
+                object: object.reference(),
+                source,
             })?;
-        let desired = object.to_json().map_err(|source| DeployError::Render {
-            object: object.reference(),
-            source,
-        })?;
-        let reference = ObjectRef {
-            kind: kind.kind.to_string(),
-            name: object.name().into(),
-            namespace: if kind.namespaced {
-                namespace.into()
-            } else {
-                String::new()
-            },
-        };
-        let entry = Inventory::entry(&kind.kind, object.name());
-        desired_refs.insert(entry.clone());
-
-        let live = live_objects
-            .iter()
-            .find(|(k, v)| *k == kind && v["metadata"]["name"] == *object.name())
-            .map(|(_, v)| v);
-        let recorded_here = recorded.as_ref().is_some_and(|i| i.contains(&entry));
-        let change = match live {
-            Some(live) => {
-                let fields = all_changes(&desired, live);
-                if fields.is_empty() {
-                    Change::Unchanged
-                } else if kind == kinds::PVC && !volume_can_change_in_place(&fields) {
-                    // Never replaced: that would throw the data away.
-                    Change::Blocked(fields)
-                } else if kind == kinds::JOB && !job_can_change_in_place(&fields) {
-                    if options.replace {
-                        Change::Replace(fields)
-                    } else {
-                        Change::Blocked(fields)
-                    }
+            let reference = ObjectRef {
+                kind: kind.kind.to_string(),
+                name: object.name().into(),
+                namespace: if kind.namespaced {
+                    namespace.into()
                 } else {
-                    Change::Update(fields)
+                    String::new()
+                },
+            };
+            let entry = Inventory::entry(&kind.kind, object.name());
+            desired_refs.insert(entry.clone());
+            let live = live_objects
+                .iter()
+                .find(|(k, v)| *k == kind && v["metadata"]["name"] == *object.name())
+                .map(|(_, v)| v);
+            let recorded_here = recorded.as_ref().is_some_and(|i| i.contains(&entry));
+            let change = match (live, facts.unlabelled.get(&entry)) {
+                (Some(live), _) => change_of(&kind, &desired, live, options),
+                // Its labels were edited away, but the inventory says maia made it: the
+                // labels are put back like any other field.
+                (None, Some(found)) if recorded_here => {
+                    Change::Update(all_changes(&desired, found))
                 }
-            }
-            None if exists => {
-                match live::api(cluster, Some(namespace), &kind)
-                    .get_opt(object.name())
-                    .await
-                    .map_err(|e| {
-                        DeployError::from_kube(e, &cluster.url, "get", reference.to_string())
-                    })? {
-                    None => Change::Create,
-                    // Its labels were edited away, but the inventory says maia made it:
-                    // the labels are put back like any other field.
-                    Some(found) if recorded_here => {
-                        Change::Update(all_changes(&desired, &live::to_value(&kind, &found)?))
-                    }
-                    Some(_) if !options.force_conflicts => Change::NotOwned,
-                    Some(found) => {
-                        Change::Adopt(all_changes(&desired, &live::to_value(&kind, &found)?))
-                    }
-                }
-            }
-            None => Change::Create,
-        };
-        steps.push(Step::Apply {
-            object: reference,
-            change,
-            kind,
-            desired,
-        });
+                (None, Some(_)) if !options.force_conflicts => Change::NotOwned,
+                (None, Some(found)) => Change::Adopt(all_changes(&desired, found)),
+                (None, None) => Change::Create,
+            };
+            steps.push(Step::Apply {
+                object: reference,
+                change,
+                kind,
+                desired,
+            });
+        }
+        if steps.len() > phase_start {
+            phases.push(Phase {
+                steps: phase_start..steps.len(),
+            });
+        }
     }
 
     // Only what the inventory lists is maia's to remove; labels alone can be copied.
@@ -401,6 +478,7 @@ pub async fn plan_scope(
         })
         .collect();
     removed.sort_by_key(|(k, r)| (std::cmp::Reverse(scope.order(k)), r.name.clone()));
+    let cleanup_start = steps.len();
     let mut kept = BTreeSet::new();
     for (kind, object) in removed {
         if kind == kinds::PVC {
@@ -421,9 +499,31 @@ pub async fn plan_scope(
         namespace: namespace.into(),
         release: scope.release.clone(),
         create_namespace: !exists && !namespace_rendered,
+        cleanup: cleanup_start..steps.len(),
         steps,
+        phases,
+        force_conflicts: options.force_conflicts,
         inventory_before,
         inventory_after,
         scope: scope.clone(),
     })
+}
+
+/// What happens to an object that is live and labelled as the scope's.
+fn change_of(kind: &Kind, desired: &Value, live: &Value, options: PlanOptions) -> Change {
+    let fields = all_changes(desired, live);
+    if fields.is_empty() {
+        Change::Unchanged
+    } else if *kind == kinds::PVC && !volume_can_change_in_place(&fields) {
+        // Never replaced: that would throw the data away.
+        Change::Blocked(fields)
+    } else if *kind == kinds::JOB && !job_can_change_in_place(&fields) {
+        if options.replace {
+            Change::Replace(fields)
+        } else {
+            Change::Blocked(fields)
+        }
+    } else {
+        Change::Update(fields)
+    }
 }

@@ -244,7 +244,6 @@ async fn objects_maia_did_not_make_are_never_pruned_or_overwritten() {
             ..Default::default()
         },
         ApplyOptions {
-            force_conflicts: true,
             ..Default::default()
         },
     )
@@ -296,11 +295,11 @@ async fn a_conflict_names_the_other_manager_and_force_takes_the_fields_over() {
     let (_, result) = deploy_with(
         &cluster,
         &app,
-        PlanOptions::default(),
-        ApplyOptions {
+        PlanOptions {
             force_conflicts: true,
             ..Default::default()
         },
+        ApplyOptions::default(),
     )
     .await;
     result.expect("forced");

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use maia_render::Object;
-use maia_render::workspace::{Bundle, HelmRelease, Kustomization};
+use maia_render::workspace::{Bundle, Component, HelmRelease, Kustomization};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -19,7 +19,7 @@ use crate::error::{DeployError, Result};
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, Kind, KindTable};
 use crate::live;
-use crate::plan::{Change, ObjectRef, Plan, PlanOptions, Scope, Step, plan_scope};
+use crate::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, plan_scope};
 use crate::readiness::{self, Status};
 use crate::tools::{Helm, Kubectl, values_differ};
 
@@ -31,6 +31,9 @@ pub mod preflight;
 pub use facts::{
     ClusterCredentials, CredentialStore, PortFacts, PortsLease, STATE_NAMESPACE, read_ports,
 };
+
+/// The segment of the SSH Services, applied right after the namespace.
+pub const SSH_SEGMENT: &str = "ssh";
 
 /// The inventory ConfigMap of a workspace, in its namespace.
 pub const INVENTORY: &str = "maia-workspace-inventory";
@@ -116,9 +119,9 @@ pub enum KubeflowChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Segment {
     pub component: String,
-    /// Indices into the object plan's steps.
+    /// Its share of the object plan's phases.
     #[serde(skip)]
-    pub steps: Vec<usize>,
+    pub phases: Vec<Phase>,
     pub helm: Vec<HelmStep>,
     pub kubeflow: Option<KubeflowChange>,
     #[serde(skip)]
@@ -130,9 +133,6 @@ pub struct WorkspacePlan {
     pub group_id: String,
     pub objects: Plan,
     pub segments: Vec<Segment>,
-    /// Prunes and kept volumes, after every component.
-    #[serde(skip)]
-    pub cleanup: Vec<usize>,
 }
 
 impl WorkspacePlan {
@@ -145,19 +145,6 @@ impl WorkspacePlan {
                     .any(|h| !matches!(h.change, HelmChange::Unchanged | HelmChange::Skipped))
                     || matches!(s.kubeflow, Some(KubeflowChange::Install { .. }))
             })
-    }
-
-    /// Steps of the SSH Services (applied first, under the ports Lease, when a port is new).
-    fn ssh_steps(&self) -> Vec<usize> {
-        self.segments
-            .iter()
-            .flat_map(|s| s.steps.iter().copied())
-            .filter(|i| {
-                matches!(&self.objects.steps[*i], Step::Apply { object, change, .. }
-                    if object.kind == "Service" && object.name.ends_with("-ssh")
-                        && *change != Change::Unchanged)
-            })
-            .collect()
     }
 }
 
@@ -209,12 +196,24 @@ pub async fn plan(
         .map(|o| o.name().to_string())
         .unwrap_or_default();
     let per_component = objects_for(bundle, kinds);
-    let all: Vec<Object> = per_component.iter().flatten().cloned().collect();
+    // Groups in apply order: the namespace's objects, then the SSH Services (right
+    // after it, so that ports allocated under the Lease are taken at once), then every
+    // other component.
+    let is_ssh = |o: &Object| o.kind() == "Service" && o.name().ends_with("-ssh");
+    let mut groups: Vec<(String, Vec<Object>, Option<&Component>)> = Vec::new();
+    for (n, (component, objs)) in bundle.components.iter().zip(per_component).enumerate() {
+        let (ssh, rest): (Vec<Object>, Vec<Object>) = objs.into_iter().partition(is_ssh);
+        if !ssh.is_empty() {
+            groups.insert(n.min(1), (SSH_SEGMENT.to_string(), ssh, None));
+        }
+        groups.push((component.name.to_string(), rest, Some(component)));
+    }
     let scope = scope(&namespace, kinds.clone());
+    let object_groups: Vec<Vec<Object>> = groups.iter().map(|(_, o, _)| o.clone()).collect();
     let objects = plan_scope(
         cluster,
         &scope,
-        &all,
+        &object_groups,
         PlanOptions {
             create_namespace: true,
             force_conflicts: settings.force_conflicts,
@@ -226,41 +225,50 @@ pub async fn plan(
 
     let mut segments = Vec::new();
     let mut next = 0;
-    for (component, objs) in bundle.components.iter().zip(&per_component) {
-        let steps: Vec<usize> = (next..next + objs.len()).collect();
-        next += objs.len();
+    for (name, objs, component) in &groups {
+        let range = next..next + objs.len();
+        next = range.end;
+        let phases = objects
+            .phases
+            .iter()
+            .filter(|p| range.contains(&p.steps.start))
+            .cloned()
+            .collect();
         let mut helm = Vec::new();
-        for release in &component.helm {
-            helm.push(HelmStep {
-                release: release.release.clone(),
-                namespace: release.namespace.clone(),
-                chart: format!("{}/{}", release.repo_name, release.chart),
-                version: release.version.clone(),
-                change: helm_change(programs.helm.as_ref(), release).await?,
-                rendered: release.clone(),
-            });
+        let mut kubeflow = None;
+        let mut kustomizations = Vec::new();
+        if let Some(component) = component {
+            for release in &component.helm {
+                helm.push(HelmStep {
+                    release: release.release.clone(),
+                    namespace: release.namespace.clone(),
+                    chart: format!("{}/{}", release.repo_name, release.chart),
+                    version: release.version.clone(),
+                    change: helm_change(programs.helm.as_ref(), release).await?,
+                    rendered: release.clone(),
+                });
+            }
+            if !component.kustomizations.is_empty() {
+                kubeflow = Some(if programs.kubectl.is_none() {
+                    KubeflowChange::Skipped
+                } else {
+                    kubeflow_change(cluster, &component.kustomizations).await?
+                });
+                kustomizations = component.kustomizations.clone();
+            }
         }
-        let kubeflow = if component.kustomizations.is_empty() {
-            None
-        } else if programs.kubectl.is_none() {
-            Some(KubeflowChange::Skipped)
-        } else {
-            Some(kubeflow_change(cluster, &component.kustomizations).await?)
-        };
         segments.push(Segment {
-            component: component.name.to_string(),
-            steps,
+            component: name.clone(),
+            phases,
             helm,
             kubeflow,
-            kustomizations: component.kustomizations.clone(),
+            kustomizations,
         });
     }
-    let cleanup = (next..objects.steps.len()).collect();
     Ok(WorkspacePlan {
         group_id: group_id.into(),
         objects,
         segments,
-        cleanup,
     })
 }
 
@@ -358,39 +366,18 @@ pub async fn execute(
     }
     let options = ApplyOptions {
         dry_run: false,
-        force_conflicts: settings.force_conflicts,
         wait: None,
     };
     let deadline = settings.wait.map(|d| Instant::now() + d);
-    let early = if lease.is_some() {
-        plan.ssh_steps()
-    } else {
-        Vec::new()
-    };
-    let steps = |indices: &[usize]| -> Vec<Step> {
-        indices
-            .iter()
-            .map(|i| plan.objects.steps[*i].clone())
-            .collect()
-    };
     let mut run = Run::new(cluster, &plan.objects, options);
-    for (n, segment) in plan.segments.iter().enumerate() {
-        let own: Vec<usize> = segment
-            .steps
-            .iter()
-            .copied()
-            .filter(|i| !early.contains(i))
-            .collect();
+    for segment in &plan.segments {
         let result = async {
-            run.steps(&steps(&own), sink).await?;
-            if n == 0
+            run.phases(&segment.phases, sink).await?;
+            if segment.component == SSH_SEGMENT
                 && let Some(l) = lease.take()
             {
-                // The namespace exists now: the new ports become Services, then the
-                // Lease goes back.
-                let applied = run.steps(&steps(&early), sink).await;
+                // The new ports are Services now: the Lease goes back.
                 l.release().await?;
-                applied?;
             }
             for step in &segment.helm {
                 helm_step(programs, step, deadline, sink).await?;
@@ -431,8 +418,10 @@ pub async fn execute(
             });
         }
     }
-    run.steps(&steps(&plan.cleanup), sink).await?;
-    run.finish().await
+    if let Some(l) = lease.take() {
+        l.release().await?;
+    }
+    run.finish(sink).await
 }
 
 async fn helm_step(
@@ -474,9 +463,10 @@ async fn wait_segment(
     sink: &mut dyn EventSink,
 ) -> Result<()> {
     let mut pending: Vec<(Kind, ObjectRef, Option<String>)> = segment
-        .steps
+        .phases
         .iter()
-        .filter_map(|i| match &plan.objects.steps[*i] {
+        .flat_map(|p| p.steps.clone())
+        .filter_map(|i| match &plan.objects.steps[i] {
             Step::Apply { object, kind, .. }
                 if *kind == kinds::PVC
                     || *kind == kinds::DEPLOYMENT
