@@ -246,16 +246,14 @@ async fn ssh_ports_avoid_node_ports_of_other_namespaces_and_users_keep_theirs() 
             _ => None,
         })
         .collect();
-    assert!(
-        changed.iter().all(|o| o.contains("carol")
-            || o.contains("jupyterhub")
-            || o.contains("nginx")
-            || o.contains("inventory")),
-        "{changed:?}"
-    );
-    assert!(
-        changed.iter().any(|o| o == "helm/jupyterhub-brain-mri"),
-        "{changed:?}"
+    assert_eq!(
+        changed,
+        [
+            "service/carol-40example-2eorg-ssh",
+            "service/jupyter-carol-40example-2eorg",
+            "helm/jupyterhub-brain-mri",
+        ],
+        "only the new member's Services and the hub change"
     );
 }
 
@@ -426,4 +424,175 @@ async fn status_list_and_delete_see_the_workspace_from_the_cluster_alone() {
     .unwrap();
     assert!(!c.namespaces().contains("brain-mri"));
     assert!(credentials(&c).await.is_null());
+}
+
+#[tokio::test]
+async fn delete_removes_what_the_workspace_owns_and_nothing_else() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    run(&c, &request(WorkspaceSpec::test(), &tools))
+        .await
+        .1
+        .unwrap();
+    // A researcher's app deployed by maia into the group's namespace, and a ConfigMap
+    // someone made by hand: neither is the workspace's.
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.json");
+    std::fs::write(
+        &app,
+        json!({"namespace": "brain-mri", "chart_name": "trainer", "docker_image": "busybox",
+            "tag": "1.36", "deployment": true})
+        .to_string(),
+    )
+    .unwrap();
+    let loaded = maia_spec::app::load(&app, Default::default()).unwrap();
+    let objects = maia_render::app::render(&loaded.spec, &Default::default()).unwrap();
+    let cluster = c.cluster();
+    let plan = maia_deploy::plan(
+        &cluster,
+        "brain-mri",
+        "trainer",
+        &objects,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    maia_deploy::execute(&cluster, &plan, Default::default(), &mut |_e: Event| {})
+        .await
+        .unwrap();
+    c.seed(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "notes", "namespace": "brain-mri"}, "data": {"a": "b"}}))
+        .await;
+
+    let entry = manage::find(&cluster, "brain-mri").await.unwrap();
+    manage::delete(
+        &cluster,
+        &entry,
+        None,
+        "maia-system",
+        false,
+        &mut |_e: Event| {},
+    )
+    .await
+    .unwrap();
+    let deployments: Vec<String> = c
+        .objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+        .await
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        deployments,
+        ["trainer-mkg"],
+        "only the app's Deployment is left"
+    );
+    let config_maps: Vec<String> = c
+        .objects("/api/v1/namespaces/brain-mri/configmaps")
+        .await
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        config_maps.contains(&"notes".to_string()),
+        "{config_maps:?}"
+    );
+    assert!(config_maps.contains(&"maia-inventory-trainer".to_string()));
+}
+
+#[tokio::test]
+async fn a_failing_chart_stops_at_its_component_and_a_rerun_converges() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    tools.fail_helm("upgrade");
+    let (events, result) = run(&c, &request).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, DeployError::ToolFailed { .. }), "{err:?}");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::ComponentFailed { component, .. } if component == "oauth2_proxy")
+        ),
+        "{events:?}"
+    );
+    // Nothing after the failing component was applied.
+    assert!(
+        c.objects("/apis/minio.min.io/v2/namespaces/brain-mri/tenants")
+            .await
+            .is_empty()
+    );
+    let kept = credentials(&c).await;
+    assert!(
+        !kept.is_null(),
+        "credentials are kept before the first object"
+    );
+
+    tools.heal_helm();
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(credentials(&c).await, kept);
+    assert_eq!(tools.log("upgrades.log").len(), 3);
+    c.clear_requests();
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(c.writes(), []);
+}
+
+#[tokio::test]
+async fn wait_goes_component_by_component_and_names_what_failed() {
+    let c = cluster().await;
+    c.set_kubelet(Kubelet::Ready);
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    let cluster = c.cluster();
+    let mut events = Vec::new();
+    let prepared = prepare(&cluster, &request, &mut CountingSource::default(), true)
+        .await
+        .unwrap();
+    deploy(
+        &cluster,
+        &request,
+        prepared,
+        Some(Duration::from_secs(20)),
+        &mut |e: Event| events.push(e),
+    )
+    .await
+    .unwrap();
+    let ready: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ComponentReady { component } => Some(component.clone()),
+            _ => None,
+        })
+        .collect();
+    let at = |name: &str| ready.iter().position(|c| c == name).unwrap();
+    // MinIO and MySQL before MLflow, the OAuth2 proxy before the addons' ingresses.
+    assert!(
+        at("minio") < at("mlflow") && at("mysql") < at("mlflow"),
+        "{ready:?}"
+    );
+    assert!(at("oauth2_proxy") < at("addons"), "{ready:?}");
+
+    // A pod that cannot pull its image fails the wait, naming the component.
+    let broken = FakeCluster::ready_for_workspaces().await;
+    broken.set_kubelet(Kubelet::ImagePullBackOff);
+    let cluster = broken.cluster();
+    let prepared = prepare(&cluster, &request, &mut CountingSource::default(), true)
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    let err = deploy(
+        &cluster,
+        &request,
+        prepared,
+        Some(Duration::from_secs(20)),
+        &mut |e: Event| events.push(e),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("ImagePullBackOff"), "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ComponentFailed { .. })),
+        "{events:?}"
+    );
 }
