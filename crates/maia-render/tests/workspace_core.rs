@@ -208,3 +208,45 @@ fn every_dependency_is_a_component_applied_earlier() {
         }
     }
 }
+
+/// The MinIO setup Job runs again exactly when what it acts on changes: its pod
+/// template carries a digest of the script, policy and keys.
+#[test]
+fn the_minio_setup_job_changes_only_when_its_inputs_change() {
+    let spec = WorkspaceSpec::test();
+    let first = bundle(&spec, &Credentials::default());
+    let digest = |b: &Bundle| -> String {
+        component(b, "minio")
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::Job(j) => j
+                    .spec
+                    .as_ref()?
+                    .template
+                    .metadata
+                    .as_ref()?
+                    .annotations
+                    .as_ref()?
+                    .get("maia.cloud/setup-inputs")
+                    .cloned(),
+                _ => None,
+            })
+            .expect("the setup Job carries its inputs' digest")
+    };
+    let kept = first.credentials.clone();
+    assert_eq!(digest(&bundle(&spec, &kept)), digest(&first), "same inputs");
+    let mut rotated = kept.clone();
+    rotated.0.insert(
+        keys::MINIO_SECRET_KEY.into(),
+        "another-secret-key-of-40-chars".into(),
+    );
+    let changed = digest(&bundle(&spec, &rotated));
+    assert_ne!(changed, digest(&first), "a new key runs the Job again");
+    assert!(
+        changed.starts_with("sha256:") && changed.len() == 23,
+        "{changed}"
+    );
+    // The digest never shows a key itself.
+    assert!(!changed.contains("another-secret"));
+}

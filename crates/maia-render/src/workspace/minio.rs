@@ -32,6 +32,22 @@ pub const SECRET_KEY: &str = "CONSOLE_SECRET_KEY";
 const ROOT_USER: &str = "MINIO_ROOT_USER";
 const ROOT_PASSWORD: &str = "MINIO_ROOT_PASSWORD";
 const SETUP: &str = "minio-setup";
+/// On the setup Job's pod template: a digest of everything the Job acts on.
+pub const SETUP_INPUTS_ANNOTATION: &str = "maia.cloud/setup-inputs";
+
+/// `sha256:` and the first 16 hex digits of the SHA-256 of the parts, each
+/// length-prefixed (so moving text from one part to the next changes the digest).
+fn inputs_digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
 const KEY_LEN: usize = 20;
 const SECRET_LEN: usize = 40;
 
@@ -255,7 +271,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             metadata: meta(SETUP),
             data: Some(BTreeMap::from([
                 ("setup.sh".to_string(), SETUP_SCRIPT.to_string()),
-                ("policy.json".to_string(), policy_text),
+                ("policy.json".to_string(), policy_text.clone()),
             ])),
             ..Default::default()
         }
@@ -288,6 +304,19 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 template: PodTemplateSpec {
                     metadata: Some(ObjectMeta {
                         labels: Some(workspace_labels(&ns, "minio")),
+                        // What the Job acts on, digested: when the script, the policy or
+                        // the keys change, its pod template changes and the Job runs again.
+                        annotations: Some(BTreeMap::from([(
+                            SETUP_INPUTS_ANNOTATION.to_string(),
+                            inputs_digest(&[
+                                SETUP_SCRIPT,
+                                &policy_text,
+                                &access_key,
+                                &secret_key,
+                                &root_user,
+                                &root_password,
+                            ]),
+                        )])),
                         ..Default::default()
                     }),
                     spec: Some(PodSpec {
