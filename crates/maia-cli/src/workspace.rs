@@ -203,13 +203,25 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
 
 fn plan_text(prepared: &Prepared<'_>) -> String {
     let plan = &prepared.plan;
-    let mut out = crate::deploy::plan_text(&plan.objects, None).replacen(
+    let objects = crate::deploy::plan_text(&plan.objects, None).replacen(
         &format!("Plan for app {}", plan.objects.release),
         &format!("Plan for workspace {}", plan.group_id),
         1,
     );
+    // The objects' own summary line closes the whole plan, after the charts.
+    let (body, summary) = objects
+        .trim_end()
+        .rsplit_once('\n')
+        .unwrap_or((objects.as_str(), ""));
+    let mut out = format!("{body}\n");
+    let (mut install, mut upgrade) = (0, 0);
     for segment in &plan.segments {
         for h in &segment.helm {
+            match &h.change {
+                HelmChange::Install => install += 1,
+                HelmChange::Upgrade { .. } | HelmChange::Repair { .. } => upgrade += 1,
+                HelmChange::Unchanged | HelmChange::Skipped => {}
+            }
             let what = match &h.change {
                 HelmChange::Install => {
                     format!("  + helm {}  install {} {}", h.release, h.chart, h.version)
@@ -257,6 +269,10 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
             prepared.new_credentials.join(", ")
         ));
     }
+    out.push_str(&format!(
+        "{} Charts: {install} to install, {upgrade} to upgrade.\n",
+        summary.trim_end_matches('.').to_string() + "."
+    ));
     out
 }
 

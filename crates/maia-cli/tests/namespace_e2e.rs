@@ -192,9 +192,39 @@ fn deploy_plan_status_and_delete_a_workspace() {
         "{shown}"
     );
     assert!(!shown.contains("change-me"), "{shown}");
+    assert!(
+        shown
+            .trim_end()
+            .ends_with("Plan: 2 to create, 0 to change, 0 to prune, 35 unchanged. Charts: 0 to install, 1 to upgrade."),
+        "{shown}"
+    );
 
     let status = env.status("E2e_Brain");
     assert_eq!(status["namespace"], "e2e-brain");
+    // One row per component, named as the bundle names them.
+    let components: Vec<&str> = status["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["component"].as_str().unwrap())
+        .collect();
+    for wanted in [
+        "label_studio",
+        "orthanc_ohif",
+        "oauth2_proxy",
+        "jupyterhub",
+        "minio",
+    ] {
+        assert_eq!(
+            components.iter().filter(|c| **c == wanted).count(),
+            1,
+            "{wanted} in {components:?}"
+        );
+    }
+    assert!(
+        !components.iter().any(|c| c.contains('-')),
+        "{components:?}"
+    );
     assert_eq!(ports(&status).len(), 2);
     let list = env.maia(&["namespace", "list"]).output().unwrap();
     assert!(text(&list).contains("E2e_Brain"), "{}", text(&list));

@@ -154,10 +154,11 @@ pub fn summarise(
         if name == INVENTORY {
             continue;
         }
+        // Component names as the bundle has them (`label_studio`), whatever the label.
         let component = meta["labels"][maia_render::labels::COMPONENT]
             .as_str()
             .unwrap_or("other")
-            .to_string();
+            .replace('-', "_");
         let slot = components.entry(component).or_default();
         let own_pods: Vec<Value> = pods
             .iter()
