@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod deploy;
 pub mod error;

@@ -623,3 +623,43 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
         assert!(!calls.contains(&secret), "a secret reached a command line");
     }
 }
+
+/// The workspace guide's names for the compat entry points work like the toolkit's,
+/// and without --config-folder they write under the current directory, as the original.
+#[test]
+fn the_guides_maiakubegate_names_work_and_write_under_the_current_directory() {
+    for (bin, expected) in [
+        (
+            "MAIAKubeGate_create_jupyterHub_config",
+            "helm upgrade --install jupyterhub-brain-mri jupyterhub/jupyterhub -n brain-mri",
+        ),
+        (
+            "MAIAKubeGate_create_MAIA_Addons_config",
+            "kubectl apply --server-side --field-manager=maia -f",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Command::cargo_bin(bin)
+            .unwrap()
+            .current_dir(tmp.path())
+            .arg("--form")
+            .arg(example("group.yaml"))
+            .arg("--cluster-config-file")
+            .arg(example("cluster-nginx.yaml"))
+            .assert()
+            .success();
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(stdout.contains(expected), "{bin}: {stdout}");
+        assert!(
+            tmp.path().join("Brain_MRI/credentials.yaml").exists(),
+            "{bin}"
+        );
+        let help = Command::cargo_bin(bin)
+            .unwrap()
+            .arg("--help")
+            .assert()
+            .success();
+        let help = String::from_utf8_lossy(&help.get_output().stdout).into_owned();
+        assert!(help.contains(&format!("Usage: {bin}")), "{help}");
+    }
+}
