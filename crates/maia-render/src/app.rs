@@ -584,8 +584,11 @@ pub fn helm_values(spec: &AppSpec) -> Value {
         if !path.is_empty() {
             o["path"] = json!(path);
         }
+        // The mkg chart renders its Ingress only when the flavour's `enabled` is true
+        // (both default to false).
         match &ing.flavour {
             IngressFlavour::Nginx { issuer, oauth_url } => {
+                o["nginx"] = json!({"enabled": true});
                 o["nginx_issuer"] = json!(issuer);
                 if let Some(u) = oauth_url {
                     o["oauth_url"] = json!(u);
@@ -595,6 +598,7 @@ pub fn helm_values(spec: &AppSpec) -> Value {
                 resolver,
                 middleware,
             } => {
+                o["traefik"] = json!({"enabled": true});
                 if let Some(r) = resolver {
                     o["traefik_resolver"] = json!(r);
                 }

@@ -258,3 +258,22 @@ fn rendering_is_deterministic() {
         to_yaml_stream(&render(&g, files)).unwrap()
     );
 }
+
+/// The old mkg chart renders an Ingress only when `ingress.nginx.enabled` or
+/// `ingress.traefik.enabled` is true (both default to false): the compat values set
+/// the flag of the flavour given, and only that one.
+#[test]
+fn compat_values_switch_on_the_charts_ingress_of_the_flavour_given() {
+    let traefik = app::helm_values(&spec(&format!(
+        r#"{{ {BASE}, "ports": {{"http": [80]}},
+          "ingress": {{"host": "w.example.org", "port": 80, "traefik_resolver": "le"}} }}"#
+    )));
+    assert_eq!(traefik["ingress"]["traefik"]["enabled"], true);
+    assert!(traefik["ingress"].get("nginx").is_none());
+    let nginx = app::helm_values(&spec(&format!(
+        r#"{{ {BASE}, "ports": {{"http": [80]}},
+          "ingress": {{"host": "w.example.org", "port": 80, "nginx_issuer": "ca"}} }}"#
+    )));
+    assert_eq!(nginx["ingress"]["nginx"]["enabled"], true);
+    assert!(nginx["ingress"].get("traefik").is_none());
+}
