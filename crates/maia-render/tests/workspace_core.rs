@@ -250,3 +250,99 @@ fn the_minio_setup_job_changes_only_when_its_inputs_change() {
     // The digest never shows a key itself.
     assert!(!changed.contains("another-secret"));
 }
+
+fn setup(
+    b: &Bundle,
+) -> (
+    &k8s_openapi::api::core::v1::ConfigMap,
+    &k8s_openapi::api::batch::v1::Job,
+) {
+    let objects = &component(b, "minio").objects;
+    let cm = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::ConfigMap(c) if o.name() == "minio-setup" => Some(c),
+            _ => None,
+        })
+        .expect("setup ConfigMap");
+    let job = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Job(j) => Some(j),
+            _ => None,
+        })
+        .expect("setup Job");
+    (cm, job)
+}
+
+/// `MAIA:<group>` reads and writes every bucket; `MAIA:admin` also administers the
+/// tenant (`admin:*`) and its keys (`kms:*`), as the original's admin policy did.
+#[test]
+fn the_admin_policy_keeps_minio_admin_rights_and_the_group_policy_has_none() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let (cm, _) = setup(&b);
+    let data = cm.data.as_ref().unwrap();
+    let actions = |file: &str| -> Vec<String> {
+        let policy: serde_json::Value = serde_json::from_str(&data[file]).unwrap();
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["Action"].as_array().unwrap().clone())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(actions("group-policy.json"), ["s3:*"]);
+    assert_eq!(actions("admin-policy.json"), ["s3:*", "admin:*", "kms:*"]);
+    assert!(data["setup.sh"].contains("\"$ADMIN_POLICY\" /setup/admin-policy.json"));
+    assert!(data["setup.sh"].contains("\"$GROUP_POLICY\" /setup/group-policy.json"));
+}
+
+/// Every bucket a service is pointed at is created by the MinIO setup.
+#[test]
+fn the_minio_setup_creates_every_bucket_the_workspace_uses() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let (_, job) = setup(&b);
+    let env = job
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .env
+        .as_ref()
+        .unwrap();
+    let created: Vec<String> = env
+        .iter()
+        .find(|e| e.name == "BUCKETS")
+        .and_then(|e| e.value.clone())
+        .unwrap()
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    // Buckets named by the services: MLflow's env, Label Studio's chart values.
+    let mlflow = env_of(&component(&b, "mlflow").objects, "mlflow-v1-mkg")
+        .iter()
+        .find(|e| e.name == "BUCKET_NAME")
+        .and_then(|e| e.value.clone())
+        .unwrap();
+    let label_studio =
+        serde_json::to_string(&component(&b, "label_studio").helm[0].values).unwrap();
+    assert!(created.contains(&mlflow), "{created:?}");
+    assert!(
+        label_studio.contains("\"MINIO_STORAGE_BUCKET_NAME\""),
+        "{label_studio}"
+    );
+    for bucket in &created {
+        assert!(!bucket.is_empty());
+    }
+    assert!(
+        created
+            .iter()
+            .any(|b| label_studio.contains(&format!("\"{b}\""))),
+        "{created:?}"
+    );
+}

@@ -109,12 +109,18 @@ mc admin user add maia "$ACCESS_KEY" "$SECRET_KEY" >/dev/null
 if ! mc admin user info maia "$ACCESS_KEY" | grep -q readwrite; then
   mc admin policy attach maia readwrite --user "$ACCESS_KEY"
 fi
-# Keycloak's `groups` claim names the policies a member gets.
-mc admin policy create maia "$GROUP_POLICY" /setup/policy.json
-mc admin policy create maia "$ADMIN_POLICY" /setup/policy.json
-mc mb --ignore-existing maia/mlflow
+# Keycloak's `groups` claim names the policies a member gets: members read and write
+# every bucket; MAIA admins may also administer the tenant and its keys.
+mc admin policy create maia "$GROUP_POLICY" /setup/group-policy.json
+mc admin policy create maia "$ADMIN_POLICY" /setup/admin-policy.json
+for bucket in $BUCKETS; do
+  mc mb --ignore-existing "maia/$bucket"
+done
 echo "MinIO is set up"
 "#;
+
+/// Every bucket the workspace's services use; the setup Job creates each.
+pub const BUCKETS: [&str; 2] = [super::mlflow::BUCKET, super::label_studio::BUCKET];
 
 pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
@@ -252,26 +258,35 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         body: serde_json::Map::from_iter([("spec".to_string(), body)]),
     }));
 
-    // Members get read-write access to every bucket of their tenant.
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Action": ["s3:*"],
-            "Resource": ["arn:aws:s3:::*"],
-        }],
-    });
-    let policy_text =
-        serde_json::to_string_pretty(&policy).map_err(|source| RenderError::Serialize {
-            object: format!("configmap/{SETUP}"),
-            source,
-        })?;
+    // Members get read-write access to every bucket of their tenant; MAIA admins, as
+    // in the original's admin policy, also `admin:*` and `kms:*`.
+    let policy = |actions: &[&str]| -> Result<String, RenderError> {
+        let statement: Vec<serde_json::Value> = actions
+            .iter()
+            .map(|action| {
+                let resource = if action.starts_with("s3:") {
+                    json!(["arn:aws:s3:::*"])
+                } else {
+                    json!(["arn:minio:*"])
+                };
+                json!({"Effect": "Allow", "Action": [action], "Resource": resource})
+            })
+            .collect();
+        serde_json::to_string_pretty(&json!({"Version": "2012-10-17", "Statement": statement}))
+            .map_err(|source| RenderError::Serialize {
+                object: format!("configmap/{SETUP}"),
+                source,
+            })
+    };
+    let group_policy = policy(&["s3:*"])?;
+    let admin_policy = policy(&["s3:*", "admin:*", "kms:*"])?;
     objects.push(
         ConfigMap {
             metadata: meta(SETUP),
             data: Some(BTreeMap::from([
                 ("setup.sh".to_string(), SETUP_SCRIPT.to_string()),
-                ("policy.json".to_string(), policy_text.clone()),
+                ("group-policy.json".to_string(), group_policy.clone()),
+                ("admin-policy.json".to_string(), admin_policy.clone()),
             ])),
             ..Default::default()
         }
@@ -310,7 +325,9 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                             SETUP_INPUTS_ANNOTATION.to_string(),
                             inputs_digest(&[
                                 SETUP_SCRIPT,
-                                &policy_text,
+                                &group_policy,
+                                &admin_policy,
+                                &BUCKETS.join(" "),
                                 &access_key,
                                 &secret_key,
                                 &root_user,
@@ -333,6 +350,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                                 plain("MC_CONFIG_DIR", "/tmp/.mc".into()),
                                 plain("GROUP_POLICY", spec.keycloak_group()),
                                 plain("ADMIN_POLICY", "MAIA:admin".into()),
+                                plain("BUCKETS", BUCKETS.join(" ")),
                                 from_secret(ROOT_USER, &env_secret, ROOT_USER),
                                 from_secret(ROOT_PASSWORD, &env_secret, ROOT_PASSWORD),
                                 from_secret("ACCESS_KEY", USER_SECRET, ACCESS_KEY),

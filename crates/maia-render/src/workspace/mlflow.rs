@@ -12,6 +12,8 @@ use crate::error::RenderError;
 
 pub const RELEASE: &str = "mlflow-v1";
 pub const SERVICE: &str = "mlflow-v1-mkg";
+/// The MinIO bucket MLflow keeps artefacts in (the MinIO setup creates it).
+pub const BUCKET: &str = "mlflow";
 const PASSWORD_LEN: usize = 24;
 
 pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
@@ -45,7 +47,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     app.env = vec![
         ("MYSQL_URL".into(), mysql::SERVICE.into()),
         ("MYSQL_USER".into(), ns.clone()),
-        ("BUCKET_NAME".into(), "mlflow".into()),
+        ("BUCKET_NAME".into(), BUCKET.into()),
         ("BUCKET_PATH".into(), "mlflow".into()),
         ("MLFLOW_S3_ENDPOINT_URL".into(), "http://minio:80".into()),
     ];

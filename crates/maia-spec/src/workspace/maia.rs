@@ -51,7 +51,7 @@ pub struct MaiaConfig {
     /// MySQL image of the MLflow database (with tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql_image: Option<String>,
-    /// MLflow image (with tag).
+    /// MLflow image (with tag); default the public `kthcloud/mlflow:1.1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlflow_image: Option<String>,
 }

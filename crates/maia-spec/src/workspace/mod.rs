@@ -186,7 +186,8 @@ impl Default for MaiaSettings {
             kubeflow_pipelines_version: "2.2.0".into(),
             minio_setup_image: "quay.io/minio/mc:RELEASE.2024-06-12T14-34-03Z".into(),
             mysql_image: "mysql:8.0.28".into(),
-            mlflow_image: "registry.maia.cloud.cbh.kth.se/mlflow:1.1".into(),
+            // The public image maia-toolkit 1.0.7 deployed: no pull secret needed.
+            mlflow_image: "kthcloud/mlflow:1.1".into(),
         }
     }
 }
