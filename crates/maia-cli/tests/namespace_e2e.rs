@@ -195,7 +195,7 @@ fn deploy_plan_status_and_delete_a_workspace() {
     assert!(
         shown
             .trim_end()
-            .ends_with("Plan: 2 to create, 0 to change, 0 to prune, 35 unchanged. Charts: 0 to install, 1 to upgrade."),
+            .ends_with("Plan: 2 to create, 0 to change, 0 to prune, 36 unchanged. Charts: 0 to install, 1 to upgrade."),
         "{shown}"
     );
 

@@ -346,3 +346,72 @@ fn the_minio_setup_creates_every_bucket_the_workspace_uses() {
         "{created:?}"
     );
 }
+
+/// Every Ingress names its IngressClass (a cluster without a default class ignores one
+/// that does not), and so do the charts' ingress values; `ingress_class` overrides the
+/// controller's usual class.
+#[test]
+fn every_ingress_and_chart_ingress_names_its_class() {
+    let mut traefik = WorkspaceSpec::test().with_traefik_subpath_loadbalancer();
+    traefik.cluster.ingress_class = Some("public-traefik".into());
+    for (spec, class) in [
+        (WorkspaceSpec::test(), "nginx"),
+        (traefik, "public-traefik"),
+    ] {
+        let b = bundle(&spec, &Credentials::default());
+        let mut ingresses = 0;
+        for object in b.objects() {
+            if let Object::Ingress(i) = object {
+                ingresses += 1;
+                assert_eq!(
+                    i.spec.as_ref().unwrap().ingress_class_name.as_deref(),
+                    Some(class),
+                    "{}",
+                    object.name()
+                );
+            }
+        }
+        assert!(ingresses >= 6);
+        for c in &b.components {
+            for release in &c.helm {
+                let v = &release.values;
+                let named = [
+                    &v["ingress"]["className"],
+                    &v["ingress"]["ingressClassName"],
+                    &v["app"]["ingress"]["className"],
+                ]
+                .iter()
+                .any(|n| n.as_str() == Some(class));
+                assert!(named, "{}: {}", release.release, v["ingress"]);
+            }
+        }
+    }
+}
+
+/// The S3 API is published at the root of its own host, `minio.<hub>`, with its own
+/// certificate and no login in front (S3 clients sign their requests).
+#[test]
+fn the_s3_api_has_its_own_host() {
+    let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
+    let ingress = b
+        .objects()
+        .find_map(|o| match o {
+            Object::Ingress(i) if o.name() == "minio-s3" => Some(i),
+            _ => None,
+        })
+        .expect("an Ingress for the S3 API");
+    let spec = ingress.spec.as_ref().unwrap();
+    let rule = &spec.rules.as_ref().unwrap()[0];
+    assert_eq!(
+        rule.host.as_deref(),
+        Some("minio.brain-mri.maia.example.org")
+    );
+    let path = &rule.http.as_ref().unwrap().paths[0];
+    assert_eq!(path.path.as_deref(), Some("/"));
+    let backend = path.backend.service.as_ref().unwrap();
+    assert_eq!(backend.name, "minio");
+    assert_eq!(backend.port.as_ref().unwrap().number, Some(80));
+    let annotations = ingress.metadata.annotations.as_ref().unwrap();
+    assert!(annotations.contains_key("cert-manager.io/cluster-issuer"));
+    assert!(!annotations.keys().any(|k| k.contains("auth-url")));
+}

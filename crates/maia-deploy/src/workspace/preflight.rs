@@ -332,10 +332,7 @@ async fn classes(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>
         .into_iter()
         .filter_map(|c| c.metadata.name)
         .collect();
-    let class = match &c.ingress {
-        IngressController::Nginx { .. } => "nginx",
-        IngressController::Traefik { .. } => "traefik",
-    };
+    let class = c.ingress_class();
     if !classes.iter().any(|n| n == class) {
         problems.push(Problem {
             check: "ingress-class",
@@ -343,7 +340,7 @@ async fn classes(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>
                 "the cluster has no IngressClass {class:?} (it has: {}), so the workspace's Ingresses would not be served",
                 if classes.is_empty() { "none".to_string() } else { classes.join(", ") }
             ),
-            hint: format!("install the {class} ingress controller, or change the cluster config's ingress type"),
+            hint: format!("set ingress_class in the cluster config to one the cluster has, or install the {class} ingress controller"),
             bad_input: false,
         });
     }

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use maia_spec::names::Dns1035Label;
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
 
-use super::ingress::{Access, Route, auth_middleware, hub_ingress};
+use super::ingress::{Access, Route, auth_middleware, hub_ingress, own_host_ingress};
 use super::meta::{self, deployment, image_pull_secrets, meta, single};
 use super::{Component, Ctx, Output};
 use crate::error::RenderError;
@@ -221,7 +221,7 @@ fn nginx_service(spec: &WorkspaceSpec) -> Service {
 /// Studio stay open: S3 clients sign their requests and cannot follow an OAuth2
 /// redirect, and Label Studio has its own accounts and API tokens.
 fn proxy_ingresses(spec: &WorkspaceSpec) -> Vec<k8s_openapi::api::networking::v1::Ingress> {
-    [
+    let mut ingresses: Vec<_> = [
         ("minio-console", Access::OAuth2),
         ("minio", Access::Public),
         ("mlflow", Access::OAuth2),
@@ -238,8 +238,22 @@ fn proxy_ingresses(spec: &WorkspaceSpec) -> Vec<k8s_openapi::api::networking::v1
             access,
         )
     })
-    .collect()
+    .collect();
+    // S3 clients need the API at a host's root: `minio.<hub>` → the tenant's `minio`
+    // Service, as the original published it.
+    ingresses.push(own_host_ingress(
+        spec,
+        COMPONENT,
+        S3_INGRESS,
+        format!("minio.{}", spec.hub_host()),
+        "minio",
+        80,
+    ));
+    ingresses
 }
+
+/// The Ingress of the S3 API on its own host.
+pub const S3_INGRESS: &str = "minio-s3";
 
 #[cfg(test)]
 mod tests {

@@ -220,10 +220,58 @@ pub fn hub_ingress(
     Ingress {
         metadata,
         spec: Some(IngressSpec {
+            ingress_class_name: Some(spec.cluster.ingress_class().to_string()),
             tls: Some(vec![tls(spec, &host, &hub_tls_secret(spec))]),
             rules: Some(vec![IngressRule {
                 host: Some(host),
                 http: Some(HTTPIngressRuleValue { paths }),
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// An Ingress named `name` publishing `service:port` at the root of its own `host`,
+/// with its own certificate (TLS secret `<name>-<namespace>-tls`) and no login in
+/// front (the S3 API: clients sign their requests and need it at a host's root).
+pub fn own_host_ingress(
+    spec: &WorkspaceSpec,
+    component: &str,
+    name: &str,
+    host: String,
+    service: &str,
+    port: u16,
+) -> Ingress {
+    let mut metadata = meta(spec, component, name);
+    metadata.annotations = Some(certificate_annotations(spec));
+    Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(spec.cluster.ingress_class().to_string()),
+            tls: Some(vec![tls(
+                spec,
+                &host,
+                &format!("{name}-{}-tls", spec.namespace),
+            )]),
+            rules: Some(vec![IngressRule {
+                host: Some(host),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: service.into(),
+                                port: Some(ServiceBackendPort {
+                                    number: Some(i32::from(port)),
+                                    name: None,
+                                }),
+                            }),
+                            ..Default::default()
+                        },
+                    }],
+                }),
             }]),
             ..Default::default()
         }),

@@ -230,6 +230,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "cull": {"enabled": false},
         "ingress": {
             "enabled": true,
+            "ingressClassName": spec.cluster.ingress_class(),
             "hosts": [hub],
             // This Ingress owns the hub host's certificate; the other Ingresses on the
             // host reuse its secret (see `ingress`).

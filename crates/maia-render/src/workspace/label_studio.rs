@@ -103,6 +103,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "app": {
             "ingress": {
                 "enabled": true,
+                "className": spec.cluster.ingress_class(),
                 "host": host,
                 "path": "/",
                 "annotations": certificate_annotations(spec),

@@ -110,6 +110,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "service": {"type": "ClusterIP", "portNumber": 80},
         "ingress": {
             "enabled": true,
+            "className": spec.cluster.ingress_class(),
             "path": prefix,
             "pathType": "Prefix",
             "hosts": [host],

@@ -49,6 +49,10 @@ pub struct ClusterConfig {
     /// NGINX clusters: the cert-manager ClusterIssuer. Give this or `traefik_resolver`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nginx_cluster_issuer: Option<String>,
+    /// The IngressClass every Ingress names (`kubectl get ingressclass`); default
+    /// `nginx` on NGINX clusters, `traefik` on Traefik ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_class: Option<String>,
     /// `subdomain` (each group on `<group_subdomain>.<domain>`, the default) or
     /// `subpath` (every group on `<domain>`; `path` is accepted too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,6 +185,7 @@ fn blank_as_unset(mut c: ClusterConfig) -> ClusterConfig {
         &mut c.hub_storage_class,
         &mut c.traefik_resolver,
         &mut c.nginx_cluster_issuer,
+        &mut c.ingress_class,
         &mut c.url_type,
         &mut c.ssh_port_type,
         &mut c.ssh_hostname,
@@ -248,6 +253,7 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
         ("storage_class", &c.storage_class),
         ("shared_storage_class", &c.shared_storage_class),
         ("hub_storage_class", &c.hub_storage_class),
+        ("ingress_class", &c.ingress_class),
     ] {
         if let Some(v) = value {
             issues.check(&root.key(field), v.parse::<DnsSubdomain>());
@@ -520,6 +526,7 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
         shared_storage_class: c.shared_storage_class.clone().or(c.storage_class.clone()),
         hub_storage_class: c.hub_storage_class.clone().or(c.storage_class.clone()),
         ingress,
+        ingress_class: c.ingress_class.clone(),
         url_type,
         domain: c.domain.clone(),
         admins: c.admins.clone(),

@@ -138,6 +138,8 @@ pub struct ClusterSpec {
     /// `hub_storage_class`, else `storage_class`.
     pub hub_storage_class: Option<String>,
     pub ingress: IngressController,
+    /// `ingress_class`, when the cluster config names one (see [`ClusterSpec::ingress_class`]).
+    pub ingress_class: Option<String>,
     pub url_type: UrlType,
     pub domain: String,
     pub admins: Vec<String>,
@@ -192,6 +194,19 @@ impl Default for MaiaSettings {
     }
 }
 
+impl ClusterSpec {
+    /// The IngressClass every Ingress names: `ingress_class`, else the controller's
+    /// usual class (`nginx`, `traefik`). Without one, a cluster with no default
+    /// IngressClass ignores the Ingress.
+    pub fn ingress_class(&self) -> &str {
+        match (&self.ingress_class, &self.ingress) {
+            (Some(class), _) => class,
+            (None, IngressController::Nginx { .. }) => "nginx",
+            (None, IngressController::Traefik { .. }) => "traefik",
+        }
+    }
+}
+
 /// JupyterHub's escaping of a user name (kubespawner "safe" escaping as MAIA uses it):
 /// `-` → `-2d`, `@` → `-40`, `.` → `-2e`.
 pub fn jupyterhub_user(email: &str) -> String {
@@ -239,6 +254,7 @@ pub mod fixtures {
                     storage_class: Some("local-path".into()),
                     shared_storage_class: Some("nfs-client".into()),
                     hub_storage_class: Some("local-path".into()),
+                    ingress_class: None,
                     ingress: IngressController::Nginx {
                         cluster_issuer: "cluster-issuer".into(),
                     },
