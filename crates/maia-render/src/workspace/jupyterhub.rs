@@ -49,6 +49,22 @@ pub fn ssh_port_env_name(email: &str) -> String {
     format!("SSH_PORT_{}", email.replace('@', "__at__"))
 }
 
+/// The hub image the original used for `private_hub` groups.
+pub const PRIVATE_HUB_IMAGE: (&str, &str) = ("registry.maia.cloud.cbh.kth.se/jupyterhub", "1.1");
+
+/// The hub's image: the cluster config's `hub_image`/`hub_tag`, else MAIA's private
+/// hub image when the form asks for `private_hub`, else the chart's own.
+fn hub_image(spec: &WorkspaceSpec) -> Option<(String, String)> {
+    spec.cluster.hub_image.clone().or_else(|| {
+        spec.private_hub.then(|| {
+            (
+                PRIVATE_HUB_IMAGE.0.to_string(),
+                PRIVATE_HUB_IMAGE.1.to_string(),
+            )
+        })
+    })
+}
+
 pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let keycloak = spec
@@ -99,8 +115,12 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     if let Some(sc) = &spec.cluster.hub_storage_class {
         hub_values["db"] = json!({"pvc": {"storageClassName": sc}});
     }
-    if let Some((name, tag)) = &spec.cluster.hub_image {
+    if let Some((name, tag)) = hub_image(spec) {
         hub_values["image"] = json!({"name": name, "tag": tag});
+        // A private registry's image needs the group's pull secret.
+        if spec.cluster.registry.is_some() {
+            hub_values["image"]["pullSecrets"] = json!([spec.cluster.pull_secret]);
+        }
     }
 
     let mut env = Map::new();
@@ -371,13 +391,36 @@ mod tests {
     }
 
     #[test]
+    fn a_private_hub_takes_maias_hub_image_unless_the_cluster_names_one() {
+        let mut spec = WorkspaceSpec::test();
+        spec.private_hub = true;
+        assert_eq!(
+            values(&spec)["hub"]["image"],
+            json!({"name": "registry.maia.cloud.cbh.kth.se/jupyterhub", "tag": "1.1",
+                   "pullSecrets": ["maia-docker-registry-secret"]})
+        );
+        spec.cluster.hub_image = Some(("registry.example.org/hub".into(), "1.2".into()));
+        assert_eq!(
+            values(&spec)["hub"]["image"]["name"],
+            "registry.example.org/hub"
+        );
+        spec.cluster.hub_image = None;
+        spec.private_hub = false;
+        assert!(values(&spec)["hub"].get("image").is_none());
+    }
+
+    #[test]
     fn a_custom_hub_image_replaces_the_charts() {
         let mut spec = WorkspaceSpec::test();
         assert!(values(&spec)["hub"].get("image").is_none());
         spec.cluster.hub_image = Some(("registry.example.org/hub".into(), "1.2".into()));
         assert_eq!(
             values(&spec)["hub"]["image"],
-            json!({"name": "registry.example.org/hub", "tag": "1.2"})
+            json!({"name": "registry.example.org/hub", "tag": "1.2",
+                   "pullSecrets": ["maia-docker-registry-secret"]})
         );
+        // Without a registry there is no pull secret to name.
+        spec.cluster.registry = None;
+        assert!(values(&spec)["hub"]["image"].get("pullSecrets").is_none());
     }
 }
