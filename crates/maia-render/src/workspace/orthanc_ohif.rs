@@ -59,6 +59,12 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 "ORTHANC_DICOMWEB_ADDRESS",
                 "http://localhost:8042/dicom-web".into(),
             ),
+            // Where MONAI Label finds MLflow's models and its bundles (the chart's).
+            env("MLFLOW_MODEL_PATH", "/workspace/mlflow".into()),
+            env(
+                "MONAI_BUNDLE_PATH",
+                "/workspace/MONAILabel/monaibundle/model".into(),
+            ),
         ]),
         ports: Some(vec![
             ContainerPort {
@@ -188,5 +194,21 @@ mod tests {
     #[test]
     fn snapshots() {
         crate::snapshot_variants!(render);
+    }
+
+    #[test]
+    fn monai_label_finds_mlflow_models_and_bundles() {
+        let (c, _) = crate::workspace::testing::render_one(
+            render,
+            &maia_spec::workspace::WorkspaceSpec::test(),
+        );
+        let yaml = crate::to_yaml_stream(&c.objects).unwrap();
+        assert!(
+            yaml.contains("- name: MLFLOW_MODEL_PATH\n          value: /workspace/mlflow\n"),
+            "{yaml}"
+        );
+        assert!(yaml.contains(
+            "- name: MONAI_BUNDLE_PATH\n          value: /workspace/MONAILabel/monaibundle/model\n"
+        ));
     }
 }
