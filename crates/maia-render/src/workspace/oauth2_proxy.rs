@@ -42,6 +42,16 @@ struct ProxyConfig {
     reverse_proxy: bool,
     pass_access_token: bool,
     set_xauthrequest: bool,
+    /// The member's ID token as `Authorization: Bearer …` in the auth response, which
+    /// the Traefik Middleware forwards (`authResponseHeaders`).
+    set_authorization_header: bool,
+    /// The same header to the upstream (the proxy's own responses).
+    pass_authorization_header: bool,
+    /// `X-Forwarded-User`, `-Email`, `-Groups` to the upstream.
+    pass_user_headers: bool,
+    /// Only with the cluster config's `keycloak.insecure_skip_verify`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ssl_insecure_skip_verify: bool,
 }
 
 pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
@@ -84,6 +94,10 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         reverse_proxy: true,
         pass_access_token: true,
         set_xauthrequest: true,
+        set_authorization_header: true,
+        pass_authorization_header: true,
+        pass_user_headers: true,
+        ssl_insecure_skip_verify: keycloak.insecure_skip_verify,
     };
     let config_file = toml::to_string(&config).map_err(|source| RenderError::Toml {
         object: "oauth2-proxy configFile".into(),
@@ -188,6 +202,38 @@ mod tests {
         assert_eq!(
             parsed["redirect_url"].as_str(),
             Some("https://brain-mri.maia.example.org/oauth2/callback")
+        );
+    }
+
+    /// The Traefik Middleware asks the proxy for an `Authorization` header: the proxy
+    /// must set it (and pass user headers); TLS checks of Keycloak stay on unless the
+    /// cluster config turns them off.
+    #[test]
+    fn header_options_are_kept_and_insecure_tls_is_opt_in() {
+        let parse = |spec: &WorkspaceSpec| -> toml::Table {
+            let (c, _) = values(spec);
+            c.helm[0].values["config"]["configFile"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let mut spec = WorkspaceSpec::test();
+        let t = parse(&spec);
+        for key in [
+            "set_authorization_header",
+            "pass_authorization_header",
+            "pass_user_headers",
+        ] {
+            assert_eq!(t[key].as_bool(), Some(true), "{key}");
+        }
+        assert!(!t.contains_key("ssl_insecure_skip_verify"));
+        if let Some(k) = spec.cluster.keycloak.as_mut() {
+            k.insecure_skip_verify = true;
+        }
+        assert_eq!(
+            parse(&spec)["ssl_insecure_skip_verify"].as_bool(),
+            Some(true)
         );
     }
 }

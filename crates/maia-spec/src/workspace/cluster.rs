@@ -121,6 +121,11 @@ pub struct KeycloakConfig {
     /// User-info endpoint (`…/protocol/openid-connect/userinfo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userdata_url: Option<String>,
+    /// Do not verify Keycloak's TLS certificate (the OAuth2 proxy's
+    /// `ssl_insecure_skip_verify`). Default false. For a Keycloak behind a private CA,
+    /// trusting that CA is the better fix; this is for test clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_verify: Option<bool>,
 }
 
 /// Which Keycloak settings the chosen components need.
@@ -492,6 +497,7 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
                 authorize_url: get(3),
                 token_url: get(4),
                 userdata_url: get(5),
+                insecure_skip_verify: k.insecure_skip_verify.unwrap_or(false),
             })
         }
     };

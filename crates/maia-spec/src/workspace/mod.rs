@@ -124,6 +124,8 @@ pub struct Keycloak {
     pub authorize_url: String,
     pub token_url: String,
     pub userdata_url: String,
+    /// `insecure_skip_verify`: the OAuth2 proxy does not check Keycloak's certificate.
+    pub insecure_skip_verify: bool,
 }
 
 /// The cluster config, checked.
@@ -277,6 +279,7 @@ pub mod fixtures {
                         userdata_url:
                             "https://iam.example.org/realms/maia/protocol/openid-connect/userinfo"
                                 .into(),
+                        insecure_skip_verify: false,
                     }),
                     hub_image: None,
                     base_url: None,
