@@ -43,6 +43,14 @@ pub fn url(spec: &WorkspaceSpec) -> String {
     format!("https://{}{}/", spec.hub_host(), base.trim_end_matches('/'))
 }
 
+/// Where JupyterHub serves its OAuth callback: the hub's own prefix is
+/// `<baseUrl>/hub/`, so the callback moves with `hub.baseUrl` (subpath groups, a
+/// cluster `base_url`). The original registered `https://<domain>/<sub>-hub/oauth_callback`,
+/// a path the hub does not serve.
+pub fn oauth_callback_url(spec: &WorkspaceSpec) -> String {
+    format!("{}hub/oauth_callback", url(spec))
+}
+
 /// `SSH_PORT_<e-mail with @ → __at__>`, the variable the workspace image reads to
 /// tell each member their port.
 pub fn ssh_port_env_name(email: &str) -> String {
@@ -77,12 +85,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         })?;
     let hub = spec.hub_host();
 
-    // Keycloak's registered callback, as the original registers it (for `subpath`
-    // JupyterHub redirects `/<sub>-hub/oauth_callback` to `/<sub>-hub/hub/oauth_callback`).
-    let callback = match spec.cluster.url_type {
-        UrlType::Subdomain => format!("https://{hub}/hub/oauth_callback"),
-        UrlType::Subpath => format!("https://{hub}/{}-hub/oauth_callback", spec.subdomain),
-    };
+    let callback = oauth_callback_url(spec);
     let mut hub_values = json!({
         "config": {
             "GenericOAuthenticator": {
@@ -370,6 +373,29 @@ mod tests {
         assert_eq!(
             with["singleuser"]["profileList"][0]["kubespawner_override"]["extra_resource_limits"],
             json!({"nvidia.com/gpu": "2"})
+        );
+    }
+
+    #[test]
+    fn the_oauth_callback_follows_the_hubs_base_url() {
+        let callback = |spec: &WorkspaceSpec| {
+            values(spec)["hub"]["config"]["GenericOAuthenticator"]["oauth_callback_url"].clone()
+        };
+        let mut spec = WorkspaceSpec::test();
+        assert_eq!(
+            callback(&spec),
+            "https://brain-mri.maia.example.org/hub/oauth_callback"
+        );
+        let subpath = WorkspaceSpec::test().with_traefik_subpath_loadbalancer();
+        assert_eq!(
+            callback(&subpath),
+            "https://maia.example.org/brain-mri-hub/hub/oauth_callback"
+        );
+        spec.cluster.base_url = Some("/maia/".into());
+        assert_eq!(values(&spec)["hub"]["baseUrl"], "/maia/");
+        assert_eq!(
+            callback(&spec),
+            "https://brain-mri.maia.example.org/maia/hub/oauth_callback"
         );
     }
 
