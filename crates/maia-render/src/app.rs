@@ -36,6 +36,9 @@ pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
 
 /// Renders an application. `files` holds the contents of every mount file, keyed by
 /// file name (see `LoadedApp::read_mount_files`).
+/// The container's name, as the mkg chart has it.
+pub const CONTAINER: &str = "mkg";
+
 pub fn render(spec: &AppSpec, files: &MountFileContents) -> Result<Vec<Object>, RenderError> {
     let mut objects = Vec::new();
     if let Some(cm) = config_map(spec, files)? {
@@ -283,7 +286,9 @@ fn pod_spec(spec: &AppSpec, restart_never: bool) -> PodSpec {
     }
     PodSpec {
         containers: vec![Container {
-            name: spec.release.to_string(),
+            // The mkg chart names its container after itself (`.Chart.Name`); the same
+            // name lets maia adopt a Deployment the old chart made without a restart.
+            name: CONTAINER.to_string(),
             image: Some(spec.image.clone()),
             command: spec.command.clone(),
             args: spec.args.clone(),
