@@ -402,11 +402,24 @@ pub struct DeleteArgs {
     pub yes: bool,
 }
 
-/// "90s", "5m", "1h", "1h30m", or plain seconds.
+/// The longest timeout accepted: a week.
+const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+/// "90s", "5m", "1h", "1h30m", or plain seconds; at most a week.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let secs = parse_seconds(text)?;
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "{text:?} is longer than a week ({MAX_TIMEOUT_SECS}s), the longest timeout maia waits"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+fn parse_seconds(text: &str) -> Result<u64, String> {
     let wrong = || format!("{text:?} is not a duration; write e.g. 90s, 5m or 1h30m");
     if let Ok(secs) = text.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(secs));
+        return Ok(secs);
     }
     let mut total = 0u64;
     let mut number = String::new();
@@ -422,13 +435,16 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             _ => return Err(wrong()),
         };
         let n: u64 = number.parse().map_err(|_| wrong())?;
-        total += n * unit;
+        total = n
+            .checked_mul(unit)
+            .and_then(|t| total.checked_add(t))
+            .ok_or_else(wrong)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 {
         return Err(wrong());
     }
-    Ok(std::time::Duration::from_secs(total))
+    Ok(total)
 }
 
 #[derive(Debug, Args)]

@@ -8,10 +8,20 @@ use maia_spec::Diagnostic;
 
 use crate::error::CliError;
 
+/// At most this many diagnostics are printed; the rest are counted.
+pub const MAX_PRINTED: usize = 50;
+
 pub fn diagnostics(diags: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
-    for d in diags {
+    for d in diags.iter().take(MAX_PRINTED) {
         let _ = writeln!(err, "{d}");
+    }
+    if diags.len() > MAX_PRINTED {
+        let _ = writeln!(
+            err,
+            "… and {} more (the first {MAX_PRINTED} are shown)",
+            diags.len() - MAX_PRINTED
+        );
     }
 }
 

@@ -334,3 +334,126 @@ fn helm_values_keep_yaml_1_1_booleans_as_strings() {
         "{text}"
     );
 }
+
+/// A file nested 20 000 deep is a clear error (exit 2, the file named), never a stack
+/// overflow, for every command that reads a config (issue 9: it aborted with 134).
+#[test]
+fn deeply_nested_files_are_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 20_000;
+    let objects = write(
+        dir.path(),
+        "objects.json",
+        &format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)),
+    );
+    let arrays = write(
+        dir.path(),
+        "arrays.json",
+        &format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+    );
+    let group = write(
+        dir.path(),
+        "group.json",
+        &format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+    );
+    let out = dir.path().join("v.yaml");
+    let cases: Vec<(Command, &PathBuf)> = vec![
+        (
+            {
+                let mut c = maia();
+                c.args(["config", "validate"]).arg(&objects);
+                c
+            },
+            &objects,
+        ),
+        (
+            {
+                let mut c = maia();
+                c.args(["app", "render", "--config-file"]).arg(&arrays);
+                c
+            },
+            &arrays,
+        ),
+        (
+            {
+                let mut c = Command::cargo_bin("MAIA_deploy_helm_chart").unwrap();
+                c.arg("--config-file")
+                    .arg(&arrays)
+                    .arg("--print-helm-values-only")
+                    .arg(&out);
+                c
+            },
+            &arrays,
+        ),
+        (
+            {
+                let mut c = maia();
+                c.args(["namespace", "render", "--namespace-config-file"])
+                    .arg(&group)
+                    .arg("--cluster-config-file")
+                    .arg(examples().join("../workspace/cluster-nginx.yaml"))
+                    .arg("--config-folder")
+                    .arg(dir.path().join("out"));
+                c
+            },
+            &group,
+        ),
+    ];
+    for (mut cmd, file) in cases {
+        let (code, _, err) = run(&mut cmd);
+        assert_eq!(code, 2, "{err}");
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(err.contains(&name), "{err}");
+    }
+    assert!(!out.exists());
+    assert!(!dir.path().join("out").exists());
+}
+
+/// Thousands of errors are all counted, the first 50 printed, and the rest summed up.
+#[test]
+fn many_errors_are_counted_and_the_printout_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        serde_json::json!({"namespace": "demo", "chart_name": "x", "docker_image": "nginx"});
+    for i in 0..10_000 {
+        config[format!("unknown_{i}")] = serde_json::json!(i);
+    }
+    let file = write(dir.path(), "app.json", &config.to_string());
+    let (code, _, err) = run(maia().args(["config", "validate"]).arg(&file));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.matches(": unknown field").count(),
+        50,
+        "{}",
+        &err[..500]
+    );
+    assert!(
+        err.contains("… and 9950 more (the first 50 are shown)"),
+        "{}",
+        &err[err.len() - 300..]
+    );
+    assert!(err.contains("10000 errors"), "{}", &err[err.len() - 300..]);
+}
+
+/// An absurd timeout is a usage error (exit 2), not an overflow panic.
+#[test]
+fn absurd_timeouts_are_refused() {
+    for timeout in [
+        "18446744073709551615",
+        "99999999999999999999h",
+        "8d",
+        "200h",
+    ] {
+        let (code, _, err) = run(maia().args([
+            "app",
+            "deploy",
+            "--config-file",
+            "missing.json",
+            "--timeout",
+            timeout,
+        ]));
+        assert_eq!(code, 2, "{timeout}: {err}");
+        assert!(err.contains("--timeout"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

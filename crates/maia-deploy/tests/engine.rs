@@ -267,9 +267,15 @@ async fn objects_maia_did_not_make_are_never_pruned_or_overwritten() {
 async fn a_conflict_names_the_other_manager_and_force_takes_the_fields_over() {
     let cluster = FakeCluster::new(&["demo"]).await;
     deploy(&cluster, &app(|_| {})).await.1.expect("deploy");
-    apply_as(&cluster, "kubectl-edit", DEPLOYMENT, json!({"apiVersion": "apps/v1", "kind": "Deployment",
+    apply_as(
+        &cluster,
+        "kubectl-edit",
+        DEPLOYMENT,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "mysql-db-v1-mkg", "namespace": "demo"},
-        "spec": {"template": {"spec": {"containers": [{"name": "mkg", "image": "mysql:9"}]}}}})).await;
+        "spec": {"template": {"spec": {"containers": [{"name": "mkg", "image": "mysql:9"}]}}}}),
+    )
+    .await;
     let app = app(|_| {});
     let (events, result) = deploy(&cluster, &app).await;
     let err = result.expect_err("conflict");

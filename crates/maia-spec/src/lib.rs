@@ -7,6 +7,7 @@ pub mod app;
 pub mod diag;
 pub mod duration;
 pub mod error;
+mod json_index;
 pub mod load;
 pub mod loose;
 pub mod names;

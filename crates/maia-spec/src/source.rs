@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use jsonc_parser::ast::{ObjectPropName, Value};
-use jsonc_parser::common::Ranged;
+use std::sync::OnceLock;
 
-use crate::path::{FieldPath, Segment};
+use crate::json_index::JsonIndex;
+use crate::path::FieldPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -30,6 +30,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     pub format: Format,
+    /// Built on the first lookup and shared by every later one.
+    json_index: OnceLock<JsonIndex>,
 }
 
 impl SourceFile {
@@ -40,6 +42,7 @@ impl SourceFile {
             path,
             text: text.into(),
             format,
+            json_index: OnceLock::new(),
         }
     }
 
@@ -64,48 +67,13 @@ impl SourceFile {
     /// enclosing value. `key_position` points at the key rather than its value.
     pub fn locate(&self, path: &FieldPath, key_position: bool) -> Option<(usize, usize)> {
         let offset = match self.format {
-            Format::Json => locate_json(&self.text, path, key_position)?,
+            Format::Json => self
+                .json_index
+                .get_or_init(|| JsonIndex::build(&self.text))
+                .locate(path, key_position)?,
             Format::Yaml => crate::yaml_locate::locate(&self.text, path, key_position)?,
         };
         Some(self.line_col(offset))
-    }
-}
-
-fn locate_json(text: &str, path: &FieldPath, key_position: bool) -> Option<usize> {
-    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default()).ok()?;
-    let mut value: &Value<'_> = parsed.value.as_ref()?;
-    let mut found = value.start();
-    for (i, seg) in path.0.iter().enumerate() {
-        let last = i + 1 == path.0.len();
-        match (seg, value) {
-            (Segment::Key(key), Value::Object(obj)) => {
-                let Some(prop) = obj.properties.iter().find(|p| prop_name(&p.name) == key) else {
-                    return Some(found);
-                };
-                found = if last && key_position {
-                    prop.range.start
-                } else {
-                    prop.value.start()
-                };
-                value = &prop.value;
-            }
-            (Segment::Index(n), Value::Array(arr)) => {
-                let Some(elem) = arr.elements.get(*n) else {
-                    return Some(found);
-                };
-                found = elem.start();
-                value = elem;
-            }
-            _ => return Some(found),
-        }
-    }
-    Some(found)
-}
-
-fn prop_name<'a>(name: &'a ObjectPropName<'_>) -> &'a str {
-    match name {
-        ObjectPropName::String(s) => &s.value,
-        ObjectPropName::Word(w) => w.value,
     }
 }
 
