@@ -511,10 +511,14 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
             root.key("docker_image"),
             format!("{:?} contains white space", c.docker_image),
         );
+    } else if let Err(e) = crate::names::check_image_reference(&c.docker_image, false) {
+        issues
+            .error(root.key("docker_image"), e)
+            .set_hint("e.g. \"jupyter/scipy-notebook\" or \"registry.example.org:5000/group/image\" (the tag goes in \"tag\")");
     }
     let tag = c.tag.clone().unwrap_or_else(|| "latest".to_string());
-    if tag.is_empty() || tag.chars().any(char::is_whitespace) {
-        issues.error(root.key("tag"), format!("{tag:?} is not an image tag"));
+    if let Err(e) = crate::names::check_image_tag(&tag) {
+        issues.error(root.key("tag"), e);
     }
 
     let memory = c

@@ -149,9 +149,127 @@ name_type!(
     }
 );
 
+/// Checks an image tag (or version used as one): a word character then at most 127
+/// of `[A-Za-z0-9_.-]`, as the registry grammar says. `$(…)`, quotes, spaces, `:` and
+/// `/` are refused, so nothing a shell or a template could interpret reaches a spec.
+pub fn check_image_tag(tag: &str) -> Result<(), String> {
+    let mut chars = tag.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok || tag.len() > 128 {
+        return Err(format!(
+            "{tag:?} is not an image tag (a letter, digit or '_' first, at most 128 characters)"
+        ));
+    }
+    if let Some(bad) = tag
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+    {
+        return Err(format!(
+            "{tag:?} is not an image tag: {bad:?} is not allowed (letters, digits, '_', '.', '-')"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an image reference: `[registry[:port]/]path[:tag][@sha256:…]`, where the
+/// registry is a host name and each path component is lower-case letters and digits
+/// joined by `.`, `_`, `__` or `-`. With `tag_required`, a tag (or digest) must be there.
+pub fn check_image_reference(reference: &str, tag_required: bool) -> Result<(), String> {
+    let wrong = |why: &str| format!("{reference:?} is not an image reference: {why}");
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    if let Some(d) = digest {
+        let hex = d.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(wrong("the digest must be sha256: and 64 hex digits"));
+        }
+    }
+    // A tag is after the last ':' that comes after the last '/'.
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    if let Some(t) = tag {
+        check_image_tag(t).map_err(|e| wrong(&e))?;
+    } else if tag_required && digest.is_none() {
+        return Err(format!("{reference:?} has no tag"));
+    }
+    let mut parts: Vec<&str> = repository.split('/').collect();
+    // The first part is a registry when it looks like a host (a '.', a ':' or localhost).
+    if parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+    {
+        let host = parts.remove(0);
+        let (host_name, port) = match host.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        };
+        let host_ok = !host_name.is_empty()
+            && host_name
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return Err(wrong(&format!("{host:?} is not a registry host[:port]")));
+        }
+    }
+    if parts.is_empty() || parts.iter().any(|p| p.is_empty()) {
+        return Err(wrong("a path component is empty"));
+    }
+    for part in parts {
+        let ok = part
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(wrong(&format!(
+                "{part:?}: path components are lower-case letters and digits joined by '.', '_' or '-'"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_references_and_tags() {
+        for ok in [
+            "nginx",
+            "jupyter/scipy-notebook",
+            "registry.maia.cloud.cbh.kth.se/maia/monai-label-ohif-maia",
+            "localhost:5000/a/b",
+            "quay.io/minio/mc:RELEASE.2024-06-12T14-34-03Z",
+            "kthcloud/mlflow:1.1",
+            "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(check_image_reference(ok, false), Ok(()), "{ok}");
+        }
+        for bad in [
+            "nginx$(id)",
+            "Nginx",
+            "a//b",
+            "nginx:1.0$(reboot)",
+            "x:",
+            "re g/x",
+            "a/-b",
+        ] {
+            assert!(check_image_reference(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_image_reference("nginx", true).is_err());
+        assert!(check_image_reference("registry:5000/nginx", true).is_err());
+        assert!(check_image_tag("1.0$(reboot)").is_err());
+        assert!(check_image_tag("2.0").is_ok());
+        assert!(check_image_tag("-x").is_err());
+    }
 
     #[test]
     fn labels() {

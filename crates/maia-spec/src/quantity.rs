@@ -78,12 +78,58 @@ fn suggestion(number: &str, suffix: &str) -> Option<String> {
     ))
 }
 
+/// The quantity's value in base units (bytes, cores), for range checks.
+fn value(number: &str, suffix: &str) -> f64 {
+    let n: f64 = number.parse().unwrap_or(f64::NAN);
+    let binary = |p: i32| 1024f64.powi(p);
+    let multiplier = match suffix {
+        "Ki" => binary(1),
+        "Mi" => binary(2),
+        "Gi" => binary(3),
+        "Ti" => binary(4),
+        "Pi" => binary(5),
+        "Ei" => binary(6),
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "" => 1.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        exp => exp[1..]
+            .parse::<i32>()
+            .map_or(f64::INFINITY, |e| 10f64.powi(e)),
+    };
+    n * multiplier
+}
+
+/// The largest quantity the API server keeps as an integer (2^63 base units).
+const MAX_VALUE: f64 = 9.223_372_036_854_775e18;
+
 impl FromStr for Quantity {
     type Err = Issue;
     fn from_str(s: &str) -> Result<Self, Issue> {
         let trimmed = s.trim();
         let (number, suffix) = split_number(trimmed);
         if valid_number(number) && valid_suffix(suffix) && trimmed == s {
+            if number.starts_with('-') {
+                return Err(Issue::error(
+                    FieldPath::root(),
+                    format!("{s:?} is negative; a resource amount cannot be"),
+                )
+                .hint("write a positive amount, e.g. 4Gi or 500m"));
+            }
+            let v = value(number, suffix);
+            if !v.is_finite() || v > MAX_VALUE {
+                return Err(Issue::error(
+                    FieldPath::root(),
+                    format!("{s:?} is too large for Kubernetes (at most 2^63)"),
+                )
+                .hint("write a realistic amount, e.g. 64Gi or 16"));
+            }
             return Ok(Quantity(s.to_string()));
         }
         let mut issue = Issue::error(
@@ -108,9 +154,14 @@ mod tests {
     #[test]
     fn accepts_the_api_server_grammar() {
         for ok in [
-            "4Gi", "500m", "1", "0.5", "2e3", "100Ki", "1.5G", "+1", ".5", "10E",
+            "4Gi", "500m", "1", "0.5", "2e3", "100Ki", "1.5G", "+1", ".5", "9E", "0",
         ] {
             assert!(ok.parse::<Quantity>().is_ok(), "{ok}");
+        }
+        // Grammatical, but no API server accepts them as resource amounts.
+        for absurd in ["-1", "-4Gi", "-100Gi", "1e400", "10E", "9Ei", "1e19"] {
+            let e = absurd.parse::<Quantity>().unwrap_err();
+            assert!(e.hint.is_some(), "{absurd}");
         }
         for bad in ["4GB", "4gb", "", "Gi", "1..2", "4 Gi", "1Gi ", "abc", "1e"] {
             assert!(bad.parse::<Quantity>().is_err(), "{bad}");

@@ -343,3 +343,27 @@ fn env_set_twice_is_an_error() {
         "{e}"
     );
 }
+
+/// Amounts no API server accepts, and images or tags a shell would interpret, are
+/// refused with their field (issue 9: they were rendered).
+#[test]
+fn negative_or_absurd_amounts_and_injected_images_are_refused() {
+    for (fields, field, found) in [
+        ("\"cpu_request\": \"-1\"", "cpu_request", "negative"),
+        ("\"memory_request\": \"-4Gi\"", "memory_request", "negative"),
+        ("\"cpu_request\": \"1e400\"", "cpu_request", "too large"),
+        (
+            "\"persistent_volume\": [{\"mountPath\": \"/d\", \"size\": \"-100Gi\", \"access_mode\": \"ReadWriteOnce\", \"pvc_type\": \"x\"}]",
+            "persistent_volume[0].size",
+            "negative",
+        ),
+        ("\"tag\": \"1.0$(reboot)\"", "tag", "'$' is not allowed"),
+    ] {
+        let e = error(&with(&format!("\"deployment\": true, {fields}")));
+        assert!(e.contains(&format!(": {field}: ")), "{fields}: {e}");
+        assert!(e.contains(found), "{fields}: {e}");
+    }
+    let e = error(&with("\"deployment\": true").replace("\"busybox\"", "\"busybox$(id)\""));
+    assert!(e.contains("docker_image"), "{e}");
+    assert!(e.contains("not an image reference"), "{e}");
+}

@@ -348,14 +348,38 @@ fn empty_optional_settings_of_the_original_template_mean_unset() {
 }
 
 #[test]
-fn an_upper_case_user_is_a_warning_with_the_lower_case_spelling() {
+fn an_upper_case_user_is_an_error_with_the_lower_case_spelling() {
+    // Render names the member's Services after the e-mail, and Service names are lower
+    // case: what validation accepts, render must be able to name.
     let g = GROUP.replace("alice@example.org", "Alice@Example.org");
-    let w = load(&g, NGINX, None, false).unwrap().warnings;
-    assert_eq!(w.len(), 1, "{w:#?}");
-    assert_eq!(w[0].path.to_string(), "users[0]");
-    assert_eq!(w[0].location.map(|l| l.0), Some(line_of(&g, "Alice@")));
+    let d = the_error(&g, NGINX, None, false);
+    assert_eq!(d.path.to_string(), "users[0]");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&g, "Alice@")));
     assert_eq!(
-        w[0].hint.as_deref(),
+        d.hint.as_deref(),
         Some("write it as \"alice@example.org\", as Keycloak and JupyterHub do")
     );
+}
+
+/// E-mails that are valid addresses but cannot name a Kubernetes Service are refused
+/// by validation, never by render (issue 9: render said "this is a bug in maia").
+#[test]
+fn e_mails_that_cannot_name_the_members_services_are_refused() {
+    let long = format!("{}@example.org", "a".repeat(80));
+    for user in [
+        "a_b@example.org",
+        "alice+x@example.org",
+        "1alice@example.org",
+        long.as_str(),
+    ] {
+        let g = GROUP.replace("alice@example.org", user);
+        let d = the_error(&g, NGINX, None, false);
+        assert_eq!(d.path.to_string(), "users[0]", "{user}");
+        assert!(
+            d.message.contains("cannot name the member's Service"),
+            "{user}: {}",
+            d.message
+        );
+        assert!(d.hint.is_some());
+    }
 }

@@ -167,11 +167,39 @@ pub(crate) fn check_emails(issues: &mut Issues, path: &FieldPath, list: &[String
             // Keycloak and JupyterHub lower-case user names, so the hub's allowed user
             // and the SSH Service selector would not match the name written here.
             issues
-                .warning(path.index(i), format!("{user:?} has upper-case letters"))
+                .error(path.index(i), format!("{user:?} has upper-case letters"))
                 .set_hint(format!(
                     "write it as {:?}, as Keycloak and JupyterHub do",
                     user.to_lowercase()
                 ));
+        }
+    }
+}
+
+/// Each member gets Services named after their JupyterHub user name
+/// (`<user>-ssh`, `jupyter-<user>`): the e-mail must make valid Service names, so that
+/// rendering never fails on it.
+fn check_member_names(issues: &mut Issues, path: &FieldPath, users: &[String]) {
+    for (i, user) in users.iter().enumerate() {
+        if !is_email(user) || user.chars().any(|c| c.is_uppercase()) {
+            continue; // reported by check_emails
+        }
+        let jh = super::jupyterhub_user(user);
+        for name in [format!("{jh}-ssh"), format!("jupyter-{jh}")] {
+            if let Err(e) = name.parse::<crate::names::Dns1035Label>() {
+                issues
+                    .error(
+                        path.index(i),
+                        format!(
+                            "{user:?} cannot name the member's Service {name:?}: {}",
+                            e.message
+                        ),
+                    )
+                    .set_hint(
+                        "Service names are lower-case letters, digits and '-', start with a letter and have at most 63 characters; JupyterHub writes '@' as -40, '.' as -2e and '-' as -2d, and keeps other characters as they are: use the member's plain e-mail (no '+', '_' or leading digit), or a shorter one",
+                    );
+                break;
+            }
         }
     }
 }
@@ -263,6 +291,7 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
             .set_hint("list the members' e-mail addresses");
     }
     check_emails(&mut issues, &root.key("users"), &form.users);
+    check_member_names(&mut issues, &root.key("users"), &form.users);
 
     let limits = root.key("resources_limits");
     let memory = pair(
@@ -326,13 +355,10 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
 
     let workspace_version = form.maia_workspace_version.as_ref().map(|v| v.0.clone());
     if let Some(v) = &workspace_version
-        && (v.is_empty() || v.chars().any(|c| c.is_whitespace() || c == ':' || c == '/'))
+        && let Err(e) = crate::names::check_image_tag(v)
     {
         issues
-            .error(
-                root.key("maia_workspace_version"),
-                format!("{v:?} is not an image tag"),
-            )
+            .error(root.key("maia_workspace_version"), e)
             .set_hint("write the tag of the MAIA workspace image, e.g. \"2.0\"");
     }
 

@@ -71,27 +71,22 @@ pub struct OrthancOhifConfig {
 }
 
 fn image(issues: &mut Issues, path: FieldPath, value: &str, with_tag: bool) {
-    if value.is_empty() || value.chars().any(char::is_whitespace) {
-        issues.error(path, format!("{value:?} is not an image reference"));
-    } else if with_tag
-        && !value
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':'))
-    {
-        issues
-            .error(path, format!("{value:?} has no tag"))
-            .set_hint(format!("pin a version, e.g. \"{value}:1.0\""));
+    match crate::names::check_image_reference(value, with_tag) {
+        Ok(()) => {}
+        Err(e) if e.ends_with("has no tag") => {
+            issues
+                .error(path, e)
+                .set_hint(format!("pin a version, e.g. \"{value}:1.0\""));
+        }
+        Err(e) => {
+            issues.error(path, e);
+        }
     }
 }
 
 fn tag(issues: &mut Issues, path: FieldPath, value: &str) {
-    if value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c == ':' || c == '/')
-    {
-        issues.error(path, format!("{value:?} is not a tag or version"));
+    if let Err(e) = crate::names::check_image_tag(value) {
+        issues.error(path, e);
     }
 }
 
