@@ -278,18 +278,46 @@ fn two_groups_deployed_at_once_get_distinct_ssh_ports() {
 #[test]
 fn preflight_problems_are_listed_and_nothing_is_written() {
     let env = Env::new();
-    if env.fake.is_none() {
-        return; // needs a cluster without the MinIO Operator
-    }
-    let fake = env.fake.as_ref().unwrap();
-    let form = env.form("group.yaml", "Kube_System", &["alice@example.org"]);
-    let out = env.run("deploy", &form, &["--context", "fake"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let Some(fake) = env.fake.as_ref() else {
+        return; // needs a cluster without the storage class named below
+    };
+    let form = env.form("group.yaml", "E2e_Pre", &["alice@example.org"]);
+    let cluster = std::fs::read_to_string(example("cluster-nginx.yaml"))
+        .unwrap()
+        .replace("storage_class: local-path", "storage_class: fast-ssd");
+    let cluster_file = env.dir.path().join("cluster.yaml");
+    std::fs::write(&cluster_file, cluster).unwrap();
+    let out = env
+        .maia(&[
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            cluster_file.to_str().unwrap(),
+            "--skip-kubeflow",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let shown = text(&out);
     assert!(
-        shown.contains("preflight: group Kube_System maps to namespace kube-system"),
+        shown.contains(
+            "preflight: the cluster config's storage_class names storage class \"fast-ssd\""
+        ),
         "{shown}"
     );
     assert!(shown.contains("nothing was changed"), "{shown}");
+    assert_eq!(fake.writes(), []);
+
+    // A group whose namespace is the cluster's own is refused by validation, exit 2.
+    let system = env.form("system.yaml", "Kube_System", &["alice@example.org"]);
+    let out = env.run("deploy", &system, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("reserved for the cluster"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(fake.writes(), []);
 }

@@ -479,6 +479,17 @@ pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
     let mut issues = Issues::default();
 
     let namespace = issues.check(&root.key("namespace"), c.namespace.parse::<DnsLabel>());
+    if namespace
+        .as_ref()
+        .is_some_and(|ns| crate::names::is_system_namespace(ns.as_str()))
+    {
+        issues
+            .error(
+                root.key("namespace"),
+                format!("{:?} is the cluster's own namespace", c.namespace),
+            )
+            .set_hint("deploy into the research group's namespace");
+    }
     let release = issues.check(&root.key("chart_name"), c.chart_name.parse::<DnsLabel>());
     let mut full = None;
     if release.is_some() {

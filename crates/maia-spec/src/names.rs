@@ -149,6 +149,26 @@ name_type!(
     }
 );
 
+/// Namespaces no app and no workspace may use: the cluster's own and maia's.
+pub fn is_system_namespace(namespace: &str) -> bool {
+    namespace.starts_with("kube-") || namespace == "maia-system"
+}
+
+/// Namespaces a workspace may not take: the system ones, `default`, the KubeFlow
+/// namespace every group shares, and those of the operators a cluster runs.
+pub fn is_reserved_for_workspaces(namespace: &str) -> bool {
+    is_system_namespace(namespace)
+        || [
+            "default",
+            "kubeflow",
+            "cert-manager",
+            "ingress-nginx",
+            "traefik",
+            "minio-operator",
+        ]
+        .contains(&namespace)
+}
+
 /// Checks an image tag (or version used as one): a word character then at most 127
 /// of `[A-Za-z0-9_.-]`, as the registry grammar says. `$(…)`, quotes, spaces, `:` and
 /// `/` are refused, so nothing a shell or a template could interpret reaches a spec.

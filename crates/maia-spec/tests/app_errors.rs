@@ -367,3 +367,13 @@ fn negative_or_absurd_amounts_and_injected_images_are_refused() {
     assert!(e.contains("docker_image"), "{e}");
     assert!(e.contains("not an image reference"), "{e}");
 }
+
+/// An app cannot be deployed into the cluster's own namespaces.
+#[test]
+fn an_app_in_a_system_namespace_is_refused() {
+    for ns in ["kube-system", "kube-public", "maia-system"] {
+        let e = error(&with("\"deployment\": true").replace("\"demo\"", &format!("\"{ns}\"")));
+        assert!(e.contains(": namespace: "), "{e}");
+        assert!(e.contains("the cluster's own namespace"), "{e}");
+    }
+}

@@ -383,3 +383,25 @@ fn e_mails_that_cannot_name_the_members_services_are_refused() {
         assert!(d.hint.is_some());
     }
 }
+
+/// `default`, `kube-system`, `kubeflow` and the like belong to the cluster: a group
+/// mapping to one is refused.
+#[test]
+fn a_group_mapping_to_a_reserved_namespace_is_refused() {
+    for group_id in [
+        "default",
+        "Kube_System",
+        "kubeflow",
+        "maia_system",
+        "cert_manager",
+    ] {
+        let g = GROUP.replace("group_ID: Brain_MRI", &format!("group_ID: {group_id}"));
+        let d = the_error(&g, NGINX, None, false);
+        assert_eq!(d.path.to_string(), "group_ID", "{group_id}");
+        assert!(
+            d.message.contains("reserved for the cluster"),
+            "{}",
+            d.message
+        );
+    }
+}

@@ -49,20 +49,9 @@ pub struct Needs {
     pub kubeflow: bool,
 }
 
-/// Namespaces no group may take: the cluster's own, and the shared KubeFlow and maia ones.
-pub const RESERVED_NAMESPACES: [&str; 7] = [
-    "default",
-    "kubeflow",
-    "maia-system",
-    "cert-manager",
-    "ingress-nginx",
-    "traefik",
-    "minio-operator",
-];
-
-/// True for a namespace no workspace may use.
+/// True for a namespace no workspace may use (see maia-spec, which refuses it first).
 pub fn is_reserved(namespace: &str) -> bool {
-    namespace.starts_with("kube-") || RESERVED_NAMESPACES.contains(&namespace)
+    maia_spec::names::is_reserved_for_workspaces(namespace)
 }
 
 /// Every (apiVersion, kind) a workspace may render, in apply order; the Traefik

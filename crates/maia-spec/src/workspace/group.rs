@@ -249,6 +249,18 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         None
     } else {
         match derived.parse::<DnsLabel>() {
+            Ok(ns) if crate::names::is_reserved_for_workspaces(ns.as_str()) => {
+                issues
+                    .error(
+                        root.key("group_ID"),
+                        format!(
+                            "{:?} gives the namespace {ns}, which is reserved for the cluster",
+                            form.group_id
+                        ),
+                    )
+                    .set_hint("choose another group ID (kube-*, default, kubeflow, maia-system and the operators' namespaces are taken)");
+                None
+            }
             Ok(ns) => Some(ns),
             Err(e) => {
                 issues
