@@ -14,13 +14,14 @@ use crate::{output, report};
 pub fn load_and_render(path: &Path, options: LoadOptions) -> Result<(LoadedApp, Vec<Object>)> {
     let app = maia_spec::app::load(path, options)?;
     report::diagnostics(&app.warnings);
-    let files = app.read_mount_files()?;
+    let files = app.read_mount_files_with(options.mount_files)?;
     let objects = maia_render::app::render(&app.spec, &files)?;
     Ok((app, objects))
 }
 
 pub fn render(args: &RenderArgs) -> Result<()> {
-    let (_, objects) = load_and_render(&args.config_file, args.strictness.into())?;
+    let (_, objects) =
+        load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
     match &args.out {
         None => output::print(&objects, args.output),
         Some(dir) => {

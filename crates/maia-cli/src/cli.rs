@@ -324,6 +324,8 @@ pub struct DeployArgs {
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub output: EventFormat,
     #[command(flatten)]
+    pub mount_files: MountFiles,
+    #[command(flatten)]
     pub strictness: Strictness,
 }
 
@@ -346,6 +348,8 @@ pub struct PlanArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub output: EventFormat,
+    #[command(flatten)]
+    pub mount_files: MountFiles,
     #[command(flatten)]
     pub strictness: Strictness,
 }
@@ -459,7 +463,32 @@ pub struct RenderArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
+    pub mount_files: MountFiles,
+    #[command(flatten)]
     pub strictness: Strictness,
+}
+
+/// Which files an app's `mount_files` may read.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct MountFiles {
+    /// Let mount_files read regular files outside the config file's folder (their
+    /// content goes into a ConfigMap the research group can read)
+    #[arg(long)]
+    pub allow_outside_files: bool,
+}
+
+impl MountFiles {
+    /// The load options of an app command.
+    pub fn options(self, strictness: Strictness) -> maia_spec::LoadOptions {
+        maia_spec::LoadOptions {
+            lenient: strictness.lenient,
+            mount_files: if self.allow_outside_files {
+                maia_spec::app::MountFileAccess::Anywhere
+            } else {
+                maia_spec::app::MountFileAccess::ConfigFolder
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -472,7 +501,10 @@ pub struct Strictness {
 
 impl From<Strictness> for maia_spec::LoadOptions {
     fn from(s: Strictness) -> Self {
-        maia_spec::LoadOptions { lenient: s.lenient }
+        maia_spec::LoadOptions {
+            lenient: s.lenient,
+            ..Default::default()
+        }
     }
 }
 

@@ -64,7 +64,7 @@ pub fn deploy(args: &DeployArgs) -> Result<()> {
     };
     deploy_file(
         &args.config_file,
-        args.strictness.into(),
+        args.mount_files.options(args.strictness),
         &args.cluster,
         settings,
     )
@@ -306,7 +306,8 @@ pub fn plan(args: &PlanArgs) -> ExitCode {
 }
 
 fn plan_inner(args: &PlanArgs) -> Result<bool> {
-    let (app, objects) = crate::app::load_and_render(&args.config_file, args.strictness.into())?;
+    let (app, objects) =
+        crate::app::load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
     let contexts = contexts(&args.cluster, &app.spec.clusters);
     let named: Vec<String> = contexts.iter().flatten().cloned().collect();
     maia_deploy::check_contexts(&target(&args.cluster, None), &named)?;

@@ -457,3 +457,80 @@ fn absurd_timeouts_are_refused() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// mount_files reads only regular files inside the config file's folder, at most 1 MiB
+/// in all: a file elsewhere (by path, `..` or a symlink), a device, a FIFO or a
+/// directory is refused with its field, before anything is read (issue 9: /etc/shadow
+/// ended up in a ConfigMap, /dev/zero grew to 18 GB, a FIFO blocked forever).
+#[test]
+fn mount_files_stay_inside_the_config_folder_and_under_the_configmap_limit() {
+    let root = tempfile::tempdir().unwrap();
+    let config_dir = root.path().join("app");
+    std::fs::create_dir(&config_dir).unwrap();
+    let outside = write(root.path(), "secret.txt", "not for the group\n");
+    write(&config_dir, "ok.yaml", "epochs: 3\n");
+    std::os::unix::fs::symlink(&outside, config_dir.join("link.txt")).unwrap();
+    std::fs::create_dir(config_dir.join("adir")).unwrap();
+    write(&config_dir, "big.bin", &"x".repeat(1024 * 1024 + 1));
+    let fifo = config_dir.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let app = |file: &str| {
+        write(
+            &config_dir,
+            "app.json",
+            &serde_json::json!({"namespace": "demo", "chart_name": "x", "docker_image": "busybox",
+                "deployment": true, "mount_files": {"f": [file, "/etc/app/f"]}})
+            .to_string(),
+        )
+    };
+    let outside_path = outside.to_string_lossy().into_owned();
+    for (file, wanted) in [
+        (outside_path.as_str(), "outside the config file's folder"),
+        ("../secret.txt", "outside the config file's folder"),
+        ("link.txt", "outside the config file's folder"),
+        ("/dev/zero", "outside the config file's folder"),
+        ("adir", "not a regular file"),
+        ("pipe", "not a regular file"),
+        ("big.bin", "1024 KiB"),
+    ] {
+        let config = app(file);
+        let (code, out, err) = run(maia().args(["app", "render", "--config-file"]).arg(&config));
+        assert_eq!(code, 2, "{file}: {err}");
+        assert!(err.contains("mount_files.f[0]"), "{file}: {err}");
+        assert!(err.contains(wanted), "{file}: {err}");
+        assert!(!out.contains("not for the group"));
+    }
+    // A device is refused even when files outside are allowed.
+    let config = app("/dev/zero");
+    let (code, _, err) = run(maia()
+        .args(["app", "render", "--allow-outside-files", "--config-file"])
+        .arg(&config));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    // Inside the folder, or outside with the flag, it is read.
+    let config = app("ok.yaml");
+    let (code, out, err) = run(maia().args(["app", "render", "--config-file"]).arg(&config));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("epochs: 3"), "{out}");
+    let config = app(&outside_path);
+    let (code, out, err) = run(maia()
+        .args(["app", "render", "--allow-outside-files", "--config-file"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not for the group"), "{out}");
+
+    // The config file itself: a device or FIFO is refused at once, exit 2.
+    for config in ["/dev/zero".into(), fifo] {
+        let (code, _, err) = run(maia()
+            .args(["config", "validate", "--kind", "app"])
+            .arg(&config));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}

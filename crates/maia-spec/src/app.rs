@@ -353,44 +353,120 @@ pub struct LoadedApp {
 
 impl LoadedApp {
     /// Reads every mount file, resolving relative paths against the config's folder.
-    /// A missing or unreadable file is an error that names it and where it is listed.
+    /// Only regular files inside that folder are read (see [`MountFileAccess`]), at most
+    /// [`MOUNT_FILES_MAX_BYTES`] in all; anything else is an error naming the file and
+    /// where it is listed, and nothing is read from a device, FIFO or directory.
     pub fn read_mount_files(&self) -> Result<MountFileContents, SpecError> {
+        self.read_mount_files_with(MountFileAccess::ConfigFolder)
+    }
+
+    pub fn read_mount_files_with(
+        &self,
+        access: MountFileAccess,
+    ) -> Result<MountFileContents, SpecError> {
         let mut contents = MountFileContents::new();
         let mut issues = Vec::new();
+        let mut total: u64 = 0;
         if let Some(mf) = &self.spec.mount_files {
+            let base = self.source.base_dir();
+            let canonical_base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
             for (i, file) in mf.files.iter().enumerate() {
-                let resolved = resolve(self.source.base_dir(), &file.local_path);
-                match std::fs::read(&resolved) {
+                let key = self
+                    .config
+                    .mount_files
+                    .get_index(i)
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_default();
+                let at = FieldPath::root().key("mount_files").key(key).index(0);
+                let resolved = resolve(base, &file.local_path);
+                let shown = format!("{:?} ({})", file.local_path, resolved.display());
+                match read_mount_file(
+                    &resolved,
+                    &shown,
+                    &canonical_base,
+                    access,
+                    MOUNT_FILES_MAX_BYTES - total,
+                ) {
                     Ok(bytes) => {
+                        total += bytes.len() as u64;
                         contents.insert(file.file_name.clone(), bytes);
                     }
-                    Err(e) => {
-                        let key = self
-                            .config
-                            .mount_files
-                            .get_index(i)
-                            .map(|(k, _)| k.clone())
-                            .unwrap_or_default();
-                        issues.push(
-                            Issue::error(
-                                FieldPath::root().key("mount_files").key(key).index(0),
-                                format!(
-                                    "cannot read {:?} ({}): {e}",
-                                    file.local_path,
-                                    resolved.display()
-                                ),
-                            )
-                            .hint(
-                                "relative paths are resolved against the folder of the config file",
-                            ),
-                        );
-                    }
+                    Err((message, hint)) => issues.push(Issue::error(at, message).hint(hint)),
                 }
             }
         }
         load::finish(AppConfig::KIND, &self.source, Vec::new(), issues)?;
         Ok(contents)
     }
+}
+
+/// The most `mount_files` may hold in all: a ConfigMap's limit (1 MiB).
+pub const MOUNT_FILES_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Which files `mount_files` may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MountFileAccess {
+    /// Regular files inside the config file's folder (symlinks may not lead out).
+    #[default]
+    ConfigFolder,
+    /// Any regular file the operator can read (`--allow-outside-files`).
+    Anywhere,
+}
+
+/// One mount file, read only if it is a regular file the access allows and it fits
+/// in `room` bytes; the error is (what is wrong, what to do).
+fn read_mount_file(
+    path: &Path,
+    shown: &str,
+    base: &Path,
+    access: MountFileAccess,
+    room: u64,
+) -> Result<Vec<u8>, (String, String)> {
+    use std::io::Read;
+    let cannot_read = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    let canonical = std::fs::canonicalize(path).map_err(|e| {
+        (
+            cannot_read(e),
+            "relative paths are resolved against the folder of the config file".to_string(),
+        )
+    })?;
+    if access == MountFileAccess::ConfigFolder && !canonical.starts_with(base) {
+        return Err((
+            format!(
+                "{shown} is outside the config file's folder {} (it resolves to {})",
+                base.display(),
+                canonical.display()
+            ),
+            "copy the file next to the config, or pass --allow-outside-files if reading it is intended (its content goes into a ConfigMap the research group can read)".to_string(),
+        ));
+    }
+    let meta = std::fs::metadata(&canonical).map_err(|e| (cannot_read(e), String::new()))?;
+    if !meta.is_file() {
+        return Err((
+            "it is not a regular file (a directory, device or FIFO)".to_string(),
+            "mount_files takes regular files".to_string(),
+        ));
+    }
+    let too_big = || {
+        (
+            format!(
+                "with {shown} the mount files come to more than {} KiB, a ConfigMap's limit",
+                MOUNT_FILES_MAX_BYTES / 1024
+            ),
+            "mount large files from a volume (persistent_volume) instead".to_string(),
+        )
+    };
+    if meta.len() > room {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&canonical)
+        .and_then(|f| f.take(room + 1).read_to_end(&mut bytes))
+        .map_err(|e| (cannot_read(e), String::new()))?;
+    if bytes.len() as u64 > room {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {

@@ -50,7 +50,7 @@ impl ConfigKind {
         if source::Format::for_path(path) == source::Format::Json {
             return Some(ConfigKind::App);
         }
-        let text = std::fs::read_to_string(path).ok()?;
+        let text = load::read_text(path).ok()?;
         let has = |key: &str| {
             text.lines()
                 .any(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))

@@ -18,6 +18,8 @@ pub struct LoadOptions {
     /// Unknown fields become warnings instead of errors (for files migrated from the
     /// original toolkit, which ignored them).
     pub lenient: bool,
+    /// Which files an app's `mount_files` may read.
+    pub mount_files: crate::app::MountFileAccess,
 }
 
 /// A config model that can be read from a file.
@@ -39,12 +41,45 @@ type ParseFailure = (FieldPath, String, Option<(usize, usize)>);
 
 /// Reads `path` and parses it as `T`.
 pub fn read<T: ConfigFile>(path: &Path, options: LoadOptions) -> Result<Parsed<T>, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let text = read_text(path).map_err(|source| SpecError::Read {
         kind: T::KIND,
         path: path.to_path_buf(),
         source,
     })?;
     parse(SourceFile::new(path, text), options)
+}
+
+/// The largest config file maia reads (real ones are a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a config file whole, if it is a regular file of at most [`MAX_CONFIG_BYTES`]:
+/// a directory, device (`/dev/zero`) or FIFO is refused before anything is read.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a directory, device or FIFO)",
+        ));
+    }
+    let too_big = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} MiB", MAX_CONFIG_BYTES / (1024 * 1024)),
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// Parses a file already in memory as `T`.

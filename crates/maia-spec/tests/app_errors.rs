@@ -93,8 +93,15 @@ fn unknown_field_suggests_the_known_one() {
 #[test]
 fn lenient_downgrades_unknown_fields_to_warnings() {
     let json = with("  \"memory_reqest\": \"4Gi\"");
-    let app = load_str("app.json", &json, LoadOptions { lenient: true })
-        .expect("lenient accepts unknown fields");
+    let app = load_str(
+        "app.json",
+        &json,
+        LoadOptions {
+            lenient: true,
+            ..Default::default()
+        },
+    )
+    .expect("lenient accepts unknown fields");
     assert_eq!(app.warnings.len(), 1);
     let w = app.warnings[0].to_string();
     assert!(

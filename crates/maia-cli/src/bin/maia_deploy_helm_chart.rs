@@ -34,6 +34,9 @@ struct Args {
     /// Create the app's namespace if it does not exist
     #[arg(long)]
     create_namespace: bool,
+    /// Let mount_files read files outside the config file's folder
+    #[arg(long)]
+    allow_outside_files: bool,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,11 @@ fn main() -> ExitCode {
 fn run(args: Args) -> maia_cli::Result<()> {
     let options = maia_spec::LoadOptions {
         lenient: args.lenient,
+        mount_files: if args.allow_outside_files {
+            maia_spec::app::MountFileAccess::Anywhere
+        } else {
+            maia_spec::app::MountFileAccess::ConfigFolder
+        },
     };
     let Some(out) = args.print_helm_values_only else {
         let settings = maia_cli::deploy::DeploySettings {

@@ -36,7 +36,7 @@ pub struct WorkspaceTexts<'a> {
 }
 
 fn read_text(kind: &'static str, path: &Path) -> Result<String, SpecError> {
-    std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    crate::load::read_text(path).map_err(|source| SpecError::Read {
         kind,
         path: path.to_path_buf(),
         source,
