@@ -56,7 +56,7 @@ pub enum NamespaceCommand {
             summary.md / summary.json (URLs and SSH commands).\n\n\
             Running it again with the same files rewrites the same bytes: credentials and SSH \
             ports are read back from credentials.yaml. A new user gets a port no user of any \
-            group rendered under the config folder has (DIR/ssh-ports.json keeps them all); a \
+            group rendered under the config folder has (DIR/.maia/ssh-ports.json keeps them all; runs into one folder take turns through DIR/.maia/lock); a \
             removed user frees theirs.",
         after_help = "Examples:\n  \
             maia namespace render --namespace-config-file examples/workspace/group.yaml \\\n      \
@@ -213,6 +213,10 @@ pub struct NamespaceRenderArgs {
     /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
     #[arg(long)]
     pub minimal: bool,
+    /// Draw a new value for this credential (repeatable), e.g. one missing from a
+    /// damaged credentials.yaml; deploy again so the workspace gets it
+    #[arg(long, value_name = "KEY")]
+    pub regenerate: Vec<String>,
     #[command(flatten)]
     pub strictness: Strictness,
 }

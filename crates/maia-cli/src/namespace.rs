@@ -12,15 +12,13 @@ use std::path::{Path, PathBuf};
 use maia_render::Object;
 // The workspace image's account (`NB_USER`), which SSH logs in as.
 use maia_render::workspace::addons::WORKSPACE_ACCOUNT as SSH_USER;
-use maia_render::workspace::{Bundle, Component, Credentials, SecretSource, SshPorts, ports};
+use maia_render::workspace::{Bundle, Component, SecretSource, ports};
 use maia_spec::workspace::{LoadedWorkspace, UrlType, WorkspaceSpec, jupyterhub_user};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cli::{NamespaceRenderArgs, WorkspaceFileArgs};
 use crate::error::{CliError, Result};
 use crate::report;
-
-pub const CREDENTIALS_FILE: &str = "credentials.yaml";
 
 /// New secrets come from the operating system's randomness.
 #[derive(Debug, Default)]
@@ -46,15 +44,10 @@ impl SecretSource for OsRandom {
     }
 }
 
-/// What `credentials.yaml` holds.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialsFile {
-    #[serde(default)]
-    pub credentials: Credentials,
-    #[serde(default)]
-    pub ssh_ports: SshPorts,
-}
+use maia_deploy::workspace::folder::{self, write_atomic};
+pub use maia_deploy::workspace::folder::{
+    CREDENTIALS_FILE, ConfigFolder, CredentialsFile, PortsLedger,
+};
 
 /// One file of the bundle, relative to the group folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,137 +96,42 @@ pub fn group_dir(config_folder: &Path, spec: &WorkspaceSpec) -> PathBuf {
     config_folder.join(&spec.group_id)
 }
 
-/// Reads `credentials.yaml` of an earlier run (nothing if there is none).
+/// Reads `credentials.yaml` of an earlier run (nothing if there is none); a file that
+/// exists must be whole (see [`folder::read_credentials`]).
 pub fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
-    let path = dir.join(CREDENTIALS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CredentialsFile::default()),
-        Err(source) => return Err(CliError::Read { path, source }),
-    };
-    // The parser's message names the position, never the values around it.
-    yaml_serde::from_str(&text).map_err(|e| CliError::Usage {
-        message: format!(
-            "{} is not a credentials file maia wrote: {}",
-            path.display(),
-            e.location()
-                .map(|l| format!("line {} column {}", l.line(), l.column()))
-                .unwrap_or_else(|| "unreadable".into())
-        ),
-        hint: Some(
-            "restore it from a backup; deleting it makes maia draw new passwords, which the running workspace does not know".into(),
-        ),
-    })
+    Ok(folder::read_credentials(dir)?.unwrap_or_default())
 }
 
-/// `<config folder>/ssh-ports.json`: the SSH ports of every group rendered under the
-/// folder. A node port (or a port on the shared MetalLB address) is cluster-wide, so a
-/// group must not take one another group has, even before either is deployed; one
-/// ledger lets a render learn them from one file instead of every group's folder.
-/// JSON, not YAML: at a thousand groups it is read on every render, and JSON parses
-/// about ten times faster.
-pub const PORTS_LEDGER: &str = "ssh-ports.json";
-
-/// What the ledger file says about itself (JSON has no comments).
-const LEDGER_ABOUT: &str = "SSH ports of every group rendered under this folder, kept by maia so that no two groups share a port. Each group's credentials.yaml holds its own; this file is rebuilt from them when it is missing. A group's entry stays after its folder is removed (its Services may still run): delete the entry to free its ports.";
-
-#[derive(Serialize)]
-struct LedgerOut<'a> {
-    about: &'static str,
-    groups: &'a PortsLedger,
-}
-
-#[derive(Deserialize)]
-struct LedgerIn {
-    groups: PortsLedger,
-}
-
-/// Group ID → its users' SSH ports.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PortsLedger(pub BTreeMap<String, SshPorts>);
-
-impl PortsLedger {
-    /// Every port some group other than `group_id` has.
-    pub fn in_use_by_others(&self, group_id: &str) -> BTreeSet<u16> {
-        self.0
-            .iter()
-            .filter(|(g, _)| g.as_str() != group_id)
-            .flat_map(|(_, p)| p.0.values().copied())
-            .collect()
-    }
-}
-
-/// Reads the ledger; without one (or with one that cannot be read) it is rebuilt from
-/// the `credentials.yaml` of each group folder, which hold the same ports. The flag
-/// says whether it came from the file.
-pub fn read_ports_ledger(config_folder: &Path) -> (PortsLedger, bool) {
-    let path = config_folder.join(PORTS_LEDGER);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => match serde_json::from_str::<LedgerIn>(&text) {
-            Ok(ledger) => return (ledger.groups, true),
-            Err(_) => eprintln!(
-                "warning: {} is unreadable; rebuilding it from the groups' credentials.yaml",
-                path.display()
-            ),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => eprintln!(
-            "warning: cannot read {} ({e}); rebuilding it from the groups' credentials.yaml",
-            path.display()
-        ),
-    }
-    (ledger_from_group_folders(config_folder), false)
-}
-
-fn ledger_from_group_folders(config_folder: &Path) -> PortsLedger {
-    #[derive(Deserialize)]
-    struct PortsOnly {
-        #[serde(default)]
-        ssh_ports: SshPorts,
-    }
-    let mut ledger = PortsLedger::default();
-    let Ok(entries) = std::fs::read_dir(config_folder) else {
-        return ledger;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path().join(CREDENTIALS_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        match yaml_serde::from_str::<PortsOnly>(&text) {
-            Ok(p) => {
-                let group = entry.file_name().to_string_lossy().into_owned();
-                ledger.0.insert(group, p.ssh_ports);
-            }
-            Err(_) => eprintln!(
-                "warning: {} is unreadable; the SSH ports it lists are not avoided",
-                path.display()
-            ),
-        }
-    }
-    ledger
-}
-
-fn ledger_text(ledger: &PortsLedger) -> String {
-    let mut text = serde_json::to_string_pretty(&LedgerOut {
-        about: LEDGER_ABOUT,
-        groups: ledger,
-    })
-    .expect("maps of strings and numbers serialise");
-    text.push('\n');
-    text
-}
-
-/// Renders a workspace with the credentials and ports of earlier runs.
+/// Renders a workspace with the credentials and ports of earlier runs, kept in the
+/// locked config folder. `regenerate` names credentials to draw anew (a key missing
+/// from an existing credentials.yaml must be named there).
 pub fn render(
     spec: WorkspaceSpec,
-    config_folder: &Path,
+    folder: &ConfigFolder,
     source: &mut dyn SecretSource,
+    regenerate: &[String],
 ) -> Result<Rendered> {
-    let dir = group_dir(config_folder, &spec);
-    let kept = read_credentials(&dir)?;
-    let (mut ledger, ledger_from_file) = read_ports_ledger(config_folder);
+    let dir = folder.group_dir(&spec.group_id);
+    let existing = folder::read_credentials(&dir)?;
+    let mut kept = existing.clone().unwrap_or_default();
+    for key in regenerate {
+        kept.credentials.0.remove(key);
+    }
+    let (mut ledger, ledger_from_file) = folder::read_ledger(folder);
+    if let Some(other) = ledger.namespace_holder(&spec.group_id, spec.namespace.as_str()) {
+        return Err(maia_deploy::DeployError::FolderConflict {
+            message: format!(
+                "group {} maps to namespace {}, which group {other} under {} already has",
+                spec.group_id,
+                spec.namespace,
+                folder.path.display()
+            ),
+            hint:
+                "group IDs that differ only in case, '_' or '.' share a namespace: rename one group"
+                    .into(),
+        }
+        .into());
+    }
     let in_use = ledger.in_use_by_others(&spec.group_id);
     let ports = ports::allocate(
         &spec.users,
@@ -251,13 +149,47 @@ pub fn render(
     let previous = ledger.0.insert(spec.group_id.clone(), ports.clone());
     let ledger_stale = !ledger_from_file || previous.as_ref() != Some(&ports);
     let bundle = maia_render::workspace::render(&spec, &kept.credentials, source, &ports)?;
+    // A credentials.yaml that exists but lacks a key the bundle needs was damaged or
+    // hand-edited: drawing a new password silently would lock the workspace out.
+    if let Some(existing) = &existing {
+        let missing: Vec<&String> = bundle
+            .credentials
+            .0
+            .keys()
+            .filter(|k| !existing.credentials.0.contains_key(*k) && !regenerate.contains(k))
+            .collect();
+        if !missing.is_empty() {
+            let flags: Vec<String> = missing
+                .iter()
+                .map(|k| format!("--regenerate {k}"))
+                .collect();
+            return Err(maia_deploy::DeployError::CredentialsDamaged {
+                path: dir.join(CREDENTIALS_FILE).display().to_string(),
+                reason: format!(
+                    "it lacks {}",
+                    missing
+                        .iter()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+            .map_err(|e| CliError::Usage {
+                message: e.to_string(),
+                hint: Some(format!(
+                    "restore the file from a backup, or draw new values on purpose with {} (then deploy again, so the workspace gets them)",
+                    flags.join(" ")
+                )),
+            });
+        }
+    }
     let files = bundle_files(&spec, &bundle)?;
     Ok(Rendered {
         spec,
         bundle,
         dir,
         files,
-        ledger_path: config_folder.join(PORTS_LEDGER),
+        ledger_path: folder.ledger_path(),
         ledger,
         ledger_stale,
     })
@@ -578,34 +510,11 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
     Ok(files)
 }
 
-/// Writes a file whole (through a temporary file and a rename, so a reader never sees
-/// half of it) with the given mode.
-fn write_file(path: &Path, text: &str, mode: u32, durable: bool) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let err = |source| CliError::Write {
+fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+    write_atomic(path, text, mode).map_err(|source| CliError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(err)?;
-    }
-    let tmp = path.with_extension("maia-tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(err)?;
-    // The umask may have narrowed the mode; secret files must be exactly 0600.
-    f.set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(err)?;
-    f.write_all(text.as_bytes()).map_err(err)?;
-    if durable {
-        f.sync_all().map_err(err)?;
-    }
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(err)
+    })
 }
 
 /// What writing a bundle did.
@@ -628,15 +537,19 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
     let mut report = WriteReport::default();
     let mut bundle_paths = Vec::new();
     // Leaves a file that already holds `text` with `mode` alone; true when it wrote.
-    let update = |path: &Path, text: &str, mode: u32, durable: bool| -> Result<bool> {
+    let update = |path: &Path, text: &str, mode: u32| -> Result<bool> {
         let same = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
             && std::fs::read(path).is_ok_and(|old| old == text.as_bytes());
         if !same {
-            write_file(path, text, mode, durable)?;
+            write_file(path, text, mode)?;
         }
         Ok(!same)
     };
-    for f in &rendered.files {
+    // credentials.yaml first: the Secrets written after it hold its values, so a run
+    // stopped half-way never leaves manifests with passwords the file does not keep.
+    let mut files: Vec<&BundleFile> = rendered.files.iter().collect();
+    files.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
+    for f in files {
         let path = rendered.dir.join(&f.path);
         let mode = if f.secret {
             0o600
@@ -645,9 +558,7 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
         } else {
             0o644
         };
-        // credentials.yaml and the ports ledger cannot be rendered again: they alone are
-        // synced to disk before they replace the old ones.
-        if update(&path, &f.text, mode, f.path == Path::new(CREDENTIALS_FILE))? {
+        if update(&path, &f.text, mode)? {
             report.written.push(path.clone());
         } else {
             report.unchanged.push(path.clone());
@@ -657,9 +568,8 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
     if rendered.ledger_stale {
         write_file(
             &rendered.ledger_path,
-            &ledger_text(&rendered.ledger),
+            &folder::ledger_text(&rendered.ledger),
             0o644,
-            true,
         )?;
         report.written.push(rendered.ledger_path.clone());
     }
@@ -685,7 +595,9 @@ pub fn write(rendered: &Rendered) -> Result<WriteReport> {
 /// Loads, renders and writes; prints what was written (never a secret).
 pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     let loaded = load(&args.files, args.minimal, args.strictness.into())?;
-    let rendered = render(loaded.spec, &args.config_folder, &mut OsRandom)?;
+    // Held until the bundle is written: concurrent renders into one folder take turns.
+    let folder = ConfigFolder::lock(&args.config_folder)?;
+    let rendered = render(loaded.spec, &folder, &mut OsRandom, &args.regenerate)?;
     let report = write(&rendered)?;
     let mut out = std::io::stdout().lock();
     for p in &report.written {
@@ -774,7 +686,7 @@ pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Resu
         group = rendered.spec.group_id,
         dir = sh(&rendered.spec.group_id),
     );
-    write_file(&path, &text, 0o755, false)?;
+    write_file(&path, &text, 0o755)?;
     Ok(path)
 }
 
@@ -807,6 +719,7 @@ pub fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Result<()> 
         },
         config_folder: args.config_folder.clone(),
         minimal: false,
+        regenerate: Vec::new(),
         strictness: args.strictness,
     })?;
     let Some(commands) = install_commands(&rendered, component).filter(|c| !c.is_empty()) else {
@@ -842,20 +755,24 @@ mod tests {
     fn install_commands_name_the_written_files_of_a_component() {
         use maia_render::workspace::credentials::CountingSource;
         let spec = WorkspaceSpec::test();
-        let dir = Path::new("/nonexistent-maia-test");
-        let rendered = render(spec, dir, &mut CountingSource::default()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = ConfigFolder::lock(tmp.path()).unwrap();
+        let rendered = render(spec, &folder, &mut CountingSource::default(), &[]).unwrap();
+        let at = tmp.path().display();
         let helm = install_commands(&rendered, "oauth2_proxy").unwrap();
         assert_eq!(
             helm.last().unwrap(),
-            "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri \
-             --version 7.7.1 --values /nonexistent-maia-test/Brain_MRI/helm/oauth2-proxy.values.yaml"
+            &format!(
+                "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri \
+                 --version 7.7.1 --values {at}/Brain_MRI/helm/oauth2-proxy.values.yaml"
+            )
         );
         let kubectl = install_commands(&rendered, "mysql").unwrap();
         assert_eq!(
             kubectl,
-            [
-                "kubectl apply --server-side --field-manager=maia -f /nonexistent-maia-test/Brain_MRI/manifests/03-mysql.yaml"
-            ]
+            [format!(
+                "kubectl apply --server-side --field-manager=maia -f {at}/Brain_MRI/manifests/03-mysql.yaml"
+            )]
         );
         assert!(install_commands(&rendered, "no-such-component").is_none());
     }

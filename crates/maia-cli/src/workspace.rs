@@ -20,7 +20,7 @@ use crate::cli::{
 };
 use crate::deploy::{Printer, block_on, connect, table, target};
 use crate::error::{CliError, Result};
-use crate::namespace::{self, OsRandom, PORTS_LEDGER, Rendered};
+use crate::namespace::{self, OsRandom, Rendered};
 use crate::report;
 
 /// The deploy request the arguments describe (credentials.yaml read when a config
@@ -116,18 +116,19 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
 }
 
 /// Writes the bundle (and credentials.yaml) of what was deployed under the folder.
-fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, folder: &std::path::Path) -> Result<()> {
-    let (mut ledger, _) = namespace::read_ports_ledger(folder);
+fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, path: &std::path::Path) -> Result<()> {
+    let folder = namespace::ConfigFolder::lock(path)?;
+    let (mut ledger, _) = maia_deploy::workspace::folder::read_ledger(&folder);
     ledger
         .0
         .insert(spec.group_id.clone(), bundle.ssh_ports.clone());
     let rendered = Rendered {
         spec: spec.clone(),
         bundle: bundle.clone(),
-        dir: namespace::group_dir(folder, spec),
+        dir: folder.group_dir(&spec.group_id),
         files: namespace::bundle_files(spec, bundle)?,
         ledger,
-        ledger_path: folder.join(PORTS_LEDGER),
+        ledger_path: folder.ledger_path(),
         ledger_stale: true,
     };
     let report = namespace::write(&rendered)?;

@@ -2,8 +2,6 @@
 //! with secrets drawn from a counter so the text is stable. Review changes to the
 //! snapshots as you would review a deploy.
 
-use std::path::Path;
-
 use maia_cli::namespace;
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::LoadOptions;
@@ -27,13 +25,10 @@ fn bundle(group: &str, cluster: &str, maia: Option<&str>, minimal: bool) -> Stri
     )
     .unwrap()
     .spec;
-    // A folder with no credentials.yaml: everything is drawn (from the counter).
-    let rendered = namespace::render(
-        spec,
-        Path::new("/nonexistent-maia-golden"),
-        &mut CountingSource::default(),
-    )
-    .unwrap();
+    // An empty folder, with no credentials.yaml: everything is drawn (from the counter).
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = namespace::ConfigFolder::lock(tmp.path()).unwrap();
+    let rendered = namespace::render(spec, &folder, &mut CountingSource::default(), &[]).unwrap();
     let mut out = String::new();
     for f in &rendered.files {
         let mode = if f.secret {

@@ -471,7 +471,7 @@ fn groups_rendered_under_one_folder_never_share_an_ssh_port() {
     assert_eq!(credentials(&folder.join("Brain_MRI")), brain);
 
     // The folder's ledger lists both groups; without it, it is rebuilt from the groups.
-    let ledger_path = folder.join("ssh-ports.json");
+    let ledger_path = folder.join(".maia/ssh-ports.json");
     let ledger: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&ledger_path).unwrap()).unwrap();
     assert_eq!(ledger["groups"]["Lung_CT"], lung["ssh_ports"]);
@@ -550,7 +550,7 @@ fn a_damaged_credentials_file_is_refused_without_showing_its_contents() {
         .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("is not a credentials file maia wrote"),
+        stderr.contains("credentials.yaml is damaged: it does not parse (line"),
         "{stderr}"
     );
     assert!(stderr.contains("restore it from a backup"), "{stderr}");
@@ -662,4 +662,161 @@ fn the_guides_maiakubegate_names_work_and_write_under_the_current_directory() {
         let help = String::from_utf8_lossy(&help.get_output().stdout).into_owned();
         assert!(help.contains(&format!("Usage: {bin}")), "{help}");
     }
+}
+
+/// maia's own files live under `.maia/`, which no group_ID can name: a group called
+/// `ssh-ports.json` renders like any other and later renders keep working (issue 9).
+/// Two groups mapping to one namespace are refused.
+#[test]
+fn maias_files_are_out_of_the_groups_way_and_namespace_collisions_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = example("cluster-nginx.yaml");
+    let text = std::fs::read_to_string(example("group.yaml")).unwrap();
+    let folder = tmp.path().join("out");
+    let odd = tmp.path().join("odd.yaml");
+    std::fs::write(
+        &odd,
+        text.replace("group_ID: Brain_MRI", "group_ID: ssh-ports.json")
+            .replace("group_subdomain: brain-mri", "group_subdomain: odd"),
+    )
+    .unwrap();
+    render(&odd, &cluster, &folder, &[]);
+    render(&example("group.yaml"), &cluster, &folder, &[]);
+    render(&odd, &cluster, &folder, &[]);
+    assert!(folder.join("ssh-ports.json/credentials.yaml").is_file());
+    assert!(folder.join(".maia/ssh-ports.json").is_file());
+
+    for clash in ["brain_mri", "Brain.MRI", "brain-mri"] {
+        let other = tmp.path().join("clash.yaml");
+        std::fs::write(
+            &other,
+            text.replace("group_ID: Brain_MRI", &format!("group_ID: {clash}")),
+        )
+        .unwrap();
+        let out = maia()
+            .args(["namespace", "render", "--namespace-config-file"])
+            .arg(&other)
+            .arg("--cluster-config-file")
+            .arg(&cluster)
+            .arg("--config-folder")
+            .arg(&folder)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("maps to namespace brain-mri, which group Brain_MRI"),
+            "{clash}: {stderr}"
+        );
+        assert!(!folder.join(clash).exists());
+    }
+}
+
+/// A credentials.yaml that lacks a key the bundle needs stops the run, naming the key
+/// and the flag that draws it on purpose.
+#[test]
+fn a_missing_credential_needs_regenerate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (g, c) = (example("group.yaml"), example("cluster-nginx.yaml"));
+    render(&g, &c, tmp.path(), &[]);
+    let path = tmp.path().join("Brain_MRI/credentials.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mysql.password:"))
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    let run = |extra: &[&str]| {
+        maia()
+            .args(["namespace", "render", "--namespace-config-file"])
+            .arg(&g)
+            .arg("--cluster-config-file")
+            .arg(&c)
+            .arg("--config-folder")
+            .arg(tmp.path())
+            .args(extra)
+            .assert()
+    };
+    let out = run(&[]).code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("it lacks \"mysql.password\""), "{stderr}");
+    assert!(stderr.contains("--regenerate mysql.password"), "{stderr}");
+    run(&["--regenerate", "mysql.password"]).success();
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("mysql.password:")
+    );
+}
+
+/// Two renders of two groups into one folder at the same time never hand out the same
+/// port, both succeed and leave no temporary file (issue 9: 20 of 20 pairs collided).
+#[test]
+fn concurrent_renders_into_one_folder_take_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = example("cluster-nginx.yaml");
+    let text = std::fs::read_to_string(example("group.yaml")).unwrap();
+    let lung = tmp.path().join("lung.yaml");
+    std::fs::write(
+        &lung,
+        text.replace("group_ID: Brain_MRI", "group_ID: Lung_CT")
+            .replace("group_subdomain: brain-mri", "group_subdomain: lung-ct"),
+    )
+    .unwrap();
+    let spawn = |form: &Path, folder: &Path| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("maia"))
+            .args(["namespace", "render", "--namespace-config-file"])
+            .arg(form)
+            .arg("--cluster-config-file")
+            .arg(&cluster)
+            .arg("--config-folder")
+            .arg(folder)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..10 {
+        let folder = tmp.path().join(format!("out-{round}"));
+        let a = spawn(&example("group.yaml"), &folder);
+        let b = spawn(&lung, &folder);
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let ports = |group: &str| -> Vec<u64> {
+            credentials(&folder.join(group))["ssh_ports"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|p| p.as_u64().unwrap())
+                .collect()
+        };
+        let (x, y) = (ports("Brain_MRI"), ports("Lung_CT"));
+        assert!(
+            x.iter().all(|p| !y.contains(p)),
+            "round {round}: {x:?} {y:?}"
+        );
+        let leftovers: Vec<_> = walk(&folder)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".maia-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

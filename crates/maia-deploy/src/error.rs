@@ -104,6 +104,16 @@ pub enum DeployError {
     },
     #[error("{0}")]
     PortsExhausted(String),
+    #[error("{path} is damaged: {reason}")]
+    CredentialsDamaged { path: String, reason: String },
+    #[error("cannot use {path}")]
+    FolderIo {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{message}")]
+    FolderConflict { message: String, hint: String },
     #[error("no workspace {0:?} on the cluster")]
     WorkspaceNotFound(String),
     #[error("cannot turn {object} into JSON")]
@@ -228,6 +238,13 @@ impl DeployError {
                 "another maia deploy is allocating SSH ports; wait for it and re-run (a crashed holder's Lease expires after 60s)".into()
             }
             DeployError::Preflight { .. } => "fix each problem listed above and run again".into(),
+            DeployError::CredentialsDamaged { .. } => {
+                "restore it from a backup; if its passwords are truly lost, delete the file (or re-run with --regenerate KEY for one key): new passwords lock the running workspace out until it is deployed again".into()
+            }
+            DeployError::FolderIo { .. } => {
+                "check that the config folder exists, is a folder and is writable".into()
+            }
+            DeployError::FolderConflict { hint, .. } => hint.clone(),
             DeployError::PortsExhausted(_) => {
                 "widen port_range in the cluster config (every port the cluster's Services hold is taken)".into()
             }
@@ -262,6 +279,8 @@ impl DeployError {
         matches!(
             self,
             DeployError::PortsExhausted(_)
+                | DeployError::CredentialsDamaged { .. }
+                | DeployError::FolderConflict { .. }
                 | DeployError::Kubeconfig { .. }
                 | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }

@@ -74,6 +74,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
         files: args.files,
         config_folder: args.config_folder.clone(),
         minimal: args.minimal,
+        regenerate: Vec::new(),
         strictness: args.strictness,
     })?;
     let script = namespace::write_namespace_script(&rendered, &args.config_folder)?;

@@ -25,6 +25,7 @@ use crate::tools::{Helm, Kubectl, values_differ};
 
 pub mod deploy;
 pub mod facts;
+pub mod folder;
 pub mod manage;
 pub mod preflight;
 
