@@ -4,17 +4,11 @@
 //! The bundle is a pure function of the three config files and `credentials.yaml`
 //! (the secrets and SSH ports of earlier runs), so running again rewrites the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use maia_render::Object;
-// The workspace image's account (`NB_USER`), which SSH logs in as.
-use maia_render::workspace::addons::WORKSPACE_ACCOUNT as SSH_USER;
-use maia_render::workspace::{Bundle, Component, SecretSource, ports};
-use maia_spec::workspace::{LoadedWorkspace, UrlType, WorkspaceSpec, jupyterhub_user};
-use serde::Serialize;
+use maia_render::workspace::{Bundle, SecretSource, ports};
+use maia_spec::workspace::{LoadedWorkspace, WorkspaceSpec};
 
 use crate::cli::{NamespaceRenderArgs, WorkspaceFileArgs};
 use crate::error::{CliError, Result};
@@ -49,15 +43,7 @@ pub use maia_deploy::workspace::folder::{
     CREDENTIALS_FILE, ConfigFolder, CredentialsFile, PortsLedger,
 };
 
-/// One file of the bundle, relative to the group folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BundleFile {
-    pub path: PathBuf,
-    pub text: String,
-    /// Holds a secret: written mode 0600.
-    pub secret: bool,
-    pub executable: bool,
-}
+pub use maia_render::workspace::text::{BundleFile, hub_url};
 
 /// A rendered workspace and where it is written.
 #[derive(Debug)]
@@ -195,319 +181,17 @@ pub fn render(
     })
 }
 
-fn manifest_name(index: usize, component: &Component) -> String {
-    format!("manifests/{:02}-{}.yaml", index + 1, component.name)
-}
-
-fn holds_secret(objects: &[Object]) -> bool {
-    objects.iter().any(|o| o.kind() == "Secret")
-}
-
-/// Quotes a word for the shell when it needs it.
-fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// The hub's URL: JupyterHub on the hub host, under `/<subdomain>-hub` for `subpath`.
-pub fn hub_url(spec: &WorkspaceSpec) -> String {
-    match spec.cluster.url_type {
-        UrlType::Subdomain => format!("https://{}/", spec.hub_host()),
-        UrlType::Subpath => format!("https://{}/{}-hub/", spec.hub_host(), spec.subdomain),
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct Summary<'a> {
-    group_id: &'a str,
-    namespace: &'a str,
-    keycloak_group: String,
-    hub_url: String,
-    minimal: bool,
-    services: Vec<SummaryService<'a>>,
-    users: Vec<SummaryUser>,
-    deploy_script: &'static str,
-    credentials_file: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct SummaryService<'a> {
-    component: &'a str,
-    name: &'a str,
-    value: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-struct SummaryUser {
-    email: String,
-    jupyterhub_user: String,
-    ssh_port: Option<u16>,
-    ssh_command: Option<String>,
-}
-
 /// Every file of the bundle, in the order they are written.
 pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleFile>> {
-    let ns = spec.namespace.as_str();
-    let mut files = Vec::new();
-    let mut script = String::new();
-    let _ = writeln!(
-        script,
-        "#!/usr/bin/env bash\n\
-         # Deploys the MAIA workspace of group {group} (namespace {ns}), as rendered by\n\
-         # `maia namespace render{minimal}`. Review the files next to this script, then run it\n\
-         # with KUBECONFIG pointing at the cluster. Running it again is safe: kubectl applies\n\
-         # server-side and helm upgrades releases in place.\n\
-         #\n\
-         # No secret is written here: Secrets are in manifests/, chart values in helm/, and\n\
-         # generated passwords in credentials.yaml, all readable by their owner only.\n\
-         set -euo pipefail\n\
-         cd \"$(dirname \"$0\")\"",
-        group = spec.group_id,
-        minimal = if spec.minimal { " --minimal" } else { "" },
-    );
-    // Fail before the first step rather than half-way when a tool is missing.
-    let mut tools = vec!["kubectl"];
-    if bundle.components.iter().any(|c| !c.helm.is_empty()) {
-        tools.push("helm");
-    }
-    let _ = writeln!(
-        script,
-        "for tool in {}; do\n  \
-         command -v \"$tool\" >/dev/null || {{ echo \"deploy.sh needs $tool on the PATH\" >&2; exit 1; }}\n\
-         done",
-        tools.join(" ")
-    );
-    let mut repos_added = BTreeSet::new();
-    let mut step = 0;
-    let mut manifest_index = 0;
-    for component in &bundle.components {
-        if !component.objects.is_empty() {
-            let name = manifest_name(manifest_index, component);
-            manifest_index += 1;
-            step += 1;
-            let listing: Vec<String> = component
-                .objects
-                .iter()
-                .map(|o| format!("{} {}", o.kind(), o.name()))
-                .collect();
-            let _ = writeln!(
-                script,
-                "\n# {step}. {}: {}",
-                component.name,
-                listing.join(", ")
-            );
-            if component.objects.iter().any(|o| o.kind() == "Tenant") {
-                let _ = writeln!(
-                    script,
-                    "#    (the Tenant needs the MinIO Operator installed in the cluster)"
-                );
-            }
-            let _ = writeln!(
-                script,
-                "kubectl apply --server-side --field-manager=maia -f {}",
-                sh(&name)
-            );
-            files.push(BundleFile {
-                path: name.into(),
-                text: maia_render::to_yaml_stream(&component.objects)?,
-                secret: holds_secret(&component.objects),
-                executable: false,
-            });
-        }
-        for release in &component.helm {
-            step += 1;
-            let values = format!("helm/{}.values.yaml", release.release);
-            let chart_file = format!("helm/{}.chart.yaml", release.release);
-            let chart = format!("{}/{}", release.repo_name, release.chart);
-            let _ = writeln!(
-                script,
-                "\n# {step}. {}: chart {chart} {} from {} (release {})",
-                component.name, release.version, release.repo_url, release.release
-            );
-            if repos_added.insert(release.repo_name.clone()) {
-                let _ = writeln!(
-                    script,
-                    "helm repo add --force-update {} {}",
-                    sh(&release.repo_name),
-                    sh(&release.repo_url)
-                );
-            }
-            let _ = writeln!(
-                script,
-                "helm upgrade --install {} {} -n {} --version {} --values {}",
-                sh(&release.release),
-                sh(&chart),
-                sh(&release.namespace),
-                sh(&release.version),
-                sh(&values)
-            );
-            files.push(BundleFile {
-                path: values.clone().into(),
-                // Helm reads YAML 1.1: every string quoted, so `yes` stays a string.
-                text: maia_render::helm_yaml::to_string(&release.values),
-                secret: release.values_hold_secrets,
-                executable: false,
-            });
-            let chart_meta = BTreeMap::from([
-                ("release", release.release.as_str()),
-                ("namespace", release.namespace.as_str()),
-                ("chart", chart.as_str()),
-                ("repository", release.repo_url.as_str()),
-                ("version", release.version.as_str()),
-                ("values", values.trim_start_matches("helm/")),
-            ]);
-            files.push(BundleFile {
-                path: chart_file.into(),
-                text: yaml_serde::to_string(&chart_meta).map_err(|source| {
-                    maia_render::RenderError::Yaml {
-                        object: format!("chart of {}", release.release),
-                        source,
-                    }
-                })?,
-                secret: false,
-                executable: false,
-            });
-        }
-        for k in &component.kustomizations {
-            step += 1;
-            let _ = writeln!(
-                script,
-                "\n# {step}. {}: kustomization {}",
-                component.name, k.url
-            );
-            let _ = writeln!(script, "kubectl apply -k {}", sh(&k.url));
-            if let Some(wait) = &k.wait {
-                let _ = writeln!(script, "kubectl wait {wait}");
-            }
-        }
-    }
-    let _ = writeln!(
-        script,
-        "\necho \"workspace {} deployed; see summary.md\"",
-        spec.group_id
-    );
-    files.push(BundleFile {
-        path: "deploy.sh".into(),
-        text: script,
-        secret: false,
-        executable: true,
-    });
-
-    let credentials = CredentialsFile {
+    let credentials = folder::credentials_text(&CredentialsFile {
         credentials: bundle.credentials.clone(),
         ssh_ports: bundle.ssh_ports.clone(),
-    };
-    let body =
-        yaml_serde::to_string(&credentials).map_err(|source| maia_render::RenderError::Yaml {
-            object: CREDENTIALS_FILE.into(),
-            source,
-        })?;
-    files.push(BundleFile {
-        path: CREDENTIALS_FILE.into(),
-        text: format!(
-            "# Secrets and SSH ports of workspace {} (namespace {ns}), kept by maia.\n\
-             # Keep this file private and next to the bundle: every run reuses it, so the\n\
-             # running workspace and the next render agree. Deleting it draws new passwords.\n{body}",
-            spec.group_id
-        ),
-        secret: true,
-        executable: false,
-    });
-
-    let services: Vec<SummaryService<'_>> = bundle
-        .components
-        .iter()
-        .flat_map(|c| {
-            c.outputs.iter().map(|o| SummaryService {
-                component: c.name,
-                name: &o.label,
-                value: &o.value,
-            })
-        })
-        .collect();
-    let users: Vec<SummaryUser> = spec
-        .users
-        .iter()
-        .map(|u| {
-            let port = bundle.ssh_ports.port(u);
-            SummaryUser {
-                email: u.clone(),
-                jupyterhub_user: jupyterhub_user(u),
-                ssh_port: port,
-                ssh_command: port
-                    .map(|p| format!("ssh -p {p} {SSH_USER}@{}", spec.cluster.ssh_hostname)),
-            }
-        })
-        .collect();
-    let summary = Summary {
-        group_id: &spec.group_id,
-        namespace: ns,
-        keycloak_group: spec.keycloak_group(),
-        hub_url: hub_url(spec),
-        minimal: spec.minimal,
-        services,
-        users,
-        deploy_script: "deploy.sh",
-        credentials_file: CREDENTIALS_FILE,
-    };
-    let mut md = String::new();
-    let _ = writeln!(md, "# MAIA workspace {}\n", spec.group_id);
-    let _ = writeln!(md, "- Namespace: `{ns}`");
-    let _ = writeln!(
-        md,
-        "- Members' Keycloak group: `{}`",
-        summary.keycloak_group
-    );
-    let _ = writeln!(md, "- Hub: {}", summary.hub_url);
-    if spec.minimal {
-        let _ = writeln!(md, "- Minimal install: namespace, SSH and JupyterHub only");
-    }
-    let _ = writeln!(
-        md,
-        "\n## Services\n\n| Component | What | Where |\n|---|---|---|"
-    );
-    for s in &summary.services {
-        let _ = writeln!(md, "| {} | {} | {} |", s.component, s.name, s.value);
-    }
-    let _ = writeln!(
-        md,
-        "\n## Users\n\n| User | JupyterHub name | SSH |\n|---|---|---|"
-    );
-    for u in &summary.users {
-        let ssh = u
-            .ssh_command
-            .as_deref()
-            .map(|c| format!("`{c}`"))
-            .unwrap_or_default();
-        let _ = writeln!(md, "| {} | `{}` | {ssh} |", u.email, u.jupyterhub_user);
-    }
-    let _ = writeln!(
-        md,
-        "\n## Next steps\n\nReview `manifests/` and `helm/`, then run `./deploy.sh`. Generated passwords\n\
-         and keys are in `credentials.yaml` (owner-readable only); they are not repeated here."
-    );
-    files.push(BundleFile {
-        path: "summary.md".into(),
-        text: md,
-        secret: false,
-        executable: false,
-    });
-    let mut json = serde_json::to_string_pretty(&summary).expect("the summary serialises");
-    json.push('\n');
-    files.push(BundleFile {
-        path: "summary.json".into(),
-        text: json,
-        secret: false,
-        executable: false,
-    });
-    Ok(files)
+    })?;
+    Ok(maia_render::workspace::text::bundle_files(
+        spec,
+        bundle,
+        credentials,
+    )?)
 }
 
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
@@ -635,43 +319,22 @@ pub fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
 /// entry points that print them (`MAIA_create_JupyterHub_config`, …): `helm` for its
 /// chart releases, `kubectl apply` for its own objects. Paths are those written.
 pub fn install_commands(rendered: &Rendered, component: &str) -> Option<Vec<String>> {
-    let mut index = 0;
-    for c in &rendered.bundle.components {
-        let manifest = (!c.objects.is_empty()).then(|| manifest_name(index, c));
-        if manifest.is_some() {
-            index += 1;
-        }
-        if c.name != component {
-            continue;
-        }
-        let mut commands = Vec::new();
-        if let Some(m) = manifest {
-            commands.push(format!(
-                "kubectl apply --server-side --field-manager=maia -f {}",
-                sh(&rendered.dir.join(m).to_string_lossy())
-            ));
-        }
-        for r in &c.helm {
-            let values = rendered.dir.join(format!("helm/{}.values.yaml", r.release));
-            commands.push(format!(
-                "helm repo add --force-update {} {}",
-                sh(&r.repo_name),
-                sh(&r.repo_url)
-            ));
-            commands.push("helm repo update".into());
-            commands.push(format!(
-                "helm upgrade --install {} {}/{} -n {} --version {} --values {}",
-                sh(&r.release),
-                sh(&r.repo_name),
-                sh(&r.chart),
-                sh(&r.namespace),
-                sh(&r.version),
-                sh(&values.to_string_lossy())
-            ));
-        }
-        return Some(commands);
+    if !rendered
+        .bundle
+        .components
+        .iter()
+        .any(|c| c.name == component)
+    {
+        return None;
     }
-    None
+    let dir = format!("{}/", rendered.dir.display());
+    Some(
+        maia_render::workspace::text::install_steps(&rendered.bundle)
+            .iter()
+            .filter(|s| s.component() == component)
+            .flat_map(|s| s.commands(&dir, true))
+            .collect(),
+    )
 }
 
 /// `<config folder>/<group_ID>_namespace.sh`: the original's script name, running the
@@ -684,7 +347,7 @@ pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Resu
          set -euo pipefail\n\
          exec \"$(dirname \"$0\")\"/{dir}/deploy.sh \"$@\"\n",
         group = rendered.spec.group_id,
-        dir = sh(&rendered.spec.group_id),
+        dir = maia_render::workspace::text::sh(&rendered.spec.group_id),
     );
     write_file(&path, &text, 0o755)?;
     Ok(path)
@@ -775,15 +438,5 @@ mod tests {
             )]
         );
         assert!(install_commands(&rendered, "no-such-component").is_none());
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(sh("helm/x.values.yaml"), "helm/x.values.yaml");
-        assert_eq!(
-            sh("github.com/kubeflow/pipelines/manifests/kustomize/env/dev?ref=2.2.0"),
-            "'github.com/kubeflow/pipelines/manifests/kustomize/env/dev?ref=2.2.0'"
-        );
-        assert_eq!(sh("it's"), "'it'\\''s'");
     }
 }

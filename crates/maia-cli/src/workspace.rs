@@ -97,7 +97,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         write_bundle(spec, &bundle, folder)?;
     }
     if args.output == EventFormat::Text {
-        print_skipped(&plan);
+        print_skipped(&plan, spec, &bundle, args.config_folder.as_deref());
         println!(
             "\nworkspace {} (namespace {}) deployed: hub {}",
             spec.group_id,
@@ -138,25 +138,53 @@ fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, path: &std::path::Path) -
     Ok(())
 }
 
-/// With --skip-helm / --skip-kubeflow, the steps left to the admin.
-fn print_skipped(plan: &WorkspacePlan) {
-    for segment in &plan.segments {
-        for h in &segment.helm {
-            if h.change == HelmChange::Skipped {
-                println!(
-                    "skipped (--skip-helm): helm upgrade --install {} {} -n {} --version {} -f <values>   (maia namespace render writes the values)",
-                    h.release, h.chart, h.namespace, h.version
-                );
-            }
+/// With --skip-helm / --skip-kubeflow, the steps left to the admin: the same commands
+/// deploy.sh runs, pointing at the bundle under the config folder when one was written.
+fn print_skipped(
+    plan: &WorkspacePlan,
+    spec: &WorkspaceSpec,
+    bundle: &Bundle,
+    folder: Option<&std::path::Path>,
+) {
+    use maia_render::workspace::text::{InstallStep, install_steps};
+    let skipped_helm: Vec<&str> = plan
+        .segments
+        .iter()
+        .flat_map(|s| &s.helm)
+        .filter(|h| h.change == HelmChange::Skipped)
+        .map(|h| h.release.as_str())
+        .collect();
+    let kubeflow_skipped = plan
+        .segments
+        .iter()
+        .any(|s| s.kubeflow == Some(KubeflowChange::Skipped));
+    let dir = match folder {
+        Some(f) => format!("{}/", f.join(&spec.group_id).display()),
+        None => String::new(),
+    };
+    let mut lines = Vec::new();
+    for step in install_steps(bundle) {
+        let left = match &step {
+            InstallStep::Helm { release, .. } => skipped_helm.contains(&release.release.as_str()),
+            InstallStep::Kustomize { .. } => kubeflow_skipped,
+            InstallStep::Apply { .. } => false,
+        };
+        if left {
+            lines.extend(step.commands(&dir, true));
         }
-        if segment.kubeflow == Some(KubeflowChange::Skipped) {
-            for k in &segment.kustomizations {
-                println!(
-                    "skipped (--skip-kubeflow): kubectl apply --server-side -k {}",
-                    k.url
-                );
-            }
-        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    println!("\nleft to you (--skip-helm / --skip-kubeflow):");
+    if folder.is_none() {
+        println!(
+            "  (write the values files first: maia namespace render ... --config-folder DIR, and run these in DIR/{})",
+            spec.group_id
+        );
+    }
+    for line in lines {
+        println!("  {line}");
     }
 }
 

@@ -611,14 +611,17 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
     assert!(first("manifests/01-namespace.yaml") < first("upgrade --install oauth2-proxy"));
     assert!(first("upgrade --install oauth2-proxy") < first("manifests/02-minio.yaml"));
     assert!(first("manifests/02-minio.yaml") < first("manifests/04-mlflow.yaml"));
-    // maia's own objects are applied server-side; only KubeFlow's remote bases use -k.
+    // maia's own objects are applied server-side; only KubeFlow's remote bases use -k
+    // (server-side too).
     for l in lines.iter().filter(|l| l.starts_with("kubectl apply")) {
         assert!(
             l.starts_with("kubectl apply --server-side --field-manager=maia -f manifests/")
-                || l.starts_with("kubectl apply -k github.com/kubeflow/pipelines/"),
+                || l.starts_with("kubectl apply --server-side -k github.com/kubeflow/pipelines/"),
             "{l}"
         );
     }
+    // The MinIO Operator is checked for before the Tenant is applied.
+    assert!(first("get crd tenants.minio.min.io") < first("manifests/02-minio.yaml"));
     for secret in secrets(&dir) {
         assert!(!calls.contains(&secret), "a secret reached a command line");
     }

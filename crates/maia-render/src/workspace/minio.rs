@@ -387,7 +387,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         objects,
         outputs: vec![
             Output::new("MinIO console", console_url),
-            Output::new("minio_console_service", format!("{tenant}-console")),
+            Output::internal("minio_console_service", format!("{tenant}-console")),
         ],
         depends_on: vec!["namespace"],
         ..Default::default()

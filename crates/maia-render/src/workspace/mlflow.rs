@@ -70,7 +70,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         objects,
         outputs: vec![
             Output::new("MLflow", spec.service_url("mlflow")),
-            Output::new("mlflow_service", SERVICE),
+            Output::internal("mlflow_service", SERVICE),
         ],
         depends_on: vec!["mysql", "minio"],
         ..Default::default()

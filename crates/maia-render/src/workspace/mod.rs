@@ -30,6 +30,7 @@ pub mod orthanc_ohif;
 pub mod ports;
 #[cfg(test)]
 pub mod testing;
+pub mod text;
 
 pub use credentials::{CredentialStore, Credentials, SecretSource};
 pub use ports::SshPorts;
@@ -56,6 +57,10 @@ pub struct Component {
 pub struct Output {
     pub label: String,
     pub value: String,
+    /// A raw value for scripts (`mysql_service`), kept in summary.json only; people
+    /// read URLs and commands.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 impl Output {
@@ -63,6 +68,15 @@ impl Output {
         Output {
             label: label.into(),
             value: value.into(),
+            internal: false,
+        }
+    }
+
+    /// A raw value the original printed as an output (`oauth_url`, `mysql_service`).
+    pub fn internal(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Output {
+            internal: true,
+            ..Output::new(label, value)
         }
     }
 }

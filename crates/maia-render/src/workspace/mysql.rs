@@ -165,7 +165,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     Ok(Component {
         name: "mysql",
         objects,
-        outputs: vec![Output::new("mysql_service", SERVICE)],
+        outputs: vec![Output::internal("mysql_service", SERVICE)],
         depends_on: vec!["namespace"],
         ..Default::default()
     })

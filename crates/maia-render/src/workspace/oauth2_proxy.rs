@@ -146,7 +146,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             values_hold_secrets: true,
         }],
         outputs: vec![
-            Output::new("oauth_url", host.clone()),
+            Output::internal("oauth_url", host.clone()),
             Output::new("Login (OAuth2 proxy)", format!("https://{host}{prefix}")),
         ],
         depends_on: vec!["namespace"],
