@@ -41,6 +41,8 @@ impl CliError {
         match self {
             CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
             CliError::Deploy(e) if e.is_bad_input() => 2,
+            // An output folder that is a file (or under one) is a wrong argument.
+            CliError::Write { source, .. } if is_not_a_folder(source) => 2,
             CliError::Render(_)
             | CliError::Write { .. }
             | CliError::Read { .. }
@@ -58,6 +60,9 @@ impl CliError {
             CliError::Render(_) => {
                 Some("this is a bug in maia; please report it with the config file".into())
             }
+            CliError::Write { source, .. } if is_not_a_folder(source) => Some(
+                "the output folder is a file: name a folder (it is created when missing)".into(),
+            ),
             CliError::Write { .. } => Some("check that the folder exists and is writable".into()),
             CliError::Read { .. } => Some("check that the file is readable".into()),
             CliError::Usage { hint, .. } => hint.clone(),
@@ -66,6 +71,14 @@ impl CliError {
             CliError::Clusters { .. } => Some("each cluster's error is printed above".into()),
         }
     }
+}
+
+/// A path that should be a folder is a file (or lies under one).
+pub(crate) fn is_not_a_folder(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
+    )
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;

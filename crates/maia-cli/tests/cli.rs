@@ -534,3 +534,25 @@ fn mount_files_stay_inside_the_config_folder_and_under_the_configmap_limit() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+/// An output folder that is a file is a wrong argument: exit 2, nothing written.
+#[test]
+fn an_output_folder_that_is_a_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "afile", "x");
+    let (code, _, err) = run(maia()
+        .args(["app", "render", "--config-file"])
+        .arg(examples().join("jupyterlab.json"))
+        .arg("--out")
+        .arg(&file));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(maia()
+        .args(["namespace", "render", "--namespace-config-file"])
+        .arg(examples().join("../workspace/group.yaml"))
+        .arg("--cluster-config-file")
+        .arg(examples().join("../workspace/cluster-nginx.yaml"))
+        .arg("--config-folder")
+        .arg(&file));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}

@@ -276,6 +276,12 @@ impl DeployError {
         if let DeployError::Preflight { problems } = self {
             return problems.iter().any(|p| p.bad_input);
         }
+        if let DeployError::FolderIo { source, .. } = self {
+            return matches!(
+                source.kind(),
+                std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
+            );
+        }
         matches!(
             self,
             DeployError::PortsExhausted(_)
