@@ -502,3 +502,48 @@ fn status_tells_a_bound_volume_from_one_waiting_for_its_first_consumer() {
         "{out}"
     );
 }
+
+/// A kubeconfig pointing at an ordinary web server: the error says so (exit 2), without
+/// the page's HTML and without blaming a missing CRD (issue 9).
+#[test]
+fn a_web_server_instead_of_an_api_server_is_named_as_such() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Answers a bounded number of requests with an HTML 404, then stops.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32).flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "<!DOCTYPE html><html><body><h1>Not Found</h1></body></html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("http://{addr}"), "web", "demo"),
+    )
+    .unwrap();
+    for args in [&["app", "list"][..], &["namespace", "list"][..]] {
+        let out = Command::cargo_bin("maia")
+            .unwrap()
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("not the Kubernetes API"), "{err}");
+        assert!(!err.contains("<html"), "{err}");
+        assert!(!err.contains("CustomResourceDefinition"), "{err}");
+    }
+}

@@ -45,6 +45,15 @@ pub enum DeployError {
         code: u16,
         message: String,
     },
+    #[error(
+        "{url} answered HTTP {code} with something that is not the Kubernetes API (while trying to {verb} {object})"
+    )]
+    NotKubernetes {
+        url: String,
+        code: u16,
+        verb: String,
+        object: String,
+    },
     #[error("namespace {0} does not exist")]
     NamespaceMissing(String),
     #[error("the cluster does not serve {kind} ({api_version})")]
@@ -199,6 +208,9 @@ impl DeployError {
             DeployError::Forbidden { .. } => {
                 "ask a cluster admin for that permission (a Role/RoleBinding in the namespace), or use another --context".into()
             }
+            DeployError::NotKubernetes { .. } => {
+                "check the cluster's server URL in the kubeconfig: it must be the API server (often https://<host>:6443), not a web page".into()
+            }
             DeployError::NamespaceMissing(_) => {
                 "re-run with --create-namespace, or create it first (kubectl create namespace NAME)".into()
             }
@@ -285,6 +297,7 @@ impl DeployError {
         matches!(
             self,
             DeployError::PortsExhausted(_)
+                | DeployError::NotKubernetes { .. }
                 | DeployError::CredentialsDamaged { .. }
                 | DeployError::FolderConflict { .. }
                 | DeployError::Kubeconfig { .. }
@@ -303,6 +316,18 @@ impl DeployError {
     ) -> Self {
         let object = object.into();
         match source {
+            kube::Error::Api(status)
+                if status.reason.starts_with("Failed to parse")
+                    || status.message.trim_start().starts_with('<') =>
+            {
+                // A web server's page, not a Status: say so instead of showing the page.
+                DeployError::NotKubernetes {
+                    url: url.into(),
+                    code: status.code,
+                    verb: verb.into(),
+                    object,
+                }
+            }
             kube::Error::Api(status) => {
                 let code = status.code;
                 let message = status.message.clone();
