@@ -29,10 +29,15 @@ fn check_label(what: &str, s: &str, max: usize, must_start_alpha: bool) -> Resul
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        let hint = if c.is_ascii_uppercase() || c == '_' || c == '.' {
-            format!("use {:?}", suggest_label(s))
+        // Suggest the toolkit's spelling only when it is itself a valid name.
+        let suggestion = suggest_label(s);
+        let hint = if (c.is_ascii_uppercase() || c == '_' || c == '.')
+            && check_label(what, &suggestion, max, must_start_alpha).is_ok()
+        {
+            format!("use {suggestion:?}")
         } else {
-            "use lower-case letters, digits and '-'".to_string()
+            "use lower-case letters, digits and '-', starting and ending with a letter or digit"
+                .to_string()
         };
         return Err(invalid(
             what,
@@ -303,5 +308,13 @@ mod tests {
         assert!("jupyter".parse::<PortName>().is_ok());
         assert!("a-very-long-port-name".parse::<PortName>().is_err());
         assert!("mlflow-v1.cfg".parse::<DnsSubdomain>().is_ok());
+        // No suggestion that is itself invalid.
+        for bad in ["__/etc", "../etc", "_x_"] {
+            let e = bad.parse::<DnsLabel>().unwrap_err();
+            assert!(
+                !e.hint.as_deref().unwrap_or_default().starts_with("use \""),
+                "{bad}: {e:?}"
+            );
+        }
     }
 }
