@@ -556,3 +556,113 @@ fn an_output_folder_that_is_a_file_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
+
+/// Every class of bad input file, through the commands that read them: a clear message
+/// naming the file, exit 2, and nothing written (issue 9's table).
+#[test]
+fn every_bad_input_class_is_exit_2_naming_the_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let app_ok =
+        r#"{"namespace": "demo", "chart_name": "x", "docker_image": "busybox", "deployment": true"#;
+    let mut cases: Vec<(&str, PathBuf)> = vec![
+        (
+            "wrong-type.json",
+            write(
+                d,
+                "wrong-type.json",
+                r#"{"namespace": 5, "chart_name": "x", "docker_image": "b", "deployment": true}"#,
+            ),
+        ),
+        (
+            "huge.json",
+            write(
+                d,
+                "huge.json",
+                &format!("{app_ok}, \"memory_request\": \"1e400\"}}"),
+            ),
+        ),
+        (
+            "deep.json",
+            write(
+                d,
+                "deep.json",
+                &format!("{}1{}", "[".repeat(20_000), "]".repeat(20_000)),
+            ),
+        ),
+        (
+            "duplicate.json",
+            write(
+                d,
+                "duplicate.json",
+                &format!("{app_ok}, \"namespace\": \"other\"}}"),
+            ),
+        ),
+        ("empty.json", write(d, "empty.json", "")),
+        ("truncated.json", write(d, "truncated.json", &app_ok[..40])),
+    ];
+    let non_utf8 = d.join("non-utf8.json");
+    std::fs::write(&non_utf8, b"{\"namespace\": \"\xff\xfe\"}").unwrap();
+    cases.push(("non-utf8.json", non_utf8));
+    let folder = d.join("a-folder.json");
+    std::fs::create_dir(&folder).unwrap();
+    cases.push(("a-folder.json", folder));
+    let fifo = d.join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    cases.push(("fifo.json", fifo));
+    let link = d.join("link.json");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    cases.push(("link.json", link));
+    for (name, file) in &cases {
+        let out = d.join(format!("out-{name}"));
+        let (code, stdout, err) = run(maia()
+            .args(["app", "render", "--config-file"])
+            .arg(file)
+            .arg("--out")
+            .arg(&out));
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the message names the file: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(stdout.is_empty(), "{name}: {stdout}");
+        assert!(!out.exists(), "{name}: something was written");
+    }
+
+    // YAML: an alias bomb and a non-mapping group form, through namespace render.
+    let bomb = write(
+        d,
+        "bomb.yaml",
+        &format!(
+            "a: &a [x, x, x, x, x, x, x, x, x]\n{}group_ID: *i\n",
+            (0..9)
+                .map(|i| {
+                    let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+                    format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n")
+                })
+                .collect::<String>()
+                .replace("l8: &l8", "i: &i")
+        ),
+    );
+    let list = write(d, "list.yaml", "- just\n- a list\n");
+    for (name, form) in [("bomb.yaml", bomb), ("list.yaml", list)] {
+        let out = d.join(format!("folder-{name}"));
+        let (code, _, err) = run(maia()
+            .args(["namespace", "render", "--namespace-config-file"])
+            .arg(&form)
+            .arg("--cluster-config-file")
+            .arg(examples().join("../workspace/cluster-nginx.yaml"))
+            .arg("--config-folder")
+            .arg(&out));
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(name), "{name}: {err}");
+        assert!(!out.exists(), "{name}: something was written");
+    }
+}
