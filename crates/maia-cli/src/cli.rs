@@ -217,6 +217,10 @@ pub struct NamespaceRenderArgs {
     /// damaged credentials.yaml; deploy again so the workspace gets it
     #[arg(long, value_name = "KEY")]
     pub regenerate: Vec<String>,
+    /// Fetch the group's environment file (minio_env_name) again instead of using the
+    /// bundle's copy
+    #[arg(long)]
+    pub refresh_env: bool,
     #[command(flatten)]
     pub strictness: Strictness,
 }

@@ -7,7 +7,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use maia_render::workspace::{Bundle, SecretSource, ports};
+use maia_render::workspace::{Bundle, EnvFile, SecretSource, ports};
 use maia_spec::workspace::{LoadedWorkspace, WorkspaceSpec};
 
 use crate::cli::{NamespaceRenderArgs, WorkspaceFileArgs};
@@ -38,9 +38,9 @@ impl SecretSource for OsRandom {
     }
 }
 
-use maia_deploy::workspace::folder::{self, write_atomic};
+use maia_deploy::workspace::folder::{self, FolderCredentials, FolderPorts};
 pub use maia_deploy::workspace::folder::{
-    CREDENTIALS_FILE, ConfigFolder, CredentialsFile, PortsLedger,
+    CREDENTIALS_FILE, ConfigFolder, CredentialsFile, PortsLedger, WriteReport,
 };
 
 pub use maia_render::workspace::text::{BundleFile, hub_url};
@@ -96,33 +96,22 @@ pub fn render(
     folder: &ConfigFolder,
     source: &mut dyn SecretSource,
     regenerate: &[String],
+    env_file: Option<&EnvFile>,
 ) -> Result<Rendered> {
     let dir = folder.group_dir(&spec.group_id);
-    let existing = folder::read_credentials(&dir)?;
-    let mut kept = existing.clone().unwrap_or_default();
+    let store = FolderCredentials::new(folder, &spec);
+    let existing = store.read()?;
+    let mut kept = existing.clone().unwrap_or_default().credentials;
     for key in regenerate {
-        kept.credentials.0.remove(key);
+        kept.0.remove(key);
     }
-    let (mut ledger, ledger_from_file) = folder::read_ledger(folder);
-    if let Some(other) = ledger.namespace_holder(&spec.group_id, spec.namespace.as_str()) {
-        return Err(maia_deploy::DeployError::FolderConflict {
-            message: format!(
-                "group {} maps to namespace {}, which group {other} under {} already has",
-                spec.group_id,
-                spec.namespace,
-                folder.path.display()
-            ),
-            hint:
-                "group IDs that differ only in case, '_' or '.' share a namespace: rename one group"
-                    .into(),
-        }
-        .into());
-    }
-    let in_use = ledger.in_use_by_others(&spec.group_id);
+    let mut port_source = FolderPorts::read(folder);
+    port_source.check_namespace(&spec)?;
+    let facts = port_source.facts(&spec)?;
     let ports = ports::allocate(
         &spec.users,
-        &kept.ssh_ports,
-        &in_use,
+        &facts.kept,
+        &facts.in_use,
         spec.cluster.port_range,
     )
     .map_err(|e| CliError::Usage {
@@ -132,9 +121,8 @@ pub fn render(
                 .into(),
         ),
     })?;
-    let previous = ledger.0.insert(spec.group_id.clone(), ports.clone());
-    let ledger_stale = !ledger_from_file || previous.as_ref() != Some(&ports);
-    let bundle = maia_render::workspace::render(&spec, &kept.credentials, source, &ports)?;
+    let ledger_stale = port_source.record(&spec.group_id, &ports);
+    let bundle = maia_render::workspace::render_with(&spec, &kept, source, &ports, env_file)?;
     // A credentials.yaml that exists but lacks a key the bundle needs was damaged or
     // hand-edited: drawing a new password silently would lock the workspace out.
     if let Some(existing) = &existing {
@@ -150,7 +138,7 @@ pub fn render(
                 .map(|k| format!("--regenerate {k}"))
                 .collect();
             return Err(maia_deploy::DeployError::CredentialsDamaged {
-                path: dir.join(CREDENTIALS_FILE).display().to_string(),
+                path: store.path().display().to_string(),
                 reason: format!(
                     "it lacks {}",
                     missing
@@ -176,9 +164,36 @@ pub fn render(
         dir,
         files,
         ledger_path: folder.ledger_path(),
-        ledger,
+        ledger: port_source.into_ledger(),
         ledger_stale,
     })
+}
+
+/// The group's environment file (`minio_env_name`), from a local path, the bundle's
+/// copy, or the central MinIO; says where it came from when it was fetched.
+pub fn env_file(
+    spec: &WorkspaceSpec,
+    form: &Path,
+    group_dir: Option<&Path>,
+    refresh: bool,
+) -> Result<Option<EnvFile>> {
+    let form_dir = match form.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    use maia_deploy::workspace::envfile::{Origin, resolve};
+    Ok(
+        resolve(spec, form_dir, group_dir, refresh)?.map(|(file, origin)| {
+            if origin == Origin::Fetched {
+                eprintln!(
+                    "fetched the environment file {:?} ({} bytes) from the central MinIO",
+                    file.name,
+                    file.text.len()
+                );
+            }
+            file
+        }),
+    )
 }
 
 /// Every file of the bundle, in the order they are written.
@@ -194,85 +209,14 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
     )?)
 }
 
-fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
-    write_atomic(path, text, mode).map_err(|source| CliError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// What writing a bundle did.
-#[derive(Debug, Default)]
-pub struct WriteReport {
-    /// Files created or changed.
-    pub written: Vec<PathBuf>,
-    /// Files already holding exactly what was rendered (left untouched).
-    pub unchanged: Vec<PathBuf>,
-    /// Files of an earlier render that this one no longer produces.
-    pub removed: Vec<PathBuf>,
-}
-
-/// Writes the bundle. A file that already holds the same bytes and mode is left as it
-/// is, so a second run with the same inputs touches nothing. Files of an earlier render
-/// under `manifests/` and `helm/` that this render no longer produces are removed
-/// (those folders are maia's alone).
+/// Writes the bundle into the group's folder (the config folder locked), then the
+/// ports ledger when it lacks this group's ports; see [`folder::write_bundle`].
 pub fn write(rendered: &Rendered) -> Result<WriteReport> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut report = WriteReport::default();
-    let mut bundle_paths = Vec::new();
-    // Leaves a file that already holds `text` with `mode` alone; true when it wrote.
-    let update = |path: &Path, text: &str, mode: u32| -> Result<bool> {
-        let same = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
-            && std::fs::read(path).is_ok_and(|old| old == text.as_bytes());
-        if !same {
-            write_file(path, text, mode)?;
-        }
-        Ok(!same)
-    };
-    // credentials.yaml first: the Secrets written after it hold its values, so a run
-    // stopped half-way never leaves manifests with passwords the file does not keep.
-    let mut files: Vec<&BundleFile> = rendered.files.iter().collect();
-    files.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
-    for f in files {
-        let path = rendered.dir.join(&f.path);
-        let mode = if f.secret {
-            0o600
-        } else if f.executable {
-            0o755
-        } else {
-            0o644
-        };
-        if update(&path, &f.text, mode)? {
-            report.written.push(path.clone());
-        } else {
-            report.unchanged.push(path.clone());
-        }
-        bundle_paths.push(path);
-    }
+    let mut report = folder::write_bundle(&rendered.dir, &rendered.files)?;
     if rendered.ledger_stale {
-        write_file(
-            &rendered.ledger_path,
-            &folder::ledger_text(&rendered.ledger),
-            0o644,
-        )?;
+        folder::write_ledger(&rendered.ledger_path, &rendered.ledger)?;
         report.written.push(rendered.ledger_path.clone());
     }
-    for sub in ["manifests", "helm"] {
-        let Ok(entries) = std::fs::read_dir(rendered.dir.join(sub)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.extension().is_some_and(|e| e == "yaml") && !bundle_paths.contains(&p) {
-                std::fs::remove_file(&p).map_err(|source| CliError::Write {
-                    path: p.clone(),
-                    source,
-                })?;
-                report.removed.push(p);
-            }
-        }
-    }
-    report.removed.sort();
     Ok(report)
 }
 
@@ -281,7 +225,19 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     let loaded = load(&args.files, args.minimal, args.strictness.into())?;
     // Held until the bundle is written: concurrent renders into one folder take turns.
     let folder = ConfigFolder::lock(&args.config_folder)?;
-    let rendered = render(loaded.spec, &folder, &mut OsRandom, &args.regenerate)?;
+    let env = env_file(
+        &loaded.spec,
+        &args.files.namespace_config_file,
+        Some(&folder.group_dir(&loaded.spec.group_id)),
+        args.refresh_env,
+    )?;
+    let rendered = render(
+        loaded.spec,
+        &folder,
+        &mut OsRandom,
+        &args.regenerate,
+        env.as_ref(),
+    )?;
     let report = write(&rendered)?;
     let mut out = std::io::stdout().lock();
     for p in &report.written {
@@ -349,7 +305,7 @@ pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Resu
         group = rendered.spec.group_id,
         dir = maia_render::workspace::text::sh(&rendered.spec.group_id),
     );
-    write_file(&path, &text, 0o755)?;
+    folder::write_file(&path, &text, 0o755)?;
     Ok(path)
 }
 
@@ -383,6 +339,7 @@ pub fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Result<()> 
         config_folder: args.config_folder.clone(),
         minimal: false,
         regenerate: Vec::new(),
+        refresh_env: false,
         strictness: args.strictness,
     })?;
     let Some(commands) = install_commands(&rendered, component).filter(|c| !c.is_empty()) else {
@@ -420,7 +377,7 @@ mod tests {
         let spec = WorkspaceSpec::test();
         let tmp = tempfile::tempdir().unwrap();
         let folder = ConfigFolder::lock(tmp.path()).unwrap();
-        let rendered = render(spec, &folder, &mut CountingSource::default(), &[]).unwrap();
+        let rendered = render(spec, &folder, &mut CountingSource::default(), &[], None).unwrap();
         let at = tmp.path().display();
         let helm = install_commands(&rendered, "oauth2_proxy").unwrap();
         assert_eq!(

@@ -32,6 +32,15 @@ fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
         }
         None => None,
     };
+    let env_file = namespace::env_file(
+        &spec,
+        &args.files.namespace_config_file,
+        args.config_folder
+            .as_ref()
+            .map(|f| f.join(&spec.group_id))
+            .as_deref(),
+        false,
+    )?;
     Ok(Request {
         needs: Needs {
             helm: !args.skip_helm,
@@ -44,6 +53,7 @@ fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
         force_conflicts: args.force_conflicts,
         file_credentials,
         lease_timeout: std::time::Duration::from_secs(120),
+        env_file,
     })
 }
 

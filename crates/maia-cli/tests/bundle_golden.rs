@@ -28,7 +28,8 @@ fn bundle(group: &str, cluster: &str, maia: Option<&str>, minimal: bool) -> Stri
     // An empty folder, with no credentials.yaml: everything is drawn (from the counter).
     let tmp = tempfile::tempdir().unwrap();
     let folder = namespace::ConfigFolder::lock(tmp.path()).unwrap();
-    let rendered = namespace::render(spec, &folder, &mut CountingSource::default(), &[]).unwrap();
+    let rendered =
+        namespace::render(spec, &folder, &mut CountingSource::default(), &[], None).unwrap();
     let mut out = String::new();
     for f in &rendered.files {
         let mode = if f.secret {

@@ -823,3 +823,134 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A loopback S3 endpoint serving one object to presigned GETs, for a bounded number
+/// of requests; it records the request lines.
+fn s3_server(
+    body: &'static str,
+    max: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max).flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 8192];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let line = request.lines().next().unwrap_or_default().to_string();
+            let signed = line.contains("X-Amz-Signature=")
+                && line.contains("X-Amz-Credential=central-reader");
+            let found = line.starts_with("GET /envs/brain/environment.yml?");
+            log.lock().unwrap().push(line);
+            let (status, text) = if signed && found {
+                ("200 OK", body)
+            } else {
+                ("403 Forbidden", "<Error><Code>AccessDenied</Code></Error>")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (addr, seen)
+}
+
+/// `minio_env_name` names an environment file in the central MinIO: fetched once with
+/// a presigned GET, kept in the bundle (so re-renders are offline and identical),
+/// fetched again with --refresh-env; a conda file becomes CONDA_ENV, pip requirements
+/// PIP_ENV; a local path works too (issue 8, item 1).
+#[test]
+fn the_groups_environment_file_is_fetched_once_and_kept_in_the_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (addr, seen) = s3_server("name: brain\ndependencies:\n  - monai\n", 1);
+    let cluster = tmp.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster,
+        std::fs::read_to_string(example("cluster-nginx.yaml")).unwrap()
+            + &format!(
+                "minio_url: http://{addr}\nminio_access_key: central-reader\nminio_secret_key: central-secret-value\nbucket_name: envs\n"
+            ),
+    )
+    .unwrap();
+    let group = tmp.path().join("group.yaml");
+    std::fs::write(
+        &group,
+        std::fs::read_to_string(example("group.yaml")).unwrap()
+            + "minio_env_name: brain/environment.yml\n",
+    )
+    .unwrap();
+    let folder = tmp.path().join("out");
+    let render = |extra: &[&str]| {
+        maia()
+            .args(["namespace", "render", "--namespace-config-file"])
+            .arg(&group)
+            .arg("--cluster-config-file")
+            .arg(&cluster)
+            .arg("--config-folder")
+            .arg(&folder)
+            .args(extra)
+            .assert()
+    };
+    let first = render(&[]).success();
+    let err = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
+    assert!(!err.contains("central-secret-value"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let dir = folder.join("Brain_MRI");
+    let kept = dir.join("env/brain__environment.yml");
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "name: brain\ndependencies:\n  - monai\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let values =
+        std::fs::read_to_string(dir.join("helm/jupyterhub-brain-mri.values.yaml")).unwrap();
+    assert!(values.contains("CONDA_ENV"), "{values}");
+    assert!(!values.contains("PIP_ENV"));
+
+    // The server is gone: the re-render uses the bundle's copy and changes nothing.
+    let again = render(&[]).success();
+    let out = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    assert!(!out.contains("wrote"), "{out}");
+    // --refresh-env asks the server again (and fails clearly when it cannot).
+    let refused = render(&["--refresh-env"]).failure();
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("brain/environment.yml"), "{err}");
+    let (addr2, _) = s3_server("monai==1.3\nnumpy\n", 1);
+    std::fs::write(
+        &cluster,
+        std::fs::read_to_string(&cluster)
+            .unwrap()
+            .replace(&addr.to_string(), &addr2.to_string()),
+    )
+    .unwrap();
+    render(&["--refresh-env"]).success();
+    let values =
+        std::fs::read_to_string(dir.join("helm/jupyterhub-brain-mri.values.yaml")).unwrap();
+    assert!(values.contains("PIP_ENV"), "{values}");
+
+    // A local path next to the form needs no central MinIO.
+    std::fs::write(tmp.path().join("local-env.txt"), "scipy\n").unwrap();
+    std::fs::write(
+        &group,
+        std::fs::read_to_string(example("group.yaml")).unwrap() + "minio_env_name: local-env.txt\n",
+    )
+    .unwrap();
+    render(&[]).success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("env/local-env.txt")).unwrap(),
+        "scipy\n"
+    );
+    assert!(!kept.exists(), "the old environment file is removed");
+}

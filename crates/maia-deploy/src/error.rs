@@ -121,8 +121,16 @@ pub enum DeployError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    FolderWrite {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{message}")]
     FolderConflict { message: String, hint: String },
+    #[error("cannot get the environment file {name:?} (minio_env_name): {reason}")]
+    EnvFile { name: String, reason: String },
     #[error("no workspace {0:?} on the cluster")]
     WorkspaceNotFound(String),
     #[error("cannot turn {object} into JSON")]
@@ -171,6 +179,14 @@ pub enum DeployError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A path that should be a folder is a file (or lies under one): a wrong argument.
+fn not_a_folder(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
+    )
 }
 
 /// A program's stderr, indented under the line saying it failed.
@@ -256,7 +272,14 @@ impl DeployError {
             DeployError::FolderIo { .. } => {
                 "check that the config folder exists, is a folder and is writable".into()
             }
+            DeployError::FolderWrite { source, .. } if not_a_folder(source) => {
+                "the output folder is a file: name a folder (it is created when missing)".into()
+            }
+            DeployError::FolderWrite { .. } => "check that the folder exists and is writable".into(),
             DeployError::FolderConflict { hint, .. } => hint.clone(),
+            DeployError::EnvFile { .. } => {
+                "check minio_env_name in the group form and minio_url, the keys and bucket_name in the cluster config; a local path is read relative to the group form".into()
+            }
             DeployError::PortsExhausted(_) => {
                 "widen port_range in the cluster config (every port the cluster's Services hold is taken)".into()
             }
@@ -288,11 +311,9 @@ impl DeployError {
         if let DeployError::Preflight { problems } = self {
             return problems.iter().any(|p| p.bad_input);
         }
-        if let DeployError::FolderIo { source, .. } = self {
-            return matches!(
-                source.kind(),
-                std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
-            );
+        if let DeployError::FolderIo { source, .. } | DeployError::FolderWrite { source, .. } = self
+        {
+            return not_a_folder(source);
         }
         matches!(
             self,

@@ -36,6 +36,7 @@ fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
         force_conflicts: false,
         file_credentials: None,
         lease_timeout: Duration::from_secs(30),
+        env_file: None,
     }
 }
 

@@ -75,6 +75,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
         config_folder: args.config_folder.clone(),
         minimal: args.minimal,
         regenerate: Vec::new(),
+        refresh_env: false,
         strictness: args.strictness,
     })?;
     let script = namespace::write_namespace_script(&rendered, &args.config_folder)?;

@@ -32,6 +32,8 @@ pub struct Request {
     pub file_credentials: Option<Credentials>,
     /// How long to wait for another run's ports Lease.
     pub lease_timeout: Duration,
+    /// The group's environment file (`minio_env_name`), resolved by the caller.
+    pub env_file: Option<maia_render::workspace::EnvFile>,
 }
 
 /// Everything gathered and rendered before the first write.
@@ -119,12 +121,11 @@ pub async fn prepare<'c>(
     )
     .map_err(|e| DeployError::PortsExhausted(e.to_string()))
     .and_then(|p| {
-        maia_render::workspace::render(spec, &kept, source, &p).map_err(|source| {
-            DeployError::Render {
+        maia_render::workspace::render_with(spec, &kept, source, &p, request.env_file.as_ref())
+            .map_err(|source| DeployError::Render {
                 object: format!("workspace {}", spec.group_id),
                 source,
-            }
-        })
+            })
     });
     let bundle = match rendered {
         Ok(b) => b,

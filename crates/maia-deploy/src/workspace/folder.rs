@@ -4,6 +4,10 @@
 //! folder are serialised (and can no longer hand two groups the same port), and every
 //! file is replaced atomically (unique temporary name, fsync, rename, fsync of the
 //! folder), so a crash or a full disk leaves the old file or the new one, never half.
+//!
+//! The stores: [`FolderCredentials`] (a group's `credentials.yaml`, a
+//! [`CredentialStore`]) and [`FolderPorts`] (the ports ledger, a [`PortSource`], as
+//! [`ClusterPorts`] is for the cluster's live Services).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
@@ -11,9 +15,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use maia_render::workspace::text::{BundleFile, credentials_header};
 use maia_render::workspace::{Credentials, SshPorts};
+use maia_spec::workspace::WorkspaceSpec;
 use serde::{Deserialize, Serialize};
 
+use super::facts::{CredentialStore, PortFacts, read_ports};
+use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
 
 /// maia's own files under the config folder. A group_ID cannot name it: a namespace
@@ -27,7 +35,7 @@ pub const PORTS_LEDGER: &str = "ssh-ports.json";
 /// is missing.
 pub const OLD_PORTS_LEDGER: &str = "ssh-ports.json";
 /// Each group's credentials and SSH ports, in its folder.
-pub const CREDENTIALS_FILE: &str = "credentials.yaml";
+pub use maia_render::workspace::text::CREDENTIALS_FILE;
 
 /// The config folder, locked for this run (the lock is released when it is dropped).
 #[derive(Debug)]
@@ -131,6 +139,62 @@ pub fn read_credentials(dir: &Path) -> Result<Option<CredentialsFile>> {
     Ok(Some(file))
 }
 
+/// One group's `credentials.yaml` under the locked config folder: the credentials of
+/// earlier runs and the group's SSH ports, written mode 0600.
+#[derive(Debug)]
+pub struct FolderCredentials<'a> {
+    folder: &'a ConfigFolder,
+    group_id: String,
+    namespace: String,
+}
+
+impl<'a> FolderCredentials<'a> {
+    pub fn new(folder: &'a ConfigFolder, spec: &WorkspaceSpec) -> FolderCredentials<'a> {
+        FolderCredentials {
+            folder,
+            group_id: spec.group_id.clone(),
+            namespace: spec.namespace.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.folder.group_dir(&self.group_id).join(CREDENTIALS_FILE)
+    }
+
+    /// The whole file, ports included; nothing when there is none (see
+    /// [`read_credentials`]).
+    pub fn read(&self) -> Result<Option<CredentialsFile>> {
+        read_credentials(&self.folder.group_dir(&self.group_id))
+    }
+
+    /// The file's text: its header comment, then the YAML.
+    pub fn text(&self, file: &CredentialsFile) -> Result<String> {
+        Ok(format!(
+            "{}{}",
+            credentials_header(&self.group_id, &self.namespace),
+            credentials_text(file)?
+        ))
+    }
+
+    /// Replaces the file (atomically, mode 0600); false when it already held `file`.
+    pub fn write(&self, file: &CredentialsFile) -> Result<bool> {
+        update_file(&self.path(), &self.text(file)?, 0o600)
+    }
+}
+
+impl CredentialStore for FolderCredentials<'_> {
+    async fn load(&self) -> Result<Credentials> {
+        Ok(self.read()?.unwrap_or_default().credentials)
+    }
+
+    /// Keeps `credentials`, and the group's SSH ports the file already lists.
+    async fn save(&self, credentials: &Credentials) -> Result<bool> {
+        let mut file = self.read()?.unwrap_or_default();
+        file.credentials = credentials.clone();
+        self.write(&file)
+    }
+}
+
 /// The text of `credentials.yaml` (without the header comment the caller adds).
 pub fn credentials_text(file: &CredentialsFile) -> Result<String> {
     yaml_serde::to_string(file).map_err(|e| DeployError::FolderIo {
@@ -161,6 +225,99 @@ impl PortsLedger {
             .keys()
             .find(|g| g.as_str() != group_id && maia_spec::names::suggest_label(g) == namespace)
             .map(String::as_str)
+    }
+}
+
+/// Where the SSH ports in use are read from: the cluster's live Services
+/// ([`ClusterPorts`]) or the config folder's ledger ([`FolderPorts`]).
+#[allow(async_fn_in_trait)]
+pub trait PortSource {
+    /// The ports `spec`'s users have now (`kept`) and every port someone else holds.
+    async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts>;
+}
+
+/// The cluster's ports: [`read_ports`].
+#[derive(Clone, Copy)]
+pub struct ClusterPorts<'a> {
+    pub cluster: &'a Cluster,
+}
+
+impl PortSource for ClusterPorts<'_> {
+    async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts> {
+        read_ports(self.cluster, spec).await
+    }
+}
+
+/// The config folder's ports: the group's own from its `credentials.yaml`, the other
+/// groups' from the ledger (read once, under the folder's lock).
+#[derive(Debug)]
+pub struct FolderPorts<'a> {
+    folder: &'a ConfigFolder,
+    ledger: PortsLedger,
+    from_file: bool,
+}
+
+impl<'a> FolderPorts<'a> {
+    /// Reads the ledger (see [`read_ledger`]).
+    pub fn read(folder: &'a ConfigFolder) -> FolderPorts<'a> {
+        let (ledger, from_file) = read_ledger(folder);
+        FolderPorts {
+            folder,
+            ledger,
+            from_file,
+        }
+    }
+
+    /// Refuses a group whose namespace another group of the folder already has.
+    pub fn check_namespace(&self, spec: &WorkspaceSpec) -> Result<()> {
+        match self
+            .ledger
+            .namespace_holder(&spec.group_id, spec.namespace.as_str())
+        {
+            None => Ok(()),
+            Some(other) => Err(DeployError::FolderConflict {
+                message: format!(
+                    "group {} maps to namespace {}, which group {other} under {} already has",
+                    spec.group_id,
+                    spec.namespace,
+                    self.folder.path.display()
+                ),
+                hint: "group IDs that differ only in case, '_' or '.' share a namespace: rename one group"
+                    .into(),
+            }),
+        }
+    }
+
+    /// The facts, from files only.
+    pub fn facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts> {
+        let kept = read_credentials(&self.folder.group_dir(&spec.group_id))?
+            .map(|f| f.ssh_ports)
+            .unwrap_or_default();
+        Ok(PortFacts {
+            kept,
+            in_use: self.ledger.in_use_by_others(&spec.group_id),
+        })
+    }
+
+    /// Records the ports `group_id` was given; true when the ledger file lacks them
+    /// (or was missing) and must be written.
+    pub fn record(&mut self, group_id: &str, ports: &SshPorts) -> bool {
+        let previous = self.ledger.0.insert(group_id.into(), ports.clone());
+        !self.from_file || previous.as_ref() != Some(ports)
+    }
+
+    pub fn ledger(&self) -> &PortsLedger {
+        &self.ledger
+    }
+
+    pub fn into_ledger(self) -> PortsLedger {
+        self.ledger
+    }
+}
+
+impl PortSource for FolderPorts<'_> {
+    async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts> {
+        self.facts(spec)
     }
 }
 
@@ -240,6 +397,100 @@ pub fn ledger_text(ledger: &PortsLedger) -> String {
     text
 }
 
+/// Writes the ledger to `path` (atomically, mode 0644).
+pub fn write_ledger(path: &Path, ledger: &PortsLedger) -> Result<()> {
+    write_file(path, &ledger_text(ledger), 0o644)
+}
+
+/// What writing a bundle did.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: Vec<PathBuf>,
+    /// Files already holding exactly what was rendered (left untouched).
+    pub unchanged: Vec<PathBuf>,
+    /// Files of an earlier render that this one no longer produces.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Writes a group's bundle into `dir` (call it with the config folder locked). A file
+/// that already holds the same bytes and mode is left as it is, so a second run with
+/// the same inputs touches nothing. Files of an earlier render under `manifests/` and
+/// `helm/` that this render no longer produces are removed (those folders are maia's
+/// alone).
+pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
+    let mut report = WriteReport::default();
+    let mut bundle_paths = Vec::new();
+    // credentials.yaml first: the Secrets written after it hold its values, so a run
+    // stopped half-way never leaves manifests with passwords the file does not keep.
+    let mut files: Vec<&BundleFile> = files.iter().collect();
+    files.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
+    for f in files {
+        let path = dir.join(&f.path);
+        let mode = if f.secret {
+            0o600
+        } else if f.executable {
+            0o755
+        } else {
+            0o644
+        };
+        if update_file(&path, &f.text, mode)? {
+            report.written.push(path.clone());
+        } else {
+            report.unchanged.push(path.clone());
+        }
+        bundle_paths.push(path);
+    }
+    report.removed = remove_unrendered(dir, &bundle_paths)?;
+    Ok(report)
+}
+
+/// Removes the YAML files under `dir`'s `manifests/` and `helm/` not in `keep`.
+fn remove_unrendered(dir: &Path, keep: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    // manifests/ and helm/ hold maia's YAML, env/ the environment file: what this
+    // render does not produce is left from an earlier one.
+    for sub in ["manifests", "helm", "env"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let ours = sub == "env" || p.extension().is_some_and(|e| e == "yaml");
+            if ours && p.is_file() && !keep.contains(&p) {
+                std::fs::remove_file(&p).map_err(|source| write_error(&p, source))?;
+                removed.push(p);
+            }
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Leaves a file that already holds `text` with `mode` alone, else replaces it; true
+/// when it wrote.
+fn update_file(path: &Path, text: &str, mode: u32) -> Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let same = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == mode)
+        && std::fs::read(path).is_ok_and(|old| old == text.as_bytes());
+    if !same {
+        write_file(path, text, mode)?;
+    }
+    Ok(!same)
+}
+
+/// [`write_atomic`], its failure naming the file.
+pub fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+    write_atomic(path, text, mode).map_err(|source| write_error(path, source))
+}
+
+fn write_error(path: &Path, source: std::io::Error) -> DeployError {
+    DeployError::FolderWrite {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 /// Replaces `path` with `text` atomically: a temporary file with a name no other run
 /// uses, written and synced, renamed over the old one, then the folder synced. The
 /// temporary file is removed whatever fails.
@@ -303,6 +554,171 @@ mod tests {
         rx.recv_timeout(std::time::Duration::from_secs(10))
             .expect("the second run gets the lock once the first lets go");
         waiter.join().unwrap();
+    }
+
+    fn ports(pairs: &[(&str, u16)]) -> SshPorts {
+        SshPorts(pairs.iter().map(|(u, p)| (u.to_string(), *p)).collect())
+    }
+
+    #[tokio::test]
+    async fn folder_credentials_are_a_private_credential_store_that_keeps_the_ports() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = ConfigFolder::lock(dir.path()).unwrap();
+        let spec = WorkspaceSpec::test();
+        let store = FolderCredentials::new(&folder, &spec);
+        assert_eq!(store.path(), dir.path().join("Brain_MRI/credentials.yaml"));
+        assert_eq!(store.load().await.unwrap(), Credentials::default());
+
+        let file = CredentialsFile {
+            credentials: Credentials([("mysql.password".to_string(), "s3cret".to_string())].into()),
+            ssh_ports: ports(&[("alice@example.org", 30100)]),
+        };
+        assert!(store.write(&file).unwrap());
+        assert!(
+            !store.write(&file).unwrap(),
+            "the same file is not rewritten"
+        );
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(
+            text.starts_with(&credentials_header("Brain_MRI", "brain-mri")),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+
+        // Saving credentials keeps the group's ports.
+        let more = Credentials(
+            [
+                ("mysql.password".to_string(), "s3cret".to_string()),
+                ("minio.password".to_string(), "other".to_string()),
+            ]
+            .into(),
+        );
+        assert!(store.save(&more).await.unwrap());
+        assert!(!store.save(&more).await.unwrap());
+        assert_eq!(store.load().await.unwrap(), more);
+        assert_eq!(store.read().unwrap().unwrap().ssh_ports, file.ssh_ports);
+    }
+
+    #[tokio::test]
+    async fn folder_ports_keep_the_groups_own_and_avoid_every_other_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = ConfigFolder::lock(dir.path()).unwrap();
+        let spec = WorkspaceSpec::test();
+        let ledger = PortsLedger(
+            [
+                (
+                    "Brain_MRI".to_string(),
+                    ports(&[("alice@example.org", 30100)]),
+                ),
+                (
+                    "Lung_CT".to_string(),
+                    ports(&[
+                        ("carol@example.org", 30101),
+                        ("bob.smith@example.org", 30102),
+                    ]),
+                ),
+            ]
+            .into(),
+        );
+        write_ledger(&folder.ledger_path(), &ledger).unwrap();
+        // The group's own ports come from its credentials.yaml.
+        let own = ports(&[("alice@example.org", 30105)]);
+        FolderCredentials::new(&folder, &spec)
+            .write(&CredentialsFile {
+                credentials: Credentials::default(),
+                ssh_ports: own.clone(),
+            })
+            .unwrap();
+
+        let mut source = FolderPorts::read(&folder);
+        let facts = source.port_facts(&spec).await.unwrap();
+        assert_eq!(facts.kept, own);
+        assert_eq!(facts.in_use, BTreeSet::from([30101, 30102]));
+        source.check_namespace(&spec).unwrap();
+        assert!(!source.record("Brain_MRI", &ports(&[("alice@example.org", 30100)])));
+        assert!(source.record("Brain_MRI", &own), "a change is written");
+
+        // Without the ledger it is rebuilt from the groups' credentials.yaml, and written.
+        std::fs::remove_file(folder.ledger_path()).unwrap();
+        let mut source = FolderPorts::read(&folder);
+        assert_eq!(source.ledger().0.get("Brain_MRI"), Some(&own));
+        assert!(source.record("Brain_MRI", &own));
+
+        // Another group mapping to the same namespace is refused, naming both.
+        let mut twin = spec.clone();
+        twin.group_id = "brain.mri".into();
+        let e = source.check_namespace(&twin).unwrap_err();
+        assert!(e.to_string().contains("group Brain_MRI under"), "{e}");
+        assert!(e.is_bad_input());
+    }
+
+    #[cfg(feature = "fake")]
+    #[tokio::test]
+    async fn cluster_ports_are_read_from_the_live_services() {
+        let fake = crate::fake::FakeCluster::new(&[]).await;
+        let cluster = fake.cluster();
+        let facts = ClusterPorts { cluster: &cluster }
+            .port_facts(&WorkspaceSpec::test())
+            .await
+            .unwrap();
+        assert_eq!(facts, PortFacts::default());
+    }
+
+    #[test]
+    fn bundle_writes_touch_only_what_changed_and_drop_what_is_no_longer_rendered() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = |path: &str, text: &str, secret: bool| BundleFile {
+            path: path.into(),
+            text: text.into(),
+            secret,
+            executable: path.ends_with(".sh"),
+        };
+        let first = [
+            file("manifests/01-a.yaml", "a", true),
+            file("manifests/02-b.yaml", "b", false),
+            file("deploy.sh", "#!/bin/sh\n", false),
+            file(CREDENTIALS_FILE, "x: 1\n", true),
+        ];
+        let report = write_bundle(dir.path(), &first).unwrap();
+        // credentials.yaml goes first.
+        assert_eq!(report.written[0], dir.path().join(CREDENTIALS_FILE));
+        assert_eq!(report.written.len(), 4);
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("manifests/01-a.yaml"), 0o600);
+        assert_eq!(mode("manifests/02-b.yaml"), 0o644);
+        assert_eq!(mode("deploy.sh"), 0o755);
+
+        let second = [
+            file("manifests/01-a.yaml", "a", true),
+            file("deploy.sh", "#!/bin/sh\necho\n", false),
+            file(CREDENTIALS_FILE, "x: 1\n", true),
+        ];
+        let report = write_bundle(dir.path(), &second).unwrap();
+        assert_eq!(report.written, [dir.path().join("deploy.sh")]);
+        assert_eq!(report.unchanged.len(), 2);
+        assert_eq!(report.removed, [dir.path().join("manifests/02-b.yaml")]);
+
+        // A group folder that is a file: a wrong argument, naming the file.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, "").unwrap();
+        let e = write_bundle(&blocked, &second).unwrap_err();
+        assert!(e.to_string().starts_with("cannot write "), "{e}");
+        assert!(e.is_bad_input());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::readiness::{self, Status};
 use crate::tools::{Helm, Kubectl, values_differ};
 
 pub mod deploy;
+pub mod envfile;
 pub mod facts;
 pub mod folder;
 pub mod manage;

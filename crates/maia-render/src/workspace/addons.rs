@@ -345,6 +345,7 @@ mod tests {
             spec: &spec,
             credentials: &mut store,
             ssh_ports: &ports,
+            env_file: None,
         };
         let err = render(&mut ctx).unwrap_err();
         assert!(
@@ -363,6 +364,7 @@ mod tests {
             spec: &spec,
             credentials: &mut store,
             ssh_ports: &none,
+            env_file: None,
         };
         assert!(matches!(
             render(&mut ctx),

@@ -152,6 +152,10 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     }
     set(&mut env, "HOSTNAME", spec.cluster.ssh_hostname.clone());
     set(&mut env, "NAMESPACE", spec.namespace.to_string());
+    // The group's environment, installed by the workspace image when it starts.
+    if let Some(file) = ctx.env_file {
+        set(&mut env, file.variable(), file.text.clone());
+    }
     let mut objects = Vec::new();
     if !spec.minimal {
         // Minimal workspaces have no MinIO or MLflow to point at.
@@ -345,6 +349,7 @@ mod tests {
             spec: &spec,
             credentials: &mut store,
             ssh_ports: &ports,
+            env_file: None,
         };
         let err = render(&mut ctx).unwrap_err();
         assert_eq!(
@@ -414,6 +419,26 @@ mod tests {
                 .get("baseUrl")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_groups_environment_file_becomes_conda_env_or_pip_env() {
+        use crate::workspace::EnvFile;
+        let spec = WorkspaceSpec::test();
+        let env_of = |text: &str| {
+            let file = EnvFile {
+                name: "env.yml".into(),
+                text: text.into(),
+            };
+            let (c, _) = crate::workspace::testing::render_one_with(render, &spec, Some(&file));
+            c.helm[0].values["singleuser"]["extraEnv"].clone()
+        };
+        let conda = env_of("name: brain\ndependencies: [numpy]\n");
+        assert_eq!(conda["CONDA_ENV"], "name: brain\ndependencies: [numpy]\n");
+        assert!(conda.get("PIP_ENV").is_none());
+        let pip = env_of("numpy==2.0\nmonai\n");
+        assert_eq!(pip["PIP_ENV"], "numpy==2.0\nmonai\n");
+        assert!(pip.get("CONDA_ENV").is_none());
     }
 
     #[test]

@@ -51,11 +51,10 @@ fn inputs_digest(parts: &[&str]) -> String {
 const KEY_LEN: usize = 20;
 const SECRET_LEN: usize = 40;
 
-/// The MinIO env-configuration Secret: the form's `minio_env_name`, else `<ns>-env-configuration`.
+/// The MinIO env-configuration Secret the operator reads: `<ns>-env-configuration`.
+/// (The form's `minio_env_name` names an environment file, not this Secret.)
 pub fn env_secret_name(spec: &WorkspaceSpec) -> String {
-    spec.minio_env_name
-        .clone()
-        .unwrap_or_else(|| format!("{}-env-configuration", spec.namespace))
+    format!("{}-env-configuration", spec.namespace)
 }
 
 /// The parts of the `minio.min.io/v2` Tenant CRD maia sets.

@@ -113,12 +113,41 @@ pub struct Ctx<'a, 's> {
     pub spec: &'a WorkspaceSpec,
     pub credentials: &'a mut CredentialStore<'s>,
     pub ssh_ports: &'a SshPorts,
+    /// The group's environment file (`minio_env_name`), fetched by the caller.
+    pub env_file: Option<&'a EnvFile>,
+}
+
+/// A group's environment file, as fetched: its name and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl EnvFile {
+    /// Where the bundle keeps it: `env/<name>` with `/` written as `__`.
+    pub fn bundle_path(&self) -> String {
+        format!("env/{}", self.name.replace('/', "__"))
+    }
+
+    /// The workspace variable it goes into: a conda environment (`name: …` first)
+    /// becomes `CONDA_ENV`, anything else (pip requirements) `PIP_ENV`.
+    pub fn variable(&self) -> &'static str {
+        if self.text.trim_start().starts_with("name:") {
+            "CONDA_ENV"
+        } else {
+            "PIP_ENV"
+        }
+    }
 }
 
 /// Everything a workspace consists of, ready to be written or applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     pub components: Vec<Component>,
+    /// The group's environment file, kept in the bundle (`env/<name>`) so re-renders
+    /// need no network.
+    pub env_file: Option<EnvFile>,
     /// Every credential, the ones kept and the ones drawn now.
     pub credentials: Credentials,
     pub ssh_ports: SshPorts,
@@ -145,6 +174,17 @@ pub fn render(
     source: &mut dyn SecretSource,
     ssh_ports: &SshPorts,
 ) -> Result<Bundle, RenderError> {
+    render_with(spec, kept, source, ssh_ports, None)
+}
+
+/// [`render`] with the group's environment file (`minio_env_name`).
+pub fn render_with(
+    spec: &WorkspaceSpec,
+    kept: &Credentials,
+    source: &mut dyn SecretSource,
+    ssh_ports: &SshPorts,
+    env_file: Option<&EnvFile>,
+) -> Result<Bundle, RenderError> {
     let mut store = CredentialStore::new(kept, source);
     let mut components = Vec::new();
     {
@@ -152,6 +192,7 @@ pub fn render(
             spec,
             credentials: &mut store,
             ssh_ports,
+            env_file,
         };
         type Render = fn(&mut Ctx<'_, '_>) -> Result<Component, RenderError>;
         // Apply order. `--minimal` keeps namespace, pull secret, shared PVC, the SSH
@@ -188,6 +229,7 @@ pub fn render(
     }
     Ok(Bundle {
         components,
+        env_file: env_file.cloned(),
         credentials: store.into_credentials(),
         ssh_ports: ssh_ports.clone(),
     })

@@ -170,6 +170,7 @@ mod tests {
             spec,
             credentials: &mut store,
             ssh_ports: &ports,
+            env_file: None,
         };
         let c = render(&mut ctx).unwrap();
         let text = crate::helm_yaml::to_string(&c.helm[0].values);

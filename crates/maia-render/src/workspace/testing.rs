@@ -25,6 +25,15 @@ pub fn first_ports(spec: &WorkspaceSpec) -> SshPorts {
 
 /// Renders `render` for `spec` on a first run (no kept credentials).
 pub fn render_one(render: RenderFn, spec: &WorkspaceSpec) -> (Component, Credentials) {
+    render_one_with(render, spec, None)
+}
+
+/// [`render_one`] with an environment file.
+pub fn render_one_with(
+    render: RenderFn,
+    spec: &WorkspaceSpec,
+    env_file: Option<&super::EnvFile>,
+) -> (Component, Credentials) {
     let kept = Credentials::default();
     let mut source = CountingSource::default();
     let mut store = CredentialStore::new(&kept, &mut source);
@@ -33,6 +42,7 @@ pub fn render_one(render: RenderFn, spec: &WorkspaceSpec) -> (Component, Credent
         spec,
         credentials: &mut store,
         ssh_ports: &ssh_ports,
+        env_file,
     };
     let component = render(&mut ctx).expect("fixture renders");
     (component, store.into_credentials())

@@ -38,6 +38,8 @@ pub enum InstallStep<'a> {
         /// `manifests/NN-<component>.yaml`
         manifest: String,
         objects: &'a [Object],
+        /// It holds a MinIO Tenant, which only the MinIO Operator's CRD makes known.
+        needs_minio_operator: bool,
     },
     /// A third-party chart.
     Helm {
@@ -45,6 +47,8 @@ pub enum InstallStep<'a> {
         release: &'a HelmRelease,
         /// `helm/<release>.values.yaml`
         values: String,
+        /// `helm/<release>.chart.yaml`: where the chart comes from, for reviewers.
+        chart_file: String,
         /// First release of its repository: `helm repo add` goes before it.
         add_repo: bool,
     },
@@ -67,6 +71,7 @@ pub fn install_steps(bundle: &Bundle) -> Vec<InstallStep<'_>> {
                 component: component.name,
                 manifest: manifest_name(manifest_index, component),
                 objects: &component.objects,
+                needs_minio_operator: component.objects.iter().any(|o| o.kind() == "Tenant"),
             });
         }
         for release in &component.helm {
@@ -74,6 +79,7 @@ pub fn install_steps(bundle: &Bundle) -> Vec<InstallStep<'_>> {
                 component: component.name,
                 release,
                 values: values_file(release),
+                chart_file: format!("helm/{}.chart.yaml", release.release),
                 add_repo: repos.insert(release.repo_name.clone()),
             });
         }
@@ -229,8 +235,10 @@ pub fn deploy_script(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
             }
         };
         let _ = writeln!(script, "\n# {}. {}: {what}", n + 1, step.component());
-        if let InstallStep::Apply { objects, .. } = step
-            && objects.iter().any(|o| o.kind() == "Tenant")
+        if let InstallStep::Apply {
+            needs_minio_operator: true,
+            ..
+        } = step
         {
             let _ = writeln!(
                 script,
@@ -381,8 +389,18 @@ pub fn summary_json(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<String, Ren
     Ok(json)
 }
 
+/// The comment heading `credentials.yaml` (its YAML follows).
+pub fn credentials_header(group_id: &str, namespace: &str) -> String {
+    format!(
+        "# Secrets and SSH ports of workspace {group_id} (namespace {namespace}), kept by maia.\n\
+         # Keep this file private and next to the bundle: every run reuses it, so the\n\
+         # running workspace and the next render agree. Deleting it draws new passwords.\n"
+    )
+}
+
 /// Every file of the bundle, in the order they are written; `credentials` is the
-/// text of credentials.yaml (kept by the caller's store).
+/// YAML of credentials.yaml (kept by the caller's store), which gets
+/// [`credentials_header`] in front.
 pub fn bundle_files(
     spec: &WorkspaceSpec,
     bundle: &Bundle,
@@ -400,7 +418,10 @@ pub fn bundle_files(
                 executable: false,
             }),
             InstallStep::Helm {
-                release, values, ..
+                release,
+                values,
+                chart_file,
+                ..
             } => {
                 let chart = format!("{}/{}", release.repo_name, release.chart);
                 let chart_meta = BTreeMap::from([
@@ -419,7 +440,7 @@ pub fn bundle_files(
                     executable: false,
                 });
                 files.push(BundleFile {
-                    path: format!("helm/{}.chart.yaml", release.release).into(),
+                    path: chart_file.into(),
                     text: yaml_serde::to_string(&chart_meta).map_err(|source| {
                         RenderError::Yaml {
                             object: format!("chart of {}", release.release),
@@ -433,6 +454,16 @@ pub fn bundle_files(
             InstallStep::Kustomize { .. } => {}
         }
     }
+    if let Some(env) = &bundle.env_file {
+        // Kept so re-renders are offline and byte-identical (`--refresh-env` fetches
+        // again); private, since a requirements file may name a private index.
+        files.push(BundleFile {
+            path: env.bundle_path().into(),
+            text: env.text.clone(),
+            secret: true,
+            executable: false,
+        });
+    }
     files.push(BundleFile {
         path: "deploy.sh".into(),
         text: deploy_script(spec, bundle),
@@ -442,10 +473,8 @@ pub fn bundle_files(
     files.push(BundleFile {
         path: CREDENTIALS_FILE.into(),
         text: format!(
-            "# Secrets and SSH ports of workspace {} (namespace {}), kept by maia.\n\
-             # Keep this file private and next to the bundle: every run reuses it, so the\n\
-             # running workspace and the next render agree. Deleting it draws new passwords.\n{credentials}",
-            spec.group_id, spec.namespace
+            "{}{credentials}",
+            credentials_header(&spec.group_id, spec.namespace.as_str())
         ),
         secret: true,
         executable: false,
@@ -583,6 +612,80 @@ mod tests {
                 "mlflow_service"
             ]
         );
+    }
+
+    #[test]
+    fn step_commands_quote_the_folder_and_urls_and_kustomize_ends_with_its_wait() {
+        let spec = WorkspaceSpec::test();
+        let b = bundle(&spec);
+        let steps = install_steps(&b);
+        assert_eq!(
+            steps[0].commands("/my dir/", false),
+            [
+                "kubectl apply --server-side --field-manager=maia -f '/my dir/manifests/01-namespace.yaml'"
+            ]
+        );
+        // Only the MinIO step needs the operator; only it holds a Tenant.
+        let operator: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match s {
+                InstallStep::Apply {
+                    component,
+                    needs_minio_operator: true,
+                    ..
+                } => Some(*component),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(operator, ["minio"]);
+        // Without `with_repo`, a release whose repository was added before is one line.
+        let helm = steps
+            .iter()
+            .find(|s| matches!(s, InstallStep::Helm { .. }))
+            .unwrap();
+        let InstallStep::Helm { chart_file, .. } = helm else {
+            unreachable!()
+        };
+        assert_eq!(chart_file, "helm/oauth2-proxy.chart.yaml");
+        assert_eq!(helm.commands("", false).len(), 2);
+        let kustomize: Vec<Vec<String>> = steps
+            .iter()
+            .filter(|s| matches!(s, InstallStep::Kustomize { .. }))
+            .map(|s| s.commands("/ignored/", false))
+            .collect();
+        assert_eq!(kustomize.len(), 2);
+        // A remote URL is neither prefixed nor left unquoted (`?` is a glob).
+        assert!(
+            kustomize[0][0].starts_with("kubectl apply --server-side -k 'github.com/kubeflow/"),
+            "{kustomize:?}"
+        );
+        assert!(kustomize[0][0].ends_with('\''), "{kustomize:?}");
+        assert!(
+            kustomize[0][1].starts_with("kubectl wait --for condition=established"),
+            "{kustomize:?}"
+        );
+        assert_eq!(kustomize[1].len(), 1);
+    }
+
+    #[test]
+    fn credentials_yaml_starts_with_its_header() {
+        let spec = WorkspaceSpec::test();
+        let files = bundle_files(&spec, &bundle(&spec), "credentials: {}\n".into()).unwrap();
+        let credentials = files
+            .iter()
+            .find(|f| f.path == std::path::Path::new(CREDENTIALS_FILE))
+            .unwrap();
+        assert!(credentials.secret);
+        assert_eq!(
+            credentials.text,
+            format!(
+                "{}credentials: {{}}\n",
+                credentials_header("Brain_MRI", "brain-mri")
+            )
+        );
+        assert!(credentials.text.starts_with(
+            "# Secrets and SSH ports of workspace Brain_MRI (namespace brain-mri), kept by maia.\n"
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::names::DnsSubdomain;
 use crate::path::FieldPath;
 
 use super::group::check_emails;
-use super::{ClusterSpec, IngressController, Keycloak, Registry, SshExposure, UrlType};
+use super::{ClusterSpec, EnvStore, IngressController, Keycloak, Registry, SshExposure, UrlType};
 
 /// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -95,6 +95,18 @@ pub struct ClusterConfig {
     /// Base URL of the MAIA dashboard, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    /// The central MinIO holding groups' environment files (`minio_env_name`): its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minio_url: Option<String>,
+    /// Access key of the central MinIO (read-only is enough).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minio_access_key: Option<Text>,
+    /// Secret key of the central MinIO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minio_secret_key: Option<Text>,
+    /// The bucket the environment files are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_name: Option<String>,
 }
 
 impl ConfigFile for ClusterConfig {
@@ -199,6 +211,8 @@ fn blank_as_unset(mut c: ClusterConfig) -> ClusterConfig {
         &mut c.metallb_shared_ip,
         &mut c.hub_image,
         &mut c.base_url,
+        &mut c.minio_url,
+        &mut c.bucket_name,
     ] {
         clear(field);
     }
@@ -519,6 +533,8 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
         }
     };
 
+    let env_store = env_store(&mut issues, &root, c);
+
     if issues.has_errors() {
         return (None, issues.0);
     }
@@ -542,8 +558,48 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
         keycloak,
         hub_image,
         base_url: c.base_url.clone(),
+        env_store,
     };
     (Some(spec), issues.0)
+}
+
+/// The central MinIO of environment files: all four settings, or none.
+fn env_store(issues: &mut Issues, root: &FieldPath, c: &ClusterConfig) -> Option<EnvStore> {
+    let text = |t: &Option<Text>| t.as_ref().map(|t| t.text.clone()).filter(|t| !t.is_empty());
+    let fields = [
+        ("minio_url", c.minio_url.clone()),
+        ("minio_access_key", text(&c.minio_access_key)),
+        ("minio_secret_key", text(&c.minio_secret_key)),
+        ("bucket_name", c.bucket_name.clone()),
+    ];
+    if fields.iter().all(|(_, v)| v.is_none()) {
+        return None;
+    }
+    let mut ok = true;
+    for (field, value) in &fields {
+        if value.is_none() {
+            ok = false;
+            issues
+                .error(
+                    root.key(*field),
+                    format!("{field} is missing: the central MinIO of environment files needs minio_url, minio_access_key, minio_secret_key and bucket_name"),
+                )
+                .set_hint(format!("add {field}, or remove the other three"));
+        }
+    }
+    if let Some(u) = &c.minio_url {
+        url(issues, root.key("minio_url"), u);
+    }
+    if let Some(b) = &c.bucket_name {
+        issues.check(&root.key("bucket_name"), b.parse::<DnsSubdomain>());
+    }
+    let get = |i: usize| fields[i].1.clone().unwrap_or_default();
+    ok.then(|| EnvStore {
+        url: get(0).trim_end_matches('/').to_string(),
+        access_key: get(1),
+        secret_key: get(2),
+        bucket: get(3),
+    })
 }
 
 /// A port range too small for the group: reported on the cluster config's `port_range`.

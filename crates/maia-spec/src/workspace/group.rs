@@ -46,7 +46,9 @@ pub struct GroupForm {
     /// A hub only the group's members may see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_hub: Option<StringOrBool>,
-    /// Name of the MinIO env-configuration Secret (default `<namespace>-env-configuration`).
+    /// An environment file for the members' workspaces: an object in the central MinIO's
+    /// bucket (cluster config `minio_url`, keys, `bucket_name`), or a local path. A conda
+    /// `environment.yml` (starting `name:`) becomes `CONDA_ENV`, anything else `PIP_ENV`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minio_env_name: Option<String>,
     /// Written back into the form by the original's manual steps; maia derives it. Ignored.
@@ -174,6 +176,23 @@ pub(crate) fn check_emails(issues: &mut Issues, path: &FieldPath, list: &[String
                 ));
         }
     }
+}
+
+/// An environment file's name: an object key or path without white space, control
+/// characters or `..` components.
+fn check_env_name(name: &str) -> Result<(), String> {
+    if name.len() > 512 {
+        return Err(format!("{name:?} is longer than 512 characters"));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{name:?} contains white space or control characters"
+        ));
+    }
+    if name.split('/').any(|part| part == "..") {
+        return Err(format!("{name:?} contains a \"..\" component"));
+    }
+    Ok(())
 }
 
 /// Each member gets Services named after their JupyterHub user name
@@ -386,11 +405,12 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
             false
         }),
     };
-    if let Some(name) = blank(&form.minio_env_name) {
-        issues.check(
-            &root.key("minio_env_name"),
-            name.parse::<crate::names::DnsSubdomain>(),
-        );
+    if let Some(name) = blank(&form.minio_env_name)
+        && let Err(e) = check_env_name(&name)
+    {
+        issues
+            .error(root.key("minio_env_name"), e)
+            .set_hint("name the environment file in the central MinIO's bucket (e.g. envs/brain-mri.yml), or give a local path");
     }
     for (field, set) in [
         ("oauth_url", form.oauth_url.is_some()),

@@ -33,7 +33,8 @@ pub struct WorkspaceSpec {
     pub workspace_version: String,
     /// `private_hub` in the form.
     pub private_hub: bool,
-    /// `minio_env_name` in the form: the name of the MinIO env Secret, if given.
+    /// `minio_env_name` in the form: an environment file (a conda `environment.yml` or pip
+    /// requirements) in the central MinIO's bucket, or a local path.
     pub minio_env_name: Option<String>,
     pub cluster: ClusterSpec,
     pub maia: MaiaSettings,
@@ -154,6 +155,18 @@ pub struct ClusterSpec {
     /// Custom JupyterHub image (`hub_image`, `hub_tag`).
     pub hub_image: Option<(String, String)>,
     pub base_url: Option<String>,
+    /// The central MinIO of environment files (`minio_url`, keys, `bucket_name`).
+    pub env_store: Option<EnvStore>,
+}
+
+/// Where groups' environment files are kept (a bucket of a central MinIO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvStore {
+    /// `http(s)://host[:port]`, without a trailing '/'.
+    pub url: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub bucket: String,
 }
 
 /// Images and chart versions (the MAIA config); built-in defaults, overridable by file.
@@ -283,6 +296,7 @@ pub mod fixtures {
                     }),
                     hub_image: None,
                     base_url: None,
+                    env_store: None,
                 },
                 maia: MaiaSettings::default(),
                 minimal: false,
