@@ -820,3 +820,58 @@ async fn a_dry_run_into_a_missing_namespace_plans_it_and_everything_in_it_as_cre
     );
     assert!(cluster.namespaces().is_empty(), "a dry run creates nothing");
 }
+
+/// For every position n in the write sequence of the example app, a fault at write n
+/// (500, 409, and a timeout-like 504) followed by a re-run converges to the objects of a
+/// clean run, and a third run writes nothing (issue 9, proof).
+#[tokio::test]
+async fn a_fault_at_every_write_then_a_rerun_converges_to_a_clean_run() {
+    let clean = FakeCluster::new(&["demo"]).await;
+    let app = app(|_| {});
+    deploy(&clean, &app).await.1.expect("clean deploy");
+    let writes = clean.writes().len();
+    assert!(writes >= 4, "{writes}");
+    let snapshot = |c: FakeCluster| async move {
+        let mut out = Vec::new();
+        for path in [
+            "/api/v1/namespaces/demo/configmaps",
+            "/api/v1/namespaces/demo/persistentvolumeclaims",
+            "/api/v1/namespaces/demo/services",
+            "/apis/apps/v1/namespaces/demo/deployments",
+            "/apis/networking.k8s.io/v1/namespaces/demo/ingresses",
+        ] {
+            for o in c.objects(path).await {
+                out.push((
+                    path.to_string(),
+                    o["metadata"]["name"].clone(),
+                    o["metadata"]["labels"].clone(),
+                    o["spec"].clone(),
+                    o["data"].clone(),
+                ));
+            }
+        }
+        out.sort_by_key(|o| format!("{}{}", o.0, o.1));
+        out
+    };
+    let expected = snapshot(clean.clone()).await;
+    for code in [500, 409, 504] {
+        for n in 1..=writes {
+            let c = FakeCluster::new(&["demo"]).await;
+            c.fail_nth_write(n, code);
+            let (_, first) = deploy(&c, &app).await;
+            assert!(first.is_err(), "write {n} ({code}) should fail");
+            deploy(&c, &app)
+                .await
+                .1
+                .unwrap_or_else(|e| panic!("re-run after fault {n} ({code}): {e}"));
+            assert_eq!(
+                snapshot(c.clone()).await,
+                expected,
+                "after fault {n} ({code})"
+            );
+            c.clear_requests();
+            deploy(&c, &app).await.1.expect("third run");
+            assert_eq!(c.writes(), [], "converged after fault {n} ({code})");
+        }
+    }
+}
