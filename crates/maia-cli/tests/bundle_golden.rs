@@ -2,34 +2,14 @@
 //! with secrets drawn from a counter so the text is stable. Review changes to the
 //! snapshots as you would review a deploy.
 
-use maia_cli::namespace;
-use maia_render::workspace::credentials::CountingSource;
-use maia_spec::LoadOptions;
-use maia_spec::workspace::load::{WorkspaceTexts, load_str};
+mod common;
 
-const GROUP: &str = include_str!("../../../examples/workspace/group.yaml");
-const NGINX: &str = include_str!("../../../examples/workspace/cluster-nginx.yaml");
-const TRAEFIK: &str = include_str!("../../../examples/workspace/cluster-traefik.yaml");
-const MAIA: &str = include_str!("../../../examples/workspace/maia.yaml");
+use common::{GROUP, MAIA, NGINX, TRAEFIK};
 
 /// The bundle as one text: each file under a header with its mode.
 fn bundle(group: &str, cluster: &str, maia: Option<&str>, minimal: bool) -> String {
-    let spec = load_str(
-        WorkspaceTexts {
-            group: ("group.yaml", group),
-            cluster: ("cluster.yaml", cluster),
-            maia: maia.map(|m| ("maia.yaml", m)),
-        },
-        minimal,
-        LoadOptions::default(),
-    )
-    .unwrap()
-    .spec;
     // An empty folder, with no credentials.yaml: everything is drawn (from the counter).
-    let tmp = tempfile::tempdir().unwrap();
-    let folder = namespace::ConfigFolder::lock(tmp.path()).unwrap();
-    let rendered =
-        namespace::render(spec, &folder, &mut CountingSource::default(), &[], None).unwrap();
+    let rendered = common::render(group, cluster, maia, minimal);
     let mut out = String::new();
     for f in &rendered.files {
         let mode = if f.secret {
@@ -65,7 +45,7 @@ fn minimal() {
 
 #[test]
 fn gpu_group() {
-    let gpu = GROUP.replace("# gpu_request: 1 ", "gpu_request: 1 #");
+    let gpu = common::gpu_group();
     assert_ne!(gpu, GROUP);
     insta::assert_snapshot!(bundle(&gpu, NGINX, None, false));
 }
