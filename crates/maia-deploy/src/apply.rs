@@ -310,9 +310,19 @@ async fn record_inventory(
     inventory: &Inventory,
     options: ApplyOptions,
 ) -> Result<()> {
-    let name = plan.scope.inventory.as_str();
-    let config_map = inventory.to_config_map(&plan.namespace, name, &plan.scope.labels);
-    live::api(cluster, Some(&plan.namespace), &kinds::CONFIG_MAP)
+    write_inventory(cluster, &plan.scope, inventory, options).await
+}
+
+/// Applies `inventory` as the scope's inventory ConfigMap.
+pub(crate) async fn write_inventory(
+    cluster: &Cluster,
+    scope: &crate::plan::Scope,
+    inventory: &Inventory,
+    options: ApplyOptions,
+) -> Result<()> {
+    let name = scope.inventory.as_str();
+    let config_map = inventory.to_config_map(&scope.namespace, name, &scope.labels);
+    live::api(cluster, Some(&scope.namespace), &kinds::CONFIG_MAP)
         .patch(
             name,
             &options.patch_params(false),

@@ -1,13 +1,16 @@
-//! `maia app delete`: remove everything an app owns, volumes only when asked.
+//! Removing what maia owns: `maia app delete`, and the object part of `maia namespace
+//! delete`. Volumes stay unless asked; the inventory then keeps listing them.
 
-use crate::apply::{ApplyOptions, delete_one};
+use serde_json::Value;
+
+use crate::apply::{ApplyOptions, delete_one, write_inventory};
 use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
 use crate::event::{Event, EventSink};
-use crate::inventory::{self, Inventory};
-use crate::kinds::{self, APP_KINDS};
+use crate::inventory::Inventory;
+use crate::kinds::{self, APP_KINDS, Kind};
 use crate::live;
-use crate::plan::ObjectRef;
+use crate::plan::{ObjectRef, Scope};
 
 /// Deletes the app's objects (found by its labels) in reverse apply order. PVCs stay
 /// unless `delete_volumes`; the inventory then keeps listing them.
@@ -18,7 +21,8 @@ pub async fn delete_app(
     delete_volumes: bool,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
-    let mut found = live::list_kinds(
+    let scope = Scope::app(namespace, release);
+    let found = live::list_kinds(
         cluster,
         Some(namespace),
         &APP_KINDS,
@@ -31,60 +35,64 @@ pub async fn delete_app(
             namespace: namespace.into(),
         });
     }
-    let inventory_name = inventory::name(release);
-    found.sort_by_key(|(k, v)| {
-        (
-            std::cmp::Reverse(k.order()),
-            v["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+    let kept = delete_owned(cluster, &scope, found, delete_volumes, sink).await?;
+    if kept.is_empty() {
+        let inventory = ObjectRef {
+            kind: "ConfigMap".into(),
+            name: scope.inventory.clone(),
+            namespace: namespace.into(),
+        };
+        delete_one(
+            cluster,
+            &kinds::CONFIG_MAP,
+            &inventory,
+            ApplyOptions::default(),
         )
-    });
+        .await
+    } else {
+        let inventory = Inventory::new(kept.into_iter().collect());
+        write_inventory(cluster, &scope, &inventory, ApplyOptions::default()).await
+    }
+}
+
+/// Deletes the scope's `found` objects in reverse apply order, all but its inventory
+/// and, unless `delete_volumes`, its volume claims; returns the inventory entries of
+/// what was kept.
+pub(crate) async fn delete_owned(
+    cluster: &Cluster,
+    scope: &Scope,
+    mut found: Vec<(Kind, Value)>,
+    delete_volumes: bool,
+    sink: &mut dyn EventSink,
+) -> Result<Vec<String>> {
+    let name_of = |v: &Value| {
+        v["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    found.sort_by_key(|(k, v)| (std::cmp::Reverse(scope.order(k)), name_of(v)));
     let mut kept = Vec::new();
-    let options = ApplyOptions::default();
     for (kind, value) in &found {
-        let name = value["metadata"]["name"].as_str().unwrap_or_default();
-        if *kind == kinds::CONFIG_MAP && name == inventory_name {
+        let name = name_of(value);
+        if *kind == kinds::CONFIG_MAP && name == scope.inventory {
             continue;
         }
         let object = ObjectRef {
             kind: kind.kind.to_string(),
-            name: name.into(),
-            namespace: namespace.into(),
+            name: name.clone(),
+            namespace: scope.namespace.clone(),
         };
         if *kind == kinds::PVC && !delete_volumes {
-            kept.push(Inventory::entry(&kind.kind, name));
+            kept.push(Inventory::entry(&kind.kind, &name));
             sink.emit(Event::VolumeKept { object });
             continue;
         }
-        delete_one(cluster, kind, &object, options).await?;
+        delete_one(cluster, kind, &object, ApplyOptions::default()).await?;
         sink.emit(Event::Pruned {
             object,
             dry_run: false,
         });
     }
-    let inventory_ref = ObjectRef {
-        kind: "ConfigMap".into(),
-        name: inventory_name.clone(),
-        namespace: namespace.into(),
-    };
-    if kept.is_empty() {
-        delete_one(cluster, &kinds::CONFIG_MAP, &inventory_ref, options).await?;
-    } else {
-        let inventory = Inventory::new(kept.into_iter().collect());
-        let scope = crate::plan::Scope::app(namespace, release);
-        let cm = inventory.to_config_map(namespace, &inventory_name, &scope.labels);
-        live::api(cluster, Some(namespace), &kinds::CONFIG_MAP)
-            .patch(
-                &inventory_name,
-                &kube::api::PatchParams::apply(crate::FIELD_MANAGER),
-                &kube::api::Patch::Apply(&cm),
-            )
-            .await
-            .map_err(|e| {
-                DeployError::from_kube(e, &cluster.url, "apply", inventory_ref.to_string())
-            })?;
-    }
-    Ok(())
+    Ok(kept)
 }

@@ -35,6 +35,23 @@ pub struct ToolTarget {
     pub context: Option<String>,
 }
 
+impl ToolTarget {
+    /// `args` followed by `--kubeconfig` and the context flag (`context_flag`: helm
+    /// says `--kube-context`, kubectl `--context`) when they are set.
+    fn with_flags(&self, args: &[&str], context_flag: &str) -> Vec<OsString> {
+        let mut all = os_args(args);
+        if let Some(kubeconfig) = &self.kubeconfig {
+            all.push("--kubeconfig".into());
+            all.push(kubeconfig.into());
+        }
+        if let Some(context) = &self.context {
+            all.push(context_flag.into());
+            all.push(context.into());
+        }
+        all
+    }
+}
+
 impl From<&crate::cluster::Target> for ToolTarget {
     fn from(target: &crate::cluster::Target) -> Self {
         ToolTarget {
@@ -360,16 +377,7 @@ impl Helm {
 
     /// `args` followed by the flags that pick the cluster.
     fn args(&self, args: &[&str]) -> Vec<OsString> {
-        let mut all = os_args(args);
-        if let Some(kubeconfig) = &self.target.kubeconfig {
-            all.push("--kubeconfig".into());
-            all.push(kubeconfig.into());
-        }
-        if let Some(context) = &self.target.context {
-            all.push("--kube-context".into());
-            all.push(context.into());
-        }
-        all
+        self.target.with_flags(args, "--kube-context")
     }
 }
 
@@ -480,16 +488,7 @@ impl Kubectl {
 
     /// `args` followed by the flags that pick the cluster.
     fn args(&self, args: &[&str]) -> Vec<OsString> {
-        let mut all = os_args(args);
-        if let Some(kubeconfig) = &self.target.kubeconfig {
-            all.push("--kubeconfig".into());
-            all.push(kubeconfig.into());
-        }
-        if let Some(context) = &self.target.context {
-            all.push("--context".into());
-            all.push(context.into());
-        }
-        all
+        self.target.with_flags(args, "--context")
     }
 }
 

@@ -8,14 +8,16 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{ApplyOptions, delete_one};
+use crate::apply::{ApplyOptions, delete_one, write_inventory};
 use crate::cluster::Cluster;
+use crate::delete::delete_owned;
 use crate::error::{DeployError, Result};
 use crate::event::{Event, EventSink};
 use crate::inventory::Inventory;
 use crate::kinds::{self, Kind, KindTable};
 use crate::live;
 use crate::plan::ObjectRef;
+use crate::plan::Scope;
 use crate::readiness::{self, Status};
 use crate::tools::Helm;
 
@@ -105,6 +107,20 @@ pub async fn kinds(cluster: &Cluster) -> Result<KindTable> {
     Ok(table)
 }
 
+/// The workspace's scope and its objects in the namespace (one LIST per kind).
+async fn owned_objects(cluster: &Cluster, ns: &str) -> Result<(Scope, Vec<(Kind, Value)>)> {
+    let scope = scope(ns, kinds(cluster).await?);
+    let namespaced: Vec<Kind> = scope
+        .kinds
+        .kinds()
+        .iter()
+        .filter(|k| k.namespaced)
+        .cloned()
+        .collect();
+    let found = live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()).await?;
+    Ok((scope, found))
+}
+
 /// Reads a workspace's objects and judges each component; helm releases are asked of
 /// `helm` when given.
 pub async fn status(
@@ -113,20 +129,12 @@ pub async fn status(
     helm: Option<&Helm>,
 ) -> Result<WorkspaceStatus> {
     let ns = entry.namespace.as_str();
-    let table = kinds(cluster).await?;
-    let scope = scope(ns, table.clone());
-    let namespaced: Vec<Kind> = table
-        .kinds()
-        .iter()
-        .filter(|k| k.namespaced)
-        .cloned()
-        .collect();
-    let (objects, pods) = futures::future::join(
-        live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()),
+    let (owned, pods) = futures::future::join(
+        owned_objects(cluster, ns),
         live::list_kinds(cluster, Some(ns), &[kinds::POD], ""),
     )
     .await;
-    let objects = objects?;
+    let (_, objects) = owned?;
     let pods: Vec<Value> = match pods {
         Ok(p) => p.into_iter().map(|(_, v)| v).collect(),
         Err(DeployError::Forbidden { .. }) => Vec::new(),
@@ -296,52 +304,8 @@ pub async fn delete(
             }
         }
     }
-    let table = kinds(cluster).await?;
-    let scope = scope(ns, table.clone());
-    let namespaced: Vec<Kind> = table
-        .kinds()
-        .iter()
-        .filter(|k| k.namespaced)
-        .cloned()
-        .collect();
-    let mut found = live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()).await?;
-    found.sort_by_key(|(k, v)| {
-        (
-            std::cmp::Reverse(scope.order(k)),
-            v["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        )
-    });
-    let options = ApplyOptions::default();
-    let mut kept = Vec::new();
-    for (kind, value) in &found {
-        let name = value["metadata"]["name"].as_str().unwrap_or_default();
-        if *kind == kinds::CONFIG_MAP && name == INVENTORY {
-            continue;
-        }
-        let object = ObjectRef {
-            kind: kind.kind.to_string(),
-            name: name.into(),
-            namespace: ns.into(),
-        };
-        if *kind == kinds::PVC && !delete_data {
-            kept.push(Inventory::entry(&kind.kind, name));
-            sink.emit(Event::VolumeKept { object });
-            continue;
-        }
-        delete_one(cluster, kind, &object, options).await?;
-        sink.emit(Event::Pruned {
-            object,
-            dry_run: false,
-        });
-    }
-    let inventory_ref = ObjectRef {
-        kind: "ConfigMap".into(),
-        name: INVENTORY.into(),
-        namespace: ns.into(),
-    };
+    let (scope, found) = owned_objects(cluster, ns).await?;
+    let mut kept = delete_owned(cluster, &scope, found, delete_data, sink).await?;
     if delete_data {
         ClusterCredentials {
             cluster,
@@ -356,7 +320,13 @@ pub async fn delete(
             name: ns.into(),
             namespace: String::new(),
         };
-        delete_one(cluster, &kinds::NAMESPACE, &namespace, options).await?;
+        delete_one(
+            cluster,
+            &kinds::NAMESPACE,
+            &namespace,
+            ApplyOptions::default(),
+        )
+        .await?;
         sink.emit(Event::Pruned {
             object: namespace,
             dry_run: false,
@@ -364,18 +334,8 @@ pub async fn delete(
     } else {
         // What is left stays owned: the next deploy finds it again.
         kept.push(Inventory::entry("Namespace", ns));
-        let cm =
-            Inventory::new(kept.into_iter().collect()).to_config_map(ns, INVENTORY, &scope.labels);
-        live::api(cluster, Some(ns), &kinds::CONFIG_MAP)
-            .patch(
-                INVENTORY,
-                &kube::api::PatchParams::apply(crate::FIELD_MANAGER),
-                &kube::api::Patch::Apply(&cm),
-            )
-            .await
-            .map_err(|e| {
-                DeployError::from_kube(e, &cluster.url, "apply", inventory_ref.to_string())
-            })?;
+        let inventory = Inventory::new(kept.into_iter().collect());
+        write_inventory(cluster, &scope, &inventory, ApplyOptions::default()).await?;
     }
     Ok(())
 }
