@@ -344,26 +344,73 @@ async fn wait_ready(
     timeout: Duration,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
-    let mut pending: Vec<(Kind, ObjectRef, Option<String>)> = plan
+    let pending: Vec<(Kind, ObjectRef)> = plan
         .steps
         .iter()
         .filter_map(|s| match s {
             Step::Apply { object, kind, .. }
                 if *kind == kinds::PVC || *kind == kinds::DEPLOYMENT || *kind == kinds::JOB =>
             {
-                Some((kind.clone(), object.clone(), None))
+                Some((kind.clone(), object.clone()))
             }
             _ => None,
         })
         .collect();
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(200);
-    let pod_selector = live::app_pods_selector(Some(&plan.release));
+    let judge = |kind: &Kind, found: &Value, pods: &[Value]| {
+        if *kind == kinds::PVC {
+            claim_status(found, pods)
+        } else {
+            workload_status(found, pods)
+        }
+    };
+    poll_ready(
+        cluster,
+        Poll {
+            namespace: &plan.namespace,
+            pod_selector: &live::app_pods_selector(Some(&plan.release)),
+            deadline: Instant::now() + timeout,
+            timeout,
+            first_pause: Duration::from_millis(200),
+            component: None,
+        },
+        pending,
+        &judge,
+        sink,
+    )
+    .await
+}
+
+/// How [`poll_ready`] polls.
+pub(crate) struct Poll<'a> {
+    pub namespace: &'a str,
+    /// The pods that explain a workload's state (`""`: every pod of the namespace).
+    pub pod_selector: &'a str,
+    pub deadline: Instant,
+    /// The timeout the deadline came from, for the message.
+    pub timeout: Duration,
+    pub first_pause: Duration,
+    /// The workspace component the objects belong to, for messages.
+    pub component: Option<&'a str>,
+}
+
+/// Polls each object (and the namespace's pods, which explain why one is not ready)
+/// until `judge` finds every one ready, one failed, or the deadline passes.
+/// Polling, not a watch: it needs only GET/LIST rights and works through any proxy.
+pub(crate) async fn poll_ready(
+    cluster: &Cluster,
+    poll: Poll<'_>,
+    pending: Vec<(Kind, ObjectRef)>,
+    judge: &dyn Fn(&Kind, &Value, &[Value]) -> Status,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let mut pending: Vec<(Kind, ObjectRef, Option<String>)> =
+        pending.into_iter().map(|(k, o)| (k, o, None)).collect();
+    let mut pause = poll.first_pause;
     while !pending.is_empty() {
         // Pods only explain why a workload is not ready; a user who may not list them
         // still gets the workload's own state.
-        let pods: Vec<Value> = match live::api(cluster, Some(&plan.namespace), &kinds::POD)
-            .list(&ListParams::default().labels(&pod_selector))
+        let pods: Vec<Value> = match live::api(cluster, Some(poll.namespace), &kinds::POD)
+            .list(&ListParams::default().labels(poll.pod_selector))
             .await
         {
             Ok(list) => list
@@ -377,23 +424,18 @@ async fn wait_ready(
                     e,
                     &cluster.url,
                     "list",
-                    format!("pods in {}", plan.namespace),
+                    format!("pods in {}", poll.namespace),
                 ));
             }
         };
         let mut still = Vec::new();
         for (kind, object, last) in pending {
-            let found = live::api(cluster, Some(&object.namespace), &kind)
+            let found = live::api(cluster, object.namespace(), &kind)
                 .get(&object.name)
                 .await
                 .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
             let found = live::to_value(&kind, &found)?;
-            let state = if kind == kinds::PVC {
-                claim_status(&found, &pods)
-            } else {
-                workload_status(&found, &pods)
-            };
-            match state {
+            match judge(&kind, &found, &pods) {
                 Status::Ready => sink.emit(Event::Ready { object }),
                 Status::Failed(reason) => {
                     sink.emit(Event::Failed {
@@ -401,7 +443,10 @@ async fn wait_ready(
                         reason: reason.clone(),
                     });
                     return Err(DeployError::WorkloadFailed {
-                        object: object.to_string(),
+                        object: match poll.component {
+                            Some(c) => format!("{object} ({c})"),
+                            None => object.to_string(),
+                        },
                         reason,
                     });
                 }
@@ -420,15 +465,19 @@ async fn wait_ready(
         if pending.is_empty() {
             break;
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= poll.deadline {
             let (_, object, last) = &pending[0];
             return Err(DeployError::WaitTimeout {
-                object: object.to_string(),
-                timeout,
+                object: match poll.component {
+                    Some(c) => format!("{object} (component {c})"),
+                    None => object.to_string(),
+                },
+                timeout: poll.timeout,
                 last: last.clone().unwrap_or_default(),
             });
         }
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        tokio::time::sleep(pause.min(poll.deadline.saturating_duration_since(Instant::now())))
+            .await;
         pause = (pause * 2).min(Duration::from_secs(5));
     }
     Ok(())

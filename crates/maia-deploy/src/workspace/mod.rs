@@ -464,7 +464,7 @@ async fn wait_segment(
     timeout: Option<Duration>,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
-    let mut pending: Vec<(Kind, ObjectRef, Option<String>)> = segment
+    let pending: Vec<(Kind, ObjectRef)> = segment
         .phases
         .iter()
         .flat_map(|p| p.steps.clone())
@@ -475,94 +475,40 @@ async fn wait_segment(
                     || *kind == kinds::JOB
                     || kind.kind == "Tenant" =>
             {
-                Some((kind.clone(), object.clone(), None))
+                Some((kind.clone(), object.clone()))
             }
             _ => None,
         })
         .collect();
-    let namespace = plan.objects.namespace.clone();
-    let mut pause = Duration::from_millis(100);
-    while !pending.is_empty() {
-        let pods: Vec<Value> = match live::api(cluster, Some(&namespace), &kinds::POD)
-            .list(&Default::default())
-            .await
-        {
-            Ok(list) => list
-                .items
-                .iter()
-                .map(|p| live::to_value(&kinds::POD, p))
-                .collect::<Result<_>>()?,
-            Err(kube::Error::Api(s)) if s.code == 403 => Vec::new(),
-            Err(e) => {
-                return Err(DeployError::from_kube(
-                    e,
-                    &cluster.url,
-                    "list",
-                    format!("pods in {namespace}"),
-                ));
+    // Every pod of the namespace is listed; a workload is explained by its own pods.
+    let judge = |kind: &Kind, found: &Value, pods: &[Value]| {
+        let own_pods: Vec<Value> = pods.iter().filter(|p| selects(found, p)).cloned().collect();
+        if *kind == kinds::PVC {
+            readiness::claim_status(found, pods)
+        } else if *kind == kinds::JOB {
+            match readiness::completion(found) {
+                Status::InProgress(_) => readiness::workload_status(found, &own_pods),
+                done => done,
             }
-        };
-        let mut still = Vec::new();
-        for (kind, object, last) in pending {
-            let found = live::api(cluster, object.namespace(), &kind)
-                .get(&object.name)
-                .await
-                .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
-            let found = live::to_value(&kind, &found)?;
-            let own_pods: Vec<Value> = pods
-                .iter()
-                .filter(|p| selects(&found, p))
-                .cloned()
-                .collect();
-            let state = if kind == kinds::PVC {
-                readiness::claim_status(&found, &pods)
-            } else if kind == kinds::JOB {
-                match readiness::completion(&found) {
-                    Status::InProgress(_) => readiness::workload_status(&found, &own_pods),
-                    done => done,
-                }
-            } else {
-                readiness::workload_status(&found, &own_pods)
-            };
-            match state {
-                Status::Ready => sink.emit(Event::Ready { object }),
-                Status::Failed(reason) => {
-                    sink.emit(Event::Failed {
-                        object: object.clone(),
-                        reason: reason.clone(),
-                    });
-                    return Err(DeployError::WorkloadFailed {
-                        object: format!("{} ({})", object, segment.component),
-                        reason,
-                    });
-                }
-                Status::InProgress(reason) => {
-                    if last.as_deref() != Some(reason.as_str()) {
-                        sink.emit(Event::Waiting {
-                            object: object.clone(),
-                            reason: reason.clone(),
-                        });
-                    }
-                    still.push((kind, object, Some(reason)));
-                }
-            }
+        } else {
+            readiness::workload_status(found, &own_pods)
         }
-        pending = still;
-        if pending.is_empty() {
-            break;
-        }
-        if Instant::now() >= deadline {
-            let (_, object, last) = &pending[0];
-            return Err(DeployError::WaitTimeout {
-                object: format!("{object} (component {})", segment.component),
-                timeout: timeout.unwrap_or_default(),
-                last: last.clone().unwrap_or_default(),
-            });
-        }
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
-    }
-    Ok(())
+    };
+    crate::apply::poll_ready(
+        cluster,
+        crate::apply::Poll {
+            namespace: &plan.objects.namespace,
+            pod_selector: "",
+            deadline,
+            timeout: timeout.unwrap_or_default(),
+            first_pause: Duration::from_millis(100),
+            component: Some(&segment.component),
+        },
+        pending,
+        &judge,
+        sink,
+    )
+    .await
 }
 
 /// Whether a workload's pod template labels are all on the pod.
