@@ -295,14 +295,7 @@ impl EventSink for Printer {
 
 /// `maia app plan`: exit 0 when nothing would change, 1 when something would, 2 on error.
 pub fn plan(args: &PlanArgs) -> ExitCode {
-    match plan_inner(args) {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
-        Err(e) => {
-            report::error(&e);
-            ExitCode::from(2)
-        }
-    }
+    report::plan_exit(plan_inner(args))
 }
 
 fn plan_inner(args: &PlanArgs) -> Result<bool> {

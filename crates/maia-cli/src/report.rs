@@ -52,3 +52,16 @@ pub fn error(e: &CliError) -> u8 {
     }
     e.exit_code()
 }
+
+/// The exit code of a plan, as `terraform plan -detailed-exitcode`: 0 nothing would
+/// change, 1 something would, 2 error (printed).
+pub fn plan_exit(result: Result<bool, CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(false) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::from(1),
+        Err(e) => {
+            error(&e);
+            std::process::ExitCode::from(2)
+        }
+    }
+}

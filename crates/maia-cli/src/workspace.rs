@@ -200,14 +200,7 @@ fn print_skipped(
 
 /// `maia namespace plan`: exit 0 nothing would change, 1 something would, 2 error.
 pub fn plan(args: &NamespaceDeployArgs) -> ExitCode {
-    match plan_inner(args) {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
-        Err(e) => {
-            report::error(&e);
-            ExitCode::from(2)
-        }
-    }
+    report::plan_exit(plan_inner(args))
 }
 
 fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {

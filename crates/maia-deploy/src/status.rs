@@ -147,7 +147,8 @@ fn ports(service: &Value) -> Vec<String> {
         .collect()
 }
 
-fn urls(ingress: &Value) -> Vec<String> {
+/// The URLs an Ingress publishes: https for hosts its TLS covers.
+pub(crate) fn urls(ingress: &Value) -> Vec<String> {
     let tls_hosts: Vec<&str> = ingress["spec"]["tls"]
         .as_array()
         .into_iter()

@@ -190,7 +190,7 @@ pub fn summarise(
             });
         }
         if kind.kind == "Ingress" {
-            slot.1.extend(urls(value));
+            slot.1.extend(crate::status::urls(value));
         }
         if kind.kind == "Service"
             && let Some(user) = name.strip_suffix("-ssh")
@@ -250,25 +250,6 @@ pub fn summarise(
             .collect(),
         users: users.into_values().collect(),
     }
-}
-
-fn urls(ingress: &Value) -> Vec<String> {
-    let tls = !ingress["spec"]["tls"].as_array().is_none_or(Vec::is_empty);
-    let scheme = if tls { "https" } else { "http" };
-    ingress["spec"]["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|rule| {
-            let host = rule["host"].as_str().unwrap_or("*").to_string();
-            rule["http"]["paths"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |p| format!("{scheme}://{host}{}", p["path"].as_str().unwrap_or("/")))
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// The helm releases maia installs into a workspace.
