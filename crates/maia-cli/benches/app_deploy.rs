@@ -4,6 +4,9 @@
 //! `cargo bench -p maia-cli --bench app_deploy` and copy the table into
 //! docs/benchmarks.md.
 
+// A benchmark may unwrap: a panic stops it, which is what a broken setup should do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

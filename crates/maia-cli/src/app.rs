@@ -19,7 +19,8 @@ pub fn load_and_render(path: &Path, options: LoadOptions) -> Result<(LoadedApp, 
     Ok((app, objects))
 }
 
-pub fn render(args: &RenderArgs) -> Result<()> {
+/// `maia app render`: prints the objects, or writes one file per object.
+pub(crate) fn render(args: &RenderArgs) -> Result<()> {
     let (_, objects) =
         load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
     match &args.out {

@@ -26,13 +26,13 @@ use crate::output::Format;
         maia config validate app.json\n  \
         maia config schema app > app.schema.json"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Custom applications: a researcher's container as a Job or a Deployment
     #[command(subcommand)]
     App(AppCommand),
@@ -45,7 +45,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum NamespaceCommand {
+pub(crate) enum NamespaceCommand {
     /// Render a group's whole workspace into a reviewable bundle, without a cluster
     #[command(
         long_about = "Render a group's whole workspace into a reviewable bundle, without a cluster.\n\n\
@@ -115,12 +115,46 @@ pub enum NamespaceCommand {
             objects deleted in reverse order; the shared KubeFlow install is left alone. On a \
             terminal maia asks first; --yes skips the question.")]
     Delete(NamespaceDeleteArgs),
+    /// Print a kubeconfig for the group's members: kubectl in their namespace, logged in through Keycloak
+    #[command(
+        long_about = "Print a kubeconfig for the group's members.\n\n\
+            The cluster entry (API server and its CA) comes from your kubeconfig's context; \
+            none of your credentials is copied. The user logs in through Keycloak with the \
+            kubelogin exec plugin (`kubectl oidc-login`, https://github.com/int128/kubelogin), \
+            with the issuer of the cluster config's keycloak settings and its \
+            kubectl_client_id (default the Keycloak client_id). The context's namespace is the \
+            group's. What members may do there is the Role maia-member, bound to the OIDC \
+            group <oidc_groups_prefix>MAIA:<group_ID>: their own workloads, Services, \
+            ConfigMaps, claims and Jobs, and nothing in other namespaces.\n\n\
+            The API server must accept Keycloak's tokens (--oidc-issuer-url, \
+            --oidc-client-id, --oidc-groups-claim=groups, --oidc-groups-prefix).",
+        after_help = "Examples:\n  \
+            maia namespace kubeconfig Brain_MRI --cluster-config-file cluster.yaml > brain-mri.kubeconfig\n  \
+            KUBECONFIG=brain-mri.kubeconfig kubectl get pods    # a member, after `kubectl krew install oidc-login`"
+    )]
+    Kubeconfig(NamespaceKubeconfigArgs),
 }
 
+/// The arguments of `maia namespace kubeconfig`.
+#[derive(Debug, Args)]
+pub(crate) struct NamespaceKubeconfigArgs {
+    /// The group_ID (or the namespace)
+    pub(crate) group: String,
+    /// The cluster config (its keycloak issuer_url and client id)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: PathBuf,
+    /// The kubeconfig whose context names the API server.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+}
+
+/// The arguments of `maia namespace deploy` and `plan` (and `MAIA_deploy_MAIA_namespace`).
 #[derive(Debug, Args, Clone)]
 pub struct NamespaceDeployArgs {
+    /// The workspace's config files.
     #[command(flatten)]
     pub files: WorkspaceFileArgs,
+    /// The cluster to deploy to.
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
@@ -150,43 +184,44 @@ pub struct NamespaceDeployArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub output: EventFormat,
+    /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,
 }
 
 #[derive(Debug, Args)]
-pub struct NamespaceStatusArgs {
+pub(crate) struct NamespaceStatusArgs {
     /// The group_ID or the namespace
-    pub group: String,
+    pub(crate) group: String,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
-    pub output: StatusFormat,
+    pub(crate) output: StatusFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct NamespaceListArgs {
+pub(crate) struct NamespaceListArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
-    pub output: StatusFormat,
+    pub(crate) output: StatusFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct NamespaceDeleteArgs {
+pub(crate) struct NamespaceDeleteArgs {
     /// The group_ID or the namespace
-    pub group: String,
+    pub(crate) group: String,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Also delete the volumes, the namespace and the group's credentials
     #[arg(long)]
-    pub delete_data: bool,
+    pub(crate) delete_data: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Namespace holding maia's state
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
-    pub state_namespace: String,
+    pub(crate) state_namespace: String,
 }
 
 /// The three files a workspace is rendered from.
@@ -203,8 +238,11 @@ pub struct WorkspaceFileArgs {
     pub maia_config_file: Option<PathBuf>,
 }
 
+/// The arguments of `maia namespace render` (and of the toolkit's entry points that
+/// write a bundle).
 #[derive(Debug, Args, Clone)]
 pub struct NamespaceRenderArgs {
+    /// The workspace's config files.
     #[command(flatten)]
     pub files: WorkspaceFileArgs,
     /// Folder the bundle is written under (as DIR/<group_ID>/)
@@ -221,12 +259,13 @@ pub struct NamespaceRenderArgs {
     /// bundle's copy
     #[arg(long)]
     pub refresh_env: bool,
+    /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AppCommand {
+pub(crate) enum AppCommand {
     /// Render an app config to Kubernetes objects, without a cluster
     #[command(
         long_about = "Render an app config to Kubernetes objects, without a cluster.\n\n\
@@ -293,6 +332,7 @@ pub struct ClusterArgs {
     pub context: Option<String>,
 }
 
+/// How a deploy or plan reports what it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum EventFormat {
     /// One line per object, and a progress display while waiting
@@ -303,67 +343,67 @@ pub enum EventFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     /// The app config (JSON, as for MAIA_deploy_helm_chart; YAML also accepted)
     #[arg(long, short = 'f', value_name = "FILE")]
-    pub config_file: PathBuf,
+    pub(crate) config_file: PathBuf,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Create the namespace if it does not exist
     #[arg(long)]
-    pub create_namespace: bool,
+    pub(crate) create_namespace: bool,
     /// Wait until the workload is ready (Deployment available, Job's pod running)
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
     /// How long --wait waits, e.g. 90s, 5m, 1h
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
+    pub(crate) timeout: std::time::Duration,
     /// Take over fields another field manager owns (and adopt objects maia did not create)
     #[arg(long)]
-    pub force_conflicts: bool,
+    pub(crate) force_conflicts: bool,
     /// Delete and recreate a Job whose spec changed (a Job cannot be changed in place)
     #[arg(long)]
-    pub replace: bool,
+    pub(crate) replace: bool,
     /// Send every write as a server-side dry run: the API server checks it (validation,
     /// admission, conflicts) and changes nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
-    pub output: EventFormat,
+    pub(crate) output: EventFormat,
     #[command(flatten)]
-    pub mount_files: MountFiles,
+    pub(crate) mount_files: MountFiles,
     #[command(flatten)]
-    pub strictness: Strictness,
+    pub(crate) strictness: Strictness,
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The app config
     #[arg(long, short = 'f', value_name = "FILE")]
-    pub config_file: PathBuf,
+    pub(crate) config_file: PathBuf,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Plan as `deploy --create-namespace` would
     #[arg(long)]
-    pub create_namespace: bool,
+    pub(crate) create_namespace: bool,
     /// Plan as `deploy --force-conflicts` would
     #[arg(long)]
-    pub force_conflicts: bool,
+    pub(crate) force_conflicts: bool,
     /// Plan as `deploy --replace` would
     #[arg(long)]
-    pub replace: bool,
+    pub(crate) replace: bool,
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
-    pub output: EventFormat,
+    pub(crate) output: EventFormat,
     #[command(flatten)]
-    pub mount_files: MountFiles,
+    pub(crate) mount_files: MountFiles,
     #[command(flatten)]
-    pub strictness: Strictness,
+    pub(crate) strictness: Strictness,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum StatusFormat {
+pub(crate) enum StatusFormat {
     #[default]
     Text,
     Json,
@@ -371,54 +411,54 @@ pub enum StatusFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// The app's name (the config's chart_name)
-    pub name: String,
+    pub(crate) name: String,
     /// Its namespace (default: the context's namespace)
     #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
-    pub output: StatusFormat,
+    pub(crate) output: StatusFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// The namespace (default: the context's namespace)
     #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// List apps in all namespaces
     #[arg(long, short = 'A')]
-    pub all_namespaces: bool,
+    pub(crate) all_namespaces: bool,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
-    pub output: StatusFormat,
+    pub(crate) output: StatusFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     /// The app's name (the config's chart_name)
-    pub name: String,
+    pub(crate) name: String,
     /// Its namespace (default: the context's namespace)
     #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Also delete its PersistentVolumeClaims, and the data in them
     #[arg(long)]
-    pub delete_volumes: bool,
+    pub(crate) delete_volumes: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
 }
 
 /// The longest timeout accepted: a week.
 const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
 /// "90s", "5m", "1h", "1h30m", or plain seconds; at most a week.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let secs = parse_seconds(text)?;
     if secs > MAX_TIMEOUT_SECS {
         return Err(format!(
@@ -460,34 +500,34 @@ fn parse_seconds(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct RenderArgs {
+pub(crate) struct RenderArgs {
     /// The app config (JSON, as for MAIA_deploy_helm_chart; YAML also accepted)
     #[arg(long, short = 'f', value_name = "FILE")]
-    pub config_file: PathBuf,
+    pub(crate) config_file: PathBuf,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Yaml)]
-    pub output: Format,
+    pub(crate) output: Format,
     /// Write one file per object into DIR instead of printing
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     #[command(flatten)]
-    pub mount_files: MountFiles,
+    pub(crate) mount_files: MountFiles,
     #[command(flatten)]
-    pub strictness: Strictness,
+    pub(crate) strictness: Strictness,
 }
 
 /// Which files an app's `mount_files` may read.
 #[derive(Debug, Args, Clone, Copy, Default)]
-pub struct MountFiles {
+pub(crate) struct MountFiles {
     /// Let mount_files read regular files outside the config file's folder (their
     /// content goes into a ConfigMap the research group can read)
     #[arg(long)]
-    pub allow_outside_files: bool,
+    pub(crate) allow_outside_files: bool,
 }
 
 impl MountFiles {
     /// The load options of an app command.
-    pub fn options(self, strictness: Strictness) -> maia_spec::LoadOptions {
+    pub(crate) fn options(self, strictness: Strictness) -> maia_spec::LoadOptions {
         maia_spec::LoadOptions {
             lenient: strictness.lenient,
             mount_files: if self.allow_outside_files {
@@ -499,6 +539,7 @@ impl MountFiles {
     }
 }
 
+/// Whether unknown fields in a config file are errors or warnings.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct Strictness {
     /// Report unknown fields as warnings instead of errors (for files written for the
@@ -517,7 +558,7 @@ impl From<Strictness> for maia_spec::LoadOptions {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Check a config file; exit 0 when it is valid, 2 when it is not
     #[command(
         after_help = "Examples:\n  maia config validate app.json\n  maia config validate examples/workspace/group.yaml\n  maia config validate --kind cluster cluster.yaml\n  maia config validate --kind app legacy.yaml --lenient"
@@ -542,7 +583,7 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Custom application config (JSON)
     App,
     /// Group form: a research group's workspace request

@@ -8,7 +8,8 @@ use crate::cli::Kind;
 use crate::error::{CliError, Result};
 use crate::report;
 
-pub fn validate(file: &Path, kind: Option<Kind>, options: LoadOptions) -> Result<()> {
+/// `maia config validate`: checks a file and says what it is.
+pub(crate) fn validate(file: &Path, kind: Option<Kind>, options: LoadOptions) -> Result<()> {
     let kind = match kind {
         Some(k) => ConfigKind::from(k),
         None => ConfigKind::detect(file).ok_or_else(|| CliError::Usage {
@@ -53,11 +54,11 @@ pub fn validate(file: &Path, kind: Option<Kind>, options: LoadOptions) -> Result
     Ok(())
 }
 
-pub fn schema(kind: Kind) -> Result<()> {
+/// `maia config schema`: prints a config's JSON Schema.
+pub(crate) fn schema(kind: Kind) -> Result<()> {
     let schema = ConfigKind::from(kind).schema();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a JSON value always serialises")
-    );
+    // A `Value`'s alternate form is `serde_json::to_string_pretty`, without its
+    // `Result`: a `Value` always serialises.
+    println!("{schema:#}");
     Ok(())
 }

@@ -29,29 +29,41 @@ pub fn install_crypto() {
 }
 
 /// One runtime per process: a kube client's background worker lives on the runtime
-/// that created it, so connecting and using must share it.
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// that created it, so connecting and using must share it. Built on first use.
+pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a current-thread runtime only fails when the OS is out of resources")
-        })
-        .block_on(future)
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Runtime { source })?;
+    Ok(RUNTIME.get_or_init(|| built))
+}
+
+/// Runs a cluster operation to completion on the process's [`runtime`].
+pub(crate) fn block_on<T>(
+    future: impl std::future::Future<Output = maia_deploy::Result<T>>,
+) -> Result<T> {
+    Ok(runtime()?.block_on(future)?)
 }
 
 /// What `deploy` was asked to do besides applying.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeploySettings {
+    /// Whether to create the namespace, take fields over and replace changed Jobs.
     pub plan: PlanOptions,
+    /// Wait this long for the workload to be ready (`--wait --timeout`).
     pub wait: Option<Duration>,
+    /// Only let the API server check every write (`--dry-run`).
     pub dry_run: bool,
+    /// How events are printed.
     pub format: EventFormat,
 }
 
-pub fn deploy(args: &DeployArgs) -> Result<()> {
+/// `maia app deploy`.
+pub(crate) fn deploy(args: &DeployArgs) -> Result<()> {
     let settings = DeploySettings {
         plan: PlanOptions {
             create_namespace: args.create_namespace,
@@ -108,7 +120,7 @@ pub fn deploy_file(
             println!("cluster {}:", label.as_deref().unwrap_or("current"));
         }
         let mut printer = Printer::new(settings.format, label.clone());
-        let result = block_on(async {
+        let result = runtime()?.block_on(async {
             let cluster = Cluster::connect(&target(cluster, context.clone())).await?;
             let plan =
                 maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
@@ -294,7 +306,7 @@ impl EventSink for Printer {
 }
 
 /// `maia app plan`: exit 0 when nothing would change, 1 when something would, 2 on error.
-pub fn plan(args: &PlanArgs) -> ExitCode {
+pub(crate) fn plan(args: &PlanArgs) -> ExitCode {
     report::plan_exit(plan_inner(args))
 }
 
@@ -361,7 +373,7 @@ fn fields_text(out: &mut String, fields: &[FieldChange]) {
 }
 
 /// The plan as a person reads it: one line per object, changed fields below it.
-pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
+pub(crate) fn plan_text(plan: &Plan, context: Option<&str>) -> String {
     let mut out = format!(
         "Plan for app {} in namespace {}{}:\n",
         plan.release,
@@ -438,10 +450,7 @@ pub fn plan_text(plan: &Plan, context: Option<&str>) -> String {
 }
 
 pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
-    Ok(block_on(Cluster::connect(&target(
-        cluster,
-        cluster.context.clone(),
-    )))?)
+    block_on(Cluster::connect(&target(cluster, cluster.context.clone())))
 }
 
 fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Result<()> {
@@ -565,7 +574,8 @@ fn status_text(a: &AppStatus) -> String {
     out
 }
 
-pub fn status(args: &StatusArgs) -> Result<()> {
+/// `maia app status`.
+pub(crate) fn status(args: &StatusArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let namespace = args
         .namespace
@@ -586,7 +596,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     print_statuses(&apps, args.output, true)
 }
 
-pub fn list(args: &ListArgs) -> Result<()> {
+/// `maia app list`.
+pub(crate) fn list(args: &ListArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let namespace = match (&args.namespace, args.all_namespaces) {
         (_, true) => None,
@@ -608,7 +619,8 @@ pub fn list(args: &ListArgs) -> Result<()> {
     print_statuses(&apps, args.output, false)
 }
 
-pub fn delete(args: &DeleteArgs) -> Result<()> {
+/// `maia app delete`.
+pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let namespace = args
         .namespace
@@ -644,5 +656,5 @@ pub fn delete(args: &DeleteArgs) -> Result<()> {
     if result.is_err() {
         printer.report_partial();
     }
-    Ok(result?)
+    result
 }

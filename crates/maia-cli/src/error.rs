@@ -1,3 +1,5 @@
+//! [`CliError`]: what a command can fail with, its exit code and its hint.
+
 use std::path::PathBuf;
 
 use maia_render::RenderError;
@@ -6,38 +8,70 @@ use maia_spec::SpecError;
 /// Everything a maia command can fail with; printed with its cause chain and a hint.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// A config file cannot be read, or is not valid (its diagnostics say where).
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// Rendering a valid config failed (a bug in maia).
     #[error("rendering failed")]
     Render(#[from] RenderError),
+    /// An output file or folder cannot be written.
     #[error("cannot write {}", path.display())]
     Write {
+        /// The file or folder (`<stdout>` for standard output).
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// An input file cannot be read.
     #[error("cannot read {}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The command was asked for something it cannot do as asked (exit code 2).
     #[error("{message}")]
     Usage {
+        /// What is wrong.
         message: String,
+        /// What to do instead, when there is something to say.
         hint: Option<String>,
     },
+    /// This build of maia cannot do what was asked.
     #[error("{message}")]
-    Unsupported { message: String, hint: String },
+    Unsupported {
+        /// What it cannot do.
+        message: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// Talking to the cluster (or to helm, kubectl and the config folder) failed.
     #[error(transparent)]
     Deploy(#[from] maia_deploy::DeployError),
+    /// A deploy to several clusters failed on some of them (each error is printed
+    /// as it happens).
     #[error("deploy failed on {} of {total} clusters: {}", failed.len(), failed.join(", "))]
-    Clusters { failed: Vec<String>, total: usize },
+    Clusters {
+        /// The contexts whose deploy failed.
+        failed: Vec<String>,
+        /// How many clusters were deployed to.
+        total: usize,
+    },
+    /// The async runtime the cluster commands run on cannot be started.
+    #[error("cannot start the runtime that talks to the cluster")]
+    Runtime {
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
     /// 2 for bad input (as for usage errors), 1 for everything else.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
             CliError::Deploy(e) if e.is_bad_input() => 2,
@@ -47,11 +81,13 @@ impl CliError {
             | CliError::Write { .. }
             | CliError::Read { .. }
             | CliError::Deploy(_)
-            | CliError::Clusters { .. } => 1,
+            | CliError::Clusters { .. }
+            | CliError::Runtime { .. } => 1,
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    /// What the person at the terminal should try next.
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             CliError::Spec(SpecError::Read { .. }) => {
                 Some("check the path and that the file is readable".into())
@@ -69,6 +105,9 @@ impl CliError {
             CliError::Unsupported { hint, .. } => Some(hint.clone()),
             CliError::Deploy(e) => e.hint(),
             CliError::Clusters { .. } => Some("each cluster's error is printed above".into()),
+            CliError::Runtime { .. } => {
+                Some("check the limit on open files (ulimit -n) and re-run".into())
+            }
         }
     }
 }
@@ -81,4 +120,5 @@ pub(crate) fn is_not_a_folder(e: &std::io::Error) -> bool {
     )
 }
 
+/// A result whose error is a [`CliError`].
 pub type Result<T, E = CliError> = std::result::Result<T, E>;

@@ -1,20 +1,55 @@
 //! The `maia` command line: clap commands, output formats and exit codes. Thin: the
-//! work is done by `maia-spec` (reading and checking configs) and `maia-render`.
+//! work is done by `maia-spec` (reading and checking configs), `maia-render` and
+//! `maia-deploy`. The library exists for the binaries (`maia` and the toolkit's entry
+//! points in `src/bin/`) and the tests; only what they use is public.
 
 pub mod app;
 pub mod cli;
 pub mod compat;
-pub mod config;
+pub(crate) mod config;
 pub mod deploy;
-pub mod error;
+pub(crate) mod error;
 pub mod namespace;
-pub mod output;
-pub mod report;
+pub(crate) mod output;
+pub(crate) mod report;
 pub mod workspace;
 
 pub use error::{CliError, Result};
 
 use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{AppCommand, Cli, Command, ConfigCommand, NamespaceCommand};
+
+/// The `maia` command: parses the command line, runs the command and returns its exit
+/// code (a plan's own codes: 0 no change, 1 changes, 2 error).
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    deploy::install_crypto();
+    finish(match cli.command {
+        Command::App(AppCommand::Render(args)) => app::render(&args),
+        Command::App(AppCommand::Deploy(args)) => deploy::deploy(&args),
+        // Plan has its own exit codes: 0 no change, 1 changes, 2 error.
+        Command::App(AppCommand::Plan(args)) => return deploy::plan(&args),
+        Command::App(AppCommand::Status(args)) => deploy::status(&args),
+        Command::App(AppCommand::List(args)) => deploy::list(&args),
+        Command::App(AppCommand::Delete(args)) => deploy::delete(&args),
+        Command::Config(ConfigCommand::Validate {
+            file,
+            kind,
+            strictness,
+        }) => config::validate(&file, kind, strictness.into()),
+        Command::Config(ConfigCommand::Schema { kind }) => config::schema(kind),
+        Command::Namespace(NamespaceCommand::Render(args)) => namespace::run_render(&args),
+        Command::Namespace(NamespaceCommand::Deploy(args)) => workspace::deploy(&args),
+        Command::Namespace(NamespaceCommand::Plan(args)) => return workspace::plan(&args),
+        Command::Namespace(NamespaceCommand::Status(args)) => workspace::status(&args),
+        Command::Namespace(NamespaceCommand::List(args)) => workspace::list(&args),
+        Command::Namespace(NamespaceCommand::Delete(args)) => workspace::delete(&args),
+        Command::Namespace(NamespaceCommand::Kubeconfig(args)) => workspace::kubeconfig(&args),
+    })
+}
 
 /// Runs a command and turns its result into an exit code, printing any error.
 pub fn finish(result: Result<()>) -> ExitCode {

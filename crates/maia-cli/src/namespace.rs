@@ -16,7 +16,7 @@ use crate::report;
 
 /// New secrets come from the operating system's randomness.
 #[derive(Debug, Default)]
-pub struct OsRandom;
+pub(crate) struct OsRandom;
 
 impl SecretSource for OsRandom {
     fn draw(&mut self, len: usize) -> String {
@@ -24,7 +24,11 @@ impl SecretSource for OsRandom {
         let mut out = String::with_capacity(len);
         let mut buf = [0u8; 64];
         while out.len() < len {
-            // Without OS randomness no safe secret can be made; there is nothing to fall back to.
+            // reason: `SecretSource::draw` (maia-render's trait) cannot return an error,
+            // and without the OS's randomness no safe secret can be made: there is
+            // nothing to fall back to, and stopping before any secret is kept or used
+            // is the only safe answer. getrandom fails only on a broken system.
+            #[allow(clippy::expect_used)]
             getrandom::fill(&mut buf).expect("the operating system's random source is readable");
             // 248 = 4 × 62: dropping bytes above it keeps every character equally likely.
             for b in buf.iter().filter(|b| **b < 248) {
@@ -38,28 +42,33 @@ impl SecretSource for OsRandom {
     }
 }
 
-use maia_deploy::workspace::folder::{self, FolderCredentials, FolderPorts};
-pub use maia_deploy::workspace::folder::{
-    CREDENTIALS_FILE, ConfigFolder, CredentialsFile, PortsLedger, WriteReport,
+pub use maia_deploy::workspace::folder::ConfigFolder;
+use maia_deploy::workspace::folder::{
+    self, CredentialsFile, FolderCredentials, FolderPorts, PortsLedger, WriteReport,
 };
 
-pub use maia_render::workspace::text::{BundleFile, hub_url};
+use maia_render::workspace::text::BundleFile;
+pub(crate) use maia_render::workspace::text::hub_url;
 
 /// A rendered workspace and where it is written.
 #[derive(Debug)]
 pub struct Rendered {
-    pub spec: WorkspaceSpec,
+    pub(crate) spec: WorkspaceSpec,
+    /// The workspace as rendered.
     pub bundle: Bundle,
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
+    /// Every file of the bundle, in the order they are written.
     pub files: Vec<BundleFile>,
     /// Every group's SSH ports, this group's included, and where they are kept.
-    pub ledger: PortsLedger,
-    pub ledger_path: PathBuf,
+    pub(crate) ledger: PortsLedger,
+    pub(crate) ledger_path: PathBuf,
     /// The ledger on disk lacks this group's ports as rendered (or is missing).
-    pub ledger_stale: bool,
+    pub(crate) ledger_stale: bool,
 }
 
-pub fn load(
+/// Reads and checks the three config files of a workspace; warnings are printed on
+/// stderr.
+pub(crate) fn load(
     files: &WorkspaceFileArgs,
     minimal: bool,
     options: maia_spec::LoadOptions,
@@ -78,13 +87,13 @@ pub fn load(
 }
 
 /// The group's folder under the config folder.
-pub fn group_dir(config_folder: &Path, spec: &WorkspaceSpec) -> PathBuf {
+pub(crate) fn group_dir(config_folder: &Path, spec: &WorkspaceSpec) -> PathBuf {
     config_folder.join(&spec.group_id)
 }
 
 /// Reads `credentials.yaml` of an earlier run (nothing if there is none); a file that
 /// exists must be whole (see [`folder::read_credentials`]).
-pub fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
+pub(crate) fn read_credentials(dir: &Path) -> Result<CredentialsFile> {
     Ok(folder::read_credentials(dir)?.unwrap_or_default())
 }
 
@@ -171,7 +180,7 @@ pub fn render(
 
 /// The group's environment file (`minio_env_name`), from a local path, the bundle's
 /// copy, or the central MinIO; says where it came from when it was fetched.
-pub fn env_file(
+pub(crate) fn env_file(
     spec: &WorkspaceSpec,
     form: &Path,
     group_dir: Option<&Path>,
@@ -197,7 +206,7 @@ pub fn env_file(
 }
 
 /// Every file of the bundle, in the order they are written.
-pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleFile>> {
+pub(crate) fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleFile>> {
     let credentials = folder::credentials_text(&CredentialsFile {
         credentials: bundle.credentials.clone(),
         ssh_ports: bundle.ssh_ports.clone(),
@@ -211,7 +220,7 @@ pub fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<BundleF
 
 /// Writes the bundle into the group's folder (the config folder locked), then the
 /// ports ledger when it lacks this group's ports; see [`folder::write_bundle`].
-pub fn write(rendered: &Rendered) -> Result<WriteReport> {
+pub(crate) fn write(rendered: &Rendered) -> Result<WriteReport> {
     let mut report = folder::write_bundle(&rendered.dir, &rendered.files)?;
     if rendered.ledger_stale {
         folder::write_ledger(&rendered.ledger_path, &rendered.ledger)?;
@@ -257,7 +266,8 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     Ok(rendered)
 }
 
-pub fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
+/// `maia namespace render`.
+pub(crate) fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
     let rendered = render_and_write(args)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -274,7 +284,7 @@ pub fn run_render(args: &NamespaceRenderArgs) -> Result<()> {
 /// The commands that install one component of a written bundle, for the compatibility
 /// entry points that print them (`MAIA_create_JupyterHub_config`, …): `helm` for its
 /// chart releases, `kubectl apply` for its own objects. Paths are those written.
-pub fn install_commands(rendered: &Rendered, component: &str) -> Option<Vec<String>> {
+pub(crate) fn install_commands(rendered: &Rendered, component: &str) -> Option<Vec<String>> {
     if !rendered
         .bundle
         .components
@@ -311,25 +321,25 @@ pub fn write_namespace_script(rendered: &Rendered, config_folder: &Path) -> Resu
 
 /// Arguments of `MAIA_create_JupyterHub_config` and `MAIA_create_MAIA_Addons_config`.
 #[derive(Debug, clap::Args, Clone)]
-pub struct CompatArgs {
+pub(crate) struct CompatArgs {
     /// The group form
     #[arg(long, value_name = "FILE")]
-    pub form: PathBuf,
+    pub(crate) form: PathBuf,
     /// The cluster config
     #[arg(long, value_name = "FILE")]
-    pub cluster_config_file: PathBuf,
+    pub(crate) cluster_config_file: PathBuf,
     /// The MAIA config (images and chart versions); built-in defaults when left out
     #[arg(long, value_name = "FILE")]
-    pub maia_config_file: Option<PathBuf>,
+    pub(crate) maia_config_file: Option<PathBuf>,
     /// Folder the bundle is written under (as DIR/<group_ID>/)
     #[arg(long, value_name = "DIR", default_value = ".")]
-    pub config_folder: PathBuf,
+    pub(crate) config_folder: PathBuf,
     #[command(flatten)]
-    pub strictness: crate::cli::Strictness,
+    pub(crate) strictness: crate::cli::Strictness,
 }
 
 /// Writes the bundle and prints the commands installing `component`.
-pub fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Result<()> {
+pub(crate) fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Result<()> {
     let rendered = render_and_write(&NamespaceRenderArgs {
         files: WorkspaceFileArgs {
             namespace_config_file: args.form.clone(),
@@ -391,7 +401,7 @@ mod tests {
         assert_eq!(
             kubectl,
             [format!(
-                "kubectl apply --server-side --field-manager=maia -f {at}/Brain_MRI/manifests/03-mysql.yaml"
+                "kubectl apply --server-side --field-manager=maia -f {at}/Brain_MRI/manifests/04-mysql.yaml"
             )]
         );
         assert!(install_commands(&rendered, "no-such-component").is_none());

@@ -8,8 +8,9 @@ use maia_render::Object;
 
 use crate::error::{CliError, Result};
 
+/// How rendered objects are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
+pub(crate) enum Format {
     /// Multi-document YAML, as `kubectl apply -f` reads it.
     #[default]
     Yaml,
@@ -18,20 +19,17 @@ pub enum Format {
 }
 
 /// The whole output as text.
-pub fn render_text(objects: &[Object], format: Format) -> Result<String> {
+pub(crate) fn render_text(objects: &[Object], format: Format) -> Result<String> {
     Ok(match format {
         Format::Yaml => maia_render::to_yaml_stream(objects)?,
-        Format::Json => {
-            let list = maia_render::to_json_list(objects)?;
-            let mut s =
-                serde_json::to_string_pretty(&list).expect("a JSON value always serialises");
-            s.push('\n');
-            s
-        }
+        // A `Value`'s alternate form is `serde_json::to_string_pretty`, without its
+        // `Result`: a `Value` always serialises.
+        Format::Json => format!("{:#}\n", maia_render::to_json_list(objects)?),
     })
 }
 
-pub fn print(objects: &[Object], format: Format) -> Result<()> {
+/// Prints the objects on stdout.
+pub(crate) fn print(objects: &[Object], format: Format) -> Result<()> {
     let text = render_text(objects, format)?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
@@ -44,7 +42,7 @@ pub fn print(objects: &[Object], format: Format) -> Result<()> {
 /// Writes one file per object into `dir` (created if needed) and returns the paths.
 /// Files of an earlier render that this one no longer produces are reported, not
 /// deleted: the folder may hold files of the admin's own.
-pub fn write_dir(
+pub(crate) fn write_dir(
     objects: &[Object],
     format: Format,
     dir: &Path,
@@ -57,13 +55,10 @@ pub fn write_dir(
     for (i, o) in objects.iter().enumerate() {
         let (name, text) = match format {
             Format::Yaml => (o.file_name(i), maia_render::to_yaml(o)?),
-            Format::Json => {
-                let name = o.file_name(i).replace(".yaml", ".json");
-                let mut text = serde_json::to_string_pretty(&o.to_json()?)
-                    .expect("a JSON value always serialises");
-                text.push('\n');
-                (name, text)
-            }
+            Format::Json => (
+                o.file_name(i).replace(".yaml", ".json"),
+                format!("{:#}\n", o.to_json()?),
+            ),
         };
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| CliError::Write {

@@ -9,9 +9,10 @@ use maia_spec::Diagnostic;
 use crate::error::CliError;
 
 /// At most this many diagnostics are printed; the rest are counted.
-pub const MAX_PRINTED: usize = 50;
+const MAX_PRINTED: usize = 50;
 
-pub fn diagnostics(diags: &[Diagnostic]) {
+/// Prints diagnostics on stderr, at most [`MAX_PRINTED`] of them.
+pub(crate) fn diagnostics(diags: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for d in diags.iter().take(MAX_PRINTED) {
         let _ = writeln!(err, "{d}");
@@ -27,7 +28,7 @@ pub fn diagnostics(diags: &[Diagnostic]) {
 
 /// Prints an error (its diagnostics first, then the chain of causes and a hint) and
 /// returns the exit code.
-pub fn error(e: &CliError) -> u8 {
+pub(crate) fn error(e: &CliError) -> u8 {
     if let CliError::Spec(spec) = e {
         diagnostics(spec.diagnostics());
     }
@@ -55,7 +56,7 @@ pub fn error(e: &CliError) -> u8 {
 
 /// The exit code of a plan, as `terraform plan -detailed-exitcode`: 0 nothing would
 /// change, 1 something would, 2 error (printed).
-pub fn plan_exit(result: Result<bool, CliError>) -> std::process::ExitCode {
+pub(crate) fn plan_exit(result: Result<bool, CliError>) -> std::process::ExitCode {
     match result {
         Ok(false) => std::process::ExitCode::SUCCESS,
         Ok(true) => std::process::ExitCode::from(1),

@@ -15,10 +15,10 @@ use maia_spec::workspace::WorkspaceSpec;
 use serde_json::Value;
 
 use crate::cli::{
-    EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceListArgs, NamespaceStatusArgs,
-    StatusFormat,
+    EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
+    NamespaceListArgs, NamespaceStatusArgs, StatusFormat,
 };
-use crate::deploy::{Printer, block_on, connect, table, target};
+use crate::deploy::{Printer, block_on, connect, runtime, table, target};
 use crate::error::{CliError, Result};
 use crate::namespace::{self, OsRandom, Rendered};
 use crate::report;
@@ -70,12 +70,13 @@ fn warn_differing(prepared: &Prepared<'_>, args: &NamespaceDeployArgs) {
     }
 }
 
+/// `maia namespace deploy` (and `MAIA_deploy_MAIA_namespace`).
 pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
     let mut printer = Printer::new(args.output, None);
-    let result = block_on(async {
+    let result = runtime()?.block_on(async {
         let prepared = ws::deploy::prepare(&cluster, &request, &mut OsRandom, true).await?;
         warn_differing(&prepared, args);
         let bundle = prepared.bundle.clone();
@@ -199,7 +200,7 @@ fn print_skipped(
 }
 
 /// `maia namespace plan`: exit 0 nothing would change, 1 something would, 2 error.
-pub fn plan(args: &NamespaceDeployArgs) -> ExitCode {
+pub(crate) fn plan(args: &NamespaceDeployArgs) -> ExitCode {
     report::plan_exit(plan_inner(args))
 }
 
@@ -308,7 +309,8 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
     out
 }
 
-pub fn status(args: &NamespaceStatusArgs) -> Result<()> {
+/// `maia namespace status`.
+pub(crate) fn status(args: &NamespaceStatusArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let helm = helm_from_path(&args.cluster);
     let status = block_on(async {
@@ -363,6 +365,14 @@ pub fn status(args: &NamespaceStatusArgs) -> Result<()> {
                 println!();
                 print!("{}", table(&rows));
             }
+            if !status.quota.is_empty() {
+                let mut rows = vec![["QUOTA".to_string(), "USED".into(), "HARD".into()]];
+                for q in &status.quota {
+                    rows.push([q.resource.clone(), q.used.clone(), q.hard.clone()]);
+                }
+                println!();
+                print!("{}", table(&rows));
+            }
         }
     }
     Ok(())
@@ -379,7 +389,8 @@ fn helm_from_path(cluster: &crate::cli::ClusterArgs) -> Option<Helm> {
     })
 }
 
-pub fn list(args: &NamespaceListArgs) -> Result<()> {
+/// `maia namespace list`.
+pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let list = block_on(manage::list(&cluster))?;
     match args.output {
@@ -404,7 +415,8 @@ pub fn list(args: &NamespaceListArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
+/// `maia namespace delete`.
+pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let entry = block_on(manage::find(&cluster, &args.group))?;
     if !args.yes && std::io::stdin().is_terminal() {
@@ -451,5 +463,45 @@ pub fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
         );
     }
     println!("workspace {} deleted", entry.group_id);
+    Ok(())
+}
+
+/// `maia namespace kubeconfig`: a member's kubeconfig on stdout.
+pub(crate) fn kubeconfig(args: &NamespaceKubeconfigArgs) -> Result<()> {
+    use maia_spec::workspace::cluster::Install;
+    let file = &args.cluster_config_file;
+    let text = maia_spec::workspace::load::read_cluster_file(file)?;
+    let name = file.to_string_lossy();
+    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
+        (name.as_ref(), text.as_str()),
+        Install::Minimal,
+        None,
+        maia_spec::LoadOptions::default(),
+    )?;
+    report::diagnostics(&warnings);
+    let keycloak = spec.keycloak.as_ref().filter(|k| !k.issuer_url.is_empty());
+    let Some(keycloak) = keycloak else {
+        return Err(CliError::Usage {
+            message: format!(
+                "{}: keycloak.issuer_url is needed: members' kubectl logs in through Keycloak",
+                file.display()
+            ),
+            hint: Some("add keycloak.issuer_url (https://<keycloak>/realms/<realm>)".into()),
+        });
+    };
+    let namespace = maia_spec::names::suggest_label(&args.group);
+    let config = maia_deploy::cluster::member_kubeconfig(
+        &target(&args.cluster, args.cluster.context.clone()),
+        &maia_deploy::cluster::MemberLogin {
+            namespace,
+            issuer_url: keycloak.issuer_url.clone(),
+            client_id: spec
+                .tenancy
+                .kubectl_client_id
+                .clone()
+                .unwrap_or_else(|| keycloak.client_id.clone()),
+        },
+    )?;
+    print!("{}", yaml_serde::to_string(&config).unwrap_or_default());
     Ok(())
 }

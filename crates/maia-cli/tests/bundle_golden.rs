@@ -2,6 +2,9 @@
 //! with secrets drawn from a counter so the text is stable. Review changes to the
 //! snapshots as you would review a deploy.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{GROUP, MAIA, NGINX, TRAEFIK};

@@ -1,6 +1,9 @@
 //! The `maia` and `MAIA_deploy_helm_chart` binaries end to end: what a user types,
 //! what they see, and the exit codes scripts rely on.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

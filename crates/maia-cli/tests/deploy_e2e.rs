@@ -1,6 +1,9 @@
 //! The `maia` binary against an in-memory API server served on 127.0.0.1, reached
 //! through a generated kubeconfig: kubeconfig loading, contexts, output and exit codes.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -546,4 +549,58 @@ fn a_web_server_instead_of_an_api_server_is_named_as_such() {
         assert!(!err.contains("<html"), "{err}");
         assert!(!err.contains("CustomResourceDefinition"), "{err}");
     }
+}
+
+/// A server that answers with a body that never ends: maia stops reading at its
+/// response limit and says so, instead of filling the memory (issue 9).
+#[test]
+fn an_endless_response_body_is_cut_off_at_the_limit() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let most = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = most.clone();
+    // Each request gets a JSON list whose items never end; the bytes a connection
+    // took before the client hung up are recorded.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8).flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"kind\":\"List\",\"items\":[";
+            if stream.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = vec![b' '; 1 << 16];
+            let mut sent = 0usize;
+            while stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+                if sent > 1 << 30 {
+                    break;
+                }
+            }
+            seen.fetch_max(sent, Ordering::SeqCst);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("http://{addr}"), "endless", "demo"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["app", "list", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("64 MiB"), "{err}");
+    // The limit plus what the sockets buffer, not the gigabyte the server would send.
+    let sent = most.load(Ordering::SeqCst);
+    assert!(sent < 96 << 20, "the server got {sent} bytes out");
 }

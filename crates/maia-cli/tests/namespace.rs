@@ -1,6 +1,9 @@
 //! `maia namespace render` and the compatibility entry points, end to end: the binary
 //! run in a temporary folder on the shipped examples.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -80,9 +83,10 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
         "summary.md",
         "summary.json",
         "manifests/01-namespace.yaml",
-        "manifests/02-minio.yaml",
-        "manifests/03-mysql.yaml",
-        "manifests/04-mlflow.yaml",
+        "manifests/02-tenancy.yaml",
+        "manifests/03-minio.yaml",
+        "manifests/04-mysql.yaml",
+        "manifests/05-mlflow.yaml",
         "helm/oauth2-proxy.values.yaml",
         "helm/oauth2-proxy.chart.yaml",
     ] {
@@ -100,7 +104,7 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
     let deploy = String::from_utf8(first[Path::new("deploy.sh")].0.clone()).unwrap();
     let apply = "kubectl apply --server-side --field-manager=maia -f manifests/01-namespace.yaml";
     let helm = "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri --version 7.7.1 --values helm/oauth2-proxy.values.yaml";
-    let mlflow = "-f manifests/04-mlflow.yaml";
+    let mlflow = "-f manifests/05-mlflow.yaml";
     assert!(
         deploy.find(apply).unwrap() < deploy.find(helm).unwrap(),
         "{deploy}"
@@ -279,7 +283,7 @@ fn minimal_renders_less_and_removes_what_is_no_longer_rendered() {
     render(&g, &c, tmp.path(), &[]);
     let (stdout, _) = render(&g, &c, tmp.path(), &["--minimal"]);
     let dir = tmp.path().join("Brain_MRI");
-    assert!(!dir.join("manifests/02-minio.yaml").exists());
+    assert!(!dir.join("manifests/03-minio.yaml").exists());
     assert!(!dir.join("helm/oauth2-proxy.values.yaml").exists());
     assert!(stdout.contains("removed"), "{stdout}");
     let deploy = std::fs::read_to_string(dir.join("deploy.sh")).unwrap();
@@ -384,7 +388,7 @@ fn maia_deploy_maia_namespace_writes_the_bundle_and_the_namespace_script() {
     run(&["--create-script", "--minimal"]).success();
     assert!(
         !tmp.path()
-            .join("Brain_MRI/manifests/02-minio.yaml")
+            .join("Brain_MRI/manifests/03-minio.yaml")
             .exists()
     );
 }
@@ -608,9 +612,10 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
             .position(|l| l.contains(needle))
             .unwrap_or_else(|| panic!("no call with {needle}:\n{calls}"))
     };
-    assert!(first("manifests/01-namespace.yaml") < first("upgrade --install oauth2-proxy"));
-    assert!(first("upgrade --install oauth2-proxy") < first("manifests/02-minio.yaml"));
-    assert!(first("manifests/02-minio.yaml") < first("manifests/04-mlflow.yaml"));
+    assert!(first("manifests/01-namespace.yaml") < first("manifests/02-tenancy.yaml"));
+    assert!(first("manifests/02-tenancy.yaml") < first("upgrade --install oauth2-proxy"));
+    assert!(first("upgrade --install oauth2-proxy") < first("manifests/03-minio.yaml"));
+    assert!(first("manifests/03-minio.yaml") < first("manifests/05-mlflow.yaml"));
     // maia's own objects are applied server-side; only KubeFlow's remote bases use -k
     // (server-side too).
     for l in lines.iter().filter(|l| l.starts_with("kubectl apply")) {
@@ -621,7 +626,7 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
         );
     }
     // The MinIO Operator is checked for before the Tenant is applied.
-    assert!(first("get crd tenants.minio.min.io") < first("manifests/02-minio.yaml"));
+    assert!(first("get crd tenants.minio.min.io") < first("manifests/03-minio.yaml"));
     for secret in secrets(&dir) {
         assert!(!calls.contains(&secret), "a secret reached a command line");
     }
@@ -953,4 +958,84 @@ fn the_groups_environment_file_is_fetched_once_and_kept_in_the_bundle() {
         "scipy\n"
     );
     assert!(!kept.exists(), "the old environment file is removed");
+}
+
+/// A member's kubeconfig: the admin's API server and CA, none of the admin's
+/// credentials, and a Keycloak login through kubelogin into the group's namespace.
+#[test]
+fn namespace_kubeconfig_gives_members_a_keycloak_login_into_their_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = dir.path().join("admin.kubeconfig");
+    std::fs::write(
+        &admin,
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n\
+         clusters:\n- name: prod\n  cluster:\n    server: https://api.example.org:6443\n    certificate-authority-data: Q0FEQVRB\n\
+         contexts:\n- name: prod\n  context:\n    cluster: prod\n    user: admin\n\
+         users:\n- name: admin\n  user:\n    token: admin-secret-token\n",
+    )
+    .unwrap();
+    let out = maia()
+        .args([
+            "namespace",
+            "kubeconfig",
+            "Brain_MRI",
+            "--cluster-config-file",
+        ])
+        .arg(example("cluster-nginx.yaml"))
+        .arg("--kubeconfig")
+        .arg(&admin)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("admin-secret-token"), "{stdout}");
+    let config: serde_json::Value = yaml_serde::from_str(&stdout).unwrap();
+    assert_eq!(
+        config["clusters"][0]["cluster"]["server"],
+        "https://api.example.org:6443"
+    );
+    assert_eq!(
+        config["clusters"][0]["cluster"]["certificate-authority-data"],
+        "Q0FEQVRB"
+    );
+    assert_eq!(config["contexts"][0]["context"]["namespace"], "brain-mri");
+    let args = &config["users"][0]["user"]["exec"]["args"];
+    assert_eq!(args[0], "oidc-login");
+    assert!(
+        args.as_array().unwrap().iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .starts_with("--oidc-issuer-url=https://")),
+        "{args}"
+    );
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().unwrap().starts_with("--oidc-client-id="))
+    );
+    // Without an API server to name: exit 2 with the context's problem.
+    let out = maia()
+        .args([
+            "namespace",
+            "kubeconfig",
+            "Brain_MRI",
+            "--cluster-config-file",
+        ])
+        .arg(example("cluster-nginx.yaml"))
+        .arg("--kubeconfig")
+        .arg(&admin)
+        .args(["--context", "staging"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

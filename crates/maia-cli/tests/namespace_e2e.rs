@@ -5,6 +5,9 @@
 //! Every assertion reads the cluster through maia's own commands, so both targets
 //! run the same scenarios.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -195,7 +198,7 @@ fn deploy_plan_status_and_delete_a_workspace() {
     assert!(
         shown
             .trim_end()
-            .ends_with("Plan: 2 to create, 0 to change, 0 to prune, 36 unchanged. Charts: 0 to install, 1 to upgrade."),
+            .ends_with("Plan: 3 to create, 1 to change, 0 to prune, 51 unchanged. Charts: 0 to install, 1 to upgrade."),
         "{shown}"
     );
 
@@ -320,4 +323,85 @@ fn preflight_problems_are_listed_and_nothing_is_written() {
         text(&out)
     );
     assert_eq!(fake.writes(), []);
+}
+
+/// Two groups are two tenants: each namespace has its quota and policies (status shows
+/// them); on a real cluster whose CNI enforces NetworkPolicy, a pod of group A cannot
+/// open group B's MySQL or MinIO, while it still reaches its own group's MySQL.
+#[test]
+fn two_groups_are_isolated_from_each_other() {
+    let env = Env::new();
+    let a = env.form("a.yaml", "E2e_Iso_A", &["alice@example.org"]);
+    let b = env.form("b.yaml", "E2e_Iso_B", &["carol@example.org"]);
+    // On a real cluster, wait until the probe's targets run.
+    let wait: &[&str] = if env.fake.is_none() {
+        &["--wait", "--timeout", "20m"]
+    } else {
+        &[]
+    };
+    for form in [&a, &b] {
+        let out = env.run("deploy", form, wait);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    for group in ["E2e_Iso_A", "E2e_Iso_B"] {
+        let status = env.status(group);
+        let components: Vec<&str> = status["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["component"].as_str().unwrap())
+            .collect();
+        assert!(components.contains(&"tenancy"), "{components:?}");
+        let quota: Vec<&str> = status["quota"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["resource"].as_str().unwrap())
+            .collect();
+        for resource in ["requests.cpu", "requests.memory", "requests.nvidia.com/gpu"] {
+            assert!(quota.contains(&resource), "{group}: {quota:?}");
+        }
+    }
+    if env.fake.is_none() {
+        // A probe pod in A: B's MySQL and MinIO are closed, A's own MySQL is open.
+        let probe = |target: &str, port: &str| {
+            std::process::Command::new("kubectl")
+                .env("KUBECONFIG", &env.kubeconfig)
+                .args([
+                    "-n",
+                    "e2e-iso-a",
+                    "run",
+                    "maia-probe",
+                    "--rm",
+                    "-i",
+                    "--restart=Never",
+                ])
+                .args([
+                    "--image=busybox:1.36",
+                    "--",
+                    "nc",
+                    "-z",
+                    "-w",
+                    "5",
+                    target,
+                    port,
+                ])
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(probe("mysql-db-v1-mkg.e2e-iso-a.svc.cluster.local", "3306"));
+        assert!(!probe(
+            "mysql-db-v1-mkg.e2e-iso-b.svc.cluster.local",
+            "3306"
+        ));
+        assert!(!probe("minio.e2e-iso-b.svc.cluster.local", "80"));
+    }
+    for group in ["E2e_Iso_A", "E2e_Iso_B"] {
+        let out = env
+            .maia(&["namespace", "delete", group, "--delete-data", "--yes"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
 }

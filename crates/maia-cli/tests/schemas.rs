@@ -17,6 +17,9 @@
 //! beside the repository, else from an uncommitted copy in `tests/schemas/`, and say
 //! that they were skipped when none is there.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -21,10 +21,12 @@ use crate::plan::{Change, ObjectRef, Phase, Plan, Step};
 use crate::readiness::{Status, claim_status, workload_status};
 
 /// The field manager maia applies as; `kubectl` shows it in `managedFields`.
-pub const FIELD_MANAGER: &str = "maia";
+pub(crate) const FIELD_MANAGER: &str = "maia";
 
+/// How [`execute`] runs a plan.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
+    /// Send every write as a server-side dry run (`dryRun=All`): checked, not stored.
     pub dry_run: bool,
     /// Wait this long for the workload to be ready.
     pub wait: Option<Duration>,
@@ -104,7 +106,7 @@ pub async fn execute(
 
 /// One run of a plan, which may go phase by phase with other work in between (a
 /// workspace runs its plan component by component, with helm and waits).
-pub struct Run<'a> {
+pub(crate) struct Run<'a> {
     cluster: &'a Cluster,
     plan: &'a Plan,
     options: ApplyOptions,
@@ -112,7 +114,7 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(cluster: &'a Cluster, plan: &'a Plan, options: ApplyOptions) -> Self {
+    pub(crate) fn new(cluster: &'a Cluster, plan: &'a Plan, options: ApplyOptions) -> Self {
         Run {
             cluster,
             plan,
@@ -124,7 +126,11 @@ impl<'a> Run<'a> {
     /// Runs these phases of the plan, in order. The inventory is recorded before the
     /// first write into the namespace, so whatever fails later, every object created is
     /// already owned; a rendered Namespace (cluster-scoped) may come before it.
-    pub async fn phases(&mut self, phases: &[Phase], sink: &mut dyn EventSink) -> Result<()> {
+    pub(crate) async fn phases(
+        &mut self,
+        phases: &[Phase],
+        sink: &mut dyn EventSink,
+    ) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
         for phase in phases {
             let group = &plan.steps[phase.steps.clone()];
@@ -166,7 +172,7 @@ impl<'a> Run<'a> {
 
     /// Prunes what the plan no longer has (volumes are kept and reported), in reverse
     /// order, then records the final inventory.
-    pub async fn finish(mut self, sink: &mut dyn EventSink) -> Result<()> {
+    pub(crate) async fn finish(mut self, sink: &mut dyn EventSink) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
         if !self.inventory_recorded
             && let Some(inventory) = &plan.inventory_before
@@ -382,15 +388,16 @@ async fn wait_ready(
 
 /// How [`poll_ready`] polls.
 pub(crate) struct Poll<'a> {
-    pub namespace: &'a str,
+    /// The namespace the pods are listed in.
+    pub(crate) namespace: &'a str,
     /// The pods that explain a workload's state (`""`: every pod of the namespace).
-    pub pod_selector: &'a str,
-    pub deadline: Instant,
+    pub(crate) pod_selector: &'a str,
+    pub(crate) deadline: Instant,
     /// The timeout the deadline came from, for the message.
-    pub timeout: Duration,
-    pub first_pause: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) first_pause: Duration,
     /// The workspace component the objects belong to, for messages.
-    pub component: Option<&'a str>,
+    pub(crate) component: Option<&'a str>,
 }
 
 /// Polls each object (and the namespace's pods, which explain why one is not ready)

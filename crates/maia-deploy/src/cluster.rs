@@ -3,20 +3,34 @@
 
 use std::path::{Path, PathBuf};
 
+use http_body_util::Limited;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use tower::util::MapResponseLayer;
 
 use crate::error::{DeployError, Result};
+
+/// The most maia reads of one API response. A list of every Service of a large
+/// cluster is a few MiB; a server that streams without end is stopped here instead
+/// of filling the memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+fn limit_body<B>(response: http::Response<B>) -> http::Response<Limited<B>> {
+    response.map(|body| Limited::new(body, MAX_RESPONSE_BYTES))
+}
 
 /// Where to find the cluster, as given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
+    /// `--kubeconfig`: the kubeconfig file, instead of `KUBECONFIG` or `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,
+    /// `--context`: the kubeconfig context, instead of its current one.
     pub context: Option<String>,
 }
 
 /// A connected client and how to name its cluster in messages.
 #[derive(Clone)]
 pub struct Cluster {
+    /// The client every request goes through (responses capped at [`MAX_RESPONSE_BYTES`]).
     pub client: kube::Client,
     /// The API server URL, for "cannot reach …" messages.
     pub url: String,
@@ -69,10 +83,13 @@ impl Cluster {
         config.connect_timeout = Some(std::time::Duration::from_secs(10));
         config.read_timeout = Some(std::time::Duration::from_secs(60));
         let url = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|source| DeployError::Client {
-            url: url.clone(),
-            source: Box::new(source),
-        })?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|source| DeployError::Client {
+                url: url.clone(),
+                source: Box::new(source),
+            })?
+            .with_layer(&MapResponseLayer::new(limit_body))
+            .build();
         Ok(Cluster {
             client,
             url: url.trim_end_matches('/').to_string(),
@@ -170,4 +187,103 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String
         Some(path) if path.exists() => Ok(Some((read(&path)?, path.display().to_string()))),
         _ => Ok(None),
     }
+}
+
+/// What a member's kubeconfig needs from the cluster config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberLogin {
+    /// The workspace's namespace (the context's default).
+    pub namespace: String,
+    /// The Keycloak realm's issuer URL.
+    pub issuer_url: String,
+    /// The OIDC client kubectl logs in with.
+    pub client_id: String,
+}
+
+/// A kubeconfig for a member: the API server (address and CA) of the admin's
+/// kubeconfig context, no credential of the admin's, and a user that logs in through
+/// Keycloak with the kubelogin exec plugin (`kubectl oidc-login`). Holds no secret.
+pub fn member_kubeconfig(target: &Target, login: &MemberLogin) -> Result<serde_json::Value> {
+    let Some((kubeconfig, path)) = load_kubeconfig(target.kubeconfig.as_deref())? else {
+        return Err(DeployError::KubeconfigMissing {
+            paths: "~/.kube/config".into(),
+            named_by: "the default location",
+        });
+    };
+    let context_name = match &target.context {
+        Some(c) => {
+            check_context(&kubeconfig, c)?;
+            c.clone()
+        }
+        None => kubeconfig
+            .current_context
+            .clone()
+            .ok_or_else(|| DeployError::UnknownContext {
+                context: "(current context)".into(),
+                known: "the kubeconfig sets no current-context; pass --context".into(),
+            })?,
+    };
+    let context = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.as_ref());
+    let cluster_name = context.map(|c| c.cluster.clone()).unwrap_or_default();
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster_name)
+        .and_then(|c| c.cluster.as_ref())
+        .ok_or_else(|| DeployError::UnknownContext {
+            context: context_name.clone(),
+            known: format!("its cluster {cluster_name:?} is not in {path}"),
+        })?;
+    let mut entry = serde_json::json!({"server": cluster.server.clone().unwrap_or_default()});
+    // The CA goes in as data, so the file works on the member's machine.
+    let ca = match (
+        &cluster.certificate_authority_data,
+        &cluster.certificate_authority,
+    ) {
+        (Some(data), _) => Some(data.clone()),
+        (None, Some(file)) => {
+            use base64::Engine as _;
+            let bytes = std::fs::read(file).map_err(|source| DeployError::Kubeconfig {
+                path: file.clone(),
+                source: Box::new(kube::config::KubeconfigError::ReadConfig(
+                    source,
+                    file.into(),
+                )),
+            })?;
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+        }
+        (None, None) => None,
+    };
+    if let Some(ca) = ca {
+        entry["certificate-authority-data"] = serde_json::json!(ca);
+    }
+    if cluster.insecure_skip_tls_verify == Some(true) {
+        entry["insecure-skip-tls-verify"] = serde_json::json!(true);
+    }
+    let name = format!("maia-{}", login.namespace);
+    Ok(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": entry}],
+        "users": [{"name": "keycloak", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "kubectl",
+            "args": [
+                "oidc-login",
+                "get-token",
+                format!("--oidc-issuer-url={}", login.issuer_url),
+                format!("--oidc-client-id={}", login.client_id),
+                "--oidc-extra-scope=groups",
+            ],
+            "interactiveMode": "IfAvailable",
+            "provideClusterInfo": false,
+        }}}],
+        "contexts": [{"name": name, "context": {
+            "cluster": name, "user": "keycloak", "namespace": login.namespace}}],
+        "current-context": name,
+    }))
 }

@@ -12,11 +12,13 @@ pub struct FieldChange {
     pub path: String,
     /// `None` when the field is absent from the live object.
     pub live: Option<Value>,
+    /// The value maia would apply: `null` when maia no longer sets the field, and
+    /// `"(hidden)"` for a secret-looking value.
     pub desired: Value,
 }
 
 /// The fields of `desired` that `live` does not hold (with the same value).
-pub fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
+pub(crate) fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     let mut out = Vec::new();
     match desired.as_object() {
         // A Secret's values are shown as "(hidden)", whatever their names.
@@ -122,7 +124,7 @@ fn hide_all(v: &Value) -> Value {
 }
 
 /// A copy of `v` with the values of secret-looking env entries hidden.
-pub fn redact(v: &Value) -> Value {
+fn redact(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut copy: serde_json::Map<String, Value> =
@@ -141,7 +143,7 @@ pub fn redact(v: &Value) -> Value {
 /// desired object no longer sets. Server-side apply removes them, so they are changes
 /// even though the desired object is still a subset of the live one (a removed label,
 /// node selector or annotation).
-pub fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange> {
+pub(crate) fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let entries = live["metadata"]["managedFields"].as_array();
     let owned = entries.into_iter().flatten().find(|e| {

@@ -1,181 +1,366 @@
+//! [`DeployError`]: what talking to a cluster (or to helm, kubectl and the config
+//! folder) can fail with, and for each what the user should try next.
+
 use std::time::Duration;
 
 /// Everything talking to a cluster can fail with. Each variant names the step and the
 /// object; the cause, when there is one, is attached as `source`.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
+    /// The kubeconfig exists but cannot be read or parsed (or two of a `KUBECONFIG`
+    /// list cannot be merged).
     #[error("cannot load kubeconfig {path}")]
     Kubeconfig {
+        /// The kubeconfig file, or the `KUBECONFIG` list.
         path: String,
+        /// What kube's loader said.
         #[source]
         source: Box<kube::config::KubeconfigError>,
     },
+    /// `--kubeconfig` or `KUBECONFIG` names files that do not exist.
     #[error("kubeconfig {paths} named by {named_by} does not exist")]
     KubeconfigMissing {
+        /// The path (or list of paths) named.
         paths: String,
+        /// Who named it: `--kubeconfig` or `KUBECONFIG`.
         named_by: &'static str,
     },
+    /// No kubeconfig anywhere, and not inside a cluster either.
     #[error(
         "no cluster to talk to: no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running inside a cluster"
     )]
     NoCluster {
+        /// Why the in-cluster configuration could not be used.
         #[source]
         source: Box<kube::config::InClusterError>,
     },
+    /// A `--context` (or a context of the config's `clusters`) the kubeconfig lacks.
     #[error("context {context:?} is not in the kubeconfig (it has: {known})")]
-    UnknownContext { context: String, known: String },
+    UnknownContext {
+        /// The context asked for.
+        context: String,
+        /// The contexts the kubeconfig has, comma-separated (or why there are none).
+        known: String,
+    },
+    /// The kubeconfig's cluster entry does not make a client (bad URL, certificate…).
     #[error("cannot set up a client for {url}")]
     Client {
+        /// The API server URL.
         url: String,
+        /// What kube said.
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server could not be reached at all (connection, TLS, timeout).
     #[error("cannot reach the Kubernetes API server at {url} (while trying to {verb} {object})")]
     Unreachable {
+        /// The API server URL.
         url: String,
+        /// What maia was doing (`get`, `list`, `apply`, …).
         verb: String,
+        /// What it was doing it to (`deployment/web`, `services in all namespaces`, …).
         object: String,
+        /// The transport error.
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server refused the credentials (401) or the permission (403).
     #[error("the API server refused to {verb} {object} (HTTP {code}): {message}")]
     Forbidden {
+        /// What maia was doing.
         verb: String,
+        /// What it was doing it to.
         object: String,
+        /// 401 or 403.
         code: u16,
+        /// The API server's message.
         message: String,
     },
+    /// The URL answered, but not as a Kubernetes API server (a web page, a proxy).
     #[error(
         "{url} answered HTTP {code} with something that is not the Kubernetes API (while trying to {verb} {object})"
     )]
     NotKubernetes {
+        /// The URL that answered.
         url: String,
+        /// The HTTP status it answered with.
         code: u16,
+        /// What maia was doing.
         verb: String,
+        /// What it was doing it to.
         object: String,
     },
+    /// The deploy's namespace does not exist and was not to be created.
     #[error("namespace {0} does not exist")]
-    NamespaceMissing(String),
+    NamespaceMissing(
+        /// The namespace.
+        String,
+    ),
+    /// The cluster does not serve a kind maia would write (a CRD is not installed).
     #[error("the cluster does not serve {kind} ({api_version})")]
-    KindMissing { kind: String, api_version: String },
+    KindMissing {
+        /// The kind, e.g. `Tenant`.
+        kind: String,
+        /// Its `apiVersion`, e.g. `minio.min.io/v2`.
+        api_version: String,
+    },
+    /// Server-side apply found fields another field manager owns; nothing was changed.
     #[error("{object} has fields managed by {managers}; maia did not change it")]
     Conflict {
+        /// The object.
         object: String,
+        /// The other field managers, comma-separated.
         managers: String,
+        /// The API server's full message (which fields).
         message: String,
     },
+    /// A volume claim would change in a way the API server refuses (anything but
+    /// growing); the deploy stopped before any write.
     #[error(
         "{object} would change ({fields}), but a volume claim can only grow once it is created"
     )]
-    VolumeImmutable { object: String, fields: String },
+    VolumeImmutable {
+        /// The claim.
+        object: String,
+        /// The paths of the fields that would change, comma-separated.
+        fields: String,
+    },
+    /// An object of a rendered name exists that maia did not create; the deploy
+    /// stopped before any write.
     #[error("{object} already exists and was not created by maia; maia did not touch it")]
-    NotOwned { object: String },
+    NotOwned {
+        /// The object.
+        object: String,
+    },
+    /// A Job's pod template would change, which needs `--replace`; the deploy stopped
+    /// before any write.
     #[error(
         "{object} would change ({fields}), but a Job's pod template cannot be changed once it is created"
     )]
-    JobImmutable { object: String, fields: String },
+    JobImmutable {
+        /// The Job.
+        object: String,
+        /// The paths of the fields that would change, comma-separated.
+        fields: String,
+    },
+    /// The API server refused a request with a Status other than the ones above.
     #[error("cannot {verb} {object}: the API server answered HTTP {code} {reason}: {message}")]
     Api {
+        /// What maia was doing.
         verb: String,
+        /// What it was doing it to.
         object: String,
+        /// The HTTP status (409 for a concurrent change, 5xx for a server problem).
         code: u16,
+        /// The Status's reason, e.g. `Conflict`.
         reason: String,
+        /// The API server's message.
         message: String,
     },
+    /// A request failed on maia's side (its body or the answer could not be handled).
     #[error("cannot {verb} {object}")]
     Request {
+        /// What maia was doing.
         verb: String,
+        /// What it was doing it to.
         object: String,
+        /// What kube said.
         #[source]
         source: Box<kube::Error>,
     },
+    /// An object waited for (`--wait`) was not ready in time.
     #[error("{object} is not ready after {}; last seen: {last}", human(*timeout))]
     WaitTimeout {
+        /// The object (and its workspace component).
         object: String,
+        /// How long maia waited.
         timeout: Duration,
+        /// Why it was not ready when last looked at.
         last: String,
     },
+    /// An object waited for will not become ready without a change (image pull
+    /// error, crash loop, Job past its deadline…).
     #[error("{object} failed: {reason}")]
-    WorkloadFailed { object: String, reason: String },
+    WorkloadFailed {
+        /// The object (and its workspace component).
+        object: String,
+        /// Why, as its status or its pod says.
+        reason: String,
+    },
+    /// `maia app delete` found no object of that app.
     #[error("no app {release:?} in namespace {namespace}")]
-    AppNotFound { release: String, namespace: String },
+    AppNotFound {
+        /// The app's name (its release).
+        release: String,
+        /// The namespace searched.
+        namespace: String,
+    },
+    /// maia's own state on the cluster (the credentials Secret) cannot be used.
     #[error("{what} is damaged: {reason}")]
-    StateCorrupt { what: String, reason: String },
+    StateCorrupt {
+        /// What is damaged, e.g. `secret/maia-credentials-x in maia-system (key k)`.
+        what: String,
+        /// How.
+        reason: String,
+    },
+    /// Another run held the SSH ports Lease for longer than maia waits.
     #[error("{holder} has held the Lease {lease} for more than {}", human(*waited))]
     LeaseHeld {
+        /// The Lease, as `namespace/name`.
         lease: String,
+        /// Its holder's identity.
         holder: String,
+        /// How long maia waited.
         waited: Duration,
     },
+    /// Workspace preflight found problems; nothing was changed.
     #[error("preflight found {} problem(s); nothing was changed", problems.len())]
     Preflight {
+        /// Every problem found, each with a hint.
         problems: Vec<crate::workspace::preflight::Problem>,
     },
+    /// The objects would not fit what the namespace's ResourceQuotas leave.
+    #[error("this would not fit the quota of namespace {namespace}: {}", problems.join("; "))]
+    QuotaExceeded {
+        /// The namespace.
+        namespace: String,
+        /// One sentence per resource that is short, with the numbers.
+        problems: Vec<String>,
+    },
+    /// An API response was larger than maia reads ([`crate::cluster::MAX_RESPONSE_BYTES`]).
+    #[error(
+        "the API server at {url} sent more than 64 MiB for {verb} {object}; maia stopped reading"
+    )]
+    ResponseTooLarge {
+        /// The API server.
+        url: String,
+        /// What was asked (`list`, `get`, …).
+        verb: String,
+        /// Of what.
+        object: String,
+    },
+    /// No free SSH port is left in the cluster config's `port_range`.
     #[error("{0}")]
-    PortsExhausted(String),
+    PortsExhausted(
+        /// The allocator's message (which users, which range).
+        String,
+    ),
+    /// A `credentials.yaml` exists but cannot be used.
     #[error("{path} is damaged: {reason}")]
-    CredentialsDamaged { path: String, reason: String },
+    CredentialsDamaged {
+        /// The file.
+        path: String,
+        /// What is wrong with it (never its values).
+        reason: String,
+    },
+    /// maia's state under the config folder (its lock, the ledger, a file it reads)
+    /// cannot be used.
     #[error("cannot use {path}")]
     FolderIo {
+        /// The file or folder.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A bundle file cannot be written (or an old one removed).
     #[error("cannot write {path}")]
     FolderWrite {
+        /// The file.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// Two groups of one config folder would share a namespace.
     #[error("{message}")]
-    FolderConflict { message: String, hint: String },
+    FolderConflict {
+        /// Which groups and which namespace.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// The group's environment file (`minio_env_name`) cannot be read or fetched.
     #[error("cannot get the environment file {name:?} (minio_env_name): {reason}")]
-    EnvFile { name: String, reason: String },
+    EnvFile {
+        /// The file's name, as the group form gives it.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// No workspace of that group_ID or namespace on the cluster.
     #[error("no workspace {0:?} on the cluster")]
-    WorkspaceNotFound(String),
+    WorkspaceNotFound(
+        /// The group_ID or namespace asked for.
+        String,
+    ),
+    /// A rendered object or workspace could not be turned into what is sent (a bug).
     #[error("cannot turn {object} into JSON")]
     Render {
+        /// The object or workspace.
         object: String,
+        /// The render error.
         #[source]
         source: maia_render::RenderError,
     },
+    /// An object from the API server could not be turned into JSON (a bug).
     #[error("cannot serialise {object} for the API server")]
     Serialize {
+        /// The object.
         object: String,
+        /// The serde error.
         #[source]
         source: serde_json::Error,
     },
+    /// helm, kubectl or git is not on `PATH`.
     #[error("{tool} is not on PATH; it is needed for {needed_for}")]
     ToolMissing {
+        /// `helm`, `kubectl` or `git`.
         tool: &'static str,
+        /// What the deploy needs it for.
         needed_for: &'static str,
     },
+    /// The program could not be started.
     #[error("cannot run `{command}` ({program})")]
     ToolStart {
+        /// `helm`, `kubectl` or `git`.
         tool: &'static str,
+        /// Program and subcommand; never file contents or values.
         command: String,
+        /// The executable's path.
         program: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The program ran and exited with an error.
     #[error("`{command}` failed ({status}){}", stderr_block(stderr))]
     ToolFailed {
+        /// `helm`, `kubectl` or `git`.
         tool: &'static str,
         /// Program, subcommand and release or URL; never file contents or values.
         command: String,
+        /// Its exit status, e.g. `exit status 1`.
         status: String,
         /// The last lines of the program's stderr.
         stderr: String,
     },
+    /// The program printed something maia cannot read (an unknown version's format).
     #[error("cannot make sense of what `{command}` printed: {message}")]
     ToolOutput {
+        /// `helm`, `kubectl` or `git`.
         tool: &'static str,
+        /// Program and subcommand.
         command: String,
+        /// What was wrong with the output.
         message: String,
     },
+    /// A chart's values file could not be written (or its folder removed).
     #[error("cannot write the values file for helm release {release}")]
     ValuesFile {
+        /// The helm release.
         release: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -280,6 +465,12 @@ impl DeployError {
             DeployError::EnvFile { .. } => {
                 "check minio_env_name in the group form and minio_url, the keys and bucket_name in the cluster config; a local path is read relative to the group form".into()
             }
+            DeployError::QuotaExceeded { namespace, .. } => format!(
+                "ask less (replicas, requests, GPUs), free what runs, or raise the quota (`kubectl describe resourcequota -n {namespace}` shows it)"
+            ),
+            DeployError::ResponseTooLarge { .. } => {
+                "no Kubernetes response is this large: check that the kubeconfig's server URL points at the API server and not at a proxy or another service".into()
+            }
             DeployError::PortsExhausted(_) => {
                 "widen port_range in the cluster config (every port the cluster's Services hold is taken)".into()
             }
@@ -336,6 +527,13 @@ impl DeployError {
         object: impl Into<String>,
     ) -> Self {
         let object = object.into();
+        if too_large(&source) {
+            return DeployError::ResponseTooLarge {
+                url: url.into(),
+                verb: verb.into(),
+                object,
+            };
+        }
         match source {
             kube::Error::Api(status)
                 if status.reason.starts_with("Failed to parse")
@@ -411,7 +609,7 @@ fn tool_failed_hint(tool: &str, stderr: &str) -> String {
 /// The field managers named in a server-side apply conflict message, e.g.
 /// `Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`
 /// or `Apply failed with 2 conflicts: conflicts with "helm" using v1: …`.
-pub fn conflicting_managers(message: &str) -> Vec<String> {
+fn conflicting_managers(message: &str) -> Vec<String> {
     if !message.starts_with("Apply failed") {
         return Vec::new();
     }
@@ -441,7 +639,20 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// A result whose error is a [`DeployError`].
 pub type Result<T, E = DeployError> = std::result::Result<T, E>;
+
+/// True when the request failed because the response passed the body limit.
+fn too_large(error: &kube::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
 
 #[cfg(test)]
 mod tests {

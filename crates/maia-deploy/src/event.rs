@@ -5,17 +5,22 @@ use serde::Serialize;
 
 use crate::plan::ObjectRef;
 
+/// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// The object did not exist and was created.
     Created,
+    /// The object existed and some of its fields were changed.
     Configured,
+    /// The object already held what maia would apply; nothing was sent.
     Unchanged,
     /// Deleted and created again (a changed Job, with `--replace`).
     Replaced,
 }
 
 impl Outcome {
+    /// The word printed after the object (`created`, `configured`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Created => "created",
@@ -26,68 +31,96 @@ impl Outcome {
     }
 }
 
+/// One thing the engine did or saw, reported as it happens.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The deploy's namespace was missing and was created (`--create-namespace`).
     NamespaceCreated {
+        /// The namespace created.
         namespace: String,
+        /// Only checked by the API server (`--dry-run`); nothing was created.
         dry_run: bool,
     },
+    /// One object was applied (or found unchanged).
     Applied {
+        /// The object.
         #[serde(flatten)]
         object: ObjectRef,
+        /// What applying it did.
         outcome: Outcome,
+        /// Only checked by the API server (`--dry-run`); nothing was changed.
         dry_run: bool,
     },
     /// Deleted because the config no longer has it (or by `maia app delete`).
     Pruned {
+        /// The object deleted.
         #[serde(flatten)]
         object: ObjectRef,
+        /// Only checked by the API server (`--dry-run`); nothing was deleted.
         dry_run: bool,
     },
     /// A PersistentVolumeClaim the config no longer has, kept with its data.
     VolumeKept {
+        /// The claim kept.
         #[serde(flatten)]
         object: ObjectRef,
     },
+    /// An object is not ready yet (with `--wait`); sent again when the reason changes.
     Waiting {
+        /// The object waited for.
         #[serde(flatten)]
         object: ObjectRef,
+        /// Why it is not ready yet.
         reason: String,
     },
+    /// An object waited for is ready.
     Ready {
+        /// The object.
         #[serde(flatten)]
         object: ObjectRef,
     },
+    /// An object waited for will not become ready without a change.
     Failed {
+        /// The object.
         #[serde(flatten)]
         object: ObjectRef,
+        /// Why it failed.
         reason: String,
     },
     /// A third-party chart: `installed`, `upgraded`, `unchanged`, `skipped`, `uninstalled`.
     Helm {
+        /// The helm release.
         release: String,
+        /// The release's namespace.
         namespace: String,
+        /// What happened to it (see above).
         outcome: String,
     },
     /// A remote kustomization (KubeFlow): `applied`.
     Kustomization {
+        /// The kustomization's URL.
         url: String,
+        /// What happened to it (see above).
         outcome: String,
     },
     /// Every object of a workspace component is ready (with `--wait`).
     ComponentReady {
+        /// The component, as the bundle names it (`jupyterhub`, `minio`, …).
         component: String,
     },
     /// A workspace component could not be deployed; later ones were not started.
     ComponentFailed {
+        /// The component, as the bundle names it.
         component: String,
+        /// The error that stopped it.
         reason: String,
     },
 }
 
 /// Where events go. A closure is enough; tests collect into a `Vec`.
 pub trait EventSink: Send {
+    /// Receives one event, in the order they happen.
     fn emit(&mut self, event: Event);
 }
 

@@ -14,6 +14,10 @@
 //! Served in-process as a `kube::Client`, or on 127.0.0.1 for end-to-end tests of the
 //! binary.
 
+// Test support, compiled only with the `testing` feature: a fixture that cannot be
+// built or a poisoned lock means a broken test, which should stop at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -264,6 +268,8 @@ const BUILTIN: &[ApiKind] = &[
     builtin::<core::Pod>(),
     builtin::<core::Namespace>(),
     builtin::<core::ServiceAccount>(),
+    builtin::<core::ResourceQuota>(),
+    builtin::<core::LimitRange>(),
     builtin::<apps::Deployment>(),
     builtin::<apps::StatefulSet>(),
     builtin::<batch::Job>(),

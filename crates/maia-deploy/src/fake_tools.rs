@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// The stand-ins written into one folder, and where they log.
 #[derive(Debug, Clone)]
 pub struct StandIns {
+    /// The folder holding the stand-ins, their logs and helm's releases.
     pub dir: PathBuf,
 }
 
@@ -82,10 +83,12 @@ impl StandIns {
         Ok(StandIns { dir: dir.into() })
     }
 
+    /// The helm stand-in.
     pub fn helm(&self) -> PathBuf {
         self.dir.join("helm")
     }
 
+    /// The kubectl stand-in.
     pub fn kubectl(&self) -> PathBuf {
         self.dir.join("kubectl")
     }
@@ -110,6 +113,7 @@ impl StandIns {
         let _ = std::fs::write(self.dir.join("fail-helm"), subcommand);
     }
 
+    /// Undoes [`StandIns::fail_helm`]: helm succeeds again.
     pub fn heal_helm(&self) {
         let _ = std::fs::remove_file(self.dir.join("fail-helm"));
     }

@@ -8,37 +8,33 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-pub const KEY: &str = "objects";
+pub(crate) const KEY: &str = "objects";
 
-pub fn name(release: &str) -> String {
+pub(crate) fn name(release: &str) -> String {
     format!("maia-inventory-{release}")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inventory(BTreeSet<String>);
+pub(crate) struct Inventory(BTreeSet<String>);
 
 impl Inventory {
-    pub fn new(entries: BTreeSet<String>) -> Self {
+    pub(crate) fn new(entries: BTreeSet<String>) -> Self {
         Inventory(entries)
     }
 
-    pub fn entry(kind: &str, name: &str) -> String {
+    pub(crate) fn entry(kind: &str, name: &str) -> String {
         format!("{kind}/{name}")
     }
 
-    pub fn contains(&self, entry: &str) -> bool {
+    pub(crate) fn contains(&self, entry: &str) -> bool {
         self.0.contains(entry)
     }
 
-    pub fn union(&self, other: &Inventory) -> Inventory {
+    pub(crate) fn union(&self, other: &Inventory) -> Inventory {
         Inventory(self.0.union(&other.0).cloned().collect())
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
-    pub fn from_config_map(value: &Value) -> Self {
+    pub(crate) fn from_config_map(value: &Value) -> Self {
         Inventory(
             value["data"][KEY]
                 .as_str()
@@ -52,7 +48,7 @@ impl Inventory {
 
     /// The inventory as the ConfigMap `name`, carrying the scope's `labels` (so the
     /// scope's one LIST of ConfigMaps finds it) and `component: inventory`.
-    pub fn to_config_map(
+    pub(crate) fn to_config_map(
         &self,
         namespace: &str,
         name: &str,

@@ -14,18 +14,21 @@ use kube::core::ApiResource;
 use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
 
+/// A kind maia reads or writes, and how to reach it on the API server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kind {
+    /// The kind's name, e.g. `Deployment`.
     pub kind: Cow<'static, str>,
-    pub group: Cow<'static, str>,
-    pub version: Cow<'static, str>,
-    pub plural: Cow<'static, str>,
+    pub(crate) group: Cow<'static, str>,
+    pub(crate) version: Cow<'static, str>,
+    pub(crate) plural: Cow<'static, str>,
     /// False for cluster-scoped kinds (Namespace).
-    pub namespaced: bool,
+    pub(crate) namespaced: bool,
 }
 
 impl Kind {
-    pub fn api_version(&self) -> String {
+    /// `GROUP/VERSION`, or `VERSION` for the core group.
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.to_string()
         } else {
@@ -33,7 +36,8 @@ impl Kind {
         }
     }
 
-    pub fn api_resource(&self) -> ApiResource {
+    /// The kind as kube's dynamic API takes it.
+    pub(crate) fn api_resource(&self) -> ApiResource {
         ApiResource {
             group: self.group.to_string(),
             version: self.version.to_string(),
@@ -43,16 +47,8 @@ impl Kind {
         }
     }
 
-    /// Where an object sits in an app's apply order; prune runs the other way round.
-    pub fn order(&self) -> usize {
-        APP_KINDS
-            .iter()
-            .position(|k| k == self)
-            .unwrap_or(APP_KINDS.len())
-    }
-
     /// The kind of a k8s-openapi type, from the type's own API metadata.
-    pub const fn of<K: k8s_openapi::Resource>(namespaced: bool) -> Kind {
+    pub(crate) const fn of<K: k8s_openapi::Resource>(namespaced: bool) -> Kind {
         Kind {
             kind: Cow::Borrowed(K::KIND),
             group: Cow::Borrowed(K::GROUP),
@@ -63,52 +59,60 @@ impl Kind {
     }
 }
 
-pub const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
-pub const SECRET: Kind = Kind::of::<core::Secret>(true);
-pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
+pub(crate) const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
+pub(crate) const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
+/// `v1` `PersistentVolumeClaim`.
 pub const PVC: Kind = Kind::of::<core::PersistentVolumeClaim>(true);
+/// `v1` `Service`.
 pub const SERVICE: Kind = Kind::of::<core::Service>(true);
+/// `batch/v1` `Job`.
 pub const JOB: Kind = Kind::of::<batch::Job>(true);
+/// `apps/v1` `Deployment`.
 pub const DEPLOYMENT: Kind = Kind::of::<apps::Deployment>(true);
+/// `networking.k8s.io/v1` `Ingress`.
 pub const INGRESS: Kind = Kind::of::<networking::Ingress>(true);
+/// `v1` `Pod`.
 pub const POD: Kind = Kind::of::<core::Pod>(true);
 
 /// Kinds an app may own, in apply order.
-pub const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
+pub(crate) const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
 
 /// The kinds one deploy may write, with how to reach each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KindTable(Vec<Kind>);
+pub(crate) struct KindTable(Vec<Kind>);
 
 impl KindTable {
     /// An app's kinds: built in, no discovery needed.
-    pub fn app() -> Self {
+    pub(crate) fn app() -> Self {
         KindTable(APP_KINDS.to_vec())
     }
 
-    pub fn new(kinds: Vec<Kind>) -> Self {
+    /// The given kinds, in apply order.
+    pub(crate) fn new(kinds: Vec<Kind>) -> Self {
         KindTable(kinds)
     }
 
-    pub fn kinds(&self) -> &[Kind] {
+    /// The kinds, in apply order.
+    pub(crate) fn kinds(&self) -> &[Kind] {
         &self.0
     }
 
-    pub fn lookup(&self, api_version: &str, kind: &str) -> Option<&Kind> {
+    /// The kind of an object's `apiVersion` and `kind`, when the table has it.
+    pub(crate) fn lookup(&self, api_version: &str, kind: &str) -> Option<&Kind> {
         self.0
             .iter()
             .find(|k| k.kind == kind && k.api_version() == api_version)
     }
 
     /// The kind of an inventory entry (`Kind/name`), by kind name.
-    pub fn by_name(&self, kind: &str) -> Option<&Kind> {
+    pub(crate) fn by_name(&self, kind: &str) -> Option<&Kind> {
         self.0.iter().find(|k| k.kind == kind)
     }
 
     /// Asks the API server which of `wanted` (apiVersion, kind) it serves, one request
     /// per group-version. Kinds it does not serve are returned in the second list
     /// (a missing CRD is for the caller to judge: fatal when rendered, else ignored).
-    pub async fn discover(
+    pub(crate) async fn discover(
         cluster: &Cluster,
         wanted: &[(String, String)],
     ) -> Result<(KindTable, Vec<(String, String)>)> {

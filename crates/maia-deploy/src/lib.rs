@@ -2,30 +2,33 @@
 //! cluster (kubeconfig, context, in-cluster), planning a deploy against what is live,
 //! server-side apply with field manager `maia`, inventory and prune, readiness,
 //! delete and status. The client is injected ([`Cluster::from_client`]), so tests run
-//! against an in-memory API server (the `fake` feature).
+//! against an in-memory API server: the `testing` feature brings it (`fake`) and
+//! stand-ins for helm, kubectl and git (`fake_tools`); no release build enables it.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod cluster;
 pub mod delete;
 pub mod diff;
 pub mod error;
-pub mod event;
-pub mod inventory;
+pub(crate) mod event;
+pub(crate) mod inventory;
 pub mod kinds;
-pub mod live;
-pub mod plan;
-pub mod quantity;
+pub(crate) mod live;
+pub(crate) mod plan;
+pub(crate) mod quantity;
+pub mod quota;
 pub mod readiness;
 pub mod status;
 pub mod tools;
 pub mod workspace;
 
-#[cfg(feature = "fake")]
+#[cfg(feature = "testing")]
 pub mod fake;
-#[cfg(feature = "fake")]
+#[cfg(feature = "testing")]
 pub mod fake_tools;
 
-pub use apply::{ApplyOptions, FIELD_MANAGER, execute};
+pub(crate) use apply::FIELD_MANAGER;
+pub use apply::{ApplyOptions, execute};
 pub use cluster::{Cluster, Target, check_contexts};
 pub use error::{DeployError, Result};
 pub use event::{Event, EventSink, Outcome};

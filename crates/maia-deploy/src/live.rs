@@ -11,7 +11,7 @@ use crate::error::{DeployError, Result};
 use crate::kinds::Kind;
 
 /// Label selector of everything maia wrote for one app (its objects and inventory).
-pub fn release_selector(release: &str) -> String {
+pub(crate) fn release_selector(release: &str) -> String {
     format!(
         "{}={},{}={}",
         maia_render::labels::MANAGED_BY,
@@ -26,7 +26,7 @@ pub fn release_selector(release: &str) -> String {
 const APP_NAME: &str = "app.kubernetes.io/name=mkg";
 
 /// Label selector of every app maia deployed, or of one (`release`).
-pub fn apps_selector(release: Option<&str>) -> String {
+pub(crate) fn apps_selector(release: Option<&str>) -> String {
     let mut s = format!(
         "{}={},{APP_NAME}",
         maia_render::labels::MANAGED_BY,
@@ -40,7 +40,7 @@ pub fn apps_selector(release: Option<&str>) -> String {
 
 /// Label selector of the pods of every app, or of one. Pods carry the app's selector
 /// labels but not `managed-by`: the workload's controller makes them, not maia.
-pub fn app_pods_selector(release: Option<&str>) -> String {
+pub(crate) fn app_pods_selector(release: Option<&str>) -> String {
     match release {
         Some(r) => format!("{APP_NAME},{}={r}", maia_render::labels::INSTANCE),
         None => APP_NAME.to_string(),
@@ -73,7 +73,7 @@ pub(crate) fn to_value(kind: &Kind, object: &DynamicObject) -> Result<Value> {
 }
 
 /// Lists each kind (concurrently) with the selector; `namespace: None` means all.
-pub async fn list_kinds(
+pub(crate) async fn list_kinds(
     cluster: &Cluster,
     namespace: Option<&str>,
     kinds: &[Kind],
@@ -109,7 +109,7 @@ pub async fn list_kinds(
 
 /// Whether the namespace exists. A user allowed only inside the namespace may not read
 /// Namespace objects; a refusal is taken as "exists" and later requests will tell.
-pub async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<bool> {
+pub(crate) async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<bool> {
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     match api.get_opt(namespace).await {
         Ok(found) => Ok(found.is_some()),

@@ -18,36 +18,39 @@ use crate::live;
 /// Names one object, as kubectl prints it (`deployment/name`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectRef {
+    /// The kind, e.g. `Deployment`.
     pub kind: String,
+    /// The object's name.
     pub name: String,
+    /// Its namespace; empty for a cluster-scoped object (a Namespace).
     pub namespace: String,
 }
 
 impl ObjectRef {
     /// The namespace for API paths: `None` for a cluster-scoped object.
-    pub fn namespace(&self) -> Option<&str> {
+    pub(crate) fn namespace(&self) -> Option<&str> {
         (!self.namespace.is_empty()).then_some(self.namespace.as_str())
     }
 }
 
 /// What one deploy owns and where: the objects of one app, or of one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub namespace: String,
+pub(crate) struct Scope {
+    pub(crate) namespace: String,
     /// Names the deploy in messages and in the inventory's labels.
-    pub release: String,
+    pub(crate) release: String,
     /// The inventory ConfigMap's name.
-    pub inventory: String,
+    pub(crate) inventory: String,
     /// Labels every owned object carries; they select its objects, and the inventory
     /// carries them too.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// The kinds it may own, in apply order (prune runs the other way round).
-    pub kinds: KindTable,
+    pub(crate) kinds: KindTable,
 }
 
 impl Scope {
     /// One custom app: objects labelled with its release.
-    pub fn app(namespace: &str, release: &str) -> Self {
+    pub(crate) fn app(namespace: &str, release: &str) -> Self {
         Scope {
             namespace: namespace.into(),
             release: release.into(),
@@ -67,7 +70,7 @@ impl Scope {
     }
 
     /// The label selector of everything the scope owns.
-    pub fn selector(&self) -> String {
+    pub(crate) fn selector(&self) -> String {
         self.labels
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -76,7 +79,7 @@ impl Scope {
     }
 
     /// Position of a kind in apply order.
-    pub fn order(&self, kind: &Kind) -> usize {
+    pub(crate) fn order(&self, kind: &Kind) -> usize {
         self.kinds
             .kinds()
             .iter()
@@ -95,7 +98,9 @@ impl fmt::Display for ObjectRef {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", content = "fields", rename_all = "snake_case")]
 pub enum Change {
+    /// No such object yet: it is created.
     Create,
+    /// The live object already holds what maia would apply: nothing is sent.
     Unchanged,
     /// Apply: these fields differ (or someone edited them by hand).
     Update(Vec<FieldChange>),
@@ -110,6 +115,7 @@ pub enum Change {
 }
 
 impl Change {
+    /// The fields that change (empty for a creation or an unchanged object).
     pub fn fields(&self) -> &[FieldChange] {
         match self {
             Change::Update(f) | Change::Replace(f) | Change::Blocked(f) | Change::Adopt(f) => f,
@@ -118,65 +124,85 @@ impl Change {
     }
 }
 
+/// One step of a plan, in the order it runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
+    /// A rendered object, applied (or left alone when unchanged).
     Apply {
+        /// The object.
         object: ObjectRef,
+        /// What happens to it.
         change: Change,
+        /// Its kind, as the cluster serves it.
         #[serde(skip)]
         kind: Kind,
+        /// What is applied: the rendered object as JSON.
         #[serde(skip)]
         desired: Value,
     },
     /// Owned (labels + inventory), no longer rendered: deleted.
     Prune {
+        /// The object.
         object: ObjectRef,
+        /// Its kind.
         #[serde(skip)]
         kind: Kind,
     },
     /// A volume no longer rendered: kept, reported.
-    KeepVolume { object: ObjectRef },
+    KeepVolume {
+        /// The volume claim.
+        object: ObjectRef,
+    },
 }
 
+/// What a deploy would do, object by object; [`crate::execute`] runs it as it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// The namespace deployed into.
     pub namespace: String,
+    /// The app's release (for a workspace, its namespace).
     pub release: String,
     /// The namespace is missing and will be created (`--create-namespace`).
     pub create_namespace: bool,
+    /// Every step, in order: the applies, then the prunes and kept volumes.
     pub steps: Vec<Step>,
     /// The apply steps in phases run one after the other; the objects of one phase
     /// (one kind, one group) are independent and go out together.
     #[serde(skip)]
-    pub phases: Vec<Phase>,
+    pub(crate) phases: Vec<Phase>,
     /// The prune and keep steps, after every phase.
     #[serde(skip)]
-    pub cleanup: std::ops::Range<usize>,
+    pub(crate) cleanup: std::ops::Range<usize>,
     /// Apply with `force` (`--force-conflicts`): take fields over from other managers.
     #[serde(skip)]
-    pub force_conflicts: bool,
+    pub(crate) force_conflicts: bool,
     /// Inventory recorded before applying, when objects are added (so a failure halfway
     /// still leaves every created object owned).
     #[serde(skip)]
-    pub inventory_before: Option<Inventory>,
+    pub(crate) inventory_before: Option<Inventory>,
     /// Inventory recorded after pruning, when objects were removed.
     #[serde(skip)]
-    pub inventory_after: Option<Inventory>,
+    pub(crate) inventory_after: Option<Inventory>,
     #[serde(skip)]
-    pub scope: Scope,
+    pub(crate) scope: Scope,
 }
 
 /// Apply steps (a range of [`Plan::steps`]) sent together.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phase {
-    pub steps: std::ops::Range<usize>,
+pub(crate) struct Phase {
+    pub(crate) steps: std::ops::Range<usize>,
 }
 
+/// What a plan may do besides applying what changed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {
+    /// Create the namespace when it is missing (`--create-namespace`).
     pub create_namespace: bool,
+    /// Take fields over from other field managers, and adopt objects maia did not
+    /// create (`--force-conflicts`).
     pub force_conflicts: bool,
+    /// Delete and create again a Job whose pod template changed (`--replace`).
     pub replace: bool,
 }
 
@@ -194,7 +220,7 @@ impl Plan {
     }
 
     /// The first reason the plan cannot run, found before anything is written.
-    pub fn blocker(&self) -> Option<DeployError> {
+    pub(crate) fn blocker(&self) -> Option<DeployError> {
         self.steps.iter().find_map(|s| match s {
             Step::Apply {
                 object,
@@ -275,6 +301,10 @@ pub async fn plan(
     objects: &[Object],
     options: PlanOptions,
 ) -> Result<Plan> {
+    // An app that would not fit the namespace's quota is refused here, before any
+    // write, with the numbers, instead of leaving a Pod that never starts.
+    // (A namespace that does not exist lists no quota.)
+    crate::quota::check_fits(cluster, namespace, objects).await?;
     plan_scope(
         cluster,
         &Scope::app(namespace, release),
@@ -286,19 +316,23 @@ pub async fn plan(
 
 /// What the cluster holds for a scope, read once before planning.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveFacts {
+pub(crate) struct LiveFacts {
     /// The scope's namespace exists.
-    pub namespace_exists: bool,
+    pub(crate) namespace_exists: bool,
     /// Objects carrying the scope's labels (one LIST per kind).
-    pub labelled: Vec<(Kind, Value)>,
+    pub(crate) labelled: Vec<(Kind, Value)>,
     /// Objects of a rendered name that the LIST did not return (their labels were
     /// edited away, or maia did not make them), by inventory entry (`Kind/name`).
-    pub unlabelled: BTreeMap<String, Value>,
+    pub(crate) unlabelled: BTreeMap<String, Value>,
 }
 
 /// Reads what a plan needs: whether the namespace exists, one LIST per kind with the
 /// scope's labels, and a GET for each rendered object the LIST did not return.
-pub async fn gather(cluster: &Cluster, scope: &Scope, objects: &[Object]) -> Result<LiveFacts> {
+pub(crate) async fn gather(
+    cluster: &Cluster,
+    scope: &Scope,
+    objects: &[Object],
+) -> Result<LiveFacts> {
     let namespace = scope.namespace.as_str();
     let exists = live::namespace_exists(cluster, namespace).await?;
     if !exists {
@@ -346,7 +380,7 @@ pub async fn gather(cluster: &Cluster, scope: &Scope, objects: &[Object]) -> Res
 
 /// Reads the facts and plans; `groups` are applied in order, and no phase spans two
 /// groups (a workspace passes one group per component).
-pub async fn plan_scope(
+pub(crate) async fn plan_scope(
     cluster: &Cluster,
     scope: &Scope,
     groups: &[Vec<Object>],
@@ -360,7 +394,7 @@ pub async fn plan_scope(
 /// The plan as a pure function of the rendered objects, the live facts and the
 /// options: apply steps in phases (one kind at a time, within one group), then prunes
 /// in reverse order, and the inventories to record.
-pub fn plan_from(
+pub(crate) fn plan_from(
     scope: &Scope,
     groups: &[Vec<Object>],
     facts: &LiveFacts,

@@ -4,9 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// Whether an object is ready, and why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum Status {
+    /// It is ready (or, for a claim waiting for its first consumer, as ready as it gets).
     Ready,
     /// Not ready yet, and why (it may still become ready).
     InProgress(String),
@@ -15,10 +17,12 @@ pub enum Status {
 }
 
 impl Status {
+    /// True for [`Status::Ready`].
     pub fn is_ready(&self) -> bool {
         matches!(self, Status::Ready)
     }
 
+    /// Why it is not ready; `None` when it is.
     pub fn reason(&self) -> Option<&str> {
         match self {
             Status::Ready => None,
@@ -125,7 +129,7 @@ fn job(j: &Value) -> Status {
 
 /// A Job that does one thing and ends (a workspace's MinIO setup): ready when it has
 /// succeeded, not merely while its pod runs.
-pub fn completion(j: &Value) -> Status {
+pub(crate) fn completion(j: &Value) -> Status {
     match job(j) {
         Status::Ready
             if int(&j["status"]["succeeded"]) > 0 || is_true(condition(j, "Complete")) =>
@@ -220,7 +224,7 @@ fn pod(p: &Value) -> Status {
 
 /// Set by the scheduler on a claim once a pod using it is placed: the volume is then
 /// provisioned for that node.
-pub const SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+const SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
 /// Set by the volume controller when it hands a claim to a provisioner (immediate
 /// binding, or delayed binding once a node is selected).
 const PROVISIONERS: [&str; 2] = [

@@ -13,31 +13,46 @@ use crate::kinds::{self, Kind};
 use crate::live;
 use crate::readiness::{Status, claim_status, workload_status};
 
+/// One app as `maia app status` and `list` show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppStatus {
+    /// The app's name (its release, the config's `chart_name`).
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its Deployment or Job; `None` when there is none (yet).
     pub workload: Option<WorkloadStatus>,
+    /// Its Services' ports, as `NAME PORT[:NODEPORT]/PROTOCOL`.
     pub ports: Vec<String>,
+    /// The URLs its Ingresses publish (https for hosts their TLS covers).
     pub urls: Vec<String>,
+    /// Its volume claims.
     pub volumes: Vec<VolumeStatus>,
 }
 
+/// An app's Deployment or Job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkloadStatus {
+    /// `Deployment` or `Job`.
     pub kind: String,
+    /// The workload's name.
     pub name: String,
+    /// Whether it is ready (the same as `status.is_ready()`).
     pub ready: bool,
+    /// Its readiness, explained by its pods when it is not ready.
     pub status: Status,
     /// For a Job: seconds until its allocation time (activeDeadlineSeconds) runs out.
     pub seconds_left: Option<i64>,
 }
 
+/// One of an app's volume claims.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VolumeStatus {
+    /// The claim's name.
     pub name: String,
     /// `Bound`, `Pending` (ready only while it waits for its first consumer) or `Lost`.
     pub phase: String,
+    /// Its readiness, given the app's pods.
     pub status: Status,
 }
 

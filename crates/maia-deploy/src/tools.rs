@@ -31,7 +31,9 @@ const STDERR_TAIL_LINES: usize = 20;
 /// (`KUBECONFIG`, `~/.kube/config`, the current context).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ToolTarget {
+    /// The kubeconfig file (`--kubeconfig`).
     pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (`--kube-context` for helm, `--context` for kubectl).
     pub context: Option<String>,
 }
 
@@ -98,6 +100,7 @@ fn is_executable(path: &Path) -> bool {
 pub struct ToolInfo {
     /// `helm`, `kubectl` or `git`.
     pub name: &'static str,
+    /// Where it was found.
     pub path: PathBuf,
     /// `v3.16.2+g13654a5` (helm), `v1.31.0` (kubectl), `git version 2.47.3` (git).
     pub version: String,

@@ -1,5 +1,8 @@
 //! The deploy engine against an in-memory API server, counting the requests it sends.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;
@@ -51,11 +54,13 @@ async fn first_deploy_writes_each_object_once_and_a_second_writes_nothing() {
     result.expect("second deploy");
     assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
     assert!(lines(&events).iter().all(|l| l.starts_with("unchanged ")));
-    // Reads: the namespace, then one LIST per kind (no GET per object).
+    // Reads: the namespace's quotas (none here), the namespace, then one LIST per
+    // kind (no GET per object).
     let reads = cluster.requests();
-    assert_eq!(reads.len(), 7, "{reads:?}");
+    assert_eq!(reads.len(), 8, "{reads:?}");
+    assert!(reads[0].path.ends_with("/resourcequotas"), "{reads:?}");
     assert!(
-        reads[1..].iter().all(|r| r.query.contains("labelSelector")),
+        reads[2..].iter().all(|r| r.query.contains("labelSelector")),
         "{reads:?}"
     );
 }
@@ -874,4 +879,69 @@ async fn a_fault_at_every_write_then_a_rerun_converges_to_a_clean_run() {
             assert_eq!(c.writes(), [], "converged after fault {n} ({code})");
         }
     }
+}
+
+#[tokio::test]
+async fn an_app_that_does_not_fit_the_quota_is_refused_before_any_write_with_the_numbers() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    // A workspace namespace's quota, as the API server reports its use.
+    let quota = |used_cpu: &str| {
+        json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "maia-quota", "namespace": "demo"},
+            "spec": {"hard": {"requests.cpu": "4", "requests.memory": "16Gi",
+                "persistentvolumeclaims": "10"}},
+            "status": {"hard": {"requests.cpu": "4", "requests.memory": "16Gi",
+                "persistentvolumeclaims": "10"},
+                "used": {"requests.cpu": used_cpu, "requests.memory": "1Gi",
+                "persistentvolumeclaims": "1"}}})
+    };
+    cluster.seed(quota("3800m")).await;
+    let app = app(|_| {});
+    let err = deploy(&cluster, &app).await.1.expect_err("does not fit");
+    let text = err.to_string();
+    assert!(
+        text.contains("asks for 500m CPU; the namespace has 200m of 4 left"),
+        "{text}"
+    );
+    assert!(
+        err.hint()
+            .unwrap()
+            .contains("kubectl describe resourcequota -n demo")
+    );
+    assert!(
+        cluster
+            .writes()
+            .iter()
+            .all(|w| w.method == "POST" && w.path.contains("resourcequotas")),
+        "only the test's own seed: {:?}",
+        cluster.writes()
+    );
+    let plan_err = plan(&cluster, &app, PlanOptions::default())
+        .await
+        .expect_err("plan says so too");
+    assert!(plan_err.to_string().contains("500m CPU"), "{plan_err}");
+}
+
+#[tokio::test]
+async fn an_app_that_fits_deploys_and_a_rerun_does_not_count_itself_twice() {
+    let cluster = FakeCluster::new(&["demo"]).await;
+    cluster
+        .seed(json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "maia-quota", "namespace": "demo"},
+            "spec": {"hard": {"requests.cpu": "1"}},
+            "status": {"hard": {"requests.cpu": "1"}, "used": {"requests.cpu": "0"}}}))
+        .await;
+    let app = app(|_| {});
+    deploy(&cluster, &app).await.1.expect("500m of 1 fits");
+    // The quota controller would now count the app's 500m; a re-run asks for no more.
+    edit(
+        &cluster,
+        "/api/v1/namespaces/demo/resourcequotas/maia-quota",
+        json!({"status": {"used": {"requests.cpu": "900m"}}}),
+    )
+    .await;
+    deploy(&cluster, &app)
+        .await
+        .1
+        .expect("the same app again fits");
 }

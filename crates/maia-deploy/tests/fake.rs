@@ -1,6 +1,9 @@
 //! The fake cluster itself: namespaces as objects, discovery, installable custom
 //! resources, access reviews, seeding, leases and the kubelet, all through `kube::Api`.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;

@@ -1,5 +1,8 @@
 //! The readiness table: object fixtures as the API server reports them.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use maia_deploy::readiness::{Status, claim_status, status, workload_status};
 use serde_json::{Value, json};
 

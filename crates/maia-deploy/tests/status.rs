@@ -1,5 +1,8 @@
 //! `status` summarises live objects into one line of facts per app.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use k8s_openapi::jiff::Timestamp;
 use maia_deploy::kinds;
 use maia_deploy::readiness::Status;

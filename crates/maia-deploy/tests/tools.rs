@@ -2,6 +2,9 @@
 //! its argv, copies a `-f` values file (content and mode) aside, and answers with
 //! canned stdout/stderr/exit status. No network, no real helm or kubectl.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -130,6 +133,7 @@ fn oauth2_proxy() -> HelmRelease {
             "replicaCount": 1,
         }),
         values_hold_secrets: true,
+        footprint: Default::default(),
     }
 }
 

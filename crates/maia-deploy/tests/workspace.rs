@@ -3,6 +3,9 @@
 //! runs no helm upgrade), credentials kept in the cluster, SSH ports from the cluster
 //! under a Lease, faults and re-runs, status and delete.
 
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use maia_deploy::Event;
@@ -85,6 +88,37 @@ async fn a_workspace_deploys_and_a_second_run_writes_nothing_and_upgrades_nothin
         .objects("/apis/apps/v1/namespaces/brain-mri/deployments")
         .await;
     assert!(deployments.len() >= 4, "{deployments:?}");
+    // The namespace is a tenant: quota, container defaults, policies, member access,
+    // and the Pod Security level its pods pass (privileged workspaces by default).
+    for (path, at_least) in [
+        ("/api/v1/namespaces/brain-mri/resourcequotas", 1),
+        ("/api/v1/namespaces/brain-mri/limitranges", 1),
+        (
+            "/apis/networking.k8s.io/v1/namespaces/brain-mri/networkpolicies",
+            5,
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/brain-mri/roles",
+            1,
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/brain-mri/rolebindings",
+            2,
+        ),
+    ] {
+        let found = c.objects(path).await;
+        assert!(found.len() >= at_least, "{path}: {found:?}");
+    }
+    let namespace = c
+        .objects("/api/v1/namespaces")
+        .await
+        .into_iter()
+        .find(|n| n["metadata"]["name"] == "brain-mri")
+        .unwrap();
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
     // The three charts went through helm, each values file private to its owner.
     let upgrades = tools.log("upgrades.log");
     assert_eq!(
@@ -123,13 +157,13 @@ async fn a_workspace_deploys_and_a_second_run_writes_nothing_and_upgrades_nothin
             .all(|e| matches!(e, Event::Helm { outcome, .. } if outcome == "unchanged"))
     );
     assert_eq!(credentials(&c).await, kept, "the credentials survive");
-    // Reads: one LIST per kind, not one GET per object.
+    // Reads: one LIST per kind (fourteen namespaced kinds), not one GET per object.
     let lists = c
         .requests()
         .iter()
         .filter(|r| r.method == "GET" && r.path.contains("/namespaces/brain-mri/"))
         .count();
-    assert!(lists <= 12, "{lists} reads in the namespace");
+    assert!(lists <= 17, "{lists} reads in the namespace");
 }
 
 #[tokio::test]
@@ -251,10 +285,13 @@ async fn ssh_ports_avoid_node_ports_of_other_namespaces_and_users_keep_theirs() 
         changed,
         [
             "service/carol-40example-2eorg-ssh",
+            // The quota grows by a member's server and home; SSH opens for them.
+            "resourcequota/maia-quota",
+            "networkpolicy/maia-outside-to-carol-40example-2eorg-ssh",
             "service/jupyter-carol-40example-2eorg",
             "helm/jupyterhub-brain-mri",
         ],
-        "only the new member's Services and the hub change"
+        "only the new member's Services, their SSH policy, the quota and the hub change"
     );
 }
 
@@ -378,6 +415,19 @@ async fn status_list_and_delete_see_the_workspace_from_the_cluster_alone() {
     );
     assert_eq!(status.users.len(), WorkspaceSpec::test().users.len());
     assert!(status.users.iter().all(|u| u.ssh_port.is_some()));
+    // Quota use next to the components (the fake runs no quota controller: use 0).
+    let cpu = status
+        .quota
+        .iter()
+        .find(|q| q.resource == "requests.cpu")
+        .expect("the workspace's quota");
+    assert_eq!((cpu.quota.as_str(), cpu.used.as_str()), ("maia-quota", "0"));
+    assert!(
+        status
+            .quota
+            .iter()
+            .any(|q| q.resource == "requests.nvidia.com/gpu" && q.hard == "0")
+    );
 
     let mut events = Vec::new();
     let mut sink = |e: Event| events.push(e);

@@ -1,6 +1,11 @@
 //! Rendering the seed's example app (the README's jupyterlab config): validation and
 //! render separately, and the whole in-memory path to YAML text.
 
+// A benchmark may unwrap: a panic stops it, which is what a broken input should do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// criterion_main! writes an undocumented `main`.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use maia_spec::LoadOptions;
 use maia_spec::app::MountFileContents;

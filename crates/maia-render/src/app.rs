@@ -31,14 +31,15 @@ use crate::labels::{app_labels, app_selector};
 use crate::object::Object;
 
 /// Label that NVIDIA GPU feature discovery puts on nodes, naming the GPU model.
-pub const GPU_PRODUCT_LABEL: &str = "nvidia.com/gpu.product";
-pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
+pub(crate) const GPU_PRODUCT_LABEL: &str = "nvidia.com/gpu.product";
+/// The extended resource of NVIDIA GPUs.
+pub(crate) const GPU_RESOURCE: &str = "nvidia.com/gpu";
+
+/// The container's name, as the mkg chart has it.
+pub(crate) const CONTAINER: &str = "mkg";
 
 /// Renders an application. `files` holds the contents of every mount file, keyed by
 /// file name (see `LoadedApp::read_mount_files`).
-/// The container's name, as the mkg chart has it.
-pub const CONTAINER: &str = "mkg";
-
 pub fn render(spec: &AppSpec, files: &MountFileContents) -> Result<Vec<Object>, RenderError> {
     let mut objects = Vec::new();
     if let Some(cm) = config_map(spec, files)? {

@@ -2,38 +2,69 @@
 /// cannot be written, or a fact the caller did not supply.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// An object or file could not be written as JSON.
     #[error("cannot serialise {object} as JSON")]
     Serialize {
+        /// What was being written (`kind/name`, or a file name).
         object: String,
+        /// serde_json's reason.
         #[source]
         source: serde_json::Error,
     },
+    /// An object or file could not be written as YAML.
     #[error("cannot serialise {object} as YAML")]
     Yaml {
+        /// What was being written (`kind/name`, or a file name).
         object: String,
+        /// The YAML serialiser's reason.
         #[source]
         source: yaml_serde::Error,
     },
+    /// The caller did not supply the contents of an app's mount file.
     #[error("the contents of mount file {file:?} were not supplied")]
-    MissingMountFile { file: String },
+    MissingMountFile {
+        /// The file's path as written in the app config.
+        file: String,
+    },
+    /// A configuration file (oauth2-proxy's `configFile`) could not be written as TOML.
     #[error("cannot serialise {object} as TOML")]
     Toml {
+        /// What was being written.
         object: String,
+        /// The TOML serialiser's reason.
         #[source]
         source: toml::ser::Error,
     },
+    /// A member's e-mail makes a Service name Kubernetes refuses.
     #[error(
         "member {user} would get the Service name {name:?}, which Kubernetes rejects (a DNS-1035 label: at most 63 characters, starting with a letter)"
     )]
-    UserServiceName { user: String, name: String },
+    UserServiceName {
+        /// The member's e-mail.
+        user: String,
+        /// The Service name it would give.
+        name: String,
+    },
+    /// The caller's SSH ports have none for a member (see [`crate::workspace::ports::allocate`]).
     #[error("no SSH port was allocated for {user}")]
-    MissingSshPort { user: String },
+    MissingSshPort {
+        /// The member's e-mail.
+        user: String,
+    },
     /// The spec lacks a setting a component needs (validation normally catches this).
     #[error("{component} needs `{setting}` in the cluster config")]
     MissingSetting {
+        /// The component that needs it.
         component: &'static str,
+        /// The cluster config's field.
         setting: &'static str,
     },
+    /// A name built from the spec is not a valid Kubernetes name.
     #[error("{name:?} is not a valid name: {reason}")]
-    InvalidName { name: String, reason: String },
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Why it is not valid.
+        reason: String,
+    },
 }

@@ -87,7 +87,8 @@ fn string(s: &str, indent: usize) -> String {
     if let Some(block) = literal_block(s, indent) {
         return block;
     }
-    serde_json::to_string(s).expect("a string serialises")
+    // A JSON string literal is a YAML double-quoted scalar.
+    Value::from(s).to_string()
 }
 
 /// A literal block (`|`, `|-`, `|+`) when it represents `s` exactly and readably.
@@ -127,7 +128,7 @@ fn key(k: &str) -> String {
     if safe {
         k.to_string()
     } else {
-        serde_json::to_string(k).expect("a string serialises")
+        Value::from(k).to_string()
     }
 }
 

@@ -3,10 +3,11 @@
 //! the same input always renders the same bytes.
 
 pub mod app;
-pub mod error;
+mod error;
 pub mod helm_yaml;
 pub mod labels;
-pub mod object;
+mod object;
+pub mod pod_security;
 pub mod workspace;
 
 pub use error::RenderError;

@@ -2,8 +2,11 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 use serde::Serialize;
@@ -17,12 +20,13 @@ macro_rules! objects {
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(untagged)]
         pub enum Object {
-            $($variant($ty),)*
+            $(#[doc = concat!("A `", stringify!($variant), "`.")] $variant($ty),)*
             /// A custom resource (e.g. a MinIO `Tenant`), kept as JSON.
             Custom(CustomObject),
         }
 
         impl Object {
+            /// The object's `apiVersion`, e.g. `apps/v1`.
             pub fn api_version(&self) -> &str {
                 match self {
                     $(Object::$variant(_) => <$ty as Resource>::API_VERSION,)*
@@ -30,6 +34,7 @@ macro_rules! objects {
                 }
             }
 
+            /// The object's `kind`, e.g. `Deployment`.
             pub fn kind(&self) -> &str {
                 match self {
                     $(Object::$variant(_) => <$ty as Resource>::KIND,)*
@@ -37,14 +42,16 @@ macro_rules! objects {
                 }
             }
 
-            pub fn metadata(&self) -> &ObjectMeta {
+            /// The object's metadata.
+            pub(crate) fn metadata(&self) -> &ObjectMeta {
                 match self {
                     $(Object::$variant(o) => o.metadata(),)*
                     Object::Custom(c) => &c.metadata,
                 }
             }
 
-            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+            /// The object's metadata, to change.
+            pub(crate) fn metadata_mut(&mut self) -> &mut ObjectMeta {
                 match self {
                     $(Object::$variant(o) => o.metadata_mut(),)*
                     Object::Custom(c) => &mut c.metadata,
@@ -69,24 +76,35 @@ objects! {
     Deployment(Deployment),
     Job(Job),
     Ingress(Ingress),
+    ResourceQuota(ResourceQuota),
+    LimitRange(LimitRange),
+    NetworkPolicy(NetworkPolicy),
+    Role(Role),
+    RoleBinding(RoleBinding),
 }
 
 /// A custom resource: type information, metadata and the rest of its body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomObject {
+    /// The resource's `apiVersion` (`minio.min.io/v2`).
     #[serde(rename = "apiVersion")]
     pub api_version: String,
+    /// The resource's `kind` (`Tenant`).
     pub kind: String,
+    /// Name, namespace, labels and annotations.
     pub metadata: ObjectMeta,
+    /// Every other top-level field (`spec`, …), written beside the three above.
     #[serde(flatten)]
     pub body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Object {
+    /// The object's name (empty if it has none, which maia never renders).
     pub fn name(&self) -> &str {
         self.metadata().name.as_deref().unwrap_or_default()
     }
 
+    /// The object's namespace; `None` for a cluster-scoped object (a Namespace).
     pub fn namespace(&self) -> Option<&str> {
         self.metadata().namespace.as_deref()
     }
@@ -96,6 +114,7 @@ impl Object {
         format!("{}/{}", self.kind().to_ascii_lowercase(), self.name())
     }
 
+    /// The object as the JSON the API server takes.
     pub fn to_json(&self) -> Result<serde_json::Value, RenderError> {
         serde_json::to_value(self).map_err(|source| RenderError::Serialize {
             object: self.reference(),

@@ -2,6 +2,9 @@
 //! workloads, every ingress flavour and Service type, and the seeds' own configs.
 //! A snapshot is the exact YAML `maia app render` prints.
 
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use maia_render::{Object, app, to_yaml_stream};
 use maia_spec::LoadOptions;
 use maia_spec::app::{AppSpec, MountFileContents};

@@ -1,6 +1,9 @@
 //! Golden tests of the core workspace components (OAuth2 proxy, MinIO, MySQL, MLflow)
 //! and of their composition, rendered from the spec fixtures.
 
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 
 use maia_render::Object;

@@ -22,7 +22,7 @@ use crate::source::SourceFile;
 /// volumes and ingress. Field names are those of the original toolkit.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(title = "maia app config")]
-pub struct AppConfig {
+pub(crate) struct AppConfig {
     /// Namespace to deploy into (a DNS-1123 label).
     pub namespace: String,
     /// Release name; objects are named `<chart_name>-mkg`.
@@ -103,7 +103,7 @@ impl ConfigFile for AppConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct PersistentVolumeConfig {
+pub(crate) struct PersistentVolumeConfig {
     /// Where the volume is mounted in the container.
     #[serde(rename = "mountPath")]
     pub mount_path: String,
@@ -120,7 +120,7 @@ pub struct PersistentVolumeConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct ExistingVolumeConfig {
+pub(crate) struct ExistingVolumeConfig {
     /// Name of the existing PersistentVolumeClaim.
     pub name: String,
     #[serde(rename = "mountPath")]
@@ -130,14 +130,14 @@ pub struct ExistingVolumeConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct GpuSelectorConfig {
+pub(crate) struct GpuSelectorConfig {
     /// GPU model as labelled by NVIDIA GPU feature discovery (`nvidia.com/gpu.product`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct IngressConfig {
+pub(crate) struct IngressConfig {
     /// Public host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -164,36 +164,60 @@ pub struct IngressConfig {
 // ---------------------------------------------------------------------------
 // The validated spec.
 
-/// A checked application, ready to render.
+/// A checked application, ready to render. Every name in it is valid for
+/// Kubernetes; every field follows from the app config as the comments say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppSpec {
+    /// `namespace`: where every object of the app goes.
     pub namespace: DnsLabel,
     /// `chart_name`: the release, and the `app` label.
     pub release: DnsLabel,
     /// `<release>-mkg`: the name of the workload, Service and the prefix of the rest.
     pub full_name: Dns1035Label,
+    /// The container image, `<docker_image>:<tag>`.
     pub image: String,
+    /// `docker_image`: the repository without the tag.
     pub image_repository: String,
+    /// `tag`, default `latest`.
     pub image_tag: String,
+    /// `clusters`: kubeconfig context names to deploy to; empty means the current context.
     pub clusters: Vec<String>,
+    /// `memory_request`: the container's memory request and limit.
     pub memory: Option<Quantity>,
+    /// `cpu_request`: the container's CPU request and limit.
     pub cpu: Option<Quantity>,
+    /// `gpu_request`: NVIDIA GPUs (`nvidia.com/gpu` limit); 0 when absent, and then the
+    /// container sees no GPU (`NVIDIA_VISIBLE_DEVICES=""`).
     pub gpus: u64,
+    /// Job or Deployment, from `deployment` and `allocationTime`.
     pub workload: Workload,
     /// Seconds from `allocationTime` (also kept for a Deployment, for the compat values).
     pub allocation_seconds: Option<i64>,
+    /// The Service of `ports`; `None` when no port is listed.
     pub service: Option<ServiceSpec>,
+    /// `persistent_volume`: new claims, one per entry, in file order.
     pub volumes: Vec<VolumeSpec>,
+    /// `existing_persistent_volume`: claims that exist already, in file order.
     pub existing_volumes: Vec<ExistingVolumeSpec>,
+    /// `mount_files`: the ConfigMap of local files and where each is mounted.
     pub mount_files: Option<MountFiles>,
+    /// `node_selector`: the node (`kubernetes.io/hostname`) the pod must run on.
     pub node_name: Option<String>,
+    /// `gpu_selector.product`: the GPU model (`nvidia.com/gpu.product`) the node must have.
     pub gpu_product: Option<String>,
+    /// `ingress`: the port published over HTTPS.
     pub ingress: Option<IngressSpec>,
+    /// `env_variables` as `(name, value)`, in file order.
     pub env: Vec<(String, String)>,
+    /// `command`: replaces the image's entrypoint.
     pub command: Option<Vec<String>>,
+    /// `args`: the container's arguments.
     pub args: Option<Vec<String>>,
+    /// `image_pull_secret`: the Secret with the registry credentials.
     pub image_pull_secret: Option<DnsSubdomain>,
+    /// `user_secret`: Secrets holding user accounts, read into the environment.
     pub user_secrets: Vec<DnsSubdomain>,
+    /// `user_secret_params`: the keys read from each user secret (see [`user_secret_env`]).
     pub user_secret_params: Vec<String>,
     /// Environment variables read from Secrets (`valueFrom.secretKeyRef`). App configs
     /// cannot set these; workspace components built in code (MySQL, MLflow) use them so
@@ -204,25 +228,40 @@ pub struct AppSpec {
 /// An environment variable taken from a key of a Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretEnv {
+    /// The variable's name.
     pub name: String,
+    /// The Secret it is read from, in the app's namespace.
     pub secret: String,
+    /// The key of the Secret holding the value.
     pub key: String,
 }
 
+/// What runs the app's container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
-    Job { active_deadline_seconds: i64 },
+    /// A Job (no retries, removed once finished) that Kubernetes stops after
+    /// `allocationTime`.
+    Job {
+        /// The Job's `activeDeadlineSeconds`, from `allocationTime`.
+        active_deadline_seconds: i64,
+    },
+    /// A one-replica Deployment (`deployment: true`) that runs until it is deleted.
     Deployment,
 }
 
+/// The type of the app's Service (`service_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ServiceType {
+    /// Reachable inside the cluster only (the default).
     ClusterIP,
+    /// Also on every node, at each port's `nodePort`.
     NodePort,
+    /// Also at an address of the cluster's load balancer.
     LoadBalancer,
 }
 
 impl ServiceType {
+    /// The type as Kubernetes writes it (`ClusterIP`, `NodePort`, `LoadBalancer`).
     pub fn as_str(self) -> &'static str {
         match self {
             ServiceType::ClusterIP => "ClusterIP",
@@ -232,35 +271,55 @@ impl ServiceType {
     }
 }
 
+/// The app's Service, named after [`AppSpec::full_name`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSpec {
+    /// `service_type`, default `ClusterIP`.
     pub service_type: ServiceType,
+    /// `ports`, in file order.
     pub ports: Vec<ServicePortSpec>,
 }
 
+/// One entry of `ports`: `{name: [port]}` or `{name: [port, nodePort]}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServicePortSpec {
+    /// The port's name (the `ports` key).
     pub name: PortName,
+    /// The Service port, which is also the container port it forwards to.
     pub port: u16,
+    /// The node port; `None` for a `ClusterIP` Service, which has none.
     pub node_port: Option<u16>,
 }
 
+/// One entry of `persistent_volume`: a new PersistentVolumeClaim, mounted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VolumeSpec {
+    /// `<full name>-claim-<i>`.
     pub claim_name: DnsSubdomain,
+    /// The pod's volume name, `hive-persistent-storage-<i>`.
     pub volume_name: String,
+    /// `mountPath`: where the volume is mounted in the container.
     pub mount_path: String,
+    /// `size`: the storage requested.
     pub size: Quantity,
+    /// `access_mode`: `ReadWriteOnce`, `ReadOnlyMany`, `ReadWriteMany` or `ReadWriteOncePod`.
     pub access_mode: String,
+    /// `pvc_type`: the storage class; `None` means the cluster default.
     pub storage_class: Option<String>,
+    /// `readOnly`: mount it read-only.
     pub read_only: Option<bool>,
 }
 
+/// One entry of `existing_persistent_volume`: a claim that exists already, mounted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExistingVolumeSpec {
+    /// `name`: the existing PersistentVolumeClaim.
     pub claim_name: DnsSubdomain,
+    /// The pod's volume name, `hive-existing-persistent-storage-<i>`.
     pub volume_name: String,
+    /// `mountPath`: where the volume is mounted in the container.
     pub mount_path: String,
+    /// `readOnly`: mount it read-only.
     pub read_only: Option<bool>,
 }
 
@@ -268,10 +327,13 @@ pub struct ExistingVolumeSpec {
 /// every file under its base name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MountFiles {
+    /// The ConfigMap's name: the first key, lower-cased with `_` and `.` → `-`.
     pub config_map: DnsSubdomain,
+    /// Every file, in file order.
     pub files: Vec<MountFile>,
 }
 
+/// One entry of `mount_files`: `{key: [local_path, mount_path, "readOnly"?]}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MountFile {
     /// The `mount_files` key, lower-cased with `_` → `-` (the compat volume name).
@@ -280,27 +342,41 @@ pub struct MountFile {
     pub file_name: String,
     /// The path as written in the config.
     pub local_path: String,
+    /// Where the file is mounted in the container.
     pub mount_path: String,
+    /// Mounted read-only (the optional third value, `"readOnly"`).
     pub read_only: bool,
 }
 
+/// The app's Ingress, `<full name>-ingress`: one host and path to one Service port.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngressSpec {
+    /// `host`: the public host name.
     pub host: String,
-    /// Normalised to exactly one leading `/`.
+    /// `path`, normalised to exactly one leading `/` (default `/`).
     pub path: String,
+    /// `port`: the Service port the path leads to (one of `ports`).
     pub port: u16,
+    /// Which ingress controller the annotations are for.
     pub flavour: IngressFlavour,
 }
 
+/// The ingress controller an app's Ingress is written for, and its settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IngressFlavour {
+    /// NGINX with a cert-manager certificate (`nginx_issuer`, `oauth_url`).
     Nginx {
+        /// `nginx_issuer`: the cert-manager ClusterIssuer of the certificate.
         issuer: String,
+        /// `oauth_url`: host of the group's OAuth2 proxy; without it there is no login.
         oauth_url: Option<String>,
     },
+    /// Traefik (`traefik_resolver`, `traefik_middleware`).
     Traefik {
+        /// `traefik_resolver`: the ACME certificate resolver.
         resolver: Option<String>,
+        /// `traefik_middleware`: the middleware in front (the group's OAuth2
+        /// forward-auth); `name@provider`, or a name in the `kubernetescrd` provider.
         middleware: Option<String>,
     },
     /// Neither NGINX nor Traefik settings: a plain Ingress (warned about).
@@ -345,21 +421,25 @@ pub type MountFileContents = BTreeMap<String, Vec<u8>>;
 /// An app config read and checked, with its warnings.
 #[derive(Debug)]
 pub struct LoadedApp {
-    pub config: AppConfig,
+    pub(crate) config: AppConfig,
+    /// The checked app.
     pub spec: AppSpec,
-    pub source: SourceFile,
+    pub(crate) source: SourceFile,
+    /// Every warning about the file, located (errors make the load fail instead).
     pub warnings: Vec<Diagnostic>,
 }
 
 impl LoadedApp {
     /// Reads every mount file, resolving relative paths against the config's folder.
     /// Only regular files inside that folder are read (see [`MountFileAccess`]), at most
-    /// [`MOUNT_FILES_MAX_BYTES`] in all; anything else is an error naming the file and
+    /// 1 MiB (a ConfigMap's limit) in all; anything else is an error naming the file and
     /// where it is listed, and nothing is read from a device, FIFO or directory.
     pub fn read_mount_files(&self) -> Result<MountFileContents, SpecError> {
         self.read_mount_files_with(MountFileAccess::ConfigFolder)
     }
 
+    /// As [`LoadedApp::read_mount_files`], with the files `access` allows
+    /// (`--allow-outside-files` reads [`MountFileAccess::Anywhere`]).
     pub fn read_mount_files_with(
         &self,
         access: MountFileAccess,
@@ -401,7 +481,7 @@ impl LoadedApp {
 }
 
 /// The most `mount_files` may hold in all: a ConfigMap's limit (1 MiB).
-pub const MOUNT_FILES_MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const MOUNT_FILES_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Which files `mount_files` may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -498,9 +578,8 @@ fn from_parsed(parsed: Parsed<AppConfig>) -> Result<LoadedApp, SpecError> {
         source,
         warnings,
     } = parsed;
-    let (spec, issues) = check(&config);
-    let warnings = load::finish(AppConfig::KIND, &source, warnings, issues)?;
-    let spec = spec.expect("a spec is built whenever there are no errors");
+    let (spec, warnings) =
+        load::finish_checked(AppConfig::KIND, &source, warnings, check(&config))?;
     Ok(LoadedApp {
         config,
         spec,
@@ -550,7 +629,7 @@ fn port_number(
 }
 
 /// Checks a config and builds its spec. The spec is `Some` when no issue is an error.
-pub fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
+pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
     let root = FieldPath::root();
     let mut issues = Issues::default();
 

@@ -6,22 +6,30 @@ use std::path::PathBuf;
 
 use crate::path::FieldPath;
 
+/// How serious a finding is. Errors sort after warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The file is used, but something in it is ignored or likely a mistake.
     Warning,
+    /// The file cannot be used as it is.
     Error,
 }
 
 /// A problem found in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// The file, as it was named to the loader.
     pub file: PathBuf,
     /// 1-based line and column of the value (or key) the finding is about.
     pub location: Option<(usize, usize)>,
+    /// The field the finding is about (`persistent_volume[1].size`).
     pub path: FieldPath,
+    /// What was found, e.g. `"4GB" is not a Kubernetes quantity`.
     pub message: String,
+    /// What to write instead, when there is a suggestion.
     pub hint: Option<String>,
 }
 
@@ -46,14 +54,18 @@ impl fmt::Display for Diagnostic {
 /// A finding before it is located in a file: what validation code produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
+    /// Error or warning.
     pub severity: Severity,
+    /// The field the finding is about.
     pub path: FieldPath,
+    /// What was found.
     pub message: String,
+    /// What to write instead, when there is a suggestion.
     pub hint: Option<String>,
 }
 
 impl Issue {
-    pub fn error(path: FieldPath, message: impl Into<String>) -> Self {
+    pub(crate) fn error(path: FieldPath, message: impl Into<String>) -> Self {
         Issue {
             severity: Severity::Error,
             path,
@@ -62,7 +74,7 @@ impl Issue {
         }
     }
 
-    pub fn warning(path: FieldPath, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(path: FieldPath, message: impl Into<String>) -> Self {
         Issue {
             severity: Severity::Warning,
             path,
@@ -71,7 +83,7 @@ impl Issue {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -79,29 +91,31 @@ impl Issue {
 
 /// Collects issues while a config is checked.
 #[derive(Debug, Default)]
-pub struct Issues(pub Vec<Issue>);
+pub(crate) struct Issues(pub(crate) Vec<Issue>);
 
 impl Issues {
-    pub fn push(&mut self, issue: Issue) {
+    /// Records an error; the returned issue takes a hint.
+    pub(crate) fn error(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Issue {
+        self.add(Issue::error(path, message))
+    }
+
+    /// Records a warning; the returned issue takes a hint.
+    pub(crate) fn warning(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Issue {
+        self.add(Issue::warning(path, message))
+    }
+
+    fn add(&mut self, issue: Issue) -> &mut Issue {
+        let at = self.0.len();
         self.0.push(issue);
+        &mut self.0[at]
     }
 
-    pub fn error(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Issue {
-        self.0.push(Issue::error(path, message));
-        self.0.last_mut().expect("just pushed")
-    }
-
-    pub fn warning(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Issue {
-        self.0.push(Issue::warning(path, message));
-        self.0.last_mut().expect("just pushed")
-    }
-
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.0.iter().any(|i| i.severity == Severity::Error)
     }
 
     /// Records a failed parse of a typed value (quantity, name, …).
-    pub fn check<T>(&mut self, path: &FieldPath, result: Result<T, Issue>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, path: &FieldPath, result: Result<T, Issue>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(mut issue) => {
@@ -114,7 +128,7 @@ impl Issues {
 }
 
 impl Issue {
-    pub fn set_hint(&mut self, hint: impl Into<String>) {
+    pub(crate) fn set_hint(&mut self, hint: impl Into<String>) {
         self.hint = Some(hint.into());
     }
 }

@@ -6,7 +6,7 @@ use crate::diag::Issue;
 use crate::path::FieldPath;
 
 /// Parses an allocation time into seconds.
-pub fn allocation_seconds(text: &str) -> Result<i64, Issue> {
+pub(crate) fn allocation_seconds(text: &str) -> Result<i64, Issue> {
     let t = text.trim();
     let (digits, unit, multiplier) = match t.char_indices().last() {
         Some((i, 's')) => (&t[..i], "seconds", 1),

@@ -19,7 +19,7 @@ struct Node {
 
 /// The offsets of every value of a JSON text.
 #[derive(Debug, Clone, Default)]
-pub struct JsonIndex {
+pub(crate) struct JsonIndex {
     nodes: Vec<Node>,
 }
 
@@ -32,7 +32,7 @@ struct Frame {
 
 impl JsonIndex {
     /// Indexes `text`. Malformed input is indexed as far as it goes.
-    pub fn build(text: &str) -> Self {
+    pub(crate) fn build(text: &str) -> Self {
         let b = text.as_bytes();
         let mut nodes: Vec<Node> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
@@ -111,7 +111,7 @@ impl JsonIndex {
 
     /// The offset of the value at `path` (of its key with `key_position`); for a path
     /// that is not there, the nearest enclosing value.
-    pub fn locate(&self, path: &FieldPath, key_position: bool) -> Option<usize> {
+    pub(crate) fn locate(&self, path: &FieldPath, key_position: bool) -> Option<usize> {
         let mut node = self.nodes.first()?;
         let mut found = node.value;
         for (i, seg) in path.0.iter().enumerate() {

@@ -4,16 +4,16 @@
 //! No I/O beyond reading the files it is asked to read.
 
 pub mod app;
-pub mod diag;
-pub mod duration;
-pub mod error;
+mod diag;
+mod duration;
+mod error;
 mod json_index;
-pub mod load;
-pub mod loose;
+mod load;
+mod loose;
 pub mod names;
-pub mod path;
+mod path;
 pub mod quantity;
-pub mod source;
+mod source;
 pub mod workspace;
 mod yaml_locate;
 
@@ -25,6 +25,7 @@ pub use path::FieldPath;
 /// The config files maia reads, for `maia config validate|schema`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigKind {
+    /// A custom application (`chart_name`, `docker_image`, …; JSON or YAML).
     App,
     /// A research group's workspace request (`group_ID`, `users`, …).
     Group,

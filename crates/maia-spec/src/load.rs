@@ -23,24 +23,27 @@ pub struct LoadOptions {
 }
 
 /// A config model that can be read from a file.
-pub trait ConfigFile: DeserializeOwned + JsonSchema {
+pub(crate) trait ConfigFile: DeserializeOwned + JsonSchema {
     /// What the file is called in messages ("app config", "group form", …).
     const KIND: &'static str;
 }
 
 /// A parsed file with the warnings found so far.
 #[derive(Debug)]
-pub struct Parsed<T> {
-    pub value: T,
-    pub source: SourceFile,
-    pub warnings: Vec<Diagnostic>,
+pub(crate) struct Parsed<T> {
+    pub(crate) value: T,
+    pub(crate) source: SourceFile,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Where parsing stopped: the field, serde's message and the line/column it gave.
 type ParseFailure = (FieldPath, String, Option<(usize, usize)>);
 
 /// Reads `path` and parses it as `T`.
-pub fn read<T: ConfigFile>(path: &Path, options: LoadOptions) -> Result<Parsed<T>, SpecError> {
+pub(crate) fn read<T: ConfigFile>(
+    path: &Path,
+    options: LoadOptions,
+) -> Result<Parsed<T>, SpecError> {
     let text = read_text(path).map_err(|source| SpecError::Read {
         kind: T::KIND,
         path: path.to_path_buf(),
@@ -50,11 +53,11 @@ pub fn read<T: ConfigFile>(path: &Path, options: LoadOptions) -> Result<Parsed<T
 }
 
 /// The largest config file maia reads (real ones are a few KiB).
-pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Reads a config file whole, if it is a regular file of at most [`MAX_CONFIG_BYTES`]:
 /// a directory, device (`/dev/zero`) or FIFO is refused before anything is read.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind, Read};
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
@@ -83,7 +86,7 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 /// Parses a file already in memory as `T`.
-pub fn parse<T: ConfigFile>(
+pub(crate) fn parse<T: ConfigFile>(
     source: SourceFile,
     options: LoadOptions,
 ) -> Result<Parsed<T>, SpecError> {
@@ -204,7 +207,7 @@ pub fn parse<T: ConfigFile>(
 }
 
 /// Turns validation issues into located diagnostics; `Err` when any is an error.
-pub fn finish(
+pub(crate) fn finish(
     kind: &'static str,
     source: &SourceFile,
     mut warnings: Vec<Diagnostic>,
@@ -226,8 +229,37 @@ pub fn finish(
     Ok(warnings)
 }
 
+/// [`finish`] for a check that builds its value whenever it finds no error (`check`
+/// returns `(value, issues)`): the value with the warnings, or `Err` with every
+/// finding. A check that built nothing yet reported no error would be a bug in maia;
+/// it is reported as an error of the file rather than a panic.
+pub(crate) fn finish_checked<T>(
+    kind: &'static str,
+    source: &SourceFile,
+    warnings: Vec<Diagnostic>,
+    (value, issues): (Option<T>, Vec<Issue>),
+) -> Result<(T, Vec<Diagnostic>), SpecError> {
+    let mut diagnostics = finish(kind, source, warnings, issues)?;
+    match value {
+        Some(value) => Ok((value, diagnostics)),
+        None => {
+            let bug = Issue::error(
+                FieldPath::root(),
+                format!("the {kind} could not be checked"),
+            )
+            .hint("this is a bug in maia; please report it with the file");
+            diagnostics.insert(0, locate(source, bug, false));
+            Err(SpecError::Invalid {
+                kind,
+                file: source.path.clone(),
+                diagnostics,
+            })
+        }
+    }
+}
+
 /// Places an issue in its file.
-pub fn locate(source: &SourceFile, issue: Issue, key_position: bool) -> Diagnostic {
+pub(crate) fn locate(source: &SourceFile, issue: Issue, key_position: bool) -> Diagnostic {
     Diagnostic {
         severity: issue.severity,
         file: source.path.clone(),
@@ -337,7 +369,7 @@ fn known_fields(schema: &Value, path: &FieldPath) -> Vec<String> {
 }
 
 /// The known name closest to what was written, if it is close enough to be a typo.
-pub fn did_you_mean(written: &str, known: &[String]) -> Option<String> {
+pub(crate) fn did_you_mean(written: &str, known: &[String]) -> Option<String> {
     let lower = written.to_ascii_lowercase();
     known
         .iter()
@@ -352,4 +384,26 @@ pub fn did_you_mean(written: &str, known: &[String]) -> Option<String> {
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_that_built_nothing_without_an_error_is_an_error_not_a_panic() {
+        let source = SourceFile::new("group.yaml", "group_ID: demo\n");
+        let Err(e) = finish_checked::<()>("group form", &source, Vec::new(), (None, Vec::new()))
+        else {
+            panic!("no value is not a success");
+        };
+        assert_eq!(
+            e.to_string(),
+            "group.yaml is not a valid group form: 1 error"
+        );
+        assert_eq!(e.diagnostics()[0].severity, Severity::Error);
+        let (value, warnings) =
+            finish_checked("group form", &source, Vec::new(), (Some(1), Vec::new())).unwrap();
+        assert_eq!((value, warnings.len()), (1, 0));
+    }
 }

@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 /// What a loose scalar was written as, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
+pub(crate) enum Written {
     String,
     Number,
     Bool,
@@ -21,23 +21,9 @@ macro_rules! loose_scalar {
     ($(#[$doc:meta])* $name:ident, $expecting:literal, $accept_bool:literal, $schema:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct $name {
-            pub text: String,
-            pub written: Written,
-        }
-
-        impl $name {
-            pub fn new(text: impl Into<String>) -> Self {
-                Self { text: text.into(), written: Written::String }
-            }
-
-            /// The value as it appeared in the file: `"4GB"` for a string, `4` for a number.
-            pub fn shown(&self) -> String {
-                match self.written {
-                    Written::String => format!("{:?}", self.text),
-                    _ => self.text.clone(),
-                }
-            }
+        pub(crate) struct $name {
+            pub(crate) text: String,
+            pub(crate) written: Written,
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
@@ -114,8 +100,22 @@ loose_scalar!(
     json_schema!({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false", "True", "False"]}]})
 );
 
+/// A loose value as it appeared in the file: `"4GB"` for a string, `4` for a number.
+fn shown(text: &str, written: Written) -> String {
+    match written {
+        Written::String => format!("{text:?}"),
+        _ => text.to_string(),
+    }
+}
+
 impl StringOrBool {
-    pub fn parse(&self) -> Option<bool> {
+    /// The value as it appeared in the file, for messages.
+    pub(crate) fn shown(&self) -> String {
+        shown(&self.text, self.written)
+    }
+
+    /// `true` or `false` (any case), else `None`.
+    pub(crate) fn parse(&self) -> Option<bool> {
         match self.text.to_ascii_lowercase().as_str() {
             "true" => Some(true),
             "false" => Some(false),
@@ -125,8 +125,13 @@ impl StringOrBool {
 }
 
 impl StringOrNumber {
+    /// The value as it appeared in the file, for messages.
+    pub(crate) fn shown(&self) -> String {
+        shown(&self.text, self.written)
+    }
+
     /// The value as a whole number, if it is one.
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         self.text.trim().parse().ok()
     }
 }

@@ -71,6 +71,7 @@ macro_rules! name_type {
         pub struct $name(String);
 
         impl $name {
+            /// The name as text.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -155,7 +156,7 @@ name_type!(
 );
 
 /// Namespaces no app and no workspace may use: the cluster's own and maia's.
-pub fn is_system_namespace(namespace: &str) -> bool {
+pub(crate) fn is_system_namespace(namespace: &str) -> bool {
     namespace.starts_with("kube-") || namespace == "maia-system"
 }
 
@@ -177,7 +178,7 @@ pub fn is_reserved_for_workspaces(namespace: &str) -> bool {
 /// Checks an image tag (or version used as one): a word character then at most 127
 /// of `[A-Za-z0-9_.-]`, as the registry grammar says. `$(…)`, quotes, spaces, `:` and
 /// `/` are refused, so nothing a shell or a template could interpret reaches a spec.
-pub fn check_image_tag(tag: &str) -> Result<(), String> {
+pub(crate) fn check_image_tag(tag: &str) -> Result<(), String> {
     let mut chars = tag.chars();
     let first_ok = chars
         .next()
@@ -201,7 +202,7 @@ pub fn check_image_tag(tag: &str) -> Result<(), String> {
 /// Checks an image reference: `[registry[:port]/]path[:tag][@sha256:…]`, where the
 /// registry is a host name and each path component is lower-case letters and digits
 /// joined by `.`, `_`, `__` or `-`. With `tag_required`, a tag (or digest) must be there.
-pub fn check_image_reference(reference: &str, tag_required: bool) -> Result<(), String> {
+pub(crate) fn check_image_reference(reference: &str, tag_required: bool) -> Result<(), String> {
     let wrong = |why: &str| format!("{reference:?} is not an image reference: {why}");
     let (name, digest) = match reference.split_once('@') {
         Some((n, d)) => (n, Some(d)),

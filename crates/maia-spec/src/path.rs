@@ -5,44 +5,44 @@ use std::fmt;
 
 /// One step into a config document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Segment {
+pub(crate) enum Segment {
     Key(String),
     Index(usize),
 }
 
 /// Where in a document a value lives, from the root.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldPath(pub Vec<Segment>);
+pub struct FieldPath(pub(crate) Vec<Segment>);
 
 impl FieldPath {
-    pub fn root() -> Self {
+    pub(crate) fn root() -> Self {
         Self::default()
     }
 
-    pub fn key(&self, key: impl Into<String>) -> Self {
+    pub(crate) fn key(&self, key: impl Into<String>) -> Self {
         let mut next = self.clone();
         next.0.push(Segment::Key(key.into()));
         next
     }
 
-    pub fn index(&self, index: usize) -> Self {
+    pub(crate) fn index(&self, index: usize) -> Self {
         let mut next = self.clone();
         next.0.push(Segment::Index(index));
         next
     }
 
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The path without its last step (the root stays the root).
-    pub fn parent(&self) -> Self {
+    pub(crate) fn parent(&self) -> Self {
         let mut parent = self.clone();
         parent.0.pop();
         parent
     }
 
-    pub fn last_key(&self) -> Option<&str> {
+    pub(crate) fn last_key(&self) -> Option<&str> {
         match self.0.last() {
             Some(Segment::Key(k)) => Some(k),
             _ => None,
@@ -50,7 +50,7 @@ impl FieldPath {
     }
 
     /// Converts a path recorded by `serde_path_to_error`.
-    pub fn from_serde(path: &serde_path_to_error::Path) -> Self {
+    pub(crate) fn from_serde(path: &serde_path_to_error::Path) -> Self {
         use serde_path_to_error::Segment as S;
         FieldPath(
             path.iter()
@@ -65,7 +65,7 @@ impl FieldPath {
     }
 
     /// Converts a path reported by `serde_ignored` for a field no model knows.
-    pub fn from_ignored(path: &serde_ignored::Path<'_>) -> Self {
+    pub(crate) fn from_ignored(path: &serde_ignored::Path<'_>) -> Self {
         use serde_ignored::Path as P;
         fn walk(path: &P<'_>, out: &mut Vec<Segment>) {
             match path {

@@ -7,13 +7,106 @@ use std::str::FromStr;
 use crate::diag::Issue;
 use crate::path::FieldPath;
 
+/// A resource amount the API server accepts (parsed with `FromStr`), kept as written.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quantity(String);
 
 impl Quantity {
+    /// The quantity as written, e.g. `4Gi`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The value in billionths of the base unit (bytes, cores): exact, and never
+    /// `None` for a quantity that parsed (those are at most 2^63 base units).
+    pub fn nanos(&self) -> i128 {
+        nanos(&self.0).unwrap_or(0)
+    }
+
+    /// A quantity of at least `nanos` billionths, for an upper bound: `binary` amounts
+    /// (bytes) rounded up to whole MiB and written with the largest exact binary
+    /// suffix; others as whole units when exact, else milli-units rounded up.
+    pub fn from_nanos(nanos: i128, binary: bool) -> Quantity {
+        const G: i128 = 1_000_000_000;
+        if binary {
+            const MI: i128 = 1 << 20;
+            let bytes = (nanos + G - 1) / G;
+            let whole = (bytes + MI - 1) / MI * MI;
+            return Quantity::from_nanos(whole * G, false).binary_form();
+        }
+        if nanos % G == 0 {
+            return Quantity((nanos / G).to_string());
+        }
+        let milli = (nanos + 999_999) / 1_000_000;
+        Quantity(format!("{milli}m"))
+    }
+
+    /// A whole number of bytes with the largest binary suffix that keeps it exact.
+    fn binary_form(self) -> Quantity {
+        let Ok(whole) = self.0.parse::<i128>() else {
+            return self;
+        };
+        for (suffix, shift) in [("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
+            if whole != 0 && whole % (1i128 << shift) == 0 {
+                return Quantity(format!("{}{suffix}", whole >> shift));
+            }
+        }
+        self
+    }
+}
+
+/// The value of a quantity's text in billionths of its base unit, exact for every
+/// quantity a spec holds; `None` when the text is not a quantity.
+pub fn nanos(text: &str) -> Option<i128> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let (negative, number) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number.strip_prefix('+').unwrap_or(number)),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let digits = format!("{whole}{fraction}");
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mantissa: i128 = digits.parse().ok()?;
+    let mut exponent: i32 = 9 - i32::try_from(fraction.len()).ok()?;
+    let mut factor: i128 = 1;
+    match suffix {
+        "" => {}
+        "n" => exponent -= 9,
+        "u" => exponent -= 6,
+        "m" => exponent -= 3,
+        "k" => exponent += 3,
+        "M" => exponent += 6,
+        "G" => exponent += 9,
+        "T" => exponent += 12,
+        "P" => exponent += 15,
+        "E" => exponent += 18,
+        "Ki" => factor = 1 << 10,
+        "Mi" => factor = 1 << 20,
+        "Gi" => factor = 1 << 30,
+        "Ti" => factor = 1 << 40,
+        "Pi" => factor = 1 << 50,
+        "Ei" => factor = 1 << 60,
+        s => {
+            let e = s.strip_prefix(['e', 'E'])?;
+            exponent += e.parse::<i32>().ok()?;
+        }
+    }
+    let mut value = mantissa.checked_mul(factor)?;
+    if exponent >= 0 {
+        value = value.checked_mul(10i128.checked_pow(u32::try_from(exponent).ok()?)?)?;
+    } else {
+        value /= 10i128.checked_pow(u32::try_from(-exponent).ok()?)?;
+    }
+    Some(if negative { -value } else { value })
 }
 
 impl fmt::Display for Quantity {
@@ -166,6 +259,26 @@ mod tests {
         for bad in ["4GB", "4gb", "", "Gi", "1..2", "4 Gi", "1Gi ", "abc", "1e"] {
             assert!(bad.parse::<Quantity>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sums_are_written_back_as_upper_bounds() {
+        let gi: Quantity = "8Gi".parse().unwrap();
+        assert_eq!(Quantity::from_nanos(gi.nanos(), true).as_str(), "8Gi");
+        // 8G is not whole MiB: rounded up, never down.
+        let g: Quantity = "8G".parse().unwrap();
+        let up = Quantity::from_nanos(g.nanos(), true);
+        assert_eq!(up.as_str(), "7630Mi");
+        assert!(up.nanos() >= g.nanos());
+        assert_eq!(
+            Quantity::from_nanos(nanos("2.5").unwrap(), false).as_str(),
+            "2500m"
+        );
+        assert_eq!(
+            Quantity::from_nanos(nanos("4").unwrap(), false).as_str(),
+            "4"
+        );
+        assert_eq!(Quantity::from_nanos(1, false).as_str(), "1m");
     }
 
     #[test]

@@ -9,14 +9,14 @@ use crate::json_index::JsonIndex;
 use crate::path::FieldPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     Yaml,
 }
 
 impl Format {
     /// JSON for `.json` files, YAML otherwise (YAML is a superset of JSON).
-    pub fn for_path(path: &Path) -> Self {
+    pub(crate) fn for_path(path: &Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
             _ => Format::Yaml,
@@ -26,16 +26,16 @@ impl Format {
 
 /// The text of one config file and where it came from.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-    pub format: Format,
+pub(crate) struct SourceFile {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
+    pub(crate) format: Format,
     /// Built on the first lookup and shared by every later one.
     json_index: OnceLock<JsonIndex>,
 }
 
 impl SourceFile {
-    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+    pub(crate) fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
         let path = path.into();
         let format = Format::for_path(&path);
         SourceFile {
@@ -47,7 +47,7 @@ impl SourceFile {
     }
 
     /// The directory relative paths inside this file are resolved against.
-    pub fn base_dir(&self) -> &Path {
+    pub(crate) fn base_dir(&self) -> &Path {
         match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -55,7 +55,7 @@ impl SourceFile {
     }
 
     /// 1-based line and column of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -65,7 +65,7 @@ impl SourceFile {
 
     /// Where the value at `path` is written; for a key that is not there, the nearest
     /// enclosing value. `key_position` points at the key rather than its value.
-    pub fn locate(&self, path: &FieldPath, key_position: bool) -> Option<(usize, usize)> {
+    pub(crate) fn locate(&self, path: &FieldPath, key_position: bool) -> Option<(usize, usize)> {
         let offset = match self.format {
             Format::Json => self
                 .json_index

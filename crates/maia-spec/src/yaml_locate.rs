@@ -52,7 +52,7 @@ fn split_key(content: &str) -> Option<(&str, usize)> {
     Some((key, value_at))
 }
 
-pub fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize> {
+pub(crate) fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize> {
     let all = lines(text);
     let mut region: Vec<Line<'_>> = all;
     let mut found = region.first().map(|l| l.offset).unwrap_or(0);
@@ -72,13 +72,16 @@ pub fn locate(text: &str, path: &FieldPath, key_position: bool) -> Option<usize>
         };
         match seg {
             Segment::Key(key) => {
-                let Some(pos) = region.iter().position(|l| {
-                    l.indent == child_indent && split_key(l.content).is_some_and(|(k, _)| k == key)
+                let Some((pos, value_at)) = region.iter().enumerate().find_map(|(i, l)| {
+                    if l.indent != child_indent {
+                        return None;
+                    }
+                    let (k, value_at) = split_key(l.content)?;
+                    (k == key).then_some((i, value_at))
                 }) else {
                     return Some(found);
                 };
                 let line = region[pos];
-                let (_, value_at) = split_key(line.content).expect("matched above");
                 // A trailing comment (`keycloack: # Keycloak settings`) is not a value.
                 let inline =
                     value_at < line.content.len() && !line.content[value_at..].starts_with('#');

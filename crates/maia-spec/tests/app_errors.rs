@@ -1,6 +1,9 @@
 //! Every class of bad app config gets an error that names the file, line and column,
 //! the field path, what was found and what is wanted — and never a panic.
 
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use maia_spec::app::{LoadedApp, load, load_str};
 use maia_spec::{Diagnostic, LoadOptions, Severity, SpecError};
 

@@ -1,6 +1,9 @@
 //! One test per class of bad workspace input: each asserts the file, the field path,
 //! the line and what the message and hint tell the admin.
 
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use maia_spec::workspace::load::{WorkspaceTexts, load_str};
 use maia_spec::workspace::{IngressController, SshExposure, UrlType};
 use maia_spec::{Diagnostic, LoadOptions, Severity, SpecError};
@@ -403,5 +406,102 @@ fn a_group_mapping_to_a_reserved_namespace_is_refused() {
             "{}",
             d.message
         );
+    }
+}
+
+#[test]
+fn tenancy_settings_default_from_the_ingress_type_and_are_read_when_given() {
+    let w = load(GROUP, NGINX, None, false).unwrap();
+    let t = &w.spec.cluster.tenancy;
+    assert_eq!(t.ingress_namespace, "ingress-nginx");
+    assert_eq!(t.minio_operator_namespace, "minio-operator");
+    assert_eq!(t.egress, maia_spec::workspace::Egress::Open);
+    assert!(t.privileged_workspaces);
+    assert_eq!(t.oidc_groups_prefix, "oidc:");
+    let w = load(GROUP, TRAEFIK, None, false).unwrap();
+    assert_eq!(w.spec.cluster.tenancy.ingress_namespace, "traefik");
+    let c = format!(
+        "{NGINX}\ningress_namespace: kube-system\negress: restricted\negress_allow: [10.0.0.5/32, \"2001:db8::/64\"]\nprivileged_workspaces: false\noidc_groups_prefix: \"\"\n"
+    );
+    let w = load(GROUP, &c, None, false).unwrap();
+    let t = &w.spec.cluster.tenancy;
+    assert_eq!(t.ingress_namespace, "kube-system");
+    assert!(!t.privileged_workspaces);
+    assert_eq!(t.oidc_groups_prefix, "");
+    assert_eq!(
+        t.egress,
+        maia_spec::workspace::Egress::Restricted {
+            allow: vec!["10.0.0.5/32".into(), "2001:db8::/64".into()]
+        }
+    );
+}
+
+#[test]
+fn bad_tenancy_settings_are_refused_with_their_field() {
+    for (extra, path, words) in [
+        ("egress: restricted", "egress_allow", "needs egress_allow"),
+        ("egress: closed", "egress", "not an egress mode"),
+        (
+            "egress: restricted\negress_allow: [10.0.0.5]",
+            "egress_allow[0]",
+            "/prefix is missing",
+        ),
+        (
+            "egress: restricted\negress_allow: [10.0.0.5/24]",
+            "egress_allow[0]",
+            "host bits",
+        ),
+        (
+            "egress: restricted\negress_allow: [10.0.0.0/33]",
+            "egress_allow[0]",
+            "prefix length",
+        ),
+        ("ingress_namespace: Ingress_NGINX", "ingress_namespace", ""),
+        (
+            "privileged_workspaces: sometimes",
+            "privileged_workspaces",
+            "not a boolean",
+        ),
+    ] {
+        let c = format!("{NGINX}\n{extra}\n");
+        let d = the_error(GROUP, &c, None, false);
+        assert_eq!(d.path.to_string(), path, "{extra}: {d}");
+        assert!(d.message.contains(words), "{extra}: {d}");
+    }
+}
+
+#[test]
+fn a_quota_in_the_form_is_checked_field_by_field() {
+    let g = format!("{GROUP}\nquota:\n  cpu: 32\n  memory: 256Gi\n  gpu: 4\n  pvcs: 40\n");
+    let w = load(&g, NGINX, None, false).unwrap();
+    let q = &w.spec.quota;
+    assert_eq!(q.cpu.as_ref().unwrap().as_str(), "32");
+    assert_eq!(q.memory.as_ref().unwrap().as_str(), "256Gi");
+    assert_eq!(
+        (q.gpu, q.pvcs, q.storage.clone()),
+        (Some(4), Some(40), None)
+    );
+    for (quota, path, words) in [
+        ("  cpu: -4", "quota.cpu", "negative"),
+        (
+            "  memory: 256GB",
+            "quota.memory",
+            "not a Kubernetes quantity",
+        ),
+        ("  cpu: 0", "quota.cpu", "is 0"),
+        ("  gpu: 1.5", "quota.gpu", "not a whole number"),
+        ("  pvc: 3", "quota.pvc", "unknown"),
+    ] {
+        let g = format!("{GROUP}\nquota:\n{quota}\n");
+        let err = load(&g, NGINX, None, false).expect_err(quota);
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+            .unwrap()
+            .clone();
+        assert_eq!(d.path.to_string(), path, "{quota}: {d}");
+        assert!(d.message.contains(words), "{quota}: {d}");
+        assert_eq!(d.file.to_str(), Some("group.yaml"));
     }
 }

@@ -21,6 +21,11 @@ ROOTS = [
     "io.k8s.api.apps.v1.Deployment",
     "io.k8s.api.batch.v1.Job",
     "io.k8s.api.networking.v1.Ingress",
+    "io.k8s.api.core.v1.ResourceQuota",
+    "io.k8s.api.core.v1.LimitRange",
+    "io.k8s.api.networking.v1.NetworkPolicy",
+    "io.k8s.api.rbac.v1.Role",
+    "io.k8s.api.rbac.v1.RoleBinding",
 ]
 PREFIX = "#/definitions/"
 

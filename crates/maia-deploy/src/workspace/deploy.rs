@@ -20,13 +20,17 @@ use super::{Programs, Settings, WorkspacePlan};
 /// What a deploy (or a plan) is asked to do.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The workspace, as loaded from its three config files.
     pub spec: WorkspaceSpec,
+    /// maia's own namespace: the credentials Secrets and the ports Lease live there.
     pub state_namespace: String,
+    /// Which external programs the deploy runs.
     pub needs: Needs,
     /// The PATH helm, kubectl and git are looked up in.
     pub path: Option<OsString>,
     /// The cluster as helm and kubectl are told it.
     pub tool_target: ToolTarget,
+    /// Take fields over from other field managers (`--force-conflicts`).
     pub force_conflicts: bool,
     /// Credentials from the config folder's credentials.yaml; the cluster's win.
     pub file_credentials: Option<Credentials>,
@@ -38,11 +42,13 @@ pub struct Request {
 
 /// Everything gathered and rendered before the first write.
 pub struct Prepared<'c> {
+    /// The workspace as rendered, with the credentials and ports it uses.
     pub bundle: Bundle,
+    /// What deploying it would do.
     pub plan: WorkspacePlan,
-    pub programs: Programs,
+    pub(crate) programs: Programs,
     /// Held when a user needed a new SSH port; given back by [`deploy`].
-    pub lease: Option<PortsLease<'c>>,
+    pub(crate) lease: Option<PortsLease<'c>>,
     /// Keys of credentials drawn by this run (not kept anywhere yet).
     pub new_credentials: Vec<String>,
     /// Keys whose value in credentials.yaml differs from the cluster's (which won).

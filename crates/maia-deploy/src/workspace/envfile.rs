@@ -14,13 +14,16 @@ use maia_spec::workspace::{EnvStore, WorkspaceSpec};
 use crate::error::{DeployError, Result};
 
 /// The largest environment file maia reads (they are a few KiB).
-pub const MAX_ENV_BYTES: u64 = 1024 * 1024;
+const MAX_ENV_BYTES: u64 = 1024 * 1024;
 
 /// Where the environment file came from (for the CLI to say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// A file next to the group form.
     Local,
+    /// The copy an earlier run kept in the bundle (`env/<name>`).
     Bundle,
+    /// Fetched from the central MinIO just now.
     Fetched,
 }
 
@@ -83,7 +86,7 @@ pub fn resolve(
 
 /// Fetches `key` from the store's bucket with a presigned GET (path-style, as MinIO
 /// serves it), at most [`MAX_ENV_BYTES`].
-pub fn fetch(store: &EnvStore, key: &str) -> Result<String> {
+fn fetch(store: &EnvStore, key: &str) -> Result<String> {
     let failed = |reason: String| DeployError::EnvFile {
         name: key.to_string(),
         reason,

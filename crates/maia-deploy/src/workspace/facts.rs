@@ -23,7 +23,7 @@ use crate::error::{DeployError, Result};
 /// maia's own namespace: where the groups' credentials and the ports Lease live.
 pub const STATE_NAMESPACE: &str = "maia-system";
 /// The Lease held while SSH ports are allocated and their Services applied.
-pub const PORTS_LEASE: &str = "maia-ssh-ports";
+pub(crate) const PORTS_LEASE: &str = "maia-ssh-ports";
 /// How long a Lease holder that stopped answering keeps it.
 const LEASE_SECONDS: i32 = 60;
 
@@ -34,8 +34,7 @@ pub fn credentials_secret(namespace: &str) -> String {
 
 /// Where credentials are kept between runs. Two stores: the config folder
 /// (`credentials.yaml`, in the CLI) and the cluster ([`ClusterCredentials`]).
-#[allow(async_fn_in_trait)]
-pub trait CredentialStore {
+pub(crate) trait CredentialStore {
     /// The credentials of earlier runs; empty when there were none.
     async fn load(&self) -> Result<Credentials>;
     /// Keeps `credentials`; writes nothing when they are already kept.
@@ -43,12 +42,12 @@ pub trait CredentialStore {
 }
 
 /// A group's credentials as a Secret in maia's namespace.
-pub struct ClusterCredentials<'a> {
-    pub cluster: &'a Cluster,
-    pub state_namespace: String,
+pub(crate) struct ClusterCredentials<'a> {
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) state_namespace: String,
     /// The group's namespace (names the Secret).
-    pub namespace: String,
-    pub group_id: String,
+    pub(crate) namespace: String,
+    pub(crate) group_id: String,
 }
 
 impl ClusterCredentials<'_> {
@@ -61,7 +60,7 @@ impl ClusterCredentials<'_> {
     }
 
     /// Deletes the Secret (`maia namespace delete --delete-data`).
-    pub async fn delete(&self) -> Result<bool> {
+    pub(crate) async fn delete(&self) -> Result<bool> {
         match self
             .api()
             .delete(&self.name(), &DeleteParams::default())
@@ -163,7 +162,7 @@ impl CredentialStore for ClusterCredentials<'_> {
 }
 
 /// Creates maia's own namespace when it is missing.
-pub async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
+pub(crate) async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
     if crate::live::namespace_exists(cluster, name).await? {
         return Ok(());
     }
@@ -193,13 +192,15 @@ pub async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
 /// `<user>-ssh` Services) and every port something else holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortFacts {
+    /// The ports the group's users have now, by user.
     pub kept: SshPorts,
+    /// Every port someone else holds.
     pub in_use: BTreeSet<u16>,
 }
 
 impl PortFacts {
     /// True when some user has no port yet (so one must be allocated, under the Lease).
-    pub fn needs_allocation(&self, users: &[String]) -> bool {
+    pub(crate) fn needs_allocation(&self, users: &[String]) -> bool {
         users.iter().any(|u| self.kept.port(u).is_none())
     }
 }
@@ -207,7 +208,7 @@ impl PortFacts {
 /// Reads every Service of the cluster (one LIST) and works out the ports. NodePort: a
 /// node port is cluster-wide, so every `nodePort` counts. LoadBalancer: ports on the
 /// shared address count (Services asking for that IP, or given it).
-pub async fn read_ports(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<PortFacts> {
+pub(crate) async fn read_ports(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<PortFacts> {
     let api: Api<Service> = Api::all(cluster.client.clone());
     let services = api
         .list(&ListParams::default())
@@ -218,7 +219,7 @@ pub async fn read_ports(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<PortF
 }
 
 /// The pure part of [`read_ports`].
-pub fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFacts {
+pub(crate) fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFacts {
     let namespace = spec.namespace.as_str();
     let own: BTreeMap<String, &String> = spec
         .users
@@ -273,7 +274,7 @@ pub fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFacts {
 }
 
 /// A held `coordination.k8s.io/v1` Lease; [`PortsLease::release`] gives it back.
-pub struct PortsLease<'a> {
+pub(crate) struct PortsLease<'a> {
     cluster: &'a Cluster,
     namespace: String,
     holder: String,
@@ -283,7 +284,7 @@ impl<'a> PortsLease<'a> {
     /// Takes the Lease, waiting (up to `timeout`) while another run holds it. A holder
     /// that stopped renewing for longer than its duration has crashed; its Lease is taken
     /// over (with the resourceVersion read, so two takers cannot both win).
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         cluster: &'a Cluster,
         namespace: &str,
         holder: &str,
@@ -366,7 +367,7 @@ impl<'a> PortsLease<'a> {
     }
 
     /// Gives the Lease back (deletes it, if it is still ours).
-    pub async fn release(self) -> Result<()> {
+    pub(crate) async fn release(self) -> Result<()> {
         let api: Api<Lease> = Api::namespaced(self.cluster.client.clone(), &self.namespace);
         let current = api.get_opt(PORTS_LEASE).await.ok().flatten();
         let ours = current

@@ -6,8 +6,8 @@
 //! folder), so a crash or a full disk leaves the old file or the new one, never half.
 //!
 //! The stores: [`FolderCredentials`] (a group's `credentials.yaml`, a
-//! [`CredentialStore`]) and [`FolderPorts`] (the ports ledger, a [`PortSource`], as
-//! [`ClusterPorts`] is for the cluster's live Services).
+//! `CredentialStore` as the cluster's Secret is) and [`FolderPorts`] (the ports ledger,
+//! as the cluster's live Services are for a deploy).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
@@ -20,27 +20,26 @@ use maia_render::workspace::{Credentials, SshPorts};
 use maia_spec::workspace::WorkspaceSpec;
 use serde::{Deserialize, Serialize};
 
-use super::facts::{CredentialStore, PortFacts, read_ports};
-use crate::cluster::Cluster;
+use super::facts::{CredentialStore, PortFacts};
 use crate::error::{DeployError, Result};
 
 /// maia's own files under the config folder. A group_ID cannot name it: a namespace
 /// cannot start with '.'.
-pub const STATE_DIR: &str = ".maia";
+const STATE_DIR: &str = ".maia";
 /// The advisory lock, inside [`STATE_DIR`].
-pub const LOCK_FILE: &str = "lock";
+const LOCK_FILE: &str = "lock";
 /// The SSH ports of every group, inside [`STATE_DIR`].
-pub const PORTS_LEDGER: &str = "ssh-ports.json";
+const PORTS_LEDGER: &str = "ssh-ports.json";
 /// Where the ledger was kept before it moved into [`STATE_DIR`]; read when the new one
 /// is missing.
-pub const OLD_PORTS_LEDGER: &str = "ssh-ports.json";
+const OLD_PORTS_LEDGER: &str = "ssh-ports.json";
 /// Each group's credentials and SSH ports, in its folder.
 pub use maia_render::workspace::text::CREDENTIALS_FILE;
 
 /// The config folder, locked for this run (the lock is released when it is dropped).
 #[derive(Debug)]
 pub struct ConfigFolder {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     _lock: File,
 }
 
@@ -74,10 +73,12 @@ impl ConfigFolder {
         })
     }
 
+    /// The folder of one group's bundle.
     pub fn group_dir(&self, group_id: &str) -> PathBuf {
         self.path.join(group_id)
     }
 
+    /// Where the ports ledger is kept.
     pub fn ledger_path(&self) -> PathBuf {
         self.path.join(STATE_DIR).join(PORTS_LEDGER)
     }
@@ -94,8 +95,10 @@ fn state_error(path: &Path, source: std::io::Error) -> DeployError {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsFile {
+    /// Every generated secret, by key.
     #[serde(default)]
     pub credentials: Credentials,
+    /// Each user's SSH port.
     #[serde(default)]
     pub ssh_ports: SshPorts,
 }
@@ -149,6 +152,7 @@ pub struct FolderCredentials<'a> {
 }
 
 impl<'a> FolderCredentials<'a> {
+    /// The store of `spec`'s group under `folder`.
     pub fn new(folder: &'a ConfigFolder, spec: &WorkspaceSpec) -> FolderCredentials<'a> {
         FolderCredentials {
             folder,
@@ -157,6 +161,7 @@ impl<'a> FolderCredentials<'a> {
         }
     }
 
+    /// The group's `credentials.yaml`.
     pub fn path(&self) -> PathBuf {
         self.folder.group_dir(&self.group_id).join(CREDENTIALS_FILE)
     }
@@ -168,7 +173,7 @@ impl<'a> FolderCredentials<'a> {
     }
 
     /// The file's text: its header comment, then the YAML.
-    pub fn text(&self, file: &CredentialsFile) -> Result<String> {
+    pub(crate) fn text(&self, file: &CredentialsFile) -> Result<String> {
         Ok(format!(
             "{}{}",
             credentials_header(&self.group_id, &self.namespace),
@@ -177,7 +182,7 @@ impl<'a> FolderCredentials<'a> {
     }
 
     /// Replaces the file (atomically, mode 0600); false when it already held `file`.
-    pub fn write(&self, file: &CredentialsFile) -> Result<bool> {
+    pub(crate) fn write(&self, file: &CredentialsFile) -> Result<bool> {
         update_file(&self.path(), &self.text(file)?, 0o600)
     }
 }
@@ -210,7 +215,7 @@ pub struct PortsLedger(pub BTreeMap<String, SshPorts>);
 
 impl PortsLedger {
     /// Every port some group other than `group_id` has.
-    pub fn in_use_by_others(&self, group_id: &str) -> BTreeSet<u16> {
+    pub(crate) fn in_use_by_others(&self, group_id: &str) -> BTreeSet<u16> {
         self.0
             .iter()
             .filter(|(g, _)| g.as_str() != group_id)
@@ -220,7 +225,7 @@ impl PortsLedger {
 
     /// Another group of the folder whose namespace is `namespace` (`Brain_MRI`,
     /// `Brain.MRI` and `brain-mri` all map to `brain-mri`).
-    pub fn namespace_holder(&self, group_id: &str, namespace: &str) -> Option<&str> {
+    pub(crate) fn namespace_holder(&self, group_id: &str, namespace: &str) -> Option<&str> {
         self.0
             .keys()
             .find(|g| g.as_str() != group_id && maia_spec::names::suggest_label(g) == namespace)
@@ -229,22 +234,25 @@ impl PortsLedger {
 }
 
 /// Where the SSH ports in use are read from: the cluster's live Services
-/// ([`ClusterPorts`]) or the config folder's ledger ([`FolderPorts`]).
-#[allow(async_fn_in_trait)]
-pub trait PortSource {
+/// ([`ClusterPorts`]) or the config folder's ledger ([`FolderPorts`]). Only tests read
+/// through it: a deploy calls `read_ports`, a render [`FolderPorts::facts`].
+#[cfg(test)]
+pub(crate) trait PortSource {
     /// The ports `spec`'s users have now (`kept`) and every port someone else holds.
     async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts>;
 }
 
-/// The cluster's ports: [`read_ports`].
+/// The cluster's ports: `read_ports`.
+#[cfg(test)]
 #[derive(Clone, Copy)]
-pub struct ClusterPorts<'a> {
-    pub cluster: &'a Cluster,
+pub(crate) struct ClusterPorts<'a> {
+    pub(crate) cluster: &'a crate::cluster::Cluster,
 }
 
+#[cfg(test)]
 impl PortSource for ClusterPorts<'_> {
     async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts> {
-        read_ports(self.cluster, spec).await
+        super::facts::read_ports(self.cluster, spec).await
     }
 }
 
@@ -306,15 +314,13 @@ impl<'a> FolderPorts<'a> {
         !self.from_file || previous.as_ref() != Some(ports)
     }
 
-    pub fn ledger(&self) -> &PortsLedger {
-        &self.ledger
-    }
-
+    /// The ledger, with what [`FolderPorts::record`] added.
     pub fn into_ledger(self) -> PortsLedger {
         self.ledger
     }
 }
 
+#[cfg(test)]
 impl PortSource for FolderPorts<'_> {
     async fn port_facts(&self, spec: &WorkspaceSpec) -> Result<PortFacts> {
         self.facts(spec)
@@ -387,7 +393,7 @@ fn ledger_from_group_folders(config_folder: &Path) -> PortsLedger {
 }
 
 /// The ledger file's text.
-pub fn ledger_text(ledger: &PortsLedger) -> String {
+fn ledger_text(ledger: &PortsLedger) -> String {
     let mut text = serde_json::to_string_pretty(&LedgerOut {
         about: LEDGER_ABOUT,
         groups: ledger,
@@ -494,7 +500,7 @@ fn write_error(path: &Path, source: std::io::Error) -> DeployError {
 /// Replaces `path` with `text` atomically: a temporary file with a name no other run
 /// uses, written and synced, renamed over the old one, then the folder synced. The
 /// temporary file is removed whatever fails.
-pub fn write_atomic(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+fn write_atomic(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = match path.parent() {
@@ -649,7 +655,7 @@ mod tests {
         // Without the ledger it is rebuilt from the groups' credentials.yaml, and written.
         std::fs::remove_file(folder.ledger_path()).unwrap();
         let mut source = FolderPorts::read(&folder);
-        assert_eq!(source.ledger().0.get("Brain_MRI"), Some(&own));
+        assert_eq!(source.ledger.0.get("Brain_MRI"), Some(&own));
         assert!(source.record("Brain_MRI", &own));
 
         // Another group mapping to the same namespace is refused, naming both.
@@ -660,7 +666,7 @@ mod tests {
         assert!(e.is_bad_input());
     }
 
-    #[cfg(feature = "fake")]
+    #[cfg(feature = "testing")]
     #[tokio::test]
     async fn cluster_ports_are_read_from_the_live_services() {
         let fake = crate::fake::FakeCluster::new(&[]).await;

@@ -28,8 +28,11 @@ use super::{INVENTORY, scope};
 /// A workspace maia deployed, as `maia namespace list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkspaceEntry {
+    /// The group's ID (from the Namespace's annotation; empty when it has none).
     pub group_id: String,
+    /// The workspace's namespace.
     pub namespace: String,
+    /// When the namespace was created (RFC 3339).
     pub created: Option<String>,
 }
 
@@ -78,8 +81,12 @@ pub async fn find(cluster: &Cluster, group: &str) -> Result<WorkspaceEntry> {
 /// One component's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentStatus {
+    /// The component, as the bundle names it (`jupyterhub`, `minio`, …).
     pub component: String,
+    /// Its state: the first failure among its objects and releases, else the first
+    /// that is not ready yet, else ready.
     pub status: Status,
+    /// The URLs its Ingresses publish.
     pub urls: Vec<String>,
 }
 
@@ -88,21 +95,29 @@ pub struct ComponentStatus {
 pub struct UserStatus {
     /// The JupyterHub user name (the e-mail, escaped).
     pub user: String,
+    /// The port of their SSH Service (its node port, when it has one).
     pub ssh_port: Option<u16>,
     /// Their JupyterHub server pod runs.
     pub server_running: bool,
 }
 
+/// A deployed workspace as `maia namespace status` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkspaceStatus {
+    /// The group's ID.
     pub group_id: String,
+    /// The workspace's namespace.
     pub namespace: String,
+    /// Each component's state, by name.
     pub components: Vec<ComponentStatus>,
+    /// Each member's SSH port and server, by user name.
     pub users: Vec<UserStatus>,
+    /// What the namespace uses of its quotas, resource by resource.
+    pub quota: Vec<crate::quota::QuotaUse>,
 }
 
 /// The kinds a workspace may own, as the cluster serves them.
-pub async fn kinds(cluster: &Cluster) -> Result<KindTable> {
+pub(crate) async fn kinds(cluster: &Cluster) -> Result<KindTable> {
     let (table, _) = KindTable::discover(cluster, &wanted_kinds()).await?;
     Ok(table)
 }
@@ -144,11 +159,19 @@ pub async fn status(
         Some(h) => h.list(ns).await?,
         None => Vec::new(),
     };
-    Ok(summarise(entry, &objects, &pods, &releases))
+    let quota = match crate::quota::usage(cluster, ns).await {
+        Ok(q) => q,
+        Err(DeployError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(WorkspaceStatus {
+        quota,
+        ..summarise(entry, &objects, &pods, &releases)
+    })
 }
 
 /// Judges components from live objects; pure.
-pub fn summarise(
+pub(crate) fn summarise(
     entry: &WorkspaceEntry,
     objects: &[(Kind, Value)],
     pods: &[Value],
@@ -249,6 +272,7 @@ pub fn summarise(
             })
             .collect(),
         users: users.into_values().collect(),
+        quota: Vec::new(),
     }
 }
 

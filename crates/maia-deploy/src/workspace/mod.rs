@@ -30,21 +30,21 @@ pub mod folder;
 pub mod manage;
 pub mod preflight;
 
-pub use facts::{
-    ClusterCredentials, CredentialStore, PortFacts, PortsLease, STATE_NAMESPACE, read_ports,
-};
+pub use facts::STATE_NAMESPACE;
+
+use facts::PortsLease;
 
 /// The segment of the SSH Services, applied right after the namespace.
-pub const SSH_SEGMENT: &str = "ssh";
+pub(crate) const SSH_SEGMENT: &str = "ssh";
 
 /// The inventory ConfigMap of a workspace, in its namespace.
-pub const INVENTORY: &str = "maia-workspace-inventory";
+pub(crate) const INVENTORY: &str = "maia-workspace-inventory";
 /// Where KubeFlow Pipelines runs; every group shares it.
-pub const KUBEFLOW_NAMESPACE: &str = "kubeflow";
+pub(crate) const KUBEFLOW_NAMESPACE: &str = "kubeflow";
 
 /// What a workspace owns: everything `part-of` it that maia manages in its namespace
 /// (the app-rendered MySQL and MLflow objects included), plus its Namespace.
-pub fn scope(namespace: &str, kinds: KindTable) -> Scope {
+pub(crate) fn scope(namespace: &str, kinds: KindTable) -> Scope {
     Scope {
         namespace: namespace.into(),
         release: namespace.into(),
@@ -66,51 +66,66 @@ pub fn scope(namespace: &str, kinds: KindTable) -> Scope {
 
 /// The external programs a deploy runs; `None` when that step is skipped.
 #[derive(Debug, Clone, Default)]
-pub struct Programs {
-    pub helm: Option<Helm>,
-    pub kubectl: Option<Kubectl>,
+pub(crate) struct Programs {
+    pub(crate) helm: Option<Helm>,
+    pub(crate) kubectl: Option<Kubectl>,
 }
 
 /// What happens to one helm release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum HelmChange {
+    /// Not installed yet: `helm upgrade --install` installs it.
     Install,
     /// Its chart version or values differ (the keys whose values differ; never values).
     Upgrade {
+        /// The chart version deployed now.
         from_version: String,
+        /// The dotted paths of the values that differ (`(chart)` first when the chart
+        /// itself differs).
         keys: Vec<String>,
     },
     /// A release in a failed or pending state is upgraded again to repair it.
     Repair {
+        /// The state helm reports, e.g. `failed` or `pending-upgrade`.
         status: String,
     },
+    /// Deployed with this chart version and these values: helm is not run.
     Unchanged,
     /// `--skip-helm`: the admin runs it.
     Skipped,
 }
 
+/// One helm release of a workspace plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HelmStep {
+    /// The release's name.
     pub release: String,
+    /// The namespace it is installed into.
     pub namespace: String,
+    /// `REPOSITORY/CHART`.
     pub chart: String,
+    /// The chart version maia pins.
     pub version: String,
+    /// What happens to it.
     pub change: HelmChange,
     /// The release as rendered; its values may hold secrets, so it is never printed.
     #[serde(skip)]
-    pub rendered: HelmRelease,
+    pub(crate) rendered: HelmRelease,
 }
 
 /// What happens to KubeFlow Pipelines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum KubeflowChange {
+    /// Not running at this version: its kustomizations are applied.
     Install {
+        /// The pinned version (the kustomization URLs' `?ref=`).
         version: String,
     },
     /// This version already runs in the shared `kubeflow` namespace.
     Installed {
+        /// The pinned version.
         version: String,
     },
     /// `--skip-kubeflow`: the admin applies it.
@@ -120,20 +135,28 @@ pub enum KubeflowChange {
 /// One component's share of the plan, in apply order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Segment {
+    /// The component, as the bundle names it (`ssh` for the SSH Services).
     pub component: String,
     /// Its share of the object plan's phases.
     #[serde(skip)]
-    pub phases: Vec<Phase>,
+    pub(crate) phases: Vec<Phase>,
+    /// Its helm releases, in install order.
     pub helm: Vec<HelmStep>,
+    /// What happens to KubeFlow Pipelines, for the component that brings it.
     pub kubeflow: Option<KubeflowChange>,
     #[serde(skip)]
-    pub kustomizations: Vec<Kustomization>,
+    pub(crate) kustomizations: Vec<Kustomization>,
 }
 
+/// What a workspace deploy would do: maia's own objects, then per component the
+/// helm releases and KubeFlow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkspacePlan {
+    /// The group's ID.
     pub group_id: String,
+    /// maia's own objects, planned as one scope.
     pub objects: Plan,
+    /// The components in apply order.
     pub segments: Vec<Segment>,
 }
 
@@ -152,15 +175,15 @@ impl WorkspacePlan {
 
 /// Settings of a workspace deploy.
 #[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub force_conflicts: bool,
+pub(crate) struct Settings {
+    pub(crate) force_conflicts: bool,
     /// Wait for each component before the next, this long in all.
-    pub wait: Option<Duration>,
+    pub(crate) wait: Option<Duration>,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
 /// group the cluster has (`traefik.io`, or the older `traefik.containo.us`).
-pub fn objects_for(bundle: &Bundle, kinds: &KindTable) -> Vec<Vec<Object>> {
+pub(crate) fn objects_for(bundle: &Bundle, kinds: &KindTable) -> Vec<Vec<Object>> {
     let middleware = kinds.by_name("Middleware").map(Kind::api_version);
     bundle
         .components
@@ -184,7 +207,7 @@ pub fn objects_for(bundle: &Bundle, kinds: &KindTable) -> Vec<Vec<Object>> {
 
 /// Plans a workspace: one LIST per kind for the objects, `helm list`/`get values` per
 /// release, one GET for KubeFlow. Changes nothing.
-pub async fn plan(
+pub(crate) async fn plan(
     cluster: &Cluster,
     group_id: &str,
     bundle: &Bundle,
@@ -352,7 +375,7 @@ async fn kubeflow_change(
 /// Runs a workspace plan, component by component. With a Lease (a port had to be
 /// allocated), the SSH Services go first, right after the namespace, and the Lease is
 /// given back as soon as they exist; on any failure it is given back too.
-pub async fn execute(
+pub(crate) async fn execute(
     cluster: &Cluster,
     plan: &WorkspacePlan,
     programs: &Programs,

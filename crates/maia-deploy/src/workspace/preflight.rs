@@ -25,7 +25,9 @@ pub struct Problem {
     /// What was checked: `api`, `permission`, `crd`, `storage-class`, `ingress-class`,
     /// `tool`, `namespace`.
     pub check: &'static str,
+    /// What is wrong.
     pub message: String,
+    /// What to do about it.
     pub hint: String,
     /// The fault is in the input (a reserved or taken namespace), not in the cluster.
     pub bad_input: bool,
@@ -34,31 +36,36 @@ pub struct Problem {
 /// What preflight found: problems (none means go), the kinds resolved through
 /// discovery and the tools found.
 #[derive(Debug, Clone)]
-pub struct Preflight {
-    pub problems: Vec<Problem>,
-    pub kinds: KindTable,
-    pub tools: Vec<ToolInfo>,
-    /// The namespace exists already (a re-run, or someone made it by hand).
-    pub namespace_exists: bool,
+pub(crate) struct Preflight {
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) kinds: KindTable,
+    pub(crate) tools: Vec<ToolInfo>,
 }
 
 /// Which external programs the deploy will run.
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {
+    /// helm, for the OAuth2 proxy, Label Studio and JupyterHub charts.
     pub helm: bool,
+    /// kubectl and git, for KubeFlow Pipelines' remote kustomization.
     pub kubeflow: bool,
 }
 
 /// True for a namespace no workspace may use (see maia-spec, which refuses it first).
-pub fn is_reserved(namespace: &str) -> bool {
+pub(crate) fn is_reserved(namespace: &str) -> bool {
     maia_spec::names::is_reserved_for_workspaces(namespace)
 }
 
 /// Every (apiVersion, kind) a workspace may render, in apply order; the Traefik
 /// Middleware is listed in both API groups Traefik has used.
-pub fn wanted_kinds() -> Vec<(String, String)> {
+pub(crate) fn wanted_kinds() -> Vec<(String, String)> {
     [
         ("v1", "Namespace"),
+        ("v1", "ResourceQuota"),
+        ("v1", "LimitRange"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
         ("v1", "Secret"),
         ("v1", "ConfigMap"),
         ("v1", "PersistentVolumeClaim"),
@@ -76,7 +83,7 @@ pub fn wanted_kinds() -> Vec<(String, String)> {
 }
 
 /// Runs every check. `path` is the PATH the tools are looked up in.
-pub async fn run(
+pub(crate) async fn run(
     cluster: &Cluster,
     spec: &WorkspaceSpec,
     needs: Needs,
@@ -147,8 +154,7 @@ pub async fn run(
     );
     problems.extend(permissions?);
     problems.extend(classes?);
-    let (namespace_exists, owner_problem) = owner?;
-    problems.extend(owner_problem);
+    problems.extend(owner?);
 
     let mut tools_found = Vec::new();
     let mut wanted_tools: Vec<(&'static str, &'static str)> = Vec::new();
@@ -183,7 +189,6 @@ pub async fn run(
         problems,
         kinds,
         tools: tools_found,
-        namespace_exists,
     })
 }
 
@@ -209,6 +214,11 @@ async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Prob
         ("apps", "deployments"),
         ("batch", "jobs"),
         ("networking.k8s.io", "ingresses"),
+        ("", "resourcequotas"),
+        ("", "limitranges"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "rolebindings"),
     ] {
         for verb in ["create", "patch", "list", "delete"] {
             wanted.push((verb, group, resource, Some(ns)));
@@ -336,11 +346,8 @@ async fn classes(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>
     Ok(problems)
 }
 
-/// Whether the namespace exists, and a problem when another group holds it.
-async fn namespace_owner(
-    cluster: &Cluster,
-    spec: &WorkspaceSpec,
-) -> Result<(bool, Option<Problem>)> {
+/// A problem when the namespace exists and another group holds it.
+async fn namespace_owner(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Option<Problem>> {
     let ns = spec.namespace.as_str();
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     let found = api
@@ -348,26 +355,23 @@ async fn namespace_owner(
         .await
         .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))?;
     let Some(found) = found else {
-        return Ok((false, None));
+        return Ok(None);
     };
     let holder = found
         .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION));
-    Ok((
-        true,
-        match holder {
-            Some(g) if *g != spec.group_id => Some(Problem {
-                check: "namespace",
-                message: format!(
-                    "namespace {ns} holds the workspace of group {g}, not {}",
-                    spec.group_id
-                ),
-                hint: "two groups whose IDs differ only in case, '_' or '.' map to one namespace: rename one group".into(),
-                bad_input: true,
-            }),
-            _ => None,
-        },
-    ))
+    Ok(match holder {
+        Some(g) if *g != spec.group_id => Some(Problem {
+            check: "namespace",
+            message: format!(
+                "namespace {ns} holds the workspace of group {g}, not {}",
+                spec.group_id
+            ),
+            hint: "two groups whose IDs differ only in case, '_' or '.' map to one namespace: rename one group".into(),
+            bad_input: true,
+        }),
+        _ => None,
+    })
 }

@@ -25,12 +25,12 @@ const USERNAME_LABEL: &str = "hub.jupyter.org/username";
 /// Port the workspace image's sshd listens on.
 const WORKSPACE_SSH_PORT: i32 = 2022;
 /// The only login account inside every workspace (JupyterHub's `NB_USER`).
-pub const WORKSPACE_ACCOUNT: &str = "maia-user";
+pub(crate) const WORKSPACE_ACCOUNT: &str = "maia-user";
 const NGINX: &str = "nginx";
 /// Services the nginx proxy reaches, named by the components that create them.
 const MLFLOW_SERVICE: &str = "mlflow-v1-mkg";
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let mut objects: Vec<Object> = Vec::new();
     let mut outputs = Vec::new();
@@ -92,7 +92,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
 }
 
 /// `<jhuser>-ssh`: the member's sshd, on their own port.
-pub fn ssh_service(spec: &WorkspaceSpec, jh_user: &str, port: u16) -> Service {
+pub(crate) fn ssh_service(spec: &WorkspaceSpec, jh_user: &str, port: u16) -> Service {
     let mut metadata = meta(spec, COMPONENT, format!("{jh_user}-ssh"));
     let mut service_spec = ServiceSpec {
         selector: Some(single(USERNAME_LABEL, jh_user)),
@@ -142,7 +142,7 @@ pub fn ssh_service(spec: &WorkspaceSpec, jh_user: &str, port: u16) -> Service {
 }
 
 /// `jupyter-<jhuser>`: the workspace's remote desktop (80) and Jupyter (8888) ports.
-pub fn jupyter_service(spec: &WorkspaceSpec, jh_user: &str) -> Service {
+pub(crate) fn jupyter_service(spec: &WorkspaceSpec, jh_user: &str) -> Service {
     let port = |name: &str, port: i32| ServicePort {
         name: Some(name.into()),
         protocol: Some("TCP".into()),
@@ -253,7 +253,7 @@ fn proxy_ingresses(spec: &WorkspaceSpec) -> Vec<k8s_openapi::api::networking::v1
 }
 
 /// The Ingress of the S3 API on its own host.
-pub const S3_INGRESS: &str = "minio-s3";
+pub(crate) const S3_INGRESS: &str = "minio-s3";
 
 #[cfg(test)]
 mod tests {

@@ -17,12 +17,16 @@ pub trait SecretSource {
     fn draw(&mut self, len: usize) -> String;
 }
 
-/// A deterministic source for tests and examples: `<prefix>-<n>` padded to length.
+/// A deterministic source for tests (feature `testing`): the n-th secret drawn is
+/// `generated<n>`, padded with `x` to the length asked for.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct CountingSource {
+    /// How many secrets were drawn so far.
     pub drawn: usize,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl SecretSource for CountingSource {
     fn draw(&mut self, len: usize) -> String {
         self.drawn += 1;
@@ -34,14 +38,14 @@ impl SecretSource for CountingSource {
     }
 }
 
-pub struct CredentialStore<'a> {
+pub(crate) struct CredentialStore<'a> {
     kept: &'a Credentials,
     source: &'a mut dyn SecretSource,
     out: Credentials,
 }
 
 impl<'a> CredentialStore<'a> {
-    pub fn new(kept: &'a Credentials, source: &'a mut dyn SecretSource) -> Self {
+    pub(crate) fn new(kept: &'a Credentials, source: &'a mut dyn SecretSource) -> Self {
         // Everything kept stays kept, even if no component asks for it this time:
         // a component switched off and on again gets its old credentials back.
         CredentialStore {
@@ -52,7 +56,7 @@ impl<'a> CredentialStore<'a> {
     }
 
     /// The credential `key`: the kept one, else a new one of `len` characters.
-    pub fn get_or_draw(&mut self, key: &str, len: usize) -> String {
+    pub(crate) fn get_or_draw(&mut self, key: &str, len: usize) -> String {
         if let Some(v) = self.kept.0.get(key).or_else(|| self.out.0.get(key)) {
             return v.clone();
         }
@@ -63,11 +67,11 @@ impl<'a> CredentialStore<'a> {
 
     /// Records a value that was configured rather than drawn (e.g. from the cluster
     /// config), so every secret of the bundle is listed in one place.
-    pub fn record(&mut self, key: &str, value: &str) {
+    pub(crate) fn record(&mut self, key: &str, value: &str) {
         self.out.0.insert(key.to_string(), value.to_string());
     }
 
-    pub fn into_credentials(self) -> Credentials {
+    pub(crate) fn into_credentials(self) -> Credentials {
         self.out
     }
 }
@@ -96,15 +100,24 @@ mod tests {
 pub mod keys {
     /// oauth2-proxy cookie secret: 32 characters (it must be 16, 24 or 32 bytes).
     pub const OAUTH2_COOKIE_SECRET: &str = "oauth2_proxy.cookie_secret";
-    pub const MINIO_ROOT_USER: &str = "minio.root_user";
+    /// MinIO tenant's root user.
+    pub(crate) const MINIO_ROOT_USER: &str = "minio.root_user";
+    /// MinIO tenant's root password.
     pub const MINIO_ROOT_PASSWORD: &str = "minio.root_password";
-    pub const MINIO_ACCESS_KEY: &str = "minio.access_key";
+    /// Access key of the MinIO user that JupyterHub, MLflow and Label Studio share.
+    pub(crate) const MINIO_ACCESS_KEY: &str = "minio.access_key";
+    /// Secret key of that MinIO user.
     pub const MINIO_SECRET_KEY: &str = "minio.secret_key";
-    pub const MYSQL_ROOT_PASSWORD: &str = "mysql.root_password";
+    /// MySQL's root password.
+    pub(crate) const MYSQL_ROOT_PASSWORD: &str = "mysql.root_password";
+    /// Password of MySQL's user, which MLflow logs in as.
     pub const MYSQL_PASSWORD: &str = "mysql.password";
+    /// Password of MLflow's login Secret.
     pub const MLFLOW_PASSWORD: &str = "mlflow.password";
-    pub const LABEL_STUDIO_PASSWORD: &str = "label_studio.password";
+    /// Label Studio's admin password (the first member's).
+    pub(crate) const LABEL_STUDIO_PASSWORD: &str = "label_studio.password";
     /// Configured, not drawn: recorded so every secret is listed in one place.
-    pub const REGISTRY_PASSWORD: &str = "registry.password";
-    pub const KEYCLOAK_CLIENT_SECRET: &str = "keycloak.client_secret";
+    pub(crate) const REGISTRY_PASSWORD: &str = "registry.password";
+    /// Configured, not drawn: the cluster config's Keycloak client secret.
+    pub(crate) const KEYCLOAK_CLIENT_SECRET: &str = "keycloak.client_secret";
 }

@@ -31,7 +31,7 @@ const PORT: i32 = 8080;
 /// The workspaces' uid (JupyterHub `singleuser.uid`), so files keep one owner.
 const WORKSPACE_UID: i64 = 1000;
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let path = spec.service_path(NAME);
     let selector = single("app", NAME);

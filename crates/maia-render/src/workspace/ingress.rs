@@ -22,13 +22,13 @@ use super::meta::meta;
 use crate::object::{CustomObject, Object};
 
 /// The oauth2-proxy chart's Service (release `oauth2-proxy`), port 80.
-pub const OAUTH2_PROXY_SERVICE: &str = "oauth2-proxy";
+pub(crate) const OAUTH2_PROXY_SERVICE: &str = "oauth2-proxy";
 /// The Traefik `Middleware` that sends every request through the OAuth2 proxy.
-pub const AUTH_MIDDLEWARE: &str = "oauth2-proxy-auth";
+pub(crate) const AUTH_MIDDLEWARE: &str = "oauth2-proxy-auth";
 
 /// Whether a path is open or behind the group's OAuth2 proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// The service has its own login (or, like the S3 API, its own request signing).
     Public,
     /// Members of `MAIA:<group_ID>` and `MAIA:admin` only.
@@ -37,7 +37,7 @@ pub enum Access {
 
 /// The OAuth2 proxy's path prefix: `/oauth2`, or `/oauth2-<group_subdomain>` where
 /// groups share the host (`subpath`).
-pub fn oauth2_prefix(spec: &WorkspaceSpec) -> String {
+pub(crate) fn oauth2_prefix(spec: &WorkspaceSpec) -> String {
     match spec.cluster.url_type {
         UrlType::Subdomain => "/oauth2".to_string(),
         UrlType::Subpath => format!("/oauth2-{}", spec.subdomain),
@@ -45,7 +45,7 @@ pub fn oauth2_prefix(spec: &WorkspaceSpec) -> String {
 }
 
 /// TLS secret of the hub host's certificate (issued through JupyterHub's Ingress).
-pub fn hub_tls_secret(spec: &WorkspaceSpec) -> String {
+pub(crate) fn hub_tls_secret(spec: &WorkspaceSpec) -> String {
     format!("jupyterhub-{}-tls", spec.namespace)
 }
 
@@ -63,7 +63,7 @@ fn insert(map: &mut BTreeMap<String, String>, key: &str, value: impl Into<String
 /// Annotations for an Ingress that owns its host's certificate: the cert-manager
 /// issuer (NGINX) or the ACME resolver (Traefik). NGINX also lifts the 1 MiB body
 /// limit, since notebooks, DICOM studies and model artifacts are uploaded through it.
-pub fn certificate_annotations(spec: &WorkspaceSpec) -> BTreeMap<String, String> {
+pub(crate) fn certificate_annotations(spec: &WorkspaceSpec) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     match &spec.cluster.ingress {
         IngressController::Nginx { cluster_issuer } => {
@@ -91,7 +91,7 @@ fn traefik_tls(a: &mut BTreeMap<String, String>, resolver: &str) {
 
 /// Annotations for an Ingress on the hub host that reuses the hub certificate, with
 /// the OAuth2 guard when `access` asks for it.
-pub fn hub_annotations(spec: &WorkspaceSpec, access: Access) -> BTreeMap<String, String> {
+pub(crate) fn hub_annotations(spec: &WorkspaceSpec, access: Access) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     match &spec.cluster.ingress {
         IngressController::Nginx { .. } => {
@@ -136,7 +136,7 @@ pub fn hub_annotations(spec: &WorkspaceSpec, access: Access) -> BTreeMap<String,
 
 /// A TLS block for `host`: NGINX names the secret cert-manager fills, Traefik's
 /// resolver needs none.
-pub fn tls(spec: &WorkspaceSpec, host: &str, secret: &str) -> IngressTLS {
+pub(crate) fn tls(spec: &WorkspaceSpec, host: &str, secret: &str) -> IngressTLS {
     IngressTLS {
         hosts: Some(vec![host.to_string()]),
         secret_name: match spec.cluster.ingress {
@@ -147,7 +147,7 @@ pub fn tls(spec: &WorkspaceSpec, host: &str, secret: &str) -> IngressTLS {
 }
 
 /// [`tls`] as chart values (`ingress.tls` of most charts).
-pub fn tls_values(spec: &WorkspaceSpec, host: &str, secret: &str) -> Value {
+pub(crate) fn tls_values(spec: &WorkspaceSpec, host: &str, secret: &str) -> Value {
     let t = tls(spec, host, secret);
     let mut v = json!({ "hosts": t.hosts });
     if let Some(s) = t.secret_name {
@@ -157,15 +157,15 @@ pub fn tls_values(spec: &WorkspaceSpec, host: &str, secret: &str) -> Value {
 }
 
 /// A path on the hub host and the Service port it leads to.
-pub struct Route {
+pub(crate) struct Route {
     /// Without the leading `/`, e.g. `mlflow` or `brain-mri-mlflow`.
-    pub path: String,
-    pub service: String,
-    pub port: ServiceBackendPort,
+    pub(crate) path: String,
+    pub(crate) service: String,
+    pub(crate) port: ServiceBackendPort,
 }
 
 impl Route {
-    pub fn new(path: impl Into<String>, service: impl Into<String>, port: u16) -> Self {
+    pub(crate) fn new(path: impl Into<String>, service: impl Into<String>, port: u16) -> Self {
         Route {
             path: path.into(),
             service: service.into(),
@@ -176,7 +176,7 @@ impl Route {
         }
     }
 
-    pub fn named_port(
+    pub(crate) fn named_port(
         path: impl Into<String>,
         service: impl Into<String>,
         port: impl Into<String>,
@@ -193,7 +193,7 @@ impl Route {
 }
 
 /// An Ingress named `name` publishing `routes` on the hub host.
-pub fn hub_ingress(
+pub(crate) fn hub_ingress(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,
@@ -235,7 +235,7 @@ pub fn hub_ingress(
 /// An Ingress named `name` publishing `service:port` at the root of its own `host`,
 /// with its own certificate (TLS secret `<name>-<namespace>-tls`) and no login in
 /// front (the S3 API: clients sign their requests and need it at a host's root).
-pub fn own_host_ingress(
+pub(crate) fn own_host_ingress(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,
@@ -285,7 +285,7 @@ pub fn own_host_ingress(
 /// "ForwardAuth with static upstreams" setup; the original pointed it at the public
 /// host, a detour through the load balancer). NGINX needs no object: its auth
 /// annotations do the same.
-pub fn auth_middleware(spec: &WorkspaceSpec, component: &str) -> Option<Object> {
+pub(crate) fn auth_middleware(spec: &WorkspaceSpec, component: &str) -> Option<Object> {
     let IngressController::Traefik { .. } = spec.cluster.ingress else {
         return None;
     };

@@ -15,12 +15,12 @@ use crate::error::RenderError;
 
 const HOME: &str = "/home/maia-user";
 /// Our Secret with the MinIO keys every workspace gets.
-pub const MINIO_KEYS_SECRET: &str = "workspace-minio-keys";
+pub(crate) const MINIO_KEYS_SECRET: &str = "workspace-minio-keys";
 /// MinIO key lengths, should the hub be the first to ask (MinIO renders first).
 const MINIO_ACCESS_KEY_LEN: usize = 20;
 const MINIO_SECRET_KEY_LEN: usize = 40;
 
-pub fn release(spec: &WorkspaceSpec) -> String {
+pub(crate) fn release(spec: &WorkspaceSpec) -> String {
     format!("jupyterhub-{}", spec.namespace)
 }
 
@@ -38,7 +38,7 @@ fn base_url(spec: &WorkspaceSpec) -> Option<String> {
 }
 
 /// The hub's public URL.
-pub fn url(spec: &WorkspaceSpec) -> String {
+pub(crate) fn url(spec: &WorkspaceSpec) -> String {
     let base = base_url(spec).unwrap_or_default();
     format!("https://{}{}/", spec.hub_host(), base.trim_end_matches('/'))
 }
@@ -47,18 +47,19 @@ pub fn url(spec: &WorkspaceSpec) -> String {
 /// `<baseUrl>/hub/`, so the callback moves with `hub.baseUrl` (subpath groups, a
 /// cluster `base_url`). The original registered `https://<domain>/<sub>-hub/oauth_callback`,
 /// a path the hub does not serve.
-pub fn oauth_callback_url(spec: &WorkspaceSpec) -> String {
+pub(crate) fn oauth_callback_url(spec: &WorkspaceSpec) -> String {
     format!("{}hub/oauth_callback", url(spec))
 }
 
 /// `SSH_PORT_<e-mail with @ → __at__>`, the variable the workspace image reads to
 /// tell each member their port.
-pub fn ssh_port_env_name(email: &str) -> String {
+pub(crate) fn ssh_port_env_name(email: &str) -> String {
     format!("SSH_PORT_{}", email.replace('@', "__at__"))
 }
 
 /// The hub image the original used for `private_hub` groups.
-pub const PRIVATE_HUB_IMAGE: (&str, &str) = ("registry.maia.cloud.cbh.kth.se/jupyterhub", "1.1");
+pub(crate) const PRIVATE_HUB_IMAGE: (&str, &str) =
+    ("registry.maia.cloud.cbh.kth.se/jupyterhub", "1.1");
 
 /// The hub's image: the cluster config's `hub_image`/`hub_tag`, else MAIA's private
 /// hub image when the form asks for `private_hub`, else the chart's own.
@@ -73,7 +74,24 @@ fn hub_image(spec: &WorkspaceSpec) -> Option<(String, String)> {
     })
 }
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+/// Requests of the hub pod (CPU, memory), set in its values so the quota knows them.
+const HUB_REQUESTS: (&str, &str) = ("200m", "512Mi");
+/// Requests of the proxy pod.
+const PROXY_REQUESTS: (&str, &str) = ("100m", "128Mi");
+/// The hub database's claim.
+const HUB_DB_SIZE: &str = "1Gi";
+/// Each member's home claim.
+const HOME_SIZE: &str = "10Gi";
+
+/// A container's `resources` from (CPU, memory) requests and limits.
+pub(crate) fn resources(requests: (&str, &str), limits: (&str, &str)) -> serde_json::Value {
+    json!({
+        "requests": {"cpu": requests.0, "memory": requests.1},
+        "limits": {"cpu": limits.0, "memory": limits.1},
+    })
+}
+
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let keycloak = spec
         .cluster
@@ -221,6 +239,14 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         extra_resource_limits[GPU_RESOURCE] = json!(gpus.to_string());
     }
     let r = &spec.resources;
+    // Privileged workspaces (the original's) need the `privileged` Pod Security level;
+    // unprivileged ones pass `baseline`, sudo still works (privilege escalation stays
+    // allowed), the rest of the sandbox is the runtime's default.
+    let container_security_context = if spec.cluster.tenancy.privileged_workspaces {
+        json!({"privileged": true, "seccompProfile": {"type": "Unconfined"}})
+    } else {
+        json!({"seccompProfile": {"type": "RuntimeDefault"}})
+    };
     let singleuser = json!({
         "uid": 1000,
         // The workspace runs privileged (remote desktop, sudo), which Kubernetes only
@@ -245,15 +271,12 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 // No `procMount` (the original's "unmasked"): a privileged container
                 // already sees an unmasked /proc, and recent Kubernetes rejects
                 // `Unmasked` unless the pod runs in a user namespace.
-                "container_security_context": {
-                    "privileged": true,
-                    "seccompProfile": {"type": "Unconfined"},
-                },
+                "container_security_context": container_security_context,
             },
         }],
     });
 
-    let values = json!({
+    let mut values = json!({
         "cull": {"enabled": false},
         "ingress": {
             "enabled": true,
@@ -266,7 +289,50 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         },
         "hub": hub_values,
         "singleuser": singleuser,
+        "proxy": {"chp": {"resources": resources(PROXY_REQUESTS, ("500m", "512Mi"))}},
+        // Each group's release would otherwise run image-puller DaemonSets on every
+        // node and a scheduler of its own with cluster-wide rights: neither belongs in
+        // a tenant's namespace, nor fits a quota that cannot know the node count.
+        "prePuller": {"hook": {"enabled": false}, "continuous": {"enabled": false}},
+        "scheduling": {"userScheduler": {"enabled": false}},
     });
+    values["hub"]["resources"] = resources(HUB_REQUESTS, ("1", "1Gi"));
+    values["hub"]["db"]["pvc"]["storage"] = json!(HUB_DB_SIZE);
+    values["singleuser"]["storage"]["capacity"] = json!(HOME_SIZE);
+    if !spec.cluster.tenancy.privileged_workspaces {
+        // Its init container adds NET_ADMIN and runs as root to set iptables rules,
+        // which `baseline` refuses; the network policy keeps pods off other tenants.
+        values["singleuser"]["cloudMetadata"] = json!({"blockWithIptables": false});
+    }
+    let users = spec.users.len();
+    let mut pods = vec![
+        (HUB_REQUESTS.0.to_string(), HUB_REQUESTS.1.to_string(), 0),
+        (
+            PROXY_REQUESTS.0.to_string(),
+            PROXY_REQUESTS.1.to_string(),
+            0,
+        ),
+    ];
+    // A member's server may use up to its limits: the quota counts those.
+    pods.extend(std::iter::repeat_n(
+        (
+            format!("{}", r.cpu_limit),
+            r.memory_limit.to_string(),
+            spec.gpus.unwrap_or(0),
+        ),
+        users,
+    ));
+    let mut claims = vec![HUB_DB_SIZE.to_string()];
+    claims.extend(std::iter::repeat_n(HOME_SIZE.to_string(), users));
+    let footprint = super::Footprint {
+        pods,
+        claims,
+        ingress_pods: [
+            ("release".to_string(), release(spec)),
+            ("component".to_string(), "proxy".to_string()),
+        ]
+        .into(),
+    };
 
     Ok(Component {
         name: "jupyterhub",
@@ -280,6 +346,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             values,
             // The Keycloak client secret (`hub.config` takes it literally).
             values_hold_secrets: true,
+            footprint,
         }],
         objects,
         outputs: vec![Output::new("JupyterHub", url(spec))],

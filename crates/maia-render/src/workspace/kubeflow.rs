@@ -9,7 +9,7 @@ use crate::error::RenderError;
 
 const MANIFESTS: &str = "github.com/kubeflow/pipelines/manifests/kustomize";
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let version = &spec.maia.kubeflow_pipelines_version;
     Ok(Component {

@@ -11,11 +11,11 @@ use super::meta::secret;
 use super::{Component, Ctx, HelmRelease, Output};
 use crate::error::RenderError;
 
-pub const RELEASE: &str = "label-studio";
+pub(crate) const RELEASE: &str = "label-studio";
 /// Our Secret with Label Studio's password and MinIO keys.
-pub const SECRET: &str = "label-studio-credentials";
+pub(crate) const SECRET: &str = "label-studio-credentials";
 /// MinIO bucket Label Studio stores tasks in (the MinIO setup creates it).
-pub const BUCKET: &str = "label-studio";
+pub(crate) const BUCKET: &str = "label-studio";
 const PASSWORD_LEN: usize = 24;
 /// MinIO key lengths, should Label Studio be the first to ask (MinIO renders first).
 const MINIO_ACCESS_KEY_LEN: usize = 20;
@@ -24,7 +24,7 @@ const MINIO_SECRET_KEY_LEN: usize = 40;
 /// Label Studio's host: `label-studio.<hub host>`. Where groups share the domain
 /// (`subpath`) that name would be the same for every group, so there it is
 /// `<namespace>-label-studio.<domain>` (covered by the same `*.<domain>` DNS record).
-pub fn host(spec: &WorkspaceSpec) -> String {
+pub(crate) fn host(spec: &WorkspaceSpec) -> String {
     match spec.cluster.url_type {
         UrlType::Subdomain => format!("label-studio.{}", spec.hub_host()),
         UrlType::Subpath => format!(
@@ -35,7 +35,14 @@ pub fn host(spec: &WorkspaceSpec) -> String {
     }
 }
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+/// Requests of the Label Studio app container (CPU, memory).
+const APP_REQUESTS: (&str, &str) = ("250m", "512Mi");
+/// Requests of its PostgreSQL.
+const POSTGRES_REQUESTS: (&str, &str) = ("250m", "256Mi");
+/// Its PostgreSQL's claim.
+const POSTGRES_SIZE: &str = "8Gi";
+
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let host = host(spec);
     let url = format!("https://{host}");
@@ -112,6 +119,28 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         },
         "postgresql": {"primary": {"persistence": postgres_persistence}},
     });
+    let mut values = values;
+    values["app"]["resources"] = super::jupyterhub::resources(APP_REQUESTS, ("2", "4Gi"));
+    values["postgresql"]["primary"]["resources"] =
+        super::jupyterhub::resources(POSTGRES_REQUESTS, ("1", "1Gi"));
+    values["postgresql"]["primary"]["persistence"]["size"] = json!(POSTGRES_SIZE);
+    let (default_cpu, default_memory) = super::tenancy::DEFAULT_REQUESTS;
+    let footprint = super::Footprint {
+        pods: vec![
+            (APP_REQUESTS.0.into(), APP_REQUESTS.1.into(), 0),
+            // The app pod's nginx and init containers, and the chart's worker, take the
+            // namespace's default requests.
+            (default_cpu.into(), default_memory.into(), 0),
+            (default_cpu.into(), default_memory.into(), 0),
+            (POSTGRES_REQUESTS.0.into(), POSTGRES_REQUESTS.1.into(), 0),
+        ],
+        claims: vec![POSTGRES_SIZE.into()],
+        ingress_pods: [(
+            "app.kubernetes.io/instance".to_string(),
+            RELEASE.to_string(),
+        )]
+        .into(),
+    };
 
     Ok(Component {
         name: "label_studio",
@@ -124,6 +153,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             version: spec.maia.label_studio_chart_version.clone(),
             values,
             values_hold_secrets: false,
+            footprint,
         }],
         objects: vec![secret.into()],
         outputs: vec![Output::new("Label Studio", url)],

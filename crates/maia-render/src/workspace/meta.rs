@@ -9,7 +9,7 @@ use maia_spec::workspace::WorkspaceSpec;
 use crate::labels::workspace_labels;
 
 /// `name` in the workspace's namespace, labelled as part of `component`.
-pub fn meta(spec: &WorkspaceSpec, component: &str, name: impl Into<String>) -> ObjectMeta {
+pub(crate) fn meta(spec: &WorkspaceSpec, component: &str, name: impl Into<String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(spec.namespace.to_string()),
@@ -19,7 +19,7 @@ pub fn meta(spec: &WorkspaceSpec, component: &str, name: impl Into<String>) -> O
 }
 
 /// Pod labels: the (immutable) selector plus the workspace labels.
-pub fn pod_labels(
+pub(crate) fn pod_labels(
     spec: &WorkspaceSpec,
     component: &str,
     selector: &BTreeMap<String, String>,
@@ -31,7 +31,7 @@ pub fn pod_labels(
 
 /// The image-pull Secret, when the cluster config names a registry (the namespace
 /// component only creates the Secret then).
-pub fn image_pull_secrets(spec: &WorkspaceSpec) -> Option<Vec<LocalObjectReference>> {
+pub(crate) fn image_pull_secrets(spec: &WorkspaceSpec) -> Option<Vec<LocalObjectReference>> {
     spec.cluster.registry.as_ref().map(|_| {
         vec![LocalObjectReference {
             name: spec.cluster.pull_secret.clone(),
@@ -40,13 +40,13 @@ pub fn image_pull_secrets(spec: &WorkspaceSpec) -> Option<Vec<LocalObjectReferen
 }
 
 /// One-entry string map, the shape of most selectors.
-pub fn single(key: &str, value: &str) -> BTreeMap<String, String> {
+pub(crate) fn single(key: &str, value: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(key.to_string(), value.to_string())])
 }
 
 /// An Opaque Secret holding `entries` (as `data`, which server-side apply compares
 /// cleanly; `stringData` would show as a change on every apply).
-pub fn secret(
+pub(crate) fn secret(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,
@@ -67,7 +67,7 @@ pub fn secret(
 
 /// A one-replica Deployment of `pod`, selected by `selector` (kept as the original
 /// chart had it, so an existing Deployment can be adopted: selectors are immutable).
-pub fn deployment(
+pub(crate) fn deployment(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,
@@ -99,7 +99,7 @@ pub fn deployment(
 }
 
 /// A ClusterIP Service on port 80 forwarding to the pods' port named `http`.
-pub fn http_service(
+pub(crate) fn http_service(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,
@@ -125,7 +125,7 @@ pub fn http_service(
 }
 
 /// A ReadWriteMany claim of `size` on `storage_class` (the cluster default when none).
-pub fn shared_claim(
+pub(crate) fn shared_claim(
     spec: &WorkspaceSpec,
     component: &str,
     name: &str,

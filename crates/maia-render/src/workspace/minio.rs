@@ -26,14 +26,14 @@ use crate::object::{CustomObject, Object};
 
 /// The Secret holding the group's MinIO user (`CONSOLE_ACCESS_KEY`, `CONSOLE_SECRET_KEY`);
 /// MLflow reads its S3 keys from it too.
-pub const USER_SECRET: &str = "minio-user";
-pub const ACCESS_KEY: &str = "CONSOLE_ACCESS_KEY";
-pub const SECRET_KEY: &str = "CONSOLE_SECRET_KEY";
+pub(crate) const USER_SECRET: &str = "minio-user";
+pub(crate) const ACCESS_KEY: &str = "CONSOLE_ACCESS_KEY";
+pub(crate) const SECRET_KEY: &str = "CONSOLE_SECRET_KEY";
 const ROOT_USER: &str = "MINIO_ROOT_USER";
 const ROOT_PASSWORD: &str = "MINIO_ROOT_PASSWORD";
 const SETUP: &str = "minio-setup";
 /// On the setup Job's pod template: a digest of everything the Job acts on.
-pub const SETUP_INPUTS_ANNOTATION: &str = "maia.cloud/setup-inputs";
+pub(crate) const SETUP_INPUTS_ANNOTATION: &str = "maia.cloud/setup-inputs";
 
 /// `sha256:` and the first 16 hex digits of the SHA-256 of the parts, each
 /// length-prefixed (so moving text from one part to the next changes the digest).
@@ -53,7 +53,7 @@ const SECRET_LEN: usize = 40;
 
 /// The MinIO env-configuration Secret the operator reads: `<ns>-env-configuration`.
 /// (The form's `minio_env_name` names an environment file, not this Secret.)
-pub fn env_secret_name(spec: &WorkspaceSpec) -> String {
+pub(crate) fn env_secret_name(spec: &WorkspaceSpec) -> String {
     format!("{}-env-configuration", spec.namespace)
 }
 
@@ -119,9 +119,9 @@ echo "MinIO is set up"
 "#;
 
 /// Every bucket the workspace's services use; the setup Job creates each.
-pub const BUCKETS: [&str; 2] = [super::mlflow::BUCKET, super::label_studio::BUCKET];
+pub(crate) const BUCKETS: [&str; 2] = [super::mlflow::BUCKET, super::label_studio::BUCKET];
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let Some(keycloak) = &spec.cluster.keycloak else {
         return Err(RenderError::MissingSetting {

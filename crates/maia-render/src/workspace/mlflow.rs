@@ -10,13 +10,13 @@ use super::mysql::{base_app, from_secret, name, opaque_secret};
 use super::{Component, Ctx, Output, minio, mysql};
 use crate::error::RenderError;
 
-pub const RELEASE: &str = "mlflow-v1";
-pub const SERVICE: &str = "mlflow-v1-mkg";
+pub(crate) const RELEASE: &str = "mlflow-v1";
+pub(crate) const SERVICE: &str = "mlflow-v1-mkg";
 /// The MinIO bucket MLflow keeps artefacts in (the MinIO setup creates it).
-pub const BUCKET: &str = "mlflow";
+pub(crate) const BUCKET: &str = "mlflow";
 const PASSWORD_LEN: usize = 24;
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let ns = spec.namespace.to_string();
     let password = ctx

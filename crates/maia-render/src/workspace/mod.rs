@@ -2,10 +2,8 @@
 //! and the facts the caller gathered (credentials kept from earlier runs, SSH ports),
 //! and the results are composed, in apply order, into a [`Bundle`].
 //!
-//! Every component module has the same shape: `pub fn render(ctx: &mut Ctx<'_, '_>) ->
-//! Result<Component, RenderError>`. reading top to bottom: inputs, objects, outputs.
-
-use std::collections::BTreeMap;
+//! Every component module has the same shape: `pub(crate) fn render(ctx: &mut Ctx<'_, '_>)
+//! -> Result<Component, RenderError>`. reading top to bottom: inputs, objects, outputs.
 
 use maia_spec::workspace::WorkspaceSpec;
 use serde::Serialize;
@@ -13,26 +11,30 @@ use serde::Serialize;
 use crate::error::RenderError;
 use crate::object::Object;
 
-pub mod addons;
+mod addons;
 pub mod credentials;
-pub mod filebrowser;
-pub mod ingress;
-pub mod jupyterhub;
-pub mod kubeflow;
-pub mod label_studio;
-pub mod meta;
-pub mod minio;
-pub mod mlflow;
-pub mod mysql;
-pub mod namespace;
-pub mod oauth2_proxy;
-pub mod orthanc_ohif;
+mod filebrowser;
+mod ingress;
+mod jupyterhub;
+mod kubeflow;
+mod label_studio;
+mod meta;
+mod minio;
+mod mlflow;
+mod mysql;
+mod namespace;
+mod oauth2_proxy;
+mod orthanc_ohif;
 pub mod ports;
+pub mod tenancy;
 #[cfg(test)]
-pub mod testing;
+mod testing;
 pub mod text;
 
-pub use credentials::{CredentialStore, Credentials, SecretSource};
+use std::collections::BTreeMap;
+
+use credentials::CredentialStore;
+pub use credentials::{Credentials, SecretSource};
 pub use ports::SshPorts;
 
 /// What one component contributes.
@@ -55,7 +57,9 @@ pub struct Component {
 /// One entry of the summary: a URL, a service name, or an SSH command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Output {
+    /// What it is, e.g. `MLflow` or `SSH alice@example.org`.
     pub label: String,
+    /// The URL, name or command.
     pub value: String,
     /// A raw value for scripts (`mysql_service`), kept in summary.json only; people
     /// read URLs and commands.
@@ -64,7 +68,8 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+    /// An entry people read.
+    pub(crate) fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
         Output {
             label: label.into(),
             value: value.into(),
@@ -73,7 +78,7 @@ impl Output {
     }
 
     /// A raw value the original printed as an output (`oauth_url`, `mysql_service`).
-    pub fn internal(label: impl Into<String>, value: impl Into<String>) -> Self {
+    pub(crate) fn internal(label: impl Into<String>, value: impl Into<String>) -> Self {
         Output {
             internal: true,
             ..Output::new(label, value)
@@ -84,18 +89,37 @@ impl Output {
 /// A helm release of a third-party chart; its values go to a file, never argv.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HelmRelease {
+    /// The release name.
     pub release: String,
+    /// The namespace it is installed in.
     pub namespace: String,
     /// Chart name in its repository (`oauth2-proxy`).
     pub chart: String,
-    /// Local repository alias (`oauth2-proxy`) and its URL.
+    /// Local repository alias (`oauth2-proxy`).
     pub repo_name: String,
+    /// The repository's URL.
     pub repo_url: String,
     /// Pinned chart version.
     pub version: String,
+    /// The values file's content.
     pub values: serde_json::Value,
     /// True when the values hold a secret (the file is then written mode 0600).
     pub values_hold_secrets: bool,
+    /// What the release runs in the namespace, as its values set it (quota, policy).
+    #[serde(skip)]
+    pub footprint: Footprint,
+}
+
+/// What a chart release runs in the namespace, as the values maia gives it set it:
+/// counted into the namespace's quota and opened to the ingress controller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// Each pod the release may run at once: its requests as (CPU, memory, GPUs).
+    pub pods: Vec<(String, String, u32)>,
+    /// The size of each volume claim the release creates.
+    pub claims: Vec<String>,
+    /// Labels of the release's pods an Ingress reaches; empty when none is.
+    pub ingress_pods: BTreeMap<String, String>,
 }
 
 /// A kustomization applied from a remote base, optionally followed by a wait.
@@ -109,18 +133,20 @@ pub struct Kustomization {
 }
 
 /// What a component renders from.
-pub struct Ctx<'a, 's> {
-    pub spec: &'a WorkspaceSpec,
-    pub credentials: &'a mut CredentialStore<'s>,
-    pub ssh_ports: &'a SshPorts,
+pub(crate) struct Ctx<'a, 's> {
+    pub(crate) spec: &'a WorkspaceSpec,
+    pub(crate) credentials: &'a mut CredentialStore<'s>,
+    pub(crate) ssh_ports: &'a SshPorts,
     /// The group's environment file (`minio_env_name`), fetched by the caller.
-    pub env_file: Option<&'a EnvFile>,
+    pub(crate) env_file: Option<&'a EnvFile>,
 }
 
 /// A group's environment file, as fetched: its name and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvFile {
+    /// `minio_env_name`: its object key in the central MinIO's bucket, or its local path.
     pub name: String,
+    /// Its content.
     pub text: String,
 }
 
@@ -132,7 +158,7 @@ impl EnvFile {
 
     /// The workspace variable it goes into: a conda environment (`name: …` first)
     /// becomes `CONDA_ENV`, anything else (pip requirements) `PIP_ENV`.
-    pub fn variable(&self) -> &'static str {
+    pub(crate) fn variable(&self) -> &'static str {
         if self.text.trim_start().starts_with("name:") {
             "CONDA_ENV"
         } else {
@@ -144,25 +170,21 @@ impl EnvFile {
 /// Everything a workspace consists of, ready to be written or applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
+    /// Every component, in apply order.
     pub components: Vec<Component>,
     /// The group's environment file, kept in the bundle (`env/<name>`) so re-renders
     /// need no network.
     pub env_file: Option<EnvFile>,
     /// Every credential, the ones kept and the ones drawn now.
     pub credentials: Credentials,
+    /// Every member's SSH port.
     pub ssh_ports: SshPorts,
 }
 
 impl Bundle {
+    /// maia's own objects of every component, in apply order.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
         self.components.iter().flat_map(|c| c.objects.iter())
-    }
-
-    pub fn outputs(&self) -> BTreeMap<&str, &[Output]> {
-        self.components
-            .iter()
-            .map(|c| (c.name, c.outputs.as_slice()))
-            .collect()
     }
 }
 
@@ -227,6 +249,29 @@ pub fn render_with(
             components.push(component);
         }
     }
+    // The tenancy objects count what the others render, and are applied right after
+    // the namespace, before any pod starts; the namespace carries the level they allow.
+    let (tenancy, level) = tenancy::render(spec, &components);
+    if let Some(Object::Namespace(namespace)) =
+        components.first_mut().and_then(|c| c.objects.first_mut())
+    {
+        let labels = namespace.metadata.labels.get_or_insert_default();
+        for (mode, value) in [
+            ("enforce", level.label()),
+            ("warn", "restricted"),
+            ("audit", "restricted"),
+        ] {
+            labels.insert(format!("pod-security.kubernetes.io/{mode}"), value.into());
+        }
+    }
+    let mut tenancy = tenancy;
+    for object in &mut tenancy.objects {
+        let labels = object.metadata_mut().labels.get_or_insert_default();
+        labels
+            .entry(crate::labels::PART_OF.into())
+            .or_insert_with(|| crate::labels::WORKSPACE.into());
+    }
+    components.insert(1.min(components.len()), tenancy);
     Ok(Bundle {
         components,
         env_file: env_file.cloned(),

@@ -16,12 +16,12 @@ use super::{Component, Ctx, Output};
 use crate::error::RenderError;
 use crate::labels::workspace_labels;
 
-pub const RELEASE: &str = "mysql-db-v1";
+pub(crate) const RELEASE: &str = "mysql-db-v1";
 /// The Service MLflow connects to (`MYSQL_URL`).
-pub const SERVICE: &str = "mysql-db-v1-mkg";
+pub(crate) const SERVICE: &str = "mysql-db-v1-mkg";
 /// The Secret with `MYSQL_ROOT_PASSWORD` and `MYSQL_PASSWORD`; MLflow reads the latter.
-pub const SECRET: &str = "mysql-db-v1-mkg-credentials";
-pub const PASSWORD_KEY: &str = "MYSQL_PASSWORD";
+pub(crate) const SECRET: &str = "mysql-db-v1-mkg-credentials";
+pub(crate) const PASSWORD_KEY: &str = "MYSQL_PASSWORD";
 const ROOT_PASSWORD_KEY: &str = "MYSQL_ROOT_PASSWORD";
 const PASSWORD_LEN: usize = 24;
 
@@ -112,7 +112,7 @@ pub(crate) fn from_secret(env: &str, secret: &str, key: &str) -> SecretEnv {
     }
 }
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let ns = spec.namespace.to_string();
     let root_password = ctx

@@ -11,7 +11,7 @@ use super::{Component, Ctx};
 use crate::error::RenderError;
 use crate::labels::workspace_labels;
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let ns = spec.namespace.to_string();
     let meta = |name: &str, namespaced: bool| ObjectMeta {
@@ -49,7 +49,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 type_: Some("kubernetes.io/dockerconfigjson".into()),
                 data: Some(BTreeMap::from([(
                     ".dockerconfigjson".to_string(),
-                    ByteString(serde_json::to_vec(&config).expect("JSON value")),
+                    ByteString(config.to_string().into_bytes()),
                 )])),
                 ..Default::default()
             }

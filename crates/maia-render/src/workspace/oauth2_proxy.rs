@@ -10,10 +10,10 @@ use super::ingress::{Access, hub_annotations, hub_tls_secret, oauth2_prefix, tls
 use super::{Component, Ctx, HelmRelease, Output};
 use crate::error::RenderError;
 
-pub const RELEASE: &str = "oauth2-proxy";
-pub const CHART: &str = "oauth2-proxy";
-pub const REPO_NAME: &str = "oauth2-proxy";
-pub const REPO_URL: &str = "https://oauth2-proxy.github.io/manifests";
+pub(crate) const RELEASE: &str = "oauth2-proxy";
+pub(crate) const CHART: &str = "oauth2-proxy";
+pub(crate) const REPO_NAME: &str = "oauth2-proxy";
+pub(crate) const REPO_URL: &str = "https://oauth2-proxy.github.io/manifests";
 /// oauth2-proxy only accepts cookie secrets of 16, 24 or 32 bytes.
 const COOKIE_SECRET_LEN: usize = 32;
 
@@ -54,7 +54,14 @@ struct ProxyConfig {
     ssl_insecure_skip_verify: bool,
 }
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+/// Requests of the proxy container (CPU, memory).
+const PROXY_REQUESTS: (&str, &str) = ("100m", "128Mi");
+/// Requests of its Redis session store.
+const REDIS_REQUESTS: (&str, &str) = ("100m", "128Mi");
+/// The Redis claim.
+const REDIS_SIZE: &str = "8Gi";
+
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     let Some(keycloak) = &spec.cluster.keycloak else {
         return Err(RenderError::MissingSetting {
@@ -108,7 +115,16 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     // certificate, which JupyterHub's Ingress has cert-manager issue.
     let annotations = json!(hub_annotations(spec, Access::Public));
     let tls = tls_values(spec, &host, &hub_tls_secret(spec));
-    let mut redis = json!({"enabled": true});
+    // One session store per group: a standalone Redis (the subchart's default is a
+    // primary with three replicas), with requests and size the quota counts.
+    let mut redis = json!({
+        "enabled": true,
+        "architecture": "standalone",
+        "master": {
+            "resources": super::jupyterhub::resources(REDIS_REQUESTS, ("500m", "512Mi")),
+            "persistence": {"size": REDIS_SIZE},
+        },
+    });
     if let Some(sc) = &spec.cluster.storage_class {
         redis["global"] = json!({"storageClass": sc});
     }
@@ -122,6 +138,7 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "redis": redis,
         "sessionStorage": {"type": "redis"},
         "service": {"type": "ClusterIP", "portNumber": 80},
+        "resources": super::jupyterhub::resources(PROXY_REQUESTS, ("500m", "256Mi")),
         "ingress": {
             "enabled": true,
             "className": spec.cluster.ingress_class(),
@@ -144,6 +161,18 @@ pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             version: spec.maia.oauth2_proxy_chart_version.clone(),
             values,
             values_hold_secrets: true,
+            footprint: super::Footprint {
+                pods: vec![
+                    (PROXY_REQUESTS.0.into(), PROXY_REQUESTS.1.into(), 0),
+                    (REDIS_REQUESTS.0.into(), REDIS_REQUESTS.1.into(), 0),
+                ],
+                claims: vec![REDIS_SIZE.into()],
+                ingress_pods: [(
+                    "app.kubernetes.io/instance".to_string(),
+                    RELEASE.to_string(),
+                )]
+                .into(),
+            },
         }],
         outputs: vec![
             Output::internal("oauth_url", host.clone()),

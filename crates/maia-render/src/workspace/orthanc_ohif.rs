@@ -21,7 +21,7 @@ const COMPONENT: &str = "orthanc-ohif";
 const MONAI_LABEL_PORT: &str = "pt-monai-label";
 const ORTHANC_PORT: &str = "pt-orthanc";
 
-pub fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
+pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let spec = ctx.spec;
     // One release per group, named after the namespace (as the original's helm release).
     let release = spec.namespace.to_string();

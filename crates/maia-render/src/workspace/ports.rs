@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct SshPorts(pub BTreeMap<String, u16>);
 
 impl SshPorts {
+    /// The port of the member with this e-mail.
     pub fn port(&self, user: &str) -> Option<u16> {
         self.0.get(user).copied()
     }
@@ -22,10 +23,15 @@ impl SshPorts {
     "the SSH port range {min}-{max} has no free port left for {user} ({needed} users, {in_use} ports already in use)"
 )]
 pub struct PortsExhausted {
+    /// The first member left without a port.
     pub user: String,
+    /// The range's first port.
     pub min: u16,
+    /// The range's last port.
     pub max: u16,
+    /// How many members need a port.
     pub needed: usize,
+    /// How many ports other Services of the cluster already take.
     pub in_use: usize,
 }
 

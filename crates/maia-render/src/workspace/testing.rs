@@ -233,7 +233,7 @@ mod tests {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{full:?}");
         assert_eq!(
             names(&WorkspaceSpec::test().minimal()),
-            ["namespace", "addons", "jupyterhub"]
+            ["namespace", "tenancy", "addons", "jupyterhub"]
         );
     }
 }

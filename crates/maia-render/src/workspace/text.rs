@@ -22,10 +22,13 @@ pub const CREDENTIALS_FILE: &str = "credentials.yaml";
 /// One file of the bundle, relative to the group folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleFile {
+    /// Where it goes, relative to the group folder (`manifests/01-namespace.yaml`).
     pub path: PathBuf,
+    /// Its content.
     pub text: String,
     /// Holds a secret: written mode 0600.
     pub secret: bool,
+    /// A script (`deploy.sh`): written executable.
     pub executable: bool,
 }
 
@@ -34,16 +37,20 @@ pub struct BundleFile {
 pub enum InstallStep<'a> {
     /// `kubectl apply` of a component's own objects.
     Apply {
+        /// The component's name.
         component: &'a str,
         /// `manifests/NN-<component>.yaml`
         manifest: String,
+        /// The objects the manifest holds, in apply order.
         objects: &'a [Object],
         /// It holds a MinIO Tenant, which only the MinIO Operator's CRD makes known.
         needs_minio_operator: bool,
     },
     /// A third-party chart.
     Helm {
+        /// The component's name.
         component: &'a str,
+        /// The release to install or upgrade.
         release: &'a HelmRelease,
         /// `helm/<release>.values.yaml`
         values: String,
@@ -54,7 +61,9 @@ pub enum InstallStep<'a> {
     },
     /// A remote kustomization (KubeFlow), then its wait.
     Kustomize {
+        /// The component's name.
         component: &'a str,
+        /// What is applied and waited for.
         kustomization: &'a Kustomization,
     },
 }
@@ -94,6 +103,7 @@ pub fn install_steps(bundle: &Bundle) -> Vec<InstallStep<'_>> {
 }
 
 impl InstallStep<'_> {
+    /// The name of the component the step installs.
     pub fn component(&self) -> &str {
         match self {
             InstallStep::Apply { component, .. }
@@ -176,7 +186,7 @@ pub fn sh(word: &str) -> String {
 
 /// `deploy.sh`: every install step in order, after checking the tools it needs and,
 /// before the MinIO Tenant, that the cluster has the MinIO Operator.
-pub fn deploy_script(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
+pub(crate) fn deploy_script(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
     let steps = install_steps(bundle);
     let mut script = String::new();
     let _ = writeln!(
@@ -335,7 +345,7 @@ fn summary<'a>(spec: &'a WorkspaceSpec, bundle: &'a Bundle) -> Summary<'a> {
 
 /// `summary.md`: what people read (URLs and SSH commands; raw values stay in
 /// summary.json).
-pub fn summary_markdown(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
+pub(crate) fn summary_markdown(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
     let summary = summary(spec, bundle);
     let mut md = String::new();
     let _ = writeln!(md, "# MAIA workspace {}\n", spec.group_id);
@@ -378,7 +388,7 @@ pub fn summary_markdown(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
 }
 
 /// `summary.json`: everything of the summary, raw outputs included, for scripts.
-pub fn summary_json(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<String, RenderError> {
+pub(crate) fn summary_json(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<String, RenderError> {
     let mut json = serde_json::to_string_pretty(&summary(spec, bundle)).map_err(|source| {
         RenderError::Serialize {
             object: "summary.json".into(),
@@ -530,7 +540,9 @@ mod tests {
             })
             .collect();
         assert_eq!(order[0], "manifests/01-namespace.yaml");
-        assert_eq!(order[1], "helm oauth2-proxy");
+        // Quota, container defaults, policies and access before any pod starts.
+        assert_eq!(order[1], "manifests/02-tenancy.yaml");
+        assert_eq!(order[2], "helm oauth2-proxy");
         let hub = order
             .iter()
             .position(|s| s == "helm jupyterhub-brain-mri")
@@ -571,7 +583,7 @@ mod tests {
             "{script}"
         );
         let check = script.find("kubectl get crd tenants.minio.min.io").unwrap();
-        let tenant = script.find("manifests/02-minio.yaml").unwrap();
+        let tenant = script.find("manifests/03-minio.yaml").unwrap();
         assert!(check < tenant);
         let mut minimal = spec.clone();
         minimal.minimal = true;

@@ -6,17 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::{Issue, Issues};
 use crate::load::{self, ConfigFile};
-use crate::loose::{StringOrNumber, Text};
+use crate::loose::{StringOrBool, StringOrNumber, Text};
 use crate::names::DnsSubdomain;
 use crate::path::FieldPath;
 
 use super::group::check_emails;
-use super::{ClusterSpec, EnvStore, IngressController, Keycloak, Registry, SshExposure, UrlType};
+use super::{
+    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, Registry, SshExposure, Tenancy,
+    UrlType,
+};
 
 /// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(title = "maia cluster config")]
-pub struct ClusterConfig {
+pub(crate) struct ClusterConfig {
     /// Registry of the MAIA images (e.g. `registry.maia.example.org`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker_server: Option<String>,
@@ -107,6 +110,37 @@ pub struct ClusterConfig {
     /// The bucket the environment files are in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_name: Option<String>,
+    /// Namespace of the ingress controller, allowed through each workspace's network
+    /// policy to the services behind an Ingress (default `ingress-nginx` on NGINX
+    /// clusters, `traefik` on Traefik ones; k3s runs Traefik in `kube-system`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_namespace: Option<String>,
+    /// Namespace of the MinIO Operator, allowed to reach each group's Tenant
+    /// (default `minio-operator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minio_operator_namespace: Option<String>,
+    /// `open` (default): workspace pods may reach anything. `restricted`: only their
+    /// own namespace, the cluster DNS and the `egress_allow` address blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<String>,
+    /// With `egress: restricted`: the CIDRs pods may reach, e.g. the Keycloak issuer's,
+    /// the registry's and the API server's addresses (`10.0.0.5/32`). A network policy
+    /// cannot name hosts, only addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress_allow: Vec<String>,
+    /// Members' workspaces run privileged, as in the original (default true). `false`
+    /// renders them unprivileged, so the namespace enforces the `baseline` Pod
+    /// Security level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged_workspaces: Option<StringOrBool>,
+    /// The API server's `--oidc-groups-prefix` (default `oidc:`): members' kubectl
+    /// access is bound to the group `<prefix>MAIA:<group_ID>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_groups_prefix: Option<String>,
+    /// The OIDC client members' kubectl logs in with (`maia namespace kubeconfig`);
+    /// default the Keycloak `client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubectl_client_id: Option<String>,
 }
 
 impl ConfigFile for ClusterConfig {
@@ -114,7 +148,7 @@ impl ConfigFile for ClusterConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-pub struct KeycloakConfig {
+pub(crate) struct KeycloakConfig {
     /// OIDC client ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -213,6 +247,10 @@ fn blank_as_unset(mut c: ClusterConfig) -> ClusterConfig {
         &mut c.base_url,
         &mut c.minio_url,
         &mut c.bucket_name,
+        &mut c.ingress_namespace,
+        &mut c.minio_operator_namespace,
+        &mut c.egress,
+        &mut c.kubectl_client_id,
     ] {
         clear(field);
     }
@@ -229,7 +267,7 @@ fn blank_as_unset(mut c: ClusterConfig) -> ClusterConfig {
 }
 
 /// Checks a cluster config for an install of the given kind.
-pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<Issue>) {
+pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<Issue>) {
     let c = &blank_as_unset(c.clone());
     let root = FieldPath::root();
     let mut issues = Issues::default();
@@ -534,11 +572,16 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
     };
 
     let env_store = env_store(&mut issues, &root, c);
+    let tenancy = ingress
+        .as_ref()
+        .map(|ingress| tenancy(&mut issues, &root, c, ingress));
 
     if issues.has_errors() {
         return (None, issues.0);
     }
-    let (Some(ingress), Some(ssh), Some(port_range)) = (ingress, ssh, port_range) else {
+    let (Some(ingress), Some(ssh), Some(port_range), Some(tenancy)) =
+        (ingress, ssh, port_range, tenancy)
+    else {
         return (None, issues.0);
     };
     let spec = ClusterSpec {
@@ -559,8 +602,155 @@ pub fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>, Vec<I
         hub_image,
         base_url: c.base_url.clone(),
         env_store,
+        tenancy,
     };
     (Some(spec), issues.0)
+}
+
+/// Quotas, network policies, pod security and member access.
+fn tenancy(
+    issues: &mut Issues,
+    root: &FieldPath,
+    c: &ClusterConfig,
+    ingress: &IngressController,
+) -> Tenancy {
+    let default_ingress_namespace = match ingress {
+        IngressController::Nginx { .. } => "ingress-nginx",
+        IngressController::Traefik { .. } => "traefik",
+    };
+    let mut namespace = |field: &str, value: &Option<String>, default: &str| {
+        let name = value.clone().unwrap_or_else(|| default.to_string());
+        issues.check(&root.key(field), name.parse::<crate::names::DnsLabel>());
+        name
+    };
+    let ingress_namespace = namespace(
+        "ingress_namespace",
+        &c.ingress_namespace,
+        default_ingress_namespace,
+    );
+    let minio_operator_namespace = namespace(
+        "minio_operator_namespace",
+        &c.minio_operator_namespace,
+        "minio-operator",
+    );
+    for (i, cidr) in c.egress_allow.iter().enumerate() {
+        if let Err(e) = check_cidr(cidr) {
+            issues
+                .error(root.key("egress_allow").index(i), e)
+                .set_hint("write an address block such as 10.0.0.5/32 or 2001:db8::/64");
+        }
+    }
+    let egress = match c.egress.as_deref() {
+        None | Some("open") => {
+            if !c.egress_allow.is_empty() {
+                issues
+                    .warning(
+                        root.key("egress_allow"),
+                        "ignored: egress is open, so pods may reach any address",
+                    )
+                    .set_hint("add egress: restricted to limit pods to these addresses");
+            }
+            Egress::Open
+        }
+        Some("restricted") => {
+            if c.egress_allow.is_empty() {
+                issues
+                    .error(
+                        root.key("egress_allow"),
+                        "egress: restricted needs egress_allow: the hub and the OAuth2 proxy must reach Keycloak, and the hub the API server",
+                    )
+                    .set_hint("list the address blocks of the Keycloak issuer and the API server, e.g. [10.0.0.5/32, 10.0.0.1/32]");
+            }
+            Egress::Restricted {
+                allow: c.egress_allow.clone(),
+            }
+        }
+        Some(other) => {
+            let known = ["open", "restricted"].map(String::from);
+            let hint = match load::did_you_mean(other, &known) {
+                Some(s) => format!("did you mean {s:?}?"),
+                None => "use open or restricted".to_string(),
+            };
+            issues
+                .error(
+                    root.key("egress"),
+                    format!("{other:?} is not an egress mode"),
+                )
+                .set_hint(hint);
+            Egress::Open
+        }
+    };
+    let privileged_workspaces = match &c.privileged_workspaces {
+        None => true,
+        Some(b) => b.parse().unwrap_or_else(|| {
+            issues
+                .error(
+                    root.key("privileged_workspaces"),
+                    format!("{} is not a boolean", b.shown()),
+                )
+                .set_hint("write true or false");
+            true
+        }),
+    };
+    let oidc_groups_prefix = c
+        .oidc_groups_prefix
+        .clone()
+        .unwrap_or_else(|| "oidc:".to_string());
+    if oidc_groups_prefix
+        .chars()
+        .any(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        issues
+            .error(
+                root.key("oidc_groups_prefix"),
+                format!("{oidc_groups_prefix:?} contains white space or control characters"),
+            )
+            .set_hint("write the API server's --oidc-groups-prefix, e.g. \"oidc:\"");
+    }
+    if let Some(id) = &c.kubectl_client_id
+        && id.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        issues.error(
+            root.key("kubectl_client_id"),
+            format!("{id:?} contains white space or control characters"),
+        );
+    }
+    Tenancy {
+        ingress_namespace,
+        minio_operator_namespace,
+        egress,
+        privileged_workspaces,
+        oidc_groups_prefix,
+        kubectl_client_id: c.kubectl_client_id.clone(),
+    }
+}
+
+/// An IPv4 or IPv6 address block: `address/prefix`, the prefix within the family's
+/// width, no host bits set (the API server refuses `10.0.0.5/24`).
+fn check_cidr(cidr: &str) -> Result<(), String> {
+    let (address, prefix) = cidr
+        .split_once('/')
+        .ok_or_else(|| format!("{cidr:?} is not an address block: the /prefix is missing"))?;
+    let address: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| format!("{address:?} is not an IP address"))?;
+    let width = if address.is_ipv4() { 32 } else { 128 };
+    let prefix: u32 = prefix
+        .parse()
+        .ok()
+        .filter(|p| *p <= width)
+        .ok_or_else(|| format!("{prefix:?} is not a prefix length from 0 to {width}"))?;
+    let bits: u128 = match address {
+        std::net::IpAddr::V4(a) => u128::from(u32::from(a)),
+        std::net::IpAddr::V6(a) => u128::from(a),
+    };
+    let host_bits = width - prefix;
+    if host_bits > 0 && bits & ((1u128 << host_bits) - 1) != 0 {
+        return Err(format!(
+            "{cidr:?} has host bits set: the block starts at a lower address"
+        ));
+    }
+    Ok(())
 }
 
 /// The central MinIO of environment files: all four settings, or none.

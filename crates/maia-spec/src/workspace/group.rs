@@ -20,7 +20,7 @@ use super::ResourceLimits;
 /// A research group's workspace request. Field names are those of the original toolkit.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(title = "maia group form")]
-pub struct GroupForm {
+pub(crate) struct GroupForm {
     /// The group's ID in Keycloak (members are in `MAIA:<group_ID>`). The namespace is
     /// this ID lower-cased with `_` → `-`.
     #[serde(rename = "group_ID")]
@@ -67,6 +67,31 @@ pub struct GroupForm {
     /// Written back into the form by the original's manual steps; maia derives it. Ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlflow_service: Option<Text>,
+    /// What the whole namespace may use at most (a ResourceQuota). Each resource left
+    /// out is computed from what maia renders, so the workspace always fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaConfig>,
+}
+
+/// The group form's `quota`: totals over every pod and volume claim of the namespace.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QuotaConfig {
+    /// CPUs requested by all pods together, e.g. `32` or `"32000m"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<StringOrNumber>,
+    /// Memory requested by all pods together, e.g. `"256Gi"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<StringOrNumber>,
+    /// GPUs (`nvidia.com/gpu`) requested by all pods together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<StringOrNumber>,
+    /// Storage requested by all volume claims together, e.g. `"2Ti"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StringOrNumber>,
+    /// The number of volume claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvcs: Option<StringOrNumber>,
 }
 
 impl ConfigFile for GroupForm {
@@ -74,7 +99,7 @@ impl ConfigFile for GroupForm {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct ResourceLimitsConfig {
+pub(crate) struct ResourceLimitsConfig {
     /// `[guarantee, limit]` as Kubernetes quantities, e.g. `["4G", "8G"]`.
     pub memory: Vec<StringOrNumber>,
     /// `[guarantee, limit]` in CPUs, e.g. `[2.0, 4.0]` (or quantities such as `"500m"`).
@@ -84,7 +109,7 @@ pub struct ResourceLimitsConfig {
 /// A version written as a string or a bare number. Unlike [`StringOrNumber`] it keeps
 /// `2.0` as `2.0` (the form's `maia_workspace_version: 2.0` names the image tag `2.0`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionText(pub String);
+pub(crate) struct VersionText(pub(crate) String);
 
 impl<'de> Deserialize<'de> for VersionText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -129,7 +154,7 @@ impl JsonSchema for VersionText {
 
 /// The group form, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Group {
+pub(crate) struct Group {
     pub group_id: String,
     pub namespace: DnsLabel,
     pub subdomain: DnsLabel,
@@ -139,10 +164,11 @@ pub struct Group {
     pub workspace_version: Option<String>,
     pub private_hub: bool,
     pub minio_env_name: Option<String>,
+    pub quota: super::QuotaRequest,
 }
 
 /// `true` when `s` looks like an e-mail address (`local@domain.tld`, no spaces).
-pub fn is_email(s: &str) -> bool {
+pub(crate) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
@@ -254,7 +280,7 @@ fn cpus(text: &str) -> Option<f64> {
 }
 
 /// Checks a group form. The result is `Some` when no issue is an error.
-pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
+pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
     let root = FieldPath::root();
     let mut issues = Issues::default();
 
@@ -432,6 +458,12 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         }
     }
 
+    let quota = form
+        .quota
+        .as_ref()
+        .map(|q| check_quota(&mut issues, &root.key("quota"), q))
+        .unwrap_or_default();
+
     if issues.has_errors() {
         return (None, issues.0);
     }
@@ -455,6 +487,54 @@ pub fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         workspace_version,
         private_hub,
         minio_env_name: blank(&form.minio_env_name),
+        quota,
     };
     (Some(group), issues.0)
+}
+
+/// The form's `quota`: quantities for CPU, memory and storage, whole numbers for GPUs
+/// and claims.
+fn check_quota(issues: &mut Issues, path: &FieldPath, q: &QuotaConfig) -> super::QuotaRequest {
+    let mut quantity = |field: &str, value: &Option<StringOrNumber>| {
+        let v = value.as_ref()?;
+        let parsed = issues.check(&path.key(field), v.text.parse::<Quantity>());
+        if parsed.as_ref().is_some_and(|p| p.nanos() == 0) {
+            issues
+                .error(
+                    path.key(field),
+                    format!("quota.{field} is 0: nothing could start"),
+                )
+                .set_hint(format!(
+                    "write a positive amount, or leave quota.{field} out for the computed default"
+                ));
+        }
+        parsed
+    };
+    let cpu = quantity("cpu", &q.cpu);
+    let memory = quantity("memory", &q.memory);
+    let storage = quantity("storage", &q.storage);
+    let mut count = |field: &str, value: &Option<StringOrNumber>| {
+        let v = value.as_ref()?;
+        match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => {
+                issues
+                    .error(
+                        path.key(field),
+                        format!("{} is not a whole number", v.shown()),
+                    )
+                    .set_hint(format!(
+                        "write e.g. 4, or leave quota.{field} out for the computed default"
+                    ));
+                None
+            }
+        }
+    };
+    super::QuotaRequest {
+        cpu,
+        memory,
+        gpu: count("gpu", &q.gpu),
+        storage,
+        pvcs: count("pvcs", &q.pvcs),
+    }
 }

@@ -15,23 +15,31 @@ use super::{ClusterSpec, MaiaSettings, WorkspaceSpec};
 /// A workspace read and checked, with the warnings of every file.
 #[derive(Debug)]
 pub struct LoadedWorkspace {
+    /// The checked workspace.
     pub spec: WorkspaceSpec,
+    /// Every warning about the three files, located (errors make the load fail instead).
     pub warnings: Vec<Diagnostic>,
 }
 
 /// Where the three files are (the MAIA config is optional: built-in defaults).
 #[derive(Debug, Clone, Copy)]
 pub struct WorkspaceFiles<'a> {
+    /// The group form.
     pub group: &'a Path,
+    /// The cluster config.
     pub cluster: &'a Path,
+    /// The MAIA config; `None` takes the built-in images and versions.
     pub maia: Option<&'a Path>,
 }
 
 /// The same files, already in memory: `(name, text)` each.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkspaceTexts<'a> {
+    /// The group form.
     pub group: (&'a str, &'a str),
+    /// The cluster config.
     pub cluster: (&'a str, &'a str),
+    /// The MAIA config; `None` takes the built-in images and versions.
     pub maia: Option<(&'a str, &'a str)>,
 }
 
@@ -41,6 +49,12 @@ fn read_text(kind: &'static str, path: &Path) -> Result<String, SpecError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Reads a cluster config file as every workspace command does (a regular file,
+/// within the size limit), for a command that needs only the cluster config.
+pub fn read_cluster_file(path: &Path) -> Result<String, SpecError> {
+    read_text(ClusterConfig::KIND, path)
 }
 
 /// Reads and checks a workspace. `minimal` is `--minimal`: fewer Keycloak settings are needed.
@@ -87,9 +101,8 @@ pub fn load_str(
         source: group_source,
         warnings: w,
     } = load::parse::<GroupForm>(SourceFile::new(texts.group.0, texts.group.1), options)?;
-    let (group, issues) = group::check(&form);
-    warnings.extend(load::finish(GroupForm::KIND, &group_source, w, issues)?);
-    let group = group.expect("a group is built whenever there are no errors");
+    let (group, w) = load::finish_checked(GroupForm::KIND, &group_source, w, group::check(&form))?;
+    warnings.extend(w);
 
     let (cluster_spec, cluster_warnings) =
         check_cluster_text(texts.cluster, install, Some(group.users.len()), options)?;
@@ -119,6 +132,7 @@ pub fn load_str(
             workspace_version,
             private_hub: group.private_hub,
             minio_env_name: group.minio_env_name,
+            quota: group.quota,
             cluster: cluster_spec,
             maia,
             minimal,
@@ -143,11 +157,7 @@ pub fn check_cluster_text(
     if let (Some(spec), Some(users)) = (&spec, users) {
         issues.extend(cluster::port_range_issue(spec.port_range, users));
     }
-    let warnings = load::finish(ClusterConfig::KIND, &source, warnings, issues)?;
-    Ok((
-        spec.expect("a cluster spec is built whenever there are no errors"),
-        warnings,
-    ))
+    load::finish_checked(ClusterConfig::KIND, &source, warnings, (spec, issues))
 }
 
 /// Checks a MAIA config on its own.

@@ -14,7 +14,7 @@ use super::group::VersionText;
 /// Images and versions used for every workspace. All fields are optional.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(title = "maia MAIA config")]
-pub struct MaiaConfig {
+pub(crate) struct MaiaConfig {
     /// Repository of the MAIA workspace image (without tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maia_workspace_image: Option<String>,
@@ -61,7 +61,7 @@ impl ConfigFile for MaiaConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-pub struct OrthancOhifConfig {
+pub(crate) struct OrthancOhifConfig {
     /// Image repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -91,7 +91,7 @@ fn tag(issues: &mut Issues, path: FieldPath, value: &str) {
 }
 
 /// The built-in defaults with the file's fields laid over them.
-pub fn check(c: &MaiaConfig) -> (MaiaSettings, Vec<Issue>) {
+pub(crate) fn check(c: &MaiaConfig) -> (MaiaSettings, Vec<Issue>) {
     let root = FieldPath::root();
     let mut issues = Issues::default();
     let mut s = MaiaSettings::default();
