@@ -405,3 +405,100 @@ fn two_groups_are_isolated_from_each_other() {
         assert!(out.status.success(), "{}", text(&out));
     }
 }
+
+/// Secret hygiene: no generated or configured secret reaches stdout or stderr of any
+/// workspace command, in any output format, nor the command line of any program maia
+/// runs (helm, kubectl and git stand-ins log their argv). Fake cluster only: the
+/// stand-ins' logs are the witness.
+#[test]
+fn no_secret_reaches_a_terminal_or_a_command_line() {
+    use base64::Engine as _;
+    let env = Env::new();
+    let Some(fake) = &env.fake else {
+        return;
+    };
+    let form = env.form("h.yaml", "E2e_Hygiene", &["alice@example.org"]);
+    let folder = env.dir.path().join("bundle");
+    let folder_arg = folder.display().to_string();
+    let mut outputs = Vec::new();
+    let mut run = |out: std::process::Output| {
+        outputs.push(text(&out));
+        out
+    };
+    for extra in [
+        &[][..],
+        &["-o", "json"],
+        &["--config-folder", &folder_arg],
+        &["--skip-helm"],
+    ] {
+        run(env.run("deploy", &form, extra));
+    }
+    for extra in [&[][..], &["-o", "json"]] {
+        run(env.run("plan", &form, extra));
+    }
+    for format in ["text", "json", "yaml"] {
+        run(env
+            .maia(&["namespace", "status", "E2e_Hygiene", "-o", format])
+            .output()
+            .unwrap());
+        run(env
+            .maia(&["namespace", "list", "-o", format])
+            .output()
+            .unwrap());
+    }
+    // What must never show: every value maia generated (kept in the cluster) and the
+    // cluster config's registry password and Keycloak client secret.
+    let runtime = env._runtime.as_ref().unwrap();
+    let kept = runtime
+        .block_on(fake.objects("/api/v1/namespaces/maia-system/secrets"))
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "maia-credentials-e2e-hygiene")
+        .expect("credentials kept in the cluster");
+    let mut secrets: Vec<String> = kept["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| !key.contains("port") && !key.ends_with("access_key"))
+        .map(|(_, v)| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap())
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .filter(|s| s.len() >= 8)
+        .collect();
+    assert!(secrets.len() >= 5, "{secrets:?}");
+    secrets.extend([
+        "change-me-registry-password".to_string(),
+        "change-me-keycloak-client-secret".to_string(),
+    ]);
+    // One run must have done real work with the secrets, or the test proves nothing.
+    assert!(
+        outputs.iter().any(|o| o.contains("created")),
+        "{outputs:#?}"
+    );
+    let bin = env.dir.path().join("bin");
+    let argv: Vec<String> = ["helm.log", "kubectl.log", "git.log"]
+        .iter()
+        .map(|log| std::fs::read_to_string(bin.join(log)).unwrap_or_default())
+        .collect();
+    assert!(
+        argv[0].contains("upgrade --install"),
+        "helm ran: {}",
+        argv[0]
+    );
+    for secret in &secrets {
+        for (i, out) in outputs.iter().enumerate() {
+            assert!(
+                !out.contains(secret.as_str()),
+                "output {i} shows a secret:\n{out}"
+            );
+        }
+        for log in &argv {
+            assert!(
+                !log.contains(secret.as_str()),
+                "a command line holds a secret:\n{log}"
+            );
+        }
+    }
+}
