@@ -135,10 +135,14 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             (POSTGRES_REQUESTS.0.into(), POSTGRES_REQUESTS.1.into(), 0),
         ],
         claims: vec![POSTGRES_SIZE.into()],
-        ingress_pods: [(
-            "app.kubernetes.io/instance".to_string(),
-            RELEASE.to_string(),
-        )]
+        // The chart's app pods (`ls-app.selectorLabels`), not its PostgreSQL.
+        ingress_pods: [
+            ("app.kubernetes.io/name".to_string(), "ls-app".to_string()),
+            (
+                "app.kubernetes.io/instance".to_string(),
+                RELEASE.to_string(),
+            ),
+        ]
         .into(),
     };
 

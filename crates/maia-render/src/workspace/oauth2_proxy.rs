@@ -167,10 +167,14 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                     (REDIS_REQUESTS.0.into(), REDIS_REQUESTS.1.into(), 0),
                 ],
                 claims: vec![REDIS_SIZE.into()],
-                ingress_pods: [(
-                    "app.kubernetes.io/instance".to_string(),
-                    RELEASE.to_string(),
-                )]
+                // The proxy's pods (`oauth2-proxy.selectorLabels`), not its Redis.
+                ingress_pods: [
+                    ("app.kubernetes.io/name".to_string(), CHART.to_string()),
+                    (
+                        "app.kubernetes.io/instance".to_string(),
+                        RELEASE.to_string(),
+                    ),
+                ]
                 .into(),
             },
         }],
