@@ -401,7 +401,7 @@ mod tests {
         assert_eq!(
             kubectl,
             [format!(
-                "kubectl apply --server-side --field-manager=maia -f {at}/Brain_MRI/manifests/04-mysql.yaml"
+                "kubectl apply --server-side --field-manager=maia -f {at}/Brain_MRI/manifests/05-mysql.yaml"
             )]
         );
         assert!(install_commands(&rendered, "no-such-component").is_none());

@@ -84,9 +84,10 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
         "summary.json",
         "manifests/01-namespace.yaml",
         "manifests/02-tenancy.yaml",
-        "manifests/03-minio.yaml",
-        "manifests/04-mysql.yaml",
-        "manifests/05-mlflow.yaml",
+        "manifests/03-oauth2_proxy.yaml",
+        "manifests/04-minio.yaml",
+        "manifests/05-mysql.yaml",
+        "manifests/06-mlflow.yaml",
         "helm/oauth2-proxy.values.yaml",
         "helm/oauth2-proxy.chart.yaml",
     ] {
@@ -104,7 +105,7 @@ fn the_example_renders_a_complete_bundle_and_a_second_run_rewrites_identical_byt
     let deploy = String::from_utf8(first[Path::new("deploy.sh")].0.clone()).unwrap();
     let apply = "kubectl apply --server-side --field-manager=maia -f manifests/01-namespace.yaml";
     let helm = "helm upgrade --install oauth2-proxy oauth2-proxy/oauth2-proxy -n brain-mri --version 7.7.1 --values helm/oauth2-proxy.values.yaml";
-    let mlflow = "-f manifests/05-mlflow.yaml";
+    let mlflow = "-f manifests/06-mlflow.yaml";
     assert!(
         deploy.find(apply).unwrap() < deploy.find(helm).unwrap(),
         "{deploy}"
@@ -283,7 +284,7 @@ fn minimal_renders_less_and_removes_what_is_no_longer_rendered() {
     render(&g, &c, tmp.path(), &[]);
     let (stdout, _) = render(&g, &c, tmp.path(), &["--minimal"]);
     let dir = tmp.path().join("Brain_MRI");
-    assert!(!dir.join("manifests/03-minio.yaml").exists());
+    assert!(!dir.join("manifests/04-minio.yaml").exists());
     assert!(!dir.join("helm/oauth2-proxy.values.yaml").exists());
     assert!(stdout.contains("removed"), "{stdout}");
     let deploy = std::fs::read_to_string(dir.join("deploy.sh")).unwrap();
@@ -388,7 +389,7 @@ fn maia_deploy_maia_namespace_writes_the_bundle_and_the_namespace_script() {
     run(&["--create-script", "--minimal"]).success();
     assert!(
         !tmp.path()
-            .join("Brain_MRI/manifests/03-minio.yaml")
+            .join("Brain_MRI/manifests/04-minio.yaml")
             .exists()
     );
 }
@@ -613,9 +614,10 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
             .unwrap_or_else(|| panic!("no call with {needle}:\n{calls}"))
     };
     assert!(first("manifests/01-namespace.yaml") < first("manifests/02-tenancy.yaml"));
-    assert!(first("manifests/02-tenancy.yaml") < first("upgrade --install oauth2-proxy"));
-    assert!(first("upgrade --install oauth2-proxy") < first("manifests/03-minio.yaml"));
-    assert!(first("manifests/03-minio.yaml") < first("manifests/05-mlflow.yaml"));
+    assert!(first("manifests/02-tenancy.yaml") < first("manifests/03-oauth2_proxy.yaml"));
+    assert!(first("manifests/03-oauth2_proxy.yaml") < first("upgrade --install oauth2-proxy"));
+    assert!(first("upgrade --install oauth2-proxy") < first("manifests/04-minio.yaml"));
+    assert!(first("manifests/04-minio.yaml") < first("manifests/06-mlflow.yaml"));
     // maia's own objects are applied server-side; only KubeFlow's remote bases use -k
     // (server-side too).
     for l in lines.iter().filter(|l| l.starts_with("kubectl apply")) {
@@ -626,7 +628,7 @@ fn deploy_sh_runs_every_step_in_order_with_no_secret_on_a_command_line() {
         );
     }
     // The MinIO Operator is checked for before the Tenant is applied.
-    assert!(first("get crd tenants.minio.min.io") < first("manifests/03-minio.yaml"));
+    assert!(first("get crd tenants.minio.min.io") < first("manifests/04-minio.yaml"));
     for secret in secrets(&dir) {
         assert!(!calls.contains(&secret), "a secret reached a command line");
     }

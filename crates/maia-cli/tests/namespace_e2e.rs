@@ -198,7 +198,7 @@ fn deploy_plan_status_and_delete_a_workspace() {
     assert!(
         shown
             .trim_end()
-            .ends_with("Plan: 3 to create, 1 to change, 0 to prune, 51 unchanged. Charts: 0 to install, 1 to upgrade."),
+            .ends_with("Plan: 3 to create, 1 to change, 0 to prune, 53 unchanged. Charts: 0 to install, 1 to upgrade."),
         "{shown}"
     );
 

@@ -579,8 +579,8 @@ fn output_error(tool: &'static str, command: &str, message: &str) -> DeployError
 /// the top (neither side an object) is the path `.`. `Null` at the top counts as
 /// `{}`, as `helm get values` prints `null` for no values.
 ///
-/// Only paths are returned, never values, so a plan can list what changes in a chart
-/// whose values hold secrets.
+/// Only paths are returned, never values, so a plan never prints a value, even of a
+/// chart whose values someone gave a secret.
 pub fn values_differ(deployed: &Value, desired: &Value) -> Vec<String> {
     let empty = Value::Object(Default::default());
     let top = |v: &'_ Value| -> Value {

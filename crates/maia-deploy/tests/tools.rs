@@ -132,7 +132,6 @@ fn oauth2_proxy() -> HelmRelease {
             "extraArgs": ["--provider=oidc", "--skip-provider-button"],
             "replicaCount": 1,
         }),
-        values_hold_secrets: true,
         footprint: Default::default(),
     }
 }

@@ -145,7 +145,7 @@ fn mysql_and_mlflow_agree_on_the_password_across_runs() {
 }
 
 #[test]
-fn oauth2_proxy_chart_is_pinned_and_its_values_hold_secrets() {
+fn oauth2_proxy_chart_is_pinned_and_reads_its_secrets_from_a_secret() {
     let b = bundle(&WorkspaceSpec::test(), &Credentials::default());
     let r = &component(&b, "oauth2_proxy").helm[0];
     assert_eq!(
@@ -162,9 +162,28 @@ fn oauth2_proxy_chart_is_pinned_and_its_values_hold_secrets() {
             "7.7.1"
         )
     );
-    assert!(r.values_hold_secrets);
+    // The chart's existingSecret: the values name it, maia applies it.
     assert_eq!(
-        r.values["config"]["cookieSecret"].as_str(),
+        r.values["config"]["existingSecret"],
+        "oauth2-proxy-credentials"
+    );
+    assert!(r.values["config"].get("cookieSecret").is_none());
+    assert!(r.values["config"].get("clientSecret").is_none());
+    let secret = component(&b, "oauth2_proxy")
+        .objects
+        .iter()
+        .find(|o| o.kind() == "Secret" && o.name() == "oauth2-proxy-credentials")
+        .expect("the credentials Secret")
+        .to_json()
+        .unwrap();
+    let data = &secret["data"];
+    assert!(data.get("client-id").is_some() && data.get("client-secret").is_some());
+    use base64::Engine as _;
+    let cookie = base64::engine::general_purpose::STANDARD
+        .decode(data["cookie-secret"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        Some(String::from_utf8(cookie).unwrap().as_str()),
         b.credentials
             .0
             .get(keys::OAUTH2_COOKIE_SECRET)

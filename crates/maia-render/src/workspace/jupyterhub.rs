@@ -74,6 +74,9 @@ fn hub_image(spec: &WorkspaceSpec) -> Option<(String, String)> {
     })
 }
 
+/// The Secret holding the hub's Keycloak client secret.
+const HUB_OAUTH_SECRET: &str = "jupyterhub-oauth";
+
 /// Requests of the hub pod (CPU, memory), set in its values so the quota knows them.
 const HUB_REQUESTS: (&str, &str) = ("200m", "512Mi");
 /// Requests of the proxy pod.
@@ -104,7 +107,18 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let hub = spec.hub_host();
 
     let callback = oauth_callback_url(spec);
+    // The client secret reaches the hub from a Secret: GenericOAuthenticator reads
+    // `OAUTH_CLIENT_SECRET` when `client_secret` is not configured, so the values file
+    // holds no secret and can be committed.
+    let oauth_secret = secret(
+        spec,
+        "jupyterhub",
+        HUB_OAUTH_SECRET,
+        [("client-secret".to_string(), keycloak.client_secret.clone())],
+    );
     let mut hub_values = json!({
+        "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
+            "name": HUB_OAUTH_SECRET, "key": "client-secret"}}}},
         "config": {
             "GenericOAuthenticator": {
                 "login_service": "MAIA Account",
@@ -114,7 +128,6 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 "allowed_groups": [spec.keycloak_group()],
                 "admin_groups": ["MAIA:admin"],
                 "client_id": keycloak.client_id,
-                "client_secret": keycloak.client_secret,
                 "authorize_url": keycloak.authorize_url,
                 "token_url": keycloak.token_url,
                 "userdata_url": keycloak.userdata_url,
@@ -174,7 +187,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     if let Some(file) = ctx.env_file {
         set(&mut env, file.variable(), file.text.clone());
     }
-    let mut objects = Vec::new();
+    let mut objects = vec![oauth_secret.into()];
     if !spec.minimal {
         // Minimal workspaces have no MinIO or MLflow to point at.
         let keys = [
@@ -344,8 +357,6 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             repo_url: "https://hub.jupyter.org/helm-chart/".into(),
             version: spec.maia.jupyterhub_chart_version.clone(),
             values,
-            // The Keycloak client secret (`hub.config` takes it literally).
-            values_hold_secrets: true,
             footprint,
         }],
         objects,
@@ -399,9 +410,19 @@ mod tests {
             env["MINIO_ACCESS_KEY"]["valueFrom"]["secretKeyRef"],
             json!({"name": MINIO_KEYS_SECRET, "key": "MINIO_ACCESS_KEY"})
         );
-        assert_eq!(c.objects.len(), 1);
-        assert_eq!(c.objects[0].name(), MINIO_KEYS_SECRET);
-        assert!(render_one(render, &spec.minimal()).0.objects.is_empty());
+        // The Keycloak client secret's Secret, then the MinIO keys'.
+        let names: Vec<&str> = c.objects.iter().map(|o| o.name()).collect();
+        assert_eq!(names, [HUB_OAUTH_SECRET, MINIO_KEYS_SECRET]);
+        let minimal = render_one(render, &spec.clone().minimal()).0;
+        assert_eq!(minimal.objects.len(), 1);
+        assert_eq!(minimal.objects[0].name(), HUB_OAUTH_SECRET);
+        // The values hold neither: the hub reads the client secret from its env.
+        assert!(!values.contains(&spec.cluster.keycloak.clone().unwrap().client_secret));
+        assert_eq!(
+            c.helm[0].values["hub"]["extraEnv"]["OAUTH_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]
+                ["name"],
+            HUB_OAUTH_SECRET
+        );
     }
 
     #[test]

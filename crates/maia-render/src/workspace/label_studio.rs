@@ -156,7 +156,6 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             repo_url: "https://charts.heartex.com/".into(),
             version: spec.maia.label_studio_chart_version.clone(),
             values,
-            values_hold_secrets: false,
             footprint,
         }],
         objects: vec![secret.into()],

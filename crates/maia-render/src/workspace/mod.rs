@@ -103,8 +103,6 @@ pub struct HelmRelease {
     pub version: String,
     /// The values file's content.
     pub values: serde_json::Value,
-    /// True when the values hold a secret (the file is then written mode 0600).
-    pub values_hold_secrets: bool,
     /// What the release runs in the namespace, as its values set it (quota, policy).
     #[serde(skip)]
     pub footprint: Footprint,

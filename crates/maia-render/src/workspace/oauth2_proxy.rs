@@ -54,6 +54,9 @@ struct ProxyConfig {
     ssl_insecure_skip_verify: bool,
 }
 
+/// The Secret the chart reads its client and cookie secrets from.
+const SECRET: &str = "oauth2-proxy-credentials";
+
 /// Requests of the proxy container (CPU, memory).
 const PROXY_REQUESTS: (&str, &str) = ("100m", "128Mi");
 /// Requests of its Redis session store.
@@ -129,10 +132,11 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         redis["global"] = json!({"storageClass": sc});
     }
     let values: Value = json!({
+        // The client and cookie secrets come from a Secret maia applies (the chart's
+        // `existingSecret`: keys client-id, client-secret, cookie-secret), so the
+        // values file holds no secret and can be committed.
         "config": {
-            "clientID": keycloak.client_id,
-            "clientSecret": keycloak.client_secret,
-            "cookieSecret": cookie_secret,
+            "existingSecret": SECRET,
             "configFile": config_file,
         },
         "redis": redis,
@@ -150,8 +154,19 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         },
     });
 
+    let credentials = super::meta::secret(
+        spec,
+        "oauth2_proxy",
+        SECRET,
+        [
+            ("client-id".to_string(), keycloak.client_id.clone()),
+            ("client-secret".to_string(), keycloak.client_secret.clone()),
+            ("cookie-secret".to_string(), cookie_secret),
+        ],
+    );
     Ok(Component {
         name: "oauth2_proxy",
+        objects: vec![credentials.into()],
         helm: vec![HelmRelease {
             release: RELEASE.into(),
             namespace: spec.namespace.to_string(),
@@ -160,7 +175,6 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             repo_url: REPO_URL.into(),
             version: spec.maia.oauth2_proxy_chart_version.clone(),
             values,
-            values_hold_secrets: true,
             footprint: super::Footprint {
                 pods: vec![
                     (PROXY_REQUESTS.0.into(), PROXY_REQUESTS.1.into(), 0),

@@ -65,14 +65,8 @@ pub fn describe(c: &Component) -> String {
     }
     for h in &c.helm {
         out.push_str(&format!(
-            "# helm release {} in {}: {}/{} {} from {} (values hold secrets: {})\n",
-            h.release,
-            h.namespace,
-            h.repo_name,
-            h.chart,
-            h.version,
-            h.repo_url,
-            h.values_hold_secrets
+            "# helm release {} in {}: {}/{} {} from {}\n",
+            h.release, h.namespace, h.repo_name, h.chart, h.version, h.repo_url,
         ));
         out.push_str(&crate::helm_yaml::to_string(&h.values));
     }
@@ -172,20 +166,18 @@ mod tests {
                 }
             }
             assert!(secret_objects > 0, "{name}: the pull secret is a Secret");
-            // Values files that say they hold no secret are written world-readable.
+            // No values file holds a secret: they can be committed (GitOps).
             for h in b.components.iter().flat_map(|c| &c.helm) {
                 let text = h.values.to_string();
                 let holding: Vec<&String> = secrets
                     .iter()
                     .filter(|s| text.contains(s.as_str()))
                     .collect();
-                if !h.values_hold_secrets {
-                    assert!(
-                        holding.is_empty(),
-                        "{name}: {} values hold a secret",
-                        h.release
-                    );
-                }
+                assert!(
+                    holding.is_empty(),
+                    "{name}: {} values hold a secret",
+                    h.release
+                );
             }
         }
     }

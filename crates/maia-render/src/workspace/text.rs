@@ -446,7 +446,8 @@ pub fn bundle_files(
                     path: values.clone().into(),
                     // Helm reads YAML 1.1: every string quoted, so `yes` stays a string.
                     text: crate::helm_yaml::to_string(&release.values),
-                    secret: release.values_hold_secrets,
+                    // Values never hold a secret: the charts read theirs from Secrets.
+                    secret: false,
                     executable: false,
                 });
                 files.push(BundleFile {
@@ -542,7 +543,9 @@ mod tests {
         assert_eq!(order[0], "manifests/01-namespace.yaml");
         // Quota, container defaults, policies and access before any pod starts.
         assert_eq!(order[1], "manifests/02-tenancy.yaml");
-        assert_eq!(order[2], "helm oauth2-proxy");
+        // The proxy's credentials Secret before its chart.
+        assert_eq!(order[2], "manifests/03-oauth2_proxy.yaml");
+        assert_eq!(order[3], "helm oauth2-proxy");
         let hub = order
             .iter()
             .position(|s| s == "helm jupyterhub-brain-mri")
@@ -583,7 +586,7 @@ mod tests {
             "{script}"
         );
         let check = script.find("kubectl get crd tenants.minio.min.io").unwrap();
-        let tenant = script.find("manifests/03-minio.yaml").unwrap();
+        let tenant = script.find("manifests/04-minio.yaml").unwrap();
         assert!(check < tenant);
         let mut minimal = spec.clone();
         minimal.minimal = true;
