@@ -412,6 +412,26 @@ fn deeply_nested_files_are_refused_not_a_crash() {
     assert!(!dir.path().join("out").exists());
 }
 
+/// YAML flow collections nested 200 000 deep (found by fuzzing: the YAML parser takes
+/// quadratic time on them, 90 s here) are refused at once, with their position.
+#[test]
+fn deep_yaml_flow_nesting_is_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = write(
+        dir.path(),
+        "deep.yaml",
+        &format!("namespace: {}", "[".repeat(200_000)),
+    );
+    for kind in ["app", "group", "cluster", "maia"] {
+        let (code, _, err) = run(maia()
+            .args(["config", "validate", "--kind", kind])
+            .arg(&deep));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("deep.yaml:1:"), "{err}");
+        assert!(err.contains("nested more than 64 levels deep"), "{err}");
+    }
+}
+
 /// Thousands of errors are all counted, the first 50 printed, and the rest summed up.
 #[test]
 fn many_errors_are_counted_and_the_printout_is_capped() {

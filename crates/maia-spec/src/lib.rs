@@ -15,6 +15,7 @@ mod path;
 pub mod quantity;
 mod source;
 pub mod workspace;
+pub mod yaml_depth;
 mod yaml_locate;
 
 pub use diag::{Diagnostic, Issue, Severity};

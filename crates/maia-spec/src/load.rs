@@ -114,6 +114,17 @@ pub(crate) fn parse<T: ConfigFile>(
                 }
             }
         }
+        Format::Yaml if crate::yaml_depth::too_deep(&source.text).is_some() => {
+            let loc = crate::yaml_depth::too_deep(&source.text);
+            Err((
+                FieldPath::root(),
+                format!(
+                    "flow collections ([ ] or {{ }}) are nested more than {} levels deep",
+                    crate::yaml_depth::MAX_FLOW_DEPTH
+                ),
+                loc,
+            ))
+        }
         Format::Yaml => {
             let de = yaml_serde::Deserializer::from_str(&source.text);
             let ignored = serde_ignored::Deserializer::new(de, &mut record);
