@@ -643,3 +643,97 @@ fn helm_merge_merges_maps_and_replaces_the_rest() {
         json!({"a": {"b": 1, "c": [3]}, "d": {"g": 1}})
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The GitOps hand-over: Argo CD's own CRDs (argoproj/argo-cd v3.5.1, Apache-2.0).
+
+const ARGO_APPLICATION_CRD: &str = "argocd-v3.5.1.application-crd.yaml";
+const ARGO_APPLICATIONSET_CRD: &str = "argocd-v3.5.1.applicationset-crd.yaml";
+
+/// The Application of every golden scenario, and the fleet's ApplicationSet, validate
+/// against Argo CD's CRDs (strict where the CRDs do not keep unknown fields).
+#[test]
+fn argo_cd_applications_validate_against_the_argo_cd_crds() {
+    let Some(dir) = schema_dir().filter(|d| {
+        [ARGO_APPLICATION_CRD, ARGO_APPLICATIONSET_CRD]
+            .iter()
+            .all(|f| d.join(f).is_file())
+    }) else {
+        eprintln!("skipped: the Argo CD CRDs are not here (see tests/schemas/README.md)");
+        return;
+    };
+    use maia_render::workspace::gitops::{GitOps, application, application_set};
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (_, app_schema) = crd_validator(&read(ARGO_APPLICATION_CRD), "v1alpha1");
+    let (_, set_schema) = crd_validator(&read(ARGO_APPLICATIONSET_CRD), "v1alpha1");
+    let git = GitOps {
+        repo_url: "https://git.example.org/maia/fleet.git".into(),
+        repo_path: "clusters/prod".into(),
+        target_revision: "main".into(),
+        automated: true,
+        prune: true,
+        self_heal: false,
+    };
+    let gpu = common::gpu_group();
+    let mut findings = Vec::new();
+    for (name, group, cluster, maia, minimal) in [
+        ("full_subdomain_nginx_nodeport", GROUP, NGINX, None, false),
+        (
+            "full_subpath_traefik_loadbalancer",
+            GROUP,
+            TRAEFIK,
+            Some(MAIA),
+            false,
+        ),
+        ("minimal", GROUP, NGINX, None, true),
+        ("gpu_group", gpu.as_str(), NGINX, None, false),
+    ] {
+        let rendered = common::render(group, cluster, maia, minimal);
+        let spec = maia_spec::workspace::load::load_str(
+            maia_spec::workspace::load::WorkspaceTexts {
+                group: ("group.yaml", group),
+                cluster: ("cluster.yaml", cluster),
+                maia: maia.map(|m| ("maia.yaml", m)),
+            },
+            minimal,
+            maia_spec::LoadOptions::default(),
+        )
+        .unwrap()
+        .spec;
+        let app = application(&spec, &rendered.bundle, &git)
+            .to_json()
+            .unwrap();
+        findings.extend(errors(
+            &app_schema,
+            &app,
+            "",
+            &format!("{name}: Application"),
+        ));
+        let set = application_set(&rendered.bundle, &git).to_json().unwrap();
+        findings.extend(errors(
+            &set_schema,
+            &set,
+            "",
+            &format!("{name}: ApplicationSet"),
+        ));
+    }
+    // The check can fail: a misspelt field is refused.
+    let spec = maia_spec::workspace::load::load_str(
+        maia_spec::workspace::load::WorkspaceTexts {
+            group: ("group.yaml", GROUP),
+            cluster: ("cluster.yaml", NGINX),
+            maia: None,
+        },
+        false,
+        maia_spec::LoadOptions::default(),
+    )
+    .unwrap()
+    .spec;
+    let rendered = common::render(GROUP, NGINX, None, false);
+    let mut wrong = application(&spec, &rendered.bundle, &git)
+        .to_json()
+        .unwrap();
+    wrong["spec"]["syncPolicy"]["automatic"] = json!({});
+    assert!(!errors(&app_schema, &wrong, "", "wrong").is_empty());
+    assert_no_findings(findings);
+}

@@ -14,6 +14,7 @@ use crate::object::Object;
 mod addons;
 pub mod credentials;
 mod filebrowser;
+pub mod gitops;
 mod ingress;
 mod jupyterhub;
 mod kubeflow;
