@@ -23,6 +23,7 @@ use crate::output::Format;
         maia app deploy --config-file app.json --wait\n  \
         maia app status jupyterlab-1-v1 -n demo\n  \
         maia namespace render --namespace-config-file group.yaml --cluster-config-file cluster.yaml --config-folder out/\n  \
+        maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/\n  \
         maia config validate app.json\n  \
         maia config schema app > app.schema.json"
 )]
@@ -42,6 +43,92 @@ pub(crate) enum Command {
     /// MAIA workspaces: a research group's namespace with every component
     #[command(subcommand)]
     Namespace(NamespaceCommand),
+    /// Many groups at once: every group form of a folder, in one run
+    #[command(
+        subcommand,
+        long_about = "Many groups at once: every group form of a folder, in one run.\n\n\
+            `maia fleet render` renders the workspaces of all the groups whose forms are in \
+            one folder, for one cluster, into one config folder: the same bundles \
+            `maia namespace render` writes group by group, in one process, on every core, \
+            with one pass giving out the SSH ports of the whole fleet.",
+        after_help = "Examples:\n  \
+            maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/\n  \
+            maia fleet render --help"
+    )]
+    Fleet(FleetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Render every group form of a folder into one config folder, without a cluster
+    #[command(
+        long_about = "Render every group form of a folder into one config folder, without a cluster.\n\n\
+            Each *.yaml, *.yml and *.json file of the --forms folder (sorted by name; \
+            subfolders and other files are ignored) is a group form. Every group is rendered \
+            as `maia namespace render` renders it, into <config folder>/<group_ID>/, in one \
+            process on every core: the cluster config and the MAIA config are read once, and \
+            the config folder is locked once (<config folder>/.maia/lock) for the whole run.\n\n\
+            SSH ports are given in one pass before rendering, group after group in the order \
+            of their group_IDs: a user keeps the port their group's credentials.yaml gives \
+            them; a new user gets the lowest port of port_range that no user of any group \
+            under the config folder has (<config folder>/.maia/ssh-ports.json). The bundles and \
+            the ledger are the same, byte for byte, as running `maia namespace render` for \
+            each group in that order.\n\n\
+            Only files whose bytes change are written, so a second run with the same forms \
+            writes nothing. Each group is reported as new (its first render), changed, \
+            unchanged or error. A bad form stops only its own group: its errors are printed \
+            with the file, line, field and a hint, and the other groups are rendered. Two \
+            forms whose groups map to one namespace (Brain_MRI, brain.mri, brain-mri) are \
+            both refused.",
+        after_help = "Examples:\n  \
+            maia fleet render --forms forms/ --cluster-config-file examples/workspace/cluster-nginx.yaml \\\n      \
+            --config-folder out/\n  \
+            maia fleet render --forms forms/ --cluster-config-file cluster.yaml \\\n      \
+            --maia-config-file maia.yaml --config-folder out/ --minimal\n  \
+            maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/ -o json \\\n      \
+            | jq '.groups[] | select(.status != \"unchanged\")'\n  \
+            out/Brain_MRI/deploy.sh    # each bundle, after review, with KUBECONFIG set\n\n\
+            Exit codes: 0 every group rendered; 2 bad input: a form is invalid, two groups \
+            share a namespace, or the cluster or MAIA config is invalid (then nothing is \
+            rendered); 1 another failure, e.g. a file that cannot be written."
+    )]
+    Render(FleetRenderArgs),
+}
+
+/// The arguments of `maia fleet render`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetRenderArgs {
+    /// Folder of group forms: its *.yaml, *.yml and *.json files
+    #[arg(long, value_name = "DIR")]
+    pub(crate) forms: PathBuf,
+    /// The cluster config of every group (domain, ingress, SSH, Keycloak, …)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: PathBuf,
+    /// The MAIA config (images and chart versions); built-in defaults when left out
+    #[arg(long, value_name = "FILE")]
+    pub(crate) maia_config_file: Option<PathBuf>,
+    /// Folder the bundles are written under (as DIR/<group_ID>/)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_folder: PathBuf,
+    /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
+    #[arg(long)]
+    pub(crate) minimal: bool,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = FleetFormat::Text)]
+    pub(crate) output: FleetFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
+}
+
+/// How `maia fleet render` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum FleetFormat {
+    /// A line per group, then the totals
+    #[default]
+    Text,
+    /// One JSON object: each group's result and the totals
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod compat;
 pub(crate) mod config;
 pub mod deploy;
 pub(crate) mod error;
+pub(crate) mod fleet;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AppCommand, Cli, Command, ConfigCommand, NamespaceCommand};
+use crate::cli::{AppCommand, Cli, Command, ConfigCommand, FleetCommand, NamespaceCommand};
 
 /// The `maia` command: parses the command line, runs the command and returns its exit
 /// code (a plan's own codes: 0 no change, 1 changes, 2 error).
@@ -48,6 +49,8 @@ pub fn run() -> ExitCode {
         Command::Namespace(NamespaceCommand::List(args)) => workspace::list(&args),
         Command::Namespace(NamespaceCommand::Delete(args)) => workspace::delete(&args),
         Command::Namespace(NamespaceCommand::Kubeconfig(args)) => workspace::kubeconfig(&args),
+        // A report per group, and its own exit code: 0 all rendered, 2 bad input, 1 other.
+        Command::Fleet(FleetCommand::Render(args)) => return fleet::render(&args),
     })
 }
 

@@ -7,7 +7,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use maia_render::workspace::{Bundle, EnvFile, SecretSource, ports};
+use maia_render::workspace::{Bundle, EnvFile, SecretSource};
 use maia_spec::workspace::{LoadedWorkspace, WorkspaceSpec};
 
 use crate::cli::{NamespaceRenderArgs, WorkspaceFileArgs};
@@ -47,6 +47,7 @@ use maia_deploy::workspace::folder::{
     self, CredentialsFile, FolderCredentials, FolderPorts, PortsLedger, WriteReport,
 };
 
+use maia_render::workspace::SshPorts;
 use maia_render::workspace::text::BundleFile;
 pub(crate) use maia_render::workspace::text::hub_url;
 
@@ -59,10 +60,26 @@ pub struct Rendered {
     pub(crate) dir: PathBuf,
     /// Every file of the bundle, in the order they are written.
     pub files: Vec<BundleFile>,
-    /// Every group's SSH ports, this group's included, and where they are kept.
+    /// The ports ledger, to be written with the bundle: it lacks this group's ports as
+    /// rendered (or is missing).
+    pub(crate) ledger: Option<LedgerWrite>,
+}
+
+/// Every group's SSH ports, and where they are kept.
+#[derive(Debug)]
+pub(crate) struct LedgerWrite {
     pub(crate) ledger: PortsLedger,
-    pub(crate) ledger_path: PathBuf,
-    /// The ledger on disk lacks this group's ports as rendered (or is missing).
+    pub(crate) path: PathBuf,
+}
+
+/// A group whose SSH ports are given: what rendering it needs besides the secrets.
+#[derive(Debug)]
+pub(crate) struct Allocated {
+    pub(crate) spec: WorkspaceSpec,
+    /// Its `credentials.yaml`, when it has one.
+    pub(crate) existing: Option<CredentialsFile>,
+    pub(crate) ports: SshPorts,
+    /// The ledger file lacks these ports (or is missing).
     pub(crate) ledger_stale: bool,
 }
 
@@ -107,30 +124,65 @@ pub fn render(
     regenerate: &[String],
     env_file: Option<&EnvFile>,
 ) -> Result<Rendered> {
-    let dir = folder.group_dir(&spec.group_id);
-    let store = FolderCredentials::new(folder, &spec);
-    let existing = store.read()?;
+    let existing = FolderCredentials::new(folder, &spec).read()?;
+    let mut ports = FolderPorts::read(folder);
+    let allocated = allocate(spec, existing, &mut ports)?;
+    let stale = allocated.ledger_stale;
+    let mut rendered = render_allocated(allocated, folder, source, regenerate, env_file)?;
+    rendered.ledger = stale.then(|| LedgerWrite {
+        ledger: ports.into_ledger(),
+        path: folder.ledger_path(),
+    });
+    Ok(rendered)
+}
+
+/// Gives the users of `spec` their SSH ports: those `existing` (its credentials.yaml)
+/// lists are kept, new users get the lowest ports no group of `ports` has. Refuses a
+/// namespace another group of the folder has. The ports are recorded in `ports`, so a
+/// group allocated after this one avoids them.
+pub(crate) fn allocate(
+    spec: WorkspaceSpec,
+    existing: Option<CredentialsFile>,
+    ports: &mut FolderPorts<'_>,
+) -> Result<Allocated> {
+    ports.check_namespace(&spec)?;
+    let kept = existing.as_ref().map(|f| &f.ssh_ports);
+    let (given, ledger_stale) = ports
+        .allocate(&spec, kept.unwrap_or(&SshPorts::default()))
+        .map_err(|e| CliError::Usage {
+            message: e.to_string(),
+            hint: Some(
+                "widen port_range in the cluster config (ports of the other groups under the config folder are taken)"
+                    .into(),
+            ),
+        })?;
+    Ok(Allocated {
+        spec,
+        existing,
+        ports: given,
+        ledger_stale,
+    })
+}
+
+/// Renders a group whose ports are given, with the credentials of its
+/// `credentials.yaml` (`regenerate`: see [`render`]); the ledger is the caller's.
+pub(crate) fn render_allocated(
+    allocated: Allocated,
+    folder: &ConfigFolder,
+    source: &mut dyn SecretSource,
+    regenerate: &[String],
+    env_file: Option<&EnvFile>,
+) -> Result<Rendered> {
+    let Allocated {
+        spec,
+        existing,
+        ports,
+        ..
+    } = allocated;
     let mut kept = existing.clone().unwrap_or_default().credentials;
     for key in regenerate {
         kept.0.remove(key);
     }
-    let mut port_source = FolderPorts::read(folder);
-    port_source.check_namespace(&spec)?;
-    let facts = port_source.facts(&spec)?;
-    let ports = ports::allocate(
-        &spec.users,
-        &facts.kept,
-        &facts.in_use,
-        spec.cluster.port_range,
-    )
-    .map_err(|e| CliError::Usage {
-        message: e.to_string(),
-        hint: Some(
-            "widen port_range in the cluster config (ports of the other groups under the config folder are taken)"
-                .into(),
-        ),
-    })?;
-    let ledger_stale = port_source.record(&spec.group_id, &ports);
     let bundle = maia_render::workspace::render_with(&spec, &kept, source, &ports, env_file)?;
     // A credentials.yaml that exists but lacks a key the bundle needs was damaged or
     // hand-edited: drawing a new password silently would lock the workspace out.
@@ -147,7 +199,10 @@ pub fn render(
                 .map(|k| format!("--regenerate {k}"))
                 .collect();
             return Err(maia_deploy::DeployError::CredentialsDamaged {
-                path: store.path().display().to_string(),
+                path: FolderCredentials::new(folder, &spec)
+                    .path()
+                    .display()
+                    .to_string(),
                 reason: format!(
                     "it lacks {}",
                     missing
@@ -168,13 +223,11 @@ pub fn render(
     }
     let files = bundle_files(&spec, &bundle)?;
     Ok(Rendered {
+        dir: folder.group_dir(&spec.group_id),
         spec,
         bundle,
-        dir,
         files,
-        ledger_path: folder.ledger_path(),
-        ledger: port_source.into_ledger(),
-        ledger_stale,
+        ledger: None,
     })
 }
 
@@ -218,15 +271,29 @@ pub(crate) fn bundle_files(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Vec<
     )?)
 }
 
-/// Writes the bundle into the group's folder (the config folder locked), then the
-/// ports ledger when it lacks this group's ports; see [`folder::write_bundle`].
+/// Writes the bundle into the group's folder (the config folder locked), after the
+/// ports ledger when it lacks this group's ports: the ports are reserved before any
+/// credentials.yaml holds them, so a run stopped half-way never hands them out twice.
 pub(crate) fn write(rendered: &Rendered) -> Result<WriteReport> {
-    let mut report = folder::write_bundle(&rendered.dir, &rendered.files)?;
-    if rendered.ledger_stale {
-        folder::write_ledger(&rendered.ledger_path, &rendered.ledger)?;
-        report.written.push(rendered.ledger_path.clone());
+    if let Some(l) = &rendered.ledger {
+        folder::write_ledger(&l.path, &l.ledger)?;
+    }
+    let mut report = write_group(rendered)?;
+    if report.created
+        && let Some(config_folder) = rendered.dir.parent()
+    {
+        folder::sync_dir(config_folder)?;
+    }
+    if let Some(l) = &rendered.ledger {
+        report.written.push(l.path.clone());
     }
     Ok(report)
+}
+
+/// Writes the bundle alone (see [`folder::write_bundle`]); the caller syncs the config
+/// folder when the group's folder was created.
+pub(crate) fn write_group(rendered: &Rendered) -> Result<WriteReport> {
+    Ok(folder::write_bundle(&rendered.dir, &rendered.files)?)
 }
 
 /// Loads, renders and writes; prints what was written (never a secret).

@@ -138,9 +138,10 @@ fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, path: &std::path::Path) -
         bundle: bundle.clone(),
         dir: folder.group_dir(&spec.group_id),
         files: namespace::bundle_files(spec, bundle)?,
-        ledger,
-        ledger_path: folder.ledger_path(),
-        ledger_stale: true,
+        ledger: Some(namespace::LedgerWrite {
+            ledger,
+            path: folder.ledger_path(),
+        }),
     };
     let report = namespace::write(&rendered)?;
     for p in &report.written {

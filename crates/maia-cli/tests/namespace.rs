@@ -4,12 +4,14 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use base64::Engine as _;
+
+mod files;
+use files::{tree, walk};
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,27 +40,6 @@ fn render(group: &Path, cluster: &Path, folder: &Path, extra: &[&str]) -> (Strin
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-/// Every file under `dir`: relative path → (bytes, mode).
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-                out.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    (std::fs::read(&p).unwrap(), mode),
-                );
-            }
-        }
-    }
-    out
 }
 
 fn credentials(dir: &Path) -> serde_json::Value {
@@ -816,19 +797,6 @@ fn concurrent_renders_into_one_folder_take_turns() {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// A loopback S3 endpoint serving one object to presigned GETs, for a bounded number

@@ -35,6 +35,29 @@ pub struct PortsExhausted {
     pub in_use: usize,
 }
 
+/// The ports something else already holds, as [`allocate_in`] asks about them: a set,
+/// or a caller's own index when it allocates for many groups in a row.
+pub trait InUse {
+    /// Whether `port` is taken.
+    fn contains(&self, port: u16) -> bool;
+    /// How many ports are taken (for the error message).
+    fn count(&self) -> usize;
+    /// The lowest port of `from..=to` that is not taken.
+    fn first_free(&self, from: u16, to: u16) -> Option<u16> {
+        (from..=to).find(|p| !self.contains(*p))
+    }
+}
+
+impl InUse for BTreeSet<u16> {
+    fn contains(&self, port: u16) -> bool {
+        BTreeSet::contains(self, &port)
+    }
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
 /// Allocates ports for `users`. `kept` are the ports of the previous run (users no
 /// longer listed free theirs); `in_use` are ports taken by anything else.
 pub fn allocate(
@@ -43,30 +66,51 @@ pub fn allocate(
     in_use: &BTreeSet<u16>,
     range: (u16, u16),
 ) -> Result<SshPorts, PortsExhausted> {
+    allocate_in(users, kept, in_use, range)
+}
+
+/// [`allocate`], asking `in_use` which ports are taken.
+pub fn allocate_in(
+    users: &[String],
+    kept: &SshPorts,
+    in_use: &impl InUse,
+    range: (u16, u16),
+) -> Result<SshPorts, PortsExhausted> {
     let mut out = BTreeMap::new();
-    let mut taken: BTreeSet<u16> = in_use.clone();
+    // This group's ports, as they are given.
+    let mut mine = BTreeSet::new();
     // Existing users first, so a new user can never take a port someone has.
     for user in users {
         if let Some(p) = kept.port(user).filter(|p| (range.0..=range.1).contains(p))
-            && taken.insert(p)
+            && !in_use.contains(p)
+            && mine.insert(p)
         {
             out.insert(user.clone(), p);
         }
     }
+    // Every port below the last one given is taken: the next search starts there.
+    let mut from = Some(range.0);
     for user in users {
         if out.contains_key(user) {
             continue;
         }
-        let free = (range.0..=range.1)
-            .find(|p| !taken.contains(p))
-            .ok_or_else(|| PortsExhausted {
-                user: user.clone(),
-                min: range.0,
-                max: range.1,
-                needed: users.len(),
-                in_use: in_use.len(),
-            })?;
-        taken.insert(free);
+        let exhausted = || PortsExhausted {
+            user: user.clone(),
+            min: range.0,
+            max: range.1,
+            needed: users.len(),
+            in_use: in_use.count(),
+        };
+        let free = loop {
+            let p = from
+                .and_then(|f| in_use.first_free(f, range.1))
+                .ok_or_else(exhausted)?;
+            if mine.insert(p) {
+                break p;
+            }
+            from = p.checked_add(1);
+        };
+        from = Some(free);
         out.insert(user.clone(), free);
     }
     Ok(SshPorts(out))
@@ -111,5 +155,44 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.user, "c");
+    }
+
+    /// A caller's own index gives what a set gives, kept ports and all.
+    #[test]
+    fn allocate_in_asks_the_callers_index() {
+        struct Odd;
+        impl InUse for Odd {
+            fn contains(&self, port: u16) -> bool {
+                port % 2 == 1
+            }
+            fn count(&self) -> usize {
+                5
+            }
+        }
+        let set: BTreeSet<u16> = (100..=110).filter(|p| p % 2 == 1).collect();
+        let kept = SshPorts(BTreeMap::from([("b".into(), 104), ("c".into(), 103)]));
+        let u = users(&["a", "b", "c", "d"]);
+        let by_index = allocate_in(&u, &kept, &Odd, (100, 110)).unwrap();
+        assert_eq!(by_index, allocate(&u, &kept, &set, (100, 110)).unwrap());
+        assert_eq!(
+            by_index.0,
+            BTreeMap::from([
+                ("a".into(), 100),
+                ("b".into(), 104),
+                ("c".into(), 102),
+                ("d".into(), 106)
+            ])
+        );
+        let err =
+            allocate_in(&users(&["a", "b"]), &SshPorts::default(), &Odd, (109, 110)).unwrap_err();
+        assert_eq!((err.user.as_str(), err.in_use), ("b", 5));
+        // The last port of all can be given, and then nothing is left.
+        let all = allocate_in(
+            &users(&["a", "b"]),
+            &SshPorts::default(),
+            &Odd,
+            (65534, 65535),
+        );
+        assert_eq!(all.unwrap_err().user, "b");
     }
 }

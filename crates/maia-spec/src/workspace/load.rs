@@ -57,18 +57,25 @@ pub fn read_cluster_file(path: &Path) -> Result<String, SpecError> {
     read_text(ClusterConfig::KIND, path)
 }
 
+/// Reads a group form file as every workspace command does.
+pub fn read_group_file(path: &Path) -> Result<String, SpecError> {
+    read_text(GroupForm::KIND, path)
+}
+
+/// Reads a MAIA config file as every workspace command does.
+pub fn read_maia_file(path: &Path) -> Result<String, SpecError> {
+    read_text(MaiaConfig::KIND, path)
+}
+
 /// Reads and checks a workspace. `minimal` is `--minimal`: fewer Keycloak settings are needed.
 pub fn load(
     files: WorkspaceFiles<'_>,
     minimal: bool,
     options: LoadOptions,
 ) -> Result<LoadedWorkspace, SpecError> {
-    let group = read_text(GroupForm::KIND, files.group)?;
-    let cluster = read_text(ClusterConfig::KIND, files.cluster)?;
-    let maia = match files.maia {
-        Some(p) => Some(read_text(MaiaConfig::KIND, p)?),
-        None => None,
-    };
+    let group = read_group_file(files.group)?;
+    let cluster = read_cluster_file(files.cluster)?;
+    let maia = files.maia.map(read_maia_file).transpose()?;
     let g = files.group.to_string_lossy();
     let c = files.cluster.to_string_lossy();
     let m = files.maia.map(|p| p.to_string_lossy());
