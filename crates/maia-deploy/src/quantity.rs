@@ -1,5 +1,7 @@
 //! Kubernetes quantities compared by value, as the API server normalises them.
 
+use maia_spec::quantity::nanos;
+
 /// True when both texts are quantities of the same value ("5000m" and "5",
 /// "1Gi" and "1024Mi"), or the same text.
 pub(crate) fn same(a: &str, b: &str) -> bool {
@@ -9,59 +11,6 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
 /// True when `a` is a larger quantity than `b` ("200Gi" > "100Gi").
 pub(crate) fn greater(a: &str, b: &str) -> bool {
     matches!((nanos(a), nanos(b)), (Some(x), Some(y)) if x > y)
-}
-
-/// The value in billionths, exact for every quantity a spec would hold.
-fn nanos(text: &str) -> Option<i128> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    let (negative, number) = match number.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, number.strip_prefix('+').unwrap_or(number)),
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
-    let digits = format!("{whole}{fraction}");
-    if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let mantissa: i128 = digits.parse().ok()?;
-    let mut exponent: i32 = 9 - i32::try_from(fraction.len()).ok()?;
-    let mut factor: i128 = 1;
-    match suffix {
-        "" => {}
-        "n" => exponent -= 9,
-        "u" => exponent -= 6,
-        "m" => exponent -= 3,
-        "k" => exponent += 3,
-        "M" => exponent += 6,
-        "G" => exponent += 9,
-        "T" => exponent += 12,
-        "P" => exponent += 15,
-        "E" => exponent += 18,
-        "Ki" => factor = 1 << 10,
-        "Mi" => factor = 1 << 20,
-        "Gi" => factor = 1 << 30,
-        "Ti" => factor = 1 << 40,
-        "Pi" => factor = 1 << 50,
-        "Ei" => factor = 1 << 60,
-        s => {
-            let e = s.strip_prefix(['e', 'E'])?;
-            exponent += e.parse::<i32>().ok()?;
-        }
-    }
-    let mut value = mantissa.checked_mul(factor)?;
-    if exponent >= 0 {
-        value = value.checked_mul(10i128.checked_pow(u32::try_from(exponent).ok()?)?)?;
-    } else {
-        value /= 10i128.checked_pow(u32::try_from(-exponent).ok()?)?;
-    }
-    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]

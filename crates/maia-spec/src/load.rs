@@ -92,6 +92,11 @@ pub(crate) fn parse<T: ConfigFile>(
 ) -> Result<Parsed<T>, SpecError> {
     let mut unknown: Vec<FieldPath> = Vec::new();
     let mut record = |p: serde_ignored::Path<'_>| unknown.push(FieldPath::from_ignored(&p));
+    // Deep YAML flow nesting makes the parser quadratic: refused before parsing.
+    let too_deep = match source.format {
+        Format::Yaml => crate::yaml_depth::too_deep(&source.text),
+        Format::Json => None,
+    };
     let result: Result<T, ParseFailure> = match source.format {
         Format::Json => {
             let mut de = serde_json::Deserializer::from_str(&source.text);
@@ -114,17 +119,14 @@ pub(crate) fn parse<T: ConfigFile>(
                 }
             }
         }
-        Format::Yaml if crate::yaml_depth::too_deep(&source.text).is_some() => {
-            let loc = crate::yaml_depth::too_deep(&source.text);
-            Err((
-                FieldPath::root(),
-                format!(
-                    "flow collections ([ ] or {{ }}) are nested more than {} levels deep",
-                    crate::yaml_depth::MAX_FLOW_DEPTH
-                ),
-                loc,
-            ))
-        }
+        Format::Yaml if too_deep.is_some() => Err((
+            FieldPath::root(),
+            format!(
+                "flow collections ([ ] or {{ }}) are nested more than {} levels deep",
+                crate::yaml_depth::MAX_FLOW_DEPTH
+            ),
+            too_deep,
+        )),
         Format::Yaml => {
             let de = yaml_serde::Deserializer::from_str(&source.text);
             let ignored = serde_ignored::Deserializer::new(de, &mut record);

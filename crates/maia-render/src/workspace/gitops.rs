@@ -227,9 +227,7 @@ pub fn group_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::credentials::CountingSource;
-    use crate::workspace::testing::{first_ports, variants};
-    use crate::workspace::{Credentials, render_with};
+    use crate::workspace::testing::{first_bundle as bundle, variants};
 
     fn git() -> GitOps {
         GitOps {
@@ -240,17 +238,6 @@ mod tests {
             prune: true,
             self_heal: true,
         }
-    }
-
-    fn bundle(spec: &WorkspaceSpec) -> Bundle {
-        render_with(
-            spec,
-            &Credentials::default(),
-            &mut CountingSource::default(),
-            &first_ports(spec),
-            None,
-        )
-        .unwrap()
     }
 
     #[test]

@@ -649,21 +649,9 @@ pub fn member_rules() -> Vec<PolicyRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::credentials::CountingSource;
-    use crate::workspace::testing::{first_ports, variants};
-    use crate::workspace::{Bundle, Credentials, render_with};
+    use crate::workspace::Bundle;
+    use crate::workspace::testing::{first_bundle as bundle, variants};
     use serde_json::Value;
-
-    fn bundle(spec: &WorkspaceSpec) -> Bundle {
-        render_with(
-            spec,
-            &Credentials::default(),
-            &mut CountingSource::default(),
-            &first_ports(spec),
-            None,
-        )
-        .unwrap()
-    }
 
     fn json(o: &Object) -> Value {
         o.to_json().unwrap()

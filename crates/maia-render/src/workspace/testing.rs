@@ -23,6 +23,17 @@ pub fn first_ports(spec: &WorkspaceSpec) -> SshPorts {
     .expect("fixture range fits the fixture users")
 }
 
+/// The whole workspace as a first run renders it (no kept credentials).
+pub fn first_bundle(spec: &WorkspaceSpec) -> super::Bundle {
+    super::render(
+        spec,
+        &Credentials::default(),
+        &mut CountingSource::default(),
+        &first_ports(spec),
+    )
+    .expect("fixture renders")
+}
+
 /// Renders `render` for `spec` on a first run (no kept credentials).
 pub fn render_one(render: RenderFn, spec: &WorkspaceSpec) -> (Component, Credentials) {
     render_one_with(render, spec, None)
@@ -123,9 +134,8 @@ mod tests {
         (b, source.drawn)
     }
 
-    /// Secrets may sit in Secrets and in helm values files (written 0600), never in
-    /// the other objects, which land in world-readable manifests and in the cluster
-    /// for anyone who can `get` a Deployment.
+    /// Secrets sit in Secrets only, never in Helm values or the other objects, which
+    /// land in world-readable files and in the cluster for anyone who can `get` them.
     #[test]
     fn no_secret_appears_in_an_object_other_than_a_secret() {
         for (name, spec) in variants() {

@@ -508,24 +508,7 @@ pub fn bundle_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::credentials::CountingSource;
-
-    fn bundle(spec: &WorkspaceSpec) -> Bundle {
-        let ports = crate::workspace::ports::allocate(
-            &spec.users,
-            &Default::default(),
-            &Default::default(),
-            spec.cluster.port_range,
-        )
-        .unwrap();
-        crate::workspace::render(
-            spec,
-            &Default::default(),
-            &mut CountingSource::default(),
-            &ports,
-        )
-        .unwrap()
-    }
+    use crate::workspace::testing::first_bundle as bundle;
 
     #[test]
     fn install_steps_follow_apply_order_and_add_each_repository_once() {
