@@ -116,9 +116,50 @@ pub(crate) struct FleetRenderArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = FleetFormat::Text)]
     pub(crate) output: FleetFormat,
+    /// A GitOps tree for Argo CD as well.
+    #[command(flatten)]
+    pub(crate) gitops: GitOpsArgs,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub(crate) strictness: Strictness,
+}
+
+/// The GitOps hand-over: where the tree is committed and how Argo CD syncs it.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "GitOps hand-over")]
+pub struct GitOpsArgs {
+    /// Also write a tree without any Secret for this GitOps tool to sync (needs --repo-url)
+    #[arg(long, value_enum, value_name = "TOOL", requires = "repo_url")]
+    pub gitops: Option<GitOpsTool>,
+    /// The git repository the tree is committed to, as Argo CD reaches it
+    #[arg(long, value_name = "URL", requires = "gitops")]
+    pub repo_url: Option<String>,
+    /// The tree's folder inside the repository (default: the repository's root)
+    #[arg(long, value_name = "PREFIX", default_value = "", requires = "gitops")]
+    pub repo_path: String,
+    /// The branch, tag or commit Argo CD follows
+    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "gitops")]
+    pub target_revision: String,
+    /// Where the tree is written (default: <config folder>/gitops); commit its content
+    /// under --repo-path
+    #[arg(long, value_name = "DIR", requires = "gitops")]
+    pub gitops_folder: Option<PathBuf>,
+    /// Argo CD syncs only when asked (no syncPolicy.automated)
+    #[arg(long, requires = "gitops")]
+    pub no_auto_sync: bool,
+    /// Automated sync leaves what left the tree in place (automated.prune false)
+    #[arg(long, requires = "gitops", conflicts_with = "no_auto_sync")]
+    pub no_prune: bool,
+    /// Automated sync leaves changes made by hand in place (automated.selfHeal false)
+    #[arg(long, requires = "gitops", conflicts_with = "no_auto_sync")]
+    pub no_self_heal: bool,
+}
+
+/// The GitOps tools maia writes a tree for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GitOpsTool {
+    /// Argo CD: an Application per group, an ApplicationSet for the fleet
+    Argocd,
 }
 
 /// How `maia fleet render` reports.
@@ -175,7 +216,8 @@ pub(crate) enum NamespaceCommand {
             maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
             maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml --wait --timeout 20m\n  \
             maia namespace deploy ... --skip-helm --skip-kubeflow   # prints those steps for you to run\n  \
-            maia namespace deploy ... --config-folder out/          # also writes the bundle and credentials.yaml\n\n\
+            maia namespace deploy ... --config-folder out/          # also writes the bundle and credentials.yaml\n  \
+            maia namespace deploy ... --config-folder out/ --secrets-only   # GitOps: Argo CD applies the rest\n\n\
             Exit codes: 0 deployed, 1 the cluster refused or a component failed, 2 bad input \
             (or a preflight problem in the input)."
     )]
@@ -262,10 +304,15 @@ pub struct NamespaceDeployArgs {
     /// Do not install KubeFlow Pipelines: print the kubectl commands for you to run
     #[arg(long)]
     pub skip_kubeflow: bool,
+    /// Apply only the Namespace and the Secrets, prune nothing, run no helm: the GitOps
+    /// hand-over, where Argo CD applies the rest from the committed tree
+    #[arg(long, conflicts_with_all = ["wait", "skip_helm", "skip_kubeflow"])]
+    pub secrets_only: bool,
     /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub state_namespace: String,
-    /// Also write the bundle (manifests, values, credentials.yaml) under DIR/<group_ID>/
+    /// Also write the bundle (manifests, values, credentials.yaml) under DIR/<group_ID>/;
+    /// its credentials.yaml is read first (with --secrets-only it is only read)
     #[arg(long, value_name = "DIR")]
     pub config_folder: Option<PathBuf>,
     /// Output
@@ -346,6 +393,9 @@ pub struct NamespaceRenderArgs {
     /// bundle's copy
     #[arg(long)]
     pub refresh_env: bool,
+    /// A GitOps tree for Argo CD as well.
+    #[command(flatten)]
+    pub gitops: GitOpsArgs,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,

@@ -23,13 +23,13 @@ use std::error::Error as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use maia_deploy::workspace::folder::{
     self, ConfigFolder, CredentialsFile, FolderPorts, PortsLedger, namespace_conflict,
 };
-use maia_render::workspace::SshPorts;
+use maia_render::workspace::{Bundle, SshPorts};
 use maia_spec::workspace::WorkspaceSpec;
 use maia_spec::workspace::cluster::Install;
 use maia_spec::workspace::load::{self as ws, WorkspaceTexts};
@@ -38,6 +38,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{FleetFormat, FleetRenderArgs};
 use crate::error::{CliError, Result};
+use crate::gitops::Tree;
 use crate::namespace::{self, Allocated, OsRandom};
 use crate::report;
 
@@ -87,6 +88,8 @@ struct Done {
     removed: usize,
     /// Its folder was created: the config folder must be synced.
     created: bool,
+    /// Its folder in the GitOps tree was created: the tree's folder must be synced.
+    tree_created: bool,
 }
 
 /// One form and what became of it.
@@ -109,9 +112,12 @@ struct Fleet {
     ledger_written: bool,
     /// Syncing the config folder failed, after every group was written.
     folder_error: Option<CliError>,
+    /// The GitOps tree's folder and whether its ApplicationSet was written.
+    tree: Option<(PathBuf, bool)>,
 }
 
 fn run(args: &FleetRenderArgs) -> Result<Fleet> {
+    let tree = Tree::from_args(&args.gitops, &args.config_folder)?;
     let forms = list_forms(&args.forms)?;
     let shared = Shared::read(args)?;
     // Held until the last bundle is written: other runs into the folder wait.
@@ -125,37 +131,69 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
         .collect();
     order.sort_by(|a, b| group_id(&entries[*a]).cmp(group_id(&entries[*b])));
 
-    let ledger_written = render_all(&mut entries, &order, &folder, cores)?;
+    let sample = OnceLock::new();
+    let out = Out {
+        folder: &folder,
+        tree: tree.as_ref(),
+        sample: &sample,
+    };
+    let ledger_written = render_all(&mut entries, &order, &out, cores)?;
     // The new group folders' names, once for all of them.
     let created = entries
         .iter()
         .any(|e| matches!(&e.result, Some(Ok(d)) if d.created));
-    let folder_error = if created {
+    let mut folder_error = if created {
         folder::sync_dir(&args.config_folder)
             .err()
             .map(CliError::from)
     } else {
         None
     };
+    let mut tree_report = None;
+    if let Some(tree) = &tree {
+        let tree_created = entries
+            .iter()
+            .any(|e| matches!(&e.result, Some(Ok(d)) if d.tree_created));
+        // The fleet's ApplicationSet, once a group shows which charts every group has.
+        let set = match sample.get() {
+            Some(sample) => tree.write_application_set(sample),
+            None => Ok(false),
+        }
+        .and_then(|written| {
+            if tree_created || written {
+                folder::sync_dir(&tree.folder)?;
+            }
+            Ok(written)
+        });
+        match set {
+            Ok(written) => tree_report = Some((tree.folder.clone(), written)),
+            Err(e) => folder_error = folder_error.or(Some(e)),
+        }
+    }
     Ok(Fleet {
         config_folder: args.config_folder.clone(),
         entries,
         ledger: folder.ledger_path(),
         ledger_written,
         folder_error,
+        tree: tree_report,
     })
+}
+
+/// Where rendered groups are written.
+struct Out<'a> {
+    folder: &'a ConfigFolder,
+    tree: Option<&'a Tree>,
+    /// The first group written: the ApplicationSet is made from its charts.
+    sample: &'a OnceLock<Bundle>,
 }
 
 /// Gives the groups of `order` their ports, one after the other, writes the ledger,
 /// then renders and writes every group on every core; again without the groups that
 /// failed before they were written, until none does (see the module's doc). True when
 /// the ledger was written.
-fn render_all(
-    entries: &mut [Entry],
-    order: &[usize],
-    folder: &ConfigFolder,
-    cores: usize,
-) -> Result<bool> {
+fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usize) -> Result<bool> {
+    let folder = out.folder;
     let initial = FolderPorts::read(folder);
     // The ports each written bundle holds, and the groups that failed before writing.
     let mut written_with: BTreeMap<usize, SshPorts> = BTreeMap::new();
@@ -196,7 +234,7 @@ fn render_all(
             .collect();
         let outcomes = parallel(todo, cores * WRITERS_PER_CORE, |(i, allocated)| {
             let form = &entries[i].form;
-            (i, render_group(allocated, form, folder, again.contains(&i)))
+            (i, render_group(allocated, form, out, again.contains(&i)))
         });
         let mut failed = false;
         for (i, outcome) in outcomes {
@@ -231,6 +269,7 @@ impl Entry {
             done.written += earlier.written;
             done.removed += earlier.removed;
             done.created |= earlier.created;
+            done.tree_created |= earlier.tree_created;
         }
         done.status = if first {
             Status::New
@@ -404,12 +443,8 @@ enum Outcome {
 
 /// Renders and writes one group. `again`: an earlier pass wrote it with other ports;
 /// the credentials it drew then are in its credentials.yaml and are kept.
-fn render_group(
-    mut allocated: Allocated,
-    form: &Path,
-    folder: &ConfigFolder,
-    again: bool,
-) -> Outcome {
+fn render_group(mut allocated: Allocated, form: &Path, out: &Out<'_>, again: bool) -> Outcome {
+    let folder = out.folder;
     let dir = folder.group_dir(&allocated.spec.group_id);
     let prepared = (|| {
         if again {
@@ -423,15 +458,29 @@ fn render_group(
         Err(e) => return Outcome::NotWritten(e),
     };
     let ports = rendered.bundle.ssh_ports.clone();
-    match namespace::write_group(&rendered) {
-        Ok(report) => Outcome::Written(Done {
-            status: Status::Unchanged,
-            dir,
-            ports,
-            written: report.written.len(),
-            removed: report.removed.len(),
-            created: report.created,
-        }),
+    let written = namespace::write_group(&rendered).and_then(|report| {
+        let tree = match out.tree {
+            Some(tree) => Some(tree.write_group(&rendered.spec, &rendered.bundle)?),
+            None => None,
+        };
+        Ok((report, tree))
+    });
+    match written {
+        Ok((report, tree)) => {
+            if out.tree.is_some() {
+                out.sample.get_or_init(|| rendered.bundle.clone());
+            }
+            let tree = tree.unwrap_or_default();
+            Outcome::Written(Done {
+                status: Status::Unchanged,
+                dir,
+                ports,
+                written: report.written.len() + tree.written.len(),
+                removed: report.removed.len() + tree.removed.len(),
+                created: report.created,
+                tree_created: tree.created,
+            })
+        }
         Err(e) => Outcome::WriteFailed(e, ports),
     }
 }
@@ -562,6 +611,21 @@ impl Fleet {
         if self.ledger_written {
             text.push_str(&format!("; wrote {}", self.ledger.display()));
         }
+        if let Some((folder, set_written)) = &self.tree {
+            text.push_str(&format!(
+                "\nGitOps tree (no Secret in it) under {}",
+                folder.display()
+            ));
+            if *set_written {
+                text.push_str(&format!(
+                    "; wrote {}",
+                    folder.join(crate::gitops::APPLICATION_SET_FILE).display()
+                ));
+            }
+            text.push_str(
+                "\ncommit it under --repo-path, then apply the Secrets: maia fleet deploy --secrets-only",
+            );
+        }
         text.push('\n');
         text
     }
@@ -608,6 +672,11 @@ impl Fleet {
                 "path": self.ledger.display().to_string(),
                 "written": self.ledger_written,
             },
+            "gitops": self.tree.as_ref().map(|(folder, written)| json!({
+                "folder": folder.display().to_string(),
+                "application_set": folder.join(crate::gitops::APPLICATION_SET_FILE).display().to_string(),
+                "application_set_written": written,
+            })),
         })
     }
 }

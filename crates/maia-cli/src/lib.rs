@@ -10,6 +10,7 @@ pub(crate) mod config;
 pub mod deploy;
 pub(crate) mod error;
 pub(crate) mod fleet;
+pub(crate) mod gitops;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;

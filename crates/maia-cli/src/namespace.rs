@@ -298,6 +298,7 @@ pub(crate) fn write_group(rendered: &Rendered) -> Result<WriteReport> {
 
 /// Loads, renders and writes; prints what was written (never a secret).
 pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
+    let tree = crate::gitops::Tree::from_args(&args.gitops, &args.config_folder)?;
     let loaded = load(&args.files, args.minimal, args.strictness.into())?;
     // Held until the bundle is written: concurrent renders into one folder take turns.
     let folder = ConfigFolder::lock(&args.config_folder)?;
@@ -314,7 +315,16 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
         &args.regenerate,
         env.as_ref(),
     )?;
-    let report = write(&rendered)?;
+    let mut report = write(&rendered)?;
+    if let Some(tree) = &tree {
+        let written = tree.write_group(&rendered.spec, &rendered.bundle)?;
+        if written.created {
+            folder::sync_dir(&tree.folder)?;
+        }
+        report.written.extend(written.written);
+        report.removed.extend(written.removed);
+        report.unchanged.extend(written.unchanged);
+    }
     let mut out = std::io::stdout().lock();
     for p in &report.written {
         let _ = writeln!(out, "wrote {}", p.display());
@@ -417,6 +427,7 @@ pub(crate) fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Resu
         minimal: false,
         regenerate: Vec::new(),
         refresh_env: false,
+        gitops: Default::default(),
         strictness: args.strictness,
     })?;
     let Some(commands) = install_commands(&rendered, component).filter(|c| !c.is_empty()) else {

@@ -43,9 +43,10 @@ fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
     )?;
     Ok(Request {
         needs: Needs {
-            helm: !args.skip_helm,
-            kubeflow: !args.skip_kubeflow && !spec.minimal,
+            helm: !args.skip_helm && !args.secrets_only,
+            kubeflow: !args.skip_kubeflow && !args.secrets_only && !spec.minimal,
         },
+        secrets_only: args.secrets_only,
         spec,
         state_namespace: args.state_namespace.clone(),
         path: std::env::var_os("PATH"),
@@ -104,6 +105,17 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         }
     };
     let spec = &request.spec;
+    if args.secrets_only {
+        if args.output == EventFormat::Text {
+            let secrets = bundle.objects().filter(|o| o.kind() == "Secret").count();
+            println!(
+                "\nworkspace {} (namespace {}): the namespace and its {secrets} Secret(s) applied; \
+                 nothing else was touched (--secrets-only)",
+                spec.group_id, spec.namespace
+            );
+        }
+        return Ok(());
+    }
     if let Some(folder) = &args.config_folder {
         write_bundle(spec, &bundle, folder)?;
     }

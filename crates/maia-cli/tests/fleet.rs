@@ -537,3 +537,187 @@ fn fleet_help_teaches_with_examples() {
         assert!(render.contains(part), "{part}: {render}");
     }
 }
+
+/// Every string value of a YAML file, at any depth.
+fn yaml_strings(path: &Path) -> Vec<String> {
+    fn collect(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+            Value::Object(o) => o.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let v: Value = yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    collect(&v, &mut out);
+    out
+}
+
+fn yaml(path: &Path) -> Value {
+    yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+const GITOPS: &[&str] = &[
+    "--gitops",
+    "argocd",
+    "--repo-url",
+    "https://git.example.org/maia/fleet.git",
+    "--repo-path",
+    "/clusters/prod/",
+    "--target-revision",
+    "main",
+];
+
+/// `--gitops argocd`: per group a tree without any Secret or secret value, with an
+/// Application whose every source is in the tree, and the fleet's ApplicationSet,
+/// whose template gives each group the Application its folder holds; a second run
+/// rewrites nothing.
+#[test]
+fn the_gitops_tree_holds_no_secret_and_its_applications_read_only_the_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    form(
+        &forms,
+        "a.yaml",
+        "Alpha",
+        &["a1@example.org", "a2@example.org"],
+    );
+    form(&forms, "b.yaml", "Brain.MRI_2", &["b1@example.org"]);
+    let folder = tmp.path().join("out");
+    let (code, stdout, stderr) = fleet(&forms, &folder, GITOPS);
+    assert_eq!(code, 0, "{stderr}");
+    let git = folder.join("gitops");
+    assert!(stdout.contains(&git.display().to_string()), "{stdout}");
+    assert!(stdout.contains("--secrets-only"), "{stdout}");
+
+    // The secrets: every generated credential, and those of the cluster config.
+    let mut secrets = vec![
+        "change-me-registry-password".to_string(),
+        "change-me-keycloak-client-secret".to_string(),
+    ];
+    for group in ["Alpha", "Brain.MRI_2"] {
+        let creds = yaml(&folder.join(group).join("credentials.yaml"));
+        let found: Vec<String> = yaml_strings(&folder.join(group).join("credentials.yaml"))
+            .into_iter()
+            .filter(|s| s.len() >= 8 && !s.contains('@'))
+            .collect();
+        assert!(found.len() >= 5, "{creds:#}");
+        secrets.extend(found);
+    }
+    let files = walk(&git);
+    assert!(files.len() > 10, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains("kind: Secret"), "{f:?}");
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{f:?} holds a secret");
+        }
+    }
+
+    // Each Application reads its manifests and values from the tree, as committed
+    // under --repo-path.
+    for (group, namespace) in [("Alpha", "alpha"), ("Brain.MRI_2", "brain-mri-2")] {
+        let app = yaml(&git.join(group).join("application.yaml"));
+        assert_eq!(app["metadata"]["name"], format!("maia-{namespace}"));
+        assert_eq!(app["spec"]["destination"]["namespace"], namespace);
+        assert_eq!(app["spec"]["syncPolicy"]["automated"]["prune"], true);
+        for source in app["spec"]["sources"].as_array().unwrap() {
+            if let Some(path) = source["path"].as_str() {
+                assert_eq!(source["targetRevision"], "main");
+                let local = path.strip_prefix("clusters/prod/").unwrap();
+                assert!(git.join(local).is_dir(), "{path}");
+            }
+            for file in source["helm"]["valueFiles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let local = file
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("$values/clusters/prod/")
+                    .unwrap();
+                assert!(git.join(local).is_file(), "{file}");
+            }
+        }
+    }
+
+    // The ApplicationSet's template, with a folder's name put in as Argo CD's
+    // templates would, is the Application that folder holds.
+    let set_text = std::fs::read_to_string(git.join("applicationset.yaml")).unwrap();
+    let set: Value = yaml_serde::from_str(&set_text).unwrap();
+    assert_eq!(
+        set["spec"]["generators"][0]["git"]["directories"][0]["path"],
+        "clusters/prod/*"
+    );
+    let template = serde_json::to_string(&set["spec"]["template"]).unwrap();
+    for (group, namespace) in [("Alpha", "alpha"), ("Brain.MRI_2", "brain-mri-2")] {
+        let made: Value = serde_json::from_str(
+            &template
+                .replace(
+                    "{{ .path.basename | lower | replace \\\"_\\\" \\\"-\\\" | replace \\\".\\\" \\\"-\\\" }}",
+                    namespace,
+                )
+                .replace("{{ .path.basename }}", group),
+        )
+        .unwrap();
+        let app = yaml(&git.join(group).join("application.yaml"));
+        assert_eq!(made["metadata"]["name"], app["metadata"]["name"]);
+        assert_eq!(made["spec"], app["spec"], "{group}");
+    }
+
+    // Again: nothing is rewritten, the tree included.
+    let before = mtimes(&folder);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (code, stdout, stderr) = fleet(&forms, &folder, GITOPS);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("0 new, 0 changed, 2 unchanged"), "{stdout}");
+    assert_eq!(mtimes(&folder), before);
+
+    // Without automated sync, on the next run every Application says so.
+    let (code, _, stderr) = fleet(&forms, &folder, &[GITOPS, &["--no-auto-sync"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let app = yaml(&git.join("Alpha").join("application.yaml"));
+    assert!(
+        app["spec"]["syncPolicy"].get("automated").is_none(),
+        "{app:#}"
+    );
+}
+
+/// The GitOps flags are checked before anything is written.
+#[test]
+fn gitops_flags_that_cannot_work_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    form(&forms, "a.yaml", "Alpha", &["a1@example.org"]);
+    let folder = tmp.path().join("out");
+    for (extra, wanted) in [
+        (vec!["--gitops", "argocd"], "--repo-url"),
+        (
+            vec![
+                "--gitops",
+                "argocd",
+                "--repo-url",
+                "https://g/x.git",
+                "--repo-path",
+                "../up",
+            ],
+            "--repo-path",
+        ),
+        (vec!["--repo-url", "https://g/x.git"], "--gitops"),
+    ] {
+        let (code, _, stderr) = fleet(&forms, &folder, &extra);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{extra:?}: {stderr}");
+        assert!(!folder.join("Alpha").exists());
+    }
+    let gitops_folder = folder.display().to_string();
+    let (code, _, stderr) = fleet(
+        &forms,
+        &folder,
+        &[GITOPS, &["--gitops-folder", &gitops_folder]].concat(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("config folder"), "{stderr}");
+}

@@ -219,6 +219,18 @@ impl Plan {
             })
     }
 
+    /// The plan of a partial apply (`namespace deploy --secrets-only`): its objects
+    /// are applied and nothing else is touched. Nothing is pruned (another tool, e.g.
+    /// Argo CD, owns the rest), and the inventory only gains the applied objects.
+    pub(crate) fn without_cleanup(mut self) -> Plan {
+        self.steps.truncate(self.cleanup.start);
+        self.cleanup = self.steps.len()..self.steps.len();
+        // `inventory_before` is the recorded inventory plus what is applied; the
+        // `after` one would forget what is not applied.
+        self.inventory_after = None;
+        self
+    }
+
     /// The first reason the plan cannot run, found before anything is written.
     pub(crate) fn blocker(&self) -> Option<DeployError> {
         self.steps.iter().find_map(|s| match s {

@@ -40,6 +40,7 @@ fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
         file_credentials: None,
         lease_timeout: Duration::from_secs(30),
         env_file: None,
+        secrets_only: false,
     }
 }
 
@@ -644,6 +645,96 @@ async fn wait_goes_component_by_component_and_names_what_failed() {
         events
             .iter()
             .any(|e| matches!(e, Event::ComponentFailed { .. })),
+        "{events:?}"
+    );
+}
+
+/// `--secrets-only`, the GitOps hand-over: the Namespace and the Secrets are applied and
+/// nothing else is touched, on a fresh cluster and after a whole deploy; a second run
+/// writes nothing.
+#[tokio::test]
+async fn secrets_only_applies_the_secrets_and_never_prunes_what_another_tool_owns() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let secrets_only = Request {
+        secrets_only: true,
+        needs: Needs {
+            helm: false,
+            kubeflow: false,
+        },
+        ..request(WorkspaceSpec::test(), &tools)
+    };
+    let (events, result) = run(&c, &secrets_only).await;
+    result.unwrap();
+    let kinds: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Applied { object, .. } => Some(object.kind.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Namespace", "Secret"].map(String::from).into(),
+        "{events:?}"
+    );
+    let secrets = c.objects("/api/v1/namespaces/brain-mri/secrets").await;
+    assert!(secrets.len() >= 4, "{secrets:?}");
+    assert!(
+        c.objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+            .await
+            .is_empty()
+    );
+    assert!(tools.log("helm.log").is_empty());
+    // The credentials are kept in the cluster as by a whole deploy.
+    assert!(credentials(&c).await.is_object());
+
+    // Again: nothing is written.
+    let (events, result) = run(&c, &secrets_only).await;
+    result.unwrap();
+    assert!(
+        events.iter().all(|e| matches!(
+            e,
+            Event::Applied {
+                outcome: maia_deploy::Outcome::Unchanged,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+
+    // After a whole deploy, the Deployments (Argo CD's, in a hand-over) stay.
+    let whole = request(WorkspaceSpec::test(), &tools);
+    run(&c, &whole).await.1.unwrap();
+    let before = c
+        .objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+        .await
+        .len();
+    assert!(before >= 4);
+    let (events, result) = run(&c, &secrets_only).await;
+    result.unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Pruned { .. })),
+        "{events:?}"
+    );
+    assert_eq!(
+        c.objects("/apis/apps/v1/namespaces/brain-mri/deployments")
+            .await
+            .len(),
+        before
+    );
+    // And a whole deploy after it still has nothing to do.
+    let (events, result) = run(&c, &whole).await;
+    result.unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Event::Pruned { .. }
+                | Event::Applied {
+                    outcome: maia_deploy::Outcome::Created,
+                    ..
+                }
+        )),
         "{events:?}"
     );
 }

@@ -64,6 +64,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
             force_conflicts: false,
             skip_helm: false,
             skip_kubeflow: false,
+            secrets_only: false,
             state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
             config_folder: Some(args.config_folder),
             output: EventFormat::Text,
@@ -76,6 +77,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
         minimal: args.minimal,
         regenerate: Vec::new(),
         refresh_env: false,
+        gitops: Default::default(),
         strictness: args.strictness,
     })?;
     let script = namespace::write_namespace_script(&rendered, &args.config_folder)?;

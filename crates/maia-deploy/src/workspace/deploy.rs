@@ -38,6 +38,9 @@ pub struct Request {
     pub lease_timeout: Duration,
     /// The group's environment file (`minio_env_name`), resolved by the caller.
     pub env_file: Option<maia_render::workspace::EnvFile>,
+    /// Apply only the Namespace and the Secrets (`--secrets-only`): the rest is
+    /// another tool's (Argo CD's), so nothing is pruned and no chart is installed.
+    pub secrets_only: bool,
 }
 
 /// Everything gathered and rendered before the first write.
@@ -102,7 +105,8 @@ pub async fn prepare<'c>(
 
     let mut facts = read_ports(cluster, spec).await?;
     let mut lease = None;
-    if allocate && facts.needs_allocation(&spec.users) {
+    // The SSH Services are not applied with --secrets-only: no port is taken.
+    if allocate && !request.secrets_only && facts.needs_allocation(&spec.users) {
         let holder = format!("maia-{}-{}", spec.namespace, std::process::id());
         lease = Some(
             PortsLease::acquire(
@@ -148,16 +152,27 @@ pub async fn prepare<'c>(
         force_conflicts: request.force_conflicts,
         wait: None,
     };
+    let secrets;
+    let planned = if request.secrets_only {
+        secrets = secrets_of(&bundle);
+        &secrets
+    } else {
+        &bundle
+    };
     let plan = match super::plan(
         cluster,
         &spec.group_id,
-        &bundle,
+        planned,
         &checked.kinds,
         &programs,
         &settings,
     )
     .await
     {
+        Ok(p) if request.secrets_only => super::WorkspacePlan {
+            objects: p.objects.without_cleanup(),
+            ..p
+        },
         Ok(p) => p,
         Err(e) => return Err(release_on(lease, e).await),
     };
@@ -169,6 +184,20 @@ pub async fn prepare<'c>(
         new_credentials,
         differing_credentials,
     })
+}
+
+/// The part of a bundle `--secrets-only` applies: the Namespace (the Secrets live in
+/// it) and every Secret; no chart, no kustomization.
+fn secrets_of(bundle: &Bundle) -> Bundle {
+    let mut secrets = bundle.clone();
+    for component in &mut secrets.components {
+        component
+            .objects
+            .retain(|o| matches!(o.kind(), "Namespace" | "Secret"));
+        component.helm.clear();
+        component.kustomizations.clear();
+    }
+    secrets
 }
 
 async fn release_on(lease: Option<PortsLease<'_>>, error: DeployError) -> DeployError {

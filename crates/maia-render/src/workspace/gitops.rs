@@ -123,10 +123,11 @@ pub fn application(spec: &WorkspaceSpec, bundle: &Bundle, git: &GitOps) -> Objec
 /// One ApplicationSet for the fleet: a git directory generator over the groups'
 /// folders, each made into the Application [`application`] would make. The
 /// namespace and the hub's release come from the folder's name (the `group_ID`,
-/// lower-cased, `_` → `-`), so every group must be rendered with the same install
+/// lower-cased, `_` and `.` → `-`), so every group must be rendered with the same install
 /// (full or `--minimal`) as `sample`.
 pub fn application_set(sample: &Bundle, git: &GitOps) -> Object {
-    let namespace = "{{ .path.basename | lower | replace \"_\" \"-\" }}";
+    // As maia-spec derives it: lower-case, `_` and `.` to `-`.
+    let namespace = "{{ .path.basename | lower | replace \"_\" \"-\" | replace \".\" \"-\" }}";
     let group = git.path("{{ .path.basename }}");
     let charts: Vec<(String, &HelmRelease)> = charts(sample)
         .into_iter()
@@ -175,6 +176,22 @@ pub fn application_set(sample: &Bundle, git: &GitOps) -> Object {
     })
 }
 
+/// A setup Job is made to run again when its inputs change, and its pod template
+/// cannot change in place: `maia namespace deploy` replaces it, and Argo CD is told to.
+fn replace_jobs(mut object: Object) -> Object {
+    if object.kind() == "Job" {
+        object
+            .metadata_mut()
+            .annotations
+            .get_or_insert_default()
+            .insert(
+                "argocd.argoproj.io/sync-options".into(),
+                "Replace=true".into(),
+            );
+    }
+    object
+}
+
 /// The files of one group's GitOps tree, relative to its folder: each component's
 /// manifest without its Secrets, each chart's values, and `application.yaml`. No file
 /// holds a secret.
@@ -193,6 +210,7 @@ pub fn group_files(
                     .iter()
                     .filter(|o| o.kind() != "Secret")
                     .cloned()
+                    .map(replace_jobs)
                     .collect();
                 if !kept.is_empty() {
                     files.push(BundleFile {
@@ -271,6 +289,19 @@ mod tests {
                 }
             }
             assert!(files.iter().any(|f| f.path.ends_with("application.yaml")));
+            // Argo CD replaces a changed setup Job, as maia does.
+            let jobs: Vec<&BundleFile> = files
+                .iter()
+                .filter(|f| f.text.contains("kind: Job"))
+                .collect();
+            for f in jobs {
+                assert!(
+                    f.text
+                        .contains("argocd.argoproj.io/sync-options: Replace=true"),
+                    "{name}: {:?}",
+                    f.path
+                );
+            }
         }
     }
 
