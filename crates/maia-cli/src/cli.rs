@@ -93,6 +93,132 @@ pub(crate) enum FleetCommand {
             rendered); 1 another failure, e.g. a file that cannot be written."
     )]
     Render(FleetRenderArgs),
+    /// Deploy every group of a folder to the cluster, a few groups at a time
+    #[command(
+        long_about = "Deploy every group whose form is in --forms to the cluster, a few groups at a time.\n\n\
+            Each group is deployed as `maia namespace deploy` deploys it (preflight, credentials \
+            and SSH ports from the cluster, maia's objects by server-side apply, the charts with \
+            helm, KubeFlow once), --concurrency groups at a time (default 4). A line is printed \
+            as each group ends, then a table of them all. A group that fails does not stop the \
+            others; its errors are printed with their causes and hints. When KubeFlow Pipelines \
+            is to be installed, the first group goes alone, so the shared install runs once.\n\n\
+            --secrets-only is the GitOps hand-over: only each group's Namespace and Secrets \
+            are applied, nothing is pruned and no helm runs; Argo CD applies the rest from the \
+            tree `maia fleet render --gitops argocd` wrote.",
+        after_help = "Examples:\n  \
+            maia fleet deploy --forms forms/ --cluster-config-file cluster.yaml\n  \
+            maia fleet deploy --forms forms/ --cluster-config-file cluster.yaml --config-folder out/ --concurrency 8 --wait\n  \
+            maia fleet deploy --forms forms/ --cluster-config-file cluster.yaml --config-folder out/ --secrets-only\n  \
+            maia fleet deploy ... -o json | jq '.groups[] | select(.status != \"deployed\")'\n\n\
+            Exit codes: 0 every group deployed; 2 bad input (a form, a config file, or a \
+            preflight problem in the input) for some group; 1 another failure for some group."
+    )]
+    Deploy(FleetDeployArgs),
+    /// Show what `fleet deploy` would change, group by group, without changing anything
+    #[command(after_help = "Examples:\n  \
+            maia fleet plan --forms forms/ --cluster-config-file cluster.yaml\n  \
+            maia fleet plan --forms forms/ --cluster-config-file cluster.yaml -o json | jq '.groups[] | select(.changes)'\n\n\
+            Exit codes (as `terraform plan -detailed-exitcode`): 0 no group would change, \
+            1 some group would change, 2 an error for some group.")]
+    Plan(FleetDeployArgs),
+    /// Show every group's workspace on the cluster: each ready or not, and why
+    #[command(
+        long_about = "Show every group's workspace on the cluster: ready or not, and why.\n\n\
+            With --forms (and --cluster-config-file), the groups of those forms, each found \
+            on the cluster or reported as not deployed; without, every workspace maia \
+            deployed on the cluster.",
+        after_help = "Examples:\n  \
+            maia fleet status\n  \
+            maia fleet status --forms forms/ --cluster-config-file cluster.yaml -o json\n\n\
+            Exit codes: 0 every workspace ready; 1 some workspace not ready or not \
+            deployed; 2 an error (a form, the cluster)."
+    )]
+    Status(FleetStatusArgs),
+}
+
+/// The arguments of `maia fleet deploy` and `maia fleet plan`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetDeployArgs {
+    /// Folder of group forms: its *.yaml, *.yml and *.json files
+    #[arg(long, value_name = "DIR")]
+    pub(crate) forms: PathBuf,
+    /// The cluster config of every group (domain, ingress, SSH, Keycloak, …)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: PathBuf,
+    /// The MAIA config (images and chart versions); built-in defaults when left out
+    #[arg(long, value_name = "FILE")]
+    pub(crate) maia_config_file: Option<PathBuf>,
+    /// The config folder `fleet render` wrote: each group's credentials.yaml is read,
+    /// and (unless --secrets-only) its bundle written after its deploy
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_folder: Option<PathBuf>,
+    /// How many groups are deployed at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+    /// The cluster to deploy to.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
+    #[arg(long)]
+    pub(crate) minimal: bool,
+    /// Wait for each component to be ready before the next
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// How long --wait waits for each group, e.g. 10m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Take over fields another field manager owns (and adopt objects maia did not create)
+    #[arg(long)]
+    pub(crate) force_conflicts: bool,
+    /// Do not run helm: install the charts yourself
+    #[arg(long)]
+    pub(crate) skip_helm: bool,
+    /// Do not install KubeFlow Pipelines
+    #[arg(long)]
+    pub(crate) skip_kubeflow: bool,
+    /// Apply only each group's Namespace and Secrets, prune nothing, run no helm (GitOps)
+    #[arg(long, conflicts_with_all = ["wait", "skip_helm", "skip_kubeflow"])]
+    pub(crate) secrets_only: bool,
+    /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub(crate) state_namespace: String,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = FleetFormat::Text)]
+    pub(crate) output: FleetFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
+}
+
+/// The arguments of `maia fleet status`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetStatusArgs {
+    /// Folder of group forms; every workspace on the cluster when left out
+    #[arg(long, value_name = "DIR", requires = "cluster_config_file")]
+    pub(crate) forms: Option<PathBuf>,
+    /// The cluster config the forms are checked with
+    #[arg(
+        long,
+        value_name = "FILE",
+        alias = "cluster-config",
+        requires = "forms"
+    )]
+    pub(crate) cluster_config_file: Option<PathBuf>,
+    /// The MAIA config; built-in defaults when left out
+    #[arg(long, value_name = "FILE", requires = "forms")]
+    pub(crate) maia_config_file: Option<PathBuf>,
+    /// How many workspaces are read at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+    /// The cluster.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = FleetFormat::Text)]
+    pub(crate) output: FleetFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
 }
 
 /// The arguments of `maia fleet render`.

@@ -119,7 +119,12 @@ struct Fleet {
 fn run(args: &FleetRenderArgs) -> Result<Fleet> {
     let tree = Tree::from_args(&args.gitops, &args.config_folder)?;
     let forms = list_forms(&args.forms)?;
-    let shared = Shared::read(args)?;
+    let shared = Shared::read(
+        &args.cluster_config_file,
+        args.maia_config_file.as_deref(),
+        args.minimal,
+        args.strictness.into(),
+    )?;
     // Held until the last bundle is written: other runs into the folder wait.
     let folder = ConfigFolder::lock(&args.config_folder)?;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -290,7 +295,7 @@ fn group_id(entry: &Entry) -> &str {
 }
 
 /// The forms of `dir`: its *.yaml, *.yml and *.json files, sorted by name.
-fn list_forms(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn list_forms(dir: &Path) -> Result<Vec<PathBuf>> {
     let unreadable = |e: std::io::Error| CliError::Usage {
         message: format!(
             "cannot read the folder of group forms {}: {e}",
@@ -321,7 +326,7 @@ fn list_forms(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// What every group is rendered with: the cluster and MAIA configs, read and checked
 /// once (their warnings printed once).
-struct Shared {
+pub(crate) struct Shared {
     cluster: (String, String),
     maia: Option<(String, String)>,
     minimal: bool,
@@ -329,18 +334,22 @@ struct Shared {
 }
 
 impl Shared {
-    fn read(args: &FleetRenderArgs) -> Result<Shared> {
-        let options: LoadOptions = args.strictness.into();
+    pub(crate) fn read(
+        cluster_config_file: &Path,
+        maia_config_file: Option<&Path>,
+        minimal: bool,
+        options: LoadOptions,
+    ) -> Result<Shared> {
         let name = |p: &Path| p.to_string_lossy().into_owned();
         let cluster = (
-            name(&args.cluster_config_file),
-            ws::read_cluster_file(&args.cluster_config_file)?,
+            name(cluster_config_file),
+            ws::read_cluster_file(cluster_config_file)?,
         );
-        let maia = match &args.maia_config_file {
+        let maia = match maia_config_file {
             Some(p) => Some((name(p), ws::read_maia_file(p)?)),
             None => None,
         };
-        let install = if args.minimal {
+        let install = if minimal {
             Install::Minimal
         } else {
             Install::Full
@@ -354,26 +363,36 @@ impl Shared {
         Ok(Shared {
             cluster,
             maia,
-            minimal: args.minimal,
+            minimal,
             options,
         })
+    }
+
+    /// Reads and checks a form; its own warnings (the shared files' were printed once).
+    pub(crate) fn load(&self, form: &Path) -> Result<(WorkspaceSpec, Vec<Diagnostic>)> {
+        let name = form.to_string_lossy().into_owned();
+        let text = ws::read_group_file(form)?;
+        let loaded = ws::load_str(
+            WorkspaceTexts {
+                group: (&name, &text),
+                cluster: (&self.cluster.0, &self.cluster.1),
+                maia: self.maia.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+            },
+            self.minimal,
+            self.options,
+        )?;
+        let warnings = loaded
+            .warnings
+            .into_iter()
+            .filter(|d| d.file == form)
+            .collect();
+        Ok((loaded.spec, warnings))
     }
 }
 
 /// Reads and checks a form, then its group's credentials.yaml (the folder locked).
 fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
-    let name = form.to_string_lossy().into_owned();
-    let loaded = ws::read_group_file(&form).and_then(|text| {
-        ws::load_str(
-            WorkspaceTexts {
-                group: (&name, &text),
-                cluster: (&shared.cluster.0, &shared.cluster.1),
-                maia: shared.maia.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
-            },
-            shared.minimal,
-            shared.options,
-        )
-    });
+    let loaded = shared.load(&form);
     let mut entry = Entry {
         form,
         warnings: Vec::new(),
@@ -381,20 +400,15 @@ fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
         result: None,
     };
     match loaded {
-        Ok(loaded) => {
-            // The cluster's and MAIA config's warnings were printed once already.
-            entry.warnings = loaded
-                .warnings
-                .into_iter()
-                .filter(|d| d.file == entry.form)
-                .collect();
-            let dir = folder.group_dir(&loaded.spec.group_id);
+        Ok((spec, warnings)) => {
+            entry.warnings = warnings;
+            let dir = folder.group_dir(&spec.group_id);
             match folder::read_credentials(&dir) {
-                Ok(existing) => entry.group = Some((loaded.spec, existing)),
+                Ok(existing) => entry.group = Some((spec, existing)),
                 Err(e) => entry.result = Some(Err(e.into())),
             }
         }
-        Err(e) => entry.result = Some(Err(e.into())),
+        Err(e) => entry.result = Some(Err(e)),
     }
     entry
 }
@@ -681,7 +695,7 @@ impl Fleet {
     }
 }
 
-fn error_json(e: &CliError) -> Value {
+pub(crate) fn error_json(e: &CliError) -> Value {
     let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -702,7 +716,7 @@ fn error_json(e: &CliError) -> Value {
     })
 }
 
-fn diagnostic_json(d: &Diagnostic) -> Value {
+pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
     json!({
         "severity": d.severity,
         "file": d.file.display().to_string(),

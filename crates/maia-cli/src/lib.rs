@@ -10,6 +10,7 @@ pub(crate) mod config;
 pub mod deploy;
 pub(crate) mod error;
 pub(crate) mod fleet;
+pub(crate) mod fleet_cluster;
 pub(crate) mod gitops;
 pub mod namespace;
 pub(crate) mod output;
@@ -52,6 +53,10 @@ pub fn run() -> ExitCode {
         Command::Namespace(NamespaceCommand::Kubeconfig(args)) => workspace::kubeconfig(&args),
         // A report per group, and its own exit code: 0 all rendered, 2 bad input, 1 other.
         Command::Fleet(FleetCommand::Render(args)) => return fleet::render(&args),
+        // A line per group, then a table; exit codes as their help says.
+        Command::Fleet(FleetCommand::Deploy(args)) => return fleet_cluster::deploy(&args),
+        Command::Fleet(FleetCommand::Plan(args)) => return fleet_cluster::plan(&args),
+        Command::Fleet(FleetCommand::Status(args)) => return fleet_cluster::status(&args),
     })
 }
 

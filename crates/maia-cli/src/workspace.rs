@@ -25,7 +25,7 @@ use crate::report;
 
 /// The deploy request the arguments describe (credentials.yaml read when a config
 /// folder is given).
-fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
+pub(crate) fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
     let file_credentials = match &args.config_folder {
         Some(folder) => {
             Some(namespace::read_credentials(&namespace::group_dir(folder, &spec))?.credentials)
@@ -58,17 +58,49 @@ fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
     })
 }
 
-fn warn_differing(prepared: &Prepared<'_>, args: &NamespaceDeployArgs) {
-    if let (false, Some(folder)) = (
-        prepared.differing_credentials.is_empty(),
-        &args.config_folder,
-    ) {
+pub(crate) fn warn_differing(differing: &[String], args: &NamespaceDeployArgs) {
+    if let (false, Some(folder)) = (differing.is_empty(), &args.config_folder) {
         eprintln!(
             "warning: credentials.yaml under {} differs from the cluster for {}; the cluster's values are used",
             folder.display(),
-            prepared.differing_credentials.join(", ")
+            differing.join(", ")
         );
     }
+}
+
+/// What one workspace deploy did.
+pub(crate) struct Deployed {
+    pub(crate) bundle: Bundle,
+    pub(crate) plan: WorkspacePlan,
+    /// How many credentials this run drew.
+    pub(crate) fresh: usize,
+}
+
+/// Preflight, facts, render, plan and execute for one workspace; events go to `sink`.
+pub(crate) async fn deploy_workspace(
+    cluster: &maia_deploy::Cluster,
+    request: &Request,
+    args: &NamespaceDeployArgs,
+    sink: &mut dyn maia_deploy::EventSink,
+) -> std::result::Result<Deployed, DeployError> {
+    let prepared = ws::deploy::prepare(cluster, request, &mut OsRandom, true).await?;
+    warn_differing(&prepared.differing_credentials, args);
+    let bundle = prepared.bundle.clone();
+    let plan = prepared.plan.clone();
+    let fresh = prepared.new_credentials.len();
+    ws::deploy::deploy(
+        cluster,
+        request,
+        prepared,
+        args.wait.then_some(args.timeout),
+        sink,
+    )
+    .await?;
+    Ok(Deployed {
+        bundle,
+        plan,
+        fresh,
+    })
 }
 
 /// `maia namespace deploy` (and `MAIA_deploy_MAIA_namespace`).
@@ -77,24 +109,13 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
     let mut printer = Printer::new(args.output, None);
-    let result = runtime()?.block_on(async {
-        let prepared = ws::deploy::prepare(&cluster, &request, &mut OsRandom, true).await?;
-        warn_differing(&prepared, args);
-        let bundle = prepared.bundle.clone();
-        let plan = prepared.plan.clone();
-        let fresh = prepared.new_credentials.len();
-        ws::deploy::deploy(
-            &cluster,
-            &request,
-            prepared,
-            args.wait.then_some(args.timeout),
-            &mut printer,
-        )
-        .await?;
-        Ok::<_, DeployError>((bundle, plan, fresh))
-    });
+    let result = runtime()?.block_on(deploy_workspace(&cluster, &request, args, &mut printer));
     printer.finish();
-    let (bundle, plan, fresh) = match result {
+    let Deployed {
+        bundle,
+        plan,
+        fresh,
+    } = match result {
         Ok(done) => done,
         Err(e) => {
             printer.report_partial();
@@ -117,7 +138,9 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         return Ok(());
     }
     if let Some(folder) = &args.config_folder {
-        write_bundle(spec, &bundle, folder)?;
+        for p in write_bundle(spec, &bundle, folder)?.written {
+            println!("wrote {}", p.display());
+        }
     }
     if args.output == EventFormat::Text {
         print_skipped(&plan, spec, &bundle, args.config_folder.as_deref());
@@ -139,7 +162,11 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
 }
 
 /// Writes the bundle (and credentials.yaml) of what was deployed under the folder.
-fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, path: &std::path::Path) -> Result<()> {
+pub(crate) fn write_bundle(
+    spec: &WorkspaceSpec,
+    bundle: &Bundle,
+    path: &std::path::Path,
+) -> Result<maia_deploy::workspace::folder::WriteReport> {
     let folder = namespace::ConfigFolder::lock(path)?;
     let (mut ledger, _) = maia_deploy::workspace::folder::read_ledger(&folder);
     ledger
@@ -155,11 +182,7 @@ fn write_bundle(spec: &WorkspaceSpec, bundle: &Bundle, path: &std::path::Path) -
             path: folder.ledger_path(),
         }),
     };
-    let report = namespace::write(&rendered)?;
-    for p in &report.written {
-        println!("wrote {}", p.display());
-    }
-    Ok(())
+    namespace::write(&rendered)
 }
 
 /// With --skip-helm / --skip-kubeflow, the steps left to the admin: the same commands
@@ -227,7 +250,7 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
         &mut OsRandom,
         false,
     ))?;
-    warn_differing(&prepared, args);
+    warn_differing(&prepared.differing_credentials, args);
     let plan = &prepared.plan;
     let changes = plan.has_changes() || !prepared.new_credentials.is_empty();
     match args.output {
@@ -392,7 +415,7 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> Result<()> {
 }
 
 /// helm, when it is on PATH (status reads release states through it).
-fn helm_from_path(cluster: &crate::cli::ClusterArgs) -> Option<Helm> {
+pub(crate) fn helm_from_path(cluster: &crate::cli::ClusterArgs) -> Option<Helm> {
     let path = std::env::var_os("PATH");
     maia_deploy::tools::find_program("helm", path.as_deref()).map(|p| {
         Helm::new(

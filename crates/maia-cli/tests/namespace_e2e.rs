@@ -502,3 +502,226 @@ fn no_secret_reaches_a_terminal_or_a_command_line() {
         }
     }
 }
+
+impl Env {
+    /// `maia fleet VERB --forms DIR --cluster-config-file <example> …`.
+    fn fleet(&self, verb: &str, forms: &Path, extra: &[&str]) -> std::process::Output {
+        let mut args = vec![
+            "fleet".to_string(),
+            verb.to_string(),
+            "--forms".into(),
+            forms.display().to_string(),
+            "--cluster-config-file".into(),
+            example("cluster-nginx.yaml").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.maia(&refs).output().unwrap()
+    }
+
+    /// A folder of group forms.
+    fn forms(&self, folder: &str, groups: &[(&str, &[&str])]) -> PathBuf {
+        let dir = self.dir.path().join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (group, users) in groups {
+            let form = self.form(&format!("{group}.yaml"), group, users);
+            std::fs::rename(&form, dir.join(format!("{group}.yaml"))).unwrap();
+        }
+        dir
+    }
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+/// `maia fleet plan | deploy | status` over a folder of forms: a few groups at a time,
+/// a line per group as it ends, a table, and exit codes that say whether every group
+/// converged; one bad form does not stop the others.
+#[test]
+fn a_fleet_is_planned_deployed_and_observed_group_by_group() {
+    let env = Env::new();
+    let forms = env.forms(
+        "forms",
+        &[
+            ("Fleet_A", &["alice@example.org"]),
+            ("Fleet_B", &["bob@example.org", "carol@example.org"]),
+            ("Fleet_C", &["dan@example.org"]),
+        ],
+    );
+    let plan = env.fleet("plan", &forms, &["--skip-kubeflow", "-o", "json"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let v = json_of(&plan);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 3);
+    for g in v["groups"].as_array().unwrap() {
+        assert_eq!(g["changes"], true, "{g:#}");
+        assert!(g["plan"]["create"].as_u64().unwrap() > 20, "{g:#}");
+    }
+
+    let deploy = env.fleet("deploy", &forms, &["--skip-kubeflow", "--concurrency", "2"]);
+    let out = text(&deploy);
+    assert_eq!(deploy.status.code(), Some(0), "{out}");
+    // A line per group on stderr as it ends, then the table and the totals.
+    let stderr = String::from_utf8_lossy(&deploy.stderr);
+    for group in ["Fleet_A", "Fleet_B", "Fleet_C"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("deployed") && l.contains(group)),
+            "{stderr}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&deploy.stdout);
+    assert!(stdout.starts_with("GROUP"), "{stdout}");
+    assert!(
+        stdout.contains("3 group(s): 3 deployed, 0 failed"),
+        "{stdout}"
+    );
+    assert!(!out.contains("change-me"), "{out}");
+
+    // Converged: nothing to plan, and the users of all three groups hold distinct ports.
+    let plan = env.fleet("plan", &forms, &["--skip-kubeflow"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let mut all_ports = Vec::new();
+    for group in ["Fleet_A", "Fleet_B", "Fleet_C"] {
+        all_ports.extend(ports(&env.status(group)));
+    }
+    all_ports.sort_unstable();
+    all_ports.dedup();
+    assert_eq!(all_ports.len(), 4, "{all_ports:?}");
+
+    // Status: every group found, by form or by the cluster's own list.
+    let status = env.fleet("status", &forms, &["-o", "json"]);
+    let v = json_of(&status);
+    assert_eq!(v["totals"]["groups"], 3, "{v:#}");
+    for g in v["groups"].as_array().unwrap() {
+        assert_ne!(g["status"], "absent", "{g:#}");
+        assert!(g["workspace"]["components"].as_array().unwrap().len() > 5);
+    }
+    let ready = v["totals"]["ready"].as_u64().unwrap();
+    assert_eq!(status.status.code(), Some(if ready == 3 { 0 } else { 1 }));
+    let all = env.maia(&["fleet", "status"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&all.stdout);
+    for group in ["Fleet_A", "Fleet_B", "Fleet_C"] {
+        assert!(listed.contains(group), "{listed}");
+    }
+
+    // A bad form and a new group: the bad one is named, the new one deployed.
+    let forms = env.forms("forms", &[("Fleet_D", &["erin@example.org"])]);
+    std::fs::write(forms.join("broken.yaml"), "group_ID: Fleet_E\nusers: 7\n").unwrap();
+    let deploy = env.fleet("deploy", &forms, &["--skip-kubeflow", "-o", "json"]);
+    assert_eq!(deploy.status.code(), Some(2), "{}", text(&deploy));
+    let v = json_of(&deploy);
+    let by_form = |name: &str| {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["form"].as_str().unwrap().ends_with(name))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_form("Fleet_D.yaml")["status"], "deployed");
+    assert_eq!(by_form("Fleet_A.yaml")["objects"]["created"], 0);
+    let broken = by_form("broken.yaml");
+    assert_eq!(broken["status"], "error");
+    assert_eq!(
+        broken["error"]["diagnostics"][0]["path"], "users",
+        "{broken:#}"
+    );
+    assert!(String::from_utf8_lossy(&deploy.stderr).contains("broken.yaml"));
+
+    // A group no longer deployed shows as absent, and status says not all are ready.
+    let gone = env
+        .maia(&["namespace", "delete", "Fleet_D", "--yes"])
+        .output()
+        .unwrap();
+    assert!(gone.status.success(), "{}", text(&gone));
+    std::fs::remove_file(forms.join("broken.yaml")).unwrap();
+    let status = env.fleet("status", &forms, &["-o", "json"]);
+    assert_eq!(status.status.code(), Some(1));
+    let v = json_of(&status);
+    let d = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group_ID"] == "Fleet_D")
+        .unwrap();
+    assert_eq!(d["status"], "absent", "{d:#}");
+}
+
+/// The GitOps hand-over: `fleet render --gitops argocd` writes the tree, and
+/// `fleet deploy --secrets-only` applies only what the tree leaves out: each group's
+/// Namespace and Secrets, with the credentials of the config folder. What Argo CD
+/// would apply is still to create; a second run changes nothing.
+#[test]
+fn secrets_only_applies_what_the_gitops_tree_leaves_out() {
+    let env = Env::new();
+    let forms = env.forms(
+        "forms",
+        &[
+            ("Ops_A", &["alice@example.org"]),
+            ("Ops_B", &["bob@example.org"]),
+        ],
+    );
+    let folder = env.dir.path().join("out");
+    let folder_arg = folder.display().to_string();
+    let render = env
+        .maia(&[
+            "fleet",
+            "render",
+            "--forms",
+            &forms.display().to_string(),
+            "--cluster-config-file",
+            &example("cluster-nginx.yaml").display().to_string(),
+            "--config-folder",
+            &folder_arg,
+            "--gitops",
+            "argocd",
+            "--repo-url",
+            "https://git.example.org/maia/fleet.git",
+        ])
+        .output()
+        .unwrap();
+    assert!(render.status.success(), "{}", text(&render));
+    assert!(folder.join("gitops/Ops_A/application.yaml").is_file());
+
+    let args = ["--config-folder", folder_arg.as_str(), "--secrets-only"];
+    let deploy = env.fleet("deploy", &forms, &[&args[..], &["-o", "json"]].concat());
+    assert_eq!(deploy.status.code(), Some(0), "{}", text(&deploy));
+    let v = json_of(&deploy);
+    assert_eq!(v["secrets_only"], true);
+    for g in v["groups"].as_array().unwrap() {
+        assert_eq!(g["status"], "deployed", "{g:#}");
+        assert!(g["objects"]["created"].as_u64().unwrap() >= 3, "{g:#}");
+    }
+    assert!(!text(&deploy).contains("change-me"));
+
+    // The Secrets hold the config folder's credentials: a plan of the whole workspace
+    // finds them unchanged and nothing generated, and the rest still to create.
+    let plan = env.run(
+        "plan",
+        &forms.join("Ops_A.yaml"),
+        &["--config-folder", &folder_arg, "-o", "json"],
+    );
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let v = json_of(&plan);
+    assert_eq!(v["new_credentials"], serde_json::json!([]), "{v:#}");
+    let steps = v["objects"]["steps"].as_array().unwrap();
+    for s in steps {
+        let kind = s["object"]["kind"].as_str().unwrap_or_default();
+        let action = s["change"]["action"].as_str().unwrap_or_default();
+        if kind == "Secret" || kind == "Namespace" {
+            assert_eq!(action, "unchanged", "{s:#}");
+        }
+        if kind == "Deployment" {
+            assert_eq!(action, "create", "{s:#}");
+        }
+    }
+    if let Some(fake) = &env.fake {
+        fake.clear_requests();
+        let again = env.fleet("deploy", &forms, &args);
+        assert!(again.status.success(), "{}", text(&again));
+        assert_eq!(fake.writes(), [], "a second --secrets-only writes nothing");
+    }
+}

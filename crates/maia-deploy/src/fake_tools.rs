@@ -12,9 +12,15 @@ pub struct StandIns {
 }
 
 const HELM: &str = r#"#!/bin/sh
-# helm stand-in: logs argv, keeps releases under state/ (chart, values, status).
+# helm stand-in: logs argv, keeps releases under state/<namespace>/ (chart, values,
+# status): as with helm, a release name is unique only within its namespace.
 dir="$(dirname "$0")"
-state="$dir/state"
+ns=default; prev=""
+for a in "$@"; do
+  [ "$prev" = "-n" ] && ns="$a"
+  prev="$a"
+done
+state="$dir/state/$ns"
 mkdir -p "$state"
 printf '%s\n' "$*" >> "$dir/helm.log"
 [ -f "$dir/fail-helm" ] && [ "$1" = "$(cat "$dir/fail-helm")" ] && { echo "Error: $1 failed as the test asked" >&2; exit 1; }
@@ -31,7 +37,7 @@ case "$1" in
       first=0
       status=deployed
       [ -f "$state/$name.status" ] && status=$(cat "$state/$name.status")
-      printf '{"name":"%s","namespace":"ns","revision":"1","chart":"%s","app_version":"1.0","status":"%s"}' "$name" "$(cat "$f")" "$status"
+      printf '{"name":"%s","namespace":"%s","revision":"1","chart":"%s","app_version":"1.0","status":"%s"}' "$name" "$ns" "$(cat "$f")" "$status"
     done
     printf ']\n' ;;
   get) cat "$state/$3.values" ;;
