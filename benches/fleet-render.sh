@@ -16,6 +16,8 @@
 #
 #   benches/fleet-render.sh [FLEET SIZES…]          e.g. benches/fleet-render.sh 1000 10000
 #   ONE_BY_ONE_MAX=1000 benches/fleet-render.sh …   skip the loops above this size
+#   GITOPS=1 benches/fleet-render.sh …              also with --gitops argocd (its own
+#                                                   config folder, first and again)
 #   BASELINE_MAIA=/path/to/maia benches/fleet-render.sh …
 #                                                   also the first loop with another build
 set -euo pipefail
@@ -80,6 +82,17 @@ FORM
   sync
   read -r s rss < <(timed "$maia" "${fleet[@]}")
   report "fleet, re-render" "$n" "$s" "$rss"
+  if [ -n "${GITOPS:-}" ]; then
+    gitops=(fleet render --forms "$forms" --cluster-config-file "$work/cluster.yaml"
+      --config-folder "$work/gitops-$n" --gitops argocd
+      --repo-url https://git.example.org/maia/fleet.git --repo-path clusters/prod)
+    sync
+    read -r s rss < <(timed "$maia" "${gitops[@]}")
+    report "fleet+gitops, first" "$n" "$s" "$rss"
+    sync
+    read -r s rss < <(timed "$maia" "${gitops[@]}")
+    report "fleet+gitops, re-render" "$n" "$s" "$rss"
+  fi
   [ "$n" -le "$one_by_one_max" ] || continue
   for pass in first again; do
     sync

@@ -474,7 +474,9 @@ fn render_group(mut allocated: Allocated, form: &Path, out: &Out<'_>, again: boo
     let ports = rendered.bundle.ssh_ports.clone();
     let written = namespace::write_group(&rendered).and_then(|report| {
         let tree = match out.tree {
-            Some(tree) => Some(tree.write_group(&rendered.spec, &rendered.bundle)?),
+            Some(tree) => {
+                Some(tree.write_group(&rendered.spec, &rendered.bundle, &rendered.files)?)
+            }
             None => None,
         };
         Ok((report, tree))

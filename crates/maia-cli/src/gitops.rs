@@ -115,9 +115,15 @@ impl Tree {
     }
 
     /// Writes a group's part of the tree; only files whose bytes change are written.
-    pub(crate) fn write_group(&self, spec: &WorkspaceSpec, bundle: &Bundle) -> Result<WriteReport> {
+    /// `bundle_files`: the group's bundle, whose manifests are reused.
+    pub(crate) fn write_group(
+        &self,
+        spec: &WorkspaceSpec,
+        bundle: &Bundle,
+        bundle_files: &[BundleFile],
+    ) -> Result<WriteReport> {
         let dir = self.group_dir(spec)?;
-        let files = gitops::group_files(spec, bundle, &self.git)?;
+        let files = gitops::group_files(spec, bundle, &self.git, bundle_files)?;
         Ok(folder::write_bundle(&dir, &files)?)
     }
 

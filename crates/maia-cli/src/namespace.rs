@@ -317,7 +317,7 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     )?;
     let mut report = write(&rendered)?;
     if let Some(tree) = &tree {
-        let written = tree.write_group(&rendered.spec, &rendered.bundle)?;
+        let written = tree.write_group(&rendered.spec, &rendered.bundle, &rendered.files)?;
         if written.created {
             folder::sync_dir(&tree.folder)?;
         }

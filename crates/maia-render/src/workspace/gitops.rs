@@ -192,13 +192,31 @@ fn replace_jobs(mut object: Object) -> Object {
     object
 }
 
+/// The YAML documents of a stream [`crate::to_yaml_stream`] wrote, each with its
+/// trailing newline: a `---` line starts the next (inside a document, block text is
+/// indented, so no line of it is `---` alone).
+fn documents(stream: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    for (at, _) in stream.match_indices("---\n") {
+        if at > start && stream.as_bytes()[at - 1] == b'\n' {
+            docs.push(&stream[start..at]);
+            start = at + 4;
+        }
+    }
+    docs.push(&stream[start..]);
+    docs
+}
+
 /// The files of one group's GitOps tree, relative to its folder: each component's
 /// manifest without its Secrets, each chart's values, and `application.yaml`. No file
-/// holds a secret.
+/// holds a secret. `bundle_files` are the bundle's own files, when already made: their
+/// manifests' documents are reused rather than written again (the same bytes).
 pub fn group_files(
     spec: &WorkspaceSpec,
     bundle: &Bundle,
     git: &GitOps,
+    bundle_files: &[BundleFile],
 ) -> Result<Vec<BundleFile>, RenderError> {
     let mut files = Vec::new();
     for step in install_steps(bundle) {
@@ -206,16 +224,27 @@ pub fn group_files(
             InstallStep::Apply {
                 manifest, objects, ..
             } => {
-                let kept: Vec<Object> = objects
+                let written = bundle_files
                     .iter()
-                    .filter(|o| o.kind() != "Secret")
-                    .cloned()
-                    .map(replace_jobs)
-                    .collect();
-                if !kept.is_empty() {
+                    .find(|f| f.path.as_os_str() == manifest.as_str())
+                    .map(|f| documents(&f.text))
+                    .filter(|docs| docs.len() == objects.len());
+                let mut text = String::new();
+                for (i, object) in objects.iter().enumerate() {
+                    let doc = match (&written, object.kind()) {
+                        (_, "Secret") => continue,
+                        (Some(docs), kind) if kind != "Job" => docs[i].to_string(),
+                        _ => crate::to_yaml(&replace_jobs(object.clone()))?,
+                    };
+                    if !text.is_empty() {
+                        text.push_str("---\n");
+                    }
+                    text.push_str(&doc);
+                }
+                if !text.is_empty() {
                     files.push(BundleFile {
                         path: manifest.into(),
-                        text: crate::to_yaml_stream(&kept)?,
+                        text,
                         secret: false,
                         executable: false,
                     });
@@ -223,12 +252,21 @@ pub fn group_files(
             }
             InstallStep::Helm {
                 release, values, ..
-            } => files.push(BundleFile {
-                path: values.into(),
-                text: crate::helm_yaml::to_string(&release.values),
-                secret: false,
-                executable: false,
-            }),
+            } => {
+                let text = match bundle_files
+                    .iter()
+                    .find(|f| f.path.as_os_str() == values.as_str())
+                {
+                    Some(f) => f.text.clone(),
+                    None => crate::helm_yaml::to_string(&release.values),
+                };
+                files.push(BundleFile {
+                    path: values.into(),
+                    text,
+                    secret: false,
+                    executable: false,
+                })
+            }
             // KubeFlow is cluster-wide and shared: installed once, not per group.
             InstallStep::Kustomize { .. } => {}
         }
@@ -262,7 +300,7 @@ mod tests {
     fn the_tree_holds_no_secret_and_no_secret_object() {
         for (name, spec) in variants() {
             let b = bundle(&spec);
-            let files = group_files(&spec, &b, &git()).unwrap();
+            let files = group_files(&spec, &b, &git(), &[]).unwrap();
             let mut secrets: Vec<String> = b
                 .credentials
                 .0
@@ -303,6 +341,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_tree_made_from_the_bundle_files_is_the_tree_made_afresh() {
+        for (name, spec) in variants() {
+            let b = bundle(&spec);
+            let bundle_files =
+                crate::workspace::text::bundle_files(&spec, &b, "credentials".into()).unwrap();
+            // Every manifest splits into its objects' documents: they are reused.
+            for step in install_steps(&b) {
+                if let InstallStep::Apply {
+                    manifest, objects, ..
+                } = step
+                {
+                    let f = bundle_files
+                        .iter()
+                        .find(|f| f.path.as_os_str() == manifest.as_str())
+                        .unwrap();
+                    assert_eq!(
+                        documents(&f.text).len(),
+                        objects.len(),
+                        "{name}: {manifest}"
+                    );
+                }
+            }
+            let reused = group_files(&spec, &b, &git(), &bundle_files).unwrap();
+            let afresh = group_files(&spec, &b, &git(), &[]).unwrap();
+            assert_eq!(reused.len(), afresh.len(), "{name}");
+            for (r, a) in reused.iter().zip(&afresh) {
+                assert_eq!(r.path, a.path, "{name}");
+                assert_eq!(r.text, a.text, "{name}: {:?}", r.path);
+            }
+        }
+        assert_eq!(
+            documents("a: 1\n---\nb: |\n  ---\n  x\n"),
+            ["a: 1\n", "b: |\n  ---\n  x\n"]
+        );
     }
 
     #[test]
