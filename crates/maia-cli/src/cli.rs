@@ -50,9 +50,14 @@ pub(crate) enum Command {
             `maia fleet render` renders the workspaces of all the groups whose forms are in \
             one folder, for one cluster, into one config folder: the same bundles \
             `maia namespace render` writes group by group, in one process, on every core, \
-            with one pass giving out the SSH ports of the whole fleet.",
+            with one pass giving out the SSH ports of the whole fleet (and, with --gitops \
+            argocd, a tree Argo CD syncs). `maia fleet plan | deploy | status` do what \
+            `maia namespace plan | deploy | status` do, for every group, a few at a time.",
         after_help = "Examples:\n  \
             maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/\n  \
+            maia fleet plan   --forms forms/ --cluster-config-file cluster.yaml\n  \
+            maia fleet deploy --forms forms/ --cluster-config-file cluster.yaml --config-folder out/\n  \
+            maia fleet status\n  \
             maia fleet render --help"
     )]
     Fleet(FleetCommand),
@@ -79,7 +84,14 @@ pub(crate) enum FleetCommand {
             unchanged or error. A bad form stops only its own group: its errors are printed \
             with the file, line, field and a hint, and the other groups are rendered. Two \
             forms whose groups map to one namespace (Brain_MRI, brain.mri, brain-mri) are \
-            both refused.",
+            both refused.\n\n\
+            With --gitops argocd --repo-url URL, a tree for Argo CD is written too (default \
+            <config folder>/gitops/): per group its manifests without any Secret, its charts' \
+            values and an application.yaml (an Argo CD Application reading them from the \
+            repository under --repo-path, each chart at its pinned version), and for the \
+            fleet an applicationset.yaml (a git directory generator over the group folders). \
+            Commit the tree, apply the Secrets with `maia fleet deploy --secrets-only`, then \
+            apply the ApplicationSet.",
         after_help = "Examples:\n  \
             maia fleet render --forms forms/ --cluster-config-file examples/workspace/cluster-nginx.yaml \\\n      \
             --config-folder out/\n  \
@@ -87,6 +99,8 @@ pub(crate) enum FleetCommand {
             --maia-config-file maia.yaml --config-folder out/ --minimal\n  \
             maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/ -o json \\\n      \
             | jq '.groups[] | select(.status != \"unchanged\")'\n  \
+            maia fleet render --forms forms/ --cluster-config-file cluster.yaml --config-folder out/ \\\n      \
+            --gitops argocd --repo-url https://git.example.org/maia/fleet.git --repo-path clusters/prod\n  \
             out/Brain_MRI/deploy.sh    # each bundle, after review, with KUBECONFIG set\n\n\
             Exit codes: 0 every group rendered; 2 bad input: a form is invalid, two groups \
             share a namespace, or the cluster or MAIA config is invalid (then nothing is \

@@ -533,8 +533,33 @@ fn fleet_help_teaches_with_examples() {
         "byte for byte",
         "Examples:",
         "Exit codes",
+        "--gitops <TOOL>",
+        "--repo-url <URL>",
+        "--no-self-heal",
+        "applicationset.yaml",
     ] {
         assert!(render.contains(part), "{part}: {render}");
+    }
+    for (verb, parts) in [
+        (
+            "deploy",
+            &[
+                "--concurrency <N>",
+                "--secrets-only",
+                "Examples:",
+                "Exit codes",
+            ][..],
+        ),
+        (
+            "plan",
+            &["Examples:", "Exit codes", "detailed-exitcode"][..],
+        ),
+        ("status", &["--forms <DIR>", "Examples:", "Exit codes"][..]),
+    ] {
+        let text = help(&["fleet", verb, "--help"]);
+        for part in parts {
+            assert!(text.contains(part), "{verb}: {part}: {text}");
+        }
     }
 }
 
