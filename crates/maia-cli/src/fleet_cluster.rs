@@ -827,3 +827,90 @@ fn print_status(rows: &[Row], format: FleetFormat) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    fn groups(n: usize) -> Vec<Group> {
+        (0..n)
+            .map(|i| {
+                let mut spec = WorkspaceSpec::test();
+                spec.group_id = format!("G{i}");
+                Group {
+                    form: PathBuf::from(format!("g{i}.yaml")),
+                    warnings: Vec::new(),
+                    loaded: Ok(spec),
+                }
+            })
+            .collect()
+    }
+
+    /// Runs 6 groups, each yielding a few times, and returns (the most in flight at
+    /// once, the order groups started and ended in).
+    fn schedule(concurrency: usize, first_alone: bool) -> (usize, Vec<String>, Vec<Row>) {
+        let in_flight = RefCell::new((0usize, 0usize));
+        let log = RefCell::new(Vec::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let rows = runtime.block_on(run_groups(
+            groups(6),
+            concurrency,
+            first_alone,
+            |_, spec: WorkspaceSpec| {
+                let (in_flight, log) = (&in_flight, &log);
+                async move {
+                    {
+                        let mut f = in_flight.borrow_mut();
+                        f.0 += 1;
+                        f.1 = f.1.max(f.0);
+                    }
+                    log.borrow_mut().push(format!("start {}", spec.group_id));
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    log.borrow_mut().push(format!("end {}", spec.group_id));
+                    in_flight.borrow_mut().0 -= 1;
+                    if spec.group_id == "G3" {
+                        Ended::Failed(CliError::Usage {
+                            message: "G3 fails".into(),
+                            hint: None,
+                        })
+                    } else {
+                        Ended::Deployed(Counts::default(), 0)
+                    }
+                }
+            },
+        ));
+        let most = in_flight.borrow().1;
+        (most, log.into_inner(), rows)
+    }
+
+    #[test]
+    fn groups_run_a_bounded_number_at_a_time_and_a_failure_stops_no_other() {
+        let (most, _, rows) = schedule(4, false);
+        assert_eq!(most, 4);
+        assert_eq!(rows.len(), 6);
+        let words: Vec<&str> = rows.iter().map(Row::word).collect();
+        assert_eq!(
+            words,
+            [
+                "deployed", "deployed", "deployed", "error", "deployed", "deployed"
+            ]
+        );
+        let (most, _, _) = schedule(1, false);
+        assert_eq!(most, 1);
+    }
+
+    #[test]
+    fn the_first_group_runs_alone_when_it_installs_what_all_share() {
+        let (most, log, _) = schedule(4, true);
+        assert_eq!(&log[..2], ["start G0", "end G0"]);
+        assert_eq!(most, 4);
+        let (_, log, _) = schedule(4, false);
+        assert_ne!(&log[..2], ["start G0", "end G0"]);
+    }
+}
