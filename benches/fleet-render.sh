@@ -49,8 +49,18 @@ timed() {
 
 report() { # what n seconds rss
   awk -v what="$1" -v n="$2" -v s="$3" -v rss="$4" 'BEGIN {
-    printf "%-24s %6d groups: %9.3f s, %7.3f ms per group, peak RSS %6.1f MiB\n",
+    printf "%-28s %6d groups: %9.3f s, %7.3f ms per group, peak RSS %6.1f MiB\n",
       what, n, s, s * 1000 / n, rss / 1024 }'
+}
+
+fleet_twice() { # label n fleet-render-args…: a first render, then the same again
+  local label=$1 n=$2 s rss
+  shift 2
+  for pass in "first render" "re-render"; do
+    sync
+    read -r s rss < <(timed "$maia" fleet render "$@")
+    report "$label, $pass" "$n" "$s" "$rss"
+  done
 }
 
 one_by_one() { # forms folder [binary]
@@ -74,24 +84,12 @@ resources_limits:
   cpu: [2, 4]
 FORM
   done
-  fleet=(fleet render --forms "$forms" --cluster-config-file "$work/cluster.yaml"
-    --config-folder "$work/fleet-$n")
-  sync
-  read -r s rss < <(timed "$maia" "${fleet[@]}")
-  report "fleet, first render" "$n" "$s" "$rss"
-  sync
-  read -r s rss < <(timed "$maia" "${fleet[@]}")
-  report "fleet, re-render" "$n" "$s" "$rss"
+  fleet_twice "fleet" "$n" --forms "$forms" --cluster-config-file "$work/cluster.yaml" \
+    --config-folder "$work/fleet-$n"
   if [ -n "${GITOPS:-}" ]; then
-    gitops=(fleet render --forms "$forms" --cluster-config-file "$work/cluster.yaml"
-      --config-folder "$work/gitops-$n" --gitops argocd
-      --repo-url https://git.example.org/maia/fleet.git --repo-path clusters/prod)
-    sync
-    read -r s rss < <(timed "$maia" "${gitops[@]}")
-    report "fleet+gitops, first" "$n" "$s" "$rss"
-    sync
-    read -r s rss < <(timed "$maia" "${gitops[@]}")
-    report "fleet+gitops, re-render" "$n" "$s" "$rss"
+    fleet_twice "fleet+gitops" "$n" --forms "$forms" --cluster-config-file "$work/cluster.yaml" \
+      --config-folder "$work/gitops-$n" --gitops argocd \
+      --repo-url https://git.example.org/maia/fleet.git --repo-path clusters/prod
   fi
   [ "$n" -le "$one_by_one_max" ] || continue
   for pass in first again; do

@@ -416,34 +416,49 @@ fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
 /// Two forms whose groups map to one namespace: an error for each (run one by one,
 /// the second would be refused; here neither is preferred).
 fn refuse_shared_namespaces(entries: &mut [Entry]) {
-    let mut by_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        if let (Some((spec, _)), None) = (&e.group, &e.result) {
-            by_namespace
-                .entry(spec.namespace.to_string())
-                .or_default()
-                .push(i);
-        }
+    let groups: Vec<Option<(&WorkspaceSpec, &Path)>> = entries
+        .iter()
+        .map(|e| match (&e.group, &e.result) {
+            (Some((spec, _)), None) => Some((spec, e.form.as_path())),
+            _ => None,
+        })
+        .collect();
+    for (i, error) in shared_namespaces(&groups) {
+        entries[i].result = Some(Err(error.into()));
     }
+}
+
+/// For each group (by its place in `groups`; `None` for a form that failed) whose
+/// namespace another group of the fleet maps to too, the error that refuses it.
+pub(crate) fn shared_namespaces(
+    groups: &[Option<(&WorkspaceSpec, &Path)>],
+) -> Vec<(usize, maia_deploy::DeployError)> {
+    let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (spec, _)) in groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| Some((i, (*g)?)))
+    {
+        by_namespace
+            .entry(spec.namespace.as_str())
+            .or_default()
+            .push(i);
+    }
+    let mut errors = Vec::new();
     for shared in by_namespace.values().filter(|v| v.len() > 1) {
         for &i in shared {
             let others: Vec<String> = shared
                 .iter()
                 .filter(|j| **j != i)
-                .map(|j| {
-                    format!(
-                        "group {} of {}",
-                        group_id(&entries[*j]),
-                        entries[*j].form.display()
-                    )
-                })
+                .filter_map(|j| groups[*j])
+                .map(|(spec, form)| format!("group {} of {}", spec.group_id, form.display()))
                 .collect();
-            if let Some((spec, _)) = &entries[i].group {
-                let error = namespace_conflict(spec, &others.join(" and "));
-                entries[i].result = Some(Err(error.into()));
+            if let Some((spec, _)) = groups[i] {
+                errors.push((i, namespace_conflict(spec, &others.join(" and "))));
             }
         }
     }
+    errors
 }
 
 /// What rendering and writing one group came to.

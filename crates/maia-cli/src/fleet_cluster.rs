@@ -25,7 +25,7 @@ use crate::cli::{
 };
 use crate::deploy::{connect, runtime, table};
 use crate::error::{CliError, Result};
-use crate::fleet::{Shared, diagnostic_json, error_json, list_forms};
+use crate::fleet::{Shared, diagnostic_json, error_json, list_forms, shared_namespaces};
 use crate::namespace::OsRandom;
 use crate::{report, workspace};
 
@@ -72,28 +72,12 @@ fn load_groups(
             },
         })
         .collect();
-    let namespaces: Vec<Option<String>> = groups
+    let loaded: Vec<Option<(&WorkspaceSpec, &Path)>> = groups
         .iter()
-        .map(|g| g.loaded.as_ref().ok().map(|s| s.namespace.to_string()))
+        .map(|g| g.loaded.as_ref().ok().map(|spec| (spec, g.form.as_path())))
         .collect();
-    for i in 0..groups.len() {
-        let Some(ns) = &namespaces[i] else { continue };
-        let others: Vec<String> = (0..groups.len())
-            .filter(|j| *j != i && namespaces[*j].as_ref() == Some(ns))
-            .map(|j| {
-                format!(
-                    "group {} of {}",
-                    groups[j].group_id(),
-                    groups[j].form.display()
-                )
-            })
-            .collect();
-        if !others.is_empty()
-            && let Ok(spec) = &groups[i].loaded
-        {
-            let error = ws::folder::namespace_conflict(spec, &others.join(" and "));
-            groups[i].loaded = Err(error.into());
-        }
+    for (i, error) in shared_namespaces(&loaded) {
+        groups[i].loaded = Err(error.into());
     }
     groups
         .sort_by(|a, b| (a.loaded.is_err(), a.group_id()).cmp(&(b.loaded.is_err(), b.group_id())));

@@ -131,23 +131,8 @@ impl Tree {
     /// bundle; they share their charts). True when its bytes changed.
     pub(crate) fn write_application_set(&self, sample: &Bundle) -> Result<bool> {
         let text = maia_render::to_yaml_stream(&[gitops::application_set(sample, &self.git)])?;
-        let file = BundleFile {
-            path: APPLICATION_SET_FILE.into(),
-            text,
-            secret: false,
-            executable: false,
-        };
         let path = self.folder.join(APPLICATION_SET_FILE);
-        let unchanged = std::fs::read(&path).is_ok_and(|b| b == file.text.as_bytes());
-        if unchanged {
-            return Ok(false);
-        }
-        std::fs::create_dir_all(&self.folder).map_err(|source| CliError::Write {
-            path: self.folder.clone(),
-            source,
-        })?;
-        folder::write_file(&path, &file.text, 0o644)?;
-        Ok(true)
+        Ok(folder::update_file_now(&path, &text, 0o644)?)
     }
 }
 

@@ -43,8 +43,8 @@ pub(crate) fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result
     )?;
     Ok(Request {
         needs: Needs {
-            helm: !args.skip_helm && !args.secrets_only,
-            kubeflow: !args.skip_kubeflow && !args.secrets_only && !spec.minimal,
+            helm: !args.skip_helm,
+            kubeflow: !args.skip_kubeflow && !spec.minimal,
         },
         secrets_only: args.secrets_only,
         spec,

@@ -573,9 +573,8 @@ fn yaml_strings(path: &Path) -> Vec<String> {
             _ => {}
         }
     }
-    let v: Value = yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut out = Vec::new();
-    collect(&v, &mut out);
+    collect(&yaml(path), &mut out);
     out
 }
 

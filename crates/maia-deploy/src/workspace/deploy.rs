@@ -24,7 +24,7 @@ pub struct Request {
     pub spec: WorkspaceSpec,
     /// maia's own namespace: the credentials Secrets and the ports Lease live there.
     pub state_namespace: String,
-    /// Which external programs the deploy runs.
+    /// Which external programs the deploy runs (none with `secrets_only`).
     pub needs: Needs,
     /// The PATH helm, kubectl and git are looked up in.
     pub path: Option<OsString>,
@@ -41,6 +41,20 @@ pub struct Request {
     /// Apply only the Namespace and the Secrets (`--secrets-only`): the rest is
     /// another tool's (Argo CD's), so nothing is pruned and no chart is installed.
     pub secrets_only: bool,
+}
+
+impl Request {
+    /// The programs this deploy runs: none when it applies only the Secrets.
+    fn needs(&self) -> Needs {
+        if self.secrets_only {
+            Needs {
+                helm: false,
+                kubeflow: false,
+            }
+        } else {
+            self.needs
+        }
+    }
 }
 
 /// Everything gathered and rendered before the first write.
@@ -77,7 +91,7 @@ pub async fn prepare<'c>(
     allocate: bool,
 ) -> Result<Prepared<'c>> {
     let spec = &request.spec;
-    let checked = preflight::run(cluster, spec, request.needs, request.path.as_deref()).await?;
+    let checked = preflight::run(cluster, spec, request.needs(), request.path.as_deref()).await?;
     if !checked.problems.is_empty() {
         return Err(DeployError::Preflight {
             problems: checked.problems,
@@ -93,7 +107,7 @@ pub async fn prepare<'c>(
     let programs = Programs {
         helm: tool("helm").map(|p| Helm::new(p, request.tool_target.clone())),
         kubectl: tool("kubectl")
-            .filter(|_| request.needs.kubeflow)
+            .filter(|_| request.needs().kubeflow)
             .map(|p| Kubectl::new(p, request.tool_target.clone())),
     };
 

@@ -732,6 +732,13 @@ pub fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
     write_atomic(path, text, mode, Durability::Now).map_err(|source| write_error(path, source))
 }
 
+/// [`write_file`] when `path` does not already hold `text` with `mode`; true when it
+/// wrote.
+pub fn update_file_now(path: &Path, text: &str, mode: u32) -> Result<bool> {
+    make_parent(path)?;
+    update_file(path, text, mode, Durability::Now)
+}
+
 /// Creates the folder `path` is in, when it is missing.
 fn make_parent(path: &Path) -> Result<()> {
     match path.parent() {
