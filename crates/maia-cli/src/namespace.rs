@@ -239,13 +239,9 @@ pub(crate) fn env_file(
     group_dir: Option<&Path>,
     refresh: bool,
 ) -> Result<Option<EnvFile>> {
-    let form_dir = match form.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
     use maia_deploy::workspace::envfile::{Origin, resolve};
     Ok(
-        resolve(spec, form_dir, group_dir, refresh)?.map(|(file, origin)| {
+        resolve(spec, form, group_dir, refresh)?.map(|(file, origin)| {
             if origin == Origin::Fetched {
                 eprintln!(
                     "fetched the environment file {:?} ({} bytes) from the central MinIO",

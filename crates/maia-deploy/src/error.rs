@@ -288,6 +288,17 @@ pub enum DeployError {
         /// Why not.
         reason: String,
     },
+    /// The group's environment file names a local file maia will not read: outside
+    /// the group form's folder (absolute, or a link leading out), or not a regular file.
+    #[error("{form}: minio_env_name: {name:?} is refused: {reason}")]
+    EnvFileRefused {
+        /// The group form.
+        form: String,
+        /// The file's name, as the group form gives it.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
     /// No workspace of that group_ID or namespace on the cluster.
     #[error("no workspace {0:?} on the cluster")]
     WorkspaceNotFound(
@@ -465,6 +476,9 @@ impl DeployError {
             DeployError::EnvFile { .. } => {
                 "check minio_env_name in the group form and minio_url, the keys and bucket_name in the cluster config; a local path is read relative to the group form".into()
             }
+            DeployError::EnvFileRefused { .. } => {
+                "copy the environment file into the group form's folder (a regular file; a symbolic link may point only inside that folder), or name an object in the central MinIO's bucket".into()
+            }
             DeployError::QuotaExceeded { namespace, .. } => format!(
                 "ask less (replicas, requests, GPUs), free what runs, or raise the quota (`kubectl describe resourcequota -n {namespace}` shows it)"
             ),
@@ -512,6 +526,7 @@ impl DeployError {
                 | DeployError::NotKubernetes { .. }
                 | DeployError::CredentialsDamaged { .. }
                 | DeployError::FolderConflict { .. }
+                | DeployError::EnvFileRefused { .. }
                 | DeployError::Kubeconfig { .. }
                 | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }

@@ -27,21 +27,33 @@ pub enum Origin {
     Fetched,
 }
 
-/// Finds the group's environment file: a local path (relative to the group form's
-/// folder), else the bundle's copy under `group_dir` (unless `refresh`), else the
-/// central MinIO.
+/// Finds the group's environment file: a local path (relative to the folder of the
+/// group form `form`), else the bundle's copy under `group_dir` (unless `refresh`),
+/// else the central MinIO.
+///
+/// Its content goes into every member's environment, the bundle and the GitOps tree,
+/// so a local file is read only when it is a regular file inside the form's folder (a
+/// symbolic link may point only inside it): otherwise a name like `/etc/shadow` or a
+/// link next to the form would copy any file the admin can read into the workspace.
 pub fn resolve(
     spec: &WorkspaceSpec,
-    form_dir: &Path,
+    form: &Path,
     group_dir: Option<&Path>,
     refresh: bool,
 ) -> Result<Option<(EnvFile, Origin)>> {
     let Some(name) = &spec.minio_env_name else {
         return Ok(None);
     };
+    let form_dir = match form.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let local = form_dir.join(name);
-    if std::fs::metadata(&local).is_ok_and(|m| m.is_file()) {
-        let text = read_capped(&local).map_err(|reason| DeployError::EnvFile {
+    // Anything at that path (a dangling link too) is meant as the local file; only
+    // when nothing is there is the name an object key.
+    if std::fs::symlink_metadata(&local).is_ok() {
+        let text = read_inside(&local, form_dir).map_err(|reason| DeployError::EnvFileRefused {
+            form: form.display().to_string(),
             name: name.clone(),
             reason,
         })?;
@@ -63,7 +75,8 @@ pub fn resolve(
     };
     if let (Some(dir), false) = (group_dir, refresh) {
         let kept = dir.join(file.bundle_path());
-        if kept.is_file() {
+        // maia wrote it: a regular file, never a link planted in its place.
+        if std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()) {
             file.text = read_capped(&kept).map_err(|reason| DeployError::EnvFile {
                 name: name.clone(),
                 reason,
@@ -138,6 +151,38 @@ fn fetch(store: &EnvStore, key: &str) -> Result<String> {
         )));
     }
     String::from_utf8(bytes).map_err(|_| failed("it is not UTF-8 text".into()))
+}
+
+/// Reads `path` if it is a regular file whose real path lies inside `base`; the error
+/// says what it is instead.
+fn read_inside(path: &Path, base: &Path) -> std::result::Result<String, String> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            format!("{} is a symbolic link that leads nowhere ({e})", path.display())
+        } else {
+            format!("cannot read {}: {e}", path.display())
+        }
+    })?;
+    let base = std::fs::canonicalize(base)
+        .map_err(|e| format!("cannot read the folder {}: {e}", base.display()))?;
+    if !canonical.starts_with(&base) {
+        return Err(format!(
+            "{} resolves to {}, outside the group form's folder {}",
+            path.display(),
+            canonical.display(),
+            base.display()
+        ));
+    }
+    // Checked before opening: opening a FIFO would wait for a writer for ever.
+    let meta = std::fs::metadata(&canonical)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a directory, device or FIFO)",
+            path.display()
+        ));
+    }
+    read_capped(&canonical)
 }
 
 fn read_capped(path: &Path) -> std::result::Result<String, String> {

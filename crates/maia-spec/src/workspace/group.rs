@@ -205,8 +205,14 @@ pub(crate) fn check_emails(issues: &mut Issues, path: &FieldPath, list: &[String
 }
 
 /// An environment file's name: an object key or path without white space, control
-/// characters or `..` components.
+/// characters or `..` components, and not absolute (a local file must lie in the group
+/// form's folder: its content goes into every member's environment).
 fn check_env_name(name: &str) -> Result<(), String> {
+    if name.starts_with('/') {
+        return Err(format!(
+            "{name:?} is an absolute path: a local environment file must be in the group form's folder"
+        ));
+    }
     if name.len() > 512 {
         return Err(format!("{name:?} is longer than 512 characters"));
     }
@@ -436,7 +442,7 @@ pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
     {
         issues
             .error(root.key("minio_env_name"), e)
-            .set_hint("name the environment file in the central MinIO's bucket (e.g. envs/brain-mri.yml), or give a local path");
+            .set_hint("name the environment file in the central MinIO's bucket (e.g. envs/brain-mri.yml), or give a path relative to the group form's folder");
     }
     for (field, set) in [
         ("oauth_url", form.oauth_url.is_some()),
