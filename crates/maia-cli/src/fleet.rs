@@ -131,6 +131,16 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
 
     let mut entries = parallel(forms, cores, |form| load_group(form, &shared, &folder));
     refuse_shared_namespaces(&mut entries);
+    if let Some(tree) = &tree {
+        // A group whose bundle folder is (or holds) the tree stops before writing.
+        for e in entries.iter_mut().filter(|e| e.result.is_none()) {
+            if let Some((spec, _)) = &e.group
+                && let Err(err) = tree.check_group(&spec.group_id)
+            {
+                e.result = Some(Err(err));
+            }
+        }
+    }
     let mut order: Vec<usize> = (0..entries.len())
         .filter(|i| entries[*i].group.is_some() && entries[*i].result.is_none())
         .collect();

@@ -53,6 +53,15 @@ impl Tree {
                 "give the URL Argo CD clones, e.g. https://git.example.org/maia/fleet.git",
             ));
         }
+        if let Some(what) = url_credentials(&repo_url) {
+            // The URL is not echoed: it holds a secret.
+            return Err(usage(
+                format!(
+                    "--repo-url holds {what}: it would be copied into every Argo CD Application committed to git"
+                ),
+                "give the URL without credentials and store them in Argo CD as repository credentials (`argocd repo add URL --username … --password …`, or a Secret labelled argocd.argoproj.io/secret-type: repository)",
+            ));
+        }
         let repo_path = args.repo_path.trim_matches('/').to_string();
         if Path::new(&repo_path)
             .components()
@@ -82,6 +91,29 @@ impl Tree {
                 "the GitOps tree must not mix with the bundles, which hold the Secrets; leave --gitops-folder out (it defaults to <config folder>/gitops)",
             ));
         }
+        let (tree_at, config_at) = (resolved(&folder), resolved(config_folder));
+        if config_at.starts_with(&tree_at) {
+            return Err(usage(
+                format!(
+                    "--gitops-folder {} holds the config folder {}",
+                    folder.display(),
+                    config_folder.display()
+                ),
+                "the GitOps tree is committed to git and must not hold the bundles, which hold the Secrets; leave --gitops-folder out (it defaults to <config folder>/gitops) or name a folder outside the config folder",
+            ));
+        }
+        // Inside the config folder, the tree must not be (or be in) a group's bundle
+        // folder; one rendered earlier is known by its credentials.yaml, the groups of
+        // this run by `check_group`.
+        if let Ok(rest) = tree_at.strip_prefix(&config_at)
+            && let Some(first) = rest.components().next()
+            && config_at
+                .join(first)
+                .join(folder::CREDENTIALS_FILE)
+                .exists()
+        {
+            return Err(inside_bundle(&folder, &first.as_os_str().to_string_lossy()));
+        }
         Ok(Some(Tree {
             git: GitOps {
                 repo_url,
@@ -96,22 +128,22 @@ impl Tree {
         }))
     }
 
-    /// The group's folder in the tree; an error when it is the group's bundle folder
-    /// (a group whose ID is the tree's folder name).
-    fn group_dir(&self, spec: &WorkspaceSpec) -> Result<PathBuf> {
-        let dir = self.folder.join(&spec.group_id);
-        let bundle = self.config_folder.join(&spec.group_id);
-        if same_place(&self.folder, &bundle) {
-            return Err(usage(
-                format!(
-                    "the GitOps tree {} is group {}'s bundle folder",
-                    self.folder.display(),
-                    spec.group_id
-                ),
-                "pass --gitops-folder with a folder outside the config folder",
-            ));
+    /// An error when the tree is, or is inside, the bundle folder of group `group_id`
+    /// (a group named as the tree's folder, or a --gitops-folder under its bundle):
+    /// the bundle's credentials.yaml and Secrets would land in the tree meant for git.
+    /// Call it for every group before anything is written.
+    pub(crate) fn check_group(&self, group_id: &str) -> Result<()> {
+        let bundle = resolved(&self.config_folder.join(group_id));
+        if resolved(&self.folder).starts_with(&bundle) {
+            return Err(inside_bundle(&self.folder, group_id));
         }
-        Ok(dir)
+        Ok(())
+    }
+
+    /// The group's folder in the tree (checked again here, as the last guard).
+    fn group_dir(&self, spec: &WorkspaceSpec) -> Result<PathBuf> {
+        self.check_group(&spec.group_id)?;
+        Ok(self.folder.join(&spec.group_id))
     }
 
     /// Writes a group's part of the tree; only files whose bytes change are written.
@@ -133,6 +165,86 @@ impl Tree {
         let text = maia_render::to_yaml_stream(&[gitops::application_set(sample, &self.git)])?;
         let path = self.folder.join(APPLICATION_SET_FILE);
         Ok(folder::update_file_now(&path, &text, 0o644)?)
+    }
+}
+
+fn inside_bundle(tree: &Path, group_id: &str) -> CliError {
+    usage(
+        format!(
+            "the GitOps tree (--gitops-folder {}) is or lies in group {group_id}'s bundle folder, which holds its credentials",
+            tree.display()
+        ),
+        "pass --gitops-folder with a folder outside every group's bundle folder (e.g. outside the config folder); a group named like the tree's folder needs another --gitops-folder",
+    )
+}
+
+/// What in a repository URL is a credential (a password or token in the user info, a
+/// user name in an https URL, a query string such as `?private_token=`), if anything.
+/// A user name alone is fine for SSH (`git@host:repo`, `ssh://git@host/repo`).
+fn url_credentials(url: &str) -> Option<&'static str> {
+    let (http, userinfo) = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            (
+                scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"),
+                authority.rsplit_once('@').map(|(u, _)| u),
+            )
+        }
+        // scp-like: [user@]host:path
+        None => (
+            false,
+            url.split_once('@')
+                .map(|(u, _)| u)
+                .filter(|u| !u.contains('/')),
+        ),
+    };
+    if let Some(userinfo) = userinfo {
+        if userinfo.contains(':') {
+            return Some("a password or token in its user info (user:…@)");
+        }
+        if http {
+            return Some("a user name or token in its user info (…@)");
+        }
+    }
+    if url.contains('?') {
+        return Some("a query string (tokens go there)");
+    }
+    None
+}
+
+/// `p` absolute, `.` and `..` taken out, and the part of it that exists with its
+/// symbolic links resolved: two spellings of one folder compare equal, and
+/// `starts_with` says whether one folder is inside another.
+fn resolved(p: &Path) -> PathBuf {
+    let absolute = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let mut normal = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    // The longest existing folder above, resolved, then the rest as written.
+    let mut missing = Vec::new();
+    let mut at = normal.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return missing.iter().rev().fold(real, |acc, c| acc.join(c));
+        }
+        match (at.file_name(), at.parent()) {
+            (Some(name), Some(parent)) => {
+                missing.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return normal,
+        }
     }
 }
 

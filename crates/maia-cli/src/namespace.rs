@@ -296,6 +296,9 @@ pub(crate) fn write_group(rendered: &Rendered) -> Result<WriteReport> {
 pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     let tree = crate::gitops::Tree::from_args(&args.gitops, &args.config_folder)?;
     let loaded = load(&args.files, args.minimal, args.strictness.into())?;
+    if let Some(tree) = &tree {
+        tree.check_group(&loaded.spec.group_id)?;
+    }
     // Held until the bundle is written: concurrent renders into one folder take turns.
     let folder = ConfigFolder::lock(&args.config_folder)?;
     let env = env_file(

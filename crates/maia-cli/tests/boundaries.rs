@@ -4,7 +4,6 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -118,7 +117,10 @@ fn an_environment_file_outside_the_forms_folder_is_refused() {
             files_holding(&folder, "ADMIN-PRIVATE-KEY").is_empty(),
             "{name}"
         );
-        assert!(!folder.join("Brain_MRI").exists(), "{name}: nothing written");
+        assert!(
+            !folder.join("Brain_MRI").exists(),
+            "{name}: nothing written"
+        );
     }
 
     // A link that stays inside the form's folder is a local file like any other.
@@ -132,4 +134,117 @@ fn an_environment_file_outside_the_forms_folder_is_refused() {
         std::fs::read_to_string(folder.join("Brain_MRI/env/inside.txt")).unwrap(),
         "monai==1.3\n"
     );
+}
+
+const GITOPS: [&str; 4] = ["--gitops", "argocd", "--repo-path", "clusters/prod"];
+
+/// A `--repo-url` carrying credentials would be copied into every Application
+/// committed to git: refused (exit 2) without echoing the token, before anything is
+/// written; Argo CD's repository credentials are the place for them.
+#[test]
+fn a_repository_url_with_credentials_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let group = group_form(&tmp.path().join("forms"), "Brain_MRI", "");
+    for url in [
+        "https://maia:glpat-SECRETTOKEN@git.example.org/maia/fleet.git",
+        "https://glpat-SECRETTOKEN@git.example.org/maia/fleet.git",
+        "ssh://git:glpat-SECRETTOKEN@git.example.org/maia/fleet.git",
+        "https://git.example.org/maia/fleet.git?private_token=glpat-SECRETTOKEN",
+    ] {
+        let folder = tmp.path().join("out");
+        let (code, stdout, stderr) = render(
+            &group,
+            &folder,
+            &[&GITOPS[..], &["--repo-url", url]].concat(),
+        );
+        assert_eq!(code, 2, "{url}: {stderr}");
+        assert!(stderr.contains("--repo-url"), "{url}: {stderr}");
+        assert!(stderr.contains("Argo CD"), "{url}: {stderr}");
+        assert!(!stderr.contains("SECRETTOKEN"), "{url}: {stderr}");
+        assert!(!stdout.contains("SECRETTOKEN"), "{url}: {stdout}");
+        assert!(files_holding(&folder, "SECRETTOKEN").is_empty(), "{url}");
+        assert!(!folder.join("Brain_MRI").exists(), "{url}");
+    }
+    // A user name alone is how SSH URLs name the account, not a secret.
+    for url in [
+        "git@git.example.org:maia/fleet.git",
+        "ssh://git@git.example.org/maia/fleet.git",
+        "https://git.example.org/maia/fleet.git",
+    ] {
+        let folder = tmp.path().join("ok");
+        let (code, _, stderr) = render(
+            &group,
+            &folder,
+            &[&GITOPS[..], &["--repo-url", url]].concat(),
+        );
+        assert_eq!(code, 0, "{url}: {stderr}");
+        let app =
+            std::fs::read_to_string(folder.join("gitops/Brain_MRI/application.yaml")).unwrap();
+        assert!(app.contains(url), "{url}: {app}");
+    }
+}
+
+/// The GitOps tree is meant for git; a bundle holds credentials.yaml and the Secrets.
+/// A group whose folder is the tree (a group named `gitops`), a `--gitops-folder`
+/// inside a group's bundle folder, or one holding the config folder is refused
+/// (exit 2) before anything is written.
+#[test]
+fn a_gitops_tree_overlapping_a_bundle_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = ["--repo-url", "https://git.example.org/maia/fleet.git"];
+    let gitops = [&GITOPS[..], &url[..]].concat();
+
+    // A group named gitops: its bundle folder is the default tree.
+    let group = group_form(&tmp.path().join("forms"), "gitops", "");
+    let folder = tmp.path().join("out1");
+    let (code, _, stderr) = render(&group, &folder, &gitops);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("gitops"), "{stderr}");
+    assert!(!folder.join("gitops").exists(), "nothing written: {stderr}");
+
+    let group = group_form(&tmp.path().join("forms"), "Brain_MRI", "");
+    for (name, tree, config) in [
+        ("inside the bundle", "out2/Brain_MRI/tree", "out2"),
+        ("the bundle", "out3/Brain_MRI", "out3"),
+        ("holding the config folder", "out4", "out4/bundles"),
+    ] {
+        let folder = tmp.path().join(config);
+        let tree = tmp.path().join(tree).display().to_string();
+        let (code, _, stderr) = render(
+            &group,
+            &folder,
+            &[&gitops[..], &["--gitops-folder", &tree]].concat(),
+        );
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains("--gitops-folder"), "{name}: {stderr}");
+        assert!(
+            !folder.join("Brain_MRI").exists(),
+            "{name}: nothing written"
+        );
+    }
+
+    // fleet render: the same for a group named gitops among others.
+    let forms = tmp.path().join("fleet-forms");
+    group_form(&forms.join("a"), "Alpha", "");
+    group_form(&forms.join("b"), "gitops", "");
+    std::fs::rename(forms.join("a/group.yaml"), forms.join("a.yaml")).unwrap();
+    std::fs::rename(forms.join("b/group.yaml"), forms.join("b.yaml")).unwrap();
+    let folder = tmp.path().join("out5");
+    let out = maia()
+        .args(["fleet", "render", "--forms"])
+        .arg(&forms)
+        .arg("--cluster-config-file")
+        .arg(example("cluster-nginx.yaml"))
+        .arg("--config-folder")
+        .arg(&folder)
+        .args(&gitops)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--gitops-folder"), "{stderr}");
+    // Only the group named gitops stops; nothing of a bundle is in the tree.
+    assert!(folder.join("Alpha/credentials.yaml").is_file(), "{stderr}");
+    assert!(files_holding(&folder.join("gitops"), "credentials:").is_empty());
+    assert!(!folder.join("gitops/credentials.yaml").exists());
 }

@@ -158,7 +158,10 @@ fn fetch(store: &EnvStore, key: &str) -> Result<String> {
 fn read_inside(path: &Path, base: &Path) -> std::result::Result<String, String> {
     let canonical = std::fs::canonicalize(path).map_err(|e| {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            format!("{} is a symbolic link that leads nowhere ({e})", path.display())
+            format!(
+                "{} is a symbolic link that leads nowhere ({e})",
+                path.display()
+            )
         } else {
             format!("cannot read {}: {e}", path.display())
         }
