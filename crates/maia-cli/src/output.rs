@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
+use maia_deploy::workspace::folder;
 use maia_render::Object;
 
 use crate::error::{CliError, Result};
@@ -42,16 +43,17 @@ pub(crate) fn print(objects: &[Object], format: Format) -> Result<()> {
 /// Writes one file per object into `dir` (created if needed) and returns the paths.
 /// Files of an earlier render that this one no longer produces are reported, not
 /// deleted: the folder may hold files of the admin's own.
+///
+/// Nothing is written through a symbolic link: a link as `dir` or where a file goes
+/// (planted in a shared folder, say) is refused before the first write, and each file
+/// is replaced by a new one (temporary file, rename), never opened for writing. New
+/// folders are 0755 and files 0644, whatever the umask.
 pub(crate) fn write_dir(
     objects: &[Object],
     format: Format,
     dir: &Path,
 ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::new();
+    let mut files = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         let (name, text) = match format {
             Format::Yaml => (o.file_name(i), maia_render::to_yaml(o)?),
@@ -60,11 +62,26 @@ pub(crate) fn write_dir(
                 format!("{:#}\n", o.to_json()?),
             ),
         };
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| CliError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        files.push((dir.join(name), text));
+    }
+    for path in std::iter::once(dir).chain(files.iter().map(|(p, _)| p.as_path())) {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(CliError::Usage {
+                message: format!(
+                    "{} is a symbolic link: maia does not write through links",
+                    path.display()
+                ),
+                hint: Some("remove the link, or give --out the folder it should write to".into()),
+            });
+        }
+    }
+    folder::create_dirs(dir, folder::DIR_MODE).map_err(|source| CliError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for (path, text) in files {
+        folder::write_file(&path, &text, 0o644)?;
         written.push(path);
     }
     let mut stale = Vec::new();

@@ -248,3 +248,207 @@ fn a_gitops_tree_overlapping_a_bundle_is_refused_before_anything_is_written() {
     assert!(files_holding(&folder.join("gitops"), "credentials:").is_empty());
     assert!(!folder.join("gitops/credentials.yaml").exists());
 }
+
+/// Every folder under `dir` (and `dir`) with its mode.
+fn folder_modes(dir: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = vec![(
+        dir.to_path_buf(),
+        std::fs::metadata(dir).unwrap().permissions().mode() & 0o7777,
+    )];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(folder_modes(&entry.path()));
+        }
+    }
+    out
+}
+
+/// `sh -c 'umask 000; exec maia ARGS'`: (exit code, stderr).
+fn maia_under_umask_000(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let bin = assert_cmd::cargo::cargo_bin("maia");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(&bin)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Under umask 000 maia's folders are still not writable by others, and those
+/// holding secrets are the owner's alone (0700): the modes are maia's, not the umask's.
+#[test]
+fn folders_are_created_with_their_own_modes_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let group = group_form(&tmp.path().join("forms"), "Brain_MRI", "");
+    let folder = tmp.path().join("out/bundles");
+    let tree = tmp.path().join("out/tree");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let args = [
+        os("namespace"),
+        os("render"),
+        os("--namespace-config-file"),
+        group.clone().into_os_string(),
+        os("--cluster-config-file"),
+        example("cluster-nginx.yaml").into_os_string(),
+        os("--config-folder"),
+        folder.clone().into_os_string(),
+        os("--gitops"),
+        os("argocd"),
+        os("--repo-url"),
+        os("https://git.example.org/maia/fleet.git"),
+        os("--gitops-folder"),
+        tree.clone().into_os_string(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, stderr) = maia_under_umask_000(&args);
+    assert_eq!(code, 0, "{stderr}");
+    for (dir, mode) in folder_modes(&tmp.path().join("out")) {
+        assert_eq!(
+            mode & 0o022,
+            0,
+            "{} is writable by others: {mode:o}",
+            dir.display()
+        );
+    }
+    for file in walk(&tmp.path().join("out")) {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o022,
+            0,
+            "{} is writable by others: {mode:o}",
+            file.display()
+        );
+        // A folder holding a secret file lets no one else in.
+        if mode & 0o077 == 0 {
+            let dir = file.parent().unwrap();
+            let dir_mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                dir_mode,
+                0o700,
+                "{} holds {}",
+                dir.display(),
+                file.display()
+            );
+        }
+    }
+    let group_dir = std::fs::metadata(folder.join("Brain_MRI")).unwrap();
+    assert_eq!(group_dir.permissions().mode() & 0o777, 0o700);
+
+    // app render --out: the folder and its files are not writable by others either.
+    let app_out = tmp.path().join("app-out/objects");
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app/jupyterlab.json");
+    let args = [
+        os("app"),
+        os("render"),
+        os("--config-file"),
+        app.into_os_string(),
+        os("--out"),
+        app_out.clone().into_os_string(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, stderr) = maia_under_umask_000(&args);
+    assert_eq!(code, 0, "{stderr}");
+    for (dir, mode) in folder_modes(&tmp.path().join("app-out")) {
+        assert_eq!(
+            mode & 0o022,
+            0,
+            "{} is writable by others: {mode:o}",
+            dir.display()
+        );
+    }
+    for file in walk(&app_out) {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o022,
+            0,
+            "{} is writable by others: {mode:o}",
+            file.display()
+        );
+    }
+}
+
+/// `app render --out` never writes through a symbolic link: a link planted where a
+/// file goes (or as the output folder) is refused, exit 2, and its target untouched.
+#[test]
+fn app_render_out_never_writes_through_a_symbolic_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app/jupyterlab.json");
+    let render_out = |out: &Path| {
+        maia()
+            .args(["app", "render", "--config-file"])
+            .arg(&app)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    // The file names a render writes.
+    let probe = tmp.path().join("probe");
+    assert!(render_out(&probe).status.success());
+    let names: Vec<_> = walk(&probe)
+        .into_iter()
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    assert!(!names.is_empty());
+
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "the admin's own file\n").unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join(&names[names.len() - 1])).unwrap();
+    let o = render_out(&out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "the admin's own file\n"
+    );
+
+    // The output folder itself a link (e.g. planted in a shared folder).
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let linked = tmp.path().join("linked-out");
+    std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+    let o = render_out(&linked);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+/// `MAIA_deploy_helm_chart --print-helm-values-only FILE` (a sibling of `--out`) does
+/// not write through a link planted at FILE either.
+#[test]
+fn the_compat_values_file_is_never_written_through_a_symbolic_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "the admin's own file\n").unwrap();
+    let out = tmp.path().join("values.yaml");
+    std::os::unix::fs::symlink(&victim, &out).unwrap();
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app/jupyterlab.json");
+    let o = Command::cargo_bin("MAIA_deploy_helm_chart")
+        .unwrap()
+        .env_remove("KUBECONFIG")
+        .env("HOME", tmp.path())
+        .arg("--config-file")
+        .arg(&app)
+        .arg("--print-helm-values-only")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "the admin's own file\n"
+    );
+}

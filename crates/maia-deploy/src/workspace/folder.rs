@@ -51,14 +51,20 @@ impl ConfigFolder {
     /// holds the lock, says so once on stderr and waits for it.
     pub fn lock(path: &Path) -> Result<ConfigFolder> {
         let state = path.join(STATE_DIR);
-        std::fs::create_dir_all(&state).map_err(|e| state_error(&state, e))?;
+        // The config folder holds every group's credentials: the owner's alone.
+        create_dirs(&state, SECRET_DIR_MODE).map_err(|e| state_error(&state, e))?;
         let lock_path = state.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| state_error(&lock_path, e))?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                // Not the umask's 0666: no one else may take the lock.
+                .mode(0o600)
+                .open(&lock_path)
+        }
+        .map_err(|e| state_error(&lock_path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -84,6 +90,47 @@ impl ConfigFolder {
     /// Where the ports ledger is kept.
     pub fn ledger_path(&self) -> PathBuf {
         self.path.join(STATE_DIR).join(PORTS_LEDGER)
+    }
+}
+
+/// Folders holding secrets (the config folder, a group's bundle): the owner's alone.
+pub const SECRET_DIR_MODE: u32 = 0o700;
+/// Other folders maia creates (the GitOps tree, `app render --out`).
+pub const DIR_MODE: u32 = 0o755;
+
+/// Creates `dir` and the folders above it that are missing, each with exactly `mode`
+/// whatever the umask (under umask 000 they would be world-writable, and anyone could
+/// plant a link where maia writes next). Returns the folders it created, innermost
+/// first.
+pub fn create_dirs(dir: &Path, mode: u32) -> std::io::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        missing.push(d.to_path_buf());
+        at = d.parent();
+    }
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)?;
+    // The umask may have narrowed the mode.
+    for d in &missing {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(missing)
+}
+
+/// The mode of the folders a file of `mode` is created in: a file only its owner may
+/// read is a secret, and so is the folder's listing.
+fn dir_mode_for(file_mode: u32) -> u32 {
+    if file_mode & 0o077 == 0 {
+        SECRET_DIR_MODE
+    } else {
+        DIR_MODE
     }
 }
 
@@ -187,7 +234,7 @@ impl<'a> FolderCredentials<'a> {
     /// Replaces the file (atomically, mode 0600); false when it already held `file`.
     pub(crate) fn write(&self, file: &CredentialsFile) -> Result<bool> {
         let path = self.path();
-        make_parent(&path)?;
+        make_parent(&path, 0o600)?;
         update_file(&path, &self.text(file)?, 0o600, Durability::Now)
     }
 }
@@ -582,7 +629,14 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     let mut report = WriteReport::default();
     // Folders whose entries changed and are not synced yet.
     let mut unsynced = BTreeSet::new();
-    report.created = make_dir(dir, &mut unsynced)?;
+    // A bundle (credentials.yaml, the Secrets' manifests) is the owner's alone; a tree
+    // without a secret (the GitOps tree) may be read by others.
+    let dir_mode = if files.iter().any(|f| f.secret) {
+        SECRET_DIR_MODE
+    } else {
+        DIR_MODE
+    };
+    report.created = make_dir(dir, dir_mode, &mut unsynced)?;
     // The folder above is the caller's to sync.
     unsynced.clear();
     // credentials.yaml first: the Secrets written after it hold its values. Then the
@@ -594,7 +648,7 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     top.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
     for f in &sub {
         if let Some(parent) = dir.join(&f.path).parent() {
-            make_dir(parent, &mut unsynced)?;
+            make_dir(parent, dir_mode, &mut unsynced)?;
         }
     }
     let mut bundle_paths = Vec::new();
@@ -640,19 +694,13 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     Ok(report)
 }
 
-/// Creates `dir` and the folders above it that are missing; each folder that gained
-/// an entry is added to `unsynced`. True when `dir` was created.
-fn make_dir(dir: &Path, unsynced: &mut BTreeSet<PathBuf>) -> Result<bool> {
+/// Creates `dir` and the folders above it that are missing, with `mode`; each folder
+/// that gained an entry is added to `unsynced`. True when `dir` was created.
+fn make_dir(dir: &Path, mode: u32, unsynced: &mut BTreeSet<PathBuf>) -> Result<bool> {
     if dir.is_dir() {
         return Ok(false);
     }
-    let mut missing = Vec::new();
-    let mut at = Some(dir);
-    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
-        missing.push(d);
-        at = d.parent();
-    }
-    std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
+    let missing = create_dirs(dir, mode).map_err(|source| write_error(dir, source))?;
     unsynced.extend(
         missing
             .iter()
@@ -728,23 +776,23 @@ fn update_file(path: &Path, text: &str, mode: u32, durability: Durability) -> Re
 /// [`write_atomic`], its failure naming the file.
 /// Creates the file's folder when it is missing.
 pub fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
-    make_parent(path)?;
+    make_parent(path, mode)?;
     write_atomic(path, text, mode, Durability::Now).map_err(|source| write_error(path, source))
 }
 
 /// [`write_file`] when `path` does not already hold `text` with `mode`; true when it
 /// wrote.
 pub fn update_file_now(path: &Path, text: &str, mode: u32) -> Result<bool> {
-    make_parent(path)?;
+    make_parent(path, mode)?;
     update_file(path, text, mode, Durability::Now)
 }
 
-/// Creates the folder `path` is in, when it is missing.
-fn make_parent(path: &Path) -> Result<()> {
+/// Creates the folder `path` (a file of `mode`) is in, when it is missing.
+fn make_parent(path: &Path, mode: u32) -> Result<()> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))
-        }
+        Some(dir) if !dir.as_os_str().is_empty() => create_dirs(dir, dir_mode_for(mode))
+            .map(drop)
+            .map_err(|source| write_error(dir, source)),
         _ => Ok(()),
     }
 }
