@@ -20,6 +20,12 @@ pub const COMPONENT: &str = "app.kubernetes.io/component";
 pub const WORKSPACE: &str = "maia-workspace";
 /// On a workspace's Namespace: the group_ID that holds it.
 pub const GROUP_ID_ANNOTATION: &str = "maia.cloud/group-id";
+/// On a Secret holding values of the cluster config that every group shares (the
+/// registry password, the Keycloak client secret): their `credentials.yaml` keys,
+/// comma-separated. Members can read every Secret of their namespace, so these are
+/// the cluster-wide values within their reach (docs/security.md); the mark finds
+/// every copy, e.g. to rotate one.
+pub const CLUSTER_WIDE_SECRETS_ANNOTATION: &str = "maia.cloud/cluster-wide-secrets";
 
 /// Pod selector labels of a custom application.
 pub(crate) fn app_selector(release: &str) -> BTreeMap<String, String> {

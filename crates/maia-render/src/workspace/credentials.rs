@@ -121,3 +121,56 @@ pub mod keys {
     /// Configured, not drawn: the cluster config's Keycloak client secret.
     pub(crate) const KEYCLOAK_CLIENT_SECRET: &str = "keycloak.client_secret";
 }
+
+/// The cluster config's values every group shares, by credentials key: what must not
+/// reach a group's namespace but where docs/security.md says (members can read every
+/// Secret there). Per-workspace Keycloak clients will take the client secret off it.
+pub(crate) fn cluster_wide(
+    spec: &maia_spec::workspace::WorkspaceSpec,
+) -> Vec<(&'static str, &str)> {
+    let mut values = Vec::new();
+    if let Some(reg) = &spec.cluster.registry {
+        values.push((keys::REGISTRY_PASSWORD, reg.password.as_str()));
+    }
+    if let Some(k) = &spec.cluster.keycloak {
+        values.push((keys::KEYCLOAK_CLIENT_SECRET, k.client_secret.as_str()));
+    }
+    values
+}
+
+/// Marks each Secret holding a cluster-wide value (in any of its entries, as it is:
+/// a docker config or a `config.env` holds it in plain) with
+/// [`crate::labels::CLUSTER_WIDE_SECRETS_ANNOTATION`], naming which.
+pub(crate) fn mark_cluster_wide(
+    spec: &maia_spec::workspace::WorkspaceSpec,
+    objects: &mut [crate::Object],
+) {
+    let values = cluster_wide(spec);
+    for object in objects {
+        let crate::Object::Secret(secret) = object else {
+            continue;
+        };
+        let held: Vec<&str> = values
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .filter(|(_, v)| {
+                let entries = secret.data.iter().flatten().map(|(_, b)| b.0.as_slice());
+                let strings = secret
+                    .string_data
+                    .iter()
+                    .flatten()
+                    .map(|(_, s)| s.as_bytes());
+                entries
+                    .chain(strings)
+                    .any(|bytes| bytes.windows(v.len()).any(|w| w == v.as_bytes()))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        if !held.is_empty() {
+            secret.metadata.annotations.get_or_insert_default().insert(
+                crate::labels::CLUSTER_WIDE_SECRETS_ANNOTATION.into(),
+                held.join(","),
+            );
+        }
+    }
+}

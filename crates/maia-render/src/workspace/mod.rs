@@ -234,6 +234,7 @@ pub fn render_with(
         let minimal: &[Render] = &[namespace::render, addons::render, jupyterhub::render];
         for render in if spec.minimal { minimal } else { full } {
             let mut component = render(&mut ctx)?;
+            credentials::mark_cluster_wide(spec, &mut component.objects);
             // Components built by the app renderer (MySQL, MLflow) carry an app's labels;
             // every object of a workspace is also found as `part-of` it, by component.
             for object in &mut component.objects {
