@@ -271,7 +271,8 @@ pub struct GitOpsArgs {
     /// Also write a tree without any Secret for this GitOps tool to sync (needs --repo-url)
     #[arg(long, value_enum, value_name = "TOOL", requires = "repo_url")]
     pub gitops: Option<GitOpsTool>,
-    /// The git repository the tree is committed to, as Argo CD reaches it
+    /// The git repository the tree is committed to, as Argo CD reaches it; without
+    /// credentials (they would be committed): give those to Argo CD
     #[arg(long, value_name = "URL", requires = "gitops")]
     pub repo_url: Option<String>,
     /// The tree's folder inside the repository (default: the repository's root)
@@ -280,8 +281,8 @@ pub struct GitOpsArgs {
     /// The branch, tag or commit Argo CD follows
     #[arg(long, value_name = "REV", default_value = "HEAD", requires = "gitops")]
     pub target_revision: String,
-    /// Where the tree is written (default: <config folder>/gitops); commit its content
-    /// under --repo-path
+    /// Where the tree is written (default: <config folder>/gitops), outside every
+    /// group's bundle folder; commit its content under --repo-path
     #[arg(long, value_name = "DIR", requires = "gitops")]
     pub gitops_folder: Option<PathBuf>,
     /// Argo CD syncs only when asked (no syncPolicy.automated)
