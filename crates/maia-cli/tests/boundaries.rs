@@ -452,3 +452,23 @@ fn the_compat_values_file_is_never_written_through_a_symbolic_link() {
         "the admin's own file\n"
     );
 }
+
+/// A folder inside a bundle replaced by a link (maia makes those folders itself) is
+/// refused before anything is written: the Secrets' manifests never go elsewhere.
+#[test]
+fn a_linked_folder_inside_a_bundle_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let group = group_form(&tmp.path().join("forms"), "Brain_MRI", "");
+    let folder = tmp.path().join("out");
+    let (code, _, stderr) = render(&group, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifests = folder.join("Brain_MRI/manifests");
+    std::fs::remove_dir_all(&manifests).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &manifests).unwrap();
+    let (code, _, stderr) = render(&group, &folder, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}

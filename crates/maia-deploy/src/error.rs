@@ -288,6 +288,12 @@ pub enum DeployError {
         /// Why not.
         reason: String,
     },
+    /// A folder maia writes a bundle into is a symbolic link (maia never makes one).
+    #[error("{path} is a symbolic link: maia does not write through links")]
+    LinkedFolder {
+        /// The folder.
+        path: String,
+    },
     /// The group's environment file names a local file maia will not read: outside
     /// the group form's folder (absolute, or a link leading out), or not a regular file.
     #[error("{form}: minio_env_name: {name:?} is refused: {reason}")]
@@ -476,6 +482,9 @@ impl DeployError {
             DeployError::EnvFile { .. } => {
                 "check minio_env_name in the group form and minio_url, the keys and bucket_name in the cluster config; a local path is read relative to the group form".into()
             }
+            DeployError::LinkedFolder { .. } => {
+                "remove the link (maia makes the folder again), or write into another config folder".into()
+            }
             DeployError::EnvFileRefused { .. } => {
                 "copy the environment file into the group form's folder (a regular file; a symbolic link may point only inside that folder), or name an object in the central MinIO's bucket".into()
             }
@@ -527,6 +536,7 @@ impl DeployError {
                 | DeployError::CredentialsDamaged { .. }
                 | DeployError::FolderConflict { .. }
                 | DeployError::EnvFileRefused { .. }
+                | DeployError::LinkedFolder { .. }
                 | DeployError::Kubeconfig { .. }
                 | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }

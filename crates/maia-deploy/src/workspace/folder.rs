@@ -626,6 +626,19 @@ pub struct WriteReport {
 /// The caller syncs the config folder when the group's folder was created
 /// ([`WriteReport::created`]): once per run, however many groups it writes.
 pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
+    // maia makes the folders inside the group's folder; a link there was planted, and
+    // would take the Secrets' manifests elsewhere. Checked before the first write.
+    for f in files {
+        let mut at = dir.to_path_buf();
+        for c in f.path.parent().into_iter().flat_map(Path::components) {
+            at.push(c);
+            if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(DeployError::LinkedFolder {
+                    path: at.display().to_string(),
+                });
+            }
+        }
+    }
     let mut report = WriteReport::default();
     // Folders whose entries changed and are not synced yet.
     let mut unsynced = BTreeSet::new();
