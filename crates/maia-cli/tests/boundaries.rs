@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
+// Shared with the tests that compare bundles, which use the rest of it.
+#[allow(dead_code)]
 mod files;
 use files::walk;
 

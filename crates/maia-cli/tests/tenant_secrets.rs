@@ -13,6 +13,8 @@ use assert_cmd::Command;
 use base64::Engine as _;
 use serde_json::Value;
 
+// Shared with the tests that compare bundles, which use the rest of it.
+#[allow(dead_code)]
 mod files;
 use files::walk;
 
@@ -110,17 +112,20 @@ fn documents(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Where a render put the cluster-wide values.
+struct Places {
+    /// (Secret, key, credentials key) for a Secret's entry, else (file or object, "",
+    /// field).
+    found: BTreeSet<(String, String, String)>,
+    /// Each Secret's mark.
+    marks: BTreeMap<String, String>,
+    /// The config folder rendered into (removed by the caller).
+    dir: PathBuf,
+}
+
 /// Renders the example group with `cluster` and says where each cluster-wide value
-/// landed: (Secret, key, credentials key) for a Secret's entry, else (file or
-/// object, "", field).
-fn places(
-    cluster: &Path,
-    extra: &[&str],
-) -> (
-    BTreeSet<(String, String, String)>,
-    BTreeMap<String, String>,
-    PathBuf,
-) {
+/// landed.
+fn places(cluster: &Path, extra: &[&str]) -> Places {
     let tmp = tempfile::tempdir().unwrap().keep();
     let out = Command::cargo_bin("maia")
         .unwrap()
@@ -196,7 +201,11 @@ fn places(
             }
         }
     }
-    (found, marks, tmp)
+    Places {
+        found,
+        marks,
+        dir: tmp,
+    }
 }
 
 /// A cluster-wide value is in a group's namespace only where docs/security.md says,
@@ -212,7 +221,7 @@ fn cluster_wide_secrets_reach_a_namespace_only_where_documented_and_marked() {
         ("cluster-nginx.yaml", &["--minimal"][..]),
     ] {
         let cluster = cluster_config(configs.path(), example);
-        let (found, marks, tmp) = places(&cluster, extra);
+        let Places { found, marks, dir } = places(&cluster, extra);
         let allowed = documented("brain-mri", "maia-docker-registry-secret");
         let leaks: Vec<_> = found.difference(&allowed).collect();
         assert!(
@@ -239,7 +248,7 @@ fn cluster_wide_secrets_reach_a_namespace_only_where_documented_and_marked() {
             .map(|(s, m)| (s.clone(), m.split(',').map(str::to_string).collect()))
             .collect();
         assert_eq!(marked, wanted, "{example} {extra:?}: the marks");
-        std::fs::remove_dir_all(tmp).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
 
@@ -265,7 +274,7 @@ fn allows(rules: &[Value], group: &str, resource: &str, verb: &str) -> bool {
 fn members_cannot_read_secrets_or_take_another_identity_through_the_api() {
     let configs = tempfile::tempdir().unwrap();
     let cluster = cluster_config(configs.path(), "cluster-nginx.yaml");
-    let (_, _, tmp) = places(&cluster, &[]);
+    let tmp = places(&cluster, &[]).dir;
     let text = std::fs::read_to_string(tmp.join("Brain_MRI/manifests/02-tenancy.yaml")).unwrap();
     let role = documents(&text)
         .into_iter()
