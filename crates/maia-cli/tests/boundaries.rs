@@ -225,6 +225,22 @@ fn a_gitops_tree_overlapping_a_bundle_is_refused_before_anything_is_written() {
         );
     }
 
+    // Inside the bundle of a group rendered earlier, by another group's run.
+    let folder = tmp.path().join("out6");
+    let (code, _, stderr) = render(&group, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let other = group_form(&tmp.path().join("other"), "Other_Group", "");
+    let tree = folder.join("Brain_MRI/tree").display().to_string();
+    let (code, _, stderr) = render(
+        &other,
+        &folder,
+        &[&gitops[..], &["--gitops-folder", &tree]].concat(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("Brain_MRI"), "{stderr}");
+    assert!(!folder.join("Other_Group").exists());
+    assert!(!folder.join("Brain_MRI/tree").exists());
+
     // fleet render: the same for a group named gitops among others.
     let forms = tmp.path().join("fleet-forms");
     group_form(&forms.join("a"), "Alpha", "");
