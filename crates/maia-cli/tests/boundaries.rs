@@ -490,3 +490,24 @@ fn a_linked_folder_inside_a_bundle_is_refused() {
     assert!(stderr.contains("symbolic link"), "{stderr}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+/// A config folder others may write to (made by an older maia under umask 000, or a
+/// shared folder) lets anyone plant a group's folder or its credentials.yaml: maia
+/// says so on every run (its own folders it makes 0700).
+#[test]
+fn a_config_folder_others_may_write_to_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let group = group_form(&tmp.path().join("forms"), "Brain_MRI", "");
+    let folder = tmp.path().join("out");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, stderr) = render(&group, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("writable by others"), "{stderr}");
+    assert!(stderr.contains("chmod"), "{stderr}");
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (code, _, stderr) = render(&group, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("writable by others"), "{stderr}");
+}

@@ -53,6 +53,7 @@ impl ConfigFolder {
         let state = path.join(STATE_DIR);
         // The config folder holds every group's credentials: the owner's alone.
         create_dirs(&state, SECRET_DIR_MODE).map_err(|e| state_error(&state, e))?;
+        warn_if_others_may_write(path);
         let lock_path = state.join(LOCK_FILE);
         let file = {
             use std::os::unix::fs::OpenOptionsExt;
@@ -122,6 +123,23 @@ pub fn create_dirs(dir: &Path, mode: u32) -> std::io::Result<Vec<PathBuf>> {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode))?;
     }
     Ok(missing)
+}
+
+/// Says on stderr when anyone may write to the config folder (made by an older maia
+/// under umask 000, or a shared folder such as /tmp): they could plant a group's
+/// folder, a link in it or its credentials.yaml before maia writes there.
+fn warn_if_others_may_write(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o002 != 0
+    {
+        eprintln!(
+            "warning: the config folder {} is writable by others (mode {:o}): anyone could plant a group's folder or credentials.yaml there; `chmod 700 {}` it (maia makes its own folders 0700)",
+            path.display(),
+            meta.permissions().mode() & 0o7777,
+            path.display()
+        );
+    }
 }
 
 /// The mode of the folders a file of `mode` is created in: a file only its owner may
