@@ -124,7 +124,9 @@ pub mod keys {
 
 /// The cluster config's values every group shares, by credentials key: what must not
 /// reach a group's namespace but where docs/security.md says (members can read every
-/// Secret there). Per-workspace Keycloak clients will take the client secret off it.
+/// Secret there). Per-workspace Keycloak clients will take the client secret off it:
+/// the OAuth2 proxy, JupyterHub and MinIO read it (`spec.cluster.keycloak`), and the
+/// Secrets holding it are found by value, so their mark follows what they hold.
 pub(crate) fn cluster_wide(
     spec: &maia_spec::workspace::WorkspaceSpec,
 ) -> Vec<(&'static str, &str)> {
