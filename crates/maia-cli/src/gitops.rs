@@ -47,19 +47,19 @@ impl Tree {
             return Ok(None);
         }
         let repo_url = args.repo_url.clone().unwrap_or_default();
-        if repo_url.trim().is_empty() || repo_url.chars().any(char::is_whitespace) {
-            return Err(usage(
-                format!("--repo-url {repo_url:?} is not a repository URL"),
-                "give the URL Argo CD clones, e.g. https://git.example.org/maia/fleet.git",
-            ));
-        }
         if let Some(what) = url_credentials(&repo_url) {
-            // The URL is not echoed: it holds a secret.
+            // First, and the URL is not echoed: it holds a secret.
             return Err(usage(
                 format!(
                     "--repo-url holds {what}: it would be copied into every Argo CD Application committed to git"
                 ),
                 "give the URL without credentials and store them in Argo CD as repository credentials (`argocd repo add URL --username … --password …`, or a Secret labelled argocd.argoproj.io/secret-type: repository)",
+            ));
+        }
+        if repo_url.trim().is_empty() || repo_url.chars().any(char::is_whitespace) {
+            return Err(usage(
+                format!("--repo-url {repo_url:?} is not a repository URL"),
+                "give the URL Argo CD clones, e.g. https://git.example.org/maia/fleet.git",
             ));
         }
         let repo_path = args.repo_path.trim_matches('/').to_string();

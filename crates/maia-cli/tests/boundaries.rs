@@ -152,6 +152,7 @@ fn a_repository_url_with_credentials_is_refused() {
         "https://glpat-SECRETTOKEN@git.example.org/maia/fleet.git",
         "ssh://git:glpat-SECRETTOKEN@git.example.org/maia/fleet.git",
         "https://git.example.org/maia/fleet.git?private_token=glpat-SECRETTOKEN",
+        "https://maia:glpat-SECRETTOKEN@git.example.org/maia/my fleet.git",
     ] {
         let folder = tmp.path().join("out");
         let (code, stdout, stderr) = render(
