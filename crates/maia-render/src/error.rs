@@ -35,16 +35,6 @@ pub enum RenderError {
         #[source]
         source: toml::ser::Error,
     },
-    /// A member's e-mail makes a Service name Kubernetes refuses.
-    #[error(
-        "member {user} would get the Service name {name:?}, which Kubernetes rejects (a DNS-1035 label: at most 63 characters, starting with a letter)"
-    )]
-    UserServiceName {
-        /// The member's e-mail.
-        user: String,
-        /// The Service name it would give.
-        name: String,
-    },
     /// The caller's SSH ports have none for a member (see [`crate::workspace::ports::allocate`]).
     #[error("no SSH port was allocated for {user}")]
     MissingSshPort {

@@ -350,41 +350,65 @@ fn empty_optional_settings_of_the_original_template_mean_unset() {
     );
 }
 
-#[test]
-fn an_upper_case_user_is_an_error_with_the_lower_case_spelling() {
-    // Render names the member's Services after the e-mail, and Service names are lower
-    // case: what validation accepts, render must be able to name.
-    let g = GROUP.replace("alice@example.org", "Alice@Example.org");
-    let d = the_error(&g, NGINX, None, false);
-    assert_eq!(d.path.to_string(), "users[0]");
-    assert_eq!(d.location.map(|l| l.0), Some(line_of(&g, "Alice@")));
-    assert_eq!(
-        d.hint.as_deref(),
-        Some("write it as \"alice@example.org\", as Keycloak and JupyterHub do")
-    );
+/// The e-mails of issue 16: real addresses, the login itself. Each must be accepted,
+/// whatever Kubernetes' name limits, since the member cannot pick another.
+fn real_e_mails() -> Vec<String> {
+    vec![
+        // 48 characters: escaped as KubeSpawner does it is 60, too long for
+        // `jupyter-<name>` and `volume-<name>`.
+        "anna-karin.lindqvist-johansson@sll.karolinska.se".into(),
+        "alice+maia@example.org".into(),
+        // The longest local part an address may have.
+        format!("{}@example.org", "l".repeat(64)),
+        "1alice@example.org".into(),
+        "a_b@example.org".into(),
+        // Equal in their first 70 characters: a plain truncation would give one name.
+        format!("{}.one@example.org", "x".repeat(70)),
+        format!("{}.two@example.org", "x".repeat(70)),
+    ]
 }
 
-/// E-mails that are valid addresses but cannot name a Kubernetes Service are refused
-/// by validation, never by render (issue 9: render said "this is a bug in maia").
+fn with_users(users: &[String]) -> String {
+    let list: String = users.iter().map(|u| format!("  - {u}\n")).collect();
+    GROUP.replace(
+        "  - alice@example.org\n  - bob.smith@example.org\n",
+        &list,
+    )
+}
+
 #[test]
-fn e_mails_that_cannot_name_the_members_services_are_refused() {
-    let long = format!("{}@example.org", "a".repeat(80));
-    for user in [
-        "a_b@example.org",
-        "alice+x@example.org",
-        "1alice@example.org",
-        long.as_str(),
-    ] {
-        let g = GROUP.replace("alice@example.org", user);
-        let d = the_error(&g, NGINX, None, false);
-        assert_eq!(d.path.to_string(), "users[0]", "{user}");
-        assert!(
-            d.message.contains("cannot name the member's Service"),
-            "{user}: {}",
-            d.message
-        );
-        assert!(d.hint.is_some());
+fn every_valid_e_mail_is_a_member_with_valid_distinct_names() {
+    let users = real_e_mails();
+    let w = load(&with_users(&users), NGINX, None, false).unwrap();
+    assert!(w.warnings.is_empty(), "{:#?}", w.warnings);
+    assert_eq!(w.spec.users, users);
+    let names: std::collections::BTreeSet<String> = users
+        .iter()
+        .map(|u| maia_spec::workspace::member_name(u))
+        .collect();
+    assert_eq!(names.len(), users.len(), "{names:#?}");
+    for name in &names {
+        for service in [format!("{name}-ssh"), format!("jupyter-{name}")] {
+            service
+                .parse::<maia_spec::names::Dns1035Label>()
+                .unwrap_or_else(|e| panic!("{service}: {e:?}"));
+        }
     }
+}
+
+/// Keycloak and JupyterHub lower-case user names: the member is the lower-case
+/// address, and the admin is told so.
+#[test]
+fn an_upper_case_user_is_taken_in_lower_case_with_a_warning() {
+    let g = GROUP.replace("alice@example.org", "Alice@Example.org");
+    let w = load(&g, NGINX, None, false).unwrap();
+    assert_eq!(w.spec.users[0], "alice@example.org");
+    let [d] = w.warnings.as_slice() else {
+        panic!("one warning expected: {:#?}", w.warnings)
+    };
+    assert_eq!(d.path.to_string(), "users[0]");
+    assert_eq!(d.location.map(|l| l.0), Some(line_of(&g, "Alice@")));
+    assert!(d.message.contains("\"alice@example.org\""), "{}", d.message);
 }
 
 /// `default`, `kube-system`, `kubeflow` and the like belong to the cluster: a group

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use maia_render::workspace::{Credentials, SshPorts};
-use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
+use maia_spec::workspace::{SshExposure, WorkspaceSpec, member_name};
 use tokio::time::Instant;
 
 use crate::FIELD_MANAGER;
@@ -224,7 +224,7 @@ pub(crate) fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFact
     let own: BTreeMap<String, &String> = spec
         .users
         .iter()
-        .map(|u| (format!("{}-ssh", jupyterhub_user(u)), u))
+        .map(|u| (format!("{}-ssh", member_name(u)), u))
         .collect();
     let mut facts = PortFacts::default();
     for service in services {

@@ -10,8 +10,7 @@ use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, PodSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use maia_spec::names::Dns1035Label;
-use maia_spec::workspace::{SshExposure, WorkspaceSpec, jupyterhub_user};
+use maia_spec::workspace::{SshExposure, WorkspaceSpec, member_name};
 
 use super::ingress::{Access, Route, auth_middleware, hub_ingress, own_host_ingress};
 use super::meta::{self, deployment, image_pull_secrets, meta, single};
@@ -36,31 +35,17 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let mut outputs = Vec::new();
 
     for user in &spec.users {
-        let jh_user = jupyterhub_user(user);
+        // Valid for every e-mail, and the label the hub gives the member's pod (told
+        // to it by the JupyterHub component where it is not the hub's own escaping).
+        let jh_user = member_name(user);
         let port = ctx
             .ssh_ports
             .port(user)
             .ok_or_else(|| RenderError::MissingSshPort { user: user.clone() })?;
-        // Kubespawner's escaping keeps e-mails readable but not short: a long address
-        // (or one starting with a digit) cannot name a Service.
-        for name in [format!("{jh_user}-ssh"), format!("jupyter-{jh_user}")] {
-            if name.parse::<Dns1035Label>().is_err() {
-                return Err(RenderError::UserServiceName {
-                    user: user.clone(),
-                    name,
-                });
-            }
-        }
         objects.push(ssh_service(spec, &jh_user, port).into());
         objects.push(jupyter_service(spec, &jh_user).into());
         outputs.push(Output::new(format!("JupyterHub user {user}"), &jh_user));
-        outputs.push(Output::new(
-            format!("SSH {user}"),
-            format!(
-                "ssh -p {port} {WORKSPACE_ACCOUNT}@{}",
-                spec.cluster.ssh_hostname
-            ),
-        ));
+        outputs.push(Output::new(format!("SSH {user}"), ssh_command(spec, port)));
     }
 
     let mut depends_on = vec!["namespace"];
@@ -89,6 +74,16 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         depends_on,
         ..Default::default()
     })
+}
+
+/// How a member reaches their workspace: the summary, the addons' outputs and
+/// `maia namespace status` all print this.
+pub fn ssh_command_for(host: &str, port: u16) -> String {
+    format!("ssh -p {port} {WORKSPACE_ACCOUNT}@{host}")
+}
+
+fn ssh_command(spec: &WorkspaceSpec, port: u16) -> String {
+    ssh_command_for(&spec.cluster.ssh_hostname, port)
 }
 
 /// `<jhuser>-ssh`: the member's sshd, on their own port.
@@ -318,7 +313,7 @@ mod tests {
             let svc = c
                 .objects
                 .iter()
-                .find(|o| o.name() == format!("{}-ssh", jupyterhub_user(user)))
+                .find(|o| o.name() == format!("{}-ssh", member_name(user)))
                 .unwrap();
             assert_eq!(svc.to_json().unwrap()["spec"]["ports"][0]["port"], port);
         }
@@ -331,26 +326,17 @@ mod tests {
         assert_eq!(c.objects.len(), 4);
     }
 
+    /// Issue 16: an address whose escaped form is too long for a Service name (60
+    /// characters here) is a member all the same.
     #[test]
-    fn a_member_whose_service_name_kubernetes_would_reject_is_named_in_the_error() {
-        let mut spec = WorkspaceSpec::test();
-        spec.users = vec![format!("{}@example.org", "a".repeat(60))];
-        let (kept, mut source) = (
-            crate::workspace::Credentials::default(),
-            crate::workspace::credentials::CountingSource::default(),
-        );
-        let mut store = crate::workspace::CredentialStore::new(&kept, &mut source);
-        let ports = crate::workspace::testing::first_ports(&spec);
-        let mut ctx = Ctx {
-            spec: &spec,
-            credentials: &mut store,
-            ssh_ports: &ports,
-            env_file: None,
-        };
-        let err = render(&mut ctx).unwrap_err();
-        assert!(
-            matches!(err, RenderError::UserServiceName { ref user, .. } if user == &spec.users[0])
-        );
+    fn a_long_address_gets_a_shortened_name_for_both_services() {
+        let mut spec = WorkspaceSpec::test().minimal();
+        spec.users = vec!["anna-karin.lindqvist-johansson@sll.karolinska.se".into()];
+        let (c, _) = render_one(render, &spec);
+        let name = member_name(&spec.users[0]);
+        assert!(name.len() <= maia_spec::workspace::member::MEMBER_NAME_MAX);
+        let names: Vec<String> = c.objects.iter().map(|o| o.name().to_string()).collect();
+        assert_eq!(names, [format!("{name}-ssh"), format!("jupyter-{name}")]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Keycloak login for the group, one workspace profile, the members' SSH ports,
 //! MinIO/MLflow settings and the `shared` claim in every workspace.
 
-use maia_spec::workspace::{UrlType, WorkspaceSpec};
+use maia_spec::workspace::{UrlType, WorkspaceSpec, member};
 use serde_json::{Map, Value, json};
 
 use super::addons::WORKSPACE_ACCOUNT;
@@ -55,6 +55,65 @@ pub(crate) fn oauth_callback_url(spec: &WorkspaceSpec) -> String {
 /// tell each member their port.
 pub(crate) fn ssh_port_env_name(email: &str) -> String {
     format!("SSH_PORT_{}", email.replace('@', "__at__"))
+}
+
+/// Whether every cluster takes `name` as an environment variable: Kubernetes before
+/// 1.32 (or without RelaxedEnvironmentVariableValidation) allows `[-._a-zA-Z]`
+/// followed by `[-._a-zA-Z0-9]` only. Every member's pod gets every member's
+/// variable, so one refused name (`+`, a non-ASCII letter) would stop all of them
+/// from starting: such a member's variable is left out (their port is in the summary
+/// and `maia namespace status`).
+fn portable_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '_'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// The key of the hub's values under `custom` naming the members whose name is not
+/// KubeSpawner's own (e-mail → name).
+const MEMBER_NAMES_KEY: &str = "maiaMemberNames";
+
+/// `hub.extraConfig` entry making KubeSpawner (6.x, z2jh 3.x) use those names: for
+/// the pod, claim and volume names (its `{username}`) and the
+/// `hub.jupyter.org/username` label maia's Services select. Everyone else keeps
+/// KubeSpawner's escaping. KubeSpawner reads the pod name back from its state, so a
+/// running server keeps its pod.
+const MEMBER_NAMES_HOOK: &str = r#"# maia: members whose escaped e-mail makes no valid Kubernetes name (63 characters
+# for a label, a volume or a Service) get the name maia gave their Services.
+from kubespawner import KubeSpawner
+
+_maia_member_names = get_config("custom.maiaMemberNames", {})
+
+
+class MaiaKubeSpawner(KubeSpawner):
+    def _expand_user_properties(self, template):
+        name = _maia_member_names.get(self.user.name)
+        if name:
+            template = template.replace("{username}", name)
+        return super()._expand_user_properties(template)
+
+    def _build_common_labels(self, extra_labels):
+        labels = super()._build_common_labels(extra_labels)
+        name = _maia_member_names.get(self.user.name)
+        if name:
+            labels["hub.jupyter.org/username"] = name
+        return labels
+
+
+c.JupyterHub.spawner_class = MaiaKubeSpawner
+"#;
+
+/// Members (and admins, who may start a server in any group's hub) whose name on the
+/// cluster is not the hub's own escaping, by e-mail.
+fn shortened_names(spec: &WorkspaceSpec) -> Map<String, Value> {
+    spec.users
+        .iter()
+        .chain(&spec.cluster.admins)
+        .filter(|u| member::member_name_is_shortened(u))
+        .map(|u| (u.clone(), Value::String(member::member_name(u))))
+        .collect()
 }
 
 /// The hub image the original used for `private_hub` groups.
@@ -218,7 +277,10 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             .ssh_ports
             .port(user)
             .ok_or_else(|| RenderError::MissingSshPort { user: user.clone() })?;
-        set(&mut env, &ssh_port_env_name(user), port.to_string());
+        let name = ssh_port_env_name(user);
+        if portable_env_name(&name) {
+            set(&mut env, &name, port.to_string());
+        }
     }
     if spec.gpus.is_none() {
         // Hides the node's GPUs from a workspace that did not ask for one (the
@@ -310,6 +372,11 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "scheduling": {"userScheduler": {"enabled": false}},
     });
     values["hub"]["resources"] = resources(HUB_REQUESTS, ("1", "1Gi"));
+    let shortened = shortened_names(spec);
+    if !shortened.is_empty() {
+        values["custom"] = json!({ MEMBER_NAMES_KEY: shortened });
+        values["hub"]["extraConfig"] = json!({"maia-member-names": MEMBER_NAMES_HOOK});
+    }
     values["hub"]["db"]["pvc"]["storage"] = json!(HUB_DB_SIZE);
     values["singleuser"]["storage"]["capacity"] = json!(HOME_SIZE);
     if !spec.cluster.tenancy.privileged_workspaces {

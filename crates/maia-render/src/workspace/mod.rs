@@ -35,6 +35,7 @@ pub mod text;
 use std::collections::BTreeMap;
 
 use credentials::CredentialStore;
+pub use addons::ssh_command_for;
 pub use credentials::{Credentials, SecretSource};
 pub use ports::SshPorts;
 

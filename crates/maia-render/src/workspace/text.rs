@@ -8,10 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use maia_spec::workspace::{WorkspaceSpec, jupyterhub_user};
+use maia_spec::workspace::{WorkspaceSpec, member_name};
 use serde::Serialize;
 
-use super::addons::WORKSPACE_ACCOUNT as SSH_USER;
 use super::{Bundle, Component, HelmRelease, Kustomization};
 use crate::error::RenderError;
 use crate::object::Object;
@@ -323,10 +322,10 @@ fn summary<'a>(spec: &'a WorkspaceSpec, bundle: &'a Bundle) -> Summary<'a> {
             let port = bundle.ssh_ports.port(u);
             SummaryUser {
                 email: u.clone(),
-                jupyterhub_user: jupyterhub_user(u),
+                jupyterhub_user: member_name(u),
                 ssh_port: port,
                 ssh_command: port
-                    .map(|p| format!("ssh -p {p} {SSH_USER}@{}", spec.cluster.ssh_hostname)),
+                    .map(|p| super::addons::ssh_command_for(&spec.cluster.ssh_hostname, p)),
             }
         })
         .collect();

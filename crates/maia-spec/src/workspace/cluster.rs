@@ -594,7 +594,8 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
         ingress_class: c.ingress_class.clone(),
         url_type,
         domain: c.domain.clone(),
-        admins: c.admins.clone(),
+        // Lower case, as Keycloak and JupyterHub write user names (see check_emails).
+        admins: c.admins.iter().map(|a| a.to_lowercase()).collect(),
         ssh,
         ssh_hostname,
         port_range,

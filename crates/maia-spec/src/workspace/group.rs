@@ -192,14 +192,17 @@ pub(crate) fn check_emails(issues: &mut Issues, path: &FieldPath, list: &[String
                 .error(path.index(i), format!("{user:?} is listed twice"))
                 .set_hint("remove the duplicate");
         } else if user.chars().any(|c| c.is_uppercase()) {
-            // Keycloak and JupyterHub lower-case user names, so the hub's allowed user
-            // and the SSH Service selector would not match the name written here.
+            // Keycloak and JupyterHub lower-case user names: the member is the
+            // lower-case address (the spec holds it so), which is theirs all the same.
             issues
-                .error(path.index(i), format!("{user:?} has upper-case letters"))
-                .set_hint(format!(
-                    "write it as {:?}, as Keycloak and JupyterHub do",
-                    user.to_lowercase()
-                ));
+                .warning(
+                    path.index(i),
+                    format!(
+                        "{user:?} has upper-case letters: the member is {:?}, as Keycloak and JupyterHub write it",
+                        user.to_lowercase()
+                    ),
+                )
+                .set_hint("write it in lower case to silence this warning");
         }
     }
 }
@@ -227,29 +230,29 @@ fn check_env_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Each member gets Services named after their JupyterHub user name
-/// (`<user>-ssh`, `jupyter-<user>`): the e-mail must make valid Service names, so that
-/// rendering never fails on it.
+/// Each member's Services are named after [`member_name`](super::member_name), which
+/// is valid for every e-mail; two members must not share one. Escaped e-mails are
+/// distinct and a shortened name is never an escaped one, so only two shortened names
+/// with the same start and hash could meet: checked rather than assumed.
 fn check_member_names(issues: &mut Issues, path: &FieldPath, users: &[String]) {
+    let mut seen: std::collections::BTreeMap<String, &str> = Default::default();
     for (i, user) in users.iter().enumerate() {
-        if !is_email(user) || user.chars().any(|c| c.is_uppercase()) {
+        if !is_email(user) {
             continue; // reported by check_emails
         }
-        let jh = super::jupyterhub_user(user);
-        for name in [format!("{jh}-ssh"), format!("jupyter-{jh}")] {
-            if let Err(e) = name.parse::<crate::names::Dns1035Label>() {
+        let lower = user.to_lowercase();
+        let name = super::member_name(&lower);
+        match seen.get(&name) {
+            Some(other) if !other.eq_ignore_ascii_case(user) => {
                 issues
                     .error(
                         path.index(i),
-                        format!(
-                            "{user:?} cannot name the member's Service {name:?}: {}",
-                            e.message
-                        ),
+                        format!("{user:?} and {other:?} would share the name {name:?} on the cluster"),
                     )
-                    .set_hint(
-                        "Service names are lower-case letters, digits and '-', start with a letter and have at most 63 characters; JupyterHub writes '@' as -40, '.' as -2e and '-' as -2d, and keeps other characters as they are: use the member's plain e-mail (no '+', '_' or leading digit), or a shorter one",
-                    );
-                break;
+                    .set_hint("this should not happen: please report it to maia's developers with both addresses");
+            }
+            _ => {
+                seen.insert(name, user);
             }
         }
     }
@@ -482,7 +485,8 @@ pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
         group_id: form.group_id.clone(),
         namespace,
         subdomain,
-        users: form.users.clone(),
+        // The member is the lower-case address (see check_emails).
+        users: form.users.iter().map(|u| u.to_lowercase()).collect(),
         resources: ResourceLimits {
             memory_guarantee: mg,
             memory_limit: ml,

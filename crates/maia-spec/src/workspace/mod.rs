@@ -12,8 +12,10 @@ pub mod cluster;
 pub(crate) mod group;
 pub mod load;
 pub(crate) mod maia;
+pub mod member;
 
 pub use load::{LoadedWorkspace, load};
+pub use member::{jupyterhub_user, member_email, member_name};
 
 /// Everything one group gets, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -337,21 +339,6 @@ impl ClusterSpec {
     }
 }
 
-/// JupyterHub's escaping of a user name (kubespawner "safe" escaping as MAIA uses it):
-/// `-` → `-2d`, `@` → `-40`, `.` → `-2e`.
-pub fn jupyterhub_user(email: &str) -> String {
-    let mut out = String::with_capacity(email.len() + 8);
-    for c in email.chars() {
-        match c {
-            '-' => out.push_str("-2d"),
-            '@' => out.push_str("-40"),
-            '.' => out.push_str("-2e"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Test fixtures: small builders for specs, for this crate's tests and, with the
 /// `testing` feature, other crates' tests.
 #[cfg(any(test, feature = "testing"))]
@@ -464,14 +451,6 @@ mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jupyterhub_escapes_like_kubespawner() {
-        assert_eq!(
-            jupyterhub_user("bob.smith-x@example.org"),
-            "bob-2esmith-2dx-40example-2eorg"
-        );
-    }
 
     #[test]
     fn urls_follow_the_url_type() {
