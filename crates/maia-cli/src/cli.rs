@@ -369,9 +369,13 @@ pub(crate) enum NamespaceCommand {
             maia namespace plan ... -o json | jq '.segments[].helm'\n\n\
             Exit codes: 0 nothing would change, 1 something would change, 2 error.")]
     Plan(NamespaceDeployArgs),
-    /// Show a deployed workspace: each component ready or not and why, URLs, users' SSH ports
+    /// Show a deployed workspace: each component ready or not and why, every URL, each member's SSH command
     #[command(
-        after_help = "Examples:\n  maia namespace status Brain_MRI\n  maia namespace status brain-mri -o json"
+        after_help = "Judged from what the workspace should hold (the record and inventory `namespace deploy` \
+            keeps in its namespace) and its helm releases: a missing object, a release not deployed, a rollout \
+            in progress or a deleted workspace is not ready.\n\n\
+            Examples:\n  maia namespace status Brain_MRI\n  maia namespace status brain-mri -o json\n\n\
+            Exit codes: 0 ready, 1 not ready (or deleted), 2 error."
     )]
     Status(NamespaceStatusArgs),
     /// List the workspaces maia deployed on the cluster

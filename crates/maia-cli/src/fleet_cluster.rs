@@ -270,10 +270,8 @@ impl Found {
         match self {
             Found::NotDeployed => false,
             Found::Status(s) => {
-                !removed(s)
-                    && s.components
-                        .iter()
-                        .all(|c| c.status == maia_deploy::Status::Ready)
+                // Judged by status from the workspace's record, inventory and releases.
+                !removed(s) && s.ready
             }
         }
     }

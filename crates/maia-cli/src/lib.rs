@@ -47,7 +47,8 @@ pub fn run() -> ExitCode {
         Command::Namespace(NamespaceCommand::Render(args)) => namespace::run_render(&args),
         Command::Namespace(NamespaceCommand::Deploy(args)) => workspace::deploy(&args),
         Command::Namespace(NamespaceCommand::Plan(args)) => return workspace::plan(&args),
-        Command::Namespace(NamespaceCommand::Status(args)) => workspace::status(&args),
+        // 0 ready, 1 not ready, 2 error.
+        Command::Namespace(NamespaceCommand::Status(args)) => return workspace::status(&args),
         Command::Namespace(NamespaceCommand::List(args)) => workspace::list(&args),
         Command::Namespace(NamespaceCommand::Delete(args)) => workspace::delete(&args),
         Command::Namespace(NamespaceCommand::Kubeconfig(args)) => workspace::kubeconfig(&args),

@@ -345,8 +345,18 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
     out
 }
 
-/// `maia namespace status`.
-pub(crate) fn status(args: &NamespaceStatusArgs) -> Result<()> {
+/// `maia namespace status`: exit 0 when the workspace is ready, 1 when it is not
+/// (deleted, something missing, failed or still progressing), 2 on an error.
+pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
+    match show_status(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => ExitCode::from(crate::report::error(&e)),
+    }
+}
+
+/// Prints the status; true when the workspace is ready.
+fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
     let cluster = connect(&args.cluster)?;
     let helm = helm_from_path(&args.cluster);
     let status = block_on(async {
@@ -359,59 +369,72 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> Result<()> {
             serde_json::to_string_pretty(&status).unwrap_or_default()
         ),
         StatusFormat::Yaml => print!("{}", yaml_serde::to_string(&status).unwrap_or_default()),
-        StatusFormat::Text => {
-            println!(
-                "workspace {} in namespace {}\n",
-                status.group_id, status.namespace
-            );
-            let mut rows = vec![[
-                "COMPONENT".to_string(),
-                "STATUS".into(),
-                "REASON".into(),
-                "URL".into(),
-            ]];
-            for c in &status.components {
-                let state = match &c.status {
-                    maia_deploy::Status::Ready => "ready",
-                    maia_deploy::Status::InProgress(_) => "progressing",
-                    maia_deploy::Status::Failed(_) => "failed",
-                };
-                rows.push([
-                    c.component.clone(),
-                    state.into(),
-                    c.status.reason().unwrap_or("-").into(),
-                    c.urls.first().cloned().unwrap_or_else(|| "-".into()),
-                ]);
-            }
-            print!("{}", table(&rows));
-            if !status.users.is_empty() {
-                let mut rows = vec![["USER".to_string(), "SSH PORT".into(), "SERVER".into()]];
-                for u in &status.users {
-                    rows.push([
-                        u.user.clone(),
-                        u.ssh_port.map_or("-".into(), |p| p.to_string()),
-                        if u.server_running {
-                            "running"
-                        } else {
-                            "stopped"
-                        }
-                        .into(),
-                    ]);
-                }
-                println!();
-                print!("{}", table(&rows));
-            }
-            if !status.quota.is_empty() {
-                let mut rows = vec![["QUOTA".to_string(), "USED".into(), "HARD".into()]];
-                for q in &status.quota {
-                    rows.push([q.resource.clone(), q.used.clone(), q.hard.clone()]);
-                }
-                println!();
-                print!("{}", table(&rows));
-            }
-        }
+        StatusFormat::Text => print!("{}", status_text(&status)),
     }
-    Ok(())
+    Ok(status.ready)
+}
+
+/// `maia namespace status`'s text: components with every URL, members by e-mail with
+/// their SSH command, quota use.
+fn status_text(status: &manage::WorkspaceStatus) -> String {
+    let mut out = format!(
+        "workspace {} in namespace {}: {}\n\n",
+        status.group_id,
+        status.namespace,
+        if status.ready { "ready" } else { "not ready" }
+    );
+    let mut rows = vec![[
+        "COMPONENT".to_string(),
+        "STATUS".into(),
+        "REASON".into(),
+        "URL".into(),
+    ]];
+    for c in &status.components {
+        let state = match &c.status {
+            maia_deploy::Status::Ready => "ready",
+            maia_deploy::Status::InProgress(_) => "progressing",
+            maia_deploy::Status::Failed(_) => "failed",
+        };
+        let mut urls = c.urls.iter();
+        rows.push([
+            c.component.clone(),
+            state.into(),
+            c.status.reason().unwrap_or("-").into(),
+            urls.next().cloned().unwrap_or_else(|| "-".into()),
+        ]);
+        // Every URL, one per line under its component.
+        rows.extend(urls.map(|u| [String::new(), String::new(), String::new(), u.clone()]));
+    }
+    out.push_str(&table(&rows));
+    if !status.users.is_empty() {
+        let mut rows = vec![["USER".to_string(), "SSH".into(), "SERVER".into()]];
+        for u in &status.users {
+            rows.push([
+                u.email.clone(),
+                u.ssh_command
+                    .clone()
+                    .or_else(|| u.ssh_port.map(|p| format!("port {p}")))
+                    .unwrap_or_else(|| "-".into()),
+                if u.server_running {
+                    "running"
+                } else {
+                    "stopped"
+                }
+                .into(),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&table(&rows));
+    }
+    if !status.quota.is_empty() {
+        let mut rows = vec![["QUOTA".to_string(), "USED".into(), "HARD".into()]];
+        for q in &status.quota {
+            rows.push([q.resource.clone(), q.used.clone(), q.hard.clone()]);
+        }
+        out.push('\n');
+        out.push_str(&table(&rows));
+    }
+    out
 }
 
 /// helm, when it is on PATH (status reads release states through it).

@@ -118,8 +118,9 @@ impl Env {
             .maia(&["namespace", "status", group, "-o", "json"])
             .output()
             .unwrap();
+        // 0 ready, 1 not ready yet (the fake runs no workloads): both show it.
         assert!(
-            out.status.success(),
+            matches!(out.status.code(), Some(0 | 1)),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -198,7 +199,8 @@ fn deploy_plan_status_and_delete_a_workspace() {
     assert!(
         shown
             .trim_end()
-            .ends_with("Plan: 3 to create, 1 to change, 0 to prune, 53 unchanged. Charts: 0 to install, 1 to upgrade."),
+            // The quota and the workspace record (its members) change.
+            .ends_with("Plan: 3 to create, 2 to change, 0 to prune, 53 unchanged. Charts: 0 to install, 1 to upgrade."),
         "{shown}"
     );
 

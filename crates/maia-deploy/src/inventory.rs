@@ -30,6 +30,11 @@ impl Inventory {
         self.0.contains(entry)
     }
 
+    /// Each `Kind/name` it lists.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &String> {
+        self.0.iter()
+    }
+
     pub(crate) fn union(&self, other: &Inventory) -> Inventory {
         Inventory(self.0.union(&other.0).cloned().collect())
     }

@@ -285,6 +285,8 @@ async fn ssh_ports_avoid_node_ports_of_other_namespaces_and_users_keep_theirs() 
     assert_eq!(
         changed,
         [
+            // The workspace's record lists the new member (for status).
+            "configmap/maia-workspace-record",
             "service/carol-40example-2eorg-ssh",
             // The quota grows by a member's server and home; SSH opens for them.
             "resourcequota/maia-quota",

@@ -11,6 +11,7 @@ use maia_deploy::fake::{FakeCluster, Kubelet};
 use maia_deploy::fake_tools::StandIns;
 use maia_deploy::tools::ToolTarget;
 use maia_deploy::workspace::deploy::{Request, deploy, prepare};
+use maia_deploy::workspace::manage;
 use maia_deploy::workspace::preflight::Needs;
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::workspace::{WorkspaceSpec, member_name};
@@ -79,4 +80,22 @@ async fn members_with_real_e_mails_deploy_keep_their_ports_and_show_by_e_mail() 
     run(&c, &request).await.unwrap();
     assert_eq!(c.writes(), []);
 
+    let cluster = c.cluster();
+    let entry = manage::find(&cluster, "Brain_MRI").await.unwrap();
+    let helm = maia_deploy::tools::Helm::new(tools.helm(), ToolTarget::default());
+    let status = manage::status(&cluster, &entry, Some(&helm)).await.unwrap();
+    let mut shown: Vec<(String, Option<u16>)> = status
+        .users
+        .iter()
+        .map(|u| (u.email.clone(), u.ssh_port))
+        .collect();
+    shown.sort();
+    let mut wanted: Vec<(String, Option<u16>)> = spec
+        .users
+        .iter()
+        .zip(&ports)
+        .map(|(u, p)| (u.clone(), u16::try_from(*p).ok()))
+        .collect();
+    wanted.sort();
+    assert_eq!(shown, wanted);
 }

@@ -166,17 +166,19 @@ pub async fn prepare<'c>(
         force_conflicts: request.force_conflicts,
         wait: None,
     };
-    let secrets;
+    // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
-        secrets = secrets_of(&bundle);
-        &secrets
+        secrets_of(&bundle)
     } else {
-        &bundle
+        match with_record(spec, &bundle) {
+            Ok(b) => b,
+            Err(e) => return Err(release_on(lease, e).await),
+        }
     };
     let plan = match super::plan(
         cluster,
         &spec.group_id,
-        planned,
+        &planned,
         &checked.kinds,
         &programs,
         &settings,
@@ -198,6 +200,23 @@ pub async fn prepare<'c>(
         new_credentials,
         differing_credentials,
     })
+}
+
+/// The bundle with the workspace record (see [`maia_render::workspace::record`]) among
+/// the namespace component's objects, so it is applied, kept in the inventory and
+/// removed by `namespace delete` like every other object.
+fn with_record(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Bundle> {
+    let record = maia_render::workspace::record::record_config_map(spec, bundle).map_err(
+        |source| DeployError::Render {
+            object: format!("workspace {}", spec.group_id),
+            source,
+        },
+    )?;
+    let mut recorded = bundle.clone();
+    if let Some(first) = recorded.components.first_mut() {
+        first.objects.push(record.into());
+    }
+    Ok(recorded)
 }
 
 /// The part of a bundle `--secrets-only` applies: the Namespace (the Secrets live in

@@ -81,22 +81,28 @@ pub async fn find(cluster: &Cluster, group: &str) -> Result<WorkspaceEntry> {
 /// One component's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentStatus {
-    /// The component, as the bundle names it (`jupyterhub`, `minio`, …).
+    /// The component, as the bundle names it (`jupyterhub`, `minio`, …); `workspace`
+    /// for what concerns the whole (no record of it: deleted or never deployed).
     pub component: String,
     /// Its state: the first failure among its objects and releases, else the first
     /// that is not ready yet, else ready.
     pub status: Status,
-    /// The URLs its Ingresses publish.
+    /// Every URL it publishes.
     pub urls: Vec<String>,
 }
 
 /// One member's workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserStatus {
-    /// The JupyterHub user name (the e-mail, escaped).
-    pub user: String,
+    /// The e-mail they log in with (their name, for a workspace deployed before maia
+    /// kept a record, when that name is no escaped e-mail).
+    pub email: String,
+    /// Their name on the cluster: `<name>-ssh`, their pod's `hub.jupyter.org/username`.
+    pub name: String,
     /// The port of their SSH Service (its node port, when it has one).
     pub ssh_port: Option<u16>,
+    /// How they connect, as the workspace's summary prints it.
+    pub ssh_command: Option<String>,
     /// Their JupyterHub server pod runs.
     pub server_running: bool,
 }
@@ -108,9 +114,12 @@ pub struct WorkspaceStatus {
     pub group_id: String,
     /// The workspace's namespace.
     pub namespace: String,
-    /// Each component's state, by name.
+    /// True when every object the workspace's record and inventory list exists and
+    /// is ready, and every helm release it has is deployed.
+    pub ready: bool,
+    /// Each component's state, in apply order.
     pub components: Vec<ComponentStatus>,
-    /// Each member's SSH port and server, by user name.
+    /// Each member's SSH port and server.
     pub users: Vec<UserStatus>,
     /// What the namespace uses of its quotas, resource by resource.
     pub quota: Vec<crate::quota::QuotaUse>,
@@ -137,7 +146,8 @@ async fn owned_objects(cluster: &Cluster, ns: &str) -> Result<(Scope, Vec<(Kind,
 }
 
 /// Reads a workspace's objects and judges each component; helm releases are asked of
-/// `helm` when given.
+/// `helm` when given (without it they cannot be judged, so the workspace is not
+/// called ready).
 pub async fn status(
     cluster: &Cluster,
     entry: &WorkspaceEntry,
@@ -156,8 +166,8 @@ pub async fn status(
         Err(e) => return Err(e),
     };
     let releases = match helm {
-        Some(h) => h.list(ns).await?,
-        None => Vec::new(),
+        Some(h) => Some(h.list(ns).await?),
+        None => None,
     };
     let quota = match crate::quota::usage(cluster, ns).await {
         Ok(q) => q,
@@ -166,113 +176,284 @@ pub async fn status(
     };
     Ok(WorkspaceStatus {
         quota,
-        ..summarise(entry, &objects, &pods, &releases)
+        ..summarise(entry, &objects, &pods, releases.as_deref())
     })
 }
 
-/// Judges components from live objects; pure.
+/// A component's problems and URLs while status is worked out.
+#[derive(Default)]
+struct Slot {
+    problems: Vec<Status>,
+    urls: Vec<String>,
+}
+
+/// Components in the order they are first named.
+#[derive(Default)]
+struct Slots(Vec<(String, Slot)>);
+
+impl Slots {
+    fn get(&mut self, component: &str) -> &mut Slot {
+        let at = match self.0.iter().position(|(c, _)| c == component) {
+            Some(i) => i,
+            None => {
+                self.0.push((component.to_string(), Slot::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+}
+
+/// An object's state, given the namespace's pods.
+fn judge(kind: &Kind, value: &Value, pods: &[Value]) -> Status {
+    let own_pods: Vec<Value> = pods
+        .iter()
+        .filter(|p| super::selects(value, p))
+        .cloned()
+        .collect();
+    match kind.kind.as_ref() {
+        "Job" => match readiness::completion(value) {
+            Status::InProgress(_) => readiness::workload_status(value, &own_pods),
+            done => done,
+        },
+        "PersistentVolumeClaim" => readiness::claim_status(value, pods),
+        "Deployment" | "Tenant" => readiness::workload_status(value, &own_pods),
+        _ => Status::Ready,
+    }
+}
+
+/// A helm release's state; `None` for `releases` when helm could not be asked.
+fn judge_release(name: &str, releases: Option<&[crate::tools::DeployedRelease]>) -> Status {
+    let Some(releases) = releases else {
+        return Status::InProgress(format!(
+            "helm release {name} not checked: helm is not on PATH"
+        ));
+    };
+    match releases.iter().find(|r| r.name == name) {
+        None => Status::Failed(format!("helm release {name} is not installed")),
+        Some(r) => match r.status.as_str() {
+            "deployed" => Status::Ready,
+            "failed" => Status::Failed(format!("helm release {name} failed")),
+            other => Status::InProgress(format!("helm release {name} is {other}")),
+        },
+    }
+}
+
+/// `Kind/name` of a live object.
+fn entry_of(kind: &Kind, value: &Value) -> String {
+    Inventory::entry(&kind.kind, value["metadata"]["name"].as_str().unwrap_or_default())
+}
+
+/// The component label of a live object, as the bundle names components.
+fn label_component(value: &Value) -> String {
+    value["metadata"]["labels"][maia_render::labels::COMPONENT]
+        .as_str()
+        .unwrap_or("other")
+        .replace('-', "_")
+}
+
+/// A member's SSH port: their Service's node port, else its port.
+fn ssh_port(service: &Value) -> Option<u16> {
+    let port = &service["spec"]["ports"][0];
+    port["nodePort"]
+        .as_u64()
+        .or_else(|| port["port"].as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+}
+
+/// Judges a workspace from its live objects, its record and inventory, and its helm
+/// releases; pure. What the record and the inventory list must exist and be ready;
+/// without a record (deleted, or deployed by a maia before records) it is not ready.
 pub(crate) fn summarise(
     entry: &WorkspaceEntry,
     objects: &[(Kind, Value)],
     pods: &[Value],
-    releases: &[crate::tools::DeployedRelease],
+    releases: Option<&[crate::tools::DeployedRelease]>,
 ) -> WorkspaceStatus {
-    let mut components: BTreeMap<String, (Vec<Status>, Vec<String>)> = BTreeMap::new();
-    let mut users: BTreeMap<String, UserStatus> = BTreeMap::new();
-    for (kind, value) in objects {
-        let meta = &value["metadata"];
-        let name = meta["name"].as_str().unwrap_or_default();
-        if name == INVENTORY {
+    use maia_render::workspace::record::{RECORD, read_record};
+    let named = |name: &str| {
+        objects
+            .iter()
+            .find(|(k, v)| *k == kinds::CONFIG_MAP && v["metadata"]["name"] == name)
+            .map(|(_, v)| v)
+    };
+    let inventory = named(INVENTORY).map(Inventory::from_config_map);
+    let record = named(RECORD).and_then(read_record);
+    let live: BTreeMap<String, (&Kind, &Value)> = objects
+        .iter()
+        .filter(|(k, v)| {
+            !(*k == kinds::CONFIG_MAP && v["metadata"]["name"] == INVENTORY)
+        })
+        .map(|(k, v)| (entry_of(k, v), (k, v)))
+        .collect();
+    let mut slots = Slots::default();
+    let push = |slot: &mut Slot, what: &str, state: Status| {
+        slot.problems.push(match state {
+            Status::Ready => return,
+            Status::InProgress(r) => Status::InProgress(format!("{what}: {r}")),
+            Status::Failed(r) => Status::Failed(format!("{what}: {r}")),
+        })
+    };
+    let mut listed: std::collections::BTreeSet<String> = Default::default();
+    match &record {
+        Some(record) => {
+            for c in &record.components {
+                let slot = slots.get(&c.component);
+                slot.urls = c.urls.clone();
+                for object in &c.objects {
+                    listed.insert(object.clone());
+                    match live.get(object) {
+                        Some((kind, value)) => push(slot, object, judge(kind, value, pods)),
+                        None => slot
+                            .problems
+                            .push(Status::Failed(format!("{object} is missing"))),
+                    }
+                }
+                for release in &c.helm_releases {
+                    let state = judge_release(release, releases);
+                    if !state.is_ready() {
+                        slot.problems.push(state);
+                    }
+                }
+            }
+        }
+        None => {
+            let only_volumes = inventory.as_ref().is_some_and(|i| {
+                i.entries()
+                    .all(|e| e.starts_with("PersistentVolumeClaim/") || e.starts_with("Namespace/"))
+            });
+            let why = match &inventory {
+                None => "not deployed: maia's inventory of it is missing".to_string(),
+                Some(_) if only_volumes => "deleted: only its volumes are kept; `maia namespace deploy` brings it back".into(),
+                Some(_) => format!("no record of what it should hold ({RECORD} is missing: deployed by an older maia, or partly deleted); run `maia namespace deploy` to record it"),
+            };
+            slots.get("workspace").problems.push(Status::Failed(why));
+            if inventory.is_none() || only_volumes {
+                return WorkspaceStatus {
+                    group_id: entry.group_id.clone(),
+                    namespace: entry.namespace.clone(),
+                    ready: false,
+                    components: finish(slots),
+                    users: Vec::new(),
+                    quota: Vec::new(),
+                };
+            }
+            // What is there, judged as it is, with the releases helm has.
+            for (object, (kind, value)) in &live {
+                listed.insert(object.clone());
+                let slot = slots.get(&label_component(value));
+                if kind.kind == "Ingress" {
+                    slot.urls.extend(crate::status::urls(value));
+                }
+                push(slot, object, judge(kind, value, pods));
+            }
+            for release in releases.unwrap_or_default() {
+                let component = match release.name.as_str() {
+                    "oauth2-proxy" => "oauth2_proxy",
+                    "label-studio" => "label_studio",
+                    n if n.starts_with("jupyterhub-") => "jupyterhub",
+                    _ => continue,
+                };
+                let state = judge_release(&release.name, releases);
+                if !state.is_ready() {
+                    slots.get(component).problems.push(state);
+                }
+            }
+        }
+    }
+    // The inventory's entries must exist too (a deploy that stopped half-way lists
+    // what it was about to apply).
+    for object in inventory.iter().flat_map(Inventory::entries) {
+        if listed.contains(object) || object.starts_with("Namespace/") {
             continue;
         }
-        // Component names as the bundle has them (`label_studio`), whatever the label.
-        let component = meta["labels"][maia_render::labels::COMPONENT]
-            .as_str()
-            .unwrap_or("other")
-            .replace('-', "_");
-        let slot = components.entry(component).or_default();
-        let own_pods: Vec<Value> = pods
-            .iter()
-            .filter(|p| super::selects(value, p))
-            .cloned()
-            .collect();
-        let state = match kind.kind.as_ref() {
-            "Job" => match readiness::completion(value) {
-                Status::InProgress(_) => readiness::workload_status(value, &own_pods),
-                done => done,
-            },
-            "PersistentVolumeClaim" => readiness::claim_status(value, pods),
-            "Deployment" | "Tenant" => readiness::workload_status(value, &own_pods),
-            _ => Status::Ready,
-        };
-        if !state.is_ready() {
-            slot.0.push(match state {
-                Status::InProgress(r) => Status::InProgress(format!("{name}: {r}")),
-                Status::Failed(r) => Status::Failed(format!("{name}: {r}")),
-                Status::Ready => Status::Ready,
-            });
-        }
-        if kind.kind == "Ingress" {
-            slot.1.extend(crate::status::urls(value));
-        }
-        if kind.kind == "Service"
-            && let Some(user) = name.strip_suffix("-ssh")
-        {
-            let port = value["spec"]["ports"][0]["nodePort"]
-                .as_u64()
-                .or_else(|| value["spec"]["ports"][0]["port"].as_u64())
-                .and_then(|p| u16::try_from(p).ok());
-            users.insert(
-                user.to_string(),
-                UserStatus {
-                    user: user.to_string(),
-                    ssh_port: port,
-                    server_running: pods.iter().any(|p| {
-                        p["metadata"]["labels"]["hub.jupyter.org/username"] == user
-                            && p["status"]["phase"] == "Running"
-                    }),
-                },
-            );
+        match live.get(object) {
+            Some((kind, value)) => {
+                let slot = slots.get(&label_component(value));
+                push(slot, object, judge(kind, value, pods));
+            }
+            None => slots
+                .get("workspace")
+                .problems
+                .push(Status::Failed(format!("{object} is missing"))),
         }
     }
-    for release in releases {
-        let component = match release.name.as_str() {
-            "oauth2-proxy" => "oauth2_proxy",
-            "label-studio" => "label_studio",
-            n if n.starts_with("jupyterhub-") => "jupyterhub",
-            _ => continue,
-        };
-        let slot = components.entry(component.to_string()).or_default();
-        match release.status.as_str() {
-            "deployed" => {}
-            "failed" => slot.0.push(Status::Failed(format!(
-                "helm release {} failed",
-                release.name
-            ))),
-            other => slot.0.push(Status::InProgress(format!(
-                "helm release {} is {other}",
-                release.name
-            ))),
-        }
-    }
+    let users = users(record.as_ref(), &live, pods);
+    let components = finish(slots);
     WorkspaceStatus {
         group_id: entry.group_id.clone(),
         namespace: entry.namespace.clone(),
-        components: components
-            .into_iter()
-            .map(|(component, (problems, urls))| ComponentStatus {
-                component,
-                status: problems
-                    .iter()
-                    .find(|s| matches!(s, Status::Failed(_)))
-                    .or(problems.first())
-                    .cloned()
-                    .unwrap_or(Status::Ready),
-                urls,
+        ready: components.iter().all(|c| c.status.is_ready()),
+        components,
+        users,
+        quota: Vec::new(),
+    }
+}
+
+/// Each component's state: its first failure, else its first problem, else ready.
+fn finish(slots: Slots) -> Vec<ComponentStatus> {
+    slots
+        .0
+        .into_iter()
+        .map(|(component, slot)| ComponentStatus {
+            component,
+            status: slot
+                .problems
+                .iter()
+                .find(|s| matches!(s, Status::Failed(_)))
+                .or(slot.problems.first())
+                .cloned()
+                .unwrap_or(Status::Ready),
+            urls: slot.urls,
+        })
+        .collect()
+}
+
+/// The members: from the record (by e-mail, with their SSH command), else from the
+/// `<name>-ssh` Services (e-mail read back from the escaped name where it is one).
+fn users(
+    record: Option<&maia_render::workspace::record::Record>,
+    live: &BTreeMap<String, (&Kind, &Value)>,
+    pods: &[Value],
+) -> Vec<UserStatus> {
+    let running = |name: &str| {
+        pods.iter().any(|p| {
+            p["metadata"]["labels"]["hub.jupyter.org/username"] == name
+                && p["status"]["phase"] == "Running"
+        })
+    };
+    match record {
+        Some(record) => record
+            .members
+            .iter()
+            .map(|m| {
+                let port = live
+                    .get(&format!("Service/{}-ssh", m.name))
+                    .and_then(|(_, v)| ssh_port(v));
+                UserStatus {
+                    email: m.email.clone(),
+                    name: m.name.clone(),
+                    ssh_port: port,
+                    ssh_command: port
+                        .map(|p| maia_render::workspace::ssh_command_for(&record.ssh_host, p)),
+                    server_running: running(&m.name),
+                }
             })
             .collect(),
-        users: users.into_values().collect(),
-        quota: Vec::new(),
+        None => live
+            .iter()
+            .filter_map(|(object, (_, value))| {
+                let name = object.strip_prefix("Service/")?.strip_suffix("-ssh")?;
+                Some(UserStatus {
+                    email: maia_spec::workspace::member_email(name)
+                        .unwrap_or_else(|| name.to_string()),
+                    name: name.to_string(),
+                    ssh_port: ssh_port(value),
+                    ssh_command: None,
+                    server_running: running(name),
+                })
+            })
+            .collect(),
     }
 }
 

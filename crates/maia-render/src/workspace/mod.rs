@@ -27,6 +27,7 @@ mod namespace;
 mod oauth2_proxy;
 mod orthanc_ohif;
 pub mod ports;
+pub mod record;
 pub mod tenancy;
 #[cfg(test)]
 mod testing;

@@ -1,0 +1,208 @@
+//! `maia namespace status` as a script sees it (issue 16, item 17): exit 0 only when
+//! the workspace is ready, 1 when an object is missing, a rollout is in progress or
+//! the workspace was deleted; every URL, the hub's included; members by e-mail with
+//! their SSH command. The binary runs against the in-memory API server on 127.0.0.1
+//! with the recording helm/kubectl stand-ins on PATH.
+
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+
+use maia_deploy::fake::{FakeCluster, Kubelet};
+use maia_deploy::fake_tools::StandIns;
+use serde_json::Value;
+
+struct Env {
+    _runtime: tokio::runtime::Runtime,
+    _fake: FakeCluster,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    path: std::ffi::OsString,
+}
+
+impl Env {
+    fn new(kubelet: Kubelet) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (fake, addr) = runtime.block_on(async {
+            let c = FakeCluster::ready_for_workspaces().await;
+            let addr = c.serve().await.unwrap();
+            (c, addr)
+        });
+        fake.set_kubelet(kubelet);
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
+        )
+        .unwrap();
+        let tools = dir.path().join("bin");
+        std::fs::create_dir(&tools).unwrap();
+        let path = StandIns::write(&tools).unwrap().path();
+        Env {
+            _runtime: runtime,
+            _fake: fake,
+            addr,
+            dir,
+            kubeconfig,
+            path,
+        }
+    }
+
+    /// Deletes an object behind maia's back, as `kubectl delete` would.
+    fn delete(&self, path: &str) {
+        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
+        write!(
+            stream,
+            "DELETE {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer not-a-secret\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+
+    fn maia(&self, args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("maia")
+            .unwrap()
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("PATH", &self.path)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
+    }
+
+    fn deploy(&self) {
+        let example = |f: &str| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples/workspace")
+                .join(f)
+                .display()
+                .to_string()
+        };
+        let out = self.maia(&[
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            &example("group.yaml"),
+            "--cluster-config-file",
+            &example("cluster-nginx.yaml"),
+            "--skip-kubeflow",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    /// `namespace status` in text and in JSON; both exit with the same code.
+    fn status(&self) -> (Option<i32>, String, Value) {
+        let shown = self.maia(&["namespace", "status", "Brain_MRI"]);
+        let json = self.maia(&["namespace", "status", "Brain_MRI", "-o", "json"]);
+        assert_eq!(shown.status.code(), json.status.code(), "{}", text(&json));
+        (
+            shown.status.code(),
+            text(&shown),
+            serde_json::from_slice(&json.stdout).unwrap(),
+        )
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn status_exits_0_only_for_a_ready_workspace_and_shows_every_url_and_ssh_command() {
+    let env = Env::new(Kubelet::Ready);
+    env.deploy();
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(json["ready"], true);
+    assert!(
+        shown.starts_with("workspace Brain_MRI in namespace brain-mri: ready"),
+        "{shown}"
+    );
+    // The hub's URL, and both of the viewer's (not only the first of a component).
+    for url in [
+        "https://brain-mri.maia.example.org/",
+        "https://brain-mri.maia.example.org/brain-mri/",
+        "https://brain-mri.maia.example.org/brain-mri-monai-label/",
+    ] {
+        assert!(shown.contains(url), "{url} not in {shown}");
+    }
+    let users = json["users"].as_array().unwrap();
+    assert_eq!(users[0]["email"], "alice@example.org");
+    let port = users[0]["ssh_port"].as_u64().unwrap();
+    let command = format!("ssh -p {port} maia-user@ssh.maia.example.org");
+    assert_eq!(users[0]["ssh_command"], command.as_str());
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("alice@example.org") && l.contains(&command)),
+        "{shown}"
+    );
+
+    // The MySQL Deployment deleted behind maia's back: mysql failed, exit 1.
+    env.delete("/apis/apps/v1/namespaces/brain-mri/deployments/mysql-db-v1-mkg");
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(1), "{shown}");
+    assert_eq!(json["ready"], false);
+    let mysql = json["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "mysql")
+        .unwrap();
+    assert!(
+        mysql["status"].to_string().contains("Deployment/mysql-db-v1-mkg is missing"),
+        "{mysql}"
+    );
+
+    // After `namespace delete`, nothing is called ready.
+    let out = env.maia(&["namespace", "delete", "Brain_MRI", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(1), "{shown}");
+    assert_eq!(json["ready"], false);
+    assert!(shown.contains("deleted"), "{shown}");
+    assert!(!shown.contains(" ready "), "{shown}");
+}
+
+#[test]
+fn a_workspace_still_rolling_out_exits_1() {
+    let env = Env::new(Kubelet::Idle);
+    env.deploy();
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(1), "{shown}");
+    assert_eq!(json["ready"], false);
+    assert!(shown.contains("progressing"), "{shown}");
+}
+
+#[test]
+fn status_help_documents_its_exit_codes() {
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["namespace", "status", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out);
+    assert!(
+        help.contains("Exit codes: 0 ready, 1 not ready (or deleted), 2 error."),
+        "{help}"
+    );
+}
