@@ -169,7 +169,9 @@ fn status_exits_0_only_for_a_ready_workspace_and_shows_every_url_and_ssh_command
         .find(|c| c["component"] == "mysql")
         .unwrap();
     assert!(
-        mysql["status"].to_string().contains("Deployment/mysql-db-v1-mkg is missing"),
+        mysql["status"]
+            .to_string()
+            .contains("Deployment/mysql-db-v1-mkg is missing"),
         "{mysql}"
     );
 

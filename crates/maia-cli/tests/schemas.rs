@@ -447,6 +447,33 @@ fn gpu_group() {
     assert_no_findings(check_workspace("gpu_group", &rendered));
 }
 
+/// Members whose names the hub is told (issue 16): the hub's `custom` and
+/// `hub.extraConfig` values, and their Services, pass the schemas.
+#[test]
+fn members_with_long_and_plus_addresses() {
+    if !available() {
+        return;
+    }
+    let group = GROUP.replace(
+        "  - alice@example.org\n",
+        "  - anna-karin.lindqvist-johansson@sll.karolinska.se\n  - alice+maia@example.org\n",
+    );
+    assert_ne!(group, GROUP);
+    let rendered = common::render(&group, NGINX, None, false);
+    let hub = rendered
+        .bundle
+        .components
+        .iter()
+        .flat_map(|c| &c.helm)
+        .find(|h| h.chart == "jupyterhub")
+        .unwrap();
+    assert!(hub.values["hub"]["extraConfig"].is_object());
+    assert_no_findings(check_workspace(
+        "members_with_long_and_plus_addresses",
+        &rendered,
+    ));
+}
+
 /// Every scenario's releases, so none of the charts goes unchecked by accident.
 #[test]
 fn every_chart_is_checked_or_known_to_publish_no_schema() {

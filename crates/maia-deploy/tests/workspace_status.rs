@@ -144,10 +144,7 @@ async fn a_deleted_workspace_is_not_ready() {
         s.components
     );
     let w = component(&s, "workspace");
-    assert!(
-        w.status.reason().unwrap().starts_with("deleted"),
-        "{w:?}"
-    );
+    assert!(w.status.reason().unwrap().starts_with("deleted"), "{w:?}");
 }
 
 #[tokio::test]

@@ -370,10 +370,7 @@ fn real_e_mails() -> Vec<String> {
 
 fn with_users(users: &[String]) -> String {
     let list: String = users.iter().map(|u| format!("  - {u}\n")).collect();
-    GROUP.replace(
-        "  - alice@example.org\n  - bob.smith@example.org\n",
-        &list,
-    )
+    GROUP.replace("  - alice@example.org\n  - bob.smith@example.org\n", &list)
 }
 
 #[test]

@@ -206,12 +206,13 @@ pub async fn prepare<'c>(
 /// the namespace component's objects, so it is applied, kept in the inventory and
 /// removed by `namespace delete` like every other object.
 fn with_record(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Bundle> {
-    let record = maia_render::workspace::record::record_config_map(spec, bundle).map_err(
-        |source| DeployError::Render {
-            object: format!("workspace {}", spec.group_id),
-            source,
-        },
-    )?;
+    let record =
+        maia_render::workspace::record::record_config_map(spec, bundle).map_err(|source| {
+            DeployError::Render {
+                object: format!("workspace {}", spec.group_id),
+                source,
+            }
+        })?;
     let mut recorded = bundle.clone();
     if let Some(first) = recorded.components.first_mut() {
         first.objects.push(record.into());

@@ -241,7 +241,10 @@ fn judge_release(name: &str, releases: Option<&[crate::tools::DeployedRelease]>)
 
 /// `Kind/name` of a live object.
 fn entry_of(kind: &Kind, value: &Value) -> String {
-    Inventory::entry(&kind.kind, value["metadata"]["name"].as_str().unwrap_or_default())
+    Inventory::entry(
+        &kind.kind,
+        value["metadata"]["name"].as_str().unwrap_or_default(),
+    )
 }
 
 /// The component label of a live object, as the bundle names components.
@@ -281,9 +284,7 @@ pub(crate) fn summarise(
     let record = named(RECORD).and_then(read_record);
     let live: BTreeMap<String, (&Kind, &Value)> = objects
         .iter()
-        .filter(|(k, v)| {
-            !(*k == kinds::CONFIG_MAP && v["metadata"]["name"] == INVENTORY)
-        })
+        .filter(|(k, v)| !(*k == kinds::CONFIG_MAP && v["metadata"]["name"] == INVENTORY))
         .map(|(k, v)| (entry_of(k, v), (k, v)))
         .collect();
     let mut slots = Slots::default();
@@ -324,8 +325,13 @@ pub(crate) fn summarise(
             });
             let why = match &inventory {
                 None => "not deployed: maia's inventory of it is missing".to_string(),
-                Some(_) if only_volumes => "deleted: only its volumes are kept; `maia namespace deploy` brings it back".into(),
-                Some(_) => format!("no record of what it should hold ({RECORD} is missing: deployed by an older maia, or partly deleted); run `maia namespace deploy` to record it"),
+                Some(_) if only_volumes => {
+                    "deleted: only its volumes are kept; `maia namespace deploy` brings it back"
+                        .into()
+                }
+                Some(_) => format!(
+                    "no record of what it should hold ({RECORD} is missing: deployed by an older maia, or partly deleted); run `maia namespace deploy` to record it"
+                ),
             };
             slots.get("workspace").problems.push(Status::Failed(why));
             if inventory.is_none() || only_volumes {

@@ -35,8 +35,8 @@ pub mod text;
 
 use std::collections::BTreeMap;
 
-use credentials::CredentialStore;
 pub use addons::ssh_command_for;
+use credentials::CredentialStore;
 pub use credentials::{Credentials, SecretSource};
 pub use ports::SshPorts;
 

@@ -133,7 +133,9 @@ mod tests {
             .find(|c| c.component == "mysql")
             .unwrap();
         assert!(
-            mysql.objects.contains(&"Deployment/mysql-db-v1-mkg".to_string()),
+            mysql
+                .objects
+                .contains(&"Deployment/mysql-db-v1-mkg".to_string()),
             "{mysql:?}"
         );
         let hub = r

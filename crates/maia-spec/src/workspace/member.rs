@@ -48,8 +48,7 @@ pub fn jupyterhub_user(email: &str) -> String {
 /// digit), so a shortened name is never someone's escaped one.
 pub fn member_name(email: &str) -> String {
     let escaped = jupyterhub_user(email);
-    if escaped.len() <= MEMBER_NAME_MAX && escaped.starts_with(|c: char| c.is_ascii_lowercase())
-    {
+    if escaped.len() <= MEMBER_NAME_MAX && escaped.starts_with(|c: char| c.is_ascii_lowercase()) {
         return escaped;
     }
     // Service names start with a letter: `u` (user) in front of a digit or escape.
@@ -113,10 +112,7 @@ mod tests {
             jupyterhub_user("bob.smith-x@example.org"),
             "bob-2esmith-2dx-40example-2eorg"
         );
-        assert_eq!(
-            jupyterhub_user("a+b_c@x.org"),
-            "a-2bb-5fc-40x-2eorg"
-        );
+        assert_eq!(jupyterhub_user("a+b_c@x.org"), "a-2bb-5fc-40x-2eorg");
         assert_eq!(jupyterhub_user("jörg@x.de"), "j-c3-b6rg-40x-2ede");
     }
 
