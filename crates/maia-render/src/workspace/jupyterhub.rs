@@ -88,11 +88,11 @@ _maia_member_names = get_config("custom.maiaMemberNames", {})
 
 
 class MaiaKubeSpawner(KubeSpawner):
-    def _expand_user_properties(self, template):
+    def _expand_user_properties(self, template, *args, **kwargs):
         name = _maia_member_names.get(self.user.name)
         if name:
             template = template.replace("{username}", name)
-        return super()._expand_user_properties(template)
+        return super()._expand_user_properties(template, *args, **kwargs)
 
     def _build_common_labels(self, extra_labels):
         labels = super()._build_common_labels(extra_labels)
