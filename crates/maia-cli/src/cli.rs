@@ -453,6 +453,11 @@ pub struct NamespaceDeployArgs {
     /// hand-over, where Argo CD applies the rest from the committed tree
     #[arg(long, conflicts_with_all = ["wait", "skip_helm", "skip_kubeflow"])]
     pub secrets_only: bool,
+    /// Deploy into a namespace that exists but was not created by maia, making it the
+    /// workspace's (its quota, default-deny policy, Pod Security and member access then
+    /// cover what already runs there); without it such a namespace is refused
+    #[arg(long)]
+    pub adopt_namespace: bool,
     /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub state_namespace: String,

@@ -103,6 +103,9 @@ fn namespace_args(args: &FleetDeployArgs, form: &Path) -> NamespaceDeployArgs {
         skip_helm: args.skip_helm,
         skip_kubeflow: args.skip_kubeflow,
         secrets_only: args.secrets_only,
+        // A fleet never adopts: each namespace maia did not create is adopted on its
+        // own, with `maia namespace deploy --adopt-namespace`.
+        adopt_namespace: false,
         state_namespace: args.state_namespace.clone(),
         config_folder: args.config_folder.clone(),
         output: EventFormat::Text,

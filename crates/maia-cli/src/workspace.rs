@@ -47,6 +47,7 @@ pub(crate) fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result
             kubeflow: !args.skip_kubeflow && !spec.minimal,
         },
         secrets_only: args.secrets_only,
+        adopt_namespace: args.adopt_namespace,
         spec,
         state_namespace: args.state_namespace.clone(),
         path: std::env::var_os("PATH"),

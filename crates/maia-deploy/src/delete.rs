@@ -35,6 +35,17 @@ pub async fn delete_app(
             namespace: namespace.into(),
         });
     }
+    // A workspace's MySQL and MLflow carry an app's labels, and every workspace object
+    // the namespace's name as its instance: none of them is an app's to delete.
+    let workspaces = crate::ownership::Workspaces::read(cluster, Some(namespace)).await?;
+    let claimed: Vec<String> = found
+        .iter()
+        .filter(|(k, v)| workspaces.owns(k, v))
+        .map(|(k, v)| crate::ownership::shown(k, v))
+        .collect();
+    if !claimed.is_empty() {
+        return Err(workspaces.refusal(namespace, claimed));
+    }
     let kept = delete_owned(cluster, &scope, found, delete_volumes, sink).await?;
     if kept.is_empty() {
         let inventory = ObjectRef {

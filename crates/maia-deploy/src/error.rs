@@ -381,6 +381,27 @@ pub enum DeployError {
         #[source]
         source: std::io::Error,
     },
+    /// An app command met objects a workspace owns (its MySQL, its MLflow, or any
+    /// object its labels or inventory claim); nothing was changed.
+    #[error(
+        "{objects} in namespace {namespace} belong to {}, not to an app; maia did not touch them",
+        workspace_name(group_id.as_deref(), namespace)
+    )]
+    WorkspaceOwned {
+        /// The objects, as `kind/name`, comma-separated.
+        objects: String,
+        /// Their namespace.
+        namespace: String,
+        /// The workspace's group_ID, when the Namespace could be read.
+        group_id: Option<String>,
+    },
+    /// Hosts of this deploy's Ingresses are served by another namespace's Ingress on
+    /// overlapping paths; nothing was changed.
+    #[error("{}", taken.join("; "))]
+    HostTaken {
+        /// One sentence per host and path: which Ingress in which namespace serves it.
+        taken: Vec<String>,
+    },
 }
 
 /// A path that should be a folder is a file (or lies under one): a wrong argument.
@@ -389,6 +410,14 @@ fn not_a_folder(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists
     )
+}
+
+/// "workspace G", or "the workspace in namespace NS" when its group_ID is unknown.
+fn workspace_name(group_id: Option<&str>, namespace: &str) -> String {
+    match group_id {
+        Some(g) => format!("workspace {g}"),
+        None => format!("the workspace in namespace {namespace}"),
+    }
 }
 
 /// A program's stderr, indented under the line saying it failed.
@@ -517,6 +546,17 @@ impl DeployError {
             DeployError::ValuesFile { .. } => {
                 "check that the temporary directory (TMPDIR) exists and is writable".into()
             }
+            DeployError::WorkspaceOwned {
+                group_id, namespace, ..
+            } => {
+                let group = group_id.as_deref().unwrap_or(namespace);
+                format!(
+                    "a workspace's objects change only with its group form (`maia namespace deploy`); see them with `maia namespace status {group}`, remove them with `maia namespace delete {group}`; give your app another chart_name"
+                )
+            }
+            DeployError::HostTaken { .. } => {
+                "use a host (or a path) no other namespace serves: another group's host would get that group's requests and logins".into()
+            }
         })
     }
 
@@ -541,6 +581,8 @@ impl DeployError {
                 | DeployError::KubeconfigMissing { .. }
                 | DeployError::UnknownContext { .. }
                 | DeployError::NoCluster { .. }
+                | DeployError::WorkspaceOwned { .. }
+                | DeployError::HostTaken { .. }
         )
     }
 

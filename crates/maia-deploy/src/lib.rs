@@ -14,6 +14,7 @@ pub(crate) mod event;
 pub(crate) mod inventory;
 pub mod kinds;
 pub(crate) mod live;
+pub(crate) mod ownership;
 pub(crate) mod plan;
 pub(crate) mod quantity;
 pub mod quota;

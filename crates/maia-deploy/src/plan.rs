@@ -313,17 +313,76 @@ pub async fn plan(
     objects: &[Object],
     options: PlanOptions,
 ) -> Result<Plan> {
+    let scope = Scope::app(namespace, release);
+    let facts = gather(cluster, &scope, objects).await?;
+    refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
+    // Another namespace's host would get this app that group's requests (and logins).
+    let taken = crate::ownership::taken_hosts(
+        cluster,
+        namespace,
+        &crate::ownership::object_routes(objects),
+    )
+    .await?;
+    if !taken.is_empty() {
+        return Err(DeployError::HostTaken { taken });
+    }
     // An app that would not fit the namespace's quota is refused here, before any
     // write, with the numbers, instead of leaving a Pod that never starts.
     // (A namespace that does not exist lists no quota.)
     crate::quota::check_fits(cluster, namespace, objects).await?;
-    plan_scope(
-        cluster,
-        &Scope::app(namespace, release),
-        &[objects.to_vec()],
-        options,
-    )
-    .await
+    plan_from(&scope, &[objects.to_vec()], &facts, options)
+}
+
+/// An app never plans over a workspace's objects (`--force-conflicts` included): what
+/// it would write or prune that the workspace's labels or inventory claim stops it.
+async fn refuse_workspace_objects(
+    cluster: &Cluster,
+    scope: &Scope,
+    objects: &[Object],
+    facts: &LiveFacts,
+) -> Result<()> {
+    if !facts.namespace_exists {
+        return Ok(());
+    }
+    let workspaces = crate::ownership::Workspaces::read(cluster, Some(&scope.namespace)).await?;
+    let mut claimed: Vec<String> = facts
+        .labelled
+        .iter()
+        .filter(|(k, v)| workspaces.owns(k, v))
+        .map(|(k, v)| crate::ownership::shown(k, v))
+        .collect();
+    for (entry, value) in &facts.unlabelled {
+        let kind = scope.kinds.lookup(
+            value["apiVersion"].as_str().unwrap_or_default(),
+            value["kind"].as_str().unwrap_or_default(),
+        );
+        if let Some(k) = kind
+            && workspaces.owns(k, value)
+        {
+            claimed.push(crate::ownership::shown(k, value));
+        } else if workspaces.lists(&scope.namespace, entry) {
+            claimed.push(entry.to_ascii_lowercase());
+        }
+    }
+    for object in objects {
+        if let Some(kind) = scope.kinds.lookup(object.api_version(), object.kind())
+            && workspaces.lists(
+                &scope.namespace,
+                &Inventory::entry(&kind.kind, object.name()),
+            )
+        {
+            claimed.push(format!(
+                "{}/{}",
+                kind.kind.to_ascii_lowercase(),
+                object.name()
+            ));
+        }
+    }
+    if claimed.is_empty() {
+        Ok(())
+    } else {
+        Err(workspaces.refusal(&scope.namespace, claimed))
+    }
 }
 
 /// What the cluster holds for a scope, read once before planning.
@@ -388,19 +447,6 @@ pub(crate) async fn gather(
         labelled,
         unlabelled,
     })
-}
-
-/// Reads the facts and plans; `groups` are applied in order, and no phase spans two
-/// groups (a workspace passes one group per component).
-pub(crate) async fn plan_scope(
-    cluster: &Cluster,
-    scope: &Scope,
-    groups: &[Vec<Object>],
-    options: PlanOptions,
-) -> Result<Plan> {
-    let all: Vec<Object> = groups.iter().flatten().cloned().collect();
-    let facts = gather(cluster, scope, &all).await?;
-    plan_from(scope, groups, &facts, options)
 }
 
 /// The plan as a pure function of the rendered objects, the live facts and the

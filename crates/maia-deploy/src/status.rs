@@ -77,9 +77,44 @@ pub async fn apps(
     )
     .await;
     let mut objects = objects?;
+    // A workspace's MySQL and MLflow are rendered as apps, but they are the
+    // workspace's: never listed, and `status` of one names the workspace.
+    let workspaces = crate::ownership::Workspaces::read(cluster, namespace).await?;
+    let (claimed, apps): (Vec<_>, Vec<_>) = objects
+        .into_iter()
+        .partition(|(k, v)| workspaces.owns(k, v));
+    objects = apps;
+    if let (Some(ns), Some(_), true, false) =
+        (namespace, release, objects.is_empty(), claimed.is_empty())
+    {
+        let shown = claimed
+            .iter()
+            .map(|(k, v)| crate::ownership::shown(k, v))
+            .collect();
+        return Err(workspaces.refusal(ns, shown));
+    }
     // Pods only explain; someone who may not list them still sees the workloads.
     match pods {
-        Ok(pods) => objects.extend(pods),
+        // The workspace's pods carry the app selector labels (not `part-of`): left
+        // out by their release, so they make no app of their own.
+        Ok(pods) => {
+            let release_of = |v: &Value| {
+                let meta = &v["metadata"];
+                (
+                    meta["namespace"].as_str().unwrap_or_default().to_string(),
+                    meta["labels"][maia_render::labels::INSTANCE]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            };
+            let theirs: std::collections::BTreeSet<_> =
+                claimed.iter().map(|(_, v)| release_of(v)).collect();
+            objects.extend(
+                pods.into_iter()
+                    .filter(|(_, v)| !theirs.contains(&release_of(v))),
+            );
+        }
         Err(DeployError::Forbidden { .. }) => {}
         Err(e) => return Err(e),
     }

@@ -44,6 +44,10 @@ struct Args {
     /// Only the namespace, pull secret, shared volume, SSH Services and JupyterHub
     #[arg(long)]
     minimal: bool,
+    /// Deploy into a namespace maia did not create (one the original toolkit made),
+    /// making it the workspace's
+    #[arg(long)]
+    adopt_namespace: bool,
     #[command(flatten)]
     strictness: Strictness,
 }
@@ -65,6 +69,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
             skip_helm: false,
             skip_kubeflow: false,
             secrets_only: false,
+            adopt_namespace: args.adopt_namespace,
             state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
             config_folder: Some(args.config_folder),
             output: EventFormat::Text,

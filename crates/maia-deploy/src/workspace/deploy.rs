@@ -41,6 +41,9 @@ pub struct Request {
     /// Apply only the Namespace and the Secrets (`--secrets-only`): the rest is
     /// another tool's (Argo CD's), so nothing is pruned and no chart is installed.
     pub secrets_only: bool,
+    /// Make an existing namespace maia did not create the workspace's
+    /// (`--adopt-namespace`); without it such a namespace is refused in preflight.
+    pub adopt_namespace: bool,
 }
 
 impl Request {
@@ -91,7 +94,14 @@ pub async fn prepare<'c>(
     allocate: bool,
 ) -> Result<Prepared<'c>> {
     let spec = &request.spec;
-    let checked = preflight::run(cluster, spec, request.needs(), request.path.as_deref()).await?;
+    let checked = preflight::run(
+        cluster,
+        spec,
+        request.needs(),
+        request.path.as_deref(),
+        request.adopt_namespace,
+    )
+    .await?;
     if !checked.problems.is_empty() {
         return Err(DeployError::Preflight {
             problems: checked.problems,
@@ -118,6 +128,39 @@ pub async fn prepare<'c>(
     };
 
     let mut facts = read_ports(cluster, spec).await?;
+    // Hosts and helm releases are checked on the rendered workspace before the first
+    // write (the Lease below). Neither depends on a secret or a port, so a render with
+    // the ports previewed and throwaway secrets serves; if even that cannot be made, the
+    // real render below says why.
+    let preview = ports::allocate(
+        &spec.users,
+        &facts.kept,
+        &facts.in_use,
+        spec.cluster.port_range,
+    )
+    .ok()
+    .and_then(|p| {
+        maia_render::workspace::render_with(
+            spec,
+            &kept,
+            &mut Throwaway,
+            &p,
+            request.env_file.as_ref(),
+        )
+        .ok()
+    });
+    if let Some(preview) = &preview {
+        let problems = super::ownership::problems(
+            cluster,
+            spec.namespace.as_str(),
+            preview,
+            programs.helm.as_ref(),
+        )
+        .await?;
+        if !problems.is_empty() {
+            return Err(DeployError::Preflight { problems });
+        }
+    }
     let mut lease = None;
     // The SSH Services are not applied with --secrets-only: no port is taken.
     if allocate && !request.secrets_only && facts.needs_allocation(&spec.users) {
@@ -164,6 +207,7 @@ pub async fn prepare<'c>(
         .collect();
     let settings = Settings {
         force_conflicts: request.force_conflicts,
+        adopt_namespace: request.adopt_namespace,
         wait: None,
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
@@ -218,6 +262,15 @@ fn with_record(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Bundle> {
         first.objects.push(record.into());
     }
     Ok(recorded)
+}
+
+/// Secrets for a render that is only looked at, never kept or applied.
+struct Throwaway;
+
+impl SecretSource for Throwaway {
+    fn draw(&mut self, len: usize) -> String {
+        "x".repeat(len)
+    }
 }
 
 /// The part of a bundle `--secrets-only` applies: the Namespace (the Secrets live in
@@ -275,6 +328,7 @@ pub async fn deploy(
     }
     let settings = Settings {
         force_conflicts: request.force_conflicts,
+        adopt_namespace: request.adopt_namespace,
         wait,
     };
     super::execute(cluster, &plan, &programs, &settings, lease, sink).await

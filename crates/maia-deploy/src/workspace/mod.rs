@@ -19,7 +19,7 @@ use crate::error::{DeployError, Result};
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, Kind, KindTable};
 use crate::live;
-use crate::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, plan_scope};
+use crate::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, gather, plan_from};
 use crate::readiness::{self, Status};
 use crate::tools::{Helm, Kubectl, values_differ};
 
@@ -28,6 +28,7 @@ pub mod envfile;
 pub mod facts;
 pub mod folder;
 pub mod manage;
+pub(crate) mod ownership;
 pub mod preflight;
 
 pub use facts::STATE_NAMESPACE;
@@ -177,6 +178,9 @@ impl WorkspacePlan {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Settings {
     pub(crate) force_conflicts: bool,
+    /// The Namespace exists but maia did not create it: it is taken over as the
+    /// workspace's (`--adopt-namespace`, which preflight asks for).
+    pub(crate) adopt_namespace: bool,
     /// Wait for each component before the next, this long in all.
     pub(crate) wait: Option<Duration>,
 }
@@ -235,18 +239,27 @@ pub(crate) async fn plan(
     }
     let scope = scope(&namespace, kinds.clone());
     let object_groups: Vec<Vec<Object>> = groups.iter().map(|(_, o, _)| o.clone()).collect();
-    let objects = plan_scope(
-        cluster,
+    let all: Vec<Object> = object_groups.iter().flatten().cloned().collect();
+    let mut facts = gather(cluster, &scope, &all).await?;
+    if settings.adopt_namespace
+        && let Some(found) = facts
+            .unlabelled
+            .remove(&crate::inventory::Inventory::entry("Namespace", &namespace))
+    {
+        // Adopted: planned as the workspace's own, so it gets the workspace's labels.
+        facts.labelled.push((kinds::NAMESPACE, found));
+    }
+    let objects = plan_from(
         &scope,
         &object_groups,
+        &facts,
         PlanOptions {
             create_namespace: true,
             force_conflicts: settings.force_conflicts,
             // A setup Job whose inputs changed runs again: it is made to be re-run.
             replace: true,
         },
-    )
-    .await?;
+    )?;
 
     let mut segments = Vec::new();
     let mut next = 0;

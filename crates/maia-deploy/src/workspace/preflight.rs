@@ -88,6 +88,7 @@ pub(crate) async fn run(
     spec: &WorkspaceSpec,
     needs: Needs,
     path: Option<&OsStr>,
+    adopt_namespace: bool,
 ) -> Result<Preflight> {
     let mut problems = Vec::new();
     let namespace = spec.namespace.as_str();
@@ -150,7 +151,7 @@ pub(crate) async fn run(
     let (permissions, classes, owner) = futures::join!(
         permissions(cluster, spec),
         classes(cluster, spec),
-        namespace_owner(cluster, spec)
+        namespace_owner(cluster, spec, adopt_namespace)
     );
     problems.extend(permissions?);
     problems.extend(classes?);
@@ -346,8 +347,24 @@ async fn classes(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>
     Ok(problems)
 }
 
-/// A problem when the namespace exists and another group holds it.
-async fn namespace_owner(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Option<Problem>> {
+/// A Namespace maia labelled as a workspace's (one deployed before the group-id
+/// annotation was written, or whose annotation was edited away).
+fn is_maias(namespace: &Namespace) -> bool {
+    let labels = namespace.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    label(maia_render::labels::MANAGED_BY) == Some(maia_render::labels::MANAGER)
+        && label(maia_render::labels::PART_OF) == Some(maia_render::labels::WORKSPACE)
+}
+
+/// A problem when the namespace exists and another group holds it, or maia did not
+/// create it (unless `adopt`): a workspace puts a quota, a default-deny policy, its Pod
+/// Security level and its members' RoleBinding on the namespace, over whatever runs
+/// there already.
+async fn namespace_owner(
+    cluster: &Cluster,
+    spec: &WorkspaceSpec,
+    adopt: bool,
+) -> Result<Option<Problem>> {
     let ns = spec.namespace.as_str();
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     let found = api
@@ -372,6 +389,21 @@ async fn namespace_owner(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Opti
             hint: "two groups whose IDs differ only in case, '_' or '.' map to one namespace: rename one group".into(),
             bad_input: true,
         }),
-        _ => None,
+        Some(_) => None,
+        None if adopt || is_maias(&found) => None,
+        None => Some(Problem {
+            check: "namespace",
+            message: format!(
+                "namespace {ns} exists and was not created by maia (group {} maps to it); \
+                 deploying would put the workspace's quota, default-deny network policy, Pod Security level \
+                 and member access over what runs there",
+                spec.group_id
+            ),
+            hint: format!(
+                "look at what it holds (`kubectl get all,pvc,rolebindings -n {ns}`); if it is this group's, \
+                 deploy once with --adopt-namespace to make it the workspace's, else rename the group"
+            ),
+            bad_input: true,
+        }),
     })
 }
