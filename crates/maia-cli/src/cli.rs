@@ -387,7 +387,9 @@ pub(crate) enum NamespaceCommand {
             maia namespace delete Brain_MRI --delete-data --yes\n\n\
             GROUP is the group_ID or the namespace. Helm releases are uninstalled and maia's \
             objects deleted in reverse order; the shared KubeFlow install is left alone. On a \
-            terminal maia asks first; --yes skips the question.")]
+            terminal maia asks first (with --delete-data, listing the researchers' apps and \
+            volumes that go with the namespace); --yes skips the question, and without a \
+            terminal --yes is required.")]
     Delete(NamespaceDeleteArgs),
     /// Print a kubeconfig for the group's members: kubectl in their namespace, logged in through Keycloak
     #[command(
@@ -604,7 +606,9 @@ pub(crate) enum AppCommand {
     #[command(after_help = "Examples:\n  \
             maia app delete jupyterlab-1-v1 -n demo\n  \
             maia app delete jupyterlab-1-v1 -n demo --delete-volumes --yes\n\n\
-            NAME is the config's chart_name. On a terminal maia asks before deleting; --yes skips the question.")]
+            NAME is the config's chart_name. On a terminal maia asks before deleting; --yes skips the \
+            question, and without a terminal --yes is required. A workspace's own MySQL and MLflow \
+            are not apps: use maia namespace delete.")]
     Delete(DeleteArgs),
 }
 

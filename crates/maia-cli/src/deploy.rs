@@ -626,21 +626,17 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.client.default_namespace().to_string());
-    if !args.yes && std::io::stdin().is_terminal() {
+    if !args.yes {
         let volumes = if args.delete_volumes {
             "including its volumes and their data"
         } else {
             "keeping its volumes"
         };
-        eprint!(
+        let question = format!(
             "Delete app {} in namespace {namespace}, {volumes}? [y/N] ",
             args.name
         );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-            eprintln!("nothing deleted");
+        if !confirm(&question, &format!("deleting app {}", args.name))? {
             return Ok(());
         }
     }
@@ -657,4 +653,28 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
         printer.report_partial();
     }
     result
+}
+
+/// Asks `question` on the terminal; true when the answer is yes. Without a terminal
+/// there is no one to ask: `what` is refused (exit 2) rather than done unasked, since
+/// `--yes` is how a script says it means it.
+pub(crate) fn confirm(question: &str, what: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage {
+            message: format!(
+                "{what} needs confirmation, and there is no terminal to ask on; nothing was deleted"
+            ),
+            hint: Some("add --yes to delete without being asked (as scripts do)".into()),
+        });
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(true)
+    } else {
+        eprintln!("nothing deleted");
+        Ok(false)
+    }
 }

@@ -2,7 +2,7 @@
 //! line and `maia_deploy::workspace`. The work (preflight, facts, plan, execute) is done
 //! there; this module reads files, picks the cluster, prints and sets exit codes.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use maia_deploy::DeployError;
@@ -479,28 +479,18 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
 pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let entry = block_on(manage::find(&cluster, &args.group))?;
-    if !args.yes && std::io::stdin().is_terminal() {
-        let what = if args.delete_data {
-            "INCLUDING its volumes, namespace and credentials (the data is lost)"
+    if !args.yes {
+        // What goes besides the workspace's own objects, when it can be read: with
+        // --delete-data the namespace goes, and everything in it.
+        let contents = if args.delete_data && std::io::stdin().is_terminal() {
+            block_on(manage::contents(&cluster, &entry.namespace)).ok()
         } else {
-            "keeping its volumes, namespace and credentials"
+            None
         };
-        eprint!(
-            "Delete workspace {} (namespace {}), {what}? [y/N] ",
-            entry.group_id, entry.namespace
-        );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-            eprintln!("nothing deleted");
+        let question = delete_question(&entry, args.delete_data, contents.as_ref());
+        if !crate::deploy::confirm(&question, &format!("deleting workspace {}", entry.group_id))? {
             return Ok(());
         }
-    } else if args.delete_data && !args.yes {
-        return Err(CliError::Usage {
-            message: "--delete-data deletes the group's data and needs confirmation".into(),
-            hint: Some("add --yes when running without a terminal".into()),
-        });
     }
     let helm = helm_from_path(&args.cluster);
     let mut printer = Printer::new(EventFormat::Text, None);
@@ -524,6 +514,48 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     }
     println!("workspace {} deleted", entry.group_id);
     Ok(())
+}
+
+/// The question `namespace delete` asks. With `--delete-data` the namespace is deleted
+/// with everything in it: the researchers' own apps and volumes too, listed when known.
+pub(crate) fn delete_question(
+    entry: &manage::WorkspaceEntry,
+    delete_data: bool,
+    contents: Option<&manage::Contents>,
+) -> String {
+    if !delete_data {
+        return format!(
+            "Delete workspace {} (namespace {}), keeping its volumes, namespace and credentials? [y/N] ",
+            entry.group_id, entry.namespace
+        );
+    }
+    let mut text = format!(
+        "Delete workspace {} and ALL its data: namespace {} is deleted with everything in it, \
+         the workspace's volumes and credentials, and the researchers' own apps and volumes there too.\n",
+        entry.group_id, entry.namespace
+    );
+    match contents {
+        Some(c) => {
+            let list = |items: &[String]| {
+                if items.is_empty() {
+                    "none".to_string()
+                } else {
+                    items.join(", ")
+                }
+            };
+            text.push_str(&format!("  researchers' apps: {}\n", list(&c.apps)));
+            text.push_str(&format!(
+                "  volume claims (their data is lost): {}\n",
+                list(&c.volumes)
+            ));
+        }
+        None => text.push_str(&format!(
+            "  (what else is in it could not be read: `kubectl get all,pvc -n {}` shows it)\n",
+            entry.namespace
+        )),
+    }
+    text.push_str("This cannot be undone. Delete? [y/N] ");
+    text
 }
 
 /// `maia namespace kubeconfig`: a member's kubeconfig on stdout.
@@ -564,4 +596,56 @@ pub(crate) fn kubeconfig(args: &NamespaceKubeconfigArgs) -> Result<()> {
     )?;
     print!("{}", yaml_serde::to_string(&config).unwrap_or_default());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> manage::WorkspaceEntry {
+        manage::WorkspaceEntry {
+            group_id: "Brain_MRI".into(),
+            namespace: "brain-mri".into(),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn the_delete_data_question_says_the_researchers_apps_and_volumes_go_too() {
+        let contents = manage::Contents {
+            apps: vec!["notebook-v1".into()],
+            volumes: vec![
+                "mysql-db-v1-mkg-claim-0".into(),
+                "notebook-v1-mkg-claim-0".into(),
+            ],
+        };
+        let asked = delete_question(&entry(), true, Some(&contents));
+        assert!(
+            asked.contains("the researchers' own apps and volumes there too"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains("researchers' apps: notebook-v1\n"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains(
+                "(their data is lost): mysql-db-v1-mkg-claim-0, notebook-v1-mkg-claim-0\n"
+            ),
+            "{asked}"
+        );
+        assert!(asked.ends_with("[y/N] "), "{asked}");
+        // Unknown contents are said to be unknown, with how to look.
+        let asked = delete_question(&entry(), true, None);
+        assert!(
+            asked.contains("kubectl get all,pvc -n brain-mri"),
+            "{asked}"
+        );
+        // Without --delete-data, what stays is said.
+        let asked = delete_question(&entry(), false, None);
+        assert!(
+            asked.contains("keeping its volumes, namespace and credentials"),
+            "{asked}"
+        );
+    }
 }

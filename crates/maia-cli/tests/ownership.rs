@@ -78,6 +78,36 @@ impl Env {
         )
     }
 
+    /// Runs `maia ARGS` on a pseudo-terminal (util-linux `script`), typing `input`;
+    /// what the terminal showed, or `None` where `script` is not installed.
+    fn on_a_terminal(&self, args: &str, input: &str) -> Option<String> {
+        use std::io::Write;
+        let maia = assert_cmd::cargo::cargo_bin("maia");
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &format!("{} {args}", maia.display()), "/dev/null"])
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("PATH", self.tools.path())
+            .current_dir(self.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Some(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+
     fn form(&self, group: &str) -> PathBuf {
         let text = format!(
             "group_ID: {group}\ngroup_subdomain: {sub}\nusers:\n  - alice@example.org\nresources_limits:\n  memory: [\"4G\", \"8G\"]\n  cpu: [2.0, 4.0]\n",
@@ -286,6 +316,69 @@ fn an_object_the_workspace_inventory_lists_stays_the_workspaces_without_its_labe
         env.names("/api/v1/namespaces/inv-lab/services")
             .contains(&"mlflow-v1-mkg".to_string())
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Item 3: deletes without a terminal need --yes.
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn deletes_without_a_terminal_and_without_yes_are_refused_and_delete_nothing() {
+    let env = Env::new();
+    let (code, _, err) = env.workspace("deploy", "Tty_Lab", &[]);
+    assert_eq!(code, 0, "{err}");
+    let app = env.app(
+        "app.json",
+        web_app("tty-lab", "viewer-v1", "viewer.tty-lab.example.org", "/"),
+    );
+    let (code, _, err) = env.run(&["app", "deploy", "-f", app.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    env.fake.clear_requests();
+    for args in [
+        &["namespace", "delete", "Tty_Lab"][..],
+        &["namespace", "delete", "Tty_Lab", "--delete-data"][..],
+        &["app", "delete", "viewer-v1", "-n", "tty-lab"][..],
+        &[
+            "app",
+            "delete",
+            "viewer-v1",
+            "-n",
+            "tty-lab",
+            "--delete-volumes",
+        ][..],
+    ] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains("no terminal"), "{err}");
+        assert!(err.contains("--yes"), "{err}");
+        assert!(err.contains("nothing was deleted"), "{err}");
+    }
+    assert_eq!(env.fake.writes(), [], "a refused delete wrote");
+    assert!(
+        env.tools
+            .log("helm.log")
+            .iter()
+            .all(|l| !l.starts_with("uninstall"))
+    );
+
+    // On a terminal (a pseudo-terminal from `script`), --delete-data asks, naming the
+    // researchers' app and every volume that would go; "n" deletes nothing.
+    if let Some(asked) = env.on_a_terminal("namespace delete Tty_Lab --delete-data", "n\n") {
+        assert!(
+            asked.contains("the researchers' own apps and volumes there too"),
+            "{asked}"
+        );
+        assert!(asked.contains("researchers' apps: viewer-v1"), "{asked}");
+        assert!(asked.contains("mysql-db-v1-mkg-claim-0"), "{asked}");
+        assert!(asked.contains("nothing deleted"), "{asked}");
+        assert_eq!(env.fake.writes(), [], "answering no wrote");
+    }
+
+    let (code, _, err) = env.run(&["app", "delete", "viewer-v1", "-n", "tty-lab", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.run(&["namespace", "delete", "Tty_Lab", "--yes"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 // ---------------------------------------------------------------------------------

@@ -463,6 +463,31 @@ fn users(
     }
 }
 
+/// What a namespace holds besides the workspace: what `namespace delete --delete-data`
+/// takes with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Contents {
+    /// The apps deployed there (`maia app list`), by name.
+    pub apps: Vec<String>,
+    /// Every volume claim in the namespace, the workspace's and the researchers'.
+    pub volumes: Vec<String>,
+}
+
+/// Reads what `namespace` holds: its apps and every volume claim.
+pub async fn contents(cluster: &Cluster, namespace: &str) -> Result<Contents> {
+    let apps = crate::status::apps(cluster, Some(namespace), None).await?;
+    let claims = live::list_kinds(cluster, Some(namespace), &[kinds::PVC], "").await?;
+    let mut volumes: Vec<String> = claims
+        .iter()
+        .filter_map(|(_, v)| v["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    volumes.sort();
+    Ok(Contents {
+        apps: apps.into_iter().map(|a| a.name).collect(),
+        volumes,
+    })
+}
+
 /// The helm releases maia installs into a workspace.
 pub fn helm_releases(namespace: &str) -> [String; 3] {
     [
