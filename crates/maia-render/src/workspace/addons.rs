@@ -235,12 +235,14 @@ fn proxy_ingresses(spec: &WorkspaceSpec) -> Vec<k8s_openapi::api::networking::v1
     })
     .collect();
     // S3 clients need the API at a host's root: `minio.<hub>` → the tenant's `minio`
-    // Service, as the original published it.
+    // Service, as the original published it. Where groups share the domain (subpath),
+    // `minio.<domain>` would be every group's host (each group's Ingress serving it):
+    // there it is `<namespace>-minio.<domain>`, as Label Studio's is.
     ingresses.push(own_host_ingress(
         spec,
         COMPONENT,
         S3_INGRESS,
-        format!("minio.{}", spec.hub_host()),
+        format!("{}.{}", spec.service_path("minio"), spec.hub_host()),
         "minio",
         80,
     ));
