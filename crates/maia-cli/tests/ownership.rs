@@ -109,9 +109,12 @@ impl Env {
     }
 
     fn form(&self, group: &str) -> PathBuf {
+        self.form_on(group, &group.to_lowercase().replace('_', "-"))
+    }
+
+    fn form_on(&self, group: &str, sub: &str) -> PathBuf {
         let text = format!(
             "group_ID: {group}\ngroup_subdomain: {sub}\nusers:\n  - alice@example.org\nresources_limits:\n  memory: [\"4G\", \"8G\"]\n  cpu: [2.0, 4.0]\n",
-            sub = group.to_lowercase().replace('_', "-"),
         );
         let path = self.dir.path().join(format!("{group}.yaml"));
         std::fs::write(&path, text).unwrap();
@@ -120,8 +123,17 @@ impl Env {
 
     /// `maia namespace VERB` of the group's form with the nginx example cluster.
     fn workspace(&self, verb: &str, group: &str, extra: &[&str]) -> (i32, String, String) {
-        let form = self.form(group);
-        let cluster = example("cluster-nginx.yaml");
+        self.workspace_of(verb, &self.form(group), "cluster-nginx.yaml", extra)
+    }
+
+    fn workspace_of(
+        &self,
+        verb: &str,
+        form: &Path,
+        cluster: &str,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        let cluster = example(cluster);
         let mut args = vec![
             "namespace",
             verb,
@@ -535,4 +547,45 @@ fn a_helm_release_of_another_chart_is_not_upgraded() {
         "{:?}",
         env.tools.log("upgrades.log")
     );
+}
+
+#[test]
+fn a_second_group_on_the_first_ones_subdomain_is_refused_and_subpath_groups_share_the_domain() {
+    let env = Env::new();
+    let (code, _, err) = env.workspace("deploy", "First_Lab", &[]);
+    assert_eq!(code, 0, "{err}");
+    // Another group claiming the same group_subdomain would serve the first one's host.
+    let same = env.form_on("Second_Lab", "first-lab");
+    let (code, out, err) = env.workspace_of("deploy", &same, "cluster-nginx.yaml", &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("host first-lab.maia.example.org") && err.contains("namespace first-lab"),
+        "{err}"
+    );
+
+    // Subpath groups share the cluster's domain by design, each under its own prefixes,
+    // and the cluster's landing page at its root takes nothing from them.
+    for class in ["longhorn"] {
+        env.seed(
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": class}, "provisioner": "driver.longhorn.io"}),
+        );
+    }
+    env.seed(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "traefik"}, "spec": {"controller": "traefik.io/ingress-controller"}}),
+    );
+    env.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "portal"}}));
+    env.seed(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "landing", "namespace": "portal"},
+        "spec": {"rules": [{"host": "maia.example.org", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix",
+             "backend": {"service": {"name": "portal", "port": {"number": 80}}}}]}}]}
+    }));
+    for group in ["Sub_One", "Sub_Two"] {
+        let form = env.form(group);
+        let (code, out, err) = env.workspace_of("deploy", &form, "cluster-traefik.yaml", &[]);
+        assert_eq!(code, 0, "{group}: {out}{err}");
+    }
 }

@@ -44,7 +44,7 @@ pub async fn delete_app(
         .map(|(k, v)| crate::ownership::shown(k, v))
         .collect();
     if !claimed.is_empty() {
-        return Err(workspaces.refusal(namespace, claimed));
+        return Err(crate::ownership::refusal(cluster, namespace, claimed).await);
     }
     let kept = delete_owned(cluster, &scope, found, delete_volumes, sink).await?;
     if kept.is_empty() {

@@ -17,21 +17,15 @@ use crate::inventory::Inventory;
 use crate::kinds::{self, Kind};
 use crate::live;
 
-/// The workspaces of one namespace (or of all), as far as they can be read: each one's
-/// group_ID and inventory, by namespace.
+/// The workspace inventories of one namespace (or of all), as far as they can be
+/// read, by namespace.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Workspaces(BTreeMap<String, Workspace>);
-
-#[derive(Debug, Clone, Default)]
-struct Workspace {
-    group_id: Option<String>,
-    inventory: Inventory,
-}
+pub(crate) struct Workspaces(BTreeMap<String, Inventory>);
 
 impl Workspaces {
-    /// Reads the workspace inventories of `namespace` (all namespaces when `None`) and
-    /// the group_IDs of the namespaces holding one. What the caller may not read counts
-    /// as absent: the labels still mark the workspace's objects.
+    /// Reads the workspace inventories of `namespace` (all namespaces when `None`): one
+    /// LIST. What the caller may not read counts as absent: the labels still mark the
+    /// workspace's objects.
     pub(crate) async fn read(cluster: &Cluster, namespace: Option<&str>) -> Result<Workspaces> {
         let selector = format!(
             "{}={},{}={}",
@@ -55,42 +49,7 @@ impl Workspaces {
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            out.insert(
-                ns,
-                Workspace {
-                    group_id: None,
-                    inventory: Inventory::from_config_map(&value),
-                },
-            );
-        }
-        // The group_ID is on the Namespace; a member may not read Namespaces.
-        let namespaces: Vec<String> = match namespace {
-            Some(ns) => vec![ns.to_string()],
-            None => out.keys().cloned().collect(),
-        };
-        for ns in namespaces {
-            let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-                kube::Api::all(cluster.client.clone());
-            let found = match api.get_opt(&ns).await {
-                Ok(found) => found,
-                Err(kube::Error::Api(s)) if s.code == 403 => None,
-                Err(e) => {
-                    return Err(DeployError::from_kube(
-                        e,
-                        &cluster.url,
-                        "get",
-                        format!("namespace/{ns}"),
-                    ));
-                }
-            };
-            let group_id = found
-                .as_ref()
-                .and_then(|n| n.metadata.annotations.as_ref())
-                .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION))
-                .cloned();
-            if let Some(group_id) = group_id {
-                out.entry(ns).or_default().group_id = Some(group_id);
-            }
+            out.insert(ns, Inventory::from_config_map(&value));
         }
         Ok(Workspaces(out))
     }
@@ -108,20 +67,32 @@ impl Workspaces {
 
     /// Whether the workspace of `namespace` lists `entry` (`Kind/name`) in its inventory.
     pub(crate) fn lists(&self, namespace: &str, entry: &str) -> bool {
-        self.0
-            .get(namespace)
-            .is_some_and(|w| w.inventory.contains(entry))
+        self.0.get(namespace).is_some_and(|i| i.contains(entry))
     }
+}
 
-    /// The refusal for `objects` of the workspace in `namespace`.
-    pub(crate) fn refusal(&self, namespace: &str, mut objects: Vec<String>) -> DeployError {
-        objects.sort();
-        objects.dedup();
-        DeployError::WorkspaceOwned {
-            objects: objects.join(", "),
-            namespace: namespace.into(),
-            group_id: self.0.get(namespace).and_then(|w| w.group_id.clone()),
-        }
+/// The refusal for `objects` of the workspace in `namespace`, naming its group_ID when
+/// the Namespace can be read (a member may not read Namespaces).
+pub(crate) async fn refusal(
+    cluster: &Cluster,
+    namespace: &str,
+    mut objects: Vec<String>,
+) -> DeployError {
+    objects.sort();
+    objects.dedup();
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client.clone());
+    let group_id = api
+        .get_opt(namespace)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|n| n.metadata.annotations)
+        .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION).cloned());
+    DeployError::WorkspaceOwned {
+        objects: objects.join(", "),
+        namespace: namespace.into(),
+        group_id,
     }
 }
 
@@ -194,11 +165,14 @@ fn paths_overlap(a: &str, b: &str) -> bool {
 /// namespace's Ingress already serves on an overlapping path, as one sentence each:
 /// "host H (path P) is served by ingress/NAME in namespace NS (path Q)". One LIST of
 /// Ingresses in all namespaces; someone who may not list them is not stopped here (the
-/// ingress controller's own admission rules are then the only guard).
+/// ingress controller's own admission rules are then the only guard). On `shared_host`
+/// (a subpath cluster's domain, which every group shares, each under its own prefix)
+/// another namespace's root (`/`, the cluster's landing page) is no conflict.
 pub(crate) async fn taken_hosts(
     cluster: &Cluster,
     namespace: &str,
     wanted: &[Route],
+    shared_host: Option<&str>,
 ) -> Result<Vec<String>> {
     if wanted.is_empty() {
         return Ok(Vec::new());
@@ -217,6 +191,11 @@ pub(crate) async fn taken_hosts(
         }
         let name = meta["name"].as_str().unwrap_or_default();
         for theirs in ingress_routes(ingress) {
+            if shared_host == Some(theirs.host.as_str())
+                && theirs.path.trim_end_matches('/').is_empty()
+            {
+                continue;
+            }
             for ours in wanted {
                 if ours.host == theirs.host && paths_overlap(&ours.path, &theirs.path) {
                     let line = format!(

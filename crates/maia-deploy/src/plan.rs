@@ -313,6 +313,10 @@ pub async fn plan(
     objects: &[Object],
     options: PlanOptions,
 ) -> Result<Plan> {
+    // An app that would not fit the namespace's quota is refused here, before any
+    // write, with the numbers, instead of leaving a Pod that never starts.
+    // (A namespace that does not exist lists no quota.)
+    crate::quota::check_fits(cluster, namespace, objects).await?;
     let scope = Scope::app(namespace, release);
     let facts = gather(cluster, &scope, objects).await?;
     refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
@@ -321,15 +325,12 @@ pub async fn plan(
         cluster,
         namespace,
         &crate::ownership::object_routes(objects),
+        None,
     )
     .await?;
     if !taken.is_empty() {
         return Err(DeployError::HostTaken { taken });
     }
-    // An app that would not fit the namespace's quota is refused here, before any
-    // write, with the numbers, instead of leaving a Pod that never starts.
-    // (A namespace that does not exist lists no quota.)
-    crate::quota::check_fits(cluster, namespace, objects).await?;
     plan_from(&scope, &[objects.to_vec()], &facts, options)
 }
 
@@ -381,7 +382,7 @@ async fn refuse_workspace_objects(
     if claimed.is_empty() {
         Ok(())
     } else {
-        Err(workspaces.refusal(&scope.namespace, claimed))
+        Err(crate::ownership::refusal(cluster, &scope.namespace, claimed).await)
     }
 }
 

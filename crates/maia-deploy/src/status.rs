@@ -91,7 +91,7 @@ pub async fn apps(
             .iter()
             .map(|(k, v)| crate::ownership::shown(k, v))
             .collect();
-        return Err(workspaces.refusal(ns, shown));
+        return Err(crate::ownership::refusal(cluster, ns, shown).await);
     }
     // Pods only explain; someone who may not list them still sees the workloads.
     match pods {

@@ -55,9 +55,10 @@ async fn first_deploy_writes_each_object_once_and_a_second_writes_nothing() {
     assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
     assert!(lines(&events).iter().all(|l| l.starts_with("unchanged ")));
     // Reads: the namespace's quotas (none here), the namespace, then one LIST per
-    // kind (no GET per object).
+    // kind (no GET per object), the namespace's workspace inventory (whose objects are
+    // never an app's) and every Ingress (whose hosts another namespace may serve).
     let reads = cluster.requests();
-    assert_eq!(reads.len(), 8, "{reads:?}");
+    assert_eq!(reads.len(), 10, "{reads:?}");
     assert!(reads[0].path.ends_with("/resourcequotas"), "{reads:?}");
     assert!(
         reads[2..].iter().all(|r| r.query.contains("labelSelector")),

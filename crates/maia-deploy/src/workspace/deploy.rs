@@ -150,13 +150,8 @@ pub async fn prepare<'c>(
         .ok()
     });
     if let Some(preview) = &preview {
-        let problems = super::ownership::problems(
-            cluster,
-            spec.namespace.as_str(),
-            preview,
-            programs.helm.as_ref(),
-        )
-        .await?;
+        let problems =
+            super::ownership::problems(cluster, spec, preview, programs.helm.as_ref()).await?;
         if !problems.is_empty() {
             return Err(DeployError::Preflight { problems });
         }

@@ -3,6 +3,7 @@
 //! charts. Each finding is a preflight [`Problem`], so all are reported at once.
 
 use maia_render::workspace::{Bundle, HelmRelease};
+use maia_spec::workspace::{UrlType, WorkspaceSpec};
 use serde_json::Value;
 
 use crate::cluster::Cluster;
@@ -15,10 +16,16 @@ use super::preflight::Problem;
 /// Every problem with what the workspace would take from others.
 pub(crate) async fn problems(
     cluster: &Cluster,
-    namespace: &str,
+    spec: &WorkspaceSpec,
     bundle: &Bundle,
     helm: Option<&Helm>,
 ) -> Result<Vec<Problem>> {
+    let namespace = spec.namespace.as_str();
+    // Subpath groups share the cluster's domain by design, each under its prefixes.
+    let shared = match spec.cluster.url_type {
+        UrlType::Subpath => Some(spec.cluster.domain.to_ascii_lowercase()),
+        UrlType::Subdomain => None,
+    };
     let mut problems = Vec::new();
     let objects: Vec<_> = bundle.objects().cloned().collect();
     let mut routes = object_routes(&objects);
@@ -26,7 +33,7 @@ pub(crate) async fn problems(
     routes.extend(releases.iter().flat_map(|r| helm_routes(r)));
     routes.sort();
     routes.dedup();
-    for taken in taken_hosts(cluster, namespace, &routes).await? {
+    for taken in taken_hosts(cluster, namespace, &routes, shared.as_deref()).await? {
         problems.push(Problem {
             check: "host",
             message: taken,
