@@ -565,12 +565,10 @@ fn a_second_group_on_the_first_ones_subdomain_is_refused_and_subpath_groups_shar
 
     // Subpath groups share the cluster's domain by design, each under its own prefixes,
     // and the cluster's landing page at its root takes nothing from them.
-    for class in ["longhorn"] {
-        env.seed(
-            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": class}, "provisioner": "driver.longhorn.io"}),
-        );
-    }
+    env.seed(
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "longhorn"}, "provisioner": "driver.longhorn.io"}),
+    );
     env.seed(
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
         "metadata": {"name": "traefik"}, "spec": {"controller": "traefik.io/ingress-controller"}}),
