@@ -627,6 +627,10 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| cluster.client.default_namespace().to_string());
     if !args.yes {
+        // Nothing to ask about when there is no such app, or it is a workspace's.
+        block_on(maia_deploy::delete::app_objects(
+            &cluster, &namespace, &args.name,
+        ))?;
         let volumes = if args.delete_volumes {
             "including its volumes and their data"
         } else {

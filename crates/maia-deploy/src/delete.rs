@@ -12,16 +12,15 @@ use crate::kinds::{self, APP_KINDS, Kind};
 use crate::live;
 use crate::plan::{ObjectRef, Scope};
 
-/// Deletes the app's objects (found by its labels) in reverse apply order. PVCs stay
-/// unless `delete_volumes`; the inventory then keeps listing them.
-pub async fn delete_app(
+/// The app's objects (found by its labels), or why there is nothing of it to delete: no
+/// such app, or objects a workspace owns (a workspace's MySQL and MLflow carry an
+/// app's labels, and every workspace object the namespace's name as its instance).
+/// Changes nothing: `maia app delete` asks this before asking the user.
+pub async fn app_objects(
     cluster: &Cluster,
     namespace: &str,
     release: &str,
-    delete_volumes: bool,
-    sink: &mut dyn EventSink,
-) -> Result<()> {
-    let scope = Scope::app(namespace, release);
+) -> Result<Vec<(Kind, Value)>> {
     let found = live::list_kinds(
         cluster,
         Some(namespace),
@@ -35,8 +34,6 @@ pub async fn delete_app(
             namespace: namespace.into(),
         });
     }
-    // A workspace's MySQL and MLflow carry an app's labels, and every workspace object
-    // the namespace's name as its instance: none of them is an app's to delete.
     let workspaces = crate::ownership::Workspaces::read(cluster, Some(namespace)).await?;
     let claimed: Vec<String> = found
         .iter()
@@ -46,6 +43,20 @@ pub async fn delete_app(
     if !claimed.is_empty() {
         return Err(crate::ownership::refusal(cluster, namespace, claimed).await);
     }
+    Ok(found)
+}
+
+/// Deletes the app's objects (found by its labels) in reverse apply order. PVCs stay
+/// unless `delete_volumes`; the inventory then keeps listing them.
+pub async fn delete_app(
+    cluster: &Cluster,
+    namespace: &str,
+    release: &str,
+    delete_volumes: bool,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let scope = Scope::app(namespace, release);
+    let found = app_objects(cluster, namespace, release).await?;
     let kept = delete_owned(cluster, &scope, found, delete_volumes, sink).await?;
     if kept.is_empty() {
         let inventory = ObjectRef {
