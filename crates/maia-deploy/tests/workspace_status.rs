@@ -47,6 +47,7 @@ impl Env {
             lease_timeout: Duration::from_secs(30),
             env_file: None,
             secrets_only: false,
+            adopt_namespace: false,
         };
         let cluster = c.cluster();
         let prepared = prepare(&cluster, &request, &mut CountingSource::default(), true)
