@@ -600,7 +600,9 @@ fn an_endless_response_body_is_cut_off_at_the_limit() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("64 MiB"), "{err}");
-    // The limit plus what the sockets buffer, not the gigabyte the server would send.
+    // The limit plus what the sockets and the client's reader buffer (loopback buffers
+    // autotune to tens of MiB on a loaded machine: 96.3 MiB was seen), not the gigabyte
+    // the server would send without the limit.
     let sent = most.load(Ordering::SeqCst);
-    assert!(sent < 96 << 20, "the server got {sent} bytes out");
+    assert!(sent < 256 << 20, "the server got {sent} bytes out");
 }
