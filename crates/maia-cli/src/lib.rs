@@ -3,6 +3,24 @@
 //! `maia-deploy`. The library exists for the binaries (`maia` and the toolkit's entry
 //! points in `src/bin/`) and the tests; only what they use is public.
 
+// `println!` and `print!` of every module below write through `stdout::write`, which
+// drops output quietly once the reader of a pipe is gone instead of panicking (see
+// stdout.rs). Defined before the modules, these shadow std's macros in all of them.
+macro_rules! println {
+    () => {
+        $crate::stdout::write(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::stdout::write(format_args!($($arg)*), true)
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::stdout::write(format_args!($($arg)*), false)
+    };
+}
+
 pub mod app;
 pub mod cli;
 pub mod compat;
@@ -15,6 +33,7 @@ pub(crate) mod gitops;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;
+pub(crate) mod stdout;
 pub mod workspace;
 
 pub use error::{CliError, Result};

@@ -33,11 +33,14 @@ pub(crate) fn render_text(objects: &[Object], format: Format) -> Result<String> 
 pub(crate) fn print(objects: &[Object], format: Format) -> Result<()> {
     let text = render_text(objects, format)?;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .map_err(|source| CliError::Write {
+    match out.write_all(text.as_bytes()) {
+        // The reader of a pipe is gone (`| head`): not an error (see stdout.rs).
+        Err(source) if !crate::stdout::closed(&source) => Err(CliError::Write {
             path: "<stdout>".into(),
             source,
-        })
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Writes one file per object into `dir` (created if needed) and returns the paths.

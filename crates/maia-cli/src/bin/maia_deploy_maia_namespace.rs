@@ -3,6 +3,7 @@
 //! bundle and `<group_ID>_namespace.sh`, with no cluster needed (the original still
 //! needed one).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -86,6 +87,11 @@ fn run(args: Args) -> maia_cli::Result<()> {
         strictness: args.strictness,
     })?;
     let script = namespace::write_namespace_script(&rendered, &args.config_folder)?;
-    println!("wrote {}\nreview the bundle, then run it", script.display());
+    // A closed stdout (`| head`) is no failure: the bundle is written.
+    let _ = writeln!(
+        std::io::stdout(),
+        "wrote {}\nreview the bundle, then run it",
+        script.display()
+    );
     Ok(())
 }

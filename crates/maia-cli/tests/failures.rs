@@ -1,0 +1,300 @@
+//! Clear failures of the `maia` binary (issue 16, items 14 and 18): a closed pipe, a
+//! missing file, every error of a file at once, what a failing deploy says it wrote,
+//! and the hints a workspace admin can follow. Cluster cases run against the
+//! in-memory API server on 127.0.0.1.
+
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use assert_cmd::Command;
+use maia_deploy::fake::FakeCluster;
+use maia_deploy::fake_tools::StandIns;
+use serde_json::json;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The fake API server on loopback, a kubeconfig for it, helm/kubectl stand-ins.
+struct Env {
+    _runtime: tokio::runtime::Runtime,
+    fake: FakeCluster,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    path: std::ffi::OsString,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (fake, addr) = runtime.block_on(async {
+            let c = FakeCluster::ready_for_workspaces().await;
+            let addr = c.serve().await.unwrap();
+            (c, addr)
+        });
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
+        )
+        .unwrap();
+        let tools = dir.path().join("bin");
+        std::fs::create_dir(&tools).unwrap();
+        let path = StandIns::write(&tools).unwrap().path();
+        Env {
+            _runtime: runtime,
+            fake,
+            dir,
+            kubeconfig,
+            path,
+        }
+    }
+
+    fn maia(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("maia").unwrap();
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("PATH", &self.path)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    fn seed(&self, object: serde_json::Value) {
+        self._runtime.block_on(self.fake.seed(object));
+    }
+
+    /// A namespace as maia labels a workspace's.
+    fn seed_workspace(&self, group: &str, namespace: &str) {
+        self.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "maia",
+                       "app.kubernetes.io/part-of": "maia-workspace"},
+            "annotations": {"maia.cloud/group-id": group}}}));
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            example_str("workspace/group.yaml"),
+            "--cluster-config-file",
+            example_str("workspace/cluster-nginx.yaml"),
+            "--skip-kubeflow",
+        ];
+        args.extend_from_slice(extra);
+        self.maia(&args).output().unwrap()
+    }
+}
+
+fn example_str(name: &str) -> &'static str {
+    Box::leak(example(name).display().to_string().into_boxed_str())
+}
+
+/// Runs maia with a stdout whose reader is already gone, as `maia … | head` ends.
+fn with_closed_stdout(env: &Env, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("maia"))
+        .args(args)
+        .env("KUBECONFIG", &env.kubeconfig)
+        .env("HOME", env.dir.path())
+        .env("PATH", &env.path)
+        .current_dir(env.dir.path())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let env = Env::new();
+    env.seed_workspace("Brain_MRI", "brain-mri");
+    let app = example("app/jupyterlab.json");
+    let app = app.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["config", "schema", "app"],
+        vec!["config", "validate", app],
+        vec!["app", "render", "-f", app],
+        vec!["namespace", "status", "Brain_MRI"],
+        vec!["namespace", "status", "Brain_MRI", "-o", "json"],
+        vec!["namespace", "list"],
+    ];
+    for args in commands {
+        let out = with_closed_stdout(&env, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_config_file_that_does_not_exist_is_named_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["nope.yaml", "nope"] {
+        let missing = dir.path().join(name);
+        let out = Command::cargo_bin("maia")
+            .unwrap()
+            .args(["config", "validate"])
+            .arg(&missing)
+            .output()
+            .unwrap();
+        let err = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        assert!(!err.contains("cannot tell what kind"), "{err}");
+    }
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_together_with_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    // The README's example: a bad quantity and an unknown field.
+    let app = dir.path().join("app.json");
+    std::fs::write(
+        &app,
+        r#"{
+  "namespace": "demo",
+  "chart_name": "jupyterlab-1-v1",
+  "docker_image": "jupyter/base",
+  "tag": "latest",
+  "memory_request": "4GB",
+  "gpu_requst": "1"
+}"#,
+    )
+    .unwrap();
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["config", "validate"])
+        .arg(&app)
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("app.json:6:21: memory_request"),
+        "the bad quantity is reported too: {err}"
+    );
+    assert!(err.contains("gpu_requst: unknown field"), "{err}");
+    assert!(err.contains("2 errors"), "{err}");
+
+    // A misspelt required key: its absence gets a "did you mean".
+    std::fs::write(
+        &app,
+        r#"{
+  "namespace": "demo",
+  "chart_nmae": "jupyterlab-1-v1",
+  "docker_image": "jupyter/base",
+  "tag": "latest"
+}"#,
+    )
+    .unwrap();
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["config", "validate"])
+        .arg(&app)
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("chart_name: required field is missing"), "{err}");
+    assert!(err.contains("\"chart_nmae\""), "{err}");
+    assert!(err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn namespace_kubeconfig_of_a_group_not_on_the_cluster_fails_naming_it() {
+    let env = Env::new();
+    env.seed_workspace("Brain_MRI", "brain-mri");
+    let cluster = example("workspace/cluster-nginx.yaml");
+    let cluster = cluster.to_str().unwrap();
+    let out = env
+        .maia(&[
+            "namespace",
+            "kubeconfig",
+            "No_Such_Group",
+            "--cluster-config-file",
+            cluster,
+        ])
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert!(
+        matches!(out.status.code(), Some(1 | 2)),
+        "exit {:?}: {err}",
+        out.status.code()
+    );
+    assert!(out.stdout.is_empty(), "no kubeconfig is printed: {err}");
+    assert!(err.contains("No_Such_Group"), "{err}");
+    // The group that is there still gets its kubeconfig, for its namespace.
+    let out = env
+        .maia(&[
+            "namespace",
+            "kubeconfig",
+            "Brain_MRI",
+            "--cluster-config-file",
+            cluster,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let config: serde_json::Value = yaml_serde::from_slice(&out.stdout).unwrap();
+    assert_eq!(config["contexts"][0]["context"]["namespace"], "brain-mri");
+}
+
+#[test]
+fn plan_help_lists_no_deploy_only_flag() {
+    for (plan, deploy) in [
+        (["namespace", "plan"], ["namespace", "deploy"]),
+        (["fleet", "plan"], ["fleet", "deploy"]),
+        (["app", "plan"], ["app", "deploy"]),
+    ] {
+        let help = |args: [&str; 2]| {
+            let out = Command::cargo_bin("maia")
+                .unwrap()
+                .args(args)
+                .arg("--help")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let plan_help = help(plan);
+        let deploy_help = help(deploy);
+        for flag in ["--wait", "--timeout"] {
+            assert!(deploy_help.contains(flag), "{deploy:?} --help: {deploy_help}");
+            assert!(!plan_help.contains(flag), "{plan:?} --help: {plan_help}");
+        }
+        // And a plan refuses them rather than ignoring them.
+        let out = Command::cargo_bin("maia")
+            .unwrap()
+            .args(plan)
+            .arg("--wait")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{plan:?} --wait");
+    }
+}
