@@ -10,6 +10,15 @@ use crate::report;
 
 /// `maia config validate`: checks a file and says what it is.
 pub(crate) fn validate(file: &Path, kind: Option<Kind>, options: LoadOptions) -> Result<()> {
+    // Said first: otherwise a missing file reads as one whose kind cannot be told.
+    if let Err(e) = std::fs::metadata(file)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        return Err(CliError::Usage {
+            message: format!("{} does not exist", file.display()),
+            hint: Some("check the path (it is read relative to the current folder)".into()),
+        });
+    }
     let kind = match kind {
         Some(k) => ConfigKind::from(k),
         None => ConfigKind::detect(file).ok_or_else(|| CliError::Usage {

@@ -89,6 +89,11 @@ impl CliError {
     /// What the person at the terminal should try next.
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
+            CliError::Spec(SpecError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Some("the file does not exist: check the path".into())
+            }
             CliError::Spec(SpecError::Read { .. }) => {
                 Some("check the path and that the file is readable".into())
             }

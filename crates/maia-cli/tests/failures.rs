@@ -183,7 +183,8 @@ fn every_error_of_a_file_is_reported_together_with_did_you_mean() {
   "docker_image": "jupyter/base",
   "tag": "latest",
   "memory_request": "4GB",
-  "gpu_requst": "1"
+  "gpu_requst": "1",
+  "deployment": true
 }"#,
     )
     .unwrap();

@@ -28,11 +28,14 @@ pub(crate) trait ConfigFile: DeserializeOwned + JsonSchema {
     const KIND: &'static str;
 }
 
-/// A parsed file with the warnings found so far.
+/// A parsed file with what was found so far.
 #[derive(Debug)]
 pub(crate) struct Parsed<T> {
     pub(crate) value: T,
     pub(crate) source: SourceFile,
+    /// Unknown fields: warnings with `lenient`, else errors. They are reported with the
+    /// validation's findings ([`finish`] fails on any error), so one unknown field does
+    /// not hide every other problem of the file.
     pub(crate) warnings: Vec<Diagnostic>,
 }
 
@@ -147,15 +150,47 @@ pub(crate) fn parse<T: ConfigFile>(
     let value = match result {
         Ok(v) => v,
         Err((path, message, loc)) => {
-            let diag = type_error_diagnostic(&source, path, message, loc);
+            let mut diag = type_error_diagnostic(&source, path, message, loc);
+            // A required key that is missing is often one misspelt: the file's unknown
+            // keys beside it are the candidates.
+            if diag.message == "required field is missing"
+                && let Some(field) = diag.path.last_key()
+            {
+                let parent = diag.path.parent();
+                let beside: Vec<String> = unknown
+                    .iter()
+                    .filter(|u| u.parent() == parent)
+                    .filter_map(|u| u.last_key().map(str::to_string))
+                    .collect();
+                if let Some(typo) = did_you_mean(field, &beside) {
+                    diag.hint = Some(format!(
+                        "the file has {typo:?}: did you mean {field:?}? (see `maia config schema`)"
+                    ));
+                }
+            }
+            let mut diagnostics = vec![diag];
+            diagnostics.extend(unknown_fields::<T>(&source, unknown, options));
             return Err(SpecError::Invalid {
                 kind: T::KIND,
                 file: source.path.clone(),
-                diagnostics: vec![diag],
+                diagnostics,
             });
         }
     };
+    let diagnostics = unknown_fields::<T>(&source, unknown, options);
+    Ok(Parsed {
+        value,
+        source,
+        warnings: diagnostics,
+    })
+}
 
+/// The unknown fields as located diagnostics, each with a "did you mean".
+fn unknown_fields<T: ConfigFile>(
+    source: &SourceFile,
+    unknown: Vec<FieldPath>,
+    options: LoadOptions,
+) -> Vec<Diagnostic> {
     let severity = if options.lenient {
         Severity::Warning
     } else {
@@ -201,22 +236,11 @@ pub(crate) fn parse<T: ConfigFile>(
                     if h.is_empty() { "" } else { " " }
                 ));
             }
-            locate(&source, issue, true)
+            locate(source, issue, true)
         })
         .collect();
     diagnostics.sort_by_key(|d| d.location);
-    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        return Err(SpecError::Invalid {
-            kind: T::KIND,
-            file: source.path.clone(),
-            diagnostics,
-        });
-    }
-    Ok(Parsed {
-        value,
-        source,
-        warnings: diagnostics,
-    })
+    diagnostics
 }
 
 /// Turns validation issues into located diagnostics; `Err` when any is an error.
