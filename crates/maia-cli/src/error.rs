@@ -23,6 +23,16 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// The config folder a deploy would write its bundle to cannot be written; found
+    /// before the cluster was changed.
+    #[error("cannot write the config folder {}; nothing was deployed", path.display())]
+    FolderNotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An input file cannot be read.
     #[error("cannot read {}", path.display())]
     Read {
@@ -73,7 +83,10 @@ impl CliError {
     /// 2 for bad input (as for usage errors), 1 for everything else.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            CliError::Spec(_) | CliError::Usage { .. } | CliError::Unsupported { .. } => 2,
+            CliError::Spec(_)
+            | CliError::Usage { .. }
+            | CliError::Unsupported { .. }
+            | CliError::FolderNotWritable { .. } => 2,
             CliError::Deploy(e) if e.is_bad_input() => 2,
             // An output folder that is a file (or under one) is a wrong argument.
             CliError::Write { source, .. } if is_not_a_folder(source) => 2,
@@ -106,6 +119,9 @@ impl CliError {
             ),
             CliError::Write { .. } => Some("check that the folder exists and is writable".into()),
             CliError::Read { .. } => Some("check that the file is readable".into()),
+            CliError::FolderNotWritable { .. } => Some(
+                "make it writable (or a folder on a writable file system) and run again, or leave out --config-folder".into(),
+            ),
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Unsupported { hint, .. } => Some(hint.clone()),
             CliError::Deploy(e) => e.hint(),

@@ -303,6 +303,7 @@ async fn wait_gone(cluster: &Cluster, kind: &Kind, object: &ObjectRef) -> Result
                 object: object.to_string(),
                 timeout: Duration::from_secs(120),
                 last: "still being deleted".into(),
+                workspace: None,
             });
         }
         tokio::time::sleep(pause).await;
@@ -455,6 +456,7 @@ pub(crate) async fn poll_ready(
                             None => object.to_string(),
                         },
                         reason,
+                        workspace: poll.component.map(|_| poll.namespace.to_string()),
                     });
                 }
                 Status::InProgress(reason) => {
@@ -481,6 +483,7 @@ pub(crate) async fn poll_ready(
                 },
                 timeout: poll.timeout,
                 last: last.clone().unwrap_or_default(),
+                workspace: poll.component.map(|_| poll.namespace.to_string()),
             });
         }
         tokio::time::sleep(pause.min(poll.deadline.saturating_duration_since(Instant::now())))

@@ -177,6 +177,9 @@ pub enum DeployError {
         timeout: Duration,
         /// Why it was not ready when last looked at.
         last: String,
+        /// The workspace's namespace, when waiting for one (the hint then names
+        /// `maia namespace status`, not `maia app status`).
+        workspace: Option<String>,
     },
     /// An object waited for will not become ready without a change (image pull
     /// error, crash loop, Job past its deadline…).
@@ -186,6 +189,8 @@ pub enum DeployError {
         object: String,
         /// Why, as its status or its pod says.
         reason: String,
+        /// The workspace's namespace, when deploying one.
+        workspace: Option<String>,
     },
     /// `maia app delete` found no object of that app.
     #[error("no app {release:?} in namespace {namespace}")]
@@ -452,6 +457,10 @@ impl DeployError {
             DeployError::Forbidden { code: 401, .. } => {
                 "your credentials were not accepted: refresh the token or certificate in the kubeconfig".into()
             }
+            // The NamespaceLifecycle admission's 403: no permission would help.
+            DeployError::Forbidden { message, .. } if message.contains("because it is being terminated") => {
+                "the namespace is being deleted: wait until it is gone (`kubectl get namespace NAME -o yaml` shows what holds it) and run again".into()
+            }
             DeployError::Forbidden { .. } => {
                 "ask a cluster admin for that permission (a Role/RoleBinding in the namespace), or use another --context".into()
             }
@@ -483,6 +492,18 @@ impl DeployError {
                 "someone changed the object at the same time; re-run the same command".into()
             }
             DeployError::Api { .. } | DeployError::Request { .. } => return None,
+            DeployError::WaitTimeout {
+                workspace: Some(namespace),
+                ..
+            } => format!(
+                "look at `maia namespace status {namespace}` and the pods' events (kubectl get events -n {namespace}); raise --timeout if it is just slow"
+            ),
+            DeployError::WorkloadFailed {
+                workspace: Some(namespace),
+                ..
+            } => format!(
+                "fix the cause (the group form, the cluster or MAIA config, or the cluster) and deploy again; `maia namespace status {namespace}` shows the details"
+            ),
             DeployError::WaitTimeout { .. } => {
                 "look at `maia app status NAME -n NAMESPACE` and the pod's events (kubectl describe pod); raise --timeout if it is just slow".into()
             }

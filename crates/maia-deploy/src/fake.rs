@@ -708,6 +708,28 @@ impl FakeCluster {
         });
     }
 
+    /// Marks a namespace as being deleted and stuck: phase `Terminating`, a deletion
+    /// timestamp, `spec.finalizers` (and, when given, `metadata.finalizers`) and the
+    /// conditions the namespace controller reports (`NamespaceFinalizersRemaining`, …).
+    /// From then on every write into it is refused with 403, as the API server does.
+    ///
+    /// # Panics
+    ///
+    /// If the namespace does not exist.
+    pub fn terminate_namespace(&self, name: &str, finalizers: &[&str], conditions: Value) {
+        let mut set = self.shared.namespaces.lock().unwrap();
+        let mut object = set
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no namespace {name} to terminate"));
+        object["metadata"]["deletionTimestamp"] = now();
+        if !finalizers.is_empty() {
+            object["metadata"]["finalizers"] = json!(finalizers);
+        }
+        object["status"] = json!({"phase": "Terminating", "conditions": conditions});
+        self.shared.store_namespace(&mut set, name, object);
+    }
+
     /// Creates an object directly in the fake API server, uncounted and without the
     /// kubelet: any kind kube-fake-client stores (namespaced or cluster-scoped, status
     /// included), or a Namespace. A namespaced object without a namespace goes to
@@ -990,6 +1012,21 @@ async fn handle(
         && !shared.namespaces.lock().unwrap().contains_key(ns)
     {
         return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
+    }
+    // Nor into one being deleted: the API server's NamespaceLifecycle admission says
+    // 403 Forbidden, which reads like a missing permission.
+    if (parts.method == Method::POST || parts.method == Method::PATCH)
+        && let Some(ns) = namespace_of(&path)
+        && shared.namespaces.lock().unwrap()[ns]["status"]["phase"] == "Terminating"
+    {
+        let resource = path.split('/').nth_back(1).unwrap_or("objects");
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{resource} is forbidden: unable to create new content in namespace {ns} because it is being terminated"
+            ),
+        );
     }
     let body = match checked_body(&parts.method, &path, body) {
         Ok(body) => body,

@@ -776,7 +776,7 @@ async fn wait_needs_each_volume_bound_or_waiting_for_its_first_consumer() {
         .1
         .expect_err("lost volume");
     assert!(
-        matches!(&err, DeployError::WorkloadFailed { object, reason }
+        matches!(&err, DeployError::WorkloadFailed { object, reason, .. }
             if object == claim && reason.contains("is gone (phase Lost)")),
         "{err}"
     );

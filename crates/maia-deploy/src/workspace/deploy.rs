@@ -73,6 +73,8 @@ pub struct Prepared<'c> {
     pub new_credentials: Vec<String>,
     /// Keys whose value in credentials.yaml differs from the cluster's (which won).
     pub differing_credentials: Vec<String>,
+    /// The cluster held this group's credentials Secret already.
+    had_credentials: bool,
 }
 
 fn store<'c>(cluster: &'c Cluster, request: &Request) -> ClusterCredentials<'c> {
@@ -122,6 +124,7 @@ pub async fn prepare<'c>(
     };
 
     let from_cluster = store(cluster, request).load().await?;
+    let had_credentials = !from_cluster.0.is_empty();
     let (kept, differing_credentials) = match &request.file_credentials {
         Some(file) => merge(file, &from_cluster),
         None => (from_cluster, Vec::new()),
@@ -231,6 +234,11 @@ pub async fn prepare<'c>(
         Ok(p) => p,
         Err(e) => return Err(release_on(lease, e).await),
     };
+    // Checked before the credentials are kept: a plan that cannot run changes nothing.
+    let problems = preflight::plan_problems(&plan);
+    if !problems.is_empty() {
+        return Err(release_on(lease, DeployError::Preflight { problems }).await);
+    }
     Ok(Prepared {
         bundle,
         plan,
@@ -238,6 +246,7 @@ pub async fn prepare<'c>(
         lease,
         new_credentials,
         differing_credentials,
+        had_credentials,
     })
 }
 
@@ -316,10 +325,39 @@ pub async fn deploy(
         plan,
         programs,
         lease,
+        had_credentials,
         ..
     } = prepared;
-    if let Err(e) = store(cluster, request).save(&bundle.credentials).await {
-        return Err(release_on(lease, e).await);
+    // What keeping the credentials writes is reported like any other change, so that a
+    // failure later lists it among what was changed.
+    let state_existed = !matches!(
+        crate::live::namespace_exists(cluster, &request.state_namespace).await,
+        Ok(false)
+    );
+    match store(cluster, request).save(&bundle.credentials).await {
+        Ok(true) => {
+            if !state_existed {
+                sink.emit(crate::event::Event::NamespaceCreated {
+                    namespace: request.state_namespace.clone(),
+                    dry_run: false,
+                });
+            }
+            sink.emit(crate::event::Event::Applied {
+                object: crate::plan::ObjectRef {
+                    kind: "Secret".into(),
+                    name: super::facts::credentials_secret(request.spec.namespace.as_str()),
+                    namespace: request.state_namespace.clone(),
+                },
+                outcome: if had_credentials {
+                    crate::event::Outcome::Configured
+                } else {
+                    crate::event::Outcome::Created
+                },
+                dry_run: false,
+            });
+        }
+        Ok(false) => {}
+        Err(e) => return Err(release_on(lease, e).await),
     }
     let settings = Settings {
         force_conflicts: request.force_conflicts,

@@ -156,6 +156,7 @@ pub(crate) async fn run(
     problems.extend(permissions?);
     problems.extend(classes?);
     problems.extend(owner?);
+    problems.extend(namespace_terminating(cluster, spec).await?);
 
     let mut tools_found = Vec::new();
     let mut wanted_tools: Vec<(&'static str, &'static str)> = Vec::new();
@@ -406,4 +407,161 @@ async fn namespace_owner(
             bad_input: true,
         }),
     })
+}
+
+/// A problem when the namespace is being deleted: the API server refuses every write
+/// into it (with a 403 that reads like a missing permission), so the deploy would stop
+/// at its first object. Says what holds it, when the namespace tells.
+async fn namespace_terminating(
+    cluster: &Cluster,
+    spec: &WorkspaceSpec,
+) -> Result<Option<Problem>> {
+    let ns = spec.namespace.as_str();
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let found = api
+        .get_opt(ns)
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let terminating = found.metadata.deletion_timestamp.is_some()
+        || found
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .is_some_and(|p| p == "Terminating");
+    if !terminating {
+        return Ok(None);
+    }
+    Ok(Some(Problem {
+        check: "namespace",
+        message: format!(
+            "namespace {ns} is being deleted (Terminating){}",
+            match terminating_blockers(&found).as_slice() {
+                [] => String::new(),
+                what => format!(": {}", what.join("; ")),
+            }
+        ),
+        hint: format!(
+            "wait until it is gone and deploy again; if it stays, `kubectl get namespace {ns} -o yaml` shows its conditions, and the objects whose finalizers hold it need their controller (or the finalizer removed by hand)"
+        ),
+        bad_input: false,
+    }))
+}
+
+/// What keeps a namespace from being deleted: its finalizers and the namespace
+/// controller's conditions that are true (finalizers or content remaining, discovery
+/// or deletion failures), with their messages.
+fn terminating_blockers(namespace: &Namespace) -> Vec<String> {
+    let mut out = Vec::new();
+    let finalizers: Vec<&String> = namespace
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .chain(
+            namespace
+                .spec
+                .as_ref()
+                .and_then(|s| s.finalizers.as_ref())
+                .into_iter()
+                .flatten(),
+        )
+        .filter(|f| *f != "kubernetes")
+        .collect();
+    if !finalizers.is_empty() {
+        out.push(format!(
+            "finalizers {}",
+            finalizers
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for c in namespace
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.status == "True")
+    {
+        out.push(match &c.message {
+            Some(m) if !m.is_empty() => format!("{}: {m}", c.type_),
+            _ => c.type_.clone(),
+        });
+    }
+    out
+}
+
+/// Problems the plan shows before anything is written: objects of the workspace's
+/// names that maia did not create, and setup Jobs or volume claims that cannot change
+/// as planned. All are reported at once (deploying would otherwise stop at the first,
+/// after the credentials were kept), each with what a workspace admin can do.
+pub(crate) fn plan_problems(plan: &super::WorkspacePlan) -> Vec<Problem> {
+    use crate::plan::{Change, Step};
+    let mut problems = Vec::new();
+    for step in &plan.objects.steps {
+        let Step::Apply {
+            object,
+            change,
+            kind,
+            ..
+        } = step
+        else {
+            continue;
+        };
+        let delete = format!(
+            "kubectl delete {} {}{}",
+            kind.kind.to_ascii_lowercase(),
+            object.name,
+            object
+                .namespace()
+                .map(|ns| format!(" -n {ns}"))
+                .unwrap_or_default()
+        );
+        match change {
+            Change::NotOwned => problems.push(Problem {
+                check: "collision",
+                message: format!(
+                    "{object} in {} already exists and was not created by maia",
+                    object.namespace().unwrap_or("the cluster")
+                ),
+                hint: format!(
+                    "if it is a leftover, delete it ({delete}); if the workspace should take it over, deploy with --force-conflicts"
+                ),
+                bad_input: false,
+            }),
+            Change::Blocked(fields) => {
+                let fields = fields
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                problems.push(if *kind == crate::kinds::PVC {
+                    Problem {
+                        check: "volume",
+                        message: format!(
+                            "{object} would change ({fields}), but a volume claim can only grow once it is created"
+                        ),
+                        hint: "keep the claim's old settings in the config files; maia never deletes a volume to change it".into(),
+                        bad_input: true,
+                    }
+                } else {
+                    Problem {
+                        check: "job",
+                        message: format!(
+                            "{object} would change ({fields}), but a Job's pod template cannot be changed once it is created"
+                        ),
+                        hint: format!("delete the Job ({delete}) and deploy again: a setup Job is made to run again"),
+                        bad_input: false,
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    problems
 }
