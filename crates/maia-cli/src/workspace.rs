@@ -104,9 +104,49 @@ pub(crate) async fn deploy_workspace(
     })
 }
 
+/// The config folder a deploy writes its bundle to after changing the cluster, checked
+/// before: a folder found unwritable afterwards leaves a deployed workspace whose
+/// bundle and credentials.yaml were not kept. Every folder the write would put a file
+/// in is tried with a file created and removed at once.
+pub(crate) fn check_writable(folder: &std::path::Path, group_id: &str) -> Result<()> {
+    // The lock creates the folder and maia's state folder, as the write would.
+    drop(namespace::ConfigFolder::lock(folder)?);
+    let mut dirs = vec![folder.to_path_buf(), folder.join(".maia")];
+    let mut pending = vec![folder.join(group_id)];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            // Not there yet: created by the write, in a folder tried above.
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+        dirs.push(dir);
+    }
+    for dir in dirs {
+        let probe = dir.join(format!(".maia-write-check-{}", std::process::id()));
+        let tried = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe);
+        match tried {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(source) => return Err(CliError::FolderNotWritable { path: dir, source }),
+        }
+    }
+    Ok(())
+}
+
 /// `maia namespace deploy` (and `MAIA_deploy_MAIA_namespace`).
 pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
+    if let (Some(folder), false) = (&args.config_folder, args.secrets_only) {
+        check_writable(folder, &loaded.spec.group_id)?;
+    }
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
     let mut printer = Printer::new(args.output, None);
@@ -581,7 +621,10 @@ pub(crate) fn kubeconfig(args: &NamespaceKubeconfigArgs) -> Result<()> {
             hint: Some("add keycloak.issuer_url (https://<keycloak>/realms/<realm>)".into()),
         });
     };
-    let namespace = maia_spec::names::suggest_label(&args.group);
+    // A kubeconfig for a group that has no workspace would log members into a
+    // namespace that does not exist: the group must be on the cluster.
+    let cluster = connect(&args.cluster)?;
+    let namespace = block_on(manage::find(&cluster, &args.group))?.namespace;
     let config = maia_deploy::cluster::member_kubeconfig(
         &target(&args.cluster, args.cluster.context.clone()),
         &maia_deploy::cluster::MemberLogin {

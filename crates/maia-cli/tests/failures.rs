@@ -299,3 +299,44 @@ fn plan_help_lists_no_deploy_only_flag() {
         assert_eq!(out.status.code(), Some(2), "{plan:?} --wait");
     }
 }
+
+/// Whether this process runs as root, whom file modes do not stop.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// A config folder the bundle cannot be written to is found before the cluster is
+/// changed, not after a successful deploy.
+#[test]
+fn an_unwritable_config_folder_is_refused_before_the_cluster_is_changed() {
+    let env = Env::new();
+    // maia's state folder in it is a file: the lock, the ports ledger cannot be
+    // written (even by root).
+    let folder = env.dir.path().join("out");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join(".maia"), "not a folder").unwrap();
+    let out = env.deploy(&["--config-folder", folder.to_str().unwrap()]);
+    let said = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains(".maia"), "{said}");
+    assert_eq!(env.fake.writes(), [], "the cluster was not changed: {said}");
+
+    // A read-only folder (file modes stop everyone but root).
+    if !is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = env.dir.path().join("read-only");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let out = env.deploy(&["--config-folder", folder.to_str().unwrap()]);
+        let said = text(&out);
+        assert_ne!(out.status.code(), Some(0), "{said}");
+        assert!(said.contains("cannot write the config folder"), "{said}");
+        assert_eq!(env.fake.writes(), [], "the cluster was not changed: {said}");
+    }
+    // A folder that can be written: the deploy goes ahead and writes the bundle.
+    let good = env.dir.path().join("good");
+    let out = env.deploy(&["--config-folder", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(good.join("Brain_MRI/credentials.yaml").exists());
+}

@@ -934,14 +934,35 @@ fn the_groups_environment_file_is_fetched_once_and_kept_in_the_bundle() {
 /// credentials, and a Keycloak login through kubelogin into the group's namespace.
 #[test]
 fn namespace_kubeconfig_gives_members_a_keycloak_login_into_their_namespace() {
+    // The group's workspace must be on the cluster (the loopback fake): its namespace
+    // is the one maia labelled.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = runtime.block_on(async {
+        let c = maia_deploy::fake::FakeCluster::new(&[]).await;
+        c.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "brain-mri",
+            "labels": {"app.kubernetes.io/managed-by": "maia",
+                       "app.kubernetes.io/part-of": "maia-workspace"},
+            "annotations": {"maia.cloud/group-id": "Brain_MRI"}}}))
+            .await;
+        c.serve().await.unwrap()
+    });
+    let server = format!("http://{addr}");
+    // A real certificate, so that the client can be built; it is copied, not used.
+    let ca = base64::engine::general_purpose::STANDARD
+        .encode(include_str!("tls/server.crt").as_bytes());
     let dir = tempfile::tempdir().unwrap();
     let admin = dir.path().join("admin.kubeconfig");
     std::fs::write(
         &admin,
-        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n\
-         clusters:\n- name: prod\n  cluster:\n    server: https://api.example.org:6443\n    certificate-authority-data: Q0FEQVRB\n\
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: prod\n\
+         clusters:\n- name: prod\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\n\
          contexts:\n- name: prod\n  context:\n    cluster: prod\n    user: admin\n\
-         users:\n- name: admin\n  user:\n    token: admin-secret-token\n",
+         users:\n- name: admin\n  user:\n    token: admin-secret-token\n"),
     )
     .unwrap();
     let out = maia()
@@ -964,13 +985,10 @@ fn namespace_kubeconfig_gives_members_a_keycloak_login_into_their_namespace() {
     );
     assert!(!stdout.contains("admin-secret-token"), "{stdout}");
     let config: serde_json::Value = yaml_serde::from_str(&stdout).unwrap();
-    assert_eq!(
-        config["clusters"][0]["cluster"]["server"],
-        "https://api.example.org:6443"
-    );
+    assert_eq!(config["clusters"][0]["cluster"]["server"], server.as_str());
     assert_eq!(
         config["clusters"][0]["cluster"]["certificate-authority-data"],
-        "Q0FEQVRB"
+        ca.as_str()
     );
     assert_eq!(config["contexts"][0]["context"]["namespace"], "brain-mri");
     let args = &config["users"][0]["user"]["exec"]["args"];
