@@ -134,7 +134,7 @@ pub(crate) enum FleetCommand {
             maia fleet plan --forms forms/ --cluster-config-file cluster.yaml -o json | jq '.groups[] | select(.changes)'\n\n\
             Exit codes (as `terraform plan -detailed-exitcode`): 0 no group would change, \
             1 some group would change, 2 an error for some group.")]
-    Plan(FleetDeployArgs),
+    Plan(FleetPlanArgs),
     /// Show every group's workspace on the cluster: each ready or not, and why
     #[command(
         long_about = "Show every group's workspace on the cluster: ready or not, and why.\n\n\
@@ -202,6 +202,78 @@ pub(crate) struct FleetDeployArgs {
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub(crate) strictness: Strictness,
+}
+
+/// The arguments of `maia fleet plan`: those of `fleet deploy` without --wait and
+/// --timeout, which only change how a deploy runs.
+#[derive(Debug, Args)]
+pub(crate) struct FleetPlanArgs {
+    /// Folder of group forms: its *.yaml, *.yml and *.json files
+    #[arg(long, value_name = "DIR")]
+    pub(crate) forms: PathBuf,
+    /// The cluster config of every group (domain, ingress, SSH, Keycloak, …)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: PathBuf,
+    /// The MAIA config (images and chart versions); built-in defaults when left out
+    #[arg(long, value_name = "FILE")]
+    pub(crate) maia_config_file: Option<PathBuf>,
+    /// The config folder `fleet render` wrote: each group's credentials.yaml is read
+    /// (nothing is written)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_folder: Option<PathBuf>,
+    /// How many groups are planned at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+    /// The cluster to plan against.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Plan as `fleet deploy --minimal` would
+    #[arg(long)]
+    pub(crate) minimal: bool,
+    /// Plan as `fleet deploy --force-conflicts` would
+    #[arg(long)]
+    pub(crate) force_conflicts: bool,
+    /// Plan as `fleet deploy --skip-helm` would
+    #[arg(long)]
+    pub(crate) skip_helm: bool,
+    /// Plan as `fleet deploy --skip-kubeflow` would
+    #[arg(long)]
+    pub(crate) skip_kubeflow: bool,
+    /// Plan as `fleet deploy --secrets-only` would
+    #[arg(long, conflicts_with_all = ["skip_helm", "skip_kubeflow"])]
+    pub(crate) secrets_only: bool,
+    /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub(crate) state_namespace: String,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = FleetFormat::Text)]
+    pub(crate) output: FleetFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
+}
+
+impl From<FleetPlanArgs> for FleetDeployArgs {
+    fn from(a: FleetPlanArgs) -> Self {
+        FleetDeployArgs {
+            forms: a.forms,
+            cluster_config_file: a.cluster_config_file,
+            maia_config_file: a.maia_config_file,
+            config_folder: a.config_folder,
+            concurrency: a.concurrency,
+            cluster: a.cluster,
+            minimal: a.minimal,
+            wait: false,
+            timeout: std::time::Duration::ZERO,
+            force_conflicts: a.force_conflicts,
+            skip_helm: a.skip_helm,
+            skip_kubeflow: a.skip_kubeflow,
+            secrets_only: a.secrets_only,
+            state_namespace: a.state_namespace,
+            output: a.output,
+            strictness: a.strictness,
+        }
+    }
 }
 
 /// The arguments of `maia fleet status`.
@@ -368,7 +440,7 @@ pub(crate) enum NamespaceCommand {
             maia namespace plan --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
             maia namespace plan ... -o json | jq '.segments[].helm'\n\n\
             Exit codes: 0 nothing would change, 1 something would change, 2 error.")]
-    Plan(NamespaceDeployArgs),
+    Plan(NamespacePlanArgs),
     /// Show a deployed workspace: each component ready or not and why, every URL, each member's SSH command
     #[command(
         after_help = "Judged from what the workspace should hold (the record and inventory `namespace deploy` \
@@ -473,6 +545,65 @@ pub struct NamespaceDeployArgs {
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,
+}
+
+/// The arguments of `maia namespace plan`: those of deploy that change what would be
+/// done, without the ones that only change how a deploy runs (--wait, --timeout).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct NamespacePlanArgs {
+    /// The workspace's config files.
+    #[command(flatten)]
+    pub(crate) files: WorkspaceFileArgs,
+    /// The cluster to plan against.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Plan as `deploy --minimal` would
+    #[arg(long)]
+    pub(crate) minimal: bool,
+    /// Plan as `deploy --force-conflicts` would
+    #[arg(long)]
+    pub(crate) force_conflicts: bool,
+    /// Plan as `deploy --skip-helm` would (the charts are shown as skipped)
+    #[arg(long)]
+    pub(crate) skip_helm: bool,
+    /// Plan as `deploy --skip-kubeflow` would
+    #[arg(long)]
+    pub(crate) skip_kubeflow: bool,
+    /// Plan as `deploy --secrets-only` would: the Namespace and the Secrets
+    #[arg(long, conflicts_with_all = ["skip_helm", "skip_kubeflow"])]
+    pub(crate) secrets_only: bool,
+    /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub(crate) state_namespace: String,
+    /// The config folder whose DIR/<group_ID>/credentials.yaml is read (nothing is written)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_folder: Option<PathBuf>,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
+    pub(crate) output: EventFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
+}
+
+impl From<NamespacePlanArgs> for NamespaceDeployArgs {
+    fn from(a: NamespacePlanArgs) -> Self {
+        NamespaceDeployArgs {
+            files: a.files,
+            cluster: a.cluster,
+            minimal: a.minimal,
+            wait: false,
+            timeout: std::time::Duration::ZERO,
+            force_conflicts: a.force_conflicts,
+            skip_helm: a.skip_helm,
+            skip_kubeflow: a.skip_kubeflow,
+            secrets_only: a.secrets_only,
+            state_namespace: a.state_namespace,
+            config_folder: a.config_folder,
+            output: a.output,
+            strictness: a.strictness,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -65,7 +65,9 @@ pub fn run() -> ExitCode {
         Command::Config(ConfigCommand::Schema { kind }) => config::schema(kind),
         Command::Namespace(NamespaceCommand::Render(args)) => namespace::run_render(&args),
         Command::Namespace(NamespaceCommand::Deploy(args)) => workspace::deploy(&args),
-        Command::Namespace(NamespaceCommand::Plan(args)) => return workspace::plan(&args),
+        Command::Namespace(NamespaceCommand::Plan(args)) => {
+            return workspace::plan(&args.into());
+        }
         // 0 ready, 1 not ready, 2 error.
         Command::Namespace(NamespaceCommand::Status(args)) => return workspace::status(&args),
         Command::Namespace(NamespaceCommand::List(args)) => workspace::list(&args),
@@ -75,7 +77,7 @@ pub fn run() -> ExitCode {
         Command::Fleet(FleetCommand::Render(args)) => return fleet::render(&args),
         // A line per group, then a table; exit codes as their help says.
         Command::Fleet(FleetCommand::Deploy(args)) => return fleet_cluster::deploy(&args),
-        Command::Fleet(FleetCommand::Plan(args)) => return fleet_cluster::plan(&args),
+        Command::Fleet(FleetCommand::Plan(args)) => return fleet_cluster::plan(&args.into()),
         Command::Fleet(FleetCommand::Status(args)) => return fleet_cluster::status(&args),
     })
 }
