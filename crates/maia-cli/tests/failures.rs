@@ -340,3 +340,165 @@ fn an_unwritable_config_folder_is_refused_before_the_cluster_is_changed() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(good.join("Brain_MRI/credentials.yaml").exists());
 }
+
+/// A TLS server on 127.0.0.1 presenting the self-signed test certificate; it answers
+/// nothing (the client gives up at the handshake).
+fn untrusted_tls_server() -> std::net::SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(include_bytes!("tls/server.crt"))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/server.key")).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut stream).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A server whose certificate the kubeconfig's CA did not sign: maia says the
+/// certificate is not trusted, names the server and points at the kubeconfig's CA,
+/// instead of "cannot reach the API server".
+#[test]
+fn an_untrusted_server_certificate_is_named_as_such() {
+    let addr = untrusted_tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("https://{addr}"), "tls", "demo"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["namespace", "list", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(err.contains(&format!("https://{addr}")), "{err}");
+    assert!(err.contains("certificate-authority"), "the hint names the CA: {err}");
+}
+
+/// A kubeconfig whose user runs an exec credential plugin (a stand-in script).
+fn exec_kubeconfig(dir: &Path, server: &str, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let plugin = dir.join("get-token");
+    std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: exec\n\
+             clusters:\n- name: exec\n  cluster:\n    server: {server}\n\
+             contexts:\n- name: exec\n  context:\n    cluster: exec\n    user: exec\n\
+             users:\n- name: exec\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n      args: [\"--cluster\", \"lab\"]\n      interactiveMode: Never\n      env:\n      - name: PLUGIN_SECRET\n        value: hunter2-do-not-print\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    kubeconfig
+}
+
+/// An exec plugin that hangs is stopped after a bound and named; one that fails is
+/// named with its exit status and stderr, and the values of its environment never
+/// appear.
+#[test]
+fn an_exec_credential_plugin_that_hangs_or_fails_is_bounded_and_named() {
+    let env = Env::new();
+    let server = format!(
+        "http://{}",
+        std::fs::read_to_string(&env.kubeconfig)
+            .unwrap()
+            .split("server: http://")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+
+    // `exec`: the stopped plugin is the sleeping process itself, none is left behind.
+    let hangs = exec_kubeconfig(dir.path(), &server, "exec sleep 300");
+    let started = std::time::Instant::now();
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["namespace", "list", "--kubeconfig"])
+        .arg(&hangs)
+        .env("MAIA_EXEC_PLUGIN_TIMEOUT", "2")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "bounded: {err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("get-token --cluster lab"), "the plugin is named: {err}");
+    assert!(err.contains("2s"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    let fails = exec_kubeconfig(
+        dir.path(),
+        &server,
+        "echo 'token expired, run login' >&2; exit 3",
+    );
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["namespace", "list", "--kubeconfig"])
+        .arg(&fails)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("get-token --cluster lab"), "{err}");
+    assert!(err.contains("token expired, run login"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // A plugin that works: the command goes through.
+    let works = exec_kubeconfig(
+        dir.path(),
+        &server,
+        r#"echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"t0k3n"}}'"#,
+    );
+    let out = Command::cargo_bin("maia")
+        .unwrap()
+        .args(["namespace", "list", "--kubeconfig"])
+        .arg(&works)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

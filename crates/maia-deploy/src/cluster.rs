@@ -79,14 +79,24 @@ impl Cluster {
             }
         };
         let mut config = config;
+        // kube runs an exec credential plugin while building the client, unbounded and
+        // on this thread: a plugin that hangs would hang maia. It is tried first, bounded.
+        if let Some(exec) = &config.auth_info.exec {
+            probe_exec_plugin(exec, exec_timeout()).await?;
+        }
         // kube's defaults wait minutes on a silent server; a deploy should say so sooner.
         config.connect_timeout = Some(std::time::Duration::from_secs(10));
         config.read_timeout = Some(std::time::Duration::from_secs(60));
         let url = config.cluster_url.to_string();
+        let plugin = config.auth_info.exec.as_ref().map(plugin_name);
         let client = kube::client::ClientBuilder::try_from(config)
-            .map_err(|source| DeployError::Client {
-                url: url.clone(),
-                source: Box::new(source),
+            .map_err(|source| match (plugin.clone(), exec_failure(&source)) {
+                // kube's own message would show the plugin's environment values.
+                (Some(plugin), Some(reason)) => DeployError::ExecPlugin { plugin, reason },
+                _ => DeployError::Client {
+                    url: url.clone(),
+                    source: Box::new(source),
+                },
             })?
             .with_layer(&MapResponseLayer::new(limit_body))
             .build();
@@ -96,6 +106,153 @@ impl Cluster {
             context: target.context.clone(),
         })
     }
+}
+
+/// How long an exec credential plugin may take: long enough for a person to log in when
+/// maia runs on a terminal (an interactive plugin such as kubelogin opens a browser),
+/// short in a script. `MAIA_EXEC_PLUGIN_TIMEOUT` (seconds) overrides it.
+fn exec_timeout() -> std::time::Duration {
+    use std::io::IsTerminal;
+    if let Some(secs) = std::env::var("MAIA_EXEC_PLUGIN_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+    {
+        return std::time::Duration::from_secs(secs);
+    }
+    if std::io::stdin().is_terminal() {
+        std::time::Duration::from_secs(300)
+    } else {
+        std::time::Duration::from_secs(30)
+    }
+}
+
+/// How a plugin is named in messages: its command and arguments, never its
+/// environment (which may hold credentials).
+fn plugin_name(exec: &kube::config::ExecConfig) -> String {
+    let mut name = exec.command.clone().unwrap_or_else(|| "(no command)".into());
+    for arg in exec.args.iter().flatten() {
+        name.push(' ');
+        name.push_str(arg);
+    }
+    name
+}
+
+/// The last lines a program wrote on stderr, for a message.
+fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(5)..].join("; ")
+}
+
+/// Why kube could not get a credential from the exec plugin, without its environment.
+pub(crate) fn exec_failure(error: &kube::Error) -> Option<String> {
+    use kube::client::AuthError;
+    let kube::Error::Auth(auth) = error else {
+        return None;
+    };
+    Some(match auth {
+        AuthError::AuthExecRun { status, out, .. } => {
+            let said = stderr_tail(&out.stderr);
+            if said.is_empty() {
+                format!("it exited with {status}")
+            } else {
+                format!("it exited with {status}: {said}")
+            }
+        }
+        AuthError::AuthExecStart(e) => format!("it could not be started: {e}"),
+        AuthError::AuthExecParse(e) => format!("its output is not an ExecCredential: {e}"),
+        AuthError::AuthExec(message) => message.clone(),
+        AuthError::ExecPluginFailed => "it returned no credential".into(),
+        _ => return None,
+    })
+}
+
+/// Runs the exec credential plugin once, as kube would, within `timeout`: a plugin that
+/// hangs is stopped and named, and a failing one is reported with its exit status and
+/// last lines of stderr (never its environment). kube then runs it again for the client
+/// (plugins cache their tokens, so the second run is quick).
+async fn probe_exec_plugin(
+    exec: &kube::config::ExecConfig,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    use std::io::IsTerminal;
+    use std::process::Stdio;
+    let plugin = plugin_name(exec);
+    let Some(program) = &exec.command else {
+        // kube reports a missing command itself.
+        return Ok(());
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(exec.args.iter().flatten());
+    for env in exec.env.iter().flatten() {
+        if let (Some(name), Some(value)) = (env.get("name"), env.get("value")) {
+            cmd.env(name, value);
+        }
+    }
+    for name in exec.drop_env.iter().flatten() {
+        cmd.env_remove(name);
+    }
+    let interactive = exec.interactive_mode != Some(kube::config::ExecInteractiveMode::Never)
+        && std::io::stdin().is_terminal();
+    let mut spec = serde_json::json!({"interactive": interactive});
+    if exec.provide_cluster_info
+        && let Some(cluster) = &exec.cluster
+    {
+        spec["cluster"] = serde_json::to_value(cluster).unwrap_or_default();
+    }
+    cmd.env(
+        "KUBERNETES_EXEC_INFO",
+        serde_json::json!({
+            "apiVersion": exec.api_version.clone()
+                .unwrap_or_else(|| "client.authentication.k8s.io/v1beta1".into()),
+            "kind": "ExecCredential",
+            "spec": spec,
+        })
+        .to_string(),
+    );
+    if interactive {
+        // A login prompt must reach the person.
+        cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null()).stderr(Stdio::piped());
+    }
+    cmd.stdout(Stdio::piped()).kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| DeployError::ExecPlugin {
+        plugin: plugin.clone(),
+        reason: format!("it could not be started: {e}"),
+    })?;
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(DeployError::ExecPlugin {
+                plugin,
+                reason: format!("it could not be run: {e}"),
+            });
+        }
+        // Dropping the future killed the plugin.
+        Err(_) => {
+            return Err(DeployError::ExecPlugin {
+                plugin,
+                reason: format!(
+                    "it gave no credential within {} and was stopped",
+                    crate::error::human(timeout)
+                ),
+            });
+        }
+    };
+    if !out.status.success() {
+        let said = stderr_tail(&out.stderr);
+        return Err(DeployError::ExecPlugin {
+            plugin,
+            reason: if said.is_empty() {
+                format!("it exited with {}", out.status)
+            } else {
+                format!("it exited with {}: {said}", out.status)
+            },
+        });
+    }
+    Ok(())
 }
 
 /// Checks that every named context exists, before anything is changed anywhere.

@@ -51,6 +51,28 @@ pub enum DeployError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The kubeconfig's exec credential plugin hung, failed or gave no credential.
+    #[error("the kubeconfig's credential plugin `{plugin}` failed: {reason}")]
+    ExecPlugin {
+        /// Its command and arguments (never its environment).
+        plugin: String,
+        /// What went wrong: timeout, exit status and the end of its stderr.
+        reason: String,
+    },
+    /// The API server's TLS certificate is not signed by a CA this kubeconfig trusts.
+    #[error(
+        "the API server at {url} presented a certificate that is not trusted ({reason}) (while trying to {verb} {object})"
+    )]
+    UntrustedCertificate {
+        /// The API server URL.
+        url: String,
+        /// What the TLS library said about the certificate.
+        reason: String,
+        /// What maia was doing.
+        verb: String,
+        /// What it was doing it to.
+        object: String,
+    },
     /// The API server could not be reached at all (connection, TLS, timeout).
     #[error("cannot reach the Kubernetes API server at {url} (while trying to {verb} {object})")]
     Unreachable {
@@ -451,6 +473,12 @@ impl DeployError {
                 "list contexts with `kubectl config get-contexts`; fix --context or `clusters` in the config".into()
             }
             DeployError::Client { .. } => "check the cluster entry of the kubeconfig".into(),
+            DeployError::ExecPlugin { .. } => {
+                "run the plugin yourself (`kubectl get ns` with the same kubeconfig) to log in or see why it fails; MAIA_EXEC_PLUGIN_TIMEOUT=SECONDS gives it longer".into()
+            }
+            DeployError::UntrustedCertificate { .. } => {
+                "the kubeconfig's cluster entry must hold the CA that signed the API server's certificate (certificate-authority-data or certificate-authority; `kubectl config view --minify --raw` shows it): get it from the cluster's admin, and check that the server URL names the cluster you mean".into()
+            }
             DeployError::Unreachable { .. } => {
                 "check that the cluster is up and that this machine can reach it (VPN, firewall, kubeconfig server URL)".into()
             }
@@ -661,6 +689,29 @@ impl DeployError {
                     message,
                 }
             }
+            kube::Error::HyperError(_) | kube::Error::Service(_)
+                if let Some(reason) = untrusted_certificate(&source) =>
+            {
+                DeployError::UntrustedCertificate {
+                    url: url.into(),
+                    reason,
+                    verb: verb.into(),
+                    object,
+                }
+            }
+            kube::Error::Auth(_) => match crate::cluster::exec_failure(&source) {
+                // A token refresh by the exec plugin failed; kube's message would show
+                // the plugin's environment values.
+                Some(reason) => DeployError::ExecPlugin {
+                    plugin: "(exec plugin of the kubeconfig)".into(),
+                    reason,
+                },
+                None => DeployError::Request {
+                    verb: verb.into(),
+                    object,
+                    source: Box::new(source),
+                },
+            },
             kube::Error::HyperError(_) | kube::Error::Service(_) => DeployError::Unreachable {
                 url: url.into(),
                 verb: verb.into(),
@@ -729,6 +780,28 @@ pub fn human(d: Duration) -> String {
 
 /// A result whose error is a [`DeployError`].
 pub type Result<T, E = DeployError> = std::result::Result<T, E>;
+
+/// What the TLS library said when the server's certificate was refused, if that is why
+/// the connection failed. Read from the messages (rustls says `invalid peer
+/// certificate: …`), so that maia-deploy needs no TLS library of its own; an
+/// `io::Error` hides the error it wraps from `source()`, so each one is opened too.
+fn untrusted_certificate(error: &kube::Error) -> Option<String> {
+    const SAID: &str = "invalid peer certificate: ";
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner.to_string());
+        for text in [Some(e.to_string()), inner].into_iter().flatten() {
+            if let Some((_, why)) = text.split_once(SAID) {
+                return Some(why.trim().to_string());
+            }
+        }
+        cause = e.source();
+    }
+    None
+}
 
 /// True when the request failed because the response passed the body limit.
 fn too_large(error: &kube::Error) -> bool {
