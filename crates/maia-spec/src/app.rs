@@ -802,6 +802,17 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
             }
             Some(n)
         });
+        // The API server refuses a Service with one port number twice.
+        if let Some(port) = port
+            && let Some(other) = ports.iter().find(|o: &&ServicePortSpec| o.port == port)
+        {
+            issues
+                .error(
+                    p.index(0),
+                    format!("port {port} is also the port of {:?}", other.name.as_str()),
+                )
+                .set_hint("a Service port number may appear once: remove one, or give it another number");
+        }
         if let (Some(name), Some(port)) = (port_name, port) {
             ports.push(ServicePortSpec {
                 name,
@@ -943,8 +954,37 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         }
     }
 
+    mount_collisions(&mut issues, c);
+
     // GPU selection.
     let gpu_product = c.gpu_selector.as_ref().and_then(|g| g.product.clone());
+    if let Some(product) = &gpu_product
+        && let Err(e) = crate::names::check_label_value(product)
+    {
+        issues
+            .error(root.key("gpu_selector").key("product"), e)
+            .set_hint("write the node label's value exactly, e.g. \"NVIDIA-A100-SXM4-40GB\" (kubectl get nodes -L nvidia.com/gpu.product)");
+    }
+    if let Some(node) = &c.node_selector
+        && let Err(e) = crate::names::check_label_value(node)
+    {
+        issues
+            .error(root.key("node_selector"), e)
+            .set_hint("write one node's name (kubectl get nodes), or leave node_selector out");
+    }
+    // A NUL cannot be passed to a program: the container would not start.
+    for (field, list) in [("command", &c.command), ("args", &c.args)] {
+        for (i, arg) in list.iter().flatten().enumerate() {
+            if arg.contains('\0') {
+                issues
+                    .error(
+                        root.key(field).index(i),
+                        format!("{arg:?} holds a NUL character, which no program can be given"),
+                    )
+                    .set_hint("remove the \\u0000");
+            }
+        }
+    }
     if c.gpu_selector.is_some() && gpu_product.is_none() {
         issues
             .warning(
@@ -1023,12 +1063,23 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         .iter()
         .map(|(k, v)| (k.clone(), v.text.clone()))
         .collect();
-    for k in c.env_variables.keys() {
-        if k.is_empty() || k.contains('=') {
-            issues.error(
-                root.key("env_variables").key(k),
-                format!("{k:?} is not an environment variable name"),
-            );
+    for (k, v) in &c.env_variables {
+        // As the API server checks them: printable ASCII but '='.
+        if k.is_empty() || k.contains('=') || !k.chars().all(|ch| (' '..='~').contains(&ch)) {
+            issues
+                .error(
+                    root.key("env_variables").key(k),
+                    format!("{k:?} is not an environment variable name"),
+                )
+                .set_hint("use letters, digits and '_' (e.g. DATA_DIR); no '=', no control characters");
+        }
+        if v.text.contains('\0') {
+            issues
+                .error(
+                    root.key("env_variables").key(k),
+                    "the value holds a NUL character, which no program can be given",
+                )
+                .set_hint("remove the \\u0000");
         }
     }
     let image_pull_secret = c
@@ -1107,6 +1158,53 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         secret_env: Vec::new(),
     };
     (Some(spec), issues.0)
+}
+
+/// Every mount of the container must have its own path (the API server refuses two on
+/// one), and `/dev/shm` is the shared-memory volume maia mounts itself.
+fn mount_collisions(issues: &mut Issues, c: &AppConfig) {
+    let root = FieldPath::root();
+    // `/data/` and `/data` are one mount point.
+    let normal = |p: &str| {
+        let t = p.trim_end_matches('/');
+        if t.is_empty() { "/".to_string() } else { t.to_string() }
+    };
+    let mut seen: Vec<(String, FieldPath)> = vec![("/dev/shm".into(), root.clone())];
+    let mut mounts: Vec<(String, FieldPath)> = Vec::new();
+    for (i, v) in c.persistent_volume.iter().enumerate() {
+        mounts.push((v.mount_path.clone(), root.key("persistent_volume").index(i).key("mountPath")));
+    }
+    for (i, v) in c.existing_persistent_volume.iter().enumerate() {
+        mounts.push((
+            v.mount_path.clone(),
+            root.key("existing_persistent_volume").index(i).key("mountPath"),
+        ));
+    }
+    for (key, entry) in &c.mount_files {
+        if let Some(path) = entry.get(1) {
+            mounts.push((path.clone(), root.key("mount_files").key(key).index(1)));
+        }
+    }
+    for (path, at) in mounts {
+        if !path.starts_with('/') {
+            // Reported as not absolute.
+            continue;
+        }
+        let key = normal(&path);
+        match seen.iter().find(|(p, _)| *p == key) {
+            Some((_, first)) if first.is_root() => {
+                issues
+                    .error(at, format!("{path:?} is where maia mounts the container's shared memory"))
+                    .set_hint("mount the volume elsewhere (/dev/shm is a memory-backed volume maia gives every app)");
+            }
+            Some((_, first)) => {
+                issues
+                    .error(at, format!("{path:?} is also the mount path of {first}"))
+                    .set_hint("give each volume and file its own mountPath");
+            }
+            None => seen.push((key, at)),
+        }
+    }
 }
 
 fn service_ports_include(c: &AppConfig, port: u16) -> bool {

@@ -315,6 +315,26 @@ pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
                     .set_hint("choose another group ID (kube-*, default, kubeflow, maia-system and the operators' namespaces are taken)");
                 None
             }
+            // helm refuses a release name over 53 characters, at install time: after
+            // the namespace and half the workspace were deployed.
+            Ok(ns) if crate::names::hub_release(ns.as_str()).len() > crate::names::HELM_RELEASE_MAX => {
+                let release = crate::names::hub_release(ns.as_str());
+                issues
+                    .error(
+                        root.key("group_ID"),
+                        format!(
+                            "{:?} gives the namespace {ns}, whose JupyterHub helm release {release:?} is {} characters; helm allows at most {}",
+                            form.group_id,
+                            release.len(),
+                            crate::names::HELM_RELEASE_MAX
+                        ),
+                    )
+                    .set_hint(format!(
+                        "use a group ID of at most {} characters",
+                        crate::names::HELM_RELEASE_MAX - crate::names::hub_release("").len()
+                    ));
+                None
+            }
             Ok(ns) => Some(ns),
             Err(e) => {
                 issues
@@ -369,7 +389,17 @@ pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
     let memory = memory.and_then(|(g, l)| {
         let g = issues.check(&limits.key("memory").index(0), g.parse::<Quantity>());
         let l = issues.check(&limits.key("memory").index(1), l.parse::<Quantity>());
-        Some((g?, l?))
+        let (g, l) = (g?, l?);
+        // The API server refuses a request above its limit, at the first member's pod.
+        if g.nanos() > l.nanos() {
+            issues
+                .error(
+                    limits.key("memory"),
+                    format!("the memory guarantee {g} is above the limit {l}"),
+                )
+                .set_hint("write [guarantee, limit] with guarantee ≤ limit (1Gi = 1.074G: units of 1024 are larger than those of 1000)");
+        }
+        Some((g, l))
     });
     let cpu = pair(
         &mut issues,
