@@ -88,6 +88,7 @@ impl CliError {
             | CliError::Unsupported { .. }
             | CliError::FolderNotWritable { .. } => 2,
             CliError::Deploy(e) if e.is_bad_input() => 2,
+            CliError::Render(e) if e.is_bad_input() => 2,
             // An output folder that is a file (or under one) is a wrong argument.
             CliError::Write { source, .. } if is_not_a_folder(source) => 2,
             CliError::Render(_)
@@ -111,6 +112,9 @@ impl CliError {
                 Some("check the path and that the file is readable".into())
             }
             CliError::Spec(SpecError::Invalid { .. }) => None,
+            CliError::Render(RenderError::QuotaTooSmall { .. }) => Some(
+                "raise those fields of `quota` in the group form, or leave them out (maia then sets what the workspace needs)".into(),
+            ),
             CliError::Render(_) => {
                 Some("this is a bug in maia; please report it with the config file".into())
             }

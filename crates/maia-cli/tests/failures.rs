@@ -502,3 +502,59 @@ fn an_exec_credential_plugin_that_hangs_or_fails_is_bounded_and_named() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// A form `quota` below what the workspace itself requests: render and deploy refuse
+/// it (exit 2), naming the field and both numbers, and the cluster is not changed.
+#[test]
+fn a_form_quota_below_what_the_workspace_needs_is_refused() {
+    let env = Env::new();
+    let form = env.dir.path().join("group.yaml");
+    std::fs::write(
+        &form,
+        std::fs::read_to_string(example("workspace/group.yaml")).unwrap()
+            + "quota:\n  cpu: 1\n  memory: 64Gi\n",
+    )
+    .unwrap();
+    let cluster = example("workspace/cluster-nginx.yaml");
+    let out = env
+        .maia(&[
+            "namespace",
+            "render",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            cluster.to_str().unwrap(),
+            "--config-folder",
+            env.dir.path().join("out").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("quota.cpu is 1"), "{said}");
+    assert!(!said.contains("quota.memory"), "memory fits: {said}");
+    assert!(!said.contains("bug in maia"), "{said}");
+    assert!(!env.dir.path().join("out/Brain_MRI").exists(), "{said}");
+
+    let out = env
+        .maia(&[
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            cluster.to_str().unwrap(),
+            "--skip-kubeflow",
+        ])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("quota.cpu is 1"), "{said}");
+    let writes = env.fake.writes();
+    assert!(
+        writes.iter().all(|w| w.path.contains("/leases")
+            || w.path == "/api/v1/namespaces/maia-system"),
+        "nothing of the workspace was written: {writes:?}"
+    );
+}

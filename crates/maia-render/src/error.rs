@@ -49,6 +49,13 @@ pub enum RenderError {
         /// The cluster config's field.
         setting: &'static str,
     },
+    /// The group form's `quota` is below what the workspace itself requests: its pods
+    /// would be refused by the namespace's own quota.
+    #[error("the group form's quota is too small for the workspace: {}", short.join("; "))]
+    QuotaTooSmall {
+        /// One sentence per field, with the quota and the need.
+        short: Vec<String>,
+    },
     /// A name built from the spec is not a valid Kubernetes name.
     #[error("{name:?} is not a valid name: {reason}")]
     InvalidName {
@@ -57,4 +64,11 @@ pub enum RenderError {
         /// Why it is not valid.
         reason: String,
     },
+}
+
+impl RenderError {
+    /// True when the input asks for something that cannot work (not a bug in maia).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, RenderError::QuotaTooSmall { .. })
+    }
 }

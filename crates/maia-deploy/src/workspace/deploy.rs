@@ -187,9 +187,23 @@ pub async fn prepare<'c>(
     .map_err(|e| DeployError::PortsExhausted(e.to_string()))
     .and_then(|p| {
         maia_render::workspace::render_with(spec, &kept, source, &p, request.env_file.as_ref())
-            .map_err(|source| DeployError::Render {
-                object: format!("workspace {}", spec.group_id),
-                source,
+            .map_err(|source| match source {
+                // Bad input, found before any write: reported as preflight finds problems.
+                maia_render::RenderError::QuotaTooSmall { short } => DeployError::Preflight {
+                    problems: short
+                        .into_iter()
+                        .map(|message| preflight::Problem {
+                            check: "quota",
+                            message,
+                            hint: "raise it in the group form's `quota`, or leave it out (maia then sets what the workspace needs)".into(),
+                            bad_input: true,
+                        })
+                        .collect(),
+                },
+                source => DeployError::Render {
+                    object: format!("workspace {}", spec.group_id),
+                    source,
+                },
             })
     });
     let bundle = match rendered {

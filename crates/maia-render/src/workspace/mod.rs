@@ -253,6 +253,12 @@ pub fn render_with(
     }
     // The tenancy objects count what the others render, and are applied right after
     // the namespace, before any pod starts; the namespace carries the level they allow.
+    // A quota below what the workspace's own pods and claims ask would let the deploy
+    // apply everything and then leave pods uncreated: refused before anything is made.
+    let short = tenancy::quota_shortfall(spec, &components);
+    if !short.is_empty() {
+        return Err(RenderError::QuotaTooSmall { short });
+    }
     let (tenancy, level) = tenancy::render(spec, &components);
     if let Some(Object::Namespace(namespace)) =
         components.first_mut().and_then(|c| c.objects.first_mut())

@@ -227,6 +227,40 @@ pub fn hard_limits(spec: &WorkspaceSpec, needs: &Needs) -> BTreeMap<String, Quan
     ])
 }
 
+/// The group form's `quota` fields below what the workspace itself asks (its own pods,
+/// each member's server, its claims), one sentence each with both numbers.
+pub fn quota_shortfall(spec: &WorkspaceSpec, components: &[Component]) -> Vec<String> {
+    let needs = needs(components);
+    let asked = &spec.quota;
+    let mut short = Vec::new();
+    let mut quantity = |field: &str, given: &Option<Quantity>, need: i128, binary: bool| {
+        if let Some(given) = given
+            && given.nanos() < need
+        {
+            short.push(format!(
+                "quota.{field} is {given}, below the {} the workspace itself requests",
+                Quantity::from_nanos(need, binary)
+            ));
+        }
+    };
+    quantity("cpu", &asked.cpu, needs.cpu, false);
+    quantity("memory", &asked.memory, needs.memory, true);
+    quantity("storage", &asked.storage, needs.storage, true);
+    for (field, given, need) in [
+        ("gpu", asked.gpu, needs.gpus),
+        ("pvcs", asked.pvcs, needs.pvcs),
+    ] {
+        if let Some(given) = given
+            && u64::from(given) < need
+        {
+            short.push(format!(
+                "quota.{field} is {given}, below the {need} the workspace itself requests"
+            ));
+        }
+    }
+    short
+}
+
 /// The strictest Pod Security level every pod of the workspace passes: maia's own
 /// pods as rendered, the members' servers as the cluster config runs them.
 pub fn enforce_level(spec: &WorkspaceSpec, components: &[Component]) -> Level {
