@@ -839,6 +839,14 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
         let p = root.key("persistent_volume").index(i);
         mount_path(&mut issues, p.key("mountPath"), &v.mount_path);
         let size = issues.check(&p.key("size"), v.size.text.parse::<Quantity>());
+        // The API server refuses a claim of no storage.
+        if let Some(size) = &size
+            && size.nanos() <= 0
+        {
+            issues
+                .error(p.key("size"), format!("a volume of {size} holds nothing"))
+                .set_hint("give the size the app needs, e.g. \"10Gi\"");
+        }
         const MODES: [&str; 4] = [
             "ReadWriteOnce",
             "ReadOnlyMany",

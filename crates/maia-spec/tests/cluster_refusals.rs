@@ -159,3 +159,11 @@ fn env_variable_names_the_api_server_refuses_are_refused() {
     let e = one(app_errors(&app(r#"  "env_variables": {"BAD\nNAME": "x"}"#)));
     assert!(e.contains("env_variables"), "{e}");
 }
+
+#[test]
+fn a_volume_of_no_storage_is_refused() {
+    let e = one(app_errors(&app(
+        r#"  "persistent_volume": [{"mountPath": "/data", "size": "0Gi", "access_mode": "ReadWriteOnce"}]"#,
+    )));
+    assert!(e.contains("persistent_volume[0].size"), "{e}");
+}
