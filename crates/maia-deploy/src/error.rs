@@ -149,9 +149,9 @@ pub enum DeployError {
     },
     /// An object of a rendered name exists that maia did not create; the deploy
     /// stopped before any write.
-    #[error("{object} already exists and was not created by maia; maia did not touch it")]
+    #[error("not created by maia, so maia did not touch it: {object} (nothing was changed)")]
     NotOwned {
-        /// The object.
+        /// The objects in the way, comma-separated.
         object: String,
     },
     /// A Job's pod template would change, which needs `--replace`; the deploy stopped

@@ -231,8 +231,26 @@ impl Plan {
         self
     }
 
-    /// The first reason the plan cannot run, found before anything is written.
+    /// The first reason the plan cannot run, found before anything is written. Objects
+    /// in the way are named all at once, so one run tells the whole story.
     pub(crate) fn blocker(&self) -> Option<DeployError> {
+        let in_the_way: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Apply {
+                    object,
+                    change: Change::NotOwned,
+                    ..
+                } => Some(object.to_string()),
+                _ => None,
+            })
+            .collect();
+        if !in_the_way.is_empty() {
+            return Some(DeployError::NotOwned {
+                object: in_the_way.join(", "),
+            });
+        }
         self.steps.iter().find_map(|s| match s {
             Step::Apply {
                 object,

@@ -249,3 +249,36 @@ async fn a_write_refused_because_the_namespace_is_terminating_is_not_called_rbac
     assert!(hint.contains("being deleted"), "{hint}");
     assert!(!hint.contains("ask a cluster admin"), "{hint}");
 }
+
+/// An app whose names two foreign objects hold: both are named in one run.
+#[tokio::test]
+async fn every_object_in_an_apps_way_is_named_at_once() {
+    let c = FakeCluster::new(&["demo"]).await;
+    let spec = maia_spec::app::load_str(
+        "app.json",
+        r#"{"namespace": "demo", "chart_name": "web", "docker_image": "nginx", "deployment": true,
+            "ports": {"http": [80]},
+            "persistent_volume": [{"mountPath": "/data", "size": "1Gi", "access_mode": "ReadWriteOnce"}]}"#,
+        maia_spec::LoadOptions::default(),
+    )
+    .unwrap();
+    let objects = maia_render::app::render(&spec.spec, &Default::default()).unwrap();
+    c.seed(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web-mkg", "namespace": "demo"}, "spec": {"ports": [{"port": 1}]}}))
+        .await;
+    c.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "web-mkg-claim-0", "namespace": "demo"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
+        .await;
+    let cluster = c.cluster();
+    let plan = maia_deploy::plan(&cluster, "demo", "web", &objects, Default::default())
+        .await
+        .unwrap();
+    let err = maia_deploy::execute(&cluster, &plan, Default::default(), &mut |_: Event| {})
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("service/web-mkg"), "{text}");
+    assert!(text.contains("persistentvolumeclaim/web-mkg-claim-0"), "{text}");
+    assert_eq!(c.writes(), []);
+}
