@@ -414,7 +414,9 @@ pub(crate) enum NamespaceCommand {
             API server answers; you may do what the deploy needs; the CRDs it uses exist \
             (MinIO Tenant, Traefik Middleware); the storage and ingress classes the cluster \
             config names exist; helm, kubectl and git are on PATH; the namespace is not \
-            reserved and no other group holds it.\n\n\
+            reserved, no other group holds it and it is not being deleted; the form's quota \
+            covers what the workspace requests; no object of the workspace's names was made \
+            by someone else; --config-folder can be written.\n\n\
             Then, component by component in dependency order: maia's own objects by \
             server-side apply (field manager maia, pruned by inventory), the third-party \
             charts with `helm upgrade --install` (values in a private temporary file, skipped \

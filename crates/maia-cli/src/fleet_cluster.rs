@@ -490,8 +490,7 @@ async fn one(
 ) -> Ended {
     let ns_args = namespace_args(args, &form);
     let outcome = async {
-        if let (Verb::Deploy, Some(folder), false) =
-            (verb, &args.config_folder, args.secrets_only)
+        if let (Verb::Deploy, Some(folder), false) = (verb, &args.config_folder, args.secrets_only)
         {
             workspace::check_writable(folder, &spec.group_id)?;
         }

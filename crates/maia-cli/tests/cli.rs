@@ -436,8 +436,7 @@ fn deep_yaml_flow_nesting_is_refused_before_parsing() {
 #[test]
 fn many_errors_are_counted_and_the_printout_is_capped() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config =
-        serde_json::json!({"namespace": "demo", "chart_name": "x", "docker_image": "nginx",
+    let mut config = serde_json::json!({"namespace": "demo", "chart_name": "x", "docker_image": "nginx",
             "deployment": true});
     for i in 0..10_000 {
         config[format!("unknown_{i}")] = serde_json::json!(i);

@@ -84,11 +84,13 @@ impl Env {
 
     /// A namespace as maia labels a workspace's.
     fn seed_workspace(&self, group: &str, namespace: &str) {
-        self.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        self.seed(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": namespace,
             "labels": {"app.kubernetes.io/managed-by": "maia",
                        "app.kubernetes.io/part-of": "maia-workspace"},
-            "annotations": {"maia.cloud/group-id": group}}}));
+            "annotations": {"maia.cloud/group-id": group}}}),
+        );
     }
 
     fn deploy(&self, extra: &[&str]) -> Output {
@@ -222,7 +224,10 @@ fn every_error_of_a_file_is_reported_together_with_did_you_mean() {
         .unwrap();
     let err = text(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("chart_name: required field is missing"), "{err}");
+    assert!(
+        err.contains("chart_name: required field is missing"),
+        "{err}"
+    );
     assert!(err.contains("\"chart_nmae\""), "{err}");
     assert!(err.contains("did you mean"), "{err}");
 }
@@ -286,7 +291,10 @@ fn plan_help_lists_no_deploy_only_flag() {
         let plan_help = help(plan);
         let deploy_help = help(deploy);
         for flag in ["--wait", "--timeout"] {
-            assert!(deploy_help.contains(flag), "{deploy:?} --help: {deploy_help}");
+            assert!(
+                deploy_help.contains(flag),
+                "{deploy:?} --help: {deploy_help}"
+            );
             assert!(!plan_help.contains(flag), "{plan:?} --help: {plan_help}");
         }
         // And a plan refuses them rather than ignoring them.
@@ -303,7 +311,9 @@ fn plan_help_lists_no_deploy_only_flag() {
 /// Whether this process runs as root, whom file modes do not stop.
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// A config folder the bundle cannot be written to is found before the cluster is
@@ -405,7 +415,10 @@ fn an_untrusted_server_certificate_is_named_as_such() {
     assert!(!err.contains("cannot reach"), "{err}");
     assert!(err.contains("not trusted"), "{err}");
     assert!(err.contains(&format!("https://{addr}")), "{err}");
-    assert!(err.contains("certificate-authority"), "the hint names the CA: {err}");
+    assert!(
+        err.contains("certificate-authority"),
+        "the hint names the CA: {err}"
+    );
 }
 
 /// A kubeconfig whose user runs an exec credential plugin (a stand-in script).
@@ -465,7 +478,10 @@ fn an_exec_credential_plugin_that_hangs_or_fails_is_bounded_and_named() {
         "bounded: {err}"
     );
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("get-token --cluster lab"), "the plugin is named: {err}");
+    assert!(
+        err.contains("get-token --cluster lab"),
+        "the plugin is named: {err}"
+    );
     assert!(err.contains("2s"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 
@@ -553,8 +569,9 @@ fn a_form_quota_below_what_the_workspace_needs_is_refused() {
     assert!(said.contains("quota.cpu is 1"), "{said}");
     let writes = env.fake.writes();
     assert!(
-        writes.iter().all(|w| w.path.contains("/leases")
-            || w.path == "/api/v1/namespaces/maia-system"),
+        writes
+            .iter()
+            .all(|w| w.path.contains("/leases") || w.path == "/api/v1/namespaces/maia-system"),
         "nothing of the workspace was written: {writes:?}"
     );
 }

@@ -943,18 +943,20 @@ fn namespace_kubeconfig_gives_members_a_keycloak_login_into_their_namespace() {
         .unwrap();
     let addr = runtime.block_on(async {
         let c = maia_deploy::fake::FakeCluster::new(&[]).await;
-        c.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        c.seed(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": "brain-mri",
             "labels": {"app.kubernetes.io/managed-by": "maia",
                        "app.kubernetes.io/part-of": "maia-workspace"},
-            "annotations": {"maia.cloud/group-id": "Brain_MRI"}}}))
-            .await;
+            "annotations": {"maia.cloud/group-id": "Brain_MRI"}}}),
+        )
+        .await;
         c.serve().await.unwrap()
     });
     let server = format!("http://{addr}");
     // A real certificate, so that the client can be built; it is copied, not used.
-    let ca = base64::engine::general_purpose::STANDARD
-        .encode(include_str!("tls/server.crt").as_bytes());
+    let ca =
+        base64::engine::general_purpose::STANDARD.encode(include_str!("tls/server.crt").as_bytes());
     let dir = tempfile::tempdir().unwrap();
     let admin = dir.path().join("admin.kubeconfig");
     std::fs::write(

@@ -130,7 +130,10 @@ fn exec_timeout() -> std::time::Duration {
 /// How a plugin is named in messages: its command and arguments, never its
 /// environment (which may hold credentials).
 fn plugin_name(exec: &kube::config::ExecConfig) -> String {
-    let mut name = exec.command.clone().unwrap_or_else(|| "(no command)".into());
+    let mut name = exec
+        .command
+        .clone()
+        .unwrap_or_else(|| "(no command)".into());
     for arg in exec.args.iter().flatten() {
         name.push(' ');
         name.push_str(arg);

@@ -90,10 +90,7 @@ async fn a_namespace_stuck_terminating_is_named_before_any_write() {
         text.contains("minio.min.io/tenant-finalizer"),
         "what blocks it is named: {text}"
     );
-    assert!(
-        !problems.iter().any(|p| p.check == "permission"),
-        "{text}"
-    );
+    assert!(!problems.iter().any(|p| p.check == "permission"), "{text}");
     assert_eq!(c.writes(), [], "nothing was changed");
 }
 
@@ -127,18 +124,22 @@ async fn every_foreign_object_in_the_way_is_reported_at_once_before_any_write() 
     let c = FakeCluster::ready_for_workspaces().await;
     // The namespace is the workspace's (an earlier deploy made it); two objects in it
     // are someone else's.
-    c.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brain-mri",
+    c.seed(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brain-mri",
         "labels": {"app.kubernetes.io/managed-by": "maia",
                    "app.kubernetes.io/part-of": "maia-workspace"},
-        "annotations": {"maia.cloud/group-id": "Brain_MRI"}}}))
-        .await;
+        "annotations": {"maia.cloud/group-id": "Brain_MRI"}}}),
+    )
+    .await;
     let mut names = Vec::new();
     for o in &taken {
-        let kind = o["kind"].as_str().unwrap_or(if o["spec"]["ports"].is_null() {
-            "ConfigMap"
-        } else {
-            "Service"
-        });
+        let kind = o["kind"]
+            .as_str()
+            .unwrap_or(if o["spec"]["ports"].is_null() {
+                "ConfigMap"
+            } else {
+                "Service"
+            });
         let name = o["metadata"]["name"].as_str().unwrap().to_string();
         let mut foreign = json!({"apiVersion": "v1", "kind": kind,
             "metadata": {"name": name, "namespace": "brain-mri"}});
@@ -164,8 +165,9 @@ async fn every_foreign_object_in_the_way_is_reported_at_once_before_any_write() 
     // under it): nothing of the workspace, no credentials Secret.
     let writes = c.writes();
     assert!(
-        writes.iter().all(|w| w.path.contains("/leases")
-            || w.path == "/api/v1/namespaces/maia-system"),
+        writes
+            .iter()
+            .all(|w| w.path.contains("/leases") || w.path == "/api/v1/namespaces/maia-system"),
         "{writes:?}"
     );
     assert!(events.is_empty(), "{events:?}");
@@ -185,9 +187,10 @@ async fn a_failure_after_writes_counts_the_credentials_secret_as_written() {
     let written: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Applied { object, .. } => {
-                Some(format!("{}/{} in {}", object.kind, object.name, object.namespace))
-            }
+            Event::Applied { object, .. } => Some(format!(
+                "{}/{} in {}",
+                object.kind, object.name, object.namespace
+            )),
             Event::NamespaceCreated { namespace, .. } => Some(format!("namespace/{namespace}")),
             _ => None,
         })
@@ -279,6 +282,9 @@ async fn every_object_in_an_apps_way_is_named_at_once() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("service/web-mkg"), "{text}");
-    assert!(text.contains("persistentvolumeclaim/web-mkg-claim-0"), "{text}");
+    assert!(
+        text.contains("persistentvolumeclaim/web-mkg-claim-0"),
+        "{text}"
+    );
     assert_eq!(c.writes(), []);
 }

@@ -811,7 +811,9 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
                     p.index(0),
                     format!("port {port} is also the port of {:?}", other.name.as_str()),
                 )
-                .set_hint("a Service port number may appear once: remove one, or give it another number");
+                .set_hint(
+                    "a Service port number may appear once: remove one, or give it another number",
+                );
         }
         if let (Some(name), Some(port)) = (port_name, port) {
             ports.push(ServicePortSpec {
@@ -1079,7 +1081,9 @@ pub(crate) fn check(c: &AppConfig) -> (Option<AppSpec>, Vec<Issue>) {
                     root.key("env_variables").key(k),
                     format!("{k:?} is not an environment variable name"),
                 )
-                .set_hint("use letters, digits and '_' (e.g. DATA_DIR); no '=', no control characters");
+                .set_hint(
+                    "use letters, digits and '_' (e.g. DATA_DIR); no '=', no control characters",
+                );
         }
         if v.text.contains('\0') {
             issues
@@ -1175,17 +1179,26 @@ fn mount_collisions(issues: &mut Issues, c: &AppConfig) {
     // `/data/` and `/data` are one mount point.
     let normal = |p: &str| {
         let t = p.trim_end_matches('/');
-        if t.is_empty() { "/".to_string() } else { t.to_string() }
+        if t.is_empty() {
+            "/".to_string()
+        } else {
+            t.to_string()
+        }
     };
     let mut seen: Vec<(String, FieldPath)> = vec![("/dev/shm".into(), root.clone())];
     let mut mounts: Vec<(String, FieldPath)> = Vec::new();
     for (i, v) in c.persistent_volume.iter().enumerate() {
-        mounts.push((v.mount_path.clone(), root.key("persistent_volume").index(i).key("mountPath")));
+        mounts.push((
+            v.mount_path.clone(),
+            root.key("persistent_volume").index(i).key("mountPath"),
+        ));
     }
     for (i, v) in c.existing_persistent_volume.iter().enumerate() {
         mounts.push((
             v.mount_path.clone(),
-            root.key("existing_persistent_volume").index(i).key("mountPath"),
+            root.key("existing_persistent_volume")
+                .index(i)
+                .key("mountPath"),
         ));
     }
     for (key, entry) in &c.mount_files {

@@ -103,12 +103,10 @@ fn a_namespace_whose_hub_release_passes_helms_53_characters_is_refused() {
 
 #[test]
 fn two_volumes_on_one_mount_path_are_refused() {
-    let e = one(app_errors(&app(
-        r#"  "persistent_volume": [
+    let e = one(app_errors(&app(r#"  "persistent_volume": [
     {"mountPath": "/data", "size": "1Gi", "access_mode": "ReadWriteOnce"},
     {"mountPath": "/data/", "size": "2Gi", "access_mode": "ReadWriteOnce"}
-  ]"#,
-    )));
+  ]"#)));
     assert!(e.contains("persistent_volume[1].mountPath"), "{e}");
     assert!(e.contains("/data"), "{e}");
     let e = one(app_errors(&app(
@@ -129,7 +127,9 @@ fn a_volume_on_dev_shm_is_refused() {
 
 #[test]
 fn two_service_ports_with_one_number_are_refused() {
-    let e = one(app_errors(&app(r#"  "ports": {"http": [8080], "web": [8080]}"#)));
+    let e = one(app_errors(&app(
+        r#"  "ports": {"http": [8080], "web": [8080]}"#,
+    )));
     assert!(e.contains("ports.web"), "{e}");
     assert!(e.contains("8080"), "{e}");
 }
@@ -144,7 +144,11 @@ fn a_nul_in_a_command_or_argument_is_refused() {
 
 #[test]
 fn a_node_selector_that_is_no_label_value_is_refused() {
-    for bad in [r#""node-1\nnode-2""#, r#""node 1""#, &format!("\"{}\"", "n".repeat(64))] {
+    for bad in [
+        r#""node-1\nnode-2""#,
+        r#""node 1""#,
+        &format!("\"{}\"", "n".repeat(64)),
+    ] {
         let e = one(app_errors(&app(&format!("  \"node_selector\": {bad}"))));
         assert!(e.contains("node_selector"), "{e}");
     }

@@ -412,10 +412,7 @@ async fn namespace_owner(
 /// A problem when the namespace is being deleted: the API server refuses every write
 /// into it (with a 403 that reads like a missing permission), so the deploy would stop
 /// at its first object. Says what holds it, when the namespace tells.
-async fn namespace_terminating(
-    cluster: &Cluster,
-    spec: &WorkspaceSpec,
-) -> Result<Option<Problem>> {
+async fn namespace_terminating(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Option<Problem>> {
     let ns = spec.namespace.as_str();
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     let found = api

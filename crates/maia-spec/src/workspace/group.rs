@@ -317,7 +317,10 @@ pub(crate) fn check(form: &GroupForm) -> (Option<Group>, Vec<Issue>) {
             }
             // helm refuses a release name over 53 characters, at install time: after
             // the namespace and half the workspace were deployed.
-            Ok(ns) if crate::names::hub_release(ns.as_str()).len() > crate::names::HELM_RELEASE_MAX => {
+            Ok(ns)
+                if crate::names::hub_release(ns.as_str()).len()
+                    > crate::names::HELM_RELEASE_MAX =>
+            {
                 let release = crate::names::hub_release(ns.as_str());
                 issues
                     .error(
