@@ -262,6 +262,42 @@ pub(crate) fn check_image_reference(reference: &str, tag_required: bool) -> Resu
     Ok(())
 }
 
+/// The longest name helm gives a release (it refuses longer ones at install time).
+pub const HELM_RELEASE_MAX: usize = 53;
+
+/// The helm release of a workspace's JupyterHub: the only release name maia derives
+/// from the namespace (the others are fixed, and each lives in its own namespace).
+pub fn hub_release(namespace: &str) -> String {
+    format!("jupyterhub-{namespace}")
+}
+
+/// Whether `value` is a Kubernetes label value (what a node selector matches): at most
+/// 63 characters of letters, digits, '-', '_' and '.', starting and ending with a
+/// letter or digit (or empty). The reason when it is not.
+pub(crate) fn check_label_value(value: &str) -> Result<(), String> {
+    if value.len() > 63 {
+        return Err(format!(
+            "{value:?} is {} characters, over the 63 a label value may have",
+            value.len()
+        ));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        return Err(format!(
+            "{value:?} holds {c:?}; a label value has only letters, digits, '-', '_' and '.'"
+        ));
+    }
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    if !edge(value.chars().next()) || !edge(value.chars().last()) {
+        return Err(format!(
+            "{value:?} must start and end with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,40 +354,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The longest name helm gives a release (it refuses longer ones at install time).
-pub const HELM_RELEASE_MAX: usize = 53;
-
-/// The helm release of a workspace's JupyterHub: the only release name maia derives
-/// from the namespace (the others are fixed, and each lives in its own namespace).
-pub fn hub_release(namespace: &str) -> String {
-    format!("jupyterhub-{namespace}")
-}
-
-/// Whether `value` is a Kubernetes label value (what a node selector matches): at most
-/// 63 characters of letters, digits, '-', '_' and '.', starting and ending with a
-/// letter or digit (or empty). The reason when it is not.
-pub(crate) fn check_label_value(value: &str) -> Result<(), String> {
-    if value.len() > 63 {
-        return Err(format!(
-            "{value:?} is {} characters, over the 63 a label value may have",
-            value.len()
-        ));
-    }
-    if let Some(c) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
-    {
-        return Err(format!(
-            "{value:?} holds {c:?}; a label value has only letters, digits, '-', '_' and '.'"
-        ));
-    }
-    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
-    if !edge(value.chars().next()) || !edge(value.chars().last()) {
-        return Err(format!(
-            "{value:?} must start and end with a letter or digit"
-        ));
-    }
-    Ok(())
 }

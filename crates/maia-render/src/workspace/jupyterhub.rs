@@ -21,7 +21,8 @@ const MINIO_ACCESS_KEY_LEN: usize = 20;
 const MINIO_SECRET_KEY_LEN: usize = 40;
 
 pub(crate) fn release(spec: &WorkspaceSpec) -> String {
-    format!("jupyterhub-{}", spec.namespace)
+    // One definition with validation's, which holds it to helm's 53 characters.
+    maia_spec::names::hub_release(spec.namespace.as_str())
 }
 
 /// `hub.baseUrl`: `/<group_subdomain>-hub` where groups share the host; a cluster
