@@ -491,6 +491,7 @@ fn render_group(mut allocated: Allocated, form: &Path, out: &Out<'_>, again: boo
         }
         let env = namespace::env_file(&allocated.spec, form, Some(&dir), false)?;
         namespace::render_allocated(allocated, folder, &mut OsRandom, &[], env.as_ref())
+            .map_err(|e| namespace::in_form(e, form))
     })();
     let rendered = match prepared {
         Ok(r) => r,

@@ -231,6 +231,31 @@ pub(crate) fn render_allocated(
     })
 }
 
+/// A render refusal that is about the group form (its `quota` below what the
+/// workspace requests) placed at the field in `form`, as validation places its errors.
+pub(crate) fn in_form(error: CliError, form: &Path) -> CliError {
+    match error {
+        CliError::Render(maia_render::RenderError::QuotaTooSmall { short }) => {
+            maia_spec::workspace::load::group_form_errors(
+                form,
+                short
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            vec!["quota".to_string(), s.field.to_string()],
+                            s.message,
+                            "raise it, or leave it out (maia then sets what the workspace needs)"
+                                .to_string(),
+                        )
+                    })
+                    .collect(),
+            )
+            .into()
+        }
+        other => other,
+    }
+}
+
 /// The group's environment file (`minio_env_name`), from a local path, the bundle's
 /// copy, or the central MinIO; says where it came from when it was fetched.
 pub(crate) fn env_file(
@@ -313,7 +338,8 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
         &mut OsRandom,
         &args.regenerate,
         env.as_ref(),
-    )?;
+    )
+    .map_err(|e| in_form(e, &args.files.namespace_config_file))?;
     let mut report = write(&rendered)?;
     if let Some(tree) = &tree {
         let written = tree.write_group(&rendered.spec, &rendered.bundle, &rendered.files)?;

@@ -547,7 +547,13 @@ fn a_form_quota_below_what_the_workspace_needs_is_refused() {
         .unwrap();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains("quota.cpu is 1"), "{said}");
+    assert!(said.contains("quota.cpu: 1 is below"), "{said}");
+    // Placed at the field, as validation's errors are: the form ends with the quota.
+    let lines = std::fs::read_to_string(&form).unwrap().lines().count();
+    assert!(
+        said.contains(&format!("group.yaml:{}:3: quota.cpu", lines - 1)),
+        "{said}"
+    );
     assert!(!said.contains("quota.memory"), "memory fits: {said}");
     assert!(!said.contains("bug in maia"), "{said}");
     assert!(!env.dir.path().join("out/Brain_MRI").exists(), "{said}");
@@ -566,7 +572,7 @@ fn a_form_quota_below_what_the_workspace_needs_is_refused() {
         .unwrap();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains("quota.cpu is 1"), "{said}");
+    assert!(said.contains("quota.cpu: 1 is below"), "{said}");
     let writes = env.fake.writes();
     assert!(
         writes

@@ -51,10 +51,10 @@ pub enum RenderError {
     },
     /// The group form's `quota` is below what the workspace itself requests: its pods
     /// would be refused by the namespace's own quota.
-    #[error("the group form's quota is too small for the workspace: {}", short.join("; "))]
+    #[error("the group form's quota is too small for the workspace: {}", short.iter().map(|s| format!("quota.{}: {}", s.field, s.message)).collect::<Vec<_>>().join("; "))]
     QuotaTooSmall {
-        /// One sentence per field, with the quota and the need.
-        short: Vec<String>,
+        /// Each field of `quota` that is short, with the quota and the need.
+        short: Vec<QuotaShort>,
     },
     /// A name built from the spec is not a valid Kubernetes name.
     #[error("{name:?} is not a valid name: {reason}")]
@@ -64,6 +64,15 @@ pub enum RenderError {
         /// Why it is not valid.
         reason: String,
     },
+}
+
+/// One field of the group form's `quota` below what the workspace requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaShort {
+    /// The field under `quota` (`cpu`, `memory`, `gpu`, `storage`, `pvcs`).
+    pub field: &'static str,
+    /// The quota and the need, as a sentence (without the field).
+    pub message: String,
 }
 
 impl RenderError {

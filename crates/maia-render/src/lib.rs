@@ -10,5 +10,5 @@ mod object;
 pub mod pod_security;
 pub mod workspace;
 
-pub use error::RenderError;
+pub use error::{QuotaShort, RenderError};
 pub use object::{CustomObject, Object, to_json_list, to_yaml, to_yaml_stream};

@@ -192,9 +192,12 @@ pub async fn prepare<'c>(
                 maia_render::RenderError::QuotaTooSmall { short } => DeployError::Preflight {
                     problems: short
                         .into_iter()
-                        .map(|message| preflight::Problem {
+                        .map(|short| preflight::Problem {
                             check: "quota",
-                            message,
+                            message: format!(
+                                "the group form's quota.{}: {}",
+                                short.field, short.message
+                            ),
                             hint: "raise it in the group form's `quota`, or leave it out (maia then sets what the workspace needs)".into(),
                             bad_input: true,
                         })

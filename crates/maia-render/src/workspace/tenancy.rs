@@ -3,6 +3,7 @@
 //! the other components rendered (their pods, claims, Services and Ingresses), and
 //! applied right after the namespace, before anything that runs a pod.
 
+use crate::error::QuotaShort;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{LimitRange, LimitRangeItem, LimitRangeSpec, PodSpec};
@@ -229,18 +230,21 @@ pub fn hard_limits(spec: &WorkspaceSpec, needs: &Needs) -> BTreeMap<String, Quan
 
 /// The group form's `quota` fields below what the workspace itself asks (its own pods,
 /// each member's server, its claims), one sentence each with both numbers.
-pub fn quota_shortfall(spec: &WorkspaceSpec, components: &[Component]) -> Vec<String> {
+pub fn quota_shortfall(spec: &WorkspaceSpec, components: &[Component]) -> Vec<QuotaShort> {
     let needs = needs(components);
     let asked = &spec.quota;
     let mut short = Vec::new();
-    let mut quantity = |field: &str, given: &Option<Quantity>, need: i128, binary: bool| {
+    let mut quantity = |field: &'static str, given: &Option<Quantity>, need: i128, binary: bool| {
         if let Some(given) = given
             && given.nanos() < need
         {
-            short.push(format!(
-                "quota.{field} is {given}, below the {} the workspace itself requests",
-                Quantity::from_nanos(need, binary)
-            ));
+            short.push(QuotaShort {
+                field,
+                message: format!(
+                    "{given} is below the {} the workspace itself requests",
+                    Quantity::from_nanos(need, binary)
+                ),
+            });
         }
     };
     quantity("cpu", &asked.cpu, needs.cpu, false);
@@ -253,9 +257,10 @@ pub fn quota_shortfall(spec: &WorkspaceSpec, components: &[Component]) -> Vec<St
         if let Some(given) = given
             && u64::from(given) < need
         {
-            short.push(format!(
-                "quota.{field} is {given}, below the {need} the workspace itself requests"
-            ));
+            short.push(QuotaShort {
+                field,
+                message: format!("{given} is below the {need} the workspace itself requests"),
+            });
         }
     }
     short

@@ -62,6 +62,36 @@ pub fn read_group_file(path: &Path) -> Result<String, SpecError> {
     read_text(GroupForm::KIND, path)
 }
 
+/// Errors of a group form found after it was checked (rendering knows what the
+/// workspace needs, validation does not), each placed at its field in the file as a
+/// check's errors are: `(keys of the field, e.g. ["quota", "cpu"], message, hint)`.
+/// An error reading the file again is returned as is.
+pub fn group_form_errors(path: &Path, errors: Vec<(Vec<String>, String, String)>) -> SpecError {
+    let text = match read_group_file(path) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let source = SourceFile::new(path, text);
+    let diagnostics = errors
+        .into_iter()
+        .map(|(keys, message, hint)| {
+            let field = keys
+                .iter()
+                .fold(crate::path::FieldPath::root(), |p, k| p.key(k.as_str()));
+            load::locate(
+                &source,
+                crate::diag::Issue::error(field, message).hint(hint),
+                true,
+            )
+        })
+        .collect();
+    SpecError::Invalid {
+        kind: GroupForm::KIND,
+        file: path.to_path_buf(),
+        diagnostics,
+    }
+}
+
 /// Reads a MAIA config file as every workspace command does.
 pub fn read_maia_file(path: &Path) -> Result<String, SpecError> {
     read_text(MaiaConfig::KIND, path)
