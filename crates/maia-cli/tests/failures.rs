@@ -145,9 +145,14 @@ fn a_closed_pipe_ends_every_command_quietly() {
         vec!["namespace", "list"],
     ];
     for args in commands {
+        // The command's own exit code, as when its output is read (status: 1, the
+        // seeded workspace holds nothing).
+        let read = env.maia(&args).output().unwrap();
+        assert!(!read.stdout.is_empty(), "{args:?} prints something");
         let out = with_closed_stdout(&env, &args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert_eq!(out.status.code(), read.status.code(), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
