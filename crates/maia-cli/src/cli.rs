@@ -574,6 +574,10 @@ pub(crate) struct NamespacePlanArgs {
     /// Plan as `deploy --secrets-only` would: the Namespace and the Secrets
     #[arg(long, conflicts_with_all = ["skip_helm", "skip_kubeflow"])]
     pub(crate) secrets_only: bool,
+    /// Plan as `deploy --adopt-namespace` would: a namespace maia did not create is
+    /// planned for, not refused
+    #[arg(long)]
+    pub(crate) adopt_namespace: bool,
     /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub(crate) state_namespace: String,
@@ -600,6 +604,7 @@ impl From<NamespacePlanArgs> for NamespaceDeployArgs {
             skip_helm: a.skip_helm,
             skip_kubeflow: a.skip_kubeflow,
             secrets_only: a.secrets_only,
+            adopt_namespace: a.adopt_namespace,
             state_namespace: a.state_namespace,
             config_folder: a.config_folder,
             output: a.output,

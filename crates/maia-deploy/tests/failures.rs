@@ -32,6 +32,7 @@ fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
         lease_timeout: Duration::from_secs(30),
         env_file: None,
         secrets_only: false,
+        adopt_namespace: false,
     }
 }
 
