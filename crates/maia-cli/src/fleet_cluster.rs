@@ -198,7 +198,9 @@ impl PlanCounts {
         let plan = &prepared.plan;
         let mut c = PlanCounts {
             new_credentials: prepared.new_credentials.len(),
-            changes: plan.has_changes() || !prepared.new_credentials.is_empty(),
+            changes: plan.has_changes()
+                || !prepared.new_credentials.is_empty()
+                || !prepared.recovered_credentials.is_empty(),
             ..PlanCounts::default()
         };
         for step in &plan.objects.steps {

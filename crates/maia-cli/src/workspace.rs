@@ -89,6 +89,14 @@ pub(crate) async fn deploy_workspace(
     let bundle = prepared.bundle.clone();
     let plan = prepared.plan.clone();
     let fresh = prepared.new_credentials.len();
+    if !prepared.recovered_credentials.is_empty() {
+        eprintln!(
+            "warning: secret/{} in {} lacked {}; recovered from the workspace's Secrets and kept again",
+            ws::facts::credentials_secret(request.spec.namespace.as_str()),
+            request.state_namespace,
+            prepared.recovered_credentials.join(", ")
+        );
+    }
     ws::deploy::deploy(
         cluster,
         request,
@@ -293,7 +301,9 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
     ))?;
     warn_differing(&prepared.differing_credentials, args);
     let plan = &prepared.plan;
-    let changes = plan.has_changes() || !prepared.new_credentials.is_empty();
+    let changes = plan.has_changes()
+        || !prepared.new_credentials.is_empty()
+        || !prepared.recovered_credentials.is_empty();
     match args.output {
         EventFormat::Json => {
             let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
@@ -302,6 +312,10 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
                 map.insert(
                     "new_credentials".into(),
                     serde_json::to_value(&prepared.new_credentials).unwrap_or_default(),
+                );
+                map.insert(
+                    "recovered_credentials".into(),
+                    serde_json::to_value(&prepared.recovered_credentials).unwrap_or_default(),
                 );
             }
             println!("{value}");
@@ -377,6 +391,13 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
             "  + credentials  {} to generate ({})\n",
             prepared.new_credentials.len(),
             prepared.new_credentials.join(", ")
+        ));
+    }
+    if !prepared.recovered_credentials.is_empty() {
+        out.push_str(&format!(
+            "  ~ credentials  {} missing from maia's store, recovered from the workspace's Secrets and kept again ({})\n",
+            prepared.recovered_credentials.len(),
+            prepared.recovered_credentials.join(", ")
         ));
     }
     out.push_str(&format!(

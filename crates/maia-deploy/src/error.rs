@@ -230,6 +230,25 @@ pub enum DeployError {
         /// How.
         reason: String,
     },
+    /// The store lacks credentials a workspace already there uses, and its live
+    /// Secrets do not hold them either: new ones would lock the group out of its data.
+    #[error(
+        "workspace {group_id} already exists in namespace {namespace} ({}), but {secret} lacks {} and the workspace's Secrets do not hold them; nothing was changed",
+        evidence.join(", "),
+        keys.join(", ")
+    )]
+    CredentialsLost {
+        /// The group.
+        group_id: String,
+        /// Its namespace.
+        namespace: String,
+        /// The store, as `secret/NAME in NAMESPACE`.
+        secret: String,
+        /// The credential keys (never values) that cannot be found.
+        keys: Vec<String>,
+        /// What shows the workspace exists (`2 volume claim(s)`, …).
+        evidence: Vec<String>,
+    },
     /// Another run held the SSH ports Lease for longer than maia waits.
     #[error("{holder} has held the Lease {lease} for more than {}", human(*waited))]
     LeaseHeld {
@@ -542,6 +561,9 @@ impl DeployError {
             DeployError::StateCorrupt { .. } => {
                 "restore it from a backup (or delete the damaged key and re-run with --regenerate KEY); new passwords would lock the running workspace out".into()
             }
+            DeployError::CredentialsLost { secret, .. } => format!(
+                "restore {secret} from a backup (kubectl apply -f it), or pass --config-folder DIR whose <group_ID>/credentials.yaml holds them; maia never draws new passwords over existing data"
+            ),
             DeployError::LeaseHeld { .. } => {
                 "another maia deploy is allocating SSH ports; wait for it and re-run (a crashed holder's Lease expires after 60s)".into()
             }
@@ -623,6 +645,7 @@ impl DeployError {
             DeployError::PortsExhausted(_)
                 | DeployError::NotKubernetes { .. }
                 | DeployError::CredentialsDamaged { .. }
+                | DeployError::CredentialsLost { .. }
                 | DeployError::FolderConflict { .. }
                 | DeployError::EnvFileRefused { .. }
                 | DeployError::LinkedFolder { .. }

@@ -739,3 +739,138 @@ async fn secrets_only_applies_the_secrets_and_never_prunes_what_another_tool_own
         "{events:?}"
     );
 }
+
+/// Deletes an object straight from the fake API server (as `kubectl delete` would).
+async fn delete_secret(c: &FakeCluster, namespace: &str, name: &str) {
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.backend(), namespace);
+    api.delete(name, &Default::default()).await.unwrap();
+}
+
+/// The workspace's own Secrets, by name, as the cluster holds them.
+async fn workspace_secrets(c: &FakeCluster) -> Vec<(String, Value)> {
+    let mut all: Vec<(String, Value)> = c
+        .objects("/api/v1/namespaces/brain-mri/secrets")
+        .await
+        .into_iter()
+        .map(|s| {
+            (
+                s["metadata"]["name"].as_str().unwrap().to_string(),
+                s["data"].clone(),
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+#[tokio::test]
+async fn a_deleted_credentials_secret_is_recovered_from_the_workspace_and_nothing_is_redrawn() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    run(&c, &request).await.1.unwrap();
+    let kept = credentials(&c).await;
+    let secrets = workspace_secrets(&c).await;
+
+    // The whole store Secret goes (a careless `kubectl delete`).
+    delete_secret(&c, "maia-system", "maia-credentials-brain-mri").await;
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    assert!(
+        prepared.new_credentials.is_empty(),
+        "{:?}",
+        prepared.new_credentials
+    );
+    assert!(
+        prepared
+            .recovered_credentials
+            .contains(&"mysql.password".to_string())
+    );
+    drop(prepared);
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(
+        credentials(&c).await,
+        kept,
+        "the store holds the old values again"
+    );
+    assert_eq!(
+        workspace_secrets(&c).await,
+        secrets,
+        "no password was redrawn"
+    );
+
+    // One key removed from the store: the same.
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.backend(), "maia-system");
+    let mut store = api.get("maia-credentials-brain-mri").await.unwrap();
+    store.data.as_mut().unwrap().remove("minio.root_password");
+    store.metadata.managed_fields = None;
+    api.replace("maia-credentials-brain-mri", &Default::default(), &store)
+        .await
+        .unwrap();
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(credentials(&c).await, kept);
+    assert_eq!(workspace_secrets(&c).await, secrets);
+}
+
+#[tokio::test]
+async fn credentials_lost_everywhere_over_existing_data_stop_the_deploy_before_any_write() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    run(&c, &request).await.1.unwrap();
+    let secrets = workspace_secrets(&c).await;
+    delete_secret(&c, "maia-system", "maia-credentials-brain-mri").await;
+    // MySQL's Secret is gone too: its password is nowhere but in MySQL's volume.
+    let mysql = secrets
+        .iter()
+        .map(|(n, _)| n.clone())
+        .find(|n| n.starts_with("mysql"))
+        .unwrap();
+    delete_secret(&c, "brain-mri", &mysql).await;
+
+    c.clear_requests();
+    let (_, result) = run(&c, &request).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, DeployError::CredentialsLost { keys, .. } if keys.iter().any(|k| k.starts_with("mysql."))),
+        "{err:?}"
+    );
+    assert!(err.is_bad_input(), "exit code 2");
+    let message = err.to_string();
+    assert!(message.contains("maia-credentials-brain-mri"), "{message}");
+    assert!(err.hint().unwrap().contains("backup"));
+    assert_eq!(c.writes(), [], "nothing was written");
+    assert!(credentials(&c).await.is_null());
+}
+
+#[tokio::test]
+async fn a_first_deploy_draws_its_credentials_but_never_the_configured_ones() {
+    let c = cluster().await;
+    c.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brain-mri"}}))
+        .await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    assert!(
+        prepared
+            .new_credentials
+            .contains(&"mysql.password".to_string())
+    );
+    assert!(prepared.recovered_credentials.is_empty());
+    // Configured in the cluster config, never drawn: not "to generate".
+    assert!(request.spec.cluster.registry.is_some());
+    for configured in ["keycloak.client_secret", "registry.password"] {
+        assert!(
+            !prepared.new_credentials.iter().any(|k| k == configured),
+            "{configured} listed as drawn: {:?}",
+            prepared.new_credentials
+        );
+    }
+}

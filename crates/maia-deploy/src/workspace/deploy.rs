@@ -15,6 +15,7 @@ use crate::tools::{Helm, Kubectl, ToolTarget};
 
 use super::facts::{ClusterCredentials, CredentialStore, PortsLease, read_ports};
 use super::preflight::{self, Needs};
+use super::recover;
 use super::{Programs, Settings, WorkspacePlan};
 
 /// What a deploy (or a plan) is asked to do.
@@ -69,8 +70,12 @@ pub struct Prepared<'c> {
     pub(crate) programs: Programs,
     /// Held when a user needed a new SSH port; given back by [`deploy`].
     pub(crate) lease: Option<PortsLease<'c>>,
-    /// Keys of credentials drawn by this run (not kept anywhere yet).
+    /// Keys of credentials drawn by this run (not kept anywhere yet); configured ones
+    /// (the Keycloak client secret, the registry password) are never drawn.
     pub new_credentials: Vec<String>,
+    /// Keys the store lacked and the workspace's live Secrets still held: kept again
+    /// by this deploy.
+    pub recovered_credentials: Vec<String>,
     /// Keys whose value in credentials.yaml differs from the cluster's (which won).
     pub differing_credentials: Vec<String>,
     /// The cluster held this group's credentials Secret already.
@@ -125,7 +130,7 @@ pub async fn prepare<'c>(
 
     let from_cluster = store(cluster, request).load().await?;
     let had_credentials = !from_cluster.0.is_empty();
-    let (kept, differing_credentials) = match &request.file_credentials {
+    let (mut kept, differing_credentials) = match &request.file_credentials {
         Some(file) => merge(file, &from_cluster),
         None => (from_cluster, Vec::new()),
     };
@@ -159,6 +164,10 @@ pub async fn prepare<'c>(
             return Err(DeployError::Preflight { problems });
         }
     }
+    // Which credentials this run would draw, found before any write (the Lease
+    // included): over an existing workspace they are recovered or the run stops.
+    let (new_credentials, recovered_credentials) =
+        keep_existing(cluster, request, &mut kept, &facts).await?;
     let mut lease = None;
     // The SSH Services are not applied with --secrets-only: no port is taken.
     if allocate && !request.secrets_only && facts.needs_allocation(&spec.users) {
@@ -213,13 +222,6 @@ pub async fn prepare<'c>(
         Ok(b) => b,
         Err(e) => return Err(release_on(lease, e).await),
     };
-    let new_credentials = bundle
-        .credentials
-        .0
-        .keys()
-        .filter(|k| !kept.0.contains_key(*k))
-        .cloned()
-        .collect();
     let settings = Settings {
         force_conflicts: request.force_conflicts,
         adopt_namespace: request.adopt_namespace,
@@ -262,6 +264,7 @@ pub async fn prepare<'c>(
         programs,
         lease,
         new_credentials,
+        recovered_credentials,
         differing_credentials,
         had_credentials,
     })
@@ -292,6 +295,68 @@ impl SecretSource for Throwaway {
     fn draw(&mut self, len: usize) -> String {
         "x".repeat(len)
     }
+}
+
+/// Finds (by a probe render) the credentials this run would draw. When the workspace
+/// is already there, each is recovered from its live Secrets into `kept`, or the run
+/// stops before any write: new passwords over existing data lock the group out.
+/// Returns the keys still to be drawn and those recovered.
+async fn keep_existing(
+    cluster: &Cluster,
+    request: &Request,
+    kept: &mut Credentials,
+    facts: &super::facts::PortFacts,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let spec = &request.spec;
+    // The ports only shape the SSH Services, never a credential: a preview will do.
+    let preview = ports::allocate(
+        &spec.users,
+        &facts.kept,
+        &facts.in_use,
+        spec.cluster.port_range,
+    )
+    .map_err(|e| DeployError::PortsExhausted(e.to_string()))?;
+    let probe = maia_render::workspace::render_with(
+        spec,
+        kept,
+        &mut recover::Probe::default(),
+        &preview,
+        request.env_file.as_ref(),
+    )
+    .map_err(|source| DeployError::Render {
+        object: format!("workspace {}", spec.group_id),
+        source,
+    })?;
+    let drawn = recover::drawn(&probe);
+    if drawn.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let namespace = spec.namespace.as_str();
+    let Some(existing) = recover::existing(cluster, namespace, &probe).await? else {
+        return Ok((drawn.into_keys().collect(), Vec::new()));
+    };
+    let recovered = recover::recover(&probe, &drawn, &existing);
+    let missing: Vec<String> = drawn
+        .keys()
+        .filter(|k| !recovered.0.contains_key(*k))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(DeployError::CredentialsLost {
+            group_id: spec.group_id.clone(),
+            namespace: namespace.into(),
+            secret: format!(
+                "secret/{} in {}",
+                super::facts::credentials_secret(namespace),
+                request.state_namespace
+            ),
+            keys: missing,
+            evidence: existing.evidence,
+        });
+    }
+    let keys = recovered.0.keys().cloned().collect();
+    kept.0.extend(recovered.0);
+    Ok((Vec::new(), keys))
 }
 
 /// The part of a bundle `--secrets-only` applies: the Namespace (the Secrets live in

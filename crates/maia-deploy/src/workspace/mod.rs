@@ -30,6 +30,7 @@ pub mod folder;
 pub mod manage;
 pub(crate) mod ownership;
 pub mod preflight;
+mod recover;
 
 pub use facts::STATE_NAMESPACE;
 
