@@ -874,3 +874,39 @@ async fn a_first_deploy_draws_its_credentials_but_never_the_configured_ones() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_credential_whose_secret_was_never_applied_is_drawn_over_an_existing_workspace() {
+    // As when a newer maia adds a component: its Secret is neither live nor in the
+    // inventory, so no data can depend on its password.
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    run(&c, &request).await.1.unwrap();
+    let store: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.backend(), "maia-system");
+    let mut kept = store.get("maia-credentials-brain-mri").await.unwrap();
+    kept.data.as_mut().unwrap().remove("label_studio.password");
+    kept.metadata.managed_fields = None;
+    store
+        .replace("maia-credentials-brain-mri", &Default::default(), &kept)
+        .await
+        .unwrap();
+    delete_secret(&c, "brain-mri", "label-studio-credentials").await;
+    let maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(c.backend(), "brain-mri");
+    let mut inventory = maps.get("maia-workspace-inventory").await.unwrap();
+    let objects = inventory.data.as_mut().unwrap().get_mut("objects").unwrap();
+    assert!(objects.contains("Secret/label-studio-credentials\n"));
+    *objects = objects.replace("Secret/label-studio-credentials\n", "");
+    inventory.metadata.managed_fields = None;
+    maps.replace("maia-workspace-inventory", &Default::default(), &inventory)
+        .await
+        .unwrap();
+
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(prepared.new_credentials, ["label_studio.password"]);
+}

@@ -335,13 +335,8 @@ async fn keep_existing(
     let Some(existing) = recover::existing(cluster, namespace, &probe).await? else {
         return Ok((drawn.into_keys().collect(), Vec::new()));
     };
-    let recovered = recover::recover(&probe, &drawn, &existing);
-    let missing: Vec<String> = drawn
-        .keys()
-        .filter(|k| !recovered.0.contains_key(*k))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
+    let recover::Recovery { recovered, lost } = recover::recover(&probe, &drawn, &existing);
+    if !lost.is_empty() {
         return Err(DeployError::CredentialsLost {
             group_id: spec.group_id.clone(),
             namespace: namespace.into(),
@@ -350,13 +345,17 @@ async fn keep_existing(
                 super::facts::credentials_secret(namespace),
                 request.state_namespace
             ),
-            keys: missing,
+            keys: lost,
             evidence: existing.evidence,
         });
     }
+    let fresh = drawn
+        .into_keys()
+        .filter(|k| !recovered.0.contains_key(k))
+        .collect();
     let keys = recovered.0.keys().cloned().collect();
     kept.0.extend(recovered.0);
-    Ok((Vec::new(), keys))
+    Ok((fresh, keys))
 }
 
 /// The part of a bundle `--secrets-only` applies: the Namespace (the Secrets live in

@@ -59,6 +59,8 @@ fn is_marker(v: &str) -> bool {
 pub(crate) struct Existing {
     /// The namespace's Secrets, by name: data key → value.
     pub(crate) secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// What maia's inventory lists as applied (`Secret/mysql-…`, …).
+    pub(crate) inventory: BTreeSet<String>,
     /// What shows the workspace is there, for the message (`2 volume claims`, …).
     pub(crate) evidence: Vec<String>,
 }
@@ -87,18 +89,22 @@ pub(crate) async fn existing(
         .map_err(|e| err(e, &format!("persistentvolumeclaims in {namespace}")))?
         .items;
     let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), namespace);
-    let inventory = maps
-        .get_opt(super::INVENTORY)
-        .await
-        .map_err(|e| {
-            DeployError::from_kube(
-                e,
-                &cluster.url,
-                "get",
-                format!("configmap/{} in {namespace}", super::INVENTORY),
-            )
-        })?
-        .is_some();
+    let inventory = maps.get_opt(super::INVENTORY).await.map_err(|e| {
+        DeployError::from_kube(
+            e,
+            &cluster.url,
+            "get",
+            format!("configmap/{} in {namespace}", super::INVENTORY),
+        )
+    })?;
+    let inventory: BTreeSet<String> = inventory
+        .and_then(|m| m.data)
+        .and_then(|mut d| d.remove(crate::inventory::KEY))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
     let rendered: BTreeSet<&str> = probe
         .objects()
         .filter(|o| o.kind() == "Secret")
@@ -116,7 +122,7 @@ pub(crate) async fn existing(
     if !ours.is_empty() {
         evidence.push(format!("secret(s) {}", ours.join(", ")));
     }
-    if inventory {
+    if !inventory.is_empty() {
         evidence.push(format!("the inventory configmap/{}", super::INVENTORY));
     }
     if evidence.is_empty() {
@@ -135,17 +141,65 @@ pub(crate) async fn existing(
             Some((name, data))
         })
         .collect();
-    Ok(Some(Existing { secrets, evidence }))
+    Ok(Some(Existing {
+        secrets,
+        inventory,
+        evidence,
+    }))
+}
+
+/// What became of the keys a deploy would draw over an existing workspace.
+pub(crate) struct Recovery {
+    /// Read back from the live Secrets.
+    pub(crate) recovered: Credentials,
+    /// Neither recovered nor new: a Secret holding them was applied before (it is live,
+    /// or the inventory lists it), so data may depend on the old value.
+    pub(crate) lost: Vec<String>,
 }
 
 /// The drawn keys' values as the live Secrets hold them: each rendered Secret value
 /// holding markers is matched against the live value of the same Secret and key. A key
 /// found with two different values is not recovered (which one is right cannot be told).
+/// A key none of whose Secrets was ever applied is new (a component added since, or a
+/// newer maia): it may be drawn.
 pub(crate) fn recover(
     probe: &Bundle,
     drawn: &BTreeMap<String, String>,
     existing: &Existing,
-) -> Credentials {
+) -> Recovery {
+    let recovered = read_back(probe, drawn, existing);
+    let lost = drawn
+        .iter()
+        .filter(|(k, _)| !recovered.0.contains_key(*k))
+        .filter(|(_, marker)| {
+            let holders: Vec<&str> = probe
+                .objects()
+                .filter_map(|o| match o {
+                    Object::Secret(s)
+                        if s.data.iter().flatten().any(|(_, v)| {
+                            v.0.windows(marker.len()).any(|w| w == marker.as_bytes())
+                        }) =>
+                    {
+                        Some(o.name())
+                    }
+                    _ => None,
+                })
+                .collect();
+            // Held by no Secret: where it went cannot be checked, so it counts as lost.
+            holders.is_empty()
+                || holders.iter().any(|h| {
+                    existing.secrets.contains_key(*h)
+                        || existing
+                            .inventory
+                            .contains(&crate::inventory::Inventory::entry("Secret", h))
+                })
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    Recovery { recovered, lost }
+}
+
+fn read_back(probe: &Bundle, drawn: &BTreeMap<String, String>, existing: &Existing) -> Credentials {
     let by_marker: BTreeMap<&str, &str> = drawn
         .iter()
         .map(|(k, m)| (m.as_str(), k.as_str()))
