@@ -192,6 +192,13 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         }
     }
     if args.output == EventFormat::Text {
+        for rollout in &plan.rollouts {
+            println!(
+                "rolled {} because {} changed",
+                rollout.workload,
+                rollout.secrets.join(", ")
+            );
+        }
         print_skipped(&plan, spec, &bundle, args.config_folder.as_deref());
         println!(
             "\nworkspace {} (namespace {}) deployed: hub {}",
@@ -391,6 +398,13 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
             "  + credentials  {} to generate ({})\n",
             prepared.new_credentials.len(),
             prepared.new_credentials.join(", ")
+        ));
+    }
+    for rollout in &plan.rollouts {
+        out.push_str(&format!(
+            "  ~ rolls {} because {} changed\n",
+            rollout.workload,
+            rollout.secrets.join(", ")
         ));
     }
     if !prepared.recovered_credentials.is_empty() {

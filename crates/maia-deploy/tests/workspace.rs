@@ -910,3 +910,54 @@ async fn a_credential_whose_secret_was_never_applied_is_drawn_over_an_existing_w
         .unwrap();
     assert_eq!(prepared.new_credentials, ["label_studio.password"]);
 }
+
+#[tokio::test]
+async fn a_rotated_keycloak_client_secret_rolls_the_pods_that_read_it_and_the_plan_says_so() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let spec = WorkspaceSpec::test();
+    run(&c, &request(spec.clone(), &tools)).await.1.unwrap();
+    assert_eq!(tools.log("upgrades.log").len(), 3);
+
+    let mut rotated = spec.clone();
+    rotated.cluster.keycloak.as_mut().unwrap().client_secret = "a-new-client-secret".into();
+    let request = request(rotated, &tools);
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    let rolls: Vec<(String, Vec<String>)> = prepared
+        .plan
+        .rollouts
+        .iter()
+        .map(|r| (r.workload.clone(), r.secrets.clone()))
+        .collect();
+    assert_eq!(
+        rolls,
+        [
+            (
+                "helm release oauth2-proxy (proxy pods)".to_string(),
+                vec!["secret/oauth2-proxy-credentials".to_string()]
+            ),
+            (
+                "helm release jupyterhub-brain-mri (hub pods)".to_string(),
+                vec!["secret/jupyterhub-oauth".to_string()]
+            ),
+        ]
+    );
+    assert!(prepared.new_credentials.is_empty());
+    drop(prepared);
+
+    run(&c, &request).await.1.unwrap();
+    // The two charts whose pods read the secret are upgraded (their pod annotations
+    // changed), so helm rolls those pods; Label Studio is left alone.
+    let upgrades = tools.log("upgrades.log");
+    assert_eq!(
+        upgrades[3..],
+        ["oauth2-proxy", "jupyterhub-brain-mri"],
+        "{upgrades:?}"
+    );
+    c.clear_requests();
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(c.writes(), [], "and then it has converged");
+}

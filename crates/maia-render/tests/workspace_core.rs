@@ -437,3 +437,98 @@ fn the_s3_api_has_its_own_host() {
     assert!(annotations.contains_key("cert-manager.io/cluster-issuer"));
     assert!(!annotations.keys().any(|k| k.contains("auth-url")));
 }
+
+/// The secrets-checksum annotation of each pod template (Deployments) and of each chart
+/// release's annotated pods, by name.
+fn rollout_digests(b: &Bundle) -> std::collections::BTreeMap<String, String> {
+    use maia_render::workspace::rollout::SECRETS_ANNOTATION;
+    let mut out = std::collections::BTreeMap::new();
+    for o in b.objects() {
+        if let Object::Deployment(d) = o
+            && let Some(v) = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.annotations.as_ref())
+                .and_then(|a| a.get(SECRETS_ANNOTATION))
+        {
+            out.insert(format!("deployment/{}", o.name()), v.clone());
+        }
+    }
+    for c in &b.components {
+        for r in &c.helm {
+            for reader in &r.footprint.secret_readers {
+                let mut at = &r.values;
+                for k in &reader.annotations_at {
+                    at = &at[*k];
+                }
+                if let Some(v) = at[SECRETS_ANNOTATION].as_str() {
+                    out.insert(format!("helm/{}/{}", r.release, reader.pods), v.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rotated_secret_changes_the_pod_templates_that_read_it_and_only_those() {
+    let spec = WorkspaceSpec::test();
+    let first = bundle(&spec, &Credentials::default());
+    let before = rollout_digests(&first);
+    // The proxy and the hub read the Keycloak client secret; Label Studio its password;
+    // MySQL and MLflow theirs.
+    for reader in [
+        "helm/oauth2-proxy/proxy",
+        "helm/label-studio/app",
+        &format!("helm/jupyterhub-{}/hub", spec.namespace),
+    ] {
+        assert!(
+            before.contains_key(reader),
+            "{reader} not annotated: {before:?}"
+        );
+    }
+    assert!(
+        before
+            .keys()
+            .filter(|k| k.starts_with("deployment/"))
+            .count()
+            >= 2,
+        "{before:?}"
+    );
+    // The digest tells nothing of the values.
+    for (k, v) in &before {
+        assert!(v.starts_with("sha256:") && v.len() == 23, "{k}: {v}");
+        for secret in first.credentials.0.values() {
+            assert!(!v.contains(secret.as_str()));
+        }
+    }
+
+    // Same inputs, same digests.
+    assert_eq!(rollout_digests(&bundle(&spec, &first.credentials)), before);
+
+    // A new Keycloak client secret rolls exactly the pods that read it.
+    let mut rotated = spec.clone();
+    rotated.cluster.keycloak.as_mut().unwrap().client_secret = "rotated-client-secret".into();
+    let after = rollout_digests(&bundle(&rotated, &first.credentials));
+    let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
+    assert_eq!(
+        changed,
+        [
+            &"helm/jupyterhub-brain-mri/hub".to_string(),
+            &"helm/oauth2-proxy/proxy".to_string()
+        ]
+    );
+
+    // A new MySQL password rolls the Deployments reading MySQL's Secret.
+    let mut kept = first.credentials.clone();
+    kept.0
+        .insert(keys::MYSQL_PASSWORD.into(), "another-password".into());
+    let after = rollout_digests(&bundle(&spec, &kept));
+    let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
+    assert!(!changed.is_empty());
+    assert!(
+        changed.iter().all(|k| k.starts_with("deployment/")),
+        "{changed:?}"
+    );
+}

@@ -160,6 +160,71 @@ pub struct WorkspacePlan {
     pub objects: Plan,
     /// The components in apply order.
     pub segments: Vec<Segment>,
+    /// What rolls its pods because a Secret they read changes.
+    pub rollouts: Vec<Rollout>,
+}
+
+/// A workload whose pods roll because a Secret they read changes (their template
+/// carries a digest of it: see `maia_render::workspace::rollout`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    /// What rolls: `deployment/mysql-db-v1`, or `helm release oauth2-proxy (proxy pods)`.
+    pub workload: String,
+    /// The changed Secrets it reads (`secret/NAME`).
+    pub secrets: Vec<String>,
+}
+
+/// The workloads of `bundle` reading a Secret the object plan changes (not creates:
+/// new Secrets start new pods anyway).
+fn rollouts(bundle: &Bundle, objects: &Plan) -> Vec<Rollout> {
+    use maia_render::workspace::rollout::secrets_read;
+    let changed: std::collections::BTreeSet<&str> = objects
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Apply { object, change, .. }
+                if object.kind == "Secret" && !change.fields().is_empty() =>
+            {
+                Some(object.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    let of = |read: Vec<String>| -> Vec<String> {
+        read.into_iter()
+            .filter(|s| changed.contains(s.as_str()))
+            .map(|s| format!("secret/{s}"))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for object in bundle.objects() {
+        if let Object::Deployment(d) = object
+            && let Some(pod) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref())
+        {
+            let secrets = of(secrets_read(pod).into_iter().collect());
+            if !secrets.is_empty() {
+                out.push(Rollout {
+                    workload: format!("deployment/{}", object.name()),
+                    secrets,
+                });
+            }
+        }
+    }
+    for release in bundle.components.iter().flat_map(|c| &c.helm) {
+        for readers in &release.footprint.secret_readers {
+            let secrets = of(readers.secrets.clone());
+            if !secrets.is_empty() {
+                out.push(Rollout {
+                    workload: format!("helm release {} ({} pods)", release.release, readers.pods),
+                    secrets,
+                });
+            }
+        }
+    }
+    out
 }
 
 impl WorkspacePlan {
@@ -306,6 +371,7 @@ pub(crate) async fn plan(
     }
     Ok(WorkspacePlan {
         group_id: group_id.into(),
+        rollouts: rollouts(bundle, &objects),
         objects,
         segments,
     })

@@ -413,6 +413,11 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             ("component".to_string(), "proxy".to_string()),
         ]
         .into(),
+        secret_readers: vec![super::rollout::SecretReaders {
+            pods: "hub",
+            annotations_at: vec!["hub", "annotations"],
+            secrets: vec![HUB_OAUTH_SECRET.into()],
+        }],
     };
 
     Ok(Component {

@@ -144,6 +144,11 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             ),
         ]
         .into(),
+        secret_readers: vec![super::rollout::SecretReaders {
+            pods: "app",
+            annotations_at: vec!["app", "annotations"],
+            secrets: vec![SECRET.into()],
+        }],
     };
 
     Ok(Component {

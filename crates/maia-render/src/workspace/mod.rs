@@ -28,6 +28,7 @@ mod oauth2_proxy;
 mod orthanc_ohif;
 pub mod ports;
 pub mod record;
+pub mod rollout;
 pub mod tenancy;
 #[cfg(test)]
 mod testing;
@@ -121,6 +122,8 @@ pub struct Footprint {
     pub claims: Vec<String>,
     /// Labels of the release's pods an Ingress reaches; empty when none is.
     pub ingress_pods: BTreeMap<String, String>,
+    /// Its pods that read Secrets of ours: a changed Secret rolls them.
+    pub secret_readers: Vec<rollout::SecretReaders>,
 }
 
 /// A kustomization applied from a remote base, optionally followed by a wait.
@@ -251,6 +254,8 @@ pub fn render_with(
             components.push(component);
         }
     }
+    // Pods read their Secrets when they start: a changed Secret must roll them.
+    rollout::annotate(&mut components);
     // The tenancy objects count what the others render, and are applied right after
     // the namespace, before any pod starts; the namespace carries the level they allow.
     // A quota below what the workspace's own pods and claims ask would let the deploy

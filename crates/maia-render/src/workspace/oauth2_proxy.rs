@@ -190,6 +190,13 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                     ),
                 ]
                 .into(),
+                // The chart hashes only a Secret of its own; ours rolls the proxy
+                // through its pod annotations.
+                secret_readers: vec![super::rollout::SecretReaders {
+                    pods: "proxy",
+                    annotations_at: vec!["podAnnotations"],
+                    secrets: vec![SECRET.into()],
+                }],
             },
         }],
         outputs: vec![
