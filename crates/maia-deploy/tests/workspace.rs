@@ -961,3 +961,108 @@ async fn a_rotated_keycloak_client_secret_rolls_the_pods_that_read_it_and_the_pl
     run(&c, &request).await.1.unwrap();
     assert_eq!(c.writes(), [], "and then it has converged");
 }
+
+/// The workspace quota's hard limits, as the cluster holds them.
+async fn quota(c: &FakeCluster) -> Value {
+    c.objects("/api/v1/namespaces/brain-mri/resourcequotas")
+        .await
+        .into_iter()
+        .find(|q| q["metadata"]["name"] == "maia-quota")
+        .map(|q| q["spec"]["hard"].clone())
+        .unwrap()
+}
+
+/// A member's home claim as JupyterHub's KubeSpawner makes it.
+fn home_claim(user: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": name, "namespace": "brain-mri",
+            "labels": {"app": "jupyterhub", "component": "singleuser-storage",
+                       "release": "jupyterhub-brain-mri", "heritage": "jupyterhub"},
+            "annotations": {"hub.jupyter.org/username": user},
+        },
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+    })
+}
+
+#[tokio::test]
+async fn removing_a_member_keeps_their_home_in_the_quota_while_the_claim_stays() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let spec = WorkspaceSpec::test();
+    run(&c, &request(spec.clone(), &tools)).await.1.unwrap();
+    let first = quota(&c).await;
+    c.seed(home_claim(
+        "alice@example.org",
+        "claim-alice-40example-2eorg",
+    ))
+    .await;
+    c.seed(home_claim(
+        "bob.smith@example.org",
+        "claim-bob-2esmith-40example-2eorg",
+    ))
+    .await;
+    // A researcher's own app keeps a claim of its own in the namespace too.
+    c.seed(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "scratch", "namespace": "brain-mri",
+                     "labels": {"app.kubernetes.io/managed-by": "maia",
+                                "app.kubernetes.io/instance": "train-v1"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}},
+    }))
+    .await;
+    run(&c, &request(spec.clone(), &tools)).await.1.unwrap();
+    let with_both = quota(&c).await;
+    // The members' homes were counted from the start; the app's claim is now.
+    let count = |v: &Value| {
+        v["persistentvolumeclaims"]
+            .as_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
+    assert_eq!(
+        count(&with_both),
+        count(&first) + 1,
+        "{first} -> {with_both}"
+    );
+
+    // Bob leaves; his home claim is kept (maia never deletes a volume).
+    let mut without_bob = spec.clone();
+    without_bob.users.retain(|u| u.starts_with("alice"));
+    let request = request(without_bob, &tools);
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    let planned = prepared
+        .bundle
+        .objects()
+        .find(|o| o.kind() == "ResourceQuota")
+        .map(|o| serde_json::to_value(o).unwrap()["spec"]["hard"].clone())
+        .unwrap();
+    assert_eq!(
+        planned["requests.storage"], with_both["requests.storage"],
+        "at plan time"
+    );
+    drop(prepared);
+    run(&c, &request).await.1.unwrap();
+    let after = quota(&c).await;
+    assert_eq!(
+        after["persistentvolumeclaims"], with_both["persistentvolumeclaims"],
+        "{with_both} -> {after}"
+    );
+    assert_eq!(after["requests.storage"], with_both["requests.storage"]);
+
+    // Once the claim is gone, its room goes too.
+    let claims: kube::Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        kube::Api::namespaced(c.backend(), "brain-mri");
+    claims
+        .delete("claim-bob-2esmith-40example-2eorg", &Default::default())
+        .await
+        .unwrap();
+    run(&c, &request).await.1.unwrap();
+    let reclaimed = quota(&c).await;
+    assert_ne!(reclaimed["requests.storage"], with_both["requests.storage"]);
+}

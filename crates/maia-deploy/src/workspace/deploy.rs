@@ -187,6 +187,11 @@ pub async fn prepare<'c>(
             Err(e) => return Err(release_on(lease, e).await),
         };
     }
+    // The quota covers the claims that exist, also those nothing renders any more.
+    let existing_claims = match super::claims::read(cluster, spec.namespace.as_str()).await {
+        Ok(c) => c,
+        Err(e) => return Err(release_on(lease, e).await),
+    };
     let rendered = ports::allocate(
         &spec.users,
         &facts.kept,
@@ -195,7 +200,14 @@ pub async fn prepare<'c>(
     )
     .map_err(|e| DeployError::PortsExhausted(e.to_string()))
     .and_then(|p| {
-        maia_render::workspace::render_with(spec, &kept, source, &p, request.env_file.as_ref())
+        maia_render::workspace::render_facts(
+            spec,
+            &kept,
+            source,
+            &p,
+            request.env_file.as_ref(),
+            &existing_claims,
+        )
             .map_err(|source| match source {
                 // Bad input, found before any write: reported as preflight finds problems.
                 maia_render::RenderError::QuotaTooSmall { short } => DeployError::Preflight {

@@ -23,6 +23,7 @@ use crate::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, gather, plan
 use crate::readiness::{self, Status};
 use crate::tools::{Helm, Kubectl, values_differ};
 
+mod claims;
 pub mod deploy;
 pub mod envfile;
 pub mod facts;

@@ -211,6 +211,19 @@ pub fn render_with(
     ssh_ports: &SshPorts,
     env_file: Option<&EnvFile>,
 ) -> Result<Bundle, RenderError> {
+    render_facts(spec, kept, source, ssh_ports, env_file, &[])
+}
+
+/// [`render_with`] with the volume claims the namespace holds now, which the quota
+/// must cover (see [`tenancy::kept_claims`]).
+pub fn render_facts(
+    spec: &WorkspaceSpec,
+    kept: &Credentials,
+    source: &mut dyn SecretSource,
+    ssh_ports: &SshPorts,
+    env_file: Option<&EnvFile>,
+    existing_claims: &[tenancy::ExistingClaim],
+) -> Result<Bundle, RenderError> {
     let mut store = CredentialStore::new(kept, source);
     let mut components = Vec::new();
     {
@@ -264,7 +277,7 @@ pub fn render_with(
     if !short.is_empty() {
         return Err(RenderError::QuotaTooSmall { short });
     }
-    let (tenancy, level) = tenancy::render(spec, &components);
+    let (tenancy, level) = tenancy::render(spec, &components, existing_claims);
     if let Some(Object::Namespace(namespace)) =
         components.first_mut().and_then(|c| c.objects.first_mut())
     {

@@ -192,6 +192,67 @@ pub fn needs(components: &[Component]) -> Needs {
     n
 }
 
+/// A volume claim the namespace holds now, as the cluster shows it (a fact the caller
+/// gathers: render reads no cluster).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExistingClaim {
+    /// Its name.
+    pub name: String,
+    /// The storage it requests (`10Gi`).
+    pub storage: String,
+    /// The member whose JupyterHub home it is (KubeSpawner's
+    /// `hub.jupyter.org/username` on a `component: singleuser-storage` claim).
+    pub home_of: Option<String>,
+    /// The helm release (`release` / `app.kubernetes.io/instance` label) or MinIO Tenant
+    /// (`v1.min.io/tenant`) that made it.
+    pub made_by: Option<String>,
+}
+
+/// What the claims that exist add to what the workspace renders: every claim that
+/// stays although nothing rendered counts it (the home of a member who left, which is
+/// kept; an app's or a member's own claim). A quota below what exists refuses every
+/// new claim of the namespace.
+pub fn kept_claims(
+    spec: &WorkspaceSpec,
+    components: &[Component],
+    existing: &[ExistingClaim],
+) -> Needs {
+    let objects: Vec<&Object> = components.iter().flat_map(|c| &c.objects).collect();
+    let rendered: std::collections::BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| matches!(o, Object::PersistentVolumeClaim(_)))
+        .map(|o| o.name())
+        .collect();
+    // Claims these make are counted by their footprint or pools.
+    let makers: std::collections::BTreeSet<&str> = components
+        .iter()
+        .flat_map(|c| &c.helm)
+        .map(|r| r.release.as_str())
+        .chain(
+            objects
+                .iter()
+                .filter(|o| matches!(o, Object::Custom(c) if c.kind == "Tenant"))
+                .map(|o| o.name()),
+        )
+        .collect();
+    let member = |user: &str| spec.users.iter().any(|u| u.eq_ignore_ascii_case(user));
+    let mut n = Needs::default();
+    for claim in existing {
+        let counted = match &claim.home_of {
+            Some(user) => member(user),
+            None => {
+                rendered.contains(claim.name.as_str())
+                    || claim.made_by.as_deref().is_some_and(|m| makers.contains(m))
+            }
+        };
+        if !counted {
+            n.pvcs += 1;
+            n.storage += q(&claim.storage);
+        }
+    }
+    n
+}
+
 /// The quota's hard limits: the form's `quota` where given, else what the workspace
 /// itself needs.
 pub fn hard_limits(spec: &WorkspaceSpec, needs: &Needs) -> BTreeMap<String, Quantity> {
@@ -389,7 +450,11 @@ fn exposed(objects: &[&Object]) -> Exposed {
 }
 
 /// The workspace's tenancy objects, and the level its namespace enforces.
-pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> (Component, Level) {
+pub(crate) fn render(
+    spec: &WorkspaceSpec,
+    components: &[Component],
+    existing: &[ExistingClaim],
+) -> (Component, Level) {
     let ns = spec.namespace.to_string();
     let tenancy = &spec.cluster.tenancy;
     let meta = |name: &str| ObjectMeta {
@@ -398,7 +463,10 @@ pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> (Compone
         labels: Some(workspace_labels(&ns, "tenancy")),
         ..Default::default()
     };
-    let needs = needs(components);
+    let mut needs = needs(components);
+    let kept = kept_claims(spec, components, existing);
+    needs.pvcs += kept.pvcs;
+    needs.storage += kept.storage;
     let mut objects: Vec<Object> = Vec::new();
 
     objects.push(
