@@ -686,9 +686,55 @@ pub struct NamespaceRenderArgs {
     /// A GitOps tree for Argo CD as well.
     #[command(flatten)]
     pub gitops: GitOpsArgs,
+    /// Where the credentials and ports of a deployed workspace come from.
+    #[command(flatten)]
+    pub source: RenderSource,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,
+}
+
+/// Where a render takes the facts of a workspace that may already be deployed. Without
+/// a cluster the bundle is for a new workspace (credentials.yaml's, or drawn now), and
+/// maia says so: applied over a deployed one it would replace its passwords and keys.
+#[derive(Debug, Args, Clone)]
+pub struct RenderSource {
+    /// Take the credentials and SSH ports from the cluster (found as kubectl finds it),
+    /// so the bundle matches the deployed workspace; implied by --kubeconfig or --context
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// Kubeconfig of the group's cluster (implies --from-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context of the group's cluster (implies --from-cluster)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace holding maia's state on the cluster (the credentials Secrets)
+    #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
+    pub state_namespace: String,
+}
+
+impl Default for RenderSource {
+    fn default() -> Self {
+        RenderSource {
+            from_cluster: false,
+            kubeconfig: None,
+            context: None,
+            state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
+        }
+    }
+}
+
+impl RenderSource {
+    /// The cluster to read, when one was asked for.
+    pub fn cluster(&self) -> Option<ClusterArgs> {
+        (self.from_cluster || self.kubeconfig.is_some() || self.context.is_some()).then(|| {
+            ClusterArgs {
+                kubeconfig: self.kubeconfig.clone(),
+                context: self.context.clone(),
+            }
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

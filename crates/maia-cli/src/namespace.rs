@@ -42,6 +42,7 @@ impl SecretSource for OsRandom {
     }
 }
 
+use maia_deploy::workspace::deploy::RenderFacts;
 pub use maia_deploy::workspace::folder::ConfigFolder;
 use maia_deploy::workspace::folder::{
     self, CredentialsFile, FolderCredentials, FolderPorts, PortsLedger, WriteReport,
@@ -124,11 +125,33 @@ pub fn render(
     regenerate: &[String],
     env_file: Option<&EnvFile>,
 ) -> Result<Rendered> {
-    let existing = FolderCredentials::new(folder, &spec).read()?;
+    render_from(spec, folder, source, regenerate, env_file, None)
+}
+
+/// [`render`] with the facts of the group's cluster (`--from-cluster`): its
+/// credentials and its members' ports win over credentials.yaml's, and new ports avoid
+/// every port the cluster's Services hold, so the bundle matches the deployed
+/// workspace. Without them the bundle is for a new workspace, and its summary says so.
+pub fn render_from(
+    spec: WorkspaceSpec,
+    folder: &ConfigFolder,
+    source: &mut dyn SecretSource,
+    regenerate: &[String],
+    env_file: Option<&EnvFile>,
+    facts: Option<&RenderFacts>,
+) -> Result<Rendered> {
+    let mut existing = FolderCredentials::new(folder, &spec).read()?;
     let mut ports = FolderPorts::read(folder);
+    if let Some(facts) = facts {
+        let file = existing.get_or_insert_default();
+        file.credentials = facts.credentials.clone();
+        file.ssh_ports.0.extend(facts.ports.kept.0.clone());
+        ports.avoid(&facts.ports.in_use);
+    }
     let allocated = allocate(spec, existing, &mut ports)?;
     let stale = allocated.ledger_stale;
-    let mut rendered = render_allocated(allocated, folder, source, regenerate, env_file)?;
+    let mut rendered =
+        render_allocated_from(allocated, folder, source, regenerate, env_file, facts)?;
     rendered.ledger = stale.then(|| LedgerWrite {
         ledger: ports.into_ledger(),
         path: folder.ledger_path(),
@@ -173,6 +196,17 @@ pub(crate) fn render_allocated(
     regenerate: &[String],
     env_file: Option<&EnvFile>,
 ) -> Result<Rendered> {
+    render_allocated_from(allocated, folder, source, regenerate, env_file, None)
+}
+
+fn render_allocated_from(
+    allocated: Allocated,
+    folder: &ConfigFolder,
+    source: &mut dyn SecretSource,
+    regenerate: &[String],
+    env_file: Option<&EnvFile>,
+    facts: Option<&RenderFacts>,
+) -> Result<Rendered> {
     let Allocated {
         spec,
         existing,
@@ -183,10 +217,13 @@ pub(crate) fn render_allocated(
     for key in regenerate {
         kept.0.remove(key);
     }
-    let bundle = maia_render::workspace::render_with(&spec, &kept, source, &ports, env_file)?;
+    let claims = facts.map(|f| f.claims.as_slice()).unwrap_or_default();
+    let bundle =
+        maia_render::workspace::render_facts(&spec, &kept, source, &ports, env_file, claims)?;
     // A credentials.yaml that exists but lacks a key the bundle needs was damaged or
-    // hand-edited: drawing a new password silently would lock the workspace out.
-    if let Some(existing) = &existing {
+    // hand-edited: drawing a new password silently would lock the workspace out. With
+    // the cluster's facts, the cluster was asked instead (a key it lacks is new).
+    if let (Some(existing), None) = (&existing, facts) {
         let missing: Vec<&String> = bundle
             .credentials
             .0
@@ -221,7 +258,15 @@ pub(crate) fn render_allocated(
             });
         }
     }
-    let files = bundle_files(&spec, &bundle)?;
+    let mut files = bundle_files(&spec, &bundle)?;
+    if facts.is_none() {
+        // Without the cluster, nothing tells this bundle matches a deployed workspace.
+        for file in &mut files {
+            if file.path == std::path::Path::new("summary.md") {
+                file.text = maia_render::workspace::text::offline_warning(&spec) + &file.text;
+            }
+        }
+    }
     Ok(Rendered {
         dir: folder.group_dir(&spec.group_id),
         spec,
@@ -332,14 +377,34 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
         Some(&folder.group_dir(&loaded.spec.group_id)),
         args.refresh_env,
     )?;
-    let rendered = render(
+    let facts = match args.source.cluster() {
+        Some(cluster) => Some(cluster_facts(
+            &cluster,
+            &args.source,
+            &loaded.spec,
+            &folder,
+            env.as_ref(),
+        )?),
+        None => None,
+    };
+    let rendered = render_from(
         loaded.spec,
         &folder,
         &mut OsRandom,
         &args.regenerate,
         env.as_ref(),
+        facts.as_ref(),
     )
     .map_err(|e| in_form(e, &args.files.namespace_config_file))?;
+    if facts.is_none() {
+        eprintln!(
+            "warning: rendered without a cluster: this bundle is for a NEW workspace. If group {} \
+             is already deployed, its passwords, MinIO keys and SSH ports differ from these, and \
+             applying the bundle would replace them; render with --from-cluster (or --kubeconfig / \
+             --context) to take them from the cluster",
+            rendered.spec.group_id
+        );
+    }
     let mut report = write(&rendered)?;
     if let Some(tree) = &tree {
         let written = tree.write_group(&rendered.spec, &rendered.bundle, &rendered.files)?;
@@ -366,6 +431,45 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
         );
     }
     Ok(rendered)
+}
+
+/// Reads the group's credentials and SSH ports from its cluster (nothing is written
+/// there); credentials.yaml's credentials are overlaid with the cluster's.
+fn cluster_facts(
+    cluster: &crate::cli::ClusterArgs,
+    source: &crate::cli::RenderSource,
+    spec: &WorkspaceSpec,
+    folder: &ConfigFolder,
+    env: Option<&EnvFile>,
+) -> Result<RenderFacts> {
+    crate::deploy::install_crypto();
+    let file = FolderCredentials::new(folder, spec)
+        .read()?
+        .map(|f| f.credentials);
+    let connected = crate::deploy::connect(cluster)?;
+    let facts = crate::deploy::block_on(maia_deploy::workspace::deploy::render_facts(
+        &connected,
+        spec,
+        &source.state_namespace,
+        file.as_ref(),
+        env,
+    ))?;
+    if !facts.differing_credentials.is_empty() {
+        eprintln!(
+            "warning: {} differs from the cluster for {}; the cluster's values are used",
+            FolderCredentials::new(folder, spec).path().display(),
+            facts.differing_credentials.join(", ")
+        );
+    }
+    if !facts.recovered_credentials.is_empty() {
+        eprintln!(
+            "warning: secret/{} in {} lacks {}; taken from the workspace's Secrets (deploy to keep them there again)",
+            maia_deploy::workspace::facts::credentials_secret(spec.namespace.as_str()),
+            source.state_namespace,
+            facts.recovered_credentials.join(", ")
+        );
+    }
+    Ok(facts)
 }
 
 /// `maia namespace render`.
@@ -436,6 +540,9 @@ pub(crate) struct CompatArgs {
     /// Folder the bundle is written under (as DIR/<group_ID>/)
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) config_folder: PathBuf,
+    /// Where the credentials and ports of a deployed workspace come from.
+    #[command(flatten)]
+    pub(crate) source: crate::cli::RenderSource,
     #[command(flatten)]
     pub(crate) strictness: crate::cli::Strictness,
 }
@@ -453,6 +560,7 @@ pub(crate) fn run_compat(args: &CompatArgs, component: &str, what: &str) -> Resu
         regenerate: Vec::new(),
         refresh_env: false,
         gitops: Default::default(),
+        source: args.source.clone(),
         strictness: args.strictness,
     })?;
     let Some(commands) = install_commands(&rendered, component).filter(|c| !c.is_empty()) else {

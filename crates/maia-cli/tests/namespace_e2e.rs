@@ -727,3 +727,129 @@ fn secrets_only_applies_what_the_gitops_tree_leaves_out() {
         assert_eq!(fake.writes(), [], "a second --secrets-only writes nothing");
     }
 }
+
+#[test]
+fn a_render_for_a_deployed_group_takes_its_credentials_and_ports_from_the_cluster() {
+    use maia_deploy::workspace::folder::read_credentials;
+    let env = Env::new();
+    let form = env.form(
+        "group.yaml",
+        "E2e_Render",
+        &["alice@example.org", "bob@example.org"],
+    );
+    let deployed = env.dir.path().join("deployed");
+    let out = env.run(
+        "deploy",
+        &form,
+        &["--config-folder", deployed.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let kept = read_credentials(&deployed.join("E2e_Render"))
+        .unwrap()
+        .unwrap();
+    let live_ports = ports(&env.status("E2e_Render"));
+    assert_eq!(live_ports.len(), 2);
+
+    let render = |folder: &str, extra: &[&str]| {
+        let mut args = vec![
+            "namespace",
+            "render",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+        ];
+        let cluster = example("cluster-nginx.yaml");
+        let cluster = cluster.to_str().unwrap().to_string();
+        let mut args: Vec<String> = args.drain(..).map(str::to_string).collect();
+        args.push(cluster);
+        args.push("--config-folder".into());
+        args.push(folder.into());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.maia(&refs).output().unwrap()
+    };
+
+    // Into a new folder without a cluster: new passwords, and maia says so loudly.
+    let offline = render("offline", &[]);
+    assert!(offline.status.success(), "{}", text(&offline));
+    let said = String::from_utf8_lossy(&offline.stderr);
+    assert!(said.contains("NEW workspace"), "{said}");
+    let dir = env.dir.path().join("offline/E2e_Render");
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("this bundle is for a NEW workspace"),
+        "{summary}"
+    );
+    let drawn = read_credentials(&dir).unwrap().unwrap();
+    assert_ne!(
+        drawn.credentials.0.get("minio.secret_key"),
+        kept.credentials.0.get("minio.secret_key")
+    );
+
+    // With the cluster: its credentials and its members' ports, no warning.
+    let kubeconfig = env.kubeconfig.to_str().unwrap().to_string();
+    let online = render("online", &["--kubeconfig", &kubeconfig]);
+    assert!(online.status.success(), "{}", text(&online));
+    assert!(
+        !text(&online).contains("NEW workspace"),
+        "{}",
+        text(&online)
+    );
+    let dir = env.dir.path().join("online/E2e_Render");
+    let taken = read_credentials(&dir).unwrap().unwrap();
+    assert_eq!(taken.credentials, kept.credentials);
+    let mut ports_taken: Vec<u64> = taken.ssh_ports.0.values().map(|p| u64::from(*p)).collect();
+    let mut live = live_ports.clone();
+    ports_taken.sort();
+    live.sort();
+    assert_eq!(ports_taken, live);
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(!summary.contains("NEW workspace"), "{summary}");
+    // The bundle is the deployed one: the very files the deploy wrote.
+    fn files(dir: &Path, under: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, under, out);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path.strip_prefix(under).unwrap().to_path_buf(), text));
+            }
+        }
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    files(
+        &deployed.join("E2e_Render"),
+        &deployed.join("E2e_Render"),
+        &mut a,
+    );
+    files(&dir, &dir, &mut b);
+    a.sort();
+    b.sort();
+    assert!(a.len() > 5);
+    assert_eq!(a, b);
+
+    // The toolkit's entry point likewise (the cluster of KUBECONFIG with --from-cluster).
+    let mut compat = Command::cargo_bin("MAIA_create_JupyterHub_config").unwrap();
+    let out = compat
+        .args([
+            "--form",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            example("cluster-nginx.yaml").to_str().unwrap(),
+            "--config-folder",
+            "compat",
+            "--from-cluster",
+        ])
+        .env("KUBECONFIG", &env.kubeconfig)
+        .env("HOME", env.dir.path())
+        .env("PATH", &env.path)
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let compat = read_credentials(&env.dir.path().join("compat/E2e_Render"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(compat.credentials, kept.credentials);
+}

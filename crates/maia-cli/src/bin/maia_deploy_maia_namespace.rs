@@ -37,6 +37,10 @@ struct Args {
     /// Write the deployment script instead of deploying (needs no cluster)
     #[arg(long)]
     create_script: bool,
+    /// With --create-script: take the credentials and SSH ports from the cluster, so the
+    /// bundle matches the deployed workspace (implied by --kubeconfig or --context)
+    #[arg(long, requires = "create_script")]
+    from_cluster: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// Wait for each component to be ready before the next
@@ -84,6 +88,12 @@ fn run(args: Args) -> maia_cli::Result<()> {
         regenerate: Vec::new(),
         refresh_env: false,
         gitops: Default::default(),
+        source: maia_cli::cli::RenderSource {
+            from_cluster: args.from_cluster,
+            kubeconfig: args.cluster.kubeconfig,
+            context: args.cluster.context,
+            ..Default::default()
+        },
         strictness: args.strictness,
     })?;
     let script = namespace::write_namespace_script(&rendered, &args.config_folder)?;

@@ -167,7 +167,7 @@ pub async fn prepare<'c>(
     // Which credentials this run would draw, found before any write (the Lease
     // included): over an existing workspace they are recovered or the run stops.
     let (new_credentials, recovered_credentials) =
-        keep_existing(cluster, request, &mut kept, &facts).await?;
+        keep_existing(cluster, &Facts::of(request), &mut kept, &facts).await?;
     let mut lease = None;
     // The SSH Services are not applied with --secrets-only: no port is taken.
     if allocate && !request.secrets_only && facts.needs_allocation(&spec.users) {
@@ -309,17 +309,95 @@ impl SecretSource for Throwaway {
     }
 }
 
+/// What the facts of a workspace are read for.
+struct Facts<'a> {
+    spec: &'a WorkspaceSpec,
+    state_namespace: &'a str,
+    env_file: Option<&'a maia_render::workspace::EnvFile>,
+}
+
+impl<'a> Facts<'a> {
+    fn of(request: &'a Request) -> Facts<'a> {
+        Facts {
+            spec: &request.spec,
+            state_namespace: &request.state_namespace,
+            env_file: request.env_file.as_ref(),
+        }
+    }
+}
+
+/// What a render takes from the cluster (`maia namespace render --from-cluster`), so
+/// that its bundle matches the deployed workspace: read only, nothing is written.
+#[derive(Debug, Clone)]
+pub struct RenderFacts {
+    /// The credentials to render with: credentials.yaml's overlaid with the cluster's
+    /// (which win), plus those recovered from the workspace's live Secrets.
+    pub credentials: Credentials,
+    /// Keys neither holds, which the render draws (a new workspace, or a component
+    /// whose Secret was never applied).
+    pub new_credentials: Vec<String>,
+    /// Keys maia's store lacked and the workspace's Secrets held.
+    pub recovered_credentials: Vec<String>,
+    /// Keys whose value in credentials.yaml differs from the cluster's.
+    pub differing_credentials: Vec<String>,
+    /// The members' live SSH ports and every port the cluster's Services hold.
+    pub ports: super::facts::PortFacts,
+    /// The volume claims the namespace holds (the quota covers them).
+    pub claims: Vec<maia_render::workspace::tenancy::ExistingClaim>,
+}
+
+/// Reads what a render needs from the cluster: the group's credentials (its Secret in
+/// `state_namespace`, recovered from the workspace's Secrets where it lacks them, or
+/// an error when they are lost: see [`DeployError::CredentialsLost`]) and the SSH
+/// ports. Writes nothing, takes no Lease.
+pub async fn render_facts(
+    cluster: &Cluster,
+    spec: &WorkspaceSpec,
+    state_namespace: &str,
+    file_credentials: Option<&Credentials>,
+    env_file: Option<&maia_render::workspace::EnvFile>,
+) -> Result<RenderFacts> {
+    let store = ClusterCredentials {
+        cluster,
+        state_namespace: state_namespace.into(),
+        namespace: spec.namespace.to_string(),
+        group_id: spec.group_id.clone(),
+    };
+    let from_cluster = store.load().await?;
+    let (mut credentials, differing_credentials) = match file_credentials {
+        Some(file) => merge(file, &from_cluster),
+        None => (from_cluster, Vec::new()),
+    };
+    let ports = read_ports(cluster, spec).await?;
+    let facts = Facts {
+        spec,
+        state_namespace,
+        env_file,
+    };
+    let (new_credentials, recovered_credentials) =
+        keep_existing(cluster, &facts, &mut credentials, &ports).await?;
+    let claims = super::claims::read(cluster, spec.namespace.as_str()).await?;
+    Ok(RenderFacts {
+        claims,
+        credentials,
+        new_credentials,
+        recovered_credentials,
+        differing_credentials,
+        ports,
+    })
+}
+
 /// Finds (by a probe render) the credentials this run would draw. When the workspace
 /// is already there, each is recovered from its live Secrets into `kept`, or the run
 /// stops before any write: new passwords over existing data lock the group out.
 /// Returns the keys still to be drawn and those recovered.
 async fn keep_existing(
     cluster: &Cluster,
-    request: &Request,
+    request: &Facts<'_>,
     kept: &mut Credentials,
     facts: &super::facts::PortFacts,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let spec = &request.spec;
+    let spec = request.spec;
     // The ports only shape the SSH Services, never a credential: a preview will do.
     let preview = ports::allocate(
         &spec.users,
@@ -333,7 +411,7 @@ async fn keep_existing(
         kept,
         &mut recover::Probe::default(),
         &preview,
-        request.env_file.as_ref(),
+        request.env_file,
     )
     .map_err(|source| DeployError::Render {
         object: format!("workspace {}", spec.group_id),

@@ -456,6 +456,13 @@ impl<'a> FolderPorts<'a> {
         }
     }
 
+    /// Ports something outside the folder holds (the cluster's Services, when a render
+    /// reads them): allocation avoids them; the ledger does not record them.
+    pub fn avoid(&mut self, ports: &BTreeSet<u16>) {
+        let held = SshPorts(ports.iter().map(|p| (p.to_string(), *p)).collect());
+        self.index.add(&held);
+    }
+
     /// The ledger, with what [`FolderPorts::record`] added so far.
     pub fn ledger(&self) -> &PortsLedger {
         &self.ledger

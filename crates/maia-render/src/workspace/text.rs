@@ -342,6 +342,21 @@ fn summary<'a>(spec: &'a WorkspaceSpec, bundle: &'a Bundle) -> Summary<'a> {
     }
 }
 
+/// The head of `summary.md` when the bundle was rendered without the cluster: its
+/// credentials come from credentials.yaml or were drawn, so it is for a new workspace
+/// (or the one deployed from this very folder), and may not match one deployed before.
+pub fn offline_warning(spec: &WorkspaceSpec) -> String {
+    format!(
+        "> **Rendered without a cluster: this bundle is for a NEW workspace.** Its passwords, \
+         MinIO keys and SSH ports come from credentials.yaml or were drawn for it. If group \
+         {group} is already deployed, they differ from the workspace's, and applying this \
+         bundle would replace them (MySQL keeps its old password: the group would be locked \
+         out of its data). Render with `--from-cluster` (or `--kubeconfig` / `--context`) \
+         to take them from the cluster, or deploy with `maia namespace deploy`.\n\n",
+        group = spec.group_id
+    )
+}
+
 /// `summary.md`: what people read (URLs and SSH commands; raw values stay in
 /// summary.json).
 pub(crate) fn summary_markdown(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
