@@ -49,11 +49,49 @@ pub fn render(spec: &AppSpec, files: &MountFileContents) -> Result<Vec<Object>, 
     if let Some(svc) = service(spec) {
         objects.push(svc.into());
     }
-    objects.push(workload(spec));
+    let mut workload = workload(spec);
+    if let (Object::Deployment(d), Some(Object::ConfigMap(cm))) = (&mut workload, objects.first())
+        && let Some(template) = d.spec.as_mut().map(|s| &mut s.template)
+    {
+        // The mount files are mounted with subPath, which the kubelet never refreshes:
+        // a changed file must change the pod template for the Deployment to roll. (A
+        // Job's template cannot change; it reads the files it started with.)
+        template
+            .metadata
+            .get_or_insert_default()
+            .annotations
+            .get_or_insert_default()
+            .insert(CONFIG_CHECKSUM.into(), files_digest(cm));
+    }
+    objects.push(workload);
     if let Some(ing) = ingress(spec) {
         objects.push(ing.into());
     }
     Ok(objects)
+}
+
+/// On an app Deployment's pod template: a digest of its mount files' ConfigMap.
+pub const CONFIG_CHECKSUM: &str = "maia.cloud/config-checksum";
+
+/// `sha256:` and 16 hex digits of the ConfigMap's data (names and contents).
+fn files_digest(cm: &ConfigMap) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let text = cm.data.iter().flatten().map(|(k, v)| (k, v.as_bytes()));
+    let binary = cm
+        .binary_data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k, v.0.as_slice()));
+    for (name, content) in text.chain(binary) {
+        hasher.update((name.len() as u64).to_be_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((content.len() as u64).to_be_bytes());
+        hasher.update(content);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 fn meta(spec: &AppSpec, name: impl Into<String>) -> ObjectMeta {

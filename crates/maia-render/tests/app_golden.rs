@@ -280,3 +280,29 @@ fn compat_values_switch_on_the_charts_ingress_of_the_flavour_given() {
     assert_eq!(nginx["ingress"]["nginx"]["enabled"], true);
     assert!(nginx["ingress"].get("traefik").is_none());
 }
+
+#[test]
+fn a_changed_mount_file_rolls_the_deployment_that_mounts_it() {
+    // The files are mounted with subPath, which the kubelet never refreshes: only a
+    // changed pod template brings the new content.
+    let json = r#"{"namespace": "a", "chart_name": "b", "docker_image": "c", "deployment": true,
+                   "mount_files": {"cfg": ["c.txt", "/etc/c.txt"]}}"#;
+    let checksum = |content: &[u8]| {
+        render(json, &[("c.txt", content)])
+            .iter()
+            .find_map(|o| match o {
+                Object::Deployment(d) => d
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.template.metadata.as_ref())
+                    .and_then(|m| m.annotations.as_ref())
+                    .and_then(|a| a.get("maia.cloud/config-checksum"))
+                    .cloned(),
+                _ => None,
+            })
+    };
+    let first = checksum(b"hello").expect("the Deployment carries the files' digest");
+    assert_eq!(checksum(b"hello").unwrap(), first);
+    assert_ne!(checksum(b"hello, again").unwrap(), first);
+    assert!(!first.contains("hello"));
+}
