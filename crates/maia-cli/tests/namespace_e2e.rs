@@ -853,3 +853,67 @@ fn a_render_for_a_deployed_group_takes_its_credentials_and_ports_from_the_cluste
         .unwrap();
     assert_eq!(compat.credentials, kept.credentials);
 }
+
+#[test]
+fn plan_names_what_rolls_when_a_configured_secret_is_rotated() {
+    let env = Env::new();
+    let form = env.form("group.yaml", "E2e_Rotate", &["alice@example.org"]);
+    // A first plan: the configured secrets are not "to generate".
+    let plan = env.run("plan", &form, &[]);
+    let shown = text(&plan);
+    assert!(shown.contains("to generate"), "{shown}");
+    assert!(!shown.contains("keycloak.client_secret"), "{shown}");
+    assert!(!shown.contains("registry.password"), "{shown}");
+    let out = env.run("deploy", &form, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The Keycloak client secret and the registry password are rotated.
+    let rotated = env.dir.path().join("cluster-rotated.yaml");
+    let config = std::fs::read_to_string(example("cluster-nginx.yaml"))
+        .unwrap()
+        .replace("change-me-keycloak-client-secret", "rotated-client-secret")
+        .replace("change-me-registry-password", "rotated-registry-password");
+    std::fs::write(&rotated, config).unwrap();
+    let args = |verb: &str| {
+        vec![
+            "namespace".to_string(),
+            verb.into(),
+            "--namespace-config-file".into(),
+            form.display().to_string(),
+            "--cluster-config-file".into(),
+            rotated.display().to_string(),
+            "--skip-kubeflow".into(),
+        ]
+    };
+    let plan_args = args("plan");
+    let refs: Vec<&str> = plan_args.iter().map(String::as_str).collect();
+    let plan = env.maia(&refs).output().unwrap();
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let shown = text(&plan);
+    assert!(
+        shown.contains(
+            "~ rolls helm release oauth2-proxy (proxy pods) because secret/oauth2-proxy-credentials changed"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "~ rolls helm release jupyterhub-e2e-rotate (hub pods) because secret/jupyterhub-oauth changed"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("to generate"), "{shown}");
+    assert!(
+        !shown.contains("rotated-"),
+        "no secret in the plan: {shown}"
+    );
+    let deploy_args = args("deploy");
+    let refs: Vec<&str> = deploy_args.iter().map(String::as_str).collect();
+    let out = env.maia(&refs).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("rolled helm release oauth2-proxy (proxy pods)"),
+        "{}",
+        text(&out)
+    );
+}
