@@ -51,6 +51,7 @@ pub(crate) fn render(args: &FleetRenderArgs) -> ExitCode {
     match run(args) {
         Ok(fleet) => {
             fleet.print(args.output);
+            fleet.warn_new();
             ExitCode::from(fleet.exit_code())
         }
         Err(e) => ExitCode::from(report::error(&e)),
@@ -101,6 +102,28 @@ struct Entry {
     group: Option<(WorkspaceSpec, Option<CredentialsFile>)>,
     /// None until the group is rendered or has failed.
     result: Option<Result<Done>>,
+}
+
+impl Fleet {
+    /// A group rendered for the first time drew its credentials: its bundle is for a
+    /// new workspace, and would replace a deployed one's passwords and keys.
+    fn warn_new(&self) {
+        let new: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(&e.result, Some(Ok(d)) if d.status == Status::New))
+            .filter_map(|e| e.group.as_ref().map(|(spec, _)| spec.group_id.as_str()))
+            .collect();
+        if !new.is_empty() {
+            eprintln!(
+                "warning: rendered without a cluster, the bundles of {} are for NEW workspaces \
+                 (their credentials were drawn now); for a group already deployed, take its \
+                 credentials and ports from the cluster (`maia namespace render --from-cluster`, \
+                 or `maia fleet deploy`)",
+                new.join(", ")
+            );
+        }
+    }
 }
 
 /// The whole run.

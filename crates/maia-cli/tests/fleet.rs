@@ -745,3 +745,26 @@ fn gitops_flags_that_cannot_work_are_refused_before_anything_is_written() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("config folder"), "{stderr}");
 }
+
+#[test]
+fn groups_rendered_for_the_first_time_are_said_to_be_for_new_workspaces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    form(&forms, "a.yaml", "Group_A", &["alice@example.org"]);
+    let folder = tmp.path().join("out");
+    let (code, _, stderr) = fleet(&forms, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Group_A are for NEW workspaces"),
+        "{stderr}"
+    );
+    let summary = std::fs::read_to_string(folder.join("Group_A/summary.md")).unwrap();
+    assert!(
+        summary.contains("this bundle is for a NEW workspace"),
+        "{summary}"
+    );
+    // Rendered again from its credentials.yaml: nothing drawn, nothing to say.
+    let (code, _, stderr) = fleet(&forms, &folder, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("NEW workspaces"), "{stderr}");
+}
