@@ -917,3 +917,57 @@ fn plan_names_what_rolls_when_a_configured_secret_is_rotated() {
         text(&out)
     );
 }
+
+#[test]
+fn a_lost_credentials_secret_is_recovered_or_the_deploy_stops_with_exit_2() {
+    let env = Env::new();
+    let Some(fake) = &env.fake else {
+        return; // Deleting maia's state on a real cluster is not this suite's to do.
+    };
+    let runtime = env._runtime.as_ref().unwrap();
+    let form = env.form("group.yaml", "E2e_Lost", &["alice@example.org"]);
+    let out = env.run("deploy", &form, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let store = "/api/v1/namespaces/maia-system/secrets/maia-credentials-e2e-lost";
+    runtime.block_on(fake.remove(store));
+
+    // The plan says what it recovers, and the deploy keeps it again.
+    let plan = env.run("plan", &form, &[]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("missing from maia's store, recovered from the workspace's Secrets"),
+        "{}",
+        text(&plan)
+    );
+    assert!(!text(&plan).contains("to generate"), "{}", text(&plan));
+    let out = env.run("deploy", &form, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("recovered from the workspace's Secrets"),
+        "{}",
+        text(&out)
+    );
+    let plan = env.run("plan", &form, &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // Lost everywhere (MySQL's Secret too): exit 2 before any write, saying how.
+    runtime.block_on(fake.remove(store));
+    let mysql = runtime
+        .block_on(fake.objects("/api/v1/namespaces/e2e-lost/secrets"))
+        .into_iter()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .find(|n| n.starts_with("mysql"))
+        .unwrap();
+    runtime.block_on(fake.remove(&format!("/api/v1/namespaces/e2e-lost/secrets/{mysql}")));
+    fake.clear_requests();
+    let out = env.run("deploy", &form, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("workspace E2e_Lost already exists"), "{said}");
+    assert!(said.contains("mysql."), "{said}");
+    assert!(
+        said.contains("restore secret/maia-credentials-e2e-lost"),
+        "{said}"
+    );
+    assert_eq!(fake.writes(), [], "nothing was written");
+}

@@ -783,6 +783,23 @@ impl FakeCluster {
         stored
     }
 
+    /// Deletes the object at `path` (`/api/v1/namespaces/demo/secrets/name`) directly
+    /// in the fake API server, uncounted, as an admin's `kubectl delete` would.
+    ///
+    /// # Panics
+    ///
+    /// If the object does not exist or cannot be deleted.
+    pub async fn remove(&self, path: &str) {
+        let request = Request::delete(path)
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("a valid request");
+        let (code, body) = self.shared.send(request).await;
+        assert!(
+            code.is_success(),
+            "deleting {path} failed with {code}: {body}"
+        );
+    }
+
     /// The objects a LIST of `path` returns (`/api/v1/services`,
     /// `/apis/apps/v1/namespaces/demo/deployments?labelSelector=a%3Db`,
     /// `/api/v1/namespaces`, …), read directly from the fake API server, uncounted.
