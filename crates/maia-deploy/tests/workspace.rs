@@ -849,11 +849,13 @@ async fn credentials_lost_everywhere_over_existing_data_stop_the_deploy_before_a
 
 #[tokio::test]
 async fn a_first_deploy_draws_its_credentials_but_never_the_configured_ones() {
+    // Into a namespace that holds nothing of a workspace (one adopted on purpose).
     let c = cluster().await;
     c.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "brain-mri"}}))
         .await;
     let (_dir, tools) = tools();
-    let request = request(WorkspaceSpec::test(), &tools);
+    let mut request = request(WorkspaceSpec::test(), &tools);
+    request.adopt_namespace = true;
     let cluster_ = c.cluster();
     let prepared = prepare(&cluster_, &request, &mut CountingSource::default(), false)
         .await
