@@ -5,7 +5,8 @@
 //! would lock the group out of its own data. So before any write, a probe render
 //! finds which keys would be drawn and where each lands (its marker in a Secret's
 //! value); the live Secret of the same name holds the value to keep. What cannot be
-//! recovered stops the deploy.
+//! recovered stops the deploy, unless no Secret holding it was ever applied (a
+//! component added since): no data can depend on that one yet.
 
 use std::collections::{BTreeMap, BTreeSet};
 
