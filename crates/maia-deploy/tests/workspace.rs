@@ -1068,3 +1068,31 @@ async fn removing_a_member_keeps_their_home_in_the_quota_while_the_claim_stays()
     let reclaimed = quota(&c).await;
     assert_ne!(reclaimed["requests.storage"], with_both["requests.storage"]);
 }
+
+#[tokio::test]
+async fn a_home_grown_past_its_size_is_covered_by_the_quota() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    run(&c, &request).await.1.unwrap();
+    let before = quota(&c).await;
+    // Alice's home, expanded by an admin from 10Gi to 50Gi.
+    let mut home = home_claim("alice@example.org", "claim-alice-40example-2eorg");
+    home["spec"]["resources"]["requests"]["storage"] = json!("50Gi");
+    c.seed(home).await;
+    run(&c, &request).await.1.unwrap();
+    let after = quota(&c).await;
+    let gib = |v: &Value| {
+        v["requests.storage"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("Gi")
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(gib(&after), gib(&before) + 40, "{before} -> {after}");
+    assert_eq!(
+        after["persistentvolumeclaims"],
+        before["persistentvolumeclaims"]
+    );
+}

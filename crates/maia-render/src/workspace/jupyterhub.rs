@@ -144,7 +144,7 @@ const PROXY_REQUESTS: (&str, &str) = ("100m", "128Mi");
 /// The hub database's claim.
 const HUB_DB_SIZE: &str = "1Gi";
 /// Each member's home claim.
-const HOME_SIZE: &str = "10Gi";
+pub(crate) const HOME_SIZE: &str = "10Gi";
 
 /// A container's `resources` from (CPU, memory) requests and limits.
 pub(crate) fn resources(requests: (&str, &str), limits: (&str, &str)) -> serde_json::Value {

@@ -218,10 +218,21 @@ pub fn kept_claims(
     existing: &[ExistingClaim],
 ) -> Needs {
     let objects: Vec<&Object> = components.iter().flat_map(|c| &c.objects).collect();
-    let rendered: std::collections::BTreeSet<&str> = objects
+    // maia's own claims, by name, with the size they count at.
+    let rendered: BTreeMap<&str, i128> = objects
         .iter()
-        .filter(|o| matches!(o, Object::PersistentVolumeClaim(_)))
-        .map(|o| o.name())
+        .filter_map(|o| match o {
+            Object::PersistentVolumeClaim(c) => Some((
+                o.name(),
+                c.spec
+                    .as_ref()
+                    .and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+                    .map_or(0, |s| q(&s.0)),
+            )),
+            _ => None,
+        })
         .collect();
     // Claims these make are counted by their footprint or pools.
     let makers: std::collections::BTreeSet<&str> = components
@@ -238,16 +249,26 @@ pub fn kept_claims(
     let member = |user: &str| spec.users.iter().any(|u| u.eq_ignore_ascii_case(user));
     let mut n = Needs::default();
     for claim in existing {
+        let live = q(&claim.storage);
+        // The size it is counted at already, when it is counted.
         let counted = match &claim.home_of {
-            Some(user) => member(user),
-            None => {
-                rendered.contains(claim.name.as_str())
-                    || claim.made_by.as_deref().is_some_and(|m| makers.contains(m))
-            }
+            Some(user) => member(user).then(|| q(super::jupyterhub::HOME_SIZE)),
+            None => rendered.get(claim.name.as_str()).copied().or_else(|| {
+                // A chart's or the Tenant's: counted, at a size not known by name.
+                claim
+                    .made_by
+                    .as_deref()
+                    .is_some_and(|m| makers.contains(m))
+                    .then_some(live)
+            }),
         };
-        if !counted {
-            n.pvcs += 1;
-            n.storage += q(&claim.storage);
+        match counted {
+            // A claim grown since (volume expansion) holds more than it counts at.
+            Some(size) => n.storage += (live - size).max(0),
+            None => {
+                n.pvcs += 1;
+                n.storage += live;
+            }
         }
     }
     n
