@@ -412,11 +412,12 @@ async fn keep_existing(
         &mut recover::Probe::default(),
         &preview,
         request.env_file,
-    )
-    .map_err(|source| DeployError::Render {
-        object: format!("workspace {}", spec.group_id),
-        source,
-    })?;
+    );
+    // A workspace that cannot be rendered (a form quota below its needs, …) draws
+    // nothing: the render proper fails the same way and reports it as it should.
+    let Ok(probe) = probe else {
+        return Ok((Vec::new(), Vec::new()));
+    };
     let drawn = recover::drawn(&probe);
     if drawn.is_empty() {
         return Ok((Vec::new(), Vec::new()));
