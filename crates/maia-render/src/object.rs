@@ -1,5 +1,8 @@
 //! The Kubernetes objects maia renders, as one typed enum, and their serialisations.
 
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
@@ -81,6 +84,8 @@ objects! {
     NetworkPolicy(NetworkPolicy),
     Role(Role),
     RoleBinding(RoleBinding),
+    ValidatingAdmissionPolicy(ValidatingAdmissionPolicy),
+    ValidatingAdmissionPolicyBinding(ValidatingAdmissionPolicyBinding),
 }
 
 /// A custom resource: type information, metadata and the rest of its body.
@@ -104,7 +109,8 @@ impl Object {
         self.metadata().name.as_deref().unwrap_or_default()
     }
 
-    /// The object's namespace; `None` for a cluster-scoped object (a Namespace).
+    /// The object's namespace; `None` for a cluster-scoped object (a Namespace, a
+    /// workspace's admission policy).
     pub fn namespace(&self) -> Option<&str> {
         self.metadata().namespace.as_deref()
     }

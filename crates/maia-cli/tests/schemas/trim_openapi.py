@@ -26,6 +26,8 @@ ROOTS = [
     "io.k8s.api.networking.v1.NetworkPolicy",
     "io.k8s.api.rbac.v1.Role",
     "io.k8s.api.rbac.v1.RoleBinding",
+    "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicy",
+    "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
 ]
 PREFIX = "#/definitions/"
 

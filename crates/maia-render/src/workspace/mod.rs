@@ -15,6 +15,7 @@ mod addons;
 pub mod credentials;
 mod filebrowser;
 pub mod gitops;
+pub mod guard;
 mod ingress;
 mod jupyterhub;
 mod kubeflow;

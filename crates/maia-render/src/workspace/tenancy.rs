@@ -709,6 +709,8 @@ pub(crate) fn render(
         "ClusterRole",
         "admin",
     ));
+    // What the Role cannot except: the workspace's own objects, guarded by admission.
+    objects.extend(super::guard::render(spec, components));
 
     let level = enforce_level(spec, components);
     (
@@ -725,18 +727,16 @@ pub(crate) fn render(
 /// What members may do with kubectl in their namespace: run and manage their own
 /// workloads, Services, ConfigMaps, claims and Jobs; create (not read) Secrets, since
 /// the namespace's Secrets hold the registry's and the charts' credentials; nothing on
-/// roles, bindings, quotas, limits or network policies.
+/// roles, bindings, quotas, limits or network policies. The workspace's own objects
+/// among them are guarded by the admission policy of [`super::guard`], which sees only
+/// whole objects: so no `deletecollection`, no `deployments/scale` (a Scale carries no
+/// labels; `kubectl patch` scales a member's own Deployment), and ReplicaSets (their
+/// Deployments' business) read-only.
 pub fn member_rules() -> Vec<PolicyRule> {
     let all = [
-        "get",
-        "list",
-        "watch",
-        "create",
-        "update",
-        "patch",
-        "delete",
-        "deletecollection",
+        "get", "list", "watch", "create", "update", "patch", "delete",
     ];
+    let read = ["get", "list", "watch"];
     let rule = |group: &str, resources: &[&str], verbs: &[&str]| PolicyRule {
         api_groups: Some(vec![group.to_string()]),
         resources: Some(resources.iter().map(|r| r.to_string()).collect()),
@@ -760,16 +760,8 @@ pub fn member_rules() -> Vec<PolicyRule> {
             &["get", "list", "watch"],
         ),
         rule("", &["secrets"], &["create"]),
-        rule(
-            "apps",
-            &[
-                "deployments",
-                "statefulsets",
-                "replicasets",
-                "deployments/scale",
-            ],
-            &all,
-        ),
+        rule("apps", &["deployments", "statefulsets"], &all),
+        rule("apps", &["replicasets"], &read),
         rule("batch", &["jobs", "cronjobs"], &all),
     ]
 }
@@ -968,6 +960,72 @@ mod tests {
         let admins = named(&objects, "RoleBinding", "maia-admins");
         assert_eq!(admins["subjects"][0]["name"], "oidc:MAIA:admin");
         assert_eq!(admins["roleRef"]["kind"], "ClusterRole");
+    }
+
+    #[test]
+    fn members_get_nothing_the_admission_guard_cannot_check() {
+        // The guard sees whole objects with their labels: a Scale has none, a
+        // deletecollection is no one object, a debug container is a pod subresource.
+        let objects = tenancy_objects(&bundle(&WorkspaceSpec::test()));
+        let role = named(&objects, "Role", "maia-member");
+        let rules = role["rules"].as_array().unwrap();
+        let grants = |resource: &str, verb: &str| {
+            rules.iter().any(|r| {
+                r["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == resource)
+                    && r["verbs"].as_array().unwrap().iter().any(|v| v == verb)
+            })
+        };
+        for rule in rules {
+            assert!(
+                !rule["verbs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v == "deletecollection" || v == "*"),
+                "{rule}"
+            );
+            for r in rule["resources"].as_array().unwrap() {
+                let r = r.as_str().unwrap();
+                assert!(
+                    ![
+                        "deployments/scale",
+                        "statefulsets/scale",
+                        "replicasets/scale",
+                        "pods/ephemeralcontainers",
+                        "pods/eviction",
+                        "serviceaccounts",
+                        "serviceaccounts/token",
+                        "*"
+                    ]
+                    .contains(&r),
+                    "{r}"
+                );
+            }
+        }
+        for verb in ["create", "update", "patch", "delete"] {
+            assert!(!grants("replicasets", verb), "{verb} replicasets");
+        }
+        // What researchers need stays: their own apps, their shells and logs.
+        for resource in [
+            "pods",
+            "persistentvolumeclaims",
+            "services",
+            "configmaps",
+            "deployments",
+            "jobs",
+        ] {
+            for verb in ["create", "update", "patch", "delete", "get", "list"] {
+                assert!(grants(resource, verb), "{verb} {resource}");
+            }
+        }
+        for resource in ["pods/exec", "pods/attach", "pods/portforward"] {
+            assert!(grants(resource, "create"), "{resource}");
+        }
+        assert!(grants("pods/log", "get"));
     }
 
     #[test]
