@@ -103,7 +103,12 @@ pub(crate) async fn delete_owned(
         let object = ObjectRef {
             kind: kind.kind.to_string(),
             name: name.clone(),
-            namespace: scope.namespace.clone(),
+            // A workspace's cluster-scoped objects (its admission guard) have none.
+            namespace: if kind.namespaced {
+                scope.namespace.clone()
+            } else {
+                String::new()
+            },
         };
         if *kind == kinds::PVC && !delete_volumes {
             kept.push(Inventory::entry(&kind.kind, &name));

@@ -32,9 +32,9 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use k8s_openapi::api::{
-    apps::v1 as apps, authorization::v1 as authorization, batch::v1 as batch,
-    coordination::v1 as coordination, core::v1 as core, networking::v1 as networking,
-    rbac::v1 as rbac, storage::v1 as storage,
+    admissionregistration::v1 as admission, apps::v1 as apps, authorization::v1 as authorization,
+    batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
+    networking::v1 as networking, rbac::v1 as rbac, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use kube::core::ObjectMeta;
@@ -280,6 +280,8 @@ const BUILTIN: &[ApiKind] = &[
     builtin::<coordination::Lease>(),
     builtin::<rbac::Role>(),
     builtin::<rbac::RoleBinding>(),
+    builtin::<admission::ValidatingAdmissionPolicy>(),
+    builtin::<admission::ValidatingAdmissionPolicyBinding>(),
     builtin::<authorization::SelfSubjectAccessReview>(),
     builtin::<apiextensions::CustomResourceDefinition>(),
 ];
@@ -452,6 +454,8 @@ struct Shared {
     /// Resource versions and uids of namespaces.
     counter: AtomicU64,
     installed: Mutex<Vec<ApiKind>>,
+    /// Built-in kinds discovery leaves out ([`FakeCluster::withdraw`]).
+    withdrawn: Mutex<Vec<ApiKind>>,
     denials: Mutex<Vec<Denial>>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
@@ -494,8 +498,10 @@ impl Shared {
     /// The kinds API discovery lists: the built-in ones and the installed custom ones.
     fn served(&self) -> Vec<ApiKind> {
         let installed = self.installed.lock().unwrap();
+        let withdrawn = self.withdrawn.lock().unwrap();
         BUILTIN
             .iter()
+            .filter(|k| !withdrawn.contains(k))
             .chain(CUSTOM.iter().filter(|k| installed.contains(k)))
             .copied()
             .collect()
@@ -541,6 +547,7 @@ impl FakeCluster {
             namespaces: Mutex::default(),
             counter: AtomicU64::new(0),
             installed: Mutex::default(),
+            withdrawn: Mutex::default(),
             denials: Mutex::default(),
             requests: Mutex::default(),
             faults: Mutex::default(),
@@ -694,6 +701,22 @@ impl FakeCluster {
         if !installed.contains(k) {
             installed.push(*k);
         }
+    }
+
+    /// API discovery no longer lists this built-in kind, as on an older cluster
+    /// (e.g. `admissionregistration.k8s.io/v1` `ValidatingAdmissionPolicy` before 1.30).
+    ///
+    /// # Panics
+    ///
+    /// If discovery does not list the kind.
+    pub fn withdraw(&self, api_version: &str, kind: &str) {
+        let Some(k) = BUILTIN
+            .iter()
+            .find(|k| k.kind == kind && k.api_version() == api_version)
+        else {
+            panic!("the fake cluster's discovery lists no {api_version} {kind}");
+        };
+        self.shared.withdrawn.lock().unwrap().push(*k);
     }
 
     /// Access reviews (`SelfSubjectAccessReview`) for this verb on this resource of

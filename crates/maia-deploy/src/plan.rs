@@ -416,6 +416,13 @@ pub(crate) struct LiveFacts {
     pub(crate) unlabelled: BTreeMap<String, Value>,
 }
 
+/// Whether a cluster-scoped object, listed with a scope's labels, is the scope's own:
+/// its Namespace, or an object whose instance label names that namespace.
+pub(crate) fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
+    object["metadata"]["name"] == *namespace
+        || object["metadata"]["labels"][maia_render::labels::INSTANCE] == *namespace
+}
+
 /// Reads what a plan needs: whether the namespace exists, one LIST per kind with the
 /// scope's labels, and a GET for each rendered object the LIST did not return.
 pub(crate) async fn gather(
@@ -436,8 +443,9 @@ pub(crate) async fn gather(
     )
     .await?
     .into_iter()
-    // Cluster-scoped kinds are listed cluster-wide: keep this scope's own.
-    .filter(|(k, v)| k.namespaced || v["metadata"]["name"] == *namespace)
+    // Cluster-scoped kinds are listed cluster-wide: keep this scope's own (its
+    // Namespace, and what is labelled as the workspace's: its admission policy).
+    .filter(|(k, v)| k.namespaced || owned_cluster_object(v, namespace))
     .collect();
     let mut unlabelled = BTreeMap::new();
     for object in objects {

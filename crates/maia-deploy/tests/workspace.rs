@@ -292,10 +292,12 @@ async fn ssh_ports_avoid_node_ports_of_other_namespaces_and_users_keep_theirs() 
             // The quota grows by a member's server and home; SSH opens for them.
             "resourcequota/maia-quota",
             "networkpolicy/maia-outside-to-carol-40example-2eorg-ssh",
+            // The guard learns their server's and home's names.
+            "validatingadmissionpolicy/maia-workspace-guard-brain-mri",
             "service/jupyter-carol-40example-2eorg",
             "helm/jupyterhub-brain-mri",
         ],
-        "only the new member's Services, their SSH policy, the quota and the hub change"
+        "only the new member's Services, their SSH policy and guard, the quota and the hub change"
     );
 }
 
@@ -1095,4 +1097,107 @@ async fn a_home_grown_past_its_size_is_covered_by_the_quota() {
         after["persistentvolumeclaims"],
         before["persistentvolumeclaims"]
     );
+}
+
+/// The names of the admission guards (policies and bindings) on the cluster.
+async fn guards(c: &FakeCluster) -> (Vec<String>, Vec<String>) {
+    let names = |list: Vec<Value>| {
+        let mut names: Vec<String> = list
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    (
+        names(
+            c.objects("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies")
+                .await,
+        ),
+        names(
+            c.objects("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings")
+                .await,
+        ),
+    )
+}
+
+#[tokio::test]
+async fn each_workspace_owns_its_admission_guard_and_takes_it_away_with_it() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let a = WorkspaceSpec::test();
+    let mut b = WorkspaceSpec::test();
+    b.group_id = "Lung_CT".into();
+    b.namespace = "lung-ct".parse().unwrap();
+    b.subdomain = "lung-ct".parse().unwrap();
+    run(&c, &request(a.clone(), &tools)).await.1.unwrap();
+    run(&c, &request(b, &tools)).await.1.unwrap();
+    let both = vec![
+        "maia-workspace-guard-brain-mri".to_string(),
+        "maia-workspace-guard-lung-ct".to_string(),
+    ];
+    assert_eq!(guards(&c).await, (both.clone(), both));
+    let inventory = c
+        .objects("/api/v1/namespaces/brain-mri/configmaps")
+        .await
+        .into_iter()
+        .find(|m| m["metadata"]["name"] == "maia-workspace-inventory")
+        .unwrap();
+    let entries = inventory["data"].to_string();
+    assert!(
+        entries.contains("ValidatingAdmissionPolicy/maia-workspace-guard-brain-mri")
+            && entries.contains("ValidatingAdmissionPolicyBinding/maia-workspace-guard-brain-mri"),
+        "{entries}"
+    );
+
+    // The other group's guard, listed cluster-wide with the same labels, is neither
+    // planned as this workspace's nor pruned by it; its own is found again.
+    c.clear_requests();
+    run(&c, &request(a, &tools)).await.1.unwrap();
+    assert_eq!(c.writes(), [], "a second deploy writes nothing");
+
+    let cluster = c.cluster();
+    let entry = manage::find(&cluster, "brain-mri").await.unwrap();
+    manage::delete(
+        &cluster,
+        &entry,
+        None,
+        "maia-system",
+        false,
+        &mut |_e: Event| {},
+    )
+    .await
+    .unwrap();
+    let lung = vec!["maia-workspace-guard-lung-ct".to_string()];
+    assert_eq!(
+        guards(&c).await,
+        (lung.clone(), lung),
+        "only brain-mri's guard goes"
+    );
+}
+
+#[tokio::test]
+async fn preflight_says_when_the_cluster_cannot_guard_the_workspace() {
+    let c = cluster().await;
+    c.withdraw(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+    );
+    let (_dir, tools) = tools();
+    let (_, result) = run(&c, &request(WorkspaceSpec::test(), &tools)).await;
+    let Err(DeployError::Preflight { problems }) = result else {
+        panic!("expected preflight problems, got {result:?}");
+    };
+    let problem = problems
+        .iter()
+        .find(|p| p.message.contains("ValidatingAdmissionPolicy"))
+        .unwrap_or_else(|| panic!("{problems:#?}"));
+    assert_eq!(problem.check, "api");
+    assert!(
+        problem.message.contains("admissionregistration.k8s.io/v1"),
+        "{problem:?}"
+    );
+    assert!(problem.message.contains("members"), "{problem:?}");
+    assert!(problem.hint.contains("1.30"), "{problem:?}");
+    assert_eq!(c.writes(), [], "nothing was changed");
 }

@@ -131,17 +131,22 @@ pub(crate) async fn kinds(cluster: &Cluster) -> Result<KindTable> {
     Ok(table)
 }
 
-/// The workspace's scope and its objects in the namespace (one LIST per kind).
+/// The workspace's scope and its objects (one LIST per kind): those in the namespace,
+/// and its cluster-scoped ones (the admission guard) but the Namespace itself.
 async fn owned_objects(cluster: &Cluster, ns: &str) -> Result<(Scope, Vec<(Kind, Value)>)> {
     let scope = scope(ns, kinds(cluster).await?);
-    let namespaced: Vec<Kind> = scope
+    let listed: Vec<Kind> = scope
         .kinds
         .kinds()
         .iter()
-        .filter(|k| k.namespaced)
+        .filter(|k| **k != kinds::NAMESPACE)
         .cloned()
         .collect();
-    let found = live::list_kinds(cluster, Some(ns), &namespaced, &scope.selector()).await?;
+    let found = live::list_kinds(cluster, Some(ns), &listed, &scope.selector())
+        .await?
+        .into_iter()
+        .filter(|(k, v)| k.namespaced || crate::plan::owned_cluster_object(v, ns))
+        .collect();
     Ok((scope, found))
 }
 

@@ -56,6 +56,9 @@ pub(crate) fn is_reserved(namespace: &str) -> bool {
     maia_spec::names::is_reserved_for_workspaces(namespace)
 }
 
+/// The API of the admission policy guarding a workspace's own objects from its members.
+const ADMISSION_V1: &str = "admissionregistration.k8s.io/v1";
+
 /// Every (apiVersion, kind) a workspace may render, in apply order; the Traefik
 /// Middleware is listed in both API groups Traefik has used.
 pub(crate) fn wanted_kinds() -> Vec<(String, String)> {
@@ -66,6 +69,8 @@ pub(crate) fn wanted_kinds() -> Vec<(String, String)> {
         ("networking.k8s.io/v1", "NetworkPolicy"),
         ("rbac.authorization.k8s.io/v1", "Role"),
         ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        (ADMISSION_V1, "ValidatingAdmissionPolicy"),
+        (ADMISSION_V1, "ValidatingAdmissionPolicyBinding"),
         ("v1", "Secret"),
         ("v1", "ConfigMap"),
         ("v1", "PersistentVolumeClaim"),
@@ -139,6 +144,16 @@ pub(crate) async fn run(
                 }
             }
             "Tenant" | "Middleware" => {}
+            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding" => {
+                problems.push(Problem {
+                    check: "api",
+                    message: format!(
+                        "the cluster does not serve {kind} ({api_version}), which keeps members from deleting, changing or exec-ing into the workspace's own objects (its database and object store volumes, the hub)"
+                    ),
+                    hint: "upgrade the cluster to Kubernetes 1.30 or later (the API is GA there; maia targets 1.33)".into(),
+                    bad_input: false,
+                })
+            }
             _ => problems.push(Problem {
                 check: "api",
                 message: format!("the cluster does not serve {kind} ({api_version})"),
@@ -224,6 +239,15 @@ async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Prob
     ] {
         for verb in ["create", "patch", "list", "delete"] {
             wanted.push((verb, group, resource, Some(ns)));
+        }
+    }
+    // Cluster-scoped: the workspace's admission guard.
+    for resource in [
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+    ] {
+        for verb in ["create", "patch", "list", "delete"] {
+            wanted.push((verb, "admissionregistration.k8s.io", resource, None));
         }
     }
     if !spec.minimal {
