@@ -327,6 +327,20 @@ mod tests {
                 }
             }
             assert!(files.iter().any(|f| f.path.ends_with("application.yaml")));
+            // Argo CD keeps the members' guard too (cluster-scoped, with the tenancy).
+            let tenancy = files
+                .iter()
+                .find(|f| f.path.ends_with("02-tenancy.yaml"))
+                .unwrap_or_else(|| panic!("{name}: no tenancy manifest"));
+            for kind in [
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
+            ] {
+                assert!(
+                    tenancy.text.contains(&format!("kind: {kind}\n")),
+                    "{name}: {kind}"
+                );
+            }
             // Argo CD replaces a changed setup Job, as maia does.
             let jobs: Vec<&BundleFile> = files
                 .iter()
