@@ -196,11 +196,16 @@ fn deploy_plan_status_and_delete_a_workspace() {
         "{shown}"
     );
     assert!(!shown.contains("change-me"), "{shown}");
+    // The members' guard learns the new member's server and home.
+    assert!(
+        shown.contains("~ validatingadmissionpolicy/maia-workspace-guard-e2e-brain  update"),
+        "{shown}"
+    );
     assert!(
         shown
             .trim_end()
-            // The quota and the workspace record (its members) change.
-            .ends_with("Plan: 3 to create, 2 to change, 0 to prune, 53 unchanged. Charts: 0 to install, 1 to upgrade."),
+            // The quota, the workspace record (its members) and the guard change.
+            .ends_with("Plan: 3 to create, 3 to change, 0 to prune, 54 unchanged. Charts: 0 to install, 1 to upgrade."),
         "{shown}"
     );
 

@@ -365,6 +365,21 @@ pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> Vec<Obje
                 "request.resource.resource + '/' + request.name + ': members\\' pods run as the service account default only; the others of {who} hold its rights'"
             ),
         ),
+        // A token Secret a member creates for a service account is filled in by the
+        // cluster: the hub's token, mountable like any Secret.
+        validation(
+            "!(request.operation == 'CREATE' && request.resource.resource == 'secrets') || !has(object.type) || object.type != 'kubernetes.io/service-account-token'",
+            format!(
+                "'secret ' + request.name + ': members may not create service account tokens in {who}'"
+            ),
+        ),
+        // A claim cloned from the workspace's is a copy of its data.
+        validation(
+            "!(request.operation == 'CREATE' && request.resource.resource == 'persistentvolumeclaims') || ((!has(object.spec.dataSource) || !variables.owned_claims.exists(p, object.spec.dataSource.name.matches(p))) && (!has(object.spec.dataSourceRef) || !variables.owned_claims.exists(p, object.spec.dataSourceRef.name.matches(p))))",
+            format!(
+                "'persistentvolumeclaim ' + request.name + ' would copy a volume claim of {who}'"
+            ),
+        ),
         validation(
             "!variables.writes_pod_spec || !has(variables.pod_spec.volumes) || !variables.pod_spec.volumes.exists(v, has(v.persistentVolumeClaim) && variables.owned_claims.exists(p, v.persistentVolumeClaim.claimName.matches(p)))",
             format!(
@@ -385,6 +400,7 @@ pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> Vec<Obje
                         &["CONNECT"],
                     ),
                     rule(&["", "apps", "batch"], &POD_TEMPLATE_RESOURCES, &["CREATE"]),
+                    rule(&[""], &["secrets", "persistentvolumeclaims"], &["CREATE"]),
                 ]),
                 ..Default::default()
             }),
@@ -551,6 +567,14 @@ mod tests {
                     "{scenario}: CREATE {resource}"
                 );
             }
+            // A service account's token Secret, a clone of the workspace's claims.
+            assert!(rule_for("CREATE", "secrets"), "{scenario}");
+            assert!(rule_for("CREATE", "persistentvolumeclaims"), "{scenario}");
+            let validations = policy["spec"]["validations"].to_string();
+            assert!(validations.contains("kubernetes.io/service-account-token"));
+            assert!(validations.contains("object.spec.dataSourceRef.name.matches(p)"));
+            assert!(validations.contains("variables.pod_spec.serviceAccountName"));
+            assert!(validations.contains("v.persistentVolumeClaim.claimName.matches(p)"));
             assert!(!rule_for("CREATE", "configmaps"), "{scenario}");
         }
     }
