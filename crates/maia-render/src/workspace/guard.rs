@@ -322,7 +322,7 @@ pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> Vec<Obje
         // DELETE and UPDATE carry the object as it is: its labels say whose it is.
         variable(
             "old_labels",
-            "oldObject != null && has(oldObject.metadata) && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}".into(),
+            "(request.operation in ['UPDATE', 'DELETE'] && has(oldObject.metadata.labels)) ? oldObject.metadata.labels : {}".into(),
         ),
         variable(
             "owned",
@@ -331,7 +331,7 @@ pub(crate) fn render(spec: &WorkspaceSpec, components: &[Component]) -> Vec<Obje
         variable(
             "writes_pod_spec",
             format!(
-                "request.operation in ['CREATE', 'UPDATE'] && request.subResource == '' && request.resource.resource in {template_resources} && object != null"
+                "request.operation in ['CREATE', 'UPDATE'] && request.subResource == '' && request.resource.resource in {template_resources}"
             ),
         ),
         variable(
