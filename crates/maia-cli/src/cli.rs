@@ -781,7 +781,12 @@ pub(crate) enum AppCommand {
     /// Show an app: ready or not and why, time left for Jobs, ports, ingress URLs
     #[command(after_help = "Examples:\n  \
             maia app status jupyterlab-1-v1 -n demo\n  \
-            maia app status jupyterlab-1-v1 -n demo -o yaml")]
+            maia app status jupyterlab-1-v1 -n demo -o yaml\n\n\
+            Ready means it serves: every object its inventory lists exists, its Deployment \
+            is available or its Job's pod runs and is ready, and its volumes are bound (or wait \
+            for their first consumer). A Job that has finished or whose allocation time is over \
+            is not ready.\n\n\
+            Exit codes: 0 ready, 1 not ready (or no such app), 2 error.")]
     Status(StatusArgs),
     /// List the apps maia deployed in a namespace (or in all with -A)
     #[command(after_help = "Examples:\n  maia app list -n demo\n  maia app list -A -o json")]

@@ -485,22 +485,22 @@ fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Res
                 "REASON".into(),
             ]];
             for a in apps {
-                let (workload, ready, left, reason) = match &a.workload {
+                // READY is the app's verdict (every object there and ready), REASON
+                // the first thing that keeps it from serving.
+                let (workload, left) = match &a.workload {
                     Some(w) => (
                         format!("{}/{}", w.kind.to_ascii_lowercase(), w.name),
-                        if w.ready { "yes" } else { "no" },
                         w.seconds_left.map(left_text).unwrap_or_else(|| "-".into()),
-                        w.status.reason().unwrap_or("-").to_string(),
                     ),
-                    None => ("-".into(), "no", "-".into(), "no workload".into()),
+                    None => ("-".into(), "-".into()),
                 };
                 rows.push([
                     a.namespace.clone(),
                     a.name.clone(),
                     workload,
-                    ready.into(),
+                    if a.ready { "yes" } else { "no" }.into(),
                     left,
-                    reason,
+                    a.problems.first().cloned().unwrap_or_else(|| "-".into()),
                 ]);
             }
             print!("{}", table(&rows));
@@ -538,7 +538,29 @@ fn left_text(secs: i64) -> String {
 }
 
 fn status_text(a: &AppStatus) -> String {
-    let mut out = format!("app {} in namespace {}\n", a.name, a.namespace);
+    let mut out = format!(
+        "app {} in namespace {}: {}\n",
+        a.name,
+        a.namespace,
+        if a.ready { "ready" } else { "not ready" }
+    );
+    // What is gone (or cannot be told) first; the workload's and volumes' own reasons
+    // are on their lines below.
+    let own_line = |p: &str| {
+        let mut prefixes = a
+            .volumes
+            .iter()
+            .map(|v| format!("persistentvolumeclaim/{}: ", v.name))
+            .chain(
+                a.workload
+                    .iter()
+                    .map(|w| format!("{}/{}: ", w.kind.to_ascii_lowercase(), w.name)),
+            );
+        prefixes.any(|prefix| p.starts_with(&prefix))
+    };
+    for p in a.problems.iter().filter(|p| !own_line(p)) {
+        out.push_str(&format!("  {p}\n"));
+    }
     match &a.workload {
         Some(w) => {
             let state = match w.status.reason() {
@@ -574,8 +596,27 @@ fn status_text(a: &AppStatus) -> String {
     out
 }
 
-/// `maia app status`.
-pub(crate) fn status(args: &StatusArgs) -> Result<()> {
+/// `maia app status`: exit 0 when the app is ready, 1 when it is not (or is not
+/// there at all), 2 for bad input.
+pub(crate) fn status(args: &StatusArgs) -> ExitCode {
+    match show_status(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            report::error(&e);
+            // An app that is not there is not ready; any other failure (the cluster
+            // cannot be reached, access denied) says nothing of the app: 2, so a
+            // script can tell the two apart.
+            match e {
+                CliError::Deploy(DeployError::AppNotFound { .. }) => ExitCode::from(1),
+                _ => ExitCode::from(2),
+            }
+        }
+    }
+}
+
+/// Prints an app's status; true when it is ready.
+fn show_status(args: &StatusArgs) -> Result<bool> {
     let cluster = connect(&args.cluster)?;
     let namespace = args
         .namespace
@@ -593,7 +634,8 @@ pub(crate) fn status(args: &StatusArgs) -> Result<()> {
         }
         .into());
     }
-    print_statuses(&apps, args.output, true)
+    print_statuses(&apps, args.output, true)?;
+    Ok(apps[0].ready)
 }
 
 /// `maia app list`.

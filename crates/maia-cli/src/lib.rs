@@ -54,7 +54,8 @@ pub fn run() -> ExitCode {
         Command::App(AppCommand::Deploy(args)) => deploy::deploy(&args),
         // Plan has its own exit codes: 0 no change, 1 changes, 2 error.
         Command::App(AppCommand::Plan(args)) => return deploy::plan(&args),
-        Command::App(AppCommand::Status(args)) => deploy::status(&args),
+        // 0 ready, 1 not ready or not there, 2 error.
+        Command::App(AppCommand::Status(args)) => return deploy::status(&args),
         Command::App(AppCommand::List(args)) => deploy::list(&args),
         Command::App(AppCommand::Delete(args)) => deploy::delete(&args),
         Command::Config(ConfigCommand::Validate {

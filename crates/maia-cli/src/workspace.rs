@@ -427,7 +427,15 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
     match show_status(args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
-        Err(e) => ExitCode::from(crate::report::error(&e)),
+        Err(e) => {
+            crate::report::error(&e);
+            // A workspace that is not there is not ready; any other failure (the
+            // cluster cannot be reached, access denied) says nothing of it: 2.
+            match e {
+                CliError::Deploy(DeployError::WorkspaceNotFound(_)) => ExitCode::from(1),
+                _ => ExitCode::from(2),
+            }
+        }
     }
 }
 

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 struct Env {
     _runtime: tokio::runtime::Runtime,
     clusters: Vec<FakeCluster>,
+    /// Where each cluster is served, for requests made behind maia's back.
+    addrs: Vec<std::net::SocketAddr>,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
@@ -28,6 +30,7 @@ impl Env {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut clusters = Vec::new();
+        let mut addrs = Vec::new();
         let mut config = json!({"apiVersion": "v1", "kind": "Config",
             "current-context": contexts[0], "clusters": [], "contexts": [], "users": []});
         for context in contexts {
@@ -44,6 +47,7 @@ impl Env {
                 json!({"name": context, "context": {"cluster": context, "user": "u", "namespace": "demo"}}),
             );
             clusters.push(cluster);
+            addrs.push(addr);
         }
         config["users"] = json!([{"name": "u", "user": {"token": "not-a-secret"}}]);
         let kubeconfig = dir.path().join("kubeconfig");
@@ -51,9 +55,30 @@ impl Env {
         Env {
             _runtime: runtime,
             clusters,
+            addrs,
             dir,
             kubeconfig,
         }
+    }
+
+    /// Sends a request to the first cluster behind maia's back, as kubectl or a
+    /// controller would (a merge patch when there is a body); it must succeed.
+    fn request(&self, method: &str, path: &str, body: Option<Value>) {
+        use std::io::{Read, Write};
+        let addr = self.addrs[0];
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer not-a-secret\r\n\
+             Content-Type: application/merge-patch+json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     }
 
     fn maia(&self, args: &[&str]) -> Command {
@@ -310,8 +335,9 @@ fn wait_status_list_and_delete() {
         out.contains("persistentvolumeclaim/mysql-db-v1-mkg-claim-0 kept"),
         "{out}"
     );
+    // Its volume is kept, but nothing runs: not ready.
     let (code, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
-    assert_eq!(code, 0);
+    assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("no workload found") && out.contains("volume mysql-db-v1-mkg-claim-0"),
         "{out}"
@@ -398,7 +424,7 @@ fn status_explains_a_workload_that_is_not_ready_by_its_pod() {
         .assert()
         .success();
     let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "not ready: {err}");
     assert!(
         out.contains("deployment/mysql-db-v1-mkg: not ready: pod mysql-db-v1-mkg-0: container main: ImagePullBackOff"),
         "{out}"
@@ -486,7 +512,8 @@ fn status_tells_a_bound_volume_from_one_waiting_for_its_first_consumer() {
         .assert()
         .success();
     let (code, out, err) = run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
-    assert_eq!(code, 0, "{err}");
+    // No kubelet: the Deployment never becomes available.
+    assert_eq!(code, 1, "{err}");
     assert!(
         out.contains("  volume mysql-db-v1-mkg-claim-0: pending, waiting for its first consumer\n"),
         "{out}"
@@ -499,11 +526,162 @@ fn status_tells_a_bound_volume_from_one_waiting_for_its_first_consumer() {
         .maia(&["app", "deploy", "-f", p(&app)])
         .assert()
         .success();
-    let (_, out, _) = run(&mut bound.maia(&["app", "status", "mysql-db-v1"]));
+    let (code, out, _) = run(&mut bound.maia(&["app", "status", "mysql-db-v1"]));
+    assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("  volume mysql-db-v1-mkg-claim-0: bound\n"),
         "{out}"
     );
+}
+
+/// Exit 0 means the app serves: every object of its inventory is there and ready
+/// (issue 16: status said 0 for an app whose workload was not ready or gone).
+#[test]
+fn status_exits_0_only_when_every_object_the_app_owns_is_there_and_ready() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::Ready);
+    let app = env.app("app.json", |c| {
+        c["ingress"] = json!({"host": "db.example.org", "port": 3306})
+    });
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let status = || run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
+    let (code, out, err) = status();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("app mysql-db-v1 in namespace demo: ready\n"),
+        "{out}"
+    );
+
+    // Someone deletes its Service: the pod runs, but nobody reaches it.
+    env.request(
+        "DELETE",
+        "/api/v1/namespaces/demo/services/mysql-db-v1-mkg",
+        None,
+    );
+    let (code, out, _) = status();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("app mysql-db-v1 in namespace demo: not ready\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  service/mysql-db-v1-mkg is missing\n"),
+        "{out}"
+    );
+    let (code, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-o", "json"]));
+    assert_eq!(code, 1);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["ready"], false, "{shown}");
+    assert_eq!(shown["workload"]["ready"], true, "{shown}");
+    let (code, out, _) = run(&mut env.maia(&["app", "list"]));
+    assert_eq!(code, 0, "list lists: {out}");
+    assert_eq!(
+        out,
+        "NAMESPACE   NAME          WORKLOAD                     READY   TIME LEFT   REASON\n\
+         demo        mysql-db-v1   deployment/mysql-db-v1-mkg   no      -           service/mysql-db-v1-mkg is missing\n"
+    );
+
+    // A second deploy puts it back.
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    assert_eq!(status().0, 0);
+
+    // Its workload deleted behind maia's back: gone, not ready.
+    env.request(
+        "DELETE",
+        "/apis/apps/v1/namespaces/demo/deployments/mysql-db-v1-mkg",
+        None,
+    );
+    let (code, out, _) = status();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("deployment/mysql-db-v1-mkg is missing"),
+        "{out}"
+    );
+    let (_, out, _) = run(&mut env.maia(&["app", "list"]));
+    let row = out.lines().nth(1).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[..5], ["demo", "mysql-db-v1", "-", "no", "-"], "{out}");
+    assert!(
+        row.ends_with("   deployment/mysql-db-v1-mkg is missing"),
+        "{out}"
+    );
+}
+
+/// 1 says the app is not ready or not there; a cluster that cannot be asked is an
+/// error, 2, so a script never takes one for the other.
+#[test]
+fn status_of_an_app_on_a_cluster_that_cannot_be_reached_exits_2() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let (code, _, err) = run(&mut env.maia(&["app", "status", "nothing-here"]));
+    assert_eq!(code, 1, "no such app: {err}");
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let kubeconfig = env.dir.path().join("unreachable");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("http://{addr}"), "gone", "demo"),
+    )
+    .unwrap();
+    let (code, _, err) = run(&mut env.maia(&[
+        "app",
+        "status",
+        "mysql-db-v1",
+        "--kubeconfig",
+        p(&kubeconfig),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error: "), "{err}");
+}
+
+/// A Job is a time-limited app: it is ready while its pod runs and is ready, and no
+/// longer once it has finished (nothing serves) or its allocation time is over.
+#[test]
+fn a_time_limited_job_is_ready_while_its_pod_serves_and_not_once_it_finished() {
+    let env = Env::new(&["lab"], &["demo"]);
+    env.clusters[0].set_kubelet(Kubelet::Ready);
+    let app = env.app("job.json", |c| {
+        c["deployment"] = json!(false);
+        c["allocationTime"] = json!("2h");
+    });
+    env.maia(&["app", "deploy", "-f", p(&app)])
+        .assert()
+        .success();
+    let status = || run(&mut env.maia(&["app", "status", "mysql-db-v1"]));
+    let (code, out, err) = status();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("job/mysql-db-v1-mkg: ready"), "{out}");
+
+    let job = "/apis/batch/v1/namespaces/demo/jobs/mysql-db-v1-mkg/status";
+    env.request(
+        "PATCH",
+        job,
+        Some(json!({"status": {"active": 0, "ready": 0, "succeeded": 1,
+            "conditions": [{"type": "Complete", "status": "True"}]}})),
+    );
+    let (code, out, _) = status();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("job/mysql-db-v1-mkg: not ready: finished: its pod has ended"),
+        "{out}"
+    );
+
+    env.request(
+        "PATCH",
+        job,
+        Some(
+            json!({"status": {"succeeded": 0, "failed": 1, "conditions": [
+            {"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]}}),
+        ),
+    );
+    let (code, out, _) = status();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("past its deadline"), "{out}");
 }
 
 /// A kubeconfig pointing at an ordinary web server: the error says so (exit 2), without

@@ -208,3 +208,29 @@ fn status_help_documents_its_exit_codes() {
         "{help}"
     );
 }
+
+/// 1 says the workspace is not ready or not there; a cluster that cannot be asked is
+/// an error, 2, as the help says (it was 1: a script took an outage for "not ready").
+#[test]
+fn status_exits_1_for_a_workspace_that_is_not_there_and_2_when_the_cluster_cannot_be_asked() {
+    let env = Env::new(Kubelet::Ready);
+    let out = env.maia(&["namespace", "status", "No_Such_Group"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let kubeconfig = env.dir.path().join("unreachable");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("http://{addr}"), "gone", "default"),
+    )
+    .unwrap();
+    let out = env.maia(&[
+        "namespace",
+        "status",
+        "Brain_MRI",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

@@ -60,7 +60,8 @@ impl Kind {
 }
 
 pub(crate) const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
-pub(crate) const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
+/// `v1` `ConfigMap`.
+pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
 /// `v1` `PersistentVolumeClaim`.
 pub const PVC: Kind = Kind::of::<core::PersistentVolumeClaim>(true);
 /// `v1` `Service`.

@@ -100,3 +100,68 @@ fn a_pending_volume_is_judged_with_the_apps_pods() {
         ("Pending", &Status::Ready)
     );
 }
+
+/// An app is judged by its inventory: what it lists must be there, and without it
+/// maia cannot vouch for the app.
+#[test]
+fn an_app_is_ready_only_when_every_object_its_inventory_lists_is_there_and_ready() {
+    let meta = |name: &str| json!({"name": name, "namespace": "demo", "labels": labels("lab")});
+    let inventory = |entries: &str| {
+        (
+            kinds::CONFIG_MAP,
+            json!({"kind": "ConfigMap", "metadata": {"name": "maia-inventory-lab", "namespace": "demo",
+                "labels": {"app.kubernetes.io/managed-by": "maia", "app.kubernetes.io/instance": "lab",
+                    "app.kubernetes.io/component": "inventory"}},
+                "data": {"objects": entries}}),
+        )
+    };
+    let deployment = (
+        kinds::DEPLOYMENT,
+        json!({"kind": "Deployment", "metadata": meta("lab-mkg"),
+        "spec": {"replicas": 1}, "status": {"availableReplicas": 1, "updatedReplicas": 1,
+            "conditions": [{"type": "Available", "status": "True"}]}}),
+    );
+    let service = (
+        kinds::SERVICE,
+        json!({"kind": "Service", "metadata": meta("lab-mkg"), "spec": {"ports": []}}),
+    );
+    let listed = "Deployment/lab-mkg\nNamespace/demo\nService/lab-mkg\n";
+    let now = Timestamp::UNIX_EPOCH;
+
+    let apps = summarise(
+        &[deployment.clone(), service.clone(), inventory(listed)],
+        now,
+    );
+    assert_eq!(apps.len(), 1, "the inventory is no app of its own");
+    assert!(apps[0].ready, "{:?}", apps[0].problems);
+
+    let apps = summarise(&[deployment.clone(), inventory(listed)], now);
+    assert!(!apps[0].ready);
+    assert_eq!(apps[0].problems, ["service/lab-mkg is missing"]);
+
+    // Only the inventory left (its objects deleted behind maia's back).
+    let apps = summarise(&[inventory(listed)], now);
+    assert_eq!(
+        apps[0].problems,
+        [
+            "deployment/lab-mkg is missing",
+            "service/lab-mkg is missing"
+        ]
+    );
+
+    let apps = summarise(&[deployment, service], now);
+    assert!(!apps[0].ready);
+    assert!(
+        apps[0].problems[0].contains("ConfigMap maia-inventory-lab) is missing"),
+        "{:?}",
+        apps[0].problems
+    );
+
+    // A workspace's ConfigMap (no mkg name label, no app inventory) is no app.
+    let other = (
+        kinds::CONFIG_MAP,
+        json!({"kind": "ConfigMap", "metadata": {"name": "maia-workspace-record", "namespace": "brain-mri",
+            "labels": {"app.kubernetes.io/managed-by": "maia", "app.kubernetes.io/instance": "brain-mri"}}}),
+    );
+    assert!(summarise(&[other], now).is_empty());
+}
