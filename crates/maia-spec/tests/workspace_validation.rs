@@ -526,3 +526,47 @@ fn a_quota_in_the_form_is_checked_field_by_field() {
         assert_eq!(d.file.to_str(), Some("group.yaml"));
     }
 }
+
+/// z2jh 4 runs KubeSpawner 7, which names pods and labels them (`hub.jupyter.org/username`)
+/// its own new way: maia's member Services would select no pod. Refused, naming the
+/// file and field; a version maia does not know is taken with a warning.
+#[test]
+fn a_jupyterhub_chart_whose_names_maia_does_not_match_is_refused() {
+    for version in ["4.0.0", "4.1.0", "5.0.0", "4.0.0-0.dev.git.6700.h5a6b7c8d"] {
+        let m = format!("jupyterhub_chart_version: {version}\n");
+        let d = the_error(GROUP, NGINX, Some(&m), false);
+        assert_eq!(d.file.to_str(), Some("maia.yaml"), "{version}");
+        assert_eq!(d.path.to_string(), "jupyterhub_chart_version");
+        assert_eq!(d.location, Some((1, 27)), "{version}");
+        assert!(d.message.contains("KubeSpawner 7"), "{d}");
+        assert!(d.hint.as_deref().is_some_and(|h| h.contains("3.x")), "{d}");
+    }
+    for version in ["3.0.0", "3.1.0", "3.3.8"] {
+        let m = format!("jupyterhub_chart_version: {version}\n");
+        let w = load(GROUP, NGINX, Some(&m), false).unwrap();
+        assert!(w.warnings.is_empty(), "{version}: {:#?}", w.warnings);
+        assert_eq!(w.spec.maia.jupyterhub_chart_version, version);
+    }
+    for version in ["2.0.0", "latest"] {
+        let m = format!("jupyterhub_chart_version: {version}\n");
+        let w = load(GROUP, NGINX, Some(&m), false).unwrap();
+        let [d] = w.warnings.as_slice() else {
+            panic!("{version}: one warning expected: {:#?}", w.warnings)
+        };
+        assert_eq!(d.path.to_string(), "jupyterhub_chart_version");
+        assert!(d.message.contains("3.x"), "{d}");
+    }
+}
+
+/// The hub image carries KubeSpawner: z2jh's own hub image of 4.x or later with a
+/// 3.x chart names pods as KubeSpawner 7 does.
+#[test]
+fn a_hub_image_of_z2jh_4_is_refused() {
+    let c = format!("{NGINX}\nhub_image: quay.io/jupyterhub/k8s-hub\nhub_tag: 4.0.0\n");
+    let d = the_error(GROUP, &c, None, false);
+    assert_eq!(d.file.to_str(), Some("cluster.yaml"));
+    assert_eq!(d.path.to_string(), "hub_tag");
+    assert!(d.message.contains("KubeSpawner 7"), "{d}");
+    let c = format!("{NGINX}\nhub_image: quay.io/jupyterhub/k8s-hub\nhub_tag: 3.1.0\n");
+    assert!(load(GROUP, &c, None, false).is_ok());
+}

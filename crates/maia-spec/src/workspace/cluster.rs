@@ -555,6 +555,19 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
     };
 
     let hub_image = match (&c.hub_image, &c.hub_tag) {
+        // The hub image carries KubeSpawner: z2jh's own of 4.x or later is KubeSpawner 7.
+        (Some(image), Some(tag))
+            if image.rsplit('/').next() == Some("k8s-hub")
+                && super::maia::z2jh_major(&tag.text).is_some_and(|m| m >= 4) =>
+        {
+            issues
+                .error(
+                    root.key("hub_tag"),
+                    format!("hub image {image}:{}: {}", tag.text, super::maia::Z2JH_4),
+                )
+                .set_hint(super::maia::Z2JH_HINT);
+            None
+        }
         (Some(image), Some(tag)) => Some((image.clone(), tag.text.clone())),
         (None, None) => None,
         (Some(_), None) => {

@@ -33,7 +33,8 @@ pub(crate) struct MaiaConfig {
     /// FileBrowser image (with tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filebrowser_image: Option<String>,
-    /// Version of the jupyterhub/jupyterhub chart.
+    /// Version of the jupyterhub/jupyterhub chart: 3.x (z2jh 4 and later run KubeSpawner 7,
+    /// whose pod names maia's member Services do not select; refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jupyterhub_chart_version: Option<VersionText>,
     /// Version of the oauth2-proxy/oauth2-proxy chart.
@@ -87,6 +88,50 @@ fn image(issues: &mut Issues, path: FieldPath, value: &str, with_tag: bool) {
 fn tag(issues: &mut Issues, path: FieldPath, value: &str) {
     if let Err(e) = crate::names::check_image_tag(value) {
         issues.error(path, e);
+    }
+}
+
+/// The major version of a z2jh chart or hub image version (`4.0.0`, `v3.1.0`,
+/// `4.0.0-0.dev.git.…`); `None` when it does not start with one.
+pub(crate) fn z2jh_major(version: &str) -> Option<u64> {
+    let digits: String = version
+        .trim_start_matches('v')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Why z2jh 4 and later cannot run maia's workspaces, for the chart and the hub image.
+pub(crate) const Z2JH_4: &str = "z2jh 4 and later run KubeSpawner 7, which names and labels \
+    members' pods (`hub.jupyter.org/username`) another way than the names maia's member \
+    Services select: members could not reach their servers";
+/// The way out.
+pub(crate) const Z2JH_HINT: &str =
+    "use a 3.x version (KubeSpawner 6; maia is tested with the default, 3.1.0)";
+
+/// maia names members' Services as KubeSpawner 6 (z2jh 3.x) names their pods, and
+/// tells the hub the names it shortened through a KubeSpawner 6 subclass: a 4.x chart
+/// is refused; a version that is not 3.x is taken with a warning.
+fn jupyterhub_chart(issues: &mut Issues, path: FieldPath, version: &str) {
+    match z2jh_major(version) {
+        Some(3) => {}
+        Some(major) if major >= 4 => {
+            issues
+                .error(path, format!("jupyterhub chart {version}: {Z2JH_4}"))
+                .set_hint(Z2JH_HINT);
+        }
+        _ => {
+            issues
+                .warning(
+                    path,
+                    format!(
+                        "jupyterhub chart {version} is not a version maia knows: its member \
+                         names and the hub's values are made for z2jh 3.x (KubeSpawner 6)"
+                    ),
+                )
+                .set_hint(Z2JH_HINT);
+        }
     }
 }
 
@@ -189,6 +234,9 @@ pub(crate) fn check(c: &MaiaConfig) -> (MaiaSettings, Vec<Issue>) {
             tag(&mut issues, root.key(field), &v.0);
             *into = v.0.clone();
         }
+    }
+    if let Some(v) = &c.jupyterhub_chart_version {
+        jupyterhub_chart(&mut issues, root.key("jupyterhub_chart_version"), &v.0);
     }
     if c.maia_addons_version.is_some() {
         issues
