@@ -18,8 +18,8 @@ use maia_deploy::fake_tools::StandIns;
 use serde_json::Value;
 
 struct Env {
-    _runtime: tokio::runtime::Runtime,
-    _fake: FakeCluster,
+    runtime: tokio::runtime::Runtime,
+    fake: FakeCluster,
     addr: SocketAddr,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
@@ -50,8 +50,8 @@ impl Env {
         std::fs::create_dir(&tools).unwrap();
         let path = StandIns::write(&tools).unwrap().path();
         Env {
-            _runtime: runtime,
-            _fake: fake,
+            runtime,
+            fake,
             addr,
             dir,
             kubeconfig,
@@ -233,4 +233,135 @@ fn status_exits_1_for_a_workspace_that_is_not_there_and_2_when_the_cluster_canno
         kubeconfig.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+fn example(f: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/workspace")
+        .join(f)
+        .display()
+        .to_string()
+}
+
+/// A GitOps-managed workspace (`--gitops argocd` tree, `--secrets-only` deploy, the
+/// rest applied by Argo CD) is judged from the record the tree carries, and its charts,
+/// which Argo CD renders rather than helm installs, by the Argo CD Application (issue
+/// 16: it had no record, so status called it not deployed whatever its state).
+#[test]
+fn a_gitops_managed_workspace_is_judged_by_the_record_in_its_tree_and_argo_cd() {
+    let env = Env::new(Kubelet::Ready);
+    let folder = env.dir.path().join("out");
+    let folder_arg = folder.display().to_string();
+    let files = [
+        "--namespace-config-file".to_string(),
+        example("group.yaml"),
+        "--cluster-config-file".into(),
+        example("cluster-nginx.yaml"),
+        "--config-folder".into(),
+        folder_arg.clone(),
+    ];
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let render = env.maia(
+        &[
+            &["namespace", "render"][..],
+            &files,
+            &[
+                "--gitops",
+                "argocd",
+                "--repo-url",
+                "https://git.example.org/maia/fleet.git",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(render.status.success(), "{}", text(&render));
+    let deploy = env.maia(&[&["namespace", "deploy"][..], &files, &["--secrets-only"]].concat());
+    assert!(deploy.status.success(), "{}", text(&deploy));
+
+    // Argo CD applies the tree; the cluster's controllers make everything ready.
+    let manifests = folder.join("gitops/Brain_MRI/manifests");
+    let mut applied = 0;
+    for file in std::fs::read_dir(&manifests).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        for doc in text.split("\n---\n") {
+            let mut object: Value = yaml_serde::from_str(doc).unwrap();
+            let status = match object["kind"].as_str().unwrap() {
+                "Namespace" => continue,
+                "Deployment" => serde_json::json!({"observedGeneration": 100,
+                    "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+                    "conditions": [{"type": "Available", "status": "True"}]}),
+                "Job" => serde_json::json!({"succeeded": 1,
+                    "conditions": [{"type": "Complete", "status": "True"}]}),
+                "PersistentVolumeClaim" => serde_json::json!({"phase": "Bound"}),
+                "Tenant" => serde_json::json!({"currentState": "Initialized"}),
+                _ => Value::Null,
+            };
+            if !status.is_null() {
+                object["status"] = status;
+            }
+            env.runtime.block_on(env.fake.seed(object));
+            applied += 1;
+        }
+    }
+    assert!(applied > 10, "{applied} objects in the tree");
+
+    // No Application (yet): the charts cannot be vouched for, and status says why.
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(!shown.contains("inventory of it is missing"), "{shown}");
+    assert!(!shown.contains("no record"), "{shown}");
+    assert!(
+        shown.contains("Argo CD Application argocd/maia-brain-mri"),
+        "{shown}"
+    );
+    let components = json["components"].as_array().unwrap();
+    let mysql = components
+        .iter()
+        .find(|c| c["component"] == "mysql")
+        .unwrap();
+    assert_eq!(mysql["status"]["state"], "ready", "{mysql}");
+    let hub = components
+        .iter()
+        .find(|c| c["component"] == "jupyterhub")
+        .unwrap();
+    assert_eq!(
+        hub["urls"][0], "https://brain-mri.maia.example.org/",
+        "{hub}"
+    );
+    assert_eq!(json["users"][0]["email"], "alice@example.org", "{json}");
+
+    // Argo CD reports the Application synced and healthy: ready.
+    let application = |health: &str, sync: &str| {
+        serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "maia-brain-mri", "namespace": "argocd"},
+            "spec": {"project": "default"},
+            "status": {"sync": {"status": sync}, "health": {"status": health},
+                "resources": [{"kind": "Deployment", "name": "hub", "namespace": "brain-mri",
+                    "health": {"status": health, "message": "hub is not available"}}]}})
+    };
+    env.fake.install_crd("argoproj.io/v1alpha1", "Application");
+    env.runtime
+        .block_on(env.fake.seed(serde_json::json!({"apiVersion": "v1",
+        "kind": "Namespace", "metadata": {"name": "argocd"}})));
+    env.runtime
+        .block_on(env.fake.seed(application("Healthy", "Synced")));
+    let (code, shown, json) = env.status();
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(json["ready"], true);
+
+    // The hub's Deployment degraded: the chart components say so, exit 1.
+    env.delete("/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/maia-brain-mri");
+    env.runtime
+        .block_on(env.fake.seed(application("Degraded", "Synced")));
+    let (code, shown, _) = env.status();
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(
+        shown.contains("Deployment/hub: Degraded: hub is not available"),
+        "{shown}"
+    );
+
+    // A record in the tree: a plain deploy of the same workspace writes the same one.
+    let record = std::fs::read_to_string(manifests.join("01-namespace.yaml")).unwrap();
+    assert!(record.contains("name: maia-workspace-record"), "{record}");
+    assert!(!record.contains("kind: Secret"));
 }

@@ -288,7 +288,12 @@ const BUILTIN: &[ApiKind] = &[
 
 /// The custom resources the fake knows, each served only once its CRD is
 /// [installed](FakeCluster::install_crd).
-const CUSTOM: &[ApiKind] = &[Tenant::API, Middleware::API, LegacyMiddleware::API];
+const CUSTOM: &[ApiKind] = &[
+    Tenant::API,
+    Middleware::API,
+    LegacyMiddleware::API,
+    Application::API,
+];
 
 /// The kind of `apiVersion` and `kind`: a custom resource, a listed built-in, or any
 /// other built-in kube-fake-client knows.
@@ -443,6 +448,16 @@ custom_resource!(
     "middlewares"
 );
 
+custom_resource!(
+    /// An Argo CD `Application` (`argoproj.io/v1alpha1`, plural `applications`), whose
+    /// sync and health status a GitOps-managed workspace's status reads.
+    Application,
+    "argoproj.io",
+    "v1alpha1",
+    "Application",
+    "applications"
+);
+
 // ---------------------------------------------------------------------------------
 // The cluster.
 // ---------------------------------------------------------------------------------
@@ -538,6 +553,7 @@ impl FakeCluster {
             .with_resource::<Tenant>()
             .with_resource::<Middleware>()
             .with_resource::<LegacyMiddleware>()
+            .with_resource::<Application>()
             .with_status_subresource::<Tenant>()
             .build()
             .await
@@ -675,7 +691,8 @@ impl FakeCluster {
     }
 
     /// Installs the CRD of a custom resource the fake knows (`minio.min.io/v2` `Tenant`,
-    /// `traefik.io/v1alpha1` or `traefik.containo.us/v1alpha1` `Middleware`): from now
+    /// `traefik.io/v1alpha1` or `traefik.containo.us/v1alpha1` `Middleware`,
+    /// `argoproj.io/v1alpha1` `Application`): from now
     /// on discovery lists it and its paths are served. Until then, any request to them
     /// answers 404 (`the server could not find the requested resource`), like a cluster
     /// without the operator.

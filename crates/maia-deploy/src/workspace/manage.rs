@@ -170,9 +170,22 @@ pub async fn status(
         Err(DeployError::Forbidden { .. }) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let releases = match helm {
-        Some(h) => Some(h.list(ns).await?),
-        None => None,
+    // A workspace Argo CD applies (its record names the Application): its charts are
+    // Argo CD's, not helm releases, and are judged by the Application.
+    let argocd = objects
+        .iter()
+        .find(|(k, v)| {
+            *k == kinds::CONFIG_MAP
+                && v["metadata"]["name"] == maia_render::workspace::record::RECORD
+        })
+        .and_then(|(_, v)| maia_render::workspace::record::read_record(v))
+        .and_then(|r| r.argocd_application);
+    let charts = match &argocd {
+        Some(app) => Charts::ArgoCd(argocd_status(cluster, app).await?),
+        None => Charts::Helm(match helm {
+            Some(h) => Some(h.list(ns).await?),
+            None => None,
+        }),
     };
     let quota = match crate::quota::usage(cluster, ns).await {
         Ok(q) => q,
@@ -181,7 +194,100 @@ pub async fn status(
     };
     Ok(WorkspaceStatus {
         quota,
-        ..summarise(entry, &objects, &pods, releases.as_deref())
+        ..summarise(entry, &objects, &pods, &charts)
+    })
+}
+
+/// How a workspace's charts are judged.
+pub(crate) enum Charts {
+    /// Installed by helm: its releases (`None` when helm could not be asked).
+    Helm(Option<Vec<crate::tools::DeployedRelease>>),
+    /// Rendered and applied by Argo CD: the state of its Application.
+    ArgoCd(Status),
+}
+
+impl Charts {
+    /// The state of one chart's release.
+    fn judge(&self, release: &str) -> Status {
+        match self {
+            Charts::Helm(releases) => judge_release(release, releases.as_deref()),
+            Charts::ArgoCd(state) => match state {
+                Status::Ready => Status::Ready,
+                Status::InProgress(r) => Status::InProgress(format!("chart {release}: {r}")),
+                Status::Failed(r) => Status::Failed(format!("chart {release}: {r}")),
+            },
+        }
+    }
+}
+
+/// The kind of Argo CD's Applications.
+fn application_kind() -> Kind {
+    Kind {
+        kind: "Application".into(),
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        plural: "applications".into(),
+        namespaced: true,
+    }
+}
+
+/// The state of the Argo CD Application that applies a workspace: ready when synced
+/// and healthy; otherwise why, with the first resource that is not healthy. An
+/// Application (or Argo CD) that is not there fails; one maia may not read is not
+/// checked, so the workspace is not called ready.
+async fn argocd_status(
+    cluster: &Cluster,
+    app: &maia_render::workspace::record::ArgoCdApplication,
+) -> Result<Status> {
+    let what = format!("Argo CD Application {}/{}", app.namespace, app.name);
+    let found = live::api(cluster, Some(&app.namespace), &application_kind())
+        .get_opt(&app.name)
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", what.clone()));
+    let object = match found {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            return Ok(Status::Failed(format!(
+                "{what} not found (Argo CD applies the workspace: apply its application.yaml or the ApplicationSet)"
+            )));
+        }
+        Err(DeployError::Forbidden { .. }) => {
+            return Ok(Status::InProgress(format!(
+                "{what} not checked: you may not read it"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let value = live::to_value(&application_kind(), &object)?;
+    let status = &value["status"];
+    let sync = status["sync"]["status"].as_str().unwrap_or("Unknown");
+    let health = status["health"]["status"].as_str().unwrap_or("Unknown");
+    if sync == "Synced" && health == "Healthy" {
+        return Ok(Status::Ready);
+    }
+    let detail = status["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["health"]["status"]
+                .as_str()
+                .is_some_and(|h| h != "Healthy")
+        })
+        .map(|r| {
+            format!(
+                " ({}/{}: {}: {})",
+                r["kind"].as_str().unwrap_or_default(),
+                r["name"].as_str().unwrap_or_default(),
+                r["health"]["status"].as_str().unwrap_or_default(),
+                r["health"]["message"].as_str().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let reason = format!("{what} is {sync} and {health}{detail}");
+    Ok(match health {
+        "Degraded" | "Missing" => Status::Failed(reason),
+        _ => Status::InProgress(reason),
     })
 }
 
@@ -276,7 +382,7 @@ pub(crate) fn summarise(
     entry: &WorkspaceEntry,
     objects: &[(Kind, Value)],
     pods: &[Value],
-    releases: Option<&[crate::tools::DeployedRelease]>,
+    charts: &Charts,
 ) -> WorkspaceStatus {
     use maia_render::workspace::record::{RECORD, read_record};
     let named = |name: &str| {
@@ -316,7 +422,7 @@ pub(crate) fn summarise(
                     }
                 }
                 for release in &c.helm_releases {
-                    let state = judge_release(release, releases);
+                    let state = charts.judge(release);
                     if !state.is_ready() {
                         slot.problems.push(state);
                     }
@@ -358,6 +464,10 @@ pub(crate) fn summarise(
                 }
                 push(slot, object, judge(kind, value, pods));
             }
+            let releases = match charts {
+                Charts::Helm(releases) => releases.as_deref(),
+                Charts::ArgoCd(_) => None,
+            };
             for release in releases.unwrap_or_default() {
                 let component = match release.name.as_str() {
                     "oauth2-proxy" => "oauth2_proxy",

@@ -100,6 +100,11 @@ fn charts(bundle: &Bundle) -> Vec<(String, &HelmRelease)> {
         .collect()
 }
 
+/// The name of a group's Application (the ApplicationSet names it the same).
+pub fn application_name(spec: &WorkspaceSpec) -> String {
+    format!("maia-{}", spec.namespace)
+}
+
 /// The Argo CD Application of one group's tree.
 pub fn application(spec: &WorkspaceSpec, bundle: &Bundle, git: &GitOps) -> Object {
     let namespace = spec.namespace.to_string();
@@ -107,7 +112,7 @@ pub fn application(spec: &WorkspaceSpec, bundle: &Bundle, git: &GitOps) -> Objec
     Object::Custom(CustomObject {
         api_version: "argoproj.io/v1alpha1".into(),
         kind: "Application".into(),
-        metadata: meta(format!("maia-{namespace}")),
+        metadata: meta(application_name(spec)),
         body: json!({"spec": {
             "project": "default",
             "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
@@ -209,8 +214,9 @@ fn documents(stream: &str) -> Vec<&str> {
 }
 
 /// The files of one group's GitOps tree, relative to its folder: each component's
-/// manifest without its Secrets, each chart's values, and `application.yaml`. No file
-/// holds a secret. `bundle_files` are the bundle's own files, when already made: their
+/// manifest without its Secrets (the first one with the workspace record, naming the
+/// Application, so `maia namespace status` can judge what Argo CD keeps), each
+/// chart's values, and `application.yaml`. No file holds a secret. `bundle_files` are the bundle's own files, when already made: their
 /// manifests' documents are reused rather than written again (the same bytes).
 pub fn group_files(
     spec: &WorkspaceSpec,
@@ -219,6 +225,10 @@ pub fn group_files(
     bundle_files: &[BundleFile],
 ) -> Result<Vec<BundleFile>, RenderError> {
     let mut files = Vec::new();
+    // The record goes with the first manifest (the namespace's), as a deploy applies it.
+    let mut record = Some(Object::from(super::record::gitops_record_config_map(
+        spec, bundle,
+    )?));
     for step in install_steps(bundle) {
         match step {
             InstallStep::Apply {
@@ -240,6 +250,12 @@ pub fn group_files(
                         text.push_str("---\n");
                     }
                     text.push_str(&doc);
+                }
+                if let Some(record) = record.take() {
+                    if !text.is_empty() {
+                        text.push_str("---\n");
+                    }
+                    text.push_str(&crate::to_yaml(&record)?);
                 }
                 if !text.is_empty() {
                     files.push(BundleFile {
@@ -392,6 +408,34 @@ mod tests {
             documents("a: 1\n---\nb: |\n  ---\n  x\n"),
             ["a: 1\n", "b: |\n  ---\n  x\n"]
         );
+    }
+
+    #[test]
+    fn the_tree_carries_the_record_naming_its_application() {
+        for (name, spec) in variants() {
+            let b = bundle(&spec);
+            let files = group_files(&spec, &b, &git(), &[]).unwrap();
+            let first = files
+                .iter()
+                .find(|f| f.path.starts_with("manifests"))
+                .unwrap();
+            let doc = documents(&first.text)
+                .into_iter()
+                .find(|d| d.contains("name: maia-workspace-record"))
+                .unwrap_or_else(|| panic!("{name}: no record in {:?}", first.path));
+            let value: Value = yaml_serde::from_str(doc).unwrap();
+            let record = crate::workspace::record::read_record(&value).unwrap();
+            let app = record.argocd_application.unwrap();
+            assert_eq!(
+                (app.namespace.as_str(), app.name.as_str()),
+                ("argocd", application_name(&spec).as_str()),
+                "{name}"
+            );
+            assert_eq!(
+                record.components,
+                crate::workspace::record::record(&spec, &b).components
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! and each member with their name and SSH command. `maia namespace deploy` applies it
 //! with the workspace's objects; `namespace delete` removes it with them, so a deleted
 //! workspace has none. It is not part of the bundle's files (holding nothing the
-//! cluster needs, it would only make every bundle differ from its golden copy).
+//! cluster needs, it would only make every bundle differ from its golden copy). A
+//! GitOps tree carries it (with the Argo CD Application that applies the workspace),
+//! so a workspace Argo CD keeps is judged the same way; it holds no secret.
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use maia_spec::workspace::{WorkspaceSpec, member_name};
@@ -30,6 +32,20 @@ pub struct Record {
     pub members: Vec<RecordMember>,
     /// Where members connect with SSH.
     pub ssh_host: String,
+    /// The Argo CD Application that applies the workspace, when a GitOps tree does:
+    /// its charts are then rendered and applied by Argo CD, not installed by helm, so
+    /// they are judged by the Application's sync and health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argocd_application: Option<ArgoCdApplication>,
+}
+
+/// An Argo CD Application, by namespace and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgoCdApplication {
+    /// Where Argo CD keeps it.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// One component of the record.
@@ -92,17 +108,37 @@ pub fn record(spec: &WorkspaceSpec, bundle: &Bundle) -> Record {
             })
             .collect(),
         ssh_host: spec.cluster.ssh_hostname.clone(),
+        argocd_application: None,
     }
 }
 
 /// The record as its ConfigMap (component `namespace`, so it is applied first).
 pub fn record_config_map(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<ConfigMap, RenderError> {
-    let mut json = serde_json::to_string_pretty(&record(spec, bundle)).map_err(|source| {
-        RenderError::Serialize {
+    config_map(spec, &record(spec, bundle))
+}
+
+/// The record of a workspace Argo CD applies from a GitOps tree, as its ConfigMap:
+/// the same, naming the Application (see [`super::gitops::application`]).
+pub fn gitops_record_config_map(
+    spec: &WorkspaceSpec,
+    bundle: &Bundle,
+) -> Result<ConfigMap, RenderError> {
+    let record = Record {
+        argocd_application: Some(ArgoCdApplication {
+            namespace: super::gitops::ARGOCD_NAMESPACE.into(),
+            name: super::gitops::application_name(spec),
+        }),
+        ..record(spec, bundle)
+    };
+    config_map(spec, &record)
+}
+
+fn config_map(spec: &WorkspaceSpec, record: &Record) -> Result<ConfigMap, RenderError> {
+    let mut json =
+        serde_json::to_string_pretty(record).map_err(|source| RenderError::Serialize {
             object: RECORD.into(),
             source,
-        }
-    })?;
+        })?;
     json.push('\n');
     Ok(ConfigMap {
         metadata: meta(spec, "namespace", RECORD),
