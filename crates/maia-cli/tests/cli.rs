@@ -689,3 +689,33 @@ fn every_bad_input_class_is_exit_2_naming_the_file_and_writes_nothing() {
         assert!(!out.exists(), "{name}: something was written");
     }
 }
+
+/// A MAIA config that only pins versions or images (the file that pins the hub's chart)
+/// is told apart without --kind, and checked as one.
+#[test]
+fn a_maia_config_that_only_pins_versions_is_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in [
+        "jupyterhub_chart_version: 3.1.0",
+        "oauth2_proxy_chart_version: 7.7.1",
+        "label_studio_chart_version: 1.4.0",
+        "kubeflow_pipelines_version: 2.2.0",
+        "mysql_image: mysql:8.0.28",
+    ] {
+        let file = write(dir.path(), "versions.yaml", &format!("{key}\n"));
+        let (code, out, err) = run(maia().args(["config", "validate"]).arg(&file));
+        assert_eq!(code, 0, "{key}: {err}");
+        assert!(out.contains("valid MAIA config"), "{key}: {out}");
+    }
+    let file = write(
+        dir.path(),
+        "versions.yaml",
+        "jupyterhub_chart_version: 4.0.0\n",
+    );
+    let (code, _, err) = run(maia().args(["config", "validate"]).arg(&file));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("versions.yaml:1:27: jupyterhub_chart_version"),
+        "{err}"
+    );
+}

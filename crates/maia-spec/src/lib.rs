@@ -66,10 +66,25 @@ impl ConfigKind {
         if has("port_range") || has("domain") || has("ssh_port_type") {
             return Some(ConfigKind::Cluster);
         }
-        if has("maia_workspace_image")
-            || has("maia_workspace_version")
-            || has("nginx_proxy_image")
-            || has("orthanc_ohif")
+        // Every key only a MAIA config has: one pinning only chart versions (the hub's)
+        // or images is one too.
+        if [
+            "maia_workspace_image",
+            "maia_workspace_version",
+            "nginx_proxy_image",
+            "orthanc_ohif",
+            "maia_addons_version",
+            "filebrowser_image",
+            "jupyterhub_chart_version",
+            "oauth2_proxy_chart_version",
+            "label_studio_chart_version",
+            "kubeflow_pipelines_version",
+            "minio_setup_image",
+            "mysql_image",
+            "mlflow_image",
+        ]
+        .iter()
+        .any(|k| has(k))
         {
             return Some(ConfigKind::Maia);
         }
