@@ -441,7 +441,7 @@ pub(crate) fn summarise(
                         .into()
                 }
                 Some(_) => format!(
-                    "no record of what it should hold ({RECORD} is missing: deployed by an older maia, or partly deleted); run `maia namespace deploy` to record it"
+                    "no record of what it should hold ({RECORD} is missing: deployed by an older maia, or partly deleted); run `maia namespace deploy` to record it (for a workspace Argo CD applies: render its GitOps tree again and commit it)"
                 ),
             };
             slots.get("workspace").problems.push(Status::Failed(why));
