@@ -75,7 +75,8 @@ pub(crate) enum FleetCommand {
             the config folder is locked once (<config folder>/.maia/lock) for the whole run.\n\n\
             SSH ports are given in one pass before rendering, group after group in the order \
             of their group_IDs: a user keeps the port their group's credentials.yaml gives \
-            them; a new user gets the lowest port of port_range that no user of any group \
+            them (even outside a changed port_range: their SSH config names it; a warning \
+            says so); a new user gets the lowest port of port_range that no user of any group \
             under the config folder has (<config folder>/.maia/ssh-ports.json). The bundles and \
             the ledger are the same, byte for byte, as running `maia namespace render` for \
             each group in that order.\n\n\
@@ -424,9 +425,15 @@ pub(crate) enum NamespaceCommand {
             `kubectl apply --server-side -k` (skipped when that version runs).\n\n\
             Credentials live in the cluster, in Secret maia-credentials-<namespace> of \
             maia-system, and are reused by every later run from any machine. SSH ports come \
-            from the cluster: a user keeps theirs, a new user gets the lowest free port of \
-            port_range, allocated under the Lease maia-ssh-ports so concurrent deploys never \
-            collide. A second run changes nothing.",
+            from the cluster: a user keeps theirs (even outside a changed port_range, with a \
+            warning), a new user gets the lowest free port of port_range, allocated under the \
+            Lease maia-ssh-ports so concurrent deploys never collide. A second run changes \
+            nothing.\n\n\
+            One operation per group at a time: deploy and delete hold the Lease \
+            maia-op-<namespace> in maia-system while they run (renewed every 5s); another \
+            run on the same group is refused, naming who holds it. Ctrl-C or SIGTERM stops \
+            helm and kubectl, removes their temporary files, gives the Leases back and exits \
+            130 or 143.",
         after_help = "Examples:\n  \
             maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
             maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml --wait --timeout 20m\n  \

@@ -49,6 +49,61 @@ pub(crate) fn block_on<T>(
     Ok(runtime()?.block_on(future)?)
 }
 
+/// How long programs maia runs (helm, kubectl) get to end after SIGTERM, when maia is
+/// interrupted, before they are killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs a long cluster operation on the process's [`runtime`], stopping it cleanly on
+/// SIGINT (Ctrl-C) or SIGTERM: the programs it runs get SIGTERM (their whole process
+/// group), and the operation is driven for a grace period so that it sees them end and
+/// removes their temporary folders; then anything left is killed, the operation
+/// dropped, its Leases given back, and [`CliError::Interrupted`] says what was in
+/// progress (exit 130 or 143).
+pub(crate) fn interruptible<T>(during: &str, future: impl Future<Output = T>) -> Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    runtime()?.block_on(async {
+        let mut future = Box::pin(future);
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            // No handler: the default action (the process ends) is all there is.
+            return Ok(future.await);
+        };
+        // Once registered, tokio keeps these handlers for the rest of the process: a
+        // signal after this operation is not handled (the commands using this end soon
+        // after it, writing files atomically).
+        let (signal, code) = tokio::select! {
+            out = &mut future => {
+                // A Lease an error path dropped without giving it back.
+                let _ = maia_deploy::lease::release_abandoned().await;
+                return Ok(out);
+            }
+            _ = int.recv() => ("SIGINT", 130),
+            _ = term.recv() => ("SIGTERM", 143),
+        };
+        let stopped = maia_deploy::tools::stop_children();
+        if !stopped.is_empty() {
+            // A second signal skips the grace.
+            tokio::select! {
+                _ = tokio::time::timeout(STOP_GRACE, &mut future) => {}
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            maia_deploy::tools::kill_children();
+        }
+        drop(future);
+        let released = maia_deploy::lease::release_abandoned().await;
+        Err(CliError::Interrupted {
+            signal,
+            code,
+            during: during.to_string(),
+            stopped,
+            released,
+        })
+    })
+}
+
 /// What `deploy` was asked to do besides applying.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeploySettings {
@@ -300,6 +355,10 @@ impl EventSink for Printer {
             Event::ComponentFailed { component, reason } => {
                 self.finish();
                 self.line(format!("component {component} failed: {reason}"))
+            }
+            Event::Notice { message } => {
+                self.finish();
+                eprintln!("note: {message}");
             }
         }
     }

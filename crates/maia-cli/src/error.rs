@@ -70,6 +70,24 @@ pub enum CliError {
         /// How many clusters were deployed to.
         total: usize,
     },
+    /// SIGINT or SIGTERM stopped a cluster operation (exit 130 or 143).
+    #[error(
+        "interrupted by {signal} during {during}{}{}",
+        if stopped.is_empty() { String::new() } else { format!("; stopped {}", stopped.join(", ")) },
+        if released.is_empty() { String::new() } else { format!("; gave back the Lease {}", released.join(", ")) }
+    )]
+    Interrupted {
+        /// `SIGINT` or `SIGTERM`.
+        signal: &'static str,
+        /// 128 + the signal's number.
+        code: u8,
+        /// The operation, e.g. `namespace deploy of Brain_MRI`.
+        during: String,
+        /// The programs that were running and were stopped.
+        stopped: Vec<String>,
+        /// The Leases given back (`namespace/name`).
+        released: Vec<String>,
+    },
     /// The async runtime the cluster commands run on cannot be started.
     #[error("cannot start the runtime that talks to the cluster")]
     Runtime {
@@ -87,6 +105,7 @@ impl CliError {
             | CliError::Usage { .. }
             | CliError::Unsupported { .. }
             | CliError::FolderNotWritable { .. } => 2,
+            CliError::Interrupted { code, .. } => *code,
             CliError::Deploy(e) if e.is_bad_input() => 2,
             CliError::Render(e) if e.is_bad_input() => 2,
             // An output folder that is a file (or under one) is a wrong argument.
@@ -133,6 +152,9 @@ impl CliError {
             CliError::Runtime { .. } => {
                 Some("check the limit on open files (ulimit -n) and re-run".into())
             }
+            CliError::Interrupted { .. } => Some(
+                "what was applied before stays; re-run the same command to finish (it picks up where it stopped)".into(),
+            ),
         }
     }
 }

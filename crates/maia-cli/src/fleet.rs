@@ -28,6 +28,7 @@ use std::sync::{Mutex, OnceLock};
 
 use maia_deploy::workspace::folder::{
     self, ConfigFolder, CredentialsFile, FolderPorts, PortsLedger, namespace_conflict,
+    subdomain_conflict,
 };
 use maia_render::workspace::{Bundle, SshPorts};
 use maia_spec::workspace::WorkspaceSpec;
@@ -462,7 +463,8 @@ fn refuse_shared_namespaces(entries: &mut [Entry]) {
 }
 
 /// For each group (by its place in `groups`; `None` for a form that failed) whose
-/// namespace another group of the fleet maps to too, the error that refuses it.
+/// namespace another group of the fleet maps to too, or whose group_subdomain another
+/// group has too (one host for both), the error that refuses it.
 pub(crate) fn shared_namespaces(
     groups: &[Option<(&WorkspaceSpec, &Path)>],
 ) -> Vec<(usize, maia_deploy::DeployError)> {
@@ -488,6 +490,33 @@ pub(crate) fn shared_namespaces(
                 .collect();
             if let Some((spec, _)) = groups[i] {
                 errors.push((i, namespace_conflict(spec, &others.join(" and "))));
+            }
+        }
+    }
+    // A shared namespace is one error enough; the rest by subdomain.
+    let refused: BTreeSet<usize> = errors.iter().map(|(i, _)| *i).collect();
+    let mut by_subdomain: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (spec, _)) in groups
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !refused.contains(i))
+        .filter_map(|(i, g)| Some((i, (*g)?)))
+    {
+        by_subdomain
+            .entry(spec.subdomain.as_str())
+            .or_default()
+            .push(i);
+    }
+    for shared in by_subdomain.values().filter(|v| v.len() > 1) {
+        for &i in shared {
+            let others: Vec<String> = shared
+                .iter()
+                .filter(|j| **j != i)
+                .filter_map(|j| groups[*j])
+                .map(|(spec, form)| format!("group {} of {}", spec.group_id, form.display()))
+                .collect();
+            if let Some((spec, _)) = groups[i] {
+                errors.push((i, subdomain_conflict(spec, &others.join(" and "))));
             }
         }
     }

@@ -23,7 +23,7 @@ use crate::cli::{
     EventFormat, FleetDeployArgs, FleetFormat, FleetStatusArgs, NamespaceDeployArgs,
     WorkspaceFileArgs,
 };
-use crate::deploy::{connect, runtime, table};
+use crate::deploy::{connect, interruptible, runtime, table};
 use crate::error::{CliError, Result};
 use crate::fleet::{Shared, diagnostic_json, error_json, list_forms, shared_namespaces};
 use crate::namespace::OsRandom;
@@ -473,13 +473,20 @@ fn run(args: &FleetDeployArgs, verb: Verb) -> Result<Vec<Row>> {
     // alone, the others then find it running.
     let kubeflow =
         verb == Verb::Deploy && !args.secrets_only && !args.skip_kubeflow && !args.minimal;
-    let rows = runtime()?.block_on(run_groups(
-        groups,
-        usize::from(args.concurrency),
-        kubeflow,
-        |form, spec| one(&cluster, args, verb, form, spec),
-    ));
-    Ok(rows)
+    let during = match verb {
+        Verb::Deploy => "fleet deploy",
+        _ => "fleet plan",
+    };
+    // Each group's deploy holds its own group's Lease; an interruption stops them all.
+    interruptible(
+        during,
+        run_groups(
+            groups,
+            usize::from(args.concurrency),
+            kubeflow,
+            |form, spec| one(&cluster, args, verb, form, spec),
+        ),
+    )
 }
 
 /// Deploys or plans one group.

@@ -179,6 +179,10 @@ pub(crate) fn allocate(
                     .into(),
             ),
         })?;
+    for note in maia_deploy::workspace::deploy::outside_range_notes(&given, spec.cluster.port_range)
+    {
+        eprintln!("warning: {}: {note}", spec.group_id);
+    }
     Ok(Allocated {
         spec,
         existing,

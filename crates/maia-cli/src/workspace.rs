@@ -18,7 +18,7 @@ use crate::cli::{
     EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
     NamespaceListArgs, NamespaceStatusArgs, StatusFormat,
 };
-use crate::deploy::{Printer, block_on, connect, runtime, table, target};
+use crate::deploy::{Printer, block_on, connect, interruptible, table, target};
 use crate::error::{CliError, Result};
 use crate::namespace::{self, OsRandom, Rendered};
 use crate::report;
@@ -55,8 +55,25 @@ pub(crate) fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result
         force_conflicts: args.force_conflicts,
         file_credentials,
         lease_timeout: std::time::Duration::from_secs(120),
+        holder: holder(),
         env_file,
     })
+}
+
+/// Who this run is, as another run finding its Lease is told: `user@host (pid N)`.
+pub(crate) fn holder() -> maia_deploy::lease::Holder {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    maia_deploy::lease::Holder::new(format!("{user}@{host} (pid {})", std::process::id()))
 }
 
 pub(crate) fn warn_differing(differing: &[String], args: &NamespaceDeployArgs) {
@@ -86,6 +103,9 @@ pub(crate) async fn deploy_workspace(
 ) -> std::result::Result<Deployed, DeployError> {
     let prepared = ws::deploy::prepare(cluster, request, &mut OsRandom, true).await?;
     warn_differing(&prepared.differing_credentials, args);
+    for note in &prepared.notes {
+        eprintln!("warning: {note}");
+    }
     let bundle = prepared.bundle.clone();
     let plan = prepared.plan.clone();
     let fresh = prepared.new_credentials.len();
@@ -158,8 +178,19 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
     let mut printer = Printer::new(args.output, None);
-    let result = runtime()?.block_on(deploy_workspace(&cluster, &request, args, &mut printer));
+    let during = format!("namespace deploy of {}", request.spec.group_id);
+    let result = interruptible(
+        &during,
+        deploy_workspace(&cluster, &request, args, &mut printer),
+    );
     printer.finish();
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => {
+            printer.report_partial();
+            return Err(e);
+        }
+    };
     let Deployed {
         bundle,
         plan,
@@ -307,6 +338,9 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
         false,
     ))?;
     warn_differing(&prepared.differing_credentials, args);
+    for note in &prepared.notes {
+        eprintln!("warning: {note}");
+    }
     let plan = &prepared.plan;
     let changes = plan.has_changes()
         || !prepared.new_credentials.is_empty()
@@ -578,16 +612,21 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let helm = helm_from_path(&args.cluster);
     let mut printer = Printer::new(EventFormat::Text, None);
     printer.removed = "deleted";
-    let result = block_on(manage::delete(
-        &cluster,
-        &entry,
-        helm.as_ref(),
-        &args.state_namespace,
-        args.delete_data,
-        &mut printer,
-    ));
+    let during = format!("namespace delete of {}", entry.group_id);
+    let result = interruptible(
+        &during,
+        manage::delete(
+            &cluster,
+            &entry,
+            helm.as_ref(),
+            &args.state_namespace,
+            args.delete_data,
+            &holder(),
+            &mut printer,
+        ),
+    );
     printer.finish();
-    result?;
+    result??;
     if helm.is_none() {
         eprintln!(
             "warning: helm is not on PATH: the workspace's helm releases were left; run `helm uninstall` for {} in {}",

@@ -52,7 +52,15 @@ fn group_form(dir: &Path, group_id: &str, extra: &str) -> PathBuf {
     let path = dir.join("group.yaml");
     let text = std::fs::read_to_string(example("group.yaml"))
         .unwrap()
-        .replace("group_ID: Brain_MRI", &format!("group_ID: {group_id}"));
+        .replace("group_ID: Brain_MRI", &format!("group_ID: {group_id}"))
+        // Each group its own host: two groups on one group_subdomain are refused.
+        .replace(
+            "group_subdomain: brain-mri",
+            &format!(
+                "group_subdomain: {}",
+                group_id.to_lowercase().replace(['_', '.'], "-")
+            ),
+        );
     std::fs::write(&path, text + extra).unwrap();
     path
 }

@@ -768,3 +768,38 @@ fn groups_rendered_for_the_first_time_are_said_to_be_for_new_workspaces() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("NEW workspaces"), "{stderr}");
 }
+
+/// Two forms giving one group_subdomain would put every Ingress of both groups on one
+/// host: both are refused (exit 2), each naming the other; the rest is rendered.
+#[test]
+fn groups_sharing_a_group_subdomain_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("out");
+    let forms = tmp.path().join("forms");
+    for (file, group, sub) in [
+        ("a.yaml", "Brain_MRI", "imaging"),
+        ("b.yaml", "Lung_CT", "imaging"),
+        ("c.yaml", "Heart_US", "heart"),
+    ] {
+        let path = form(&forms, file, group, &["a@example.org"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("group_subdomain: {sub}\n{text}")).unwrap();
+    }
+    let (code, stdout, stderr) = fleet(&forms, &folder, &[]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "group Brain_MRI's group_subdomain imaging (host imaging.maia.example.org) is group Lung_CT of {}'s too",
+            forms.join("b.yaml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("group Lung_CT's group_subdomain imaging"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("new        Heart_US"), "{stdout}");
+    for refused in ["Brain_MRI", "Lung_CT"] {
+        assert!(!folder.join(refused).exists(), "{refused}");
+    }
+}

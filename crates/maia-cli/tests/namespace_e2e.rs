@@ -175,7 +175,7 @@ fn deploy_plan_status_and_delete_a_workspace() {
         fake.clear_requests();
         let again = env.run("deploy", &form, &[]);
         assert!(again.status.success(), "{}", text(&again));
-        assert_eq!(fake.writes(), [], "a second deploy writes nothing");
+        assert_eq!(fake.object_writes(), [], "a second deploy writes nothing");
     }
 
     // A member added: plan shows their Services and the JupyterHub values, exit 1.
@@ -729,7 +729,11 @@ fn secrets_only_applies_what_the_gitops_tree_leaves_out() {
         fake.clear_requests();
         let again = env.fleet("deploy", &forms, &args);
         assert!(again.status.success(), "{}", text(&again));
-        assert_eq!(fake.writes(), [], "a second --secrets-only writes nothing");
+        assert_eq!(
+            fake.object_writes(),
+            [],
+            "a second --secrets-only writes nothing"
+        );
     }
 }
 

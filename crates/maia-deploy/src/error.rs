@@ -249,15 +249,35 @@ pub enum DeployError {
         /// What shows the workspace exists (`2 volume claim(s)`, …).
         evidence: Vec<String>,
     },
-    /// Another run held the SSH ports Lease for longer than maia waits.
-    #[error("{holder} has held the Lease {lease} for more than {}", human(*waited))]
+    /// Another run holds a Lease maia needs (the group's, or the SSH ports'), and
+    /// renews it: that run is alive.
+    #[error(
+        "the Lease {lease} is held by {}{}{}{}",
+        held.holder,
+        held.operation.as_ref().map(|o| format!(", running {o}")).unwrap_or_default(),
+        held.since.as_ref().map(|s| format!(" since {s} (its clock)")).unwrap_or_default(),
+        held.waited.map(|w| format!("; waited {}", human(w))).unwrap_or_default()
+    )]
     LeaseHeld {
         /// The Lease, as `namespace/name`.
         lease: String,
-        /// Its holder's identity.
-        holder: String,
-        /// How long maia waited.
-        waited: Duration,
+        /// Who holds it and how long it lasts.
+        held: Box<LeaseHolder>,
+    },
+    /// maia is being interrupted: the run stopped before its next step.
+    #[error("stopped before {step}: maia is being interrupted")]
+    Interrupted {
+        /// The step not started (`component jupyterhub`).
+        step: String,
+    },
+    /// A Lease this run held was taken over or deleted by someone else (or could not be
+    /// renewed for its whole duration), so what it protects is no longer protected.
+    #[error("lost the Lease {lease}: {reason}")]
+    LeaseLost {
+        /// The Lease, as `namespace/name`.
+        lease: String,
+        /// What happened to it.
+        reason: String,
     },
     /// Workspace preflight found problems; nothing was changed.
     #[error("preflight found {} problem(s); nothing was changed", problems.len())]
@@ -564,8 +584,18 @@ impl DeployError {
             DeployError::CredentialsLost { secret, .. } => format!(
                 "restore {secret} from a backup (kubectl apply -f it), or pass --config-folder DIR whose <group_ID>/credentials.yaml holds them; maia never draws new passwords over existing data"
             ),
-            DeployError::LeaseHeld { .. } => {
-                "another maia deploy is allocating SSH ports; wait for it and re-run (a crashed holder's Lease expires after 60s)".into()
+            DeployError::LeaseHeld { lease, held } => {
+                let (namespace, name) = lease.split_once('/').unwrap_or(("maia-system", lease));
+                format!(
+                    "wait for that run to end and re-run. If it is dead (killed, or its machine is gone), its Lease expires {} after its last renewal: re-run then and maia takes it over; to break it at once: kubectl delete lease {name} -n {namespace}",
+                    human(held.expires_after)
+                )
+            }
+            DeployError::Interrupted { .. } => {
+                "re-run the same command to finish; it picks up where it stopped".into()
+            }
+            DeployError::LeaseLost { .. } => {
+                "this run stopped: re-run it (a run that could not reach the API server for the Lease's whole duration, e.g. a machine that slept, loses it to the next run)".into()
             }
             DeployError::Preflight { .. } => "fix each problem listed above and run again".into(),
             DeployError::CredentialsDamaged { .. } => {
@@ -799,6 +829,21 @@ pub fn human(d: Duration) -> String {
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{}m{}s", s / 60, s % 60),
     }
+}
+
+/// Who holds a Lease another run wanted ([`DeployError::LeaseHeld`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// Its holder's identity (`user@host (pid N)`).
+    pub holder: String,
+    /// What the holder is doing, as it said (`namespace deploy of brain-mri`).
+    pub operation: Option<String>,
+    /// When it took the Lease, by its own clock.
+    pub since: Option<String>,
+    /// How long maia waited for it (`None`: it did not wait).
+    pub waited: Option<Duration>,
+    /// How long the Lease lasts without renewal.
+    pub expires_after: Duration,
 }
 
 /// A result whose error is a [`DeployError`].

@@ -109,6 +109,12 @@ pub enum Event {
         /// The component, as the bundle names it (`jupyterhub`, `minio`, …).
         component: String,
     },
+    /// Something the admin should know that changes nothing about the outcome (a
+    /// lock that could not be given back, and when it expires).
+    Notice {
+        /// What to know.
+        message: String,
+    },
     /// A workspace component could not be deployed; later ones were not started.
     ComponentFailed {
         /// The component, as the bundle names it.

@@ -475,6 +475,9 @@ struct Shared {
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
     kubelet: Mutex<Kubelet>,
+    /// Held across a write's checks and the write itself, so that a precondition or a
+    /// resourceVersion checked here still holds when the backend stores the write.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -566,6 +569,7 @@ impl FakeCluster {
             withdrawn: Mutex::default(),
             denials: Mutex::default(),
             requests: Mutex::default(),
+            writing: tokio::sync::Mutex::default(),
             faults: Mutex::default(),
             kubelet: Mutex::default(),
         };
@@ -643,6 +647,15 @@ impl FakeCluster {
         self.requests()
             .into_iter()
             .filter(Recorded::is_write)
+            .collect()
+    }
+
+    /// The writes so far, but for those to Leases (`coordination.k8s.io`): the locks
+    /// every deploy and delete take and give back, which change no workspace.
+    pub fn object_writes(&self) -> Vec<Recorded> {
+        self.writes()
+            .into_iter()
+            .filter(|w| !w.path.starts_with("/apis/coordination.k8s.io/"))
             .collect()
     }
 
@@ -1098,10 +1111,21 @@ async fn handle(
     let forward = forward
         .body(kube::client::Body::from(body.to_vec()))
         .expect("a request copied from a valid one");
+    let writing = if parts.method == Method::GET {
+        None
+    } else {
+        Some(shared.writing.lock().await)
+    };
+    if parts.method == Method::DELETE
+        && let Some(refused) = precondition_failed(shared, &path, &body).await
+    {
+        return refused;
+    }
     let response = match shared.backend.send(forward).await {
         Ok(r) => r,
         Err(e) => return status(500, "InternalError", &e.to_string()),
     };
+    drop(writing);
     let (rparts, rbody) = response.into_parts();
     let mut bytes = rbody
         .collect()
@@ -1120,6 +1144,52 @@ async fn handle(
     }
     out.body(Full::new(bytes))
         .expect("a response copied from a valid one")
+}
+
+/// What kube-fake-client does not check of a DELETE: its `preconditions` (the
+/// resourceVersion or uid the object must still have). `Some` holds the API server's
+/// 409 when the object has changed since.
+async fn precondition_failed(
+    shared: &Shared,
+    path: &str,
+    body: &[u8],
+) -> Option<Response<Full<Bytes>>> {
+    let body: Value = serde_json::from_slice(body).ok()?;
+    let wanted = body.get("preconditions")?;
+    let get = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .body(kube::client::Body::from(Vec::new()))
+        .expect("a GET of a valid path");
+    let response = shared.backend.send(get).await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let bytes = response.into_body().collect().await.ok()?.to_bytes();
+    let object: Value = serde_json::from_slice(&bytes).ok()?;
+    let plural = path.rsplit('/').nth(1).unwrap_or_default();
+    let group = path
+        .strip_prefix("/apis/")
+        .and_then(|rest| rest.split('/').next())
+        .map(|g| format!(".{g}"))
+        .unwrap_or_default();
+    let name = name_of(path).unwrap_or_default();
+    for (key, field) in [("resourceVersion", "ResourceVersion"), ("uid", "UID")] {
+        let Some(want) = wanted[key].as_str() else {
+            continue;
+        };
+        let have = object["metadata"][key].as_str().unwrap_or_default();
+        if want != have {
+            return Some(status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on {plural}{group} \"{name}\": Precondition failed: {field} in precondition: {want}, {field} in object meta: {have}"
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// The namespace of a namespaced path (`/api/v1/namespaces/NS/…`, `/apis/G/V/namespaces/NS/…`).

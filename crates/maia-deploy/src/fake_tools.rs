@@ -24,6 +24,14 @@ state="$dir/state/$ns"
 mkdir -p "$state"
 printf '%s\n' "$*" >> "$dir/helm.log"
 [ -f "$dir/fail-helm" ] && [ "$1" = "$(cat "$dir/fail-helm")" ] && { echo "Error: $1 failed as the test asked" >&2; exit 1; }
+# hang-helm: `$1` hangs (with a child of its own, as a real helm's would) until the
+# test removes the file; the pids go to helm.pids for the test to check.
+if [ -f "$dir/hang-helm" ] && [ "$1" = "$(cat "$dir/hang-helm")" ]; then
+  sleep 300 &
+  printf '%s %s\n' "$$" "$!" > "$dir/helm.pids"
+  while [ -f "$dir/hang-helm" ]; do sleep 0.1; done
+  kill "$!" 2>/dev/null
+fi
 case "$1" in
   version) echo "v3.16.2+g13654a5" ;;
   repo) ;;
@@ -117,6 +125,27 @@ impl StandIns {
     /// Makes the next helm `subcommand` calls fail.
     pub fn fail_helm(&self, subcommand: &str) {
         let _ = std::fs::write(self.dir.join("fail-helm"), subcommand);
+    }
+
+    /// Makes helm `subcommand` hang (it and a child process of its own) until
+    /// [`StandIns::unhang_helm`]; [`StandIns::helm_pids`] says when it started.
+    pub fn hang_helm(&self, subcommand: &str) {
+        let _ = std::fs::write(self.dir.join("hang-helm"), subcommand);
+    }
+
+    /// Lets a hanging helm go on.
+    pub fn unhang_helm(&self) {
+        let _ = std::fs::remove_file(self.dir.join("hang-helm"));
+    }
+
+    /// The pids of the hanging helm and of its child, once it hangs.
+    pub fn helm_pids(&self) -> Option<Vec<u32>> {
+        let text = std::fs::read_to_string(self.dir.join("helm.pids")).ok()?;
+        let pids: Vec<u32> = text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        (pids.len() == 2).then_some(pids)
     }
 
     /// Undoes [`StandIns::fail_helm`]: helm succeeds again.

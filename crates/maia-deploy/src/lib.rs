@@ -13,6 +13,7 @@ pub mod error;
 pub(crate) mod event;
 pub(crate) mod inventory;
 pub mod kinds;
+pub mod lease;
 pub(crate) mod live;
 pub(crate) mod ownership;
 pub(crate) mod plan;

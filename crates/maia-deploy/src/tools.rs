@@ -515,27 +515,121 @@ async fn run(
 }
 
 /// Runs a program to completion, whatever its exit status. Nothing is read from
-/// stdin, and dropping the future kills the program.
+/// stdin, and dropping the future kills the program. The program runs in a process
+/// group of its own, listed in [`RUNNING`] while it runs, so that [`stop_children`]
+/// can stop it and whatever it started (kubectl's git) when maia is interrupted; a
+/// Ctrl-C at the terminal reaches maia alone, which then stops them.
 async fn run_unchecked(
     tool: &'static str,
     program: &Path,
     args: &[OsString],
     command: &str,
 ) -> Result<Output, DeployError> {
-    Command::new(program)
-        .args(args)
+    let start_error = |source| DeployError::ToolStart {
+        tool,
+        command: command.to_string(),
+        program: program.display().to_string(),
+        source,
+    };
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(start_error(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "maia is stopping (interrupted)",
+        )));
+    }
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|source| DeployError::ToolStart {
-            tool,
-            command: command.to_string(),
-            program: program.display().to_string(),
-            source,
-        })
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let child = cmd.spawn().map_err(start_error)?;
+    let _running = child.id().map(|pid| Running::add(pid, command));
+    child.wait_with_output().await.map_err(start_error)
+}
+
+/// Set once maia is stopping: no program is started any more.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The programs running now, by process (and process group) id, with their command.
+static RUNNING: std::sync::Mutex<std::collections::BTreeMap<u32, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// One entry of [`RUNNING`], removed when the program ends or its future is dropped.
+struct Running(u32);
+
+impl Running {
+    fn add(pid: u32, command: &str) -> Running {
+        if let Ok(mut running) = RUNNING.lock() {
+            running.insert(pid, command.to_string());
+        }
+        Running(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut running) = RUNNING.lock() {
+            running.remove(&self.0);
+        }
+    }
+}
+
+/// The commands of the programs running now (`helm upgrade --install jupyterhub-x`).
+pub fn running() -> Vec<String> {
+    RUNNING
+        .lock()
+        .map(|r| r.values().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Stops every program maia runs and starts no more: SIGTERM to each one's process
+/// group. Returns their commands. The caller keeps driving the operation for a grace
+/// period (so it sees them end and cleans up after them), then calls
+/// [`kill_children`] for any still running.
+pub fn stop_children() -> Vec<String> {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    signal_children(Signal::Term)
+}
+
+/// Whether [`stop_children`] was called: a run stops before its next step.
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// SIGKILL to the process group of every program still running.
+pub fn kill_children() -> Vec<String> {
+    signal_children(Signal::Kill)
+}
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+fn signal_children(signal: Signal) -> Vec<String> {
+    let running: Vec<(u32, String)> = RUNNING
+        .lock()
+        .map(|r| r.iter().map(|(p, c)| (*p, c.clone())).collect())
+        .unwrap_or_default();
+    #[cfg(unix)]
+    for (pid, _) in &running {
+        let group = i32::try_from(*pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        let signal = match signal {
+            Signal::Term => rustix::process::Signal::TERM,
+            Signal::Kill => rustix::process::Signal::KILL,
+        };
+        if let Some(group) = group {
+            // Gone already: nothing to stop.
+            let _ = rustix::process::kill_process_group(group, signal);
+        }
+    }
+    running.into_iter().map(|(_, c)| c).collect()
 }
 
 fn failed(tool: &'static str, command: &str, output: &Output) -> DeployError {

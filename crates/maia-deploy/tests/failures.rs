@@ -30,6 +30,7 @@ fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
         force_conflicts: false,
         file_credentials: None,
         lease_timeout: Duration::from_secs(30),
+        holder: maia_deploy::lease::Holder::new("tester@test (pid 1)"),
         env_file: None,
         secrets_only: false,
         adopt_namespace: false,

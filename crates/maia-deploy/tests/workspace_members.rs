@@ -29,6 +29,7 @@ fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
         force_conflicts: false,
         file_credentials: None,
         lease_timeout: Duration::from_secs(30),
+        holder: maia_deploy::lease::Holder::new("tester@test (pid 1)"),
         env_file: None,
         secrets_only: false,
         adopt_namespace: false,
@@ -79,7 +80,7 @@ async fn members_with_real_e_mails_deploy_keep_their_ports_and_show_by_e_mail() 
     // The second run finds every member's Service, so their ports, again.
     c.clear_requests();
     run(&c, &request).await.unwrap();
-    assert_eq!(c.writes(), []);
+    assert_eq!(c.object_writes(), []);
 
     let cluster = c.cluster();
     let entry = manage::find(&cluster, "Brain_MRI").await.unwrap();

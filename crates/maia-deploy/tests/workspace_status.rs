@@ -45,6 +45,7 @@ impl Env {
             force_conflicts: false,
             file_credentials: None,
             lease_timeout: Duration::from_secs(30),
+            holder: maia_deploy::lease::Holder::new("tester@test (pid 1)"),
             env_file: None,
             secrets_only: false,
             adopt_namespace: false,
@@ -133,6 +134,7 @@ async fn a_deleted_workspace_is_not_ready() {
         Some(&env.helm()),
         "maia-system",
         false,
+        &maia_deploy::lease::Holder::new("tester@test (pid 1)"),
         &mut |_| {},
     )
     .await

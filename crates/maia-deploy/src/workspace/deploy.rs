@@ -13,7 +13,9 @@ use crate::error::{DeployError, Result};
 use crate::event::EventSink;
 use crate::tools::{Helm, Kubectl, ToolTarget};
 
-use super::facts::{ClusterCredentials, CredentialStore, PortsLease, read_ports};
+use crate::lease::{Busy, HeldLease, Holder, Want, group_lease};
+
+use super::facts::{ClusterCredentials, CredentialStore, PORTS_LEASE, read_ports};
 use super::preflight::{self, Needs};
 use super::recover;
 use super::{Programs, Settings, WorkspacePlan};
@@ -37,6 +39,8 @@ pub struct Request {
     pub file_credentials: Option<Credentials>,
     /// How long to wait for another run's ports Lease.
     pub lease_timeout: Duration,
+    /// Who this run is, for the Leases it takes (the group's and the SSH ports').
+    pub holder: Holder,
     /// The group's environment file (`minio_env_name`), resolved by the caller.
     pub env_file: Option<maia_render::workspace::EnvFile>,
     /// Apply only the Namespace and the Secrets (`--secrets-only`): the rest is
@@ -69,7 +73,14 @@ pub struct Prepared<'c> {
     pub plan: WorkspacePlan,
     pub(crate) programs: Programs,
     /// Held when a user needed a new SSH port; given back by [`deploy`].
-    pub(crate) lease: Option<PortsLease<'c>>,
+    pub(crate) lease: Option<HeldLease>,
+    /// The group's Lease (one operation on a group at a time), held by a deploy from
+    /// before the facts are read again until its end; `None` for a plan.
+    pub(crate) group_lease: Option<HeldLease>,
+    /// What the admin should know (a dead run's Lease taken over, members keeping a
+    /// port outside a changed port_range); the CLI prints them as warnings.
+    pub notes: Vec<String>,
+    pub(crate) cluster: std::marker::PhantomData<&'c Cluster>,
     /// Keys of credentials drawn by this run (not kept anywhere yet); configured ones
     /// (the Keycloak client secret, the registry password) are never drawn.
     pub new_credentials: Vec<String>,
@@ -128,29 +139,22 @@ pub async fn prepare<'c>(
             .map(|p| Kubectl::new(p, request.tool_target.clone())),
     };
 
-    let from_cluster = store(cluster, request).load().await?;
-    let had_credentials = !from_cluster.0.is_empty();
-    let (mut kept, differing_credentials) = match &request.file_credentials {
-        Some(file) => merge(file, &from_cluster),
-        None => (from_cluster, Vec::new()),
-    };
-
-    let mut facts = read_ports(cluster, spec).await?;
+    let known = read_known(cluster, request).await?;
     // Hosts and helm releases are checked on the rendered workspace before the first
     // write (the Lease below). Neither depends on a secret or a port, so a render with
     // the ports previewed and throwaway secrets serves; if even that cannot be made, the
     // real render below says why.
     let preview = ports::allocate(
         &spec.users,
-        &facts.kept,
-        &facts.in_use,
+        &known.ports.kept,
+        &known.ports.in_use,
         spec.cluster.port_range,
     )
     .ok()
     .and_then(|p| {
         maia_render::workspace::render_with(
             spec,
-            &kept,
+            &known.kept,
             &mut Throwaway,
             &p,
             request.env_file.as_ref(),
@@ -164,23 +168,170 @@ pub async fn prepare<'c>(
             return Err(DeployError::Preflight { problems });
         }
     }
-    // Which credentials this run would draw, found before any write (the Lease
-    // included): over an existing workspace they are recovered or the run stops.
+    // One operation on a group at a time: a deploy and a delete of one group must not
+    // interleave. Taken after every check that needs no lock; a plan writes nothing
+    // and takes no Lease.
+    let mut notes = Vec::new();
+    let group_lease = if allocate {
+        let held = take_group_lease(cluster, request).await?;
+        notes.extend(took_over_note(&held));
+        Some(held)
+    } else {
+        None
+    };
+    // Read again under the group's Lease: a run that held it may just have changed them.
+    let known = if allocate {
+        match read_known(cluster, request).await {
+            Ok(k) => k,
+            Err(e) => return Err(release_on(group_lease, e).await),
+        }
+    } else {
+        known
+    };
+    match prepare_locked(
+        cluster,
+        request,
+        source,
+        allocate,
+        programs,
+        checked.kinds,
+        known,
+    )
+    .await
+    {
+        Ok(mut prepared) => {
+            notes.append(&mut prepared.notes);
+            Ok(Prepared {
+                group_lease,
+                notes,
+                ..prepared
+            })
+        }
+        Err(e) => Err(release_on(group_lease, e).await),
+    }
+}
+
+/// What [`prepare`] reads before rendering, again under the group's Lease.
+struct Known {
+    /// The credentials kept (the cluster's winning over credentials.yaml), with those
+    /// recovered from the workspace's live Secrets.
+    kept: Credentials,
+    had_credentials: bool,
+    differing_credentials: Vec<String>,
+    new_credentials: Vec<String>,
+    recovered_credentials: Vec<String>,
+    ports: super::facts::PortFacts,
+}
+
+/// Reads the credentials and the ports, and finds which credentials this run would
+/// draw (before any write, the Leases included): over an existing workspace they are
+/// recovered or the run stops.
+async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
+    let from_cluster = store(cluster, request).load().await?;
+    let had_credentials = !from_cluster.0.is_empty();
+    let (mut kept, differing_credentials) = match &request.file_credentials {
+        Some(file) => merge(file, &from_cluster),
+        None => (from_cluster, Vec::new()),
+    };
+    let ports = read_ports(cluster, &request.spec).await?;
     let (new_credentials, recovered_credentials) =
-        keep_existing(cluster, &Facts::of(request), &mut kept, &facts).await?;
+        keep_existing(cluster, &Facts::of(request), &mut kept, &ports).await?;
+    Ok(Known {
+        kept,
+        had_credentials,
+        differing_credentials,
+        new_credentials,
+        recovered_credentials,
+        ports,
+    })
+}
+
+/// The group's Lease, for a deploy: refused while another run holds it.
+async fn take_group_lease(cluster: &Cluster, request: &Request) -> Result<HeldLease> {
+    let spec = &request.spec;
+    HeldLease::acquire(
+        cluster,
+        Want {
+            namespace: &request.state_namespace,
+            name: group_lease(spec.namespace.as_str()),
+            holder: &request.holder,
+            operation: format!(
+                "namespace deploy{} of {}",
+                if request.secrets_only {
+                    " --secrets-only"
+                } else {
+                    ""
+                },
+                spec.group_id
+            ),
+            busy: Busy::Refuse,
+        },
+    )
+    .await
+}
+
+fn took_over_note(lease: &HeldLease) -> Option<String> {
+    lease.took_over.as_ref().map(|holder| {
+        format!(
+            "took over the Lease {} of {holder}, which nobody renewed for its duration (that run is presumably dead)",
+            lease.display()
+        )
+    })
+}
+
+/// A warning per member whose kept port lies outside `port_range` (it was changed
+/// after they got the port): they keep it, as their SSH config names it.
+pub fn outside_range_notes(
+    given: &maia_render::workspace::SshPorts,
+    range: (u16, u16),
+) -> Vec<String> {
+    ports::outside_range(given, range)
+        .into_iter()
+        .map(|(user, port)| {
+            format!(
+                "{user} keeps SSH port {port}, outside port_range {}-{}: port_range was changed after they got it, and their SSH config names it (new members get ports of the new range; to move them, remove them from the form, deploy, and add them back)",
+                range.0, range.1
+            )
+        })
+        .collect()
+}
+
+/// The rest of [`prepare`], under the group's Lease when deploying.
+async fn prepare_locked<'c>(
+    cluster: &'c Cluster,
+    request: &Request,
+    source: &mut dyn SecretSource,
+    allocate: bool,
+    programs: Programs,
+    kinds: crate::kinds::KindTable,
+    known: Known,
+) -> Result<Prepared<'c>> {
+    let spec = &request.spec;
+    let Known {
+        kept,
+        had_credentials,
+        differing_credentials,
+        new_credentials,
+        recovered_credentials,
+        ports: mut facts,
+    } = known;
+    let mut notes = Vec::new();
     let mut lease = None;
     // The SSH Services are not applied with --secrets-only: no port is taken.
     if allocate && !request.secrets_only && facts.needs_allocation(&spec.users) {
-        let holder = format!("maia-{}-{}", spec.namespace, std::process::id());
-        lease = Some(
-            PortsLease::acquire(
-                cluster,
-                &request.state_namespace,
-                &holder,
-                request.lease_timeout,
-            )
-            .await?,
-        );
+        let held = HeldLease::acquire(
+            cluster,
+            Want {
+                namespace: &request.state_namespace,
+                name: PORTS_LEASE.into(),
+                holder: &request.holder,
+                operation: format!("SSH ports for {}", spec.group_id),
+                busy: Busy::Wait(request.lease_timeout),
+            },
+        )
+        .await?;
+        notes.extend(took_over_note(&held));
+        lease = Some(held);
         // Read again under the Lease: another run may have just taken ports.
         facts = match read_ports(cluster, spec).await {
             Ok(f) => f,
@@ -200,6 +351,7 @@ pub async fn prepare<'c>(
     )
     .map_err(|e| DeployError::PortsExhausted(e.to_string()))
     .and_then(|p| {
+        notes.extend(outside_range_notes(&p, spec.cluster.port_range));
         maia_render::workspace::render_facts(
             spec,
             &kept,
@@ -252,7 +404,7 @@ pub async fn prepare<'c>(
         cluster,
         &spec.group_id,
         &planned,
-        &checked.kinds,
+        &kinds,
         &programs,
         &settings,
     )
@@ -275,6 +427,9 @@ pub async fn prepare<'c>(
         plan,
         programs,
         lease,
+        group_lease: None,
+        notes,
+        cluster: std::marker::PhantomData,
         new_credentials,
         recovered_credentials,
         differing_credentials,
@@ -463,7 +618,7 @@ fn secrets_of(bundle: &Bundle) -> Bundle {
     secrets
 }
 
-async fn release_on(lease: Option<PortsLease<'_>>, error: DeployError) -> DeployError {
+async fn release_on(lease: Option<HeldLease>, error: DeployError) -> DeployError {
     if let Some(l) = lease {
         let _ = l.release().await;
     }
@@ -498,43 +653,81 @@ pub async fn deploy(
         programs,
         lease,
         had_credentials,
+        group_lease,
         ..
     } = prepared;
-    // What keeping the credentials writes is reported like any other change, so that a
-    // failure later lists it among what was changed.
-    let state_existed = !matches!(
-        crate::live::namespace_exists(cluster, &request.state_namespace).await,
-        Ok(false)
-    );
-    match store(cluster, request).save(&bundle.credentials).await {
-        Ok(true) => {
-            if !state_existed {
-                sink.emit(crate::event::Event::NamespaceCreated {
-                    namespace: request.state_namespace.clone(),
-                    dry_run: false,
-                });
-            }
-            sink.emit(crate::event::Event::Applied {
-                object: crate::plan::ObjectRef {
-                    kind: "Secret".into(),
-                    name: super::facts::credentials_secret(request.spec.namespace.as_str()),
-                    namespace: request.state_namespace.clone(),
-                },
-                outcome: if had_credentials {
-                    crate::event::Outcome::Configured
-                } else {
-                    crate::event::Outcome::Created
-                },
+    let result = async {
+        // Still ours before the first write (a slow prepare could have lost it).
+        if let Some(g) = &group_lease {
+            g.confirm().await?;
+        }
+        // What the Lease and keeping the credentials wrote is reported like any other
+        // change, so that a failure later lists it among what was changed.
+        let lease_made_state = group_lease.as_ref().is_some_and(|g| g.created_namespace);
+        if lease_made_state {
+            sink.emit(crate::event::Event::NamespaceCreated {
+                namespace: request.state_namespace.clone(),
                 dry_run: false,
             });
         }
-        Ok(false) => {}
-        Err(e) => return Err(release_on(lease, e).await),
+        let state_existed = lease_made_state
+            || !matches!(
+                crate::live::namespace_exists(cluster, &request.state_namespace).await,
+                Ok(false)
+            );
+        match store(cluster, request).save(&bundle.credentials).await {
+            Ok(true) => {
+                if !state_existed {
+                    sink.emit(crate::event::Event::NamespaceCreated {
+                        namespace: request.state_namespace.clone(),
+                        dry_run: false,
+                    });
+                }
+                sink.emit(crate::event::Event::Applied {
+                    object: crate::plan::ObjectRef {
+                        kind: "Secret".into(),
+                        name: super::facts::credentials_secret(request.spec.namespace.as_str()),
+                        namespace: request.state_namespace.clone(),
+                    },
+                    outcome: if had_credentials {
+                        crate::event::Outcome::Configured
+                    } else {
+                        crate::event::Outcome::Created
+                    },
+                    dry_run: false,
+                });
+            }
+            Ok(false) => {}
+            Err(e) => return Err(release_on(lease, e).await),
+        }
+        let settings = Settings {
+            force_conflicts: request.force_conflicts,
+            adopt_namespace: request.adopt_namespace,
+            wait,
+        };
+        super::execute(
+            cluster,
+            &plan,
+            &programs,
+            &settings,
+            lease,
+            group_lease.as_ref(),
+            sink,
+        )
+        .await
     }
-    let settings = Settings {
-        force_conflicts: request.force_conflicts,
-        adopt_namespace: request.adopt_namespace,
-        wait,
-    };
-    super::execute(cluster, &plan, &programs, &settings, lease, sink).await
+    .await;
+    if let Some(g) = group_lease {
+        let name = g.display();
+        if let Err(e) = g.release().await {
+            // The workspace is deployed; only the lock stays until it expires.
+            sink.emit(crate::Event::Notice {
+                message: format!(
+                    "the Lease {name} could not be given back ({e}); it expires {} after this run",
+                    crate::error::human(request.holder.duration)
+                ),
+            });
+        }
+    }
+    result
 }

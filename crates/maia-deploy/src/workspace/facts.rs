@@ -4,17 +4,13 @@
 //! deploying two groups at once never hand out the same port.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use maia_render::workspace::{Credentials, SshPorts};
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, member_name};
-use tokio::time::Instant;
 
 use crate::FIELD_MANAGER;
 use crate::cluster::Cluster;
@@ -24,8 +20,6 @@ use crate::error::{DeployError, Result};
 pub const STATE_NAMESPACE: &str = "maia-system";
 /// The Lease held while SSH ports are allocated and their Services applied.
 pub(crate) const PORTS_LEASE: &str = "maia-ssh-ports";
-/// How long a Lease holder that stopped answering keeps it.
-const LEASE_SECONDS: i32 = 60;
 
 /// The Secret holding a group's credentials.
 pub fn credentials_secret(namespace: &str) -> String {
@@ -271,131 +265,4 @@ pub(crate) fn port_facts(spec: &WorkspaceSpec, services: &[Service]) -> PortFact
         }
     }
     facts
-}
-
-/// A held `coordination.k8s.io/v1` Lease; [`PortsLease::release`] gives it back.
-pub(crate) struct PortsLease<'a> {
-    cluster: &'a Cluster,
-    namespace: String,
-    holder: String,
-}
-
-impl<'a> PortsLease<'a> {
-    /// Takes the Lease, waiting (up to `timeout`) while another run holds it. A holder
-    /// that stopped renewing for longer than its duration has crashed; its Lease is taken
-    /// over (with the resourceVersion read, so two takers cannot both win).
-    pub(crate) async fn acquire(
-        cluster: &'a Cluster,
-        namespace: &str,
-        holder: &str,
-        timeout: Duration,
-    ) -> Result<PortsLease<'a>> {
-        ensure_namespace(cluster, namespace).await?;
-        let api: Api<Lease> = Api::namespaced(cluster.client.clone(), namespace);
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(50);
-        let err = |e, verb: &str| {
-            DeployError::from_kube(
-                e,
-                &cluster.url,
-                verb,
-                format!("lease/{PORTS_LEASE} in {namespace}"),
-            )
-        };
-        loop {
-            let now = Timestamp::now();
-            let lease = Lease {
-                metadata: ObjectMeta {
-                    name: Some(PORTS_LEASE.into()),
-                    namespace: Some(namespace.into()),
-                    ..Default::default()
-                },
-                spec: Some(LeaseSpec {
-                    holder_identity: Some(holder.into()),
-                    lease_duration_seconds: Some(LEASE_SECONDS),
-                    acquire_time: Some(MicroTime(now)),
-                    renew_time: Some(MicroTime(now)),
-                    ..Default::default()
-                }),
-            };
-            let taken = match api.create(&PostParams::default(), &lease).await {
-                Ok(_) => true,
-                Err(kube::Error::Api(s)) if s.code == 409 => {
-                    match api.get_opt(PORTS_LEASE).await.map_err(|e| err(e, "get"))? {
-                        // Released between our two requests: try again at once.
-                        None => false,
-                        Some(current) if expired(&current, now) => {
-                            let mut takeover = lease.clone();
-                            takeover.metadata.resource_version =
-                                current.metadata.resource_version.clone();
-                            match api
-                                .replace(PORTS_LEASE, &PostParams::default(), &takeover)
-                                .await
-                            {
-                                Ok(_) => true,
-                                Err(kube::Error::Api(s)) if s.code == 409 => false,
-                                Err(e) => return Err(err(e, "take over")),
-                            }
-                        }
-                        Some(current) => {
-                            if Instant::now() >= deadline {
-                                return Err(DeployError::LeaseHeld {
-                                    lease: format!("{namespace}/{PORTS_LEASE}"),
-                                    holder: current
-                                        .spec
-                                        .and_then(|s| s.holder_identity)
-                                        .unwrap_or_else(|| "someone".into()),
-                                    waited: timeout,
-                                });
-                            }
-                            tokio::time::sleep(pause).await;
-                            pause = (pause * 2).min(Duration::from_secs(2));
-                            false
-                        }
-                    }
-                }
-                Err(e) => return Err(err(e, "create")),
-            };
-            if taken {
-                return Ok(PortsLease {
-                    cluster,
-                    namespace: namespace.into(),
-                    holder: holder.into(),
-                });
-            }
-        }
-    }
-
-    /// Gives the Lease back (deletes it, if it is still ours).
-    pub(crate) async fn release(self) -> Result<()> {
-        let api: Api<Lease> = Api::namespaced(self.cluster.client.clone(), &self.namespace);
-        let current = api.get_opt(PORTS_LEASE).await.ok().flatten();
-        let ours = current
-            .as_ref()
-            .and_then(|l| l.spec.as_ref())
-            .and_then(|s| s.holder_identity.as_deref())
-            == Some(self.holder.as_str());
-        if !ours {
-            return Ok(());
-        }
-        match api.delete(PORTS_LEASE, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(DeployError::from_kube(
-                e,
-                &self.cluster.url,
-                "delete",
-                format!("lease/{PORTS_LEASE} in {}", self.namespace),
-            )),
-        }
-    }
-}
-
-fn expired(lease: &Lease, now: Timestamp) -> bool {
-    let Some(spec) = &lease.spec else { return true };
-    let Some(renewed) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
-        return true;
-    };
-    let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
-    now.as_second() - renewed.0.as_second() > duration
 }

@@ -77,6 +77,13 @@ impl ConfigFolder {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(state_error(&lock_path, e)),
         }
+        let removed = remove_stale_temporaries(path);
+        if removed > 0 {
+            eprintln!(
+                "removed {removed} temporary file(s) under {} that a killed maia run left (they may hold passwords)",
+                path.display()
+            );
+        }
         Ok(ConfigFolder {
             path: path.to_path_buf(),
             _lock: file,
@@ -149,6 +156,61 @@ fn dir_mode_for(file_mode: u32) -> u32 {
         SECRET_DIR_MODE
     } else {
         DIR_MODE
+    }
+}
+
+/// Removes the `.NAME.PID.N.maia-tmp` files under `root` (symbolic links are not
+/// followed) whose writer is no longer running: a run killed between writing one and
+/// renaming it left it, and it holds what the file would (passwords). Called with the
+/// folder locked, so no writer of ours is midway; a file whose process still runs is
+/// left, in case something writes there without the lock. Returns how many it removed.
+fn remove_stale_temporaries(root: &Path) -> usize {
+    let mut removed = 0;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file()
+                && name.ends_with(TMP_SUFFIX)
+                && !writer_runs(&name)
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// The suffix of [`write_atomic`]'s temporary files.
+const TMP_SUFFIX: &str = ".maia-tmp";
+
+/// Whether the process that named a temporary file (`.NAME.PID.N.maia-tmp`) runs.
+fn writer_runs(name: &str) -> bool {
+    let mut parts = name.trim_end_matches(TMP_SUFFIX).rsplit('.');
+    let _counter = parts.next();
+    let Some(pid) = parts.next().and_then(|p| p.parse::<i32>().ok()) else {
+        return false;
+    };
+    if u32::try_from(pid).is_ok_and(|p| p == std::process::id()) {
+        return true;
+    }
+    match rustix::process::Pid::from_raw(pid) {
+        // Permission denied: it runs, as someone else.
+        Some(pid) => !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => false,
     }
 }
 
@@ -378,6 +440,20 @@ pub fn namespace_conflict(spec: &WorkspaceSpec, holder: &str) -> DeployError {
         ),
         hint: "group IDs that differ only in case, '_' or '.' share a namespace: rename one group"
             .into(),
+    }
+}
+
+/// Two groups given one `group_subdomain` (the second, `holder`, described by the
+/// caller): every Ingress of both would serve one host.
+pub fn subdomain_conflict(spec: &WorkspaceSpec, holder: &str) -> DeployError {
+    DeployError::FolderConflict {
+        message: format!(
+            "group {}'s group_subdomain {} (host {}) is {holder}'s too: every URL of both groups would be one",
+            spec.group_id,
+            spec.subdomain,
+            spec.hub_host()
+        ),
+        hint: "give each group its own group_subdomain in its form".into(),
     }
 }
 
@@ -857,19 +933,22 @@ fn write_atomic(path: &Path, text: &str, mode: u32, durability: Durability) -> s
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(
-        ".{name}.{}.{}.maia-tmp",
+        ".{name}.{}.{}{TMP_SUFFIX}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
+        // Private while it is written: a run killed before the rename leaves a file
+        // only its owner can read (it may hold passwords).
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(0o600)
             .open(&tmp)?;
-        // The umask may have narrowed the mode; secret files must be exactly 0600.
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(text.as_bytes())?;
+        // Its final mode once complete (the umask may have narrowed it; secret files
+        // must be exactly 0600).
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         if durability != Durability::Later {
             f.sync_all()?;
         }

@@ -15,6 +15,7 @@ use crate::error::{DeployError, Result};
 use crate::event::{Event, EventSink};
 use crate::inventory::Inventory;
 use crate::kinds::{self, Kind, KindTable};
+use crate::lease::{Busy, HeldLease, Holder, Want, group_lease};
 use crate::live;
 use crate::plan::ObjectRef;
 use crate::plan::Scope;
@@ -615,13 +616,69 @@ pub fn helm_releases(namespace: &str) -> [String; 3] {
 /// Removes a workspace: its helm releases, then maia's objects in reverse apply order.
 /// Volume claims, the Namespace and the group's credentials stay unless `delete_data`
 /// (which also deletes the namespace, and everything left in it). The shared KubeFlow
-/// install is never touched.
+/// install is never touched. Runs under the group's Lease, so that it never interleaves
+/// with a deploy of the same group (the other run is told who holds it).
 pub async fn delete(
     cluster: &Cluster,
     entry: &WorkspaceEntry,
     helm: Option<&Helm>,
     state_namespace: &str,
     delete_data: bool,
+    holder: &Holder,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    let lease = HeldLease::acquire(
+        cluster,
+        Want {
+            namespace: state_namespace,
+            name: group_lease(&entry.namespace),
+            holder,
+            operation: format!(
+                "namespace delete{} of {}",
+                if delete_data { " --delete-data" } else { "" },
+                entry.group_id
+            ),
+            busy: Busy::Refuse,
+        },
+    )
+    .await?;
+    if let Some(previous) = &lease.took_over {
+        sink.emit(Event::Notice {
+            message: format!(
+                "took over the Lease {} of {previous}, which nobody renewed for its duration (that run is presumably dead)",
+                lease.display()
+            ),
+        });
+    }
+    let result = delete_locked(
+        cluster,
+        entry,
+        helm,
+        state_namespace,
+        delete_data,
+        &lease,
+        sink,
+    )
+    .await;
+    let name = lease.display();
+    if let Err(e) = lease.release().await {
+        sink.emit(Event::Notice {
+            message: format!(
+                "the Lease {name} could not be given back ({e}); it expires {} after this run",
+                crate::error::human(holder.duration)
+            ),
+        });
+    }
+    result
+}
+
+async fn delete_locked(
+    cluster: &Cluster,
+    entry: &WorkspaceEntry,
+    helm: Option<&Helm>,
+    state_namespace: &str,
+    delete_data: bool,
+    lease: &HeldLease,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
     let ns = entry.namespace.as_str();
@@ -636,6 +693,7 @@ pub async fn delete(
             }
         }
     }
+    lease.check()?;
     let (scope, found) = owned_objects(cluster, ns).await?;
     let mut kept = delete_owned(cluster, &scope, found, delete_data, sink).await?;
     if delete_data {

@@ -35,7 +35,7 @@ mod recover;
 
 pub use facts::STATE_NAMESPACE;
 
-use facts::PortsLease;
+use crate::lease::HeldLease;
 
 /// The segment of the SSH Services, applied right after the namespace.
 pub(crate) const SSH_SEGMENT: &str = "ssh";
@@ -455,13 +455,15 @@ async fn kubeflow_change(
 
 /// Runs a workspace plan, component by component. With a Lease (a port had to be
 /// allocated), the SSH Services go first, right after the namespace, and the Lease is
-/// given back as soon as they exist; on any failure it is given back too.
+/// given back as soon as they exist; on any failure it is given back too. With the
+/// group's Lease, each component starts only while it is still ours.
 pub(crate) async fn execute(
     cluster: &Cluster,
     plan: &WorkspacePlan,
     programs: &Programs,
     settings: &Settings,
-    mut lease: Option<PortsLease<'_>>,
+    mut lease: Option<HeldLease>,
+    group_lease: Option<&HeldLease>,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
     if let Some(blocker) = plan.objects.blocker() {
@@ -478,6 +480,21 @@ pub(crate) async fn execute(
     let mut run = Run::new(cluster, &plan.objects, options);
     for segment in &plan.segments {
         let result = async {
+            if crate::tools::stopping() {
+                return Err(DeployError::Interrupted {
+                    step: format!("component {}", segment.component),
+                });
+            }
+            if let Some(g) = group_lease {
+                g.check()?;
+            }
+            if segment.component == SSH_SEGMENT
+                && let Some(l) = &lease
+            {
+                // The ports were allocated under the Lease: hand them out only while
+                // it is still ours (renewed just now), or another run may have them.
+                l.confirm().await?;
+            }
             run.phases(&segment.phases, sink).await?;
             if segment.component == SSH_SEGMENT
                 && let Some(l) = lease.take()

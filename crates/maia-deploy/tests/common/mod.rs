@@ -111,6 +111,7 @@ pub fn lines(events: &[Event]) -> Vec<String> {
             Event::ComponentFailed { component, reason } => {
                 format!("failed component {component}: {reason}")
             }
+            Event::Notice { message } => format!("note: {message}"),
         })
         .collect()
 }

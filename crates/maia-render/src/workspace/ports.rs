@@ -1,5 +1,6 @@
-//! SSH ports: each user keeps the port they have; a new user gets the lowest free port
-//! of the range that no other user and no other Service in the cluster uses.
+//! SSH ports: each user keeps the port they have (even when `port_range` has changed
+//! since); a new user gets the lowest free port of the range that no other user and no
+//! other Service in the cluster uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,9 +80,11 @@ pub fn allocate_in(
     let mut out = BTreeMap::new();
     // This group's ports, as they are given.
     let mut mine = BTreeSet::new();
-    // Existing users first, so a new user can never take a port someone has.
+    // Existing users first, so a new user can never take a port someone has. A port
+    // outside a since-changed range is kept too: the member's SSH config names it
+    // (the caller warns, see [`outside_range`]).
     for user in users {
-        if let Some(p) = kept.port(user).filter(|p| (range.0..=range.1).contains(p))
+        if let Some(p) = kept.port(user)
             && !in_use.contains(p)
             && mine.insert(p)
         {
@@ -114,6 +117,17 @@ pub fn allocate_in(
         out.insert(user.clone(), free);
     }
     Ok(SshPorts(out))
+}
+
+/// The members whose (kept) port lies outside `range`, for a warning: `port_range`
+/// was changed after they got it.
+pub fn outside_range(ports: &SshPorts, range: (u16, u16)) -> Vec<(String, u16)> {
+    ports
+        .0
+        .iter()
+        .filter(|(_, p)| !(range.0..=range.1).contains(*p))
+        .map(|(u, p)| (u.clone(), *p))
+        .collect()
 }
 
 #[cfg(test)]
@@ -155,6 +169,25 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.user, "c");
+    }
+
+    /// A changed `port_range` renumbers nobody: members keep the ports their SSH
+    /// configs name, even outside the new range (the caller warns), unless something
+    /// else took a port meanwhile; new members get ports of the new range.
+    #[test]
+    fn members_keep_their_ports_when_the_range_changes() {
+        let kept = SshPorts(BTreeMap::from([("a".into(), 100), ("b".into(), 101)]));
+        let moved = allocate(
+            &users(&["a", "b", "c"]),
+            &kept,
+            &BTreeSet::from([101]),
+            (200, 210),
+        )
+        .unwrap();
+        assert_eq!(moved.port("a"), Some(100), "kept outside the new range");
+        assert_eq!(moved.port("b"), Some(200), "101 is someone else's now");
+        assert_eq!(moved.port("c"), Some(201));
+        assert_eq!(outside_range(&moved, (200, 210)), [("a".to_string(), 100)]);
     }
 
     /// A caller's own index gives what a set gives, kept ports and all.
