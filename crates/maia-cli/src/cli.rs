@@ -61,6 +61,20 @@ pub(crate) enum Command {
             maia fleet render --help"
     )]
     Fleet(FleetCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        long_about = "Print a shell completion script: after loading it, Tab completes maia's \
+            commands, flags and their fixed values (output formats, config kinds, shells).",
+        after_help = "Examples:\n  \
+            source <(maia completion bash)                      # this shell; add it to ~/.bashrc to keep it\n  \
+            maia completion zsh > \"${fpath[1]}/_maia\"          # then start a new zsh\n  \
+            maia completion fish > ~/.config/fish/completions/maia.fish"
+    )]
+    Completion {
+        /// The shell the script is for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]

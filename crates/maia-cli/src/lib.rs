@@ -80,7 +80,20 @@ pub fn run() -> ExitCode {
         Command::Fleet(FleetCommand::Deploy(args)) => return fleet_cluster::deploy(&args),
         Command::Fleet(FleetCommand::Plan(args)) => return fleet_cluster::plan(&args.into()),
         Command::Fleet(FleetCommand::Status(args)) => return fleet_cluster::status(&args),
+        Command::Completion { shell } => {
+            completion(shell);
+            Ok(())
+        }
     })
+}
+
+/// `maia completion SHELL`: the script clap_complete builds from the command
+/// definitions, so it names every command and flag there is, and no other.
+fn completion(shell: clap_complete::Shell) {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "maia", &mut script);
+    print!("{}", String::from_utf8_lossy(&script));
 }
 
 /// Runs a command and turns its result into an exit code, printing any error.

@@ -719,3 +719,38 @@ fn a_maia_config_that_only_pins_versions_is_recognised() {
         "{err}"
     );
 }
+
+/// `maia completion SHELL` prints a script for that shell naming every command, down
+/// to a nested one and its flags, as `kubectl completion` and `helm completion` do.
+#[test]
+fn completion_prints_a_script_for_each_shell_naming_the_commands() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef maia"),
+        ("fish", "complete -c maia"),
+    ] {
+        let (code, out, err) = run(maia().args(["completion", shell]));
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+        for word in [
+            "app",
+            "config",
+            "namespace",
+            "fleet",
+            "completion",
+            "version",
+            "kubeconfig",
+            "namespace-config-file",
+        ] {
+            assert!(out.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // An unknown shell is a usage error naming the ones there are.
+    let (code, out, err) = run(maia().args(["completion", "tcsh"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("bash") && err.contains("zsh") && err.contains("fish"),
+        "{err}"
+    );
+}
