@@ -6,10 +6,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
 
+/// What `maia --version` and `maia version` say: the release and the commit it was
+/// built from (recorded by build.rs; "unknown" outside a git checkout).
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MAIA_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "maia",
-    version,
+    version = VERSION,
     about = "Provision MAIA medical-AI research workspaces and deploy custom applications on Kubernetes",
     long_about = "maia turns a research group's request into Kubernetes objects.\n\n\
         It reads the same configuration files as the MAIA Toolkit (app JSON, group form, \
@@ -75,6 +84,23 @@ pub(crate) enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print maia's version and the commit it was built from
+    #[command(after_help = "Examples:\n  maia version\n  maia version -o json")]
+    Version {
+        /// Output
+        #[arg(long, short = 'o', value_enum, default_value_t = VersionFormat::Text)]
+        output: VersionFormat,
+    },
+}
+
+/// How `maia version` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum VersionFormat {
+    /// One line, as `--version` prints it
+    #[default]
+    Text,
+    /// {"version": …, "commit": …}
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

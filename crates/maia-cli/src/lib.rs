@@ -84,7 +84,25 @@ pub fn run() -> ExitCode {
             completion(shell);
             Ok(())
         }
+        Command::Version { output } => {
+            version(output);
+            Ok(())
+        }
     })
+}
+
+/// `maia version`: the line `--version` prints, or its parts as JSON.
+fn version(output: cli::VersionFormat) {
+    match output {
+        cli::VersionFormat::Text => println!("maia {}", cli::VERSION),
+        cli::VersionFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "commit": env!("MAIA_COMMIT"),
+            })
+        ),
+    }
 }
 
 /// `maia completion SHELL`: the script clap_complete builds from the command

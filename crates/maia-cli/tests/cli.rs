@@ -754,3 +754,36 @@ fn completion_prints_a_script_for_each_shell_naming_the_commands() {
         "{err}"
     );
 }
+
+/// The commit this checkout is at, as the build script reads it ("unknown" outside git).
+fn checkout_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `maia version` and `maia --version` say which maia this is: the crate's version
+/// and the commit it was built from, so a bug report can name both.
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let line = format!(
+        "maia {} (commit {})\n",
+        env!("CARGO_PKG_VERSION"),
+        checkout_commit()
+    );
+    for args in [&["version"][..], &["--version"], &["-V"]] {
+        let (code, out, err) = run(maia().args(args));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(out, line, "{args:?}");
+    }
+    let (code, out, err) = run(maia().args(["version", "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["commit"], checkout_commit());
+}
