@@ -177,6 +177,7 @@ pub fn deploy_file(
         let mut printer = Printer::new(settings.format, label.clone());
         let result = runtime()?.block_on(async {
             let cluster = Cluster::connect(&target(cluster, context.clone())).await?;
+            announce(&cluster, settings.format == EventFormat::Text);
             let plan =
                 maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
             let options = ApplyOptions {
@@ -384,6 +385,7 @@ fn plan_inner(args: &PlanArgs) -> Result<bool> {
     for context in contexts {
         let plan = block_on(async {
             let cluster = Cluster::connect(&target(&args.cluster, context.clone())).await?;
+            announce(&cluster, args.output == EventFormat::Text);
             maia_deploy::plan(
                 &cluster,
                 app.spec.namespace.as_ref(),
@@ -510,6 +512,20 @@ pub(crate) fn plan_text(plan: &Plan, context: Option<&str>) -> String {
 
 pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
     block_on(Cluster::connect(&target(cluster, cluster.context.clone())))
+}
+
+/// For text output, names the cluster a command is about to change or read, before
+/// anything else it says about it, as the kubeconfig names it: the context and the API
+/// server. On stderr, so stdout stays the objects' lines; -o json leaves it out (each
+/// JSON line names a non-default context itself).
+pub(crate) fn announce(cluster: &Cluster, text: bool) {
+    if !text {
+        return;
+    }
+    match &cluster.context {
+        Some(context) => eprintln!("context {context}, cluster {}", cluster.url),
+        None => eprintln!("cluster {}", cluster.url),
+    }
 }
 
 fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Result<()> {
@@ -723,6 +739,7 @@ pub(crate) fn list(args: &ListArgs) -> Result<()> {
 /// `maia app delete`.
 pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
+    announce(&cluster, true);
     let namespace = args
         .namespace
         .clone()

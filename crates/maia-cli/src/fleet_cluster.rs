@@ -23,7 +23,7 @@ use crate::cli::{
     EventFormat, FleetDeployArgs, FleetFormat, FleetStatusArgs, NamespaceDeployArgs,
     WorkspaceFileArgs,
 };
-use crate::deploy::{connect, interruptible, runtime, table};
+use crate::deploy::{announce, connect, interruptible, runtime, table};
 use crate::error::{CliError, Result};
 use crate::fleet::{Shared, diagnostic_json, error_json, list_forms, shared_namespaces};
 use crate::namespace::OsRandom;
@@ -469,6 +469,7 @@ fn run(args: &FleetDeployArgs, verb: Verb) -> Result<Vec<Row>> {
         args.strictness.into(),
     )?;
     let cluster = connect(&args.cluster)?;
+    announce(&cluster, args.output == FleetFormat::Text);
     // KubeFlow is one install shared by every group: the first group installs it
     // alone, the others then find it running.
     let kubeflow =

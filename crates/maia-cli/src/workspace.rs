@@ -18,7 +18,7 @@ use crate::cli::{
     EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
     NamespaceListArgs, NamespaceStatusArgs, StatusFormat,
 };
-use crate::deploy::{Printer, block_on, connect, interruptible, table, target};
+use crate::deploy::{Printer, announce, block_on, connect, interruptible, table, target};
 use crate::error::{CliError, Result};
 use crate::namespace::{self, OsRandom, Rendered};
 use crate::report;
@@ -177,6 +177,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     }
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
+    announce(&cluster, args.output == EventFormat::Text);
     let mut printer = Printer::new(args.output, None);
     let during = format!("namespace deploy of {}", request.spec.group_id);
     let result = interruptible(
@@ -331,6 +332,7 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
     let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
     let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
+    announce(&cluster, args.output == EventFormat::Text);
     let prepared = block_on(ws::deploy::prepare(
         &cluster,
         &request,
@@ -595,6 +597,7 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
 /// `maia namespace delete`.
 pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
+    announce(&cluster, true);
     let entry = block_on(manage::find(&cluster, &args.group))?;
     if !args.yes {
         // What goes besides the workspace's own objects, when it can be read: with

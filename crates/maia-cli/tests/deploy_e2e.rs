@@ -784,3 +784,54 @@ fn an_endless_response_body_is_cut_off_at_the_limit() {
     let sent = most.load(Ordering::SeqCst);
     assert!(sent < 256 << 20, "the server got {sent} bytes out");
 }
+
+/// plan, deploy and delete first say which cluster they talk to, as the kubeconfig names
+/// it (context and API server URL), on stderr so stdout stays the objects' lines; -o json
+/// keeps stderr free of it and stdout pure JSON.
+#[test]
+fn plan_deploy_and_delete_first_name_the_context_and_cluster() {
+    let env = Env::new(&["east", "west"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let named = |i: usize| {
+        format!(
+            "context {}, cluster http://{}",
+            ["east", "west"][i],
+            env.addrs[i]
+        )
+    };
+    let first = |err: &str| err.lines().next().unwrap_or_default().to_string();
+
+    // The kubeconfig's current context when none is given.
+    let (code, out, err) = run(&mut env.maia(&["app", "plan", "-f", p(&app)]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(first(&err), named(0), "{err}");
+    assert!(out.starts_with("Plan for app mysql-db-v1"), "{out}");
+
+    let (code, out, err) =
+        run(&mut env.maia(&["app", "deploy", "-f", p(&app), "--context", "west"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first(&err), named(1), "{err}");
+    assert!(out.starts_with("persistentvolumeclaim/"), "{out}");
+
+    let (code, _, err) = run(&mut env.maia(&[
+        "app",
+        "delete",
+        "mysql-db-v1",
+        "-n",
+        "demo",
+        "--yes",
+        "--context",
+        "west",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first(&err), named(1), "{err}");
+
+    for verb in ["plan", "deploy"] {
+        let (code, out, err) = run(&mut env.maia(&["app", verb, "-f", p(&app), "-o", "json"]));
+        assert!(matches!(code, 0 | 1), "{err}");
+        assert!(!err.contains("cluster http://"), "{verb}: {err}");
+        for line in out.lines() {
+            serde_json::from_str::<Value>(line).unwrap();
+        }
+    }
+}

@@ -202,7 +202,8 @@ fn deploy_plan_status_and_delete_a_workspace() {
         "{shown}"
     );
     assert!(
-        shown
+        // The plan on stdout closes with it (stderr names the cluster).
+        String::from_utf8_lossy(&plan.stdout)
             .trim_end()
             // The quota, the workspace record (its members) and the guard change.
             .ends_with("Plan: 3 to create, 3 to change, 0 to prune, 54 unchanged. Charts: 0 to install, 1 to upgrade."),
@@ -979,4 +980,48 @@ fn a_lost_credentials_secret_is_recovered_or_the_deploy_stops_with_exit_2() {
         "{said}"
     );
     assert_eq!(fake.writes(), [], "nothing was written");
+}
+
+/// namespace deploy, plan and delete first say which cluster they talk to (context and
+/// API server URL), on stderr; with -o json, stderr does not carry it.
+#[test]
+fn deploy_plan_and_delete_first_name_the_context_and_cluster() {
+    let env = Env::new();
+    if env.fake.is_none() {
+        return; // a real cluster's names are not known here
+    }
+    let kubeconfig = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let url = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap();
+    let named = format!("context fake, cluster {url}");
+    let first = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let form = env.form("group.yaml", "Named_Ctx", &["alice@example.org"]);
+
+    let plan = env.run("plan", &form, &[]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    assert_eq!(first(&plan), named, "{}", text(&plan));
+    let deploy = env.run("deploy", &form, &[]);
+    assert!(deploy.status.success(), "{}", text(&deploy));
+    assert_eq!(first(&deploy), named, "{}", text(&deploy));
+
+    let json = env.run("plan", &form, &["-o", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let err = String::from_utf8_lossy(&json.stderr);
+    assert!(!err.contains(&named), "{err}");
+    serde_json::from_slice::<Value>(&json.stdout).unwrap();
+
+    let delete = env
+        .maia(&["namespace", "delete", "Named_Ctx", "--yes"])
+        .output()
+        .unwrap();
+    assert!(delete.status.success(), "{}", text(&delete));
+    assert_eq!(first(&delete), named, "{}", text(&delete));
 }

@@ -34,7 +34,8 @@ pub struct Cluster {
     pub client: kube::Client,
     /// The API server URL, for "cannot reach …" messages.
     pub url: String,
-    /// The kubeconfig context used, when there was one.
+    /// The kubeconfig context used: the one asked for, else the kubeconfig's current
+    /// context; none for the in-cluster config.
     pub context: Option<String>,
 }
 
@@ -50,10 +51,15 @@ impl Cluster {
 
     /// Loads the kubeconfig (or in-cluster config) and builds a client.
     pub async fn connect(target: &Target) -> Result<Self> {
+        let mut context = target.context.clone();
         let config = match load_kubeconfig(target.kubeconfig.as_deref())? {
             Some((kubeconfig, path)) => {
                 if let Some(context) = &target.context {
                     check_context(&kubeconfig, context)?;
+                }
+                // Named so front ends can say which cluster they talk to.
+                if context.is_none() {
+                    context.clone_from(&kubeconfig.current_context);
                 }
                 let options = KubeConfigOptions {
                     context: target.context.clone(),
@@ -103,7 +109,7 @@ impl Cluster {
         Ok(Cluster {
             client,
             url: url.trim_end_matches('/').to_string(),
-            context: target.context.clone(),
+            context,
         })
     }
 }
