@@ -514,7 +514,8 @@ async fn one(
             Verb::Deploy => {
                 let mut counts = Counts::default();
                 let deployed =
-                    workspace::deploy_workspace(cluster, &request, &ns_args, &mut counts).await?;
+                    workspace::deploy_workspace(cluster, &request, &ns_args, false, &mut counts)
+                        .await?;
                 if let (Some(folder), false) = (&args.config_folder, args.secrets_only) {
                     workspace::write_bundle(&request.spec, &deployed.bundle, folder)?;
                 }

@@ -94,14 +94,28 @@ pub(crate) struct Deployed {
     pub(crate) fresh: usize,
 }
 
+/// Says that the preflight found nothing in the way: [`ws::deploy::prepare`] returns
+/// only then. On stderr with the cluster's line, for text output.
+fn preflight_passed(spec: &WorkspaceSpec, text: bool) {
+    if text {
+        eprintln!(
+            "preflight passed for workspace {} (namespace {})",
+            spec.group_id, spec.namespace
+        );
+    }
+}
+
 /// Preflight, facts, render, plan and execute for one workspace; events go to `sink`.
+/// `say_preflight`: a line once the preflight passed (one workspace, text output).
 pub(crate) async fn deploy_workspace(
     cluster: &maia_deploy::Cluster,
     request: &Request,
     args: &NamespaceDeployArgs,
+    say_preflight: bool,
     sink: &mut dyn maia_deploy::EventSink,
 ) -> std::result::Result<Deployed, DeployError> {
     let prepared = ws::deploy::prepare(cluster, request, &mut OsRandom, true).await?;
+    preflight_passed(&request.spec, say_preflight);
     warn_differing(&prepared.differing_credentials, args);
     for note in &prepared.notes {
         eprintln!("warning: {note}");
@@ -182,7 +196,13 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let during = format!("namespace deploy of {}", request.spec.group_id);
     let result = interruptible(
         &during,
-        deploy_workspace(&cluster, &request, args, &mut printer),
+        deploy_workspace(
+            &cluster,
+            &request,
+            args,
+            args.output == EventFormat::Text,
+            &mut printer,
+        ),
     );
     printer.finish();
     let result = match result {
@@ -339,6 +359,7 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
         &mut OsRandom,
         false,
     ))?;
+    preflight_passed(&request.spec, args.output == EventFormat::Text);
     warn_differing(&prepared.differing_credentials, args);
     for note in &prepared.notes {
         eprintln!("warning: {note}");

@@ -1025,3 +1025,57 @@ fn deploy_plan_and_delete_first_name_the_context_and_cluster() {
     assert!(delete.status.success(), "{}", text(&delete));
     assert_eq!(first(&delete), named, "{}", text(&delete));
 }
+
+/// plan and deploy say when the preflight has passed, before anything changes (stderr,
+/// after the cluster's line; not with -o json); a failed preflight does not say it.
+#[test]
+fn plan_and_deploy_say_the_preflight_passed() {
+    let env = Env::new();
+    let form = env.form("group.yaml", "Pre_Ok", &["alice@example.org"]);
+    let passed = "preflight passed for workspace Pre_Ok (namespace pre-ok)";
+    let lines = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for verb in ["plan", "deploy"] {
+        let out = env.run(verb, &form, &[]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+        let err = lines(&out);
+        assert_eq!(
+            err.get(1).map(String::as_str),
+            Some(passed),
+            "{verb}: {err:?}"
+        );
+        let json = env.run(verb, &form, &["-o", "json"]);
+        assert!(matches!(json.status.code(), Some(0 | 1)), "{}", text(&json));
+        assert!(!text(&json).contains("preflight passed"), "{}", text(&json));
+    }
+
+    if env.fake.is_none() {
+        return; // needs a cluster without the storage class named below
+    }
+    let cluster = std::fs::read_to_string(example("cluster-nginx.yaml"))
+        .unwrap()
+        .replace("storage_class: local-path", "storage_class: fast-ssd");
+    let cluster_file = env.dir.path().join("cluster.yaml");
+    std::fs::write(&cluster_file, cluster).unwrap();
+    for verb in ["plan", "deploy"] {
+        let out = env
+            .maia(&[
+                "namespace",
+                verb,
+                "--namespace-config-file",
+                form.to_str().unwrap(),
+                "--cluster-config-file",
+                cluster_file.to_str().unwrap(),
+                "--skip-kubeflow",
+            ])
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(text(&out).contains("fast-ssd"), "{}", text(&out));
+        assert!(!text(&out).contains("preflight passed"), "{}", text(&out));
+    }
+}
