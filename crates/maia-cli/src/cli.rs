@@ -591,6 +591,9 @@ pub struct NamespaceDeployArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub output: EventFormat,
+    /// Leave out the lines of what is unchanged (text output)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub strictness: Strictness,
@@ -634,6 +637,9 @@ pub(crate) struct NamespacePlanArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub(crate) output: EventFormat,
+    /// Leave out the lines of what is unchanged (text output)
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub(crate) strictness: Strictness,
@@ -655,6 +661,7 @@ impl From<NamespacePlanArgs> for NamespaceDeployArgs {
             state_namespace: a.state_namespace,
             config_folder: a.config_folder,
             output: a.output,
+            quiet: a.quiet,
             strictness: a.strictness,
         }
     }
@@ -898,6 +905,9 @@ pub(crate) struct DeployArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub(crate) output: EventFormat,
+    /// Leave out the lines of what is unchanged (text output)
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
     #[command(flatten)]
     pub(crate) mount_files: MountFiles,
     #[command(flatten)]
@@ -923,6 +933,9 @@ pub(crate) struct PlanArgs {
     /// Output
     #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
     pub(crate) output: EventFormat,
+    /// Leave out the lines of what is unchanged (text output)
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
     #[command(flatten)]
     pub(crate) mount_files: MountFiles,
     #[command(flatten)]

@@ -115,6 +115,8 @@ pub struct DeploySettings {
     pub dry_run: bool,
     /// How events are printed.
     pub format: EventFormat,
+    /// Leave out the lines of unchanged objects (`-q`).
+    pub quiet: bool,
 }
 
 /// `maia app deploy`.
@@ -128,6 +130,7 @@ pub(crate) fn deploy(args: &DeployArgs) -> Result<()> {
         wait: args.wait.then_some(args.timeout),
         dry_run: args.dry_run,
         format: args.output,
+        quiet: args.quiet,
     };
     deploy_file(
         &args.config_file,
@@ -175,6 +178,7 @@ pub fn deploy_file(
             println!("cluster {}:", label.as_deref().unwrap_or("current"));
         }
         let mut printer = Printer::new(settings.format, label.clone());
+        printer.quiet = settings.quiet;
         let result = runtime()?.block_on(async {
             let cluster = Cluster::connect(&target(cluster, context.clone())).await?;
             announce(&cluster, settings.format == EventFormat::Text);
@@ -216,6 +220,8 @@ pub(crate) struct Printer {
     cluster: Option<String>,
     /// "pruned" during a deploy, "deleted" for `maia app delete`.
     pub(crate) removed: &'static str,
+    /// Text output leaves out what was unchanged (`-q`).
+    pub(crate) quiet: bool,
     spinner: Option<ProgressBar>,
     changed: Vec<String>,
 }
@@ -226,6 +232,7 @@ impl Printer {
             format,
             cluster,
             removed: "pruned",
+            quiet: false,
             spinner: None,
             changed: Vec::new(),
         }
@@ -302,6 +309,14 @@ impl EventSink for Printer {
             return;
         }
         let dry = |d: bool| if d { " (dry run)" } else { "" };
+        let unchanged = match &event {
+            Event::Applied { outcome, .. } => *outcome == maia_deploy::Outcome::Unchanged,
+            Event::Helm { outcome, .. } => outcome == "unchanged",
+            _ => false,
+        };
+        if unchanged && self.quiet {
+            return;
+        }
         match event {
             Event::NamespaceCreated { namespace, dry_run } => {
                 self.line(format!("namespace/{namespace} created{}", dry(dry_run)))
@@ -407,7 +422,10 @@ fn plan_inner(args: &PlanArgs) -> Result<bool> {
                 }
                 println!("{value}");
             }
-            EventFormat::Text => print!("{}", plan_text(&plan, context.as_deref())),
+            EventFormat::Text => print!(
+                "{}",
+                changes_only(plan_text(&plan, context.as_deref()), args.quiet)
+            ),
         }
     }
     Ok(changes)
@@ -431,6 +449,18 @@ fn fields_text(out: &mut String, fields: &[FieldChange]) {
             short(&f.desired)
         ));
     }
+}
+
+/// A plan's text without the lines of what would not change (`-q`): those marked `=`
+/// (objects, charts, an installed KubeFlow). The summary still counts them.
+pub(crate) fn changes_only(text: String, quiet: bool) -> String {
+    if !quiet {
+        return text;
+    }
+    text.lines()
+        .filter(|l| !l.starts_with("  = "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The plan as a person reads it: one line per object, changed fields below it.

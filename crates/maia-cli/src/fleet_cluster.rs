@@ -109,6 +109,7 @@ fn namespace_args(args: &FleetDeployArgs, form: &Path) -> NamespaceDeployArgs {
         state_namespace: args.state_namespace.clone(),
         config_folder: args.config_folder.clone(),
         output: EventFormat::Text,
+        quiet: false,
         strictness: args.strictness,
     }
 }

@@ -193,6 +193,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     announce(&cluster, args.output == EventFormat::Text);
     let mut printer = Printer::new(args.output, None);
+    printer.quiet = args.quiet;
     let during = format!("namespace deploy of {}", request.spec.group_id);
     let result = interruptible(
         &during,
@@ -384,7 +385,10 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
             }
             println!("{value}");
         }
-        EventFormat::Text => print!("{}", plan_text(&prepared)),
+        EventFormat::Text => print!(
+            "{}",
+            crate::deploy::changes_only(plan_text(&prepared), args.quiet)
+        ),
     }
     Ok(changes)
 }

@@ -835,3 +835,39 @@ fn plan_deploy_and_delete_first_name_the_context_and_cluster() {
         }
     }
 }
+
+/// -q (--quiet) leaves out what would not change or did not: a plan shows only its
+/// changes and the summary (which still counts the unchanged), a deploy only what it did.
+#[test]
+fn quiet_hides_the_unchanged_lines_of_plan_and_deploy() {
+    let env = Env::new(&["lab"], &["demo"]);
+    let app = env.app("app.json", |_| {});
+    let (code, _, err) = run(&mut env.maia(&["app", "deploy", "-f", p(&app)]));
+    assert_eq!(code, 0, "{err}");
+    let newer = env.app("newer.json", |c| c["tag"] = json!("8.0.29"));
+
+    let (code, full, err) = run(&mut env.maia(&["app", "plan", "-f", p(&newer)]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        full.contains("  = service/mysql-db-v1-mkg  unchanged\n"),
+        "{full}"
+    );
+    let (code, out, err) = run(&mut env.maia(&["app", "plan", "-q", "-f", p(&newer)]));
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains("  = "), "{out}");
+    assert!(
+        out.contains("  ~ deployment/mysql-db-v1-mkg  update\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("Plan: 0 to create, 1 to change, 0 to prune, 2 unchanged.\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "--quiet", "-f", p(&newer)]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "deployment/mysql-db-v1-mkg configured\n");
+    let (code, out, err) = run(&mut env.maia(&["app", "deploy", "-q", "-f", p(&newer)]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "", "nothing changed, nothing said");
+}

@@ -1079,3 +1079,39 @@ fn plan_and_deploy_say_the_preflight_passed() {
         assert!(!text(&out).contains("preflight passed"), "{}", text(&out));
     }
 }
+
+/// -q (--quiet) leaves the unchanged objects and charts out of a workspace's plan and
+/// deploy; the summary still counts them and the deploy still ends with the workspace.
+#[test]
+fn quiet_hides_the_unchanged_lines_of_a_workspace_plan_and_deploy() {
+    let env = Env::new();
+    let form = env.form("group.yaml", "Quiet_Lab", &["alice@example.org"]);
+    let first = env.run("deploy", &form, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+
+    let again = env.run("deploy", &form, &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    let full = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(full.lines().any(|l| l.ends_with(" unchanged")), "{full}");
+    let quiet = env.run("deploy", &form, &["-q"]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    let out = String::from_utf8_lossy(&quiet.stdout);
+    assert!(!out.lines().any(|l| l.ends_with(" unchanged")), "{out}");
+    assert!(out.contains("deployed: hub https://quiet-lab."), "{out}");
+
+    let plan = env.run("plan", &form, &["--quiet"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let out = String::from_utf8_lossy(&plan.stdout);
+    assert!(!out.contains("  = "), "{out}");
+    assert!(out.starts_with("Plan for workspace Quiet_Lab"), "{out}");
+    assert!(
+        out.contains(" to create, 0 to change, 0 to prune, "),
+        "{out}"
+    );
+    let full = env.run("plan", &form, &[]);
+    assert!(
+        String::from_utf8_lossy(&full.stdout).contains("  = helm jupyterhub-quiet-lab  unchanged"),
+        "{}",
+        text(&full)
+    );
+}

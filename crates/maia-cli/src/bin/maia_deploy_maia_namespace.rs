@@ -78,6 +78,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
             state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
             config_folder: Some(args.config_folder),
             output: EventFormat::Text,
+            quiet: false,
             strictness: args.strictness,
         });
     }
