@@ -266,8 +266,35 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
                 args.state_namespace
             );
         }
+        print!("{}", hand_over_text(spec, &bundle));
     }
     Ok(())
+}
+
+/// What the admin sends the group once it is deployed: every URL and each member's SSH
+/// command. Read from the workspace's record (the one the deploy applied, which
+/// `namespace status` reads back) and the SSH ports the deploy used, so both agree.
+fn hand_over_text(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
+    let record = maia_render::workspace::record::record(spec, bundle);
+    let mut urls = vec![["COMPONENT".to_string(), "URL".into()]];
+    for c in &record.components {
+        urls.extend(c.urls.iter().map(|u| [c.component.clone(), u.clone()]));
+    }
+    let mut users = vec![["USER".to_string(), "SSH".into()]];
+    for m in &record.members {
+        let ssh = bundle.ssh_ports.port(&m.email).map_or_else(
+            || "-".to_string(),
+            |p| maia_render::workspace::ssh_command_for(&record.ssh_host, p),
+        );
+        users.push([m.email.clone(), ssh]);
+    }
+    let mut out = String::from("\nfor the group (also `maia namespace status`):\n");
+    out.push_str(&table(&urls));
+    if users.len() > 1 {
+        out.push('\n');
+        out.push_str(&table(&users));
+    }
+    out
 }
 
 /// Writes the bundle (and credentials.yaml) of what was deployed under the folder.

@@ -1115,3 +1115,50 @@ fn quiet_hides_the_unchanged_lines_of_a_workspace_plan_and_deploy() {
         text(&full)
     );
 }
+
+/// A deploy ends with what the admin sends the group: every URL of the workspace and
+/// each member's SSH command, the same `namespace status` shows.
+#[test]
+fn deploy_ends_with_every_url_and_each_members_ssh_command() {
+    let env = Env::new();
+    let form = env.form(
+        "group.yaml",
+        "Hand_Over",
+        &["alice@example.org", "bob@example.org"],
+    );
+    let out = env.run("deploy", &form, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let tail = stdout
+        .split_once("deployed: hub ")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let status = env.status("Hand_Over");
+    let urls: Vec<&str> = status["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["urls"].as_array().unwrap())
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert!(urls.len() > 1, "{status}");
+    for url in urls {
+        assert!(tail.contains(url), "{url} missing from\n{tail}");
+    }
+    let users = status["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{status}");
+    for u in users {
+        let email = u["email"].as_str().unwrap();
+        let ssh = u["ssh_command"].as_str().unwrap();
+        assert!(
+            tail.lines().any(|l| l.contains(email) && l.contains(ssh)),
+            "{email}: {ssh} missing from\n{tail}"
+        );
+    }
+    // -o json is the events alone.
+    let json = env.run("deploy", &form, &["-o", "json"]);
+    assert!(json.status.success(), "{}", text(&json));
+    for line in String::from_utf8_lossy(&json.stdout).lines() {
+        serde_json::from_str::<Value>(line).unwrap();
+    }
+}
