@@ -8,7 +8,7 @@ use crate::output::Format;
 
 /// What `maia --version` and `maia version` say: the release and the commit it was
 /// built from (recorded by build.rs; "unknown" outside a git checkout).
-pub(crate) const VERSION: &str = concat!(
+pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("MAIA_COMMIT"),

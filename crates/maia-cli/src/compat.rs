@@ -39,6 +39,7 @@ fn run(name: &'static str, entry: EntryPoint) -> ExitCode {
     let command = Args::command()
         .name(name)
         .bin_name(name)
+        .version(crate::cli::VERSION)
         .about(entry.about)
         .after_help(format!(
             "Example:\n  \

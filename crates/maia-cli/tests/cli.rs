@@ -787,3 +787,27 @@ fn version_names_the_release_and_the_commit() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(v["commit"], checkout_commit());
 }
+
+/// The toolkit's entry points, installed with maia, say which maia they are too.
+#[test]
+fn the_compatibility_entry_points_name_the_release_and_the_commit() {
+    for name in [
+        "MAIA_deploy_helm_chart",
+        "MAIA_deploy_MAIA_namespace",
+        "MAIA_create_JupyterHub_config",
+        "MAIA_create_MAIA_Addons_config",
+        "MAIAKubeGate_create_jupyterHub_config",
+        "MAIAKubeGate_create_MAIA_Addons_config",
+    ] {
+        let (code, out, err) = run(Command::cargo_bin(name).unwrap().arg("--version"));
+        assert_eq!(code, 0, "{name}: {err}");
+        assert_eq!(
+            out,
+            format!(
+                "{name} {} (commit {})\n",
+                env!("CARGO_PKG_VERSION"),
+                checkout_commit()
+            )
+        );
+    }
+}

@@ -12,7 +12,7 @@ use maia_cli::{CliError, finish};
 #[derive(Debug, Parser)]
 #[command(
     name = "MAIA_deploy_helm_chart",
-    version,
+    version = maia_cli::cli::VERSION,
     about = "Deploy a custom application from its JSON config (MAIA Toolkit compatible)",
     after_help = "Examples:\n  \
         MAIA_deploy_helm_chart --config-file app.json\n  \

@@ -17,7 +17,7 @@ use maia_cli::{finish, namespace, workspace};
 #[derive(Debug, Parser)]
 #[command(
     name = "MAIA_deploy_MAIA_namespace",
-    version,
+    version = maia_cli::cli::VERSION,
     about = "Deploy a MAIA namespace for a research group (MAIA Toolkit compatible)",
     after_help = "Examples:\n  \
         MAIA_deploy_MAIA_namespace --namespace-config-file group.yaml --cluster-config-file cluster.yaml \\\n      \
