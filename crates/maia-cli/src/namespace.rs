@@ -221,9 +221,10 @@ fn render_allocated_from(
     for key in regenerate {
         kept.0.remove(key);
     }
-    let claims = facts.map(|f| f.claims.as_slice()).unwrap_or_default();
+    let none = Default::default();
+    let live = facts.map_or(&none, |f| &f.existing);
     let bundle =
-        maia_render::workspace::render_facts(&spec, &kept, source, &ports, env_file, claims)?;
+        maia_render::workspace::render_facts(&spec, &kept, source, &ports, env_file, live)?;
     // A credentials.yaml that exists but lacks a key the bundle needs was damaged or
     // hand-edited: drawing a new password silently would lock the workspace out. With
     // the cluster's facts, the cluster was asked instead (a key it lacks is new).

@@ -131,6 +131,9 @@ pub(crate) async fn deploy_workspace(
             prepared.recovered_credentials.join(", ")
         );
     }
+    for note in &prepared.bundle.quota_notes {
+        eprintln!("note: quota {note}");
+    }
     ws::deploy::deploy(
         cluster,
         request,
@@ -409,6 +412,10 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
                     "recovered_credentials".into(),
                     serde_json::to_value(&prepared.recovered_credentials).unwrap_or_default(),
                 );
+                map.insert(
+                    "quota_notes".into(),
+                    serde_json::to_value(&prepared.bundle.quota_notes).unwrap_or_default(),
+                );
             }
             println!("{value}");
         }
@@ -487,6 +494,11 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
             prepared.new_credentials.len(),
             prepared.new_credentials.join(", ")
         ));
+    }
+    // Why the quota is above the form's (or the workspace's own needs): what the
+    // namespace runs and holds that the workspace does not render.
+    for note in &prepared.bundle.quota_notes {
+        out.push_str(&format!("  ! quota  {note}\n"));
     }
     for rollout in &plan.rollouts {
         out.push_str(&format!(

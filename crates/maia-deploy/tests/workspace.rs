@@ -1287,3 +1287,171 @@ async fn members_keep_their_ports_when_port_range_changes_and_are_told() {
         prepared.notes
     );
 }
+
+/// A running pod of the namespace asking `cpu` and `memory`.
+fn pod(
+    name: &str,
+    labels: Value,
+    annotations: Value,
+    cpu: &str,
+    memory: &str,
+    phase: &str,
+) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "brain-mri", "labels": labels,
+                     "annotations": annotations},
+        "spec": {"containers": [{"name": "main", "image": "busybox",
+            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]},
+        "status": {"phase": phase},
+    })
+}
+
+/// The quota's hard limits `prepare` renders, and its notes (what `plan` prints).
+async fn planned_quota(c: &FakeCluster, request: &Request) -> (Value, Vec<String>) {
+    let cluster_ = c.cluster();
+    let prepared = prepare(&cluster_, request, &mut CountingSource::default(), false)
+        .await
+        .unwrap();
+    let hard = prepared
+        .bundle
+        .objects()
+        .find(|o| o.kind() == "ResourceQuota")
+        .map(|o| serde_json::to_value(o).unwrap()["spec"]["hard"].clone())
+        .unwrap();
+    (hard, prepared.bundle.quota_notes.clone())
+}
+
+fn nanos(v: &Value, key: &str) -> i128 {
+    maia_spec::quantity::nanos(v[key].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_quota() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let spec = WorkspaceSpec::test();
+    run(&c, &request(spec.clone(), &tools)).await.1.unwrap();
+    let mut without_bob = spec.clone();
+    without_bob.users.retain(|u| u.starts_with("alice"));
+    let request = request(without_bob.clone(), &tools);
+    let (before, notes) = planned_quota(&c, &request).await;
+    assert_eq!(notes, Vec::<String>::new(), "nothing runs yet");
+
+    let server = |user: &str, name: &str| {
+        pod(
+            name,
+            json!({"app": "jupyterhub", "component": "singleuser-server",
+                   "release": "jupyterhub-brain-mri"}),
+            json!({"hub.jupyter.org/username": user}),
+            "1",
+            "2Gi",
+            "Running",
+        )
+    };
+    // Both members' servers run; Bob's keeps running after he leaves.
+    c.seed(server("alice@example.org", "jupyter-alice-40example-2eorg"))
+        .await;
+    c.seed(server(
+        "bob.smith@example.org",
+        "jupyter-bob-2esmith-40example-2eorg",
+    ))
+    .await;
+    // A researcher's app (maia app deploy) runs a Job's pod; another one finished.
+    let app = json!({"app.kubernetes.io/managed-by": "maia",
+                     "app.kubernetes.io/instance": "train-v1"});
+    c.seed(pod(
+        "train-v1-x7k2p",
+        app.clone(),
+        json!({}),
+        "2",
+        "4Gi",
+        "Running",
+    ))
+    .await;
+    c.seed(pod(
+        "train-v0-a1b2c",
+        app,
+        json!({}),
+        "8",
+        "16Gi",
+        "Succeeded",
+    ))
+    .await;
+    // A pod of one of maia's own Deployments is counted by its render already.
+    let cluster_ = c.cluster();
+    let own = prepare(&cluster_, &request, &mut CountingSource::default(), false)
+        .await
+        .unwrap()
+        .bundle
+        .objects()
+        .find(|o| o.kind() == "Deployment")
+        .map(|o| serde_json::to_value(o).unwrap()["spec"]["template"]["metadata"]["labels"].clone())
+        .unwrap();
+    let mut own_labels = own.clone();
+    own_labels["pod-template-hash"] = json!("5d9c7");
+    c.seed(pod(
+        "own-5d9c7-abcde",
+        own_labels,
+        json!({}),
+        "3",
+        "3Gi",
+        "Running",
+    ))
+    .await;
+
+    let (after, notes) = planned_quota(&c, &request).await;
+    // Bob's server (1 CPU, 2Gi) and the app's running pod (2 CPU, 4Gi): nothing else.
+    assert_eq!(
+        nanos(&after, "requests.cpu") - nanos(&before, "requests.cpu"),
+        3_000_000_000,
+        "{before} -> {after}"
+    );
+    let gi = 1024_i128 * 1024 * 1024 * 1_000_000_000;
+    assert!(
+        nanos(&after, "requests.memory") - nanos(&before, "requests.memory") >= 6 * gi,
+        "{before} -> {after}"
+    );
+    assert!(
+        nanos(&after, "requests.memory") - nanos(&before, "requests.memory") < 7 * gi,
+        "{before} -> {after}"
+    );
+    let said = notes.join("\n");
+    assert!(said.contains("requests.cpu counts 3 more"), "{said}");
+    assert!(
+        said.contains("pod/jupyter-bob-2esmith-40example-2eorg"),
+        "{said}"
+    );
+    assert!(said.contains("pod/train-v1-x7k2p"), "{said}");
+    for counted in ["jupyter-alice", "train-v0", "own-5d9c7"] {
+        assert!(!said.contains(counted), "{counted}: {said}");
+    }
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(quota(&c).await, after, "deploy applies what plan shows");
+
+    // A form quota above what the workspace needs but below that plus what runs is
+    // raised to cover it, and the plan says why.
+    let mut formed = without_bob.clone();
+    let own_needs = nanos(&before, "requests.cpu");
+    formed.quota.cpu = Some(maia_spec::quantity::Quantity::from_nanos(
+        own_needs + 1_000_000_000,
+        false,
+    ));
+    let formed = Request {
+        spec: formed,
+        ..request.clone()
+    };
+    let (hard, notes) = planned_quota(&c, &formed).await;
+    assert_eq!(hard["requests.cpu"], after["requests.cpu"]);
+    let said = notes.join("\n");
+    assert!(said.contains("above the group form's quota.cpu"), "{said}");
+    // One well above it is kept as it is.
+    let mut roomy = without_bob;
+    roomy.quota.cpu = Some("64".parse().unwrap());
+    let roomy = Request {
+        spec: roomy,
+        ..request
+    };
+    let (hard, _) = planned_quota(&c, &roomy).await;
+    assert_eq!(hard["requests.cpu"], "64");
+}

@@ -1,10 +1,11 @@
-//! The volume claims a workspace's namespace holds now: the quota must cover them,
-//! also those nothing renders any more (the kept home of a member who left).
+//! The volume claims a workspace's namespace holds and the pods it runs now: the
+//! quota must cover them, also those nothing renders any more (the kept home or the
+//! still-running server of a member who left, a researcher's app).
 
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::Api;
 use kube::api::ListParams;
-use maia_render::workspace::tenancy::ExistingClaim;
+use maia_render::workspace::tenancy::{Existing, ExistingClaim, ExistingPod};
 
 use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
@@ -58,4 +59,73 @@ pub(crate) fn existing(claim: &PersistentVolumeClaim) -> ExistingClaim {
             .or_else(|| label("release"))
             .or_else(|| label("app.kubernetes.io/instance")),
     }
+}
+
+/// Every pod of `namespace` that runs or waits to (one LIST): the quota counts those,
+/// not the Succeeded or Failed. None when the namespace does not exist.
+pub(crate) async fn read_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<ExistingPod>> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
+    let pods = match api.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(DeployError::from_kube(
+                e,
+                &cluster.url,
+                "list",
+                format!("pods in {namespace}"),
+            ));
+        }
+    };
+    Ok(pods
+        .iter()
+        .filter(|p| {
+            let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+            !matches!(phase, Some("Succeeded" | "Failed"))
+        })
+        .map(running)
+        .collect())
+}
+
+/// A live pod as the quota computation sees it.
+pub(crate) fn running(pod: &Pod) -> ExistingPod {
+    let meta = &pod.metadata;
+    let labels = meta.labels.clone().unwrap_or_default();
+    let label = |k: &str| labels.get(k).cloned();
+    // KubeSpawner's servers: `component: singleuser-server`, the user (unescaped) in
+    // the `hub.jupyter.org/username` annotation.
+    let server_of = (label("component").as_deref() == Some("singleuser-server"))
+        .then(|| {
+            meta.annotations
+                .as_ref()
+                .and_then(|a| a.get("hub.jupyter.org/username"))
+                .cloned()
+                .or_else(|| label("hub.jupyter.org/username"))
+        })
+        .flatten();
+    // The admitted pod carries the namespace's defaults already: none to add.
+    let (cpu, memory, gpus) = pod
+        .spec
+        .as_ref()
+        .map(|s| maia_render::workspace::tenancy::pod_requests_with(s, None, None))
+        .unwrap_or_default();
+    ExistingPod {
+        name: meta.name.clone().unwrap_or_default(),
+        cpu,
+        memory,
+        gpus,
+        server_of,
+        made_by: label("v1.min.io/tenant")
+            .or_else(|| label("release"))
+            .or_else(|| label("app.kubernetes.io/instance")),
+        labels,
+    }
+}
+
+/// The claims and the pods of `namespace`, which the quota must cover.
+pub(crate) async fn read_existing(cluster: &Cluster, namespace: &str) -> Result<Existing> {
+    Ok(Existing {
+        claims: read(cluster, namespace).await?,
+        pods: read_pods(cluster, namespace).await?,
+    })
 }

@@ -338,8 +338,9 @@ async fn prepare_locked<'c>(
             Err(e) => return Err(release_on(lease, e).await),
         };
     }
-    // The quota covers the claims that exist, also those nothing renders any more.
-    let existing_claims = match super::claims::read(cluster, spec.namespace.as_str()).await {
+    // The quota covers the claims and pods that exist, also those nothing renders any
+    // more.
+    let existing = match super::claims::read_existing(cluster, spec.namespace.as_str()).await {
         Ok(c) => c,
         Err(e) => return Err(release_on(lease, e).await),
     };
@@ -358,7 +359,7 @@ async fn prepare_locked<'c>(
             source,
             &p,
             request.env_file.as_ref(),
-            &existing_claims,
+            &existing,
         )
             .map_err(|source| match source {
                 // Bad input, found before any write: reported as preflight finds problems.
@@ -497,8 +498,9 @@ pub struct RenderFacts {
     pub differing_credentials: Vec<String>,
     /// The members' live SSH ports and every port the cluster's Services hold.
     pub ports: super::facts::PortFacts,
-    /// The volume claims the namespace holds (the quota covers them).
-    pub claims: Vec<maia_render::workspace::tenancy::ExistingClaim>,
+    /// The volume claims the namespace holds and the pods it runs (the quota covers
+    /// them).
+    pub existing: maia_render::workspace::tenancy::Existing,
 }
 
 /// Reads what a render needs from the cluster: the group's credentials (its Secret in
@@ -531,9 +533,9 @@ pub async fn render_facts(
     };
     let (new_credentials, recovered_credentials) =
         keep_existing(cluster, &facts, &mut credentials, &ports).await?;
-    let claims = super::claims::read(cluster, spec.namespace.as_str()).await?;
+    let existing = super::claims::read_existing(cluster, spec.namespace.as_str()).await?;
     Ok(RenderFacts {
-        claims,
+        existing,
         credentials,
         new_credentials,
         recovered_credentials,

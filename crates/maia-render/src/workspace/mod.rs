@@ -184,6 +184,9 @@ pub struct Bundle {
     pub credentials: Credentials,
     /// Every member's SSH port.
     pub ssh_ports: SshPorts,
+    /// Why the quota is larger than the group form's or the workspace's own needs
+    /// (what the namespace runs and holds that the workspace does not render).
+    pub quota_notes: Vec<String>,
 }
 
 impl Bundle {
@@ -212,18 +215,26 @@ pub fn render_with(
     ssh_ports: &SshPorts,
     env_file: Option<&EnvFile>,
 ) -> Result<Bundle, RenderError> {
-    render_facts(spec, kept, source, ssh_ports, env_file, &[])
+    render_facts(
+        spec,
+        kept,
+        source,
+        ssh_ports,
+        env_file,
+        &tenancy::Existing::default(),
+    )
 }
 
-/// [`render_with`] with the volume claims the namespace holds now, which the quota
-/// must cover (see [`tenancy::kept_claims`]).
+/// [`render_with`] with the volume claims the namespace holds and the pods it runs
+/// now, which the quota must cover (see [`tenancy::kept_claims`] and
+/// [`tenancy::running_pods`]).
 pub fn render_facts(
     spec: &WorkspaceSpec,
     kept: &Credentials,
     source: &mut dyn SecretSource,
     ssh_ports: &SshPorts,
     env_file: Option<&EnvFile>,
-    existing_claims: &[tenancy::ExistingClaim],
+    existing: &tenancy::Existing,
 ) -> Result<Bundle, RenderError> {
     let mut store = CredentialStore::new(kept, source);
     let mut components = Vec::new();
@@ -278,7 +289,7 @@ pub fn render_facts(
     if !short.is_empty() {
         return Err(RenderError::QuotaTooSmall { short });
     }
-    let (tenancy, level) = tenancy::render(spec, &components, existing_claims);
+    let (tenancy, level, quota_notes) = tenancy::render(spec, &components, existing);
     if let Some(Object::Namespace(namespace)) =
         components.first_mut().and_then(|c| c.objects.first_mut())
     {
@@ -304,5 +315,6 @@ pub fn render_facts(
         env_file: env_file.cloned(),
         credentials: store.into_credentials(),
         ssh_ports: ssh_ports.clone(),
+        quota_notes,
     })
 }

@@ -274,6 +274,183 @@ pub fn kept_claims(
     n
 }
 
+/// A pod running in the namespace now (not terminated), as the cluster shows it: a
+/// fact the caller gathers, like [`ExistingClaim`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExistingPod {
+    /// Its name.
+    pub name: String,
+    /// Its labels (a rendered workload's pod carries its template's).
+    pub labels: BTreeMap<String, String>,
+    /// CPU it requests, as the quota counts it, in billionths of a core.
+    pub cpu: i128,
+    /// Memory it requests, in billionths of a byte.
+    pub memory: i128,
+    /// GPUs it requests.
+    pub gpus: u64,
+    /// The member whose JupyterHub server it is (KubeSpawner's
+    /// `hub.jupyter.org/username` on a `component: singleuser-server` pod).
+    pub server_of: Option<String>,
+    /// The helm release (`release` / `app.kubernetes.io/instance` label) or MinIO Tenant
+    /// (`v1.min.io/tenant`) that runs it.
+    pub made_by: Option<String>,
+}
+
+/// What the namespace holds now that the quota must cover (read by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Existing {
+    /// Its volume claims.
+    pub claims: Vec<ExistingClaim>,
+    /// Its pods that run (or wait to).
+    pub pods: Vec<ExistingPod>,
+}
+
+/// What the pods that run add to what the workspace renders: every pod nothing
+/// rendered counts (the server of a member who left, still running; a researcher's
+/// app Job or Deployment; a member's own pod), with their names. A quota below what
+/// runs refuses every new pod of the namespace.
+pub fn running_pods(
+    spec: &WorkspaceSpec,
+    components: &[Component],
+    existing: &[ExistingPod],
+) -> (Needs, Vec<String>) {
+    let objects: Vec<&Object> = components.iter().flat_map(|c| &c.objects).collect();
+    // maia's own workloads' pods carry their template's labels.
+    let templates: Vec<BTreeMap<String, String>> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Deployment(d) => d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone(),
+            Object::Job(j) => j.spec.as_ref()?.template.metadata.as_ref()?.labels.clone(),
+            _ => None,
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    // Pods these run are counted by their footprint or pools.
+    let makers: std::collections::BTreeSet<&str> = components
+        .iter()
+        .flat_map(|c| &c.helm)
+        .map(|r| r.release.as_str())
+        .chain(
+            objects
+                .iter()
+                .filter(|o| matches!(o, Object::Custom(c) if c.kind == "Tenant"))
+                .map(|o| o.name()),
+        )
+        .collect();
+    let member = |user: &str| spec.users.iter().any(|u| u.eq_ignore_ascii_case(user));
+    let mut n = Needs::default();
+    let mut names = Vec::new();
+    for pod in existing {
+        let counted = match &pod.server_of {
+            // A member's server counts at its limits; a departed member's does not.
+            Some(user) => member(user),
+            None => {
+                pod.made_by.as_deref().is_some_and(|m| makers.contains(m))
+                    || templates
+                        .iter()
+                        .any(|t| t.iter().all(|(k, v)| pod.labels.get(k) == Some(v)))
+            }
+        };
+        if !counted {
+            n.cpu += pod.cpu;
+            n.memory += pod.memory;
+            n.gpus += pod.gpus;
+            names.push(format!("pod/{}", pod.name));
+        }
+    }
+    (n, names)
+}
+
+/// Raises the form's quota values below `needs` (the workspace's own plus what exists
+/// that it does not render) to it: a quota below what runs and is claimed refuses
+/// every new pod or claim. Returns why, one sentence per resource raised or grown.
+fn cover_existing(
+    spec: &WorkspaceSpec,
+    needs: &Needs,
+    extra: &Needs,
+    pods: &[String],
+    hard: &mut BTreeMap<String, Quantity>,
+) -> Vec<String> {
+    let asked = &spec.quota;
+    let count = |n: u64| Quantity::from_nanos(i128::from(n) * 1_000_000_000, false);
+    let given = |n: Option<u32>| n.map(|n| count(u64::from(n)));
+    let what = |resource: &str| {
+        if resource.contains("storage") || resource == "persistentvolumeclaims" {
+            "volume claims the namespace holds that the workspace does not render (a departed member's kept home, an app's claim)".to_string()
+        } else {
+            format!(
+                "pods running in the namespace that the workspace does not render ({})",
+                pods.join(", ")
+            )
+        }
+    };
+    let rows = [
+        (
+            "requests.cpu",
+            "cpu",
+            asked.cpu.clone(),
+            needs.cpu,
+            extra.cpu,
+            false,
+        ),
+        (
+            "requests.memory",
+            "memory",
+            asked.memory.clone(),
+            needs.memory,
+            extra.memory,
+            true,
+        ),
+        (
+            "requests.nvidia.com/gpu",
+            "gpu",
+            given(asked.gpu),
+            i128::from(needs.gpus) * 1_000_000_000,
+            i128::from(extra.gpus) * 1_000_000_000,
+            false,
+        ),
+        (
+            "requests.storage",
+            "storage",
+            asked.storage.clone(),
+            needs.storage,
+            extra.storage,
+            true,
+        ),
+        (
+            "persistentvolumeclaims",
+            "pvcs",
+            given(asked.pvcs),
+            i128::from(needs.pvcs) * 1_000_000_000,
+            i128::from(extra.pvcs) * 1_000_000_000,
+            false,
+        ),
+    ];
+    let mut notes = Vec::new();
+    for (resource, field, given, need, extra, binary) in rows {
+        if extra <= 0 {
+            continue;
+        }
+        let more = Quantity::from_nanos(extra, binary);
+        match given {
+            Some(given) if given.nanos() < need => {
+                let raised = Quantity::from_nanos(need, binary);
+                notes.push(format!(
+                    "{resource} is {raised}, above the group form's quota.{field} {given}: {more} of it is {}, which the quota must cover besides the workspace's own",
+                    what(resource)
+                ));
+                hard.insert(resource.to_string(), raised);
+            }
+            Some(_) => {}
+            None => notes.push(format!(
+                "{resource} counts {more} more for {}",
+                what(resource)
+            )),
+        }
+    }
+    notes
+}
+
 /// The quota's hard limits: the form's `quota` where given, else what the workspace
 /// itself needs.
 pub fn hard_limits(spec: &WorkspaceSpec, needs: &Needs) -> BTreeMap<String, Quantity> {
@@ -474,8 +651,8 @@ fn exposed(objects: &[&Object]) -> Exposed {
 pub(crate) fn render(
     spec: &WorkspaceSpec,
     components: &[Component],
-    existing: &[ExistingClaim],
-) -> (Component, Level) {
+    existing: &Existing,
+) -> (Component, Level, Vec<String>) {
     let ns = spec.namespace.to_string();
     let tenancy = &spec.cluster.tenancy;
     let meta = |name: &str| ObjectMeta {
@@ -485,9 +662,21 @@ pub(crate) fn render(
         ..Default::default()
     };
     let mut needs = needs(components);
-    let kept = kept_claims(spec, components, existing);
+    let kept = kept_claims(spec, components, &existing.claims);
     needs.pvcs += kept.pvcs;
     needs.storage += kept.storage;
+    let (running, pods) = running_pods(spec, components, &existing.pods);
+    needs.cpu += running.cpu;
+    needs.memory += running.memory;
+    needs.gpus += running.gpus;
+    let extra = Needs {
+        cpu: running.cpu,
+        memory: running.memory,
+        gpus: running.gpus,
+        ..kept
+    };
+    let mut hard = hard_limits(spec, &needs);
+    let notes = cover_existing(spec, &needs, &extra, &pods, &mut hard);
     let mut objects: Vec<Object> = Vec::new();
 
     objects.push(
@@ -495,8 +684,7 @@ pub(crate) fn render(
             metadata: meta(QUOTA_NAME),
             spec: Some(ResourceQuotaSpec {
                 hard: Some(
-                    hard_limits(spec, &needs)
-                        .into_iter()
+                    hard.into_iter()
                         .map(|(k, v)| (k, k8s(v.as_str())))
                         .collect(),
                 ),
@@ -721,6 +909,7 @@ pub(crate) fn render(
             ..Default::default()
         },
         level,
+        notes,
     )
 }
 
