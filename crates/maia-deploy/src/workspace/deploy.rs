@@ -141,29 +141,12 @@ pub async fn prepare<'c>(
 
     let known = read_known(cluster, request).await?;
     // Hosts and helm releases are checked on the rendered workspace before the first
-    // write (the Lease below). Neither depends on a secret or a port, so a render with
-    // the ports previewed and throwaway secrets serves; if even that cannot be made, the
-    // real render below says why.
-    let preview = ports::allocate(
-        &spec.users,
-        &known.ports.kept,
-        &known.ports.in_use,
-        spec.cluster.port_range,
-    )
-    .ok()
-    .and_then(|p| {
-        maia_render::workspace::render_with(
-            spec,
-            &known.kept,
-            &mut Throwaway,
-            &p,
-            request.env_file.as_ref(),
-        )
-        .ok()
-    });
-    if let Some(preview) = &preview {
+    // write (the Lease below), on the probe render `read_known` made: neither depends
+    // on a secret's value or a port; if even that cannot be rendered, the real render
+    // below says why.
+    if let Some(probe) = &known.probe {
         let problems =
-            super::ownership::problems(cluster, spec, preview, programs.helm.as_ref()).await?;
+            super::ownership::problems(cluster, spec, probe, programs.helm.as_ref()).await?;
         if !problems.is_empty() {
             return Err(DeployError::Preflight { problems });
         }
@@ -221,6 +204,9 @@ struct Known {
     new_credentials: Vec<String>,
     recovered_credentials: Vec<String>,
     ports: super::facts::PortFacts,
+    /// The workspace rendered with markers for the secrets it would draw and the
+    /// ports previewed (see [`probe_render`]); None when it cannot be rendered.
+    probe: Option<Bundle>,
 }
 
 /// Reads the credentials and the ports, and finds which credentials this run would
@@ -234,8 +220,11 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         None => (from_cluster, Vec::new()),
     };
     let ports = read_ports(cluster, &request.spec).await?;
+    // One probe render serves the credentials probe here and the ownership check in
+    // [`prepare`]: neither depends on a secret's value or a port.
+    let probe = probe_render(&Facts::of(request), &kept, &ports)?;
     let (new_credentials, recovered_credentials) =
-        keep_existing(cluster, &Facts::of(request), &mut kept, &ports).await?;
+        keep_existing(cluster, &Facts::of(request), &mut kept, probe.as_ref()).await?;
     Ok(Known {
         kept,
         had_credentials,
@@ -243,6 +232,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         new_credentials,
         recovered_credentials,
         ports,
+        probe,
     })
 }
 
@@ -314,6 +304,7 @@ async fn prepare_locked<'c>(
         new_credentials,
         recovered_credentials,
         ports: mut facts,
+        probe: _,
     } = known;
     let mut notes = Vec::new();
     let mut lease = None;
@@ -456,15 +447,6 @@ fn with_record(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Bundle> {
     Ok(recorded)
 }
 
-/// Secrets for a render that is only looked at, never kept or applied.
-struct Throwaway;
-
-impl SecretSource for Throwaway {
-    fn draw(&mut self, len: usize) -> String {
-        "x".repeat(len)
-    }
-}
-
 /// What the facts of a workspace are read for.
 struct Facts<'a> {
     spec: &'a WorkspaceSpec,
@@ -531,8 +513,9 @@ pub async fn render_facts(
         state_namespace,
         env_file,
     };
+    let probe = probe_render(&facts, &credentials, &ports)?;
     let (new_credentials, recovered_credentials) =
-        keep_existing(cluster, &facts, &mut credentials, &ports).await?;
+        keep_existing(cluster, &facts, &mut credentials, probe.as_ref()).await?;
     let existing = super::claims::read_existing(cluster, spec.namespace.as_str()).await?;
     Ok(RenderFacts {
         existing,
@@ -544,18 +527,17 @@ pub async fn render_facts(
     })
 }
 
-/// Finds (by a probe render) the credentials this run would draw. When the workspace
-/// is already there, each is recovered from its live Secrets into `kept`, or the run
-/// stops before any write: new passwords over existing data lock the group out.
-/// Returns the keys still to be drawn and those recovered.
-async fn keep_existing(
-    cluster: &Cluster,
+/// The workspace rendered with the credentials `kept` holds, markers for those it
+/// would draw (see [`recover::Probe`]) and the SSH ports previewed: looked at, never
+/// kept or applied. None when it cannot be rendered (a form quota below its needs,
+/// …): the render proper fails the same way and reports it as it should.
+fn probe_render(
     request: &Facts<'_>,
-    kept: &mut Credentials,
+    kept: &Credentials,
     facts: &super::facts::PortFacts,
-) -> Result<(Vec<String>, Vec<String>)> {
+) -> Result<Option<Bundle>> {
     let spec = request.spec;
-    // The ports only shape the SSH Services, never a credential: a preview will do.
+    // The ports only shape the SSH Services, never a credential, host or release.
     let preview = ports::allocate(
         &spec.users,
         &facts.kept,
@@ -563,27 +545,40 @@ async fn keep_existing(
         spec.cluster.port_range,
     )
     .map_err(|e| DeployError::PortsExhausted(e.to_string()))?;
-    let probe = maia_render::workspace::render_with(
+    Ok(maia_render::workspace::render_with(
         spec,
         kept,
         &mut recover::Probe::default(),
         &preview,
         request.env_file,
-    );
-    // A workspace that cannot be rendered (a form quota below its needs, …) draws
-    // nothing: the render proper fails the same way and reports it as it should.
-    let Ok(probe) = probe else {
+    )
+    .ok())
+}
+
+/// Finds (in the probe render) the credentials this run would draw. When the
+/// workspace is already there, each is recovered from its live Secrets into `kept`,
+/// or the run stops before any write: new passwords over existing data lock the group
+/// out. Returns the keys still to be drawn and those recovered.
+async fn keep_existing(
+    cluster: &Cluster,
+    request: &Facts<'_>,
+    kept: &mut Credentials,
+    probe: Option<&Bundle>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let spec = request.spec;
+    // A workspace that cannot be rendered draws nothing.
+    let Some(probe) = probe else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let drawn = recover::drawn(&probe);
+    let drawn = recover::drawn(probe);
     if drawn.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
     let namespace = spec.namespace.as_str();
-    let Some(existing) = recover::existing(cluster, namespace, &probe).await? else {
+    let Some(existing) = recover::existing(cluster, namespace, probe).await? else {
         return Ok((drawn.into_keys().collect(), Vec::new()));
     };
-    let recover::Recovery { recovered, lost } = recover::recover(&probe, &drawn, &existing);
+    let recover::Recovery { recovered, lost } = recover::recover(probe, &drawn, &existing);
     if !lost.is_empty() {
         return Err(DeployError::CredentialsLost {
             group_id: spec.group_id.clone(),
