@@ -372,6 +372,9 @@ pub(crate) struct FleetRenderArgs {
     /// A GitOps tree for Argo CD as well.
     #[command(flatten)]
     pub(crate) gitops: GitOpsArgs,
+    /// Where the credentials and ports of the groups already deployed come from.
+    #[command(flatten)]
+    pub(crate) source: RenderSource,
     /// How unknown fields in the config files are taken.
     #[command(flatten)]
     pub(crate) strictness: Strictness,

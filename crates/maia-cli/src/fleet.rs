@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use maia_deploy::workspace::deploy::RenderFacts;
 use maia_deploy::workspace::folder::{
     self, ConfigFolder, CredentialsFile, FolderPorts, PortsLedger, namespace_conflict,
     subdomain_conflict,
@@ -52,7 +53,9 @@ pub(crate) fn render(args: &FleetRenderArgs) -> ExitCode {
     match run(args) {
         Ok(fleet) => {
             fleet.print(args.output);
-            fleet.warn_new();
+            if !fleet.from_cluster {
+                fleet.warn_new();
+            }
             ExitCode::from(fleet.exit_code())
         }
         Err(e) => ExitCode::from(report::error(&e)),
@@ -103,6 +106,9 @@ struct Entry {
     group: Option<(WorkspaceSpec, Option<CredentialsFile>)>,
     /// None until the group is rendered or has failed.
     result: Option<Result<Done>>,
+    /// What its cluster holds of it (`--from-cluster`): its credentials, its members'
+    /// ports, the ports others hold, its claims and pods.
+    facts: Option<RenderFacts>,
 }
 
 impl Fleet {
@@ -119,8 +125,8 @@ impl Fleet {
             eprintln!(
                 "warning: rendered without a cluster, the bundles of {} are for NEW workspaces \
                  (their credentials were drawn now); for a group already deployed, take its \
-                 credentials and ports from the cluster (`maia namespace render --from-cluster`, \
-                 or `maia fleet deploy`)",
+                 credentials and ports from the cluster (`--from-cluster`, or `maia fleet \
+                 deploy`)",
                 new.join(", ")
             );
         }
@@ -138,6 +144,8 @@ struct Fleet {
     folder_error: Option<CliError>,
     /// The GitOps tree's folder and whether its ApplicationSet was written.
     tree: Option<(PathBuf, bool)>,
+    /// The groups' facts were read from the cluster.
+    from_cluster: bool,
 }
 
 fn run(args: &FleetRenderArgs) -> Result<Fleet> {
@@ -162,6 +170,25 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
                 && let Err(err) = tree.check_group(&spec.group_id)
             {
                 e.result = Some(Err(err));
+            }
+        }
+    }
+    // With a cluster, each group's facts are read (nothing is written there) before
+    // any port is given: a group that cannot be read is not rendered.
+    let cluster = args.source.cluster();
+    if let Some(cluster) = &cluster {
+        for e in entries.iter_mut().filter(|e| e.result.is_none()) {
+            let Some((spec, _)) = &e.group else {
+                continue;
+            };
+            let dir = folder.group_dir(&spec.group_id);
+            let facts = namespace::env_file(spec, &e.form, Some(&dir), false).and_then(|env| {
+                namespace::cluster_facts(cluster, &args.source, spec, &folder, env.as_ref())
+                    .map_err(|err| namespace::in_form(err, &e.form))
+            });
+            match facts {
+                Ok(f) => e.facts = Some(f),
+                Err(err) => e.result = Some(Err(err)),
             }
         }
     }
@@ -216,6 +243,7 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
         ledger_written,
         folder_error,
         tree: tree_report,
+        from_cluster: cluster.is_some(),
     })
 }
 
@@ -233,7 +261,16 @@ struct Out<'a> {
 /// the ledger was written.
 fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usize) -> Result<bool> {
     let folder = out.folder;
-    let initial = FolderPorts::read(folder);
+    let mut initial = FolderPorts::read(folder);
+    // Every port the cluster's Services hold, the fleet's groups' included: each group
+    // sets its own aside when it is given its ports, so none takes another's.
+    let held: BTreeSet<u16> = entries
+        .iter()
+        .filter_map(|e| e.facts.as_ref())
+        .flat_map(|f| f.ports.in_use.iter().chain(f.ports.kept.0.values()))
+        .copied()
+        .collect();
+    initial.avoid(&held);
     // The ports each written bundle holds, and the groups that failed before writing.
     let mut written_with: BTreeMap<usize, SshPorts> = BTreeMap::new();
     let mut dropped: BTreeSet<usize> = BTreeSet::new();
@@ -243,10 +280,20 @@ fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usiz
         let mut stale = false;
         let mut todo = Vec::new();
         for &i in order.iter().filter(|i| !dropped.contains(i)) {
-            let Some((spec, existing)) = entries[i].group.clone() else {
+            let Some((spec, mut existing)) = entries[i].group.clone() else {
                 continue;
             };
-            match namespace::allocate(spec, existing, &mut ports) {
+            let live = match &entries[i].facts {
+                // The cluster's credentials win, its members keep their live ports.
+                Some(facts) => {
+                    let file = existing.get_or_insert_default();
+                    file.credentials = facts.credentials.clone();
+                    file.ssh_ports.0.extend(facts.ports.kept.0.clone());
+                    facts.ports.kept.clone()
+                }
+                None => SshPorts::default(),
+            };
+            match namespace::allocate_live(spec, existing, &mut ports, &live) {
                 Ok(allocated) => {
                     stale |= allocated.ledger_stale;
                     if written_with.get(&i) != Some(&allocated.ports) {
@@ -273,7 +320,11 @@ fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usiz
             .collect();
         let outcomes = parallel(todo, cores * WRITERS_PER_CORE, |(i, allocated)| {
             let form = &entries[i].form;
-            (i, render_group(allocated, form, out, again.contains(&i)))
+            let facts = entries[i].facts.as_ref();
+            (
+                i,
+                render_group(allocated, form, facts, out, again.contains(&i)),
+            )
         });
         let mut failed = false;
         for (i, outcome) in outcomes {
@@ -432,6 +483,7 @@ fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
         warnings: Vec::new(),
         group: None,
         result: None,
+        facts: None,
     };
     match loaded {
         Ok((spec, warnings)) => {
@@ -534,7 +586,13 @@ enum Outcome {
 
 /// Renders and writes one group. `again`: an earlier pass wrote it with other ports;
 /// the credentials it drew then are in its credentials.yaml and are kept.
-fn render_group(mut allocated: Allocated, form: &Path, out: &Out<'_>, again: bool) -> Outcome {
+fn render_group(
+    mut allocated: Allocated,
+    form: &Path,
+    facts: Option<&RenderFacts>,
+    out: &Out<'_>,
+    again: bool,
+) -> Outcome {
     let folder = out.folder;
     let dir = folder.group_dir(&allocated.spec.group_id);
     let prepared = (|| {
@@ -542,7 +600,7 @@ fn render_group(mut allocated: Allocated, form: &Path, out: &Out<'_>, again: boo
             allocated.existing = folder::read_credentials(&dir)?;
         }
         let env = namespace::env_file(&allocated.spec, form, Some(&dir), false)?;
-        namespace::render_allocated(allocated, folder, &mut OsRandom, &[], env.as_ref())
+        namespace::render_allocated_from(allocated, folder, &mut OsRandom, &[], env.as_ref(), facts)
             .map_err(|e| namespace::in_form(e, form))
     })();
     let rendered = match prepared {

@@ -168,10 +168,21 @@ pub(crate) fn allocate(
     existing: Option<CredentialsFile>,
     ports: &mut FolderPorts<'_>,
 ) -> Result<Allocated> {
+    allocate_live(spec, existing, ports, &SshPorts::default())
+}
+
+/// [`allocate`] for a group whose members hold `live` on the cluster (see
+/// [`FolderPorts::allocate_live`]).
+pub(crate) fn allocate_live(
+    spec: WorkspaceSpec,
+    existing: Option<CredentialsFile>,
+    ports: &mut FolderPorts<'_>,
+    live: &SshPorts,
+) -> Result<Allocated> {
     ports.check_namespace(&spec)?;
     let kept = existing.as_ref().map(|f| &f.ssh_ports);
     let (given, ledger_stale) = ports
-        .allocate(&spec, kept.unwrap_or(&SshPorts::default()))
+        .allocate_live(&spec, kept.unwrap_or(&SshPorts::default()), live)
         .map_err(|e| CliError::Usage {
             message: e.to_string(),
             hint: Some(
@@ -192,18 +203,9 @@ pub(crate) fn allocate(
 }
 
 /// Renders a group whose ports are given, with the credentials of its
-/// `credentials.yaml` (`regenerate`: see [`render`]); the ledger is the caller's.
-pub(crate) fn render_allocated(
-    allocated: Allocated,
-    folder: &ConfigFolder,
-    source: &mut dyn SecretSource,
-    regenerate: &[String],
-    env_file: Option<&EnvFile>,
-) -> Result<Rendered> {
-    render_allocated_from(allocated, folder, source, regenerate, env_file, None)
-}
-
-fn render_allocated_from(
+/// `credentials.yaml` (`regenerate`: see [`render`]) and, with `facts`, what its
+/// cluster holds (see [`render_from`]); the ledger is the caller's.
+pub(crate) fn render_allocated_from(
     allocated: Allocated,
     folder: &ConfigFolder,
     source: &mut dyn SecretSource,
@@ -440,7 +442,7 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
 
 /// Reads the group's credentials and SSH ports from its cluster (nothing is written
 /// there); credentials.yaml's credentials are overlaid with the cluster's.
-fn cluster_facts(
+pub(crate) fn cluster_facts(
     cluster: &crate::cli::ClusterArgs,
     source: &crate::cli::RenderSource,
     spec: &WorkspaceSpec,

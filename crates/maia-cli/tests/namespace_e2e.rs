@@ -1162,3 +1162,84 @@ fn deploy_ends_with_every_url_and_each_members_ssh_command() {
         serde_json::from_str::<Value>(line).unwrap();
     }
 }
+
+/// `maia fleet render --from-cluster` takes each deployed group's credentials and
+/// members' ports from the cluster, as `namespace render --from-cluster` does; a group
+/// not deployed yet gets ports no deployed group holds.
+#[test]
+fn a_fleet_render_from_the_cluster_matches_the_deployed_groups() {
+    use maia_deploy::workspace::folder::read_credentials;
+    let env = Env::new();
+    let forms = env.forms(
+        "forms",
+        &[
+            ("Fr_Late_A", &["alice@example.org", "bob@example.org"]),
+            ("Fr_Late_B", &["carol@example.org"]),
+        ],
+    );
+    let deployed = env.dir.path().join("deployed");
+    let mut live_ports = Vec::new();
+    for group in ["Fr_Late_A", "Fr_Late_B"] {
+        let form = forms.join(format!("{group}.yaml"));
+        let out = env.run(
+            "deploy",
+            &form,
+            &["--config-folder", deployed.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        live_ports.extend(ports(&env.status(group)));
+    }
+    // A group not deployed yet, rendered first (its ID sorts first).
+    let early = env.form("Fr_Early.yaml", "Fr_Early", &["dan@example.org"]);
+    std::fs::rename(&early, forms.join("Fr_Early.yaml")).unwrap();
+
+    // Without a cluster: new credentials, and maia says so.
+    let offline = env.fleet("render", &forms, &["--config-folder", "offline"]);
+    assert!(offline.status.success(), "{}", text(&offline));
+    let said = String::from_utf8_lossy(&offline.stderr);
+    assert!(said.contains("NEW workspaces"), "{said}");
+    let kept = read_credentials(&deployed.join("Fr_Late_A"))
+        .unwrap()
+        .unwrap();
+    let drawn = read_credentials(&env.dir.path().join("offline/Fr_Late_A"))
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        drawn.credentials.0.get("minio.secret_key"),
+        kept.credentials.0.get("minio.secret_key")
+    );
+
+    // From the cluster (KUBECONFIG's): the deployed groups' credentials and ports.
+    let online = env.fleet(
+        "render",
+        &forms,
+        &["--config-folder", "online", "--from-cluster"],
+    );
+    assert!(online.status.success(), "{}", text(&online));
+    assert!(
+        !text(&online).contains("NEW workspace"),
+        "{}",
+        text(&online)
+    );
+    let mut rendered_ports = Vec::new();
+    for group in ["Fr_Late_A", "Fr_Late_B"] {
+        let kept = read_credentials(&deployed.join(group)).unwrap().unwrap();
+        let taken = read_credentials(&env.dir.path().join("online").join(group))
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.credentials, kept.credentials, "{group}");
+        assert_eq!(taken.ssh_ports, kept.ssh_ports, "{group}");
+        rendered_ports.extend(taken.ssh_ports.0.values().map(|p| u64::from(*p)));
+    }
+    rendered_ports.sort_unstable();
+    live_ports.sort_unstable();
+    assert_eq!(rendered_ports, live_ports);
+    let early = read_credentials(&env.dir.path().join("online/Fr_Early"))
+        .unwrap()
+        .unwrap();
+    let port = u64::from(early.ssh_ports.0["dan@example.org"]);
+    assert!(
+        !live_ports.contains(&port),
+        "{port} is held: {live_ports:?}"
+    );
+}

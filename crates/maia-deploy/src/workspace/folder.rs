@@ -563,12 +563,27 @@ impl<'a> FolderPorts<'a> {
         spec: &WorkspaceSpec,
         kept: &SshPorts,
     ) -> std::result::Result<(SshPorts, bool), PortsExhausted> {
+        self.allocate_live(spec, kept, &SshPorts::default())
+    }
+
+    /// [`FolderPorts::allocate`] for a group whose members hold `live` on the cluster,
+    /// among the ports [`FolderPorts::avoid`] was given (`fleet render --from-cluster`
+    /// avoids every group's live ports at once, so that no group takes another's):
+    /// the group's own are set aside while it is given its ports.
+    pub fn allocate_live(
+        &mut self,
+        spec: &WorkspaceSpec,
+        kept: &SshPorts,
+        live: &SshPorts,
+    ) -> std::result::Result<(SshPorts, bool), PortsExhausted> {
         // The group's own entry is not "in use by others": set it aside while allocating.
         let own = self.ledger.0.get(&spec.group_id);
         if let Some(own) = own {
             self.index.remove(own);
         }
+        self.index.remove(live);
         let result = ports::allocate_in(&spec.users, kept, &self.index, spec.cluster.port_range);
+        self.index.add(live);
         if let Some(own) = self.ledger.0.get(&spec.group_id) {
             self.index.add(own);
         }
