@@ -1417,7 +1417,7 @@ async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_q
         "{before} -> {after}"
     );
     let said = notes.join("\n");
-    assert!(said.contains("requests.cpu counts 3 more"), "{said}");
+    assert!(said.contains("requests.cpu counts 3 CPU more"), "{said}");
     assert!(
         said.contains("pod/jupyter-bob-2esmith-40example-2eorg"),
         "{said}"

@@ -431,7 +431,13 @@ fn cover_existing(
         if extra <= 0 {
             continue;
         }
-        let more = Quantity::from_nanos(extra, binary);
+        let unit = match field {
+            "cpu" => " CPU",
+            "gpu" => " GPU(s)",
+            "pvcs" => " volume claim(s)",
+            _ => "",
+        };
+        let more = format!("{}{unit}", Quantity::from_nanos(extra, binary));
         match given {
             Some(given) if given.nanos() < need => {
                 let raised = Quantity::from_nanos(need, binary);
@@ -1050,6 +1056,77 @@ mod tests {
         // Left out: computed, rounded up to whole MiB.
         let memory = hard["requests.memory"].as_str().unwrap();
         assert!(memory.ends_with("Mi") || memory.ends_with("Gi"), "{memory}");
+    }
+
+    fn hard_with(spec: &WorkspaceSpec, existing: &Existing) -> (Value, Vec<String>) {
+        use crate::workspace::credentials::CountingSource;
+        use crate::workspace::testing::first_ports;
+        let b = crate::workspace::render_facts(
+            spec,
+            &Default::default(),
+            &mut CountingSource::default(),
+            &first_ports(spec),
+            None,
+            existing,
+        )
+        .unwrap();
+        let objects = tenancy_objects(&b);
+        let hard = named(&objects, "ResourceQuota", QUOTA_NAME)["spec"]["hard"].clone();
+        (hard, b.quota_notes)
+    }
+
+    #[test]
+    fn a_form_quota_below_what_exists_is_raised_to_cover_it_and_says_why() {
+        let spec = WorkspaceSpec::test();
+        let own = needs(&bundle(&spec).components);
+        let mut formed = spec.clone();
+        // Exactly what the workspace needs: room for nothing else.
+        formed.quota.storage = Some(Quantity::from_nanos(own.storage, true));
+        formed.quota.cpu = Some(Quantity::from_nanos(own.cpu, false));
+        let departed = Existing {
+            claims: vec![ExistingClaim {
+                name: "claim-carol-40example-2eorg".into(),
+                storage: "10Gi".into(),
+                home_of: Some("carol@example.org".into()),
+                made_by: Some("jupyterhub-brain-mri".into()),
+            }],
+            pods: vec![ExistingPod {
+                name: "jupyter-carol-40example-2eorg".into(),
+                cpu: q("1"),
+                memory: q("2Gi"),
+                server_of: Some("carol@example.org".into()),
+                made_by: Some("jupyterhub-brain-mri".into()),
+                ..Default::default()
+            }],
+        };
+        let (hard, notes) = hard_with(&formed, &departed);
+        assert_eq!(
+            q(hard["requests.storage"].as_str().unwrap()),
+            own.storage + q("10Gi")
+        );
+        assert_eq!(q(hard["requests.cpu"].as_str().unwrap()), own.cpu + q("1"));
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(
+            notes[0].contains("above the group form's quota.cpu"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[0].contains("pod/jupyter-carol-40example-2eorg"),
+            "{notes:?}"
+        );
+        // Memory is not in the form: computed, it counts the pod too.
+        assert!(
+            notes[1].starts_with("requests.memory counts 2Gi more"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[2].contains("above the group form's quota.storage"),
+            "{notes:?}"
+        );
+        // Nothing exists beyond the workspace: the form's values as they are.
+        let (hard, notes) = hard_with(&formed, &Existing::default());
+        assert_eq!(q(hard["requests.storage"].as_str().unwrap()), own.storage);
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]
