@@ -495,8 +495,8 @@ fn plan_text(prepared: &Prepared<'_>) -> String {
             prepared.new_credentials.join(", ")
         ));
     }
-    // Why the quota is above the form's (or the workspace's own needs): what the
-    // namespace runs and holds that the workspace does not render.
+    // Why the quota is above the form's (or the workspace's own needs): more is in use
+    // in the namespace now, largely what the workspace does not render.
     for note in &prepared.bundle.quota_notes {
         out.push_str(&format!("  ! quota  {note}\n"));
     }

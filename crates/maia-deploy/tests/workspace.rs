@@ -985,6 +985,20 @@ async fn quota(c: &FakeCluster) -> Value {
         .unwrap()
 }
 
+/// The storage every volume claim of the namespace requests, as a quantity.
+async fn claimed(c: &FakeCluster) -> String {
+    let sum: i128 = c
+        .objects("/api/v1/namespaces/brain-mri/persistentvolumeclaims")
+        .await
+        .iter()
+        .map(|claim| {
+            let size = claim["spec"]["resources"]["requests"]["storage"].as_str();
+            maia_spec::quantity::nanos(size.unwrap()).unwrap()
+        })
+        .sum();
+    maia_spec::quantity::Quantity::from_nanos(sum, true).to_string()
+}
+
 /// A member's home claim as JupyterHub's KubeSpawner makes it.
 fn home_claim(user: &str, name: &str) -> Value {
     json!({
@@ -1011,11 +1025,10 @@ async fn removing_a_member_keeps_their_home_in_the_quota_while_the_claim_stays()
         "claim-alice-40example-2eorg",
     ))
     .await;
-    c.seed(home_claim(
-        "bob.smith@example.org",
-        "claim-bob-2esmith-40example-2eorg",
-    ))
-    .await;
+    // Bob's home was grown well past its size: more is claimed than the workspace needs.
+    let mut bobs = home_claim("bob.smith@example.org", "claim-bob-2esmith-40example-2eorg");
+    bobs["spec"]["resources"]["requests"]["storage"] = json!("300Gi");
+    c.seed(bobs).await;
     // A researcher's own app keeps a claim of its own in the namespace too.
     c.seed(json!({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -1027,17 +1040,11 @@ async fn removing_a_member_keeps_their_home_in_the_quota_while_the_claim_stays()
     .await;
     run(&c, &request(spec.clone(), &tools)).await.1.unwrap();
     let with_both = quota(&c).await;
-    // The members' homes were counted from the start; the app's claim is now.
-    let count = |v: &Value| {
-        v["persistentvolumeclaims"]
-            .as_str()
-            .unwrap()
-            .parse::<u32>()
-            .unwrap()
-    };
+    // Storage is raised to exactly what is claimed; the app's claim, within the room
+    // the claim count leaves, does not raise that.
+    assert_eq!(with_both["requests.storage"], claimed(&c).await.as_str());
     assert_eq!(
-        count(&with_both),
-        count(&first) + 1,
+        with_both["persistentvolumeclaims"], first["persistentvolumeclaims"],
         "{first} -> {with_both}"
     );
 
@@ -1059,13 +1066,14 @@ async fn removing_a_member_keeps_their_home_in_the_quota_while_the_claim_stays()
         planned["requests.storage"], with_both["requests.storage"],
         "at plan time"
     );
+    let said = prepared.bundle.quota_notes.join("\n");
+    assert!(
+        said.contains("most by pvc/claim-bob-2esmith-40example-2eorg (300Gi)"),
+        "{said}"
+    );
     drop(prepared);
     run(&c, &request).await.1.unwrap();
     let after = quota(&c).await;
-    assert_eq!(
-        after["persistentvolumeclaims"], with_both["persistentvolumeclaims"],
-        "{with_both} -> {after}"
-    );
     assert_eq!(after["requests.storage"], with_both["requests.storage"]);
 
     // Once the claim is gone, its room goes too.
@@ -1087,21 +1095,19 @@ async fn a_home_grown_past_its_size_is_covered_by_the_quota() {
     let request = request(WorkspaceSpec::test(), &tools);
     run(&c, &request).await.1.unwrap();
     let before = quota(&c).await;
-    // Alice's home, expanded by an admin from 10Gi to 50Gi.
+    // Alice's home, expanded by an admin from 10Gi to 500Gi: more than the workspace
+    // needs in all.
     let mut home = home_claim("alice@example.org", "claim-alice-40example-2eorg");
-    home["spec"]["resources"]["requests"]["storage"] = json!("50Gi");
+    home["spec"]["resources"]["requests"]["storage"] = json!("500Gi");
     c.seed(home).await;
     run(&c, &request).await.1.unwrap();
     let after = quota(&c).await;
-    let gib = |v: &Value| {
-        v["requests.storage"]
-            .as_str()
-            .unwrap()
-            .trim_end_matches("Gi")
-            .parse::<u64>()
-            .unwrap()
-    };
-    assert_eq!(gib(&after), gib(&before) + 40, "{before} -> {after}");
+    assert_eq!(
+        after["requests.storage"],
+        claimed(&c).await.as_str(),
+        "{before} -> {after}"
+    );
+    assert_ne!(after["requests.storage"], before["requests.storage"]);
     assert_eq!(
         after["persistentvolumeclaims"],
         before["persistentvolumeclaims"]
@@ -1327,7 +1333,7 @@ fn nanos(v: &Value, key: &str) -> i128 {
 }
 
 #[tokio::test]
-async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_quota() {
+async fn removing_a_member_whose_server_runs_raises_the_quota_to_what_is_in_use() {
     let c = cluster().await;
     let (_dir, tools) = tools();
     let spec = WorkspaceSpec::test();
@@ -1338,23 +1344,28 @@ async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_q
     let (before, notes) = planned_quota(&c, &request).await;
     assert_eq!(notes, Vec::<String>::new(), "nothing runs yet");
 
-    let server = |user: &str, name: &str| {
+    let server = |user: &str, name: &str, cpu: &str| {
         pod(
             name,
             json!({"app": "jupyterhub", "component": "singleuser-server",
                    "release": "jupyterhub-brain-mri"}),
             json!({"hub.jupyter.org/username": user}),
-            "1",
+            cpu,
             "2Gi",
             "Running",
         )
     };
-    // Both members' servers run; Bob's keeps running after he leaves.
-    c.seed(server("alice@example.org", "jupyter-alice-40example-2eorg"))
-        .await;
+    // Both members' servers run; Bob's, a large one, keeps running after he leaves.
+    c.seed(server(
+        "alice@example.org",
+        "jupyter-alice-40example-2eorg",
+        "1",
+    ))
+    .await;
     c.seed(server(
         "bob.smith@example.org",
         "jupyter-bob-2esmith-40example-2eorg",
+        "40",
     ))
     .await;
     // A researcher's app (maia app deploy) runs a Job's pod; another one finished.
@@ -1378,7 +1389,7 @@ async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_q
         "Succeeded",
     ))
     .await;
-    // A pod of one of maia's own Deployments is counted by its render already.
+    // A pod of one of maia's own Deployments.
     let cluster_ = c.cluster();
     let own = prepare(&cluster_, &request, &mut CountingSource::default(), false)
         .await
@@ -1401,40 +1412,35 @@ async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_q
     .await;
 
     let (after, notes) = planned_quota(&c, &request).await;
-    // Bob's server (1 CPU, 2Gi) and the app's running pod (2 CPU, 4Gi): nothing else.
-    assert_eq!(
-        nanos(&after, "requests.cpu") - nanos(&before, "requests.cpu"),
-        3_000_000_000,
-        "{before} -> {after}"
-    );
-    let gi = 1024_i128 * 1024 * 1024 * 1_000_000_000;
+    // 1 + 40 + 2 + 3 CPUs run (the finished pod's do not): more than the workspace
+    // without Bob needs, so the quota is exactly that; memory in use is below.
+    assert!(nanos(&before, "requests.cpu") < 46_000_000_000, "{before}");
+    assert_eq!(after["requests.cpu"], "46", "{before} -> {after}");
+    assert_eq!(after["requests.memory"], before["requests.memory"]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let said = &notes[0];
     assert!(
-        nanos(&after, "requests.memory") - nanos(&before, "requests.memory") >= 6 * gi,
-        "{before} -> {after}"
-    );
-    assert!(
-        nanos(&after, "requests.memory") - nanos(&before, "requests.memory") < 7 * gi,
-        "{before} -> {after}"
-    );
-    let said = notes.join("\n");
-    assert!(said.contains("requests.cpu counts 3 CPU more"), "{said}");
-    assert!(
-        said.contains("pod/jupyter-bob-2esmith-40example-2eorg"),
+        said.starts_with("requests.cpu is 46 CPU, above what the workspace needs"),
         "{said}"
     );
-    assert!(said.contains("pod/train-v1-x7k2p"), "{said}");
+    // The largest of what the workspace does not render first.
+    assert!(
+        said.contains(
+            "most by pod/jupyter-bob-2esmith-40example-2eorg (40 CPU), pod/train-v1-x7k2p (2 CPU)"
+        ),
+        "{said}"
+    );
     for counted in ["jupyter-alice", "train-v0", "own-5d9c7"] {
         assert!(!said.contains(counted), "{counted}: {said}");
     }
     run(&c, &request).await.1.unwrap();
     assert_eq!(quota(&c).await, after, "deploy applies what plan shows");
 
-    // A form quota above what the workspace needs but below that plus what runs is
-    // raised to cover it, and the plan says why.
+    // A form quota above what the workspace needs but below what is in use is raised
+    // to it, and the plan says why.
     let mut formed = without_bob.clone();
-    let own_needs = nanos(&before, "requests.cpu");
     formed.quota.cpu = Some(maia_spec::quantity::Quantity::from_nanos(
-        own_needs + 1_000_000_000,
+        nanos(&before, "requests.cpu") + 1_000_000_000,
         false,
     ));
     let formed = Request {
@@ -1442,16 +1448,86 @@ async fn removing_a_member_keeps_their_running_server_and_the_apps_pods_in_the_q
         ..request.clone()
     };
     let (hard, notes) = planned_quota(&c, &formed).await;
-    assert_eq!(hard["requests.cpu"], after["requests.cpu"]);
+    assert_eq!(hard["requests.cpu"], "46");
     let said = notes.join("\n");
     assert!(said.contains("above the group form's quota.cpu"), "{said}");
-    // One well above it is kept as it is.
+    // One above what is in use is kept as it is, and nothing said.
     let mut roomy = without_bob;
     roomy.quota.cpu = Some("64".parse().unwrap());
     let roomy = Request {
         spec: roomy,
         ..request
     };
-    let (hard, _) = planned_quota(&c, &roomy).await;
+    let (hard, notes) = planned_quota(&c, &roomy).await;
     assert_eq!(hard["requests.cpu"], "64");
+    assert_eq!(notes, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn redeploying_while_apps_run_within_the_room_leaves_the_quota_as_it_is() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let spec = WorkspaceSpec::test();
+    let computed = request(spec.clone(), &tools);
+    run(&c, &computed).await.1.unwrap();
+    let first = quota(&c).await;
+    // Researchers' apps run within the room the quota leaves, one more each time.
+    let app = |n: u32| {
+        pod(
+            &format!("train-v{n}-x7k2p"),
+            json!({"app.kubernetes.io/managed-by": "maia",
+                   "app.kubernetes.io/instance": format!("train-v{n}")}),
+            json!({}),
+            "1",
+            "1Gi",
+            "Running",
+        )
+    };
+    c.seed(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "scratch", "namespace": "brain-mri",
+                     "labels": {"app.kubernetes.io/managed-by": "maia",
+                                "app.kubernetes.io/instance": "train-v1"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+    .await;
+    for n in 1..=3 {
+        c.seed(app(n)).await;
+        let (planned, notes) = planned_quota(&c, &computed).await;
+        assert_eq!(notes, Vec::<String>::new(), "deploy {n}");
+        run(&c, &computed).await.1.unwrap();
+        assert_eq!(quota(&c).await, first, "deploy {n}");
+        assert_eq!(planned, first, "plan {n}");
+    }
+
+    // The same with the form's quota: room of 4 CPUs and 1 claim beyond the needs.
+    let mut formed = spec;
+    formed.quota.cpu = Some(maia_spec::quantity::Quantity::from_nanos(
+        nanos(&first, "requests.cpu") + 4_000_000_000,
+        false,
+    ));
+    formed.quota.storage = Some(first["requests.storage"].as_str().unwrap().parse().unwrap());
+    formed.quota.pvcs = Some(
+        first["persistentvolumeclaims"]
+            .as_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            + 1,
+    );
+    let formed = Request {
+        spec: formed,
+        ..computed
+    };
+    run(&c, &formed).await.1.unwrap();
+    let form_first = quota(&c).await;
+    for n in 4..=5 {
+        c.seed(app(n)).await;
+        run(&c, &formed).await.1.unwrap();
+        assert_eq!(quota(&c).await, form_first, "deploy {n}");
+    }
+    assert_eq!(
+        nanos(&form_first, "requests.cpu"),
+        nanos(&first, "requests.cpu") + 4_000_000_000
+    );
 }

@@ -1,6 +1,7 @@
 //! The volume claims a workspace's namespace holds and the pods it runs now: the
-//! quota must cover them, also those nothing renders any more (the kept home or the
-//! still-running server of a member who left, a researcher's app).
+//! quota never drops below what they use (the kept home or the still-running server
+//! of a member who left count there too), and those nothing renders are named when it
+//! is raised.
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::Api;
@@ -122,7 +123,7 @@ pub(crate) fn running(pod: &Pod) -> ExistingPod {
     }
 }
 
-/// The claims and the pods of `namespace`, which the quota must cover.
+/// The claims and the pods of `namespace`: what is in use, which the quota covers.
 pub(crate) async fn read_existing(cluster: &Cluster, namespace: &str) -> Result<Existing> {
     Ok(Existing {
         claims: read(cluster, namespace).await?,

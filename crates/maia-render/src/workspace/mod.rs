@@ -184,8 +184,8 @@ pub struct Bundle {
     pub credentials: Credentials,
     /// Every member's SSH port.
     pub ssh_ports: SshPorts,
-    /// Why the quota is larger than the group form's or the workspace's own needs
-    /// (what the namespace runs and holds that the workspace does not render).
+    /// Why the quota is above the group form's values or the workspace's own needs: more
+    /// is in use in the namespace now (pods and claims the workspace does not render).
     pub quota_notes: Vec<String>,
 }
 
@@ -226,8 +226,8 @@ pub fn render_with(
 }
 
 /// [`render_with`] with the volume claims the namespace holds and the pods it runs
-/// now, which the quota must cover (see [`tenancy::kept_claims`] and
-/// [`tenancy::running_pods`]).
+/// now: the quota never drops below what is in use (see [`tenancy::in_use`] and
+/// [`tenancy::unrendered`]).
 pub fn render_facts(
     spec: &WorkspaceSpec,
     kept: &Credentials,

@@ -208,72 +208,6 @@ pub struct ExistingClaim {
     pub made_by: Option<String>,
 }
 
-/// What the claims that exist add to what the workspace renders: every claim that
-/// stays although nothing rendered counts it (the home of a member who left, which is
-/// kept; an app's or a member's own claim). A quota below what exists refuses every
-/// new claim of the namespace.
-pub fn kept_claims(
-    spec: &WorkspaceSpec,
-    components: &[Component],
-    existing: &[ExistingClaim],
-) -> Needs {
-    let objects: Vec<&Object> = components.iter().flat_map(|c| &c.objects).collect();
-    // maia's own claims, by name, with the size they count at.
-    let rendered: BTreeMap<&str, i128> = objects
-        .iter()
-        .filter_map(|o| match o {
-            Object::PersistentVolumeClaim(c) => Some((
-                o.name(),
-                c.spec
-                    .as_ref()
-                    .and_then(|s| s.resources.as_ref())
-                    .and_then(|r| r.requests.as_ref())
-                    .and_then(|r| r.get("storage"))
-                    .map_or(0, |s| q(&s.0)),
-            )),
-            _ => None,
-        })
-        .collect();
-    // Claims these make are counted by their footprint or pools.
-    let makers: std::collections::BTreeSet<&str> = components
-        .iter()
-        .flat_map(|c| &c.helm)
-        .map(|r| r.release.as_str())
-        .chain(
-            objects
-                .iter()
-                .filter(|o| matches!(o, Object::Custom(c) if c.kind == "Tenant"))
-                .map(|o| o.name()),
-        )
-        .collect();
-    let member = |user: &str| spec.users.iter().any(|u| u.eq_ignore_ascii_case(user));
-    let mut n = Needs::default();
-    for claim in existing {
-        let live = q(&claim.storage);
-        // The size it is counted at already, when it is counted.
-        let counted = match &claim.home_of {
-            Some(user) => member(user).then(|| q(super::jupyterhub::HOME_SIZE)),
-            None => rendered.get(claim.name.as_str()).copied().or_else(|| {
-                // A chart's or the Tenant's: counted, at a size not known by name.
-                claim
-                    .made_by
-                    .as_deref()
-                    .is_some_and(|m| makers.contains(m))
-                    .then_some(live)
-            }),
-        };
-        match counted {
-            // A claim grown since (volume expansion) holds more than it counts at.
-            Some(size) => n.storage += (live - size).max(0),
-            None => {
-                n.pvcs += 1;
-                n.storage += live;
-            }
-        }
-    }
-    n
-}
-
 /// A pod running in the namespace now (not terminated), as the cluster shows it: a
 /// fact the caller gathers, like [`ExistingClaim`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -305,16 +239,34 @@ pub struct Existing {
     pub pods: Vec<ExistingPod>,
 }
 
-/// What the pods that run add to what the workspace renders: every pod nothing
-/// rendered counts (the server of a member who left, still running; a researcher's
-/// app Job or Deployment; a member's own pod), with their names. A quota below what
-/// runs refuses every new pod of the namespace.
-pub fn running_pods(
+/// What each object the namespace holds now adds beyond what the rendered workspace
+/// counts, by name: a claim nothing rendered counts (the home of a member who left,
+/// which is kept; an app's or a member's own claim) whole, and one counted but grown
+/// since (volume expansion) by what it grew; a pod nothing rendered runs (the
+/// still-running server of a member who left, a researcher's app Job or Deployment, a
+/// member's own pod) at its requests. These explain a quota raised to what is in use.
+pub fn unrendered(
     spec: &WorkspaceSpec,
     components: &[Component],
-    existing: &[ExistingPod],
-) -> (Needs, Vec<String>) {
+    existing: &Existing,
+) -> Vec<(String, Needs)> {
     let objects: Vec<&Object> = components.iter().flat_map(|c| &c.objects).collect();
+    // maia's own claims, by name, with the size they count at.
+    let rendered: BTreeMap<&str, i128> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::PersistentVolumeClaim(c) => Some((
+                o.name(),
+                c.spec
+                    .as_ref()
+                    .and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+                    .map_or(0, |s| q(&s.0)),
+            )),
+            _ => None,
+        })
+        .collect();
     // maia's own workloads' pods carry their template's labels.
     let templates: Vec<BTreeMap<String, String>> = objects
         .iter()
@@ -325,7 +277,7 @@ pub fn running_pods(
         })
         .filter(|l| !l.is_empty())
         .collect();
-    // Pods these run are counted by their footprint or pools.
+    // Claims and pods these make are counted by their footprint or pools.
     let makers: std::collections::BTreeSet<&str> = components
         .iter()
         .flat_map(|c| &c.helm)
@@ -337,122 +289,180 @@ pub fn running_pods(
                 .map(|o| o.name()),
         )
         .collect();
+    let made_here = |by: &Option<String>| by.as_deref().is_some_and(|m| makers.contains(m));
     let member = |user: &str| spec.users.iter().any(|u| u.eq_ignore_ascii_case(user));
-    let mut n = Needs::default();
-    let mut names = Vec::new();
-    for pod in existing {
+    let mut out = Vec::new();
+    for claim in &existing.claims {
+        let live = q(&claim.storage);
+        // The size it is counted at already, when it is counted.
+        let counted = match &claim.home_of {
+            Some(user) => member(user).then(|| q(super::jupyterhub::HOME_SIZE)),
+            None => rendered
+                .get(claim.name.as_str())
+                .copied()
+                // A chart's or the Tenant's: counted, at a size not known by name.
+                .or_else(|| made_here(&claim.made_by).then_some(live)),
+        };
+        let adds = match counted {
+            Some(size) if live > size => Needs {
+                storage: live - size,
+                ..Default::default()
+            },
+            Some(_) => continue,
+            None => Needs {
+                storage: live,
+                pvcs: 1,
+                ..Default::default()
+            },
+        };
+        out.push((format!("pvc/{}", claim.name), adds));
+    }
+    for pod in &existing.pods {
         let counted = match &pod.server_of {
             // A member's server counts at its limits; a departed member's does not.
             Some(user) => member(user),
             None => {
-                pod.made_by.as_deref().is_some_and(|m| makers.contains(m))
+                made_here(&pod.made_by)
                     || templates
                         .iter()
                         .any(|t| t.iter().all(|(k, v)| pod.labels.get(k) == Some(v)))
             }
         };
         if !counted {
-            n.cpu += pod.cpu;
-            n.memory += pod.memory;
-            n.gpus += pod.gpus;
-            names.push(format!("pod/{}", pod.name));
+            let adds = Needs {
+                cpu: pod.cpu,
+                memory: pod.memory,
+                gpus: pod.gpus,
+                ..Default::default()
+            };
+            out.push((format!("pod/{}", pod.name), adds));
         }
     }
-    (n, names)
+    out
 }
 
-/// Raises the form's quota values below `needs` (the workspace's own plus what exists
-/// that it does not render) to it: a quota below what runs and is claimed refuses
-/// every new pod or claim. Returns why, one sentence per resource raised or grown.
-fn cover_existing(
+/// Everything the namespace holds now, by name: each claim (one, at its live size) and
+/// each pod that runs or waits to (at its requests). Their sums are what is in use.
+pub fn in_use(existing: &Existing) -> Vec<(String, Needs)> {
+    let claims = existing.claims.iter().map(|c| {
+        let n = Needs {
+            storage: q(&c.storage),
+            pvcs: 1,
+            ..Default::default()
+        };
+        (format!("pvc/{}", c.name), n)
+    });
+    let pods = existing.pods.iter().map(|p| {
+        let n = Needs {
+            cpu: p.cpu,
+            memory: p.memory,
+            gpus: p.gpus,
+            ..Default::default()
+        };
+        (format!("pod/{}", p.name), n)
+    });
+    claims.chain(pods).collect()
+}
+
+/// Raises each hard limit below what is in use now to exactly that: a quota below
+/// what exists refuses every new pod or claim until enough of it ends (a departed
+/// member's server still running, their kept home). Only then: what members and their
+/// apps run within the room the quota leaves never raises it, so each re-deploy keeps
+/// the quota where it was instead of adding what runs on top. Returns why, one sentence
+/// per resource raised, naming its largest contributors; nothing when none is.
+fn cover_in_use(
     spec: &WorkspaceSpec,
-    needs: &Needs,
-    extra: &Needs,
-    pods: &[String],
+    in_use: &[(String, Needs)],
+    unrendered: &[(String, Needs)],
     hard: &mut BTreeMap<String, Quantity>,
 ) -> Vec<String> {
     let asked = &spec.quota;
-    let count = |n: u64| Quantity::from_nanos(i128::from(n) * 1_000_000_000, false);
-    let given = |n: Option<u32>| n.map(|n| count(u64::from(n)));
-    let what = |resource: &str| {
-        if resource.contains("storage") || resource == "persistentvolumeclaims" {
-            "volume claims the namespace holds that the workspace does not render (a departed member's kept home, an app's claim)".to_string()
-        } else {
-            format!(
-                "pods running in the namespace that the workspace does not render ({})",
-                pods.join(", ")
-            )
-        }
-    };
-    let rows = [
+    type Of = fn(&Needs) -> i128;
+    let rows: [(&str, &str, bool, bool, &str, Of); 5] = [
         (
             "requests.cpu",
             "cpu",
-            asked.cpu.clone(),
-            needs.cpu,
-            extra.cpu,
+            asked.cpu.is_some(),
             false,
+            " CPU",
+            |n| n.cpu,
         ),
         (
             "requests.memory",
             "memory",
-            asked.memory.clone(),
-            needs.memory,
-            extra.memory,
+            asked.memory.is_some(),
             true,
+            "",
+            |n| n.memory,
         ),
         (
             "requests.nvidia.com/gpu",
             "gpu",
-            given(asked.gpu),
-            i128::from(needs.gpus) * 1_000_000_000,
-            i128::from(extra.gpus) * 1_000_000_000,
+            asked.gpu.is_some(),
             false,
+            " GPU(s)",
+            |n| i128::from(n.gpus) * 1_000_000_000,
         ),
         (
             "requests.storage",
             "storage",
-            asked.storage.clone(),
-            needs.storage,
-            extra.storage,
+            asked.storage.is_some(),
             true,
+            "",
+            |n| n.storage,
         ),
         (
             "persistentvolumeclaims",
             "pvcs",
-            given(asked.pvcs),
-            i128::from(needs.pvcs) * 1_000_000_000,
-            i128::from(extra.pvcs) * 1_000_000_000,
+            asked.pvcs.is_some(),
             false,
+            " volume claim(s)",
+            |n| i128::from(n.pvcs) * 1_000_000_000,
         ),
     ];
     let mut notes = Vec::new();
-    for (resource, field, given, need, extra, binary) in rows {
-        if extra <= 0 {
+    for (resource, field, from_form, binary, unit, of) in rows {
+        let used: i128 = in_use.iter().map(|(_, n)| of(n)).sum();
+        let base = hard.get(resource).map_or(0, Quantity::nanos);
+        if used <= base {
             continue;
         }
-        let unit = match field {
-            "cpu" => " CPU",
-            "gpu" => " GPU(s)",
-            "pvcs" => " volume claim(s)",
-            _ => "",
-        };
-        let more = format!("{}{unit}", Quantity::from_nanos(extra, binary));
-        match given {
-            Some(given) if given.nanos() < need => {
-                let raised = Quantity::from_nanos(need, binary);
-                notes.push(format!(
-                    "{resource} is {raised}, above the group form's quota.{field} {given}: {more} of it is {}, which the quota must cover besides the workspace's own",
-                    what(resource)
-                ));
-                hard.insert(resource.to_string(), raised);
-            }
-            Some(_) => {}
-            None => notes.push(format!(
-                "{resource} counts {more} more for {}",
-                what(resource)
-            )),
+        let amount = |n: i128| format!("{}{unit}", Quantity::from_nanos(n, binary));
+        // What the workspace does not render is why; else (a rollout's extra pods,
+        // say) the largest of everything.
+        let mut by: Vec<(&str, i128)> = unrendered
+            .iter()
+            .map(|(name, n)| (name.as_str(), of(n)))
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        if by.is_empty() {
+            by = in_use
+                .iter()
+                .map(|(name, n)| (name.as_str(), of(n)))
+                .filter(|(_, v)| *v > 0)
+                .collect();
         }
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut most: Vec<String> = by
+            .iter()
+            .take(3)
+            .map(|(name, v)| format!("{name} ({})", amount(*v)))
+            .collect();
+        if by.len() > 3 {
+            most.push(format!("{} more", by.len() - 3));
+        }
+        let was = if from_form {
+            format!("the group form's quota.{field} {}", amount(base))
+        } else {
+            format!("what the workspace needs, {}", amount(base))
+        };
+        let raised = Quantity::from_nanos(used, binary);
+        notes.push(format!(
+            "{resource} is {}, above {was}: that much is in use in the namespace now, most by {}; a quota below what is in use would refuse every new pod or claim",
+            amount(used),
+            most.join(", ")
+        ));
+        hard.insert(resource.to_string(), raised);
     }
     notes
 }
@@ -667,22 +677,15 @@ pub(crate) fn render(
         labels: Some(workspace_labels(&ns, "tenancy")),
         ..Default::default()
     };
-    let mut needs = needs(components);
-    let kept = kept_claims(spec, components, &existing.claims);
-    needs.pvcs += kept.pvcs;
-    needs.storage += kept.storage;
-    let (running, pods) = running_pods(spec, components, &existing.pods);
-    needs.cpu += running.cpu;
-    needs.memory += running.memory;
-    needs.gpus += running.gpus;
-    let extra = Needs {
-        cpu: running.cpu,
-        memory: running.memory,
-        gpus: running.gpus,
-        ..kept
-    };
-    let mut hard = hard_limits(spec, &needs);
-    let notes = cover_existing(spec, &needs, &extra, &pods, &mut hard);
+    // What the workspace needs (or the form gives), raised only where more than that
+    // is in use now: never by what runs within the room it leaves.
+    let mut hard = hard_limits(spec, &needs(components));
+    let notes = cover_in_use(
+        spec,
+        &in_use(existing),
+        &unrendered(spec, components, existing),
+        &mut hard,
+    );
     let mut objects: Vec<Object> = Vec::new();
 
     objects.push(
@@ -1076,57 +1079,109 @@ mod tests {
     }
 
     #[test]
-    fn a_form_quota_below_what_exists_is_raised_to_cover_it_and_says_why() {
+    fn the_quota_is_raised_only_to_what_is_in_use_when_that_exceeds_it() {
         let spec = WorkspaceSpec::test();
         let own = needs(&bundle(&spec).components);
         let mut formed = spec.clone();
-        // Exactly what the workspace needs: room for nothing else.
+        // Exactly what the workspace needs; memory and the rest computed.
         formed.quota.storage = Some(Quantity::from_nanos(own.storage, true));
         formed.quota.cpu = Some(Quantity::from_nanos(own.cpu, false));
-        let departed = Existing {
-            claims: vec![ExistingClaim {
-                name: "claim-carol-40example-2eorg".into(),
-                storage: "10Gi".into(),
-                home_of: Some("carol@example.org".into()),
-                made_by: Some("jupyterhub-brain-mri".into()),
-            }],
-            pods: vec![ExistingPod {
-                name: "jupyter-carol-40example-2eorg".into(),
-                cpu: q("1"),
-                memory: q("2Gi"),
-                server_of: Some("carol@example.org".into()),
-                made_by: Some("jupyterhub-brain-mri".into()),
-                ..Default::default()
-            }],
+        let (base, notes) = hard_with(&formed, &Existing::default());
+        assert!(notes.is_empty(), "{notes:?}");
+        let pod = |name: &str, cpu: i128, memory: i128, server_of: Option<&str>| ExistingPod {
+            name: name.into(),
+            cpu,
+            memory,
+            made_by: server_of.map(|_| "jupyterhub-brain-mri".into()),
+            server_of: server_of.map(Into::into),
+            ..Default::default()
         };
-        let (hard, notes) = hard_with(&formed, &departed);
+        let claim = |name: &str, storage: i128, home_of: Option<&str>| ExistingClaim {
+            name: name.into(),
+            storage: Quantity::from_nanos(storage, true).to_string(),
+            home_of: home_of.map(Into::into),
+            made_by: None,
+        };
+        // A departed member's server and home, and an app, within what the quota
+        // gives: nothing is raised, nothing said.
+        let within = Existing {
+            claims: vec![
+                claim(
+                    "claim-carol-40example-2eorg",
+                    q("10Gi"),
+                    Some("carol@example.org"),
+                ),
+                claim("app-data", q("1Gi"), None),
+            ],
+            pods: vec![
+                pod(
+                    "jupyter-carol-40example-2eorg",
+                    q("1"),
+                    q("2Gi"),
+                    Some("carol@example.org"),
+                ),
+                pod("train-x7k2p", q("1"), q("1Gi"), None),
+            ],
+        };
+        let (hard, notes) = hard_with(&formed, &within);
+        assert_eq!(hard, base);
+        assert!(notes.is_empty(), "{notes:?}");
+        // More in use than that: raised exactly to what is in use, the largest named.
+        let over = Existing {
+            claims: vec![
+                claim(
+                    "claim-carol-40example-2eorg",
+                    own.storage,
+                    Some("carol@example.org"),
+                ),
+                claim("app-data", q("10Gi"), None),
+            ],
+            pods: vec![
+                pod(
+                    "jupyter-carol-40example-2eorg",
+                    own.cpu,
+                    own.memory,
+                    Some("carol@example.org"),
+                ),
+                pod("train-x7k2p", q("1"), q("2Gi"), None),
+            ],
+        };
+        let (hard, notes) = hard_with(&formed, &over);
+        let at = |k: &str| q(hard[k].as_str().unwrap());
+        assert_eq!(at("requests.cpu"), own.cpu + q("1"));
+        // Memory is written rounded up to whole MiB, as every sum is.
         assert_eq!(
-            q(hard["requests.storage"].as_str().unwrap()),
-            own.storage + q("10Gi")
+            at("requests.memory"),
+            Quantity::from_nanos(own.memory + q("2Gi"), true).nanos()
         );
-        assert_eq!(q(hard["requests.cpu"].as_str().unwrap()), own.cpu + q("1"));
-        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert_eq!(at("requests.storage"), own.storage + q("10Gi"));
+        assert_eq!(
+            hard["persistentvolumeclaims"],
+            base["persistentvolumeclaims"]
+        );
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].starts_with("requests.cpu is "), "{notes:?}");
         assert!(
             notes[0].contains("above the group form's quota.cpu"),
             "{notes:?}"
         );
         assert!(
-            notes[0].contains("pod/jupyter-carol-40example-2eorg"),
+            notes[0].contains("most by pod/jupyter-carol-40example-2eorg"),
             "{notes:?}"
         );
-        // Memory is not in the form: computed, it counts the pod too.
+        assert!(notes[0].contains("pod/train-x7k2p (1 CPU)"), "{notes:?}");
         assert!(
-            notes[1].starts_with("requests.memory counts 2Gi more"),
+            notes[1].contains("above what the workspace needs"),
             "{notes:?}"
         );
         assert!(
             notes[2].contains("above the group form's quota.storage"),
             "{notes:?}"
         );
-        // Nothing exists beyond the workspace: the form's values as they are.
-        let (hard, notes) = hard_with(&formed, &Existing::default());
-        assert_eq!(q(hard["requests.storage"].as_str().unwrap()), own.storage);
-        assert!(notes.is_empty(), "{notes:?}");
+        assert!(
+            notes[2].contains("pvc/claim-carol-40example-2eorg"),
+            "{notes:?}"
+        );
     }
 
     #[test]
