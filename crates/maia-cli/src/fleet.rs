@@ -159,6 +159,10 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
     )?;
     // Held until the last bundle is written: other runs into the folder wait.
     let folder = ConfigFolder::lock(&args.config_folder)?;
+    if let Some(tree) = &tree {
+        // The lock taken, a half-written group folder there is a stopped run's.
+        folder::remove_stale_temporaries(&tree.folder);
+    }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
     let mut entries = parallel(forms, cores, |form| load_group(form, &shared, &folder));

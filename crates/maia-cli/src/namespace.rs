@@ -378,6 +378,10 @@ pub fn render_and_write(args: &NamespaceRenderArgs) -> Result<Rendered> {
     }
     // Held until the bundle is written: concurrent renders into one folder take turns.
     let folder = ConfigFolder::lock(&args.config_folder)?;
+    if let Some(tree) = &tree {
+        // The lock taken, a half-written group folder there is a stopped run's.
+        folder::remove_stale_temporaries(&tree.folder);
+    }
     let env = env_file(
         &loaded.spec,
         &args.files.namespace_config_file,

@@ -803,3 +803,74 @@ fn groups_sharing_a_group_subdomain_are_refused() {
         assert!(!folder.join(refused).exists(), "{refused}");
     }
 }
+
+/// A fleet render killed part-way leaves each group's bundle whole or absent (a first
+/// render is written into a hidden temporary folder and renamed into place once), and
+/// the next run removes what the killed one left and converges: every group whole,
+/// ports as an uninterrupted run gives them, no temporary file anywhere.
+#[test]
+fn a_killed_first_render_leaves_whole_bundles_or_none_and_the_next_run_converges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    for i in 0..40 {
+        form(
+            &forms,
+            &format!("g{i:02}.yaml"),
+            &format!("Group_{i:02}"),
+            &[&format!("a{i}@example.org"), &format!("b{i}@example.org")],
+        );
+    }
+    let reference = tmp.path().join("reference");
+    assert_eq!(fleet(&forms, &reference, &[]).0, 0);
+    let files = |group: &Path| -> Vec<(PathBuf, u32)> {
+        tree(group)
+            .into_iter()
+            .map(|(p, (_, mode))| (p, mode))
+            .collect()
+    };
+    let whole = |name: &str| files(&reference.join(name));
+    let ledger = |folder: &Path| std::fs::read(folder.join(".maia/ssh-ports.json")).unwrap();
+    for (round, delay) in [20u64, 60, 150, 400].into_iter().enumerate() {
+        let folder = tmp.path().join(format!("killed-{round}"));
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("maia"))
+            .args(["fleet", "render", "--forms"])
+            .arg(&forms)
+            .arg("--cluster-config-file")
+            .arg(cluster())
+            .arg("--config-folder")
+            .arg(&folder)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if folder.is_dir() {
+            for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with("Group_") {
+                    assert_eq!(files(&entry.path()), whole(&name), "round {round}: {name}");
+                }
+            }
+        }
+        let (code, stdout, stderr) = fleet(&forms, &folder, &[]);
+        assert_eq!(code, 0, "round {round}: {stdout}{stderr}");
+        for i in 0..40 {
+            let name = format!("Group_{i:02}");
+            assert_eq!(files(&folder.join(&name)), whole(&name));
+        }
+        assert_eq!(ledger(&folder), ledger(&reference), "round {round}");
+        let leftovers: Vec<_> = walk(&folder)
+            .into_iter()
+            .chain(
+                std::fs::read_dir(&folder)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            )
+            .filter(|p| p.to_string_lossy().ends_with(".maia-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+    }
+}

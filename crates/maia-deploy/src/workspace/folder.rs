@@ -159,12 +159,13 @@ fn dir_mode_for(file_mode: u32) -> u32 {
     }
 }
 
-/// Removes the `.NAME.PID.N.maia-tmp` files under `root` (symbolic links are not
-/// followed) whose writer is no longer running: a run killed between writing one and
-/// renaming it left it, and it holds what the file would (passwords). Called with the
+/// Removes the `.NAME.PID.N.maia-tmp` files and folders (a group's first bundle, see
+/// `write_new_bundle`) under `root` (symbolic links are not followed) whose writer is no
+/// longer running: a run killed between writing one and renaming it left it, and it
+/// holds what the file would (passwords). Called with the
 /// folder locked, so no writer of ours is midway; a file whose process still runs is
 /// left, in case something writes there without the lock. Returns how many it removed.
-fn remove_stale_temporaries(root: &Path) -> usize {
+pub fn remove_stale_temporaries(root: &Path) -> usize {
     let mut removed = 0;
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -177,7 +178,13 @@ fn remove_stale_temporaries(root: &Path) -> usize {
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if kind.is_dir() {
+            if kind.is_dir() && name.ends_with(TMP_SUFFIX) && !writer_runs(&name) {
+                // A group's first bundle, never renamed into place (see
+                // `write_new_bundle`): the whole folder goes.
+                if std::fs::remove_dir_all(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            } else if kind.is_dir() {
                 pending.push(entry.path());
             } else if kind.is_file()
                 && name.ends_with(TMP_SUFFIX)
@@ -765,16 +772,18 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     } else {
         DIR_MODE
     };
+    // Nothing at all there (not even a link): a first render, written whole elsewhere
+    // and put in place at once.
+    if std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return write_new_bundle(dir, files, dir_mode);
+    }
     report.created = make_dir(dir, dir_mode, &mut unsynced)?;
     // The folder above is the caller's to sync.
     unsynced.clear();
     // credentials.yaml first: the Secrets written after it hold its values. Then the
     // other files of the group's folder, synced with it, then those of its subfolders
     // (created first, so the group's folder is synced once).
-    let (top, sub): (Vec<&BundleFile>, Vec<&BundleFile>) =
-        files.iter().partition(|f| f.path.components().count() == 1);
-    let mut top = top;
-    top.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
+    let (top, sub) = write_order(files);
     for f in &sub {
         if let Some(parent) = dir.join(&f.path).parent() {
             make_dir(parent, dir_mode, &mut unsynced)?;
@@ -784,13 +793,7 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     for (i, batch) in [top, sub].into_iter().enumerate() {
         for f in batch {
             let path = dir.join(&f.path);
-            let mode = if f.secret {
-                0o600
-            } else if f.executable {
-                0o755
-            } else {
-                0o644
-            };
+            let mode = file_mode(f);
             let durability = if f.path == Path::new(CREDENTIALS_FILE) {
                 Durability::Data
             } else {
@@ -823,6 +826,147 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     Ok(report)
 }
 
+/// The order a bundle's files are written in: credentials.yaml first (the Secrets
+/// written after it hold its values), then the other files of the group's folder, then
+/// those of its subfolders.
+fn write_order(files: &[BundleFile]) -> (Vec<&BundleFile>, Vec<&BundleFile>) {
+    let (mut top, sub): (Vec<&BundleFile>, Vec<&BundleFile>) =
+        files.iter().partition(|f| f.path.components().count() == 1);
+    top.sort_by_key(|f| f.path != Path::new(CREDENTIALS_FILE));
+    (top, sub)
+}
+
+/// The mode a bundle file is written with.
+fn file_mode(f: &BundleFile) -> u32 {
+    if f.secret {
+        0o600
+    } else if f.executable {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+/// A group's first render (see [`write_bundle`]): every file is written into a fresh
+/// temporary folder beside `dir` (same file system, `mode` whatever the umask), and
+/// that folder is renamed to `dir` once. A run that stops or fails part-way leaves no
+/// `dir` at all, never a bundle lacking some of its files, and only a hidden
+/// `.<group>.<pid>.<n>.maia-tmp` folder, which the next run under the config folder's
+/// lock removes ([`remove_stale_temporaries`]).
+///
+/// One file is synced: `credentials.yaml`, whose secrets cannot be rendered again, is
+/// on disk before its folder is renamed into place (on a journaling file system, ext4
+/// and XFS among them, its name in the folder is committed with it). The rest is
+/// derived from the config files and credentials.yaml and is not synced one by one:
+/// the caller syncs the folder above once per run ([`WriteReport::created`]). A first
+/// render of 1000 groups went from 4003 syncs and 21 000 renames to 1003 and 1000.
+fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<WriteReport> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    create_dirs(parent, mode).map_err(|source| write_error(parent, source))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(
+        ".{name}.{}.{}{TMP_SUFFIX}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let make_dir = |d: &Path| {
+        std::fs::DirBuilder::new().mode(mode).create(d)?;
+        // The umask may have narrowed the mode.
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode))
+    };
+    make_dir(&tmp).map_err(|source| write_error(dir, source))?;
+    let (top, sub) = write_order(files);
+    let mut report = WriteReport {
+        created: true,
+        ..WriteReport::default()
+    };
+    let written = (|| {
+        for f in top.into_iter().chain(sub) {
+            let at = tmp.join(&f.path);
+            let fail = |source| write_error(&dir.join(&f.path), source);
+            if let Some(d) = at.parent().filter(|d| !d.is_dir()) {
+                // Missing folders of the file's path, outermost first.
+                let mut missing: Vec<&Path> = d
+                    .ancestors()
+                    .take_while(|a| a.starts_with(&tmp) && !a.is_dir())
+                    .collect();
+                missing.reverse();
+                for m in missing {
+                    make_dir(m).map_err(fail)?;
+                }
+            }
+            let file_mode = file_mode(f);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(file_mode)
+                .open(&at)
+                .map_err(fail)?;
+            file.set_permissions(std::fs::Permissions::from_mode(file_mode))
+                .map_err(fail)?;
+            file.write_all(f.text.as_bytes()).map_err(fail)?;
+            if f.path == Path::new(CREDENTIALS_FILE) {
+                file.sync_all().map_err(fail)?;
+                trace(Event::Synced(at.clone()));
+            }
+            report.written.push(dir.join(&f.path));
+        }
+        std::fs::rename(&tmp, dir).map_err(|source| write_error(dir, source))?;
+        trace(Event::Renamed(tmp.clone(), dir.to_path_buf()));
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(report)
+}
+
+/// Whether `name` is one of maia's temporary files or folders.
+#[cfg(test)]
+fn is_temp(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with('.') && name.ends_with(TMP_SUFFIX)
+}
+
+/// What the writes did, in order, for tests of what reaches the disk when (recorded
+/// only in tests).
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    /// A file or folder was synced.
+    Synced(PathBuf),
+    /// A file or folder was renamed (from, to).
+    Renamed(PathBuf, PathBuf),
+}
+
+#[cfg(test)]
+thread_local! {
+    static EVENTS: std::cell::RefCell<Vec<Event>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+fn trace(event: Event) {
+    EVENTS.with(|e| e.borrow_mut().push(event));
+}
+
+/// The events of this thread so far, cleared.
+#[cfg(test)]
+fn take_events() -> Vec<Event> {
+    EVENTS.with(|e| std::mem::take(&mut *e.borrow_mut()))
+}
+
+#[cfg(not(test))]
+fn trace(_: Event) {}
+
 /// Creates `dir` and the folders above it that are missing, with `mode`; each folder
 /// that gained an entry is added to `unsynced`. True when `dir` was created.
 fn make_dir(dir: &Path, mode: u32, unsynced: &mut BTreeSet<PathBuf>) -> Result<bool> {
@@ -842,7 +986,9 @@ fn make_dir(dir: &Path, mode: u32, unsynced: &mut BTreeSet<PathBuf>) -> Result<b
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|f| f.sync_all())
-        .map_err(|source| write_error(dir, source))
+        .map_err(|source| write_error(dir, source))?;
+    trace(Event::Synced(dir.to_path_buf()));
+    Ok(())
 }
 
 /// Removes the YAML files under `dir`'s `manifests/` and `helm/` not in `keep`.
@@ -966,11 +1112,14 @@ fn write_atomic(path: &Path, text: &str, mode: u32, durability: Durability) -> s
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         if durability != Durability::Later {
             f.sync_all()?;
+            trace(Event::Synced(tmp.clone()));
         }
         drop(f);
         std::fs::rename(&tmp, path)?;
+        trace(Event::Renamed(tmp.clone(), path.to_path_buf()));
         if durability == Durability::Now {
             File::open(dir)?.sync_all()?;
+            trace(Event::Synced(dir.to_path_buf()));
         }
         Ok(())
     })();
@@ -1260,6 +1409,155 @@ mod tests {
         let e = write_bundle(&blocked, &second).unwrap_err();
         assert!(e.to_string().starts_with("cannot write "), "{e}");
         assert!(e.is_bad_input());
+    }
+
+    fn bundle_file(path: &str, text: &str, secret: bool) -> BundleFile {
+        BundleFile {
+            path: path.into(),
+            text: text.into(),
+            secret,
+            executable: path.ends_with(".sh"),
+        }
+    }
+
+    fn temps_in(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| is_temp(&e.file_name()))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// A first render writes the whole bundle elsewhere and renames it into place once;
+    /// the one file synced is credentials.yaml, before that rename (its secrets cannot
+    /// be rendered again). 4 syncs and a rename per file before.
+    #[test]
+    fn a_first_render_is_put_in_place_whole_with_only_credentials_synced() {
+        use std::os::unix::fs::PermissionsExt;
+        let config = tempfile::tempdir().unwrap();
+        let dir = config.path().join("Brain_MRI");
+        let files = [
+            bundle_file("manifests/01-a.yaml", "a", true),
+            bundle_file("manifests/02-b.yaml", "b", false),
+            bundle_file("helm/x.yaml", "x", false),
+            bundle_file("deploy.sh", "#!/bin/sh\n", false),
+            bundle_file(CREDENTIALS_FILE, "x: 1\n", true),
+        ];
+        take_events();
+        let report = write_bundle(&dir, &files).unwrap();
+        let events = take_events();
+        assert!(report.created);
+        assert_eq!(report.written[0], dir.join(CREDENTIALS_FILE));
+        assert_eq!(report.written.len(), files.len());
+        let [Event::Synced(synced), Event::Renamed(from, to)] = events.as_slice() else {
+            panic!("one sync, then one rename: {events:#?}");
+        };
+        assert_eq!(to, &dir);
+        assert_eq!(synced, &from.join(CREDENTIALS_FILE));
+        for f in &files {
+            let text = std::fs::read_to_string(dir.join(&f.path)).unwrap();
+            assert_eq!(text, f.text);
+        }
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), SECRET_DIR_MODE);
+        assert_eq!(mode(&dir.join("manifests")), SECRET_DIR_MODE);
+        assert_eq!(mode(&dir.join("helm")), SECRET_DIR_MODE);
+        assert_eq!(mode(&dir.join(CREDENTIALS_FILE)), 0o600);
+        assert_eq!(mode(&dir.join("manifests/01-a.yaml")), 0o600);
+        assert_eq!(mode(&dir.join("manifests/02-b.yaml")), 0o644);
+        assert_eq!(mode(&dir.join("deploy.sh")), 0o755);
+        assert!(temps_in(config.path()).is_empty());
+        // Written again unchanged: nothing is written, synced or renamed.
+        let again = write_bundle(&dir, &files).unwrap();
+        assert!(again.written.is_empty() && !again.created);
+        assert_eq!(take_events(), []);
+    }
+
+    /// A first render failing part-way leaves no group folder (never one lacking some
+    /// of its files) and no temporary folder; what a killed run leaves is removed by
+    /// the next run under the lock, and that run writes the whole bundle.
+    #[test]
+    fn a_first_render_failing_part_way_leaves_no_bundle_and_the_next_run_converges() {
+        let config = tempfile::tempdir().unwrap();
+        let dir = config.path().join("Brain_MRI");
+        let good = [
+            bundle_file(CREDENTIALS_FILE, "x: 1\n", true),
+            bundle_file("deploy.sh", "#!/bin/sh\n", false),
+            bundle_file("manifests/01-a.yaml", "a", true),
+        ];
+        // A file where a folder must be: the write fails after credentials.yaml.
+        let mut bad = good.to_vec();
+        bad.push(bundle_file("deploy.sh/x.yaml", "x", false));
+        let e = write_bundle(&dir, &bad).unwrap_err();
+        assert!(e.to_string().contains("Brain_MRI/deploy.sh/x.yaml"), "{e}");
+        assert!(!dir.exists(), "no partial bundle in place");
+        assert!(temps_in(config.path()).is_empty());
+
+        // What a run killed while writing leaves: a temporary bundle folder beside the
+        // group's, a temporary file inside another group's.
+        let killed = config.path().join(".Brain_MRI.2147483646.0.maia-tmp");
+        std::fs::create_dir_all(killed.join("manifests")).unwrap();
+        std::fs::write(killed.join(CREDENTIALS_FILE), "x: ").unwrap();
+        let other = config.path().join("Lung_CT");
+        write_bundle(&other, &good).unwrap();
+        let half = other.join(".credentials.yaml.2147483646.1.maia-tmp");
+        std::fs::write(&half, "x: ").unwrap();
+        std::fs::write(other.join("manifests/.01-a.yaml.2147483646.2.maia-tmp"), "").unwrap();
+        let folder = ConfigFolder::lock(config.path()).unwrap();
+        assert!(
+            !killed.exists(),
+            "the lock holder removes a stopped run's folder"
+        );
+        let report = write_bundle(&dir, &good).unwrap();
+        assert!(report.created);
+        for f in &good {
+            assert_eq!(std::fs::read_to_string(dir.join(&f.path)).unwrap(), f.text);
+        }
+        let report = write_bundle(&other, &good).unwrap();
+        assert!(
+            report.written.is_empty() && report.removed.is_empty(),
+            "{report:?}"
+        );
+        assert!(temps_in(config.path()).is_empty());
+        assert!(temps_in(&other).is_empty());
+        assert!(temps_in(&other.join("manifests")).is_empty());
+        drop(folder);
+    }
+
+    /// credentials.yaml is never seen half-written, even after the machine stops: its
+    /// data is synced before the rename that puts it in place, and (when the group's
+    /// folder exists) the folder is synced before any other file is renamed into place.
+    #[test]
+    fn credentials_reach_the_disk_before_they_replace_the_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = |secret: &str| {
+            [
+                bundle_file("manifests/01-secret.yaml", secret, true),
+                bundle_file(CREDENTIALS_FILE, secret, true),
+            ]
+        };
+        write_bundle(dir.path(), &files("a: 1\n")).unwrap();
+        take_events();
+        write_bundle(dir.path(), &files("a: 2\n")).unwrap();
+        let events = take_events();
+        let credentials = dir.path().join(CREDENTIALS_FILE);
+        let at = |want: &dyn Fn(&Event) -> bool| {
+            events
+                .iter()
+                .position(want)
+                .unwrap_or_else(|| panic!("{events:#?}"))
+        };
+        let renamed = at(&|e| matches!(e, Event::Renamed(_, to) if *to == credentials));
+        let Event::Renamed(tmp, _) = &events[renamed] else {
+            unreachable!()
+        };
+        let synced = at(&|e| *e == Event::Synced(tmp.clone()));
+        let folder_synced = at(&|e| *e == Event::Synced(dir.path().to_path_buf()));
+        let secret =
+            at(&|e| matches!(e, Event::Renamed(_, to) if to.ends_with("manifests/01-secret.yaml")));
+        assert!(synced < renamed && renamed < folder_synced && folder_synced < secret);
+        assert_eq!(std::fs::read_to_string(&credentials).unwrap(), "a: 2\n");
     }
 
     #[test]
