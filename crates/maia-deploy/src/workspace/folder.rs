@@ -5,7 +5,10 @@
 //! file is replaced atomically (unique temporary name, rename), so a failed write or a
 //! full disk leaves the old file or the new one, never half. `credentials.yaml` and the
 //! ledger, which cannot be rendered again, are synced to disk before they replace the
-//! old ones; the rest of a bundle is synced a folder at a time (see [`write_bundle`]).
+//! old ones; the rest of a bundle is synced a folder at a time, and a group's first
+//! render is written whole elsewhere and renamed into place once (see
+//! [`write_bundle`]). What a stopped run leaves (`.*.maia-tmp`) is removed by the next
+//! run that takes the lock.
 //!
 //! The stores: [`FolderCredentials`] (a group's `credentials.yaml`, a
 //! `CredentialStore` as the cluster's Secret is) and [`FolderPorts`] (the ports ledger,
@@ -746,6 +749,11 @@ pub struct WriteReport {
 ///   compares bytes and rewrites any that differ, so render again after a crash
 ///   before deploying.
 ///
+/// A group's first render (nothing at `dir`, not even a link) is written another way:
+/// whole, into a temporary folder renamed to `dir` once, with `credentials.yaml` the one
+/// file synced (see `write_new_bundle`), so a run that stops part-way never leaves a
+/// bundle lacking files.
+///
 /// The caller syncs the config folder when the group's folder was created
 /// ([`WriteReport::created`]): once per run, however many groups it writes.
 pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
@@ -855,8 +863,9 @@ fn file_mode(f: &BundleFile) -> u32 {
 /// lock removes ([`remove_stale_temporaries`]).
 ///
 /// One file is synced: `credentials.yaml`, whose secrets cannot be rendered again, is
-/// on disk before its folder is renamed into place (on a journaling file system, ext4
-/// and XFS among them, its name in the folder is committed with it). The rest is
+/// on disk before its folder is renamed into place (its name in the new folder goes
+/// with it on ext4, which syncs a new file's new parent folders when it has no journal
+/// and commits them with it when it has one, and on XFS and btrfs). The rest is
 /// derived from the config files and credentials.yaml and is not synced one by one:
 /// the caller syncs the folder above once per run ([`WriteReport::created`]). A first
 /// render of 1000 groups went from 4003 syncs and 21 000 renames to 1003 and 1000.
