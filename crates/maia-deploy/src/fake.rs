@@ -7,7 +7,9 @@
 //! - API discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`);
 //! - custom resources that are installed or not, like a cluster with or without an
 //!   operator (MinIO [`Tenant`], Traefik [`Middleware`] in both its API groups);
-//! - `SelfSubjectAccessReview`, allowed unless a test [denies](FakeCluster::deny) it;
+//! - `SelfSubjectAccessReview`, allowed unless a test [denies](FakeCluster::deny) it,
+//!   and `SelfSubjectRulesReview`, whose rules grant the same (complete, unless a test
+//!   [says otherwise](FakeCluster::rules_incomplete));
 //! - a tiny kubelet (marks workloads ready, completes workspace setup Jobs,
 //!   initializes Tenants, or gives a workload's pod an image pull error).
 //!
@@ -116,7 +118,8 @@ struct Denial {
 
 impl Denial {
     fn matches(&self, verb: &str, group: &str, resource: &str) -> bool {
-        let fits = |rule: &str, asked: &str| rule == "*" || rule == asked;
+        // A question about `*` (every verb, say) is refused if any of it is.
+        let fits = |rule: &str, asked: &str| rule == "*" || asked == "*" || rule == asked;
         fits(&self.verb, verb) && fits(&self.group, group) && fits(&self.resource, resource)
     }
 }
@@ -283,6 +286,7 @@ const BUILTIN: &[ApiKind] = &[
     builtin::<admission::ValidatingAdmissionPolicy>(),
     builtin::<admission::ValidatingAdmissionPolicyBinding>(),
     builtin::<authorization::SelfSubjectAccessReview>(),
+    builtin::<authorization::SelfSubjectRulesReview>(),
     builtin::<apiextensions::CustomResourceDefinition>(),
 ];
 
@@ -472,6 +476,8 @@ struct Shared {
     /// Built-in kinds discovery leaves out ([`FakeCluster::withdraw`]).
     withdrawn: Mutex<Vec<ApiKind>>,
     denials: Mutex<Vec<Denial>>,
+    /// Rules reviews answer `incomplete: true` with no rules ([`FakeCluster::rules_incomplete`]).
+    rules_incomplete: Mutex<bool>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
     kubelet: Mutex<Kubelet>,
@@ -568,6 +574,7 @@ impl FakeCluster {
             installed: Mutex::default(),
             withdrawn: Mutex::default(),
             denials: Mutex::default(),
+            rules_incomplete: Mutex::default(),
             requests: Mutex::default(),
             writing: tokio::sync::Mutex::default(),
             faults: Mutex::default(),
@@ -759,6 +766,13 @@ impl FakeCluster {
             group: group.into(),
             resource: resource.into(),
         });
+    }
+
+    /// Rules reviews (`SelfSubjectRulesReview`) answer `incomplete: true` with no rules
+    /// from now on, as when another authorizer than RBAC (a webhook) grants access:
+    /// only access reviews tell what is allowed.
+    pub fn rules_incomplete(&self) {
+        *self.shared.rules_incomplete.lock().unwrap() = true;
     }
 
     /// Marks a namespace as being deleted and stuck: phase `Terminating`, a deletion
@@ -1023,7 +1037,9 @@ async fn handle(
     });
     {
         let mut faults = shared.faults.lock().unwrap();
-        let is_write = parts.method != Method::GET && !path.ends_with("selfsubjectaccessreviews");
+        let is_write = parts.method != Method::GET
+            && !path.ends_with("selfsubjectaccessreviews")
+            && !path.ends_with("selfsubjectrulesreviews");
         if let Some(f) = faults.iter_mut().find(|f| {
             f.remaining > 0
                 && f.method.as_ref().map_or(is_write, |m| *m == parts.method)
@@ -1043,6 +1059,17 @@ async fn handle(
     if path.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
         return if parts.method == Method::POST {
             review(shared, &body)
+        } else {
+            status(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
+        };
+    }
+    if path.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews" {
+        return if parts.method == Method::POST {
+            rules_review(shared, &body)
         } else {
             status(
                 405,
@@ -1416,6 +1443,68 @@ fn review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
     } else {
         json!({"allowed": true})
     };
+    respond(201, review)
+}
+
+/// A `SelfSubjectRulesReview`: rules that grant what access reviews allow. Without a
+/// denial, everything (a cluster admin's `*` rule); else, per resource the fake knows,
+/// the verbs no denial matches (a denial is the absence of a rule, as in RBAC).
+fn rules_review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(mut review) = serde_json::from_slice::<Value>(body) else {
+        return status(
+            400,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+        );
+    };
+    if review["spec"]["namespace"].as_str().is_none_or(str::is_empty) {
+        return status(400, "BadRequest", "no namespace on request");
+    }
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SelfSubjectRulesReview");
+    if !review["metadata"].is_object() {
+        review["metadata"] = json!({});
+    }
+    if *shared.rules_incomplete.lock().unwrap() {
+        review["status"] = json!({"resourceRules": [], "nonResourceRules": [],
+            "incomplete": true, "evaluationError": "webhook authorizer: rules not listed"});
+        return respond(201, review);
+    }
+    let denials = shared.denials.lock().unwrap();
+    let rules: Vec<Value> = if denials.is_empty() {
+        vec![json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})]
+    } else {
+        const VERBS: [&str; 8] = [
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ];
+        let mut resources: Vec<(&str, &str)> = kube_fake_client::discovery::list_resources()
+            .iter()
+            .map(|(group, _, _, plural)| (*group, *plural))
+            .chain(CUSTOM.iter().chain(BUILTIN).map(|k| (k.group, k.plural)))
+            .collect();
+        resources.sort_unstable();
+        resources.dedup();
+        resources
+            .into_iter()
+            .filter_map(|(group, plural)| {
+                let verbs: Vec<&str> = VERBS
+                    .into_iter()
+                    .filter(|v| !denials.iter().any(|d| d.matches(v, group, plural)))
+                    .collect();
+                (!verbs.is_empty()).then(|| {
+                    json!({"verbs": verbs, "apiGroups": [group], "resources": [plural]})
+                })
+            })
+            .collect()
+    };
+    review["status"] = json!({"resourceRules": rules, "nonResourceRules": [], "incomplete": false});
     respond(201, review)
 }
 

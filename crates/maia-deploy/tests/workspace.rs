@@ -169,6 +169,45 @@ async fn a_workspace_deploys_and_a_second_run_writes_nothing_and_upgrades_nothin
     assert!(lists <= 17, "{lists} reads in the namespace");
 }
 
+/// Permissions are asked once per namespace (a SelfSubjectRulesReview); where the
+/// server says its rules are incomplete (another authorizer may allow more), each is
+/// asked on its own. Either way the same refusals are found, and nothing is written.
+#[tokio::test]
+async fn refused_permissions_are_found_from_the_rules_or_one_by_one() {
+    let mut found = Vec::new();
+    for incomplete in [false, true] {
+        let c = cluster().await;
+        c.deny("patch", "apps", "deployments");
+        c.deny("create", "", "secrets");
+        c.deny("delete", "admissionregistration.k8s.io", "*");
+        if incomplete {
+            c.rules_incomplete();
+        }
+        let (_dir, tools) = tools();
+        let (_, result) = run(&c, &request(WorkspaceSpec::test(), &tools)).await;
+        let Err(DeployError::Preflight { problems }) = result else {
+            panic!("expected a permission problem, got {result:?}");
+        };
+        let denied = problems.iter().find(|p| p.check == "permission").unwrap();
+        let reviews = |kind: &str| {
+            c.requests()
+                .iter()
+                .filter(|r| r.path.ends_with(kind))
+                .count()
+        };
+        assert_eq!(reviews("selfsubjectrulesreviews"), 2, "one per namespace");
+        // Complete rules leave only the cluster-scoped checks to access reviews.
+        assert_eq!(reviews("selfsubjectaccessreviews") > 20, incomplete);
+        assert_eq!(c.writes(), []);
+        found.push(denied.message.clone());
+    }
+    assert_eq!(
+        found[0],
+        "you may not create secrets in maia-system, create secrets in brain-mri, patch deployments.apps in brain-mri, delete validatingadmissionpolicies.admissionregistration.k8s.io, delete validatingadmissionpolicybindings.admissionregistration.k8s.io"
+    );
+    assert_eq!(found[0], found[1]);
+}
+
 #[tokio::test]
 async fn preflight_reports_every_problem_at_once_and_changes_nothing() {
     // No MinIO Operator, no storage classes, no ingress class, no helm.

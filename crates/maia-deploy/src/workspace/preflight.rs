@@ -5,7 +5,8 @@ use std::ffi::OsStr;
 
 use futures::future::join_all;
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    ResourceAttributes, ResourceRule, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::IngressClass;
@@ -209,7 +210,55 @@ pub(crate) async fn run(
     })
 }
 
-/// One SelfSubjectAccessReview per verb and resource the deploy needs.
+/// What the deploy may do in one namespace, as a SelfSubjectRulesReview tells: the
+/// rules (RBAC's, which only ever grant) and whether the server says they are
+/// incomplete (another authorizer, a webhook say, may allow more).
+struct Rules {
+    rules: Vec<ResourceRule>,
+    incomplete: bool,
+}
+
+impl Rules {
+    /// Whether a rule grants `verb` on `resource` of `group`, as RBAC matches it: a
+    /// rule naming objects (`resourceNames`) grants nothing on the whole collection.
+    fn allow(&self, verb: &str, group: &str, resource: &str) -> bool {
+        let has = |list: &[String], wanted: &str| list.iter().any(|v| v == "*" || v == wanted);
+        self.rules.iter().any(|r| {
+            r.resource_names.as_ref().is_none_or(Vec::is_empty)
+                && has(&r.verbs, verb)
+                && has(r.api_groups.as_deref().unwrap_or_default(), group)
+                && has(r.resources.as_deref().unwrap_or_default(), resource)
+        })
+    }
+}
+
+/// One SelfSubjectRulesReview of `namespace`; `None` when the server does not answer
+/// it (then each permission is asked on its own).
+async fn rules_review(cluster: &Cluster, namespace: &str) -> Option<Rules> {
+    let api: Api<SelfSubjectRulesReview> = Api::all(cluster.client.clone());
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec {
+            namespace: Some(namespace.to_string()),
+        },
+        ..Default::default()
+    };
+    let status = api
+        .create(&PostParams::default(), &review)
+        .await
+        .ok()?
+        .status?;
+    Some(Rules {
+        rules: status.resource_rules,
+        incomplete: status.incomplete,
+    })
+}
+
+/// Whether the deploy may do each verb on each resource it needs. In a namespace, one
+/// SelfSubjectRulesReview answers them all; a SelfSubjectAccessReview asks only what
+/// its rules do not grant when the server says they are incomplete, and what is
+/// cluster-scoped (a namespace's rules also hold what a RoleBinding grants there, which
+/// does not reach cluster-scoped objects). Several verbs on one resource are asked as
+/// `*` first (what a cluster admin has), then one by one only if that is refused.
 async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Problem>> {
     let ns = spec.namespace.as_str();
     let mut wanted: Vec<(&str, &str, &str, Option<&str>)> = vec![
@@ -255,38 +304,85 @@ async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Prob
             wanted.push((verb, "minio.min.io", "tenants", Some(ns)));
         }
     }
-    let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
-    let reviews = join_all(wanted.iter().map(|(verb, group, resource, namespace)| {
-        let api = api.clone();
-        async move {
-            let review = SelfSubjectAccessReview {
-                spec: SelfSubjectAccessReviewSpec {
-                    resource_attributes: Some(ResourceAttributes {
-                        verb: Some(verb.to_string()),
-                        group: Some(group.to_string()),
-                        resource: Some(resource.to_string()),
-                        namespace: namespace.map(str::to_string),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            api.create(&PostParams::default(), &review).await
+    let mut namespaces: Vec<&str> = wanted.iter().filter_map(|w| w.3).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let reviews = join_all(namespaces.iter().map(|n| rules_review(cluster, n))).await;
+    let rules: Vec<(&str, Rules)> = namespaces
+        .into_iter()
+        .zip(reviews)
+        .filter_map(|(n, r)| Some((n, r?)))
+        .collect();
+    let mut allowed = vec![false; wanted.len()];
+    // What the rules leave open, by resource: (group, resource, namespace) → checks.
+    let mut ask: Vec<((&str, &str, Option<&str>), Vec<usize>)> = Vec::new();
+    for (i, (verb, group, resource, namespace)) in wanted.iter().enumerate() {
+        let known = namespace.and_then(|n| rules.iter().find(|(r, _)| *r == n));
+        match known {
+            Some((_, r)) if r.allow(verb, group, resource) => allowed[i] = true,
+            Some((_, r)) if !r.incomplete => {}
+            _ => {
+                let key = (*group, *resource, *namespace);
+                match ask.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, checks)) => checks.push(i),
+                    None => ask.push((key, vec![i])),
+                }
+            }
         }
+    }
+    let access = |verb: &str, (group, resource, namespace): (&str, &str, Option<&str>)| {
+        let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_string()),
+                    group: Some(group.to_string()),
+                    resource: Some(resource.to_string()),
+                    namespace: namespace.map(str::to_string),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        async move {
+            let review = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| {
+                    DeployError::from_kube(
+                        e,
+                        &cluster.url,
+                        "check",
+                        "permissions (SelfSubjectAccessReview)",
+                    )
+                })?;
+            Ok::<_, DeployError>(review.status.is_some_and(|s| s.allowed))
+        }
+    };
+    // First round: `*` for a resource wanted with several verbs, else the one verb.
+    let first = join_all(ask.iter().map(|(key, checks)| match checks.as_slice() {
+        [one] => access(wanted[*one].0, *key),
+        _ => access("*", *key),
     }))
     .await;
+    let mut one_by_one = Vec::new();
+    for ((key, checks), answer) in ask.iter().zip(first) {
+        if answer? {
+            for i in checks {
+                allowed[*i] = true;
+            }
+        } else if checks.len() > 1 {
+            one_by_one.extend(checks.iter().map(|i| (*i, *key)));
+        }
+    }
+    let second = join_all(one_by_one.iter().map(|(i, key)| access(wanted[*i].0, *key))).await;
+    for ((i, _), answer) in one_by_one.iter().zip(second) {
+        allowed[*i] = answer?;
+    }
     let mut denied = Vec::new();
-    for ((verb, group, resource, namespace), result) in wanted.iter().zip(reviews) {
-        let review = result.map_err(|e| {
-            DeployError::from_kube(
-                e,
-                &cluster.url,
-                "check",
-                "permissions (SelfSubjectAccessReview)",
-            )
-        })?;
-        if !review.status.is_some_and(|s| s.allowed) {
+    for ((verb, group, resource, namespace), allowed) in wanted.iter().zip(allowed) {
+        if !allowed {
             let what = if group.is_empty() {
                 resource.to_string()
             } else {

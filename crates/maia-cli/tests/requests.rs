@@ -1,0 +1,75 @@
+//! How many requests `maia namespace deploy` sends when nothing changed (issue 17):
+//! the binary against the loopback fake, the README's example workspace.
+
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use maia_deploy::fake::FakeCluster;
+use maia_deploy::fake_tools::StandIns;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/workspace")
+        .join(name)
+}
+
+#[test]
+fn a_no_op_deploy_sends_at_most_35_requests_and_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (fake, addr) = runtime.block_on(async {
+        let c = FakeCluster::ready_for_workspaces().await;
+        let addr = c.serve().await.unwrap();
+        (c, addr)
+    });
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
+    )
+    .unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let path = StandIns::write(&bin).unwrap().path();
+    let deploy = || {
+        let out = Command::cargo_bin("maia")
+            .unwrap()
+            .args(["namespace", "deploy", "--namespace-config-file"])
+            .arg(example("group.yaml"))
+            .arg("--cluster-config-file")
+            .arg(example("cluster-nginx.yaml"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env("HOME", dir.path())
+            .env("PATH", &path)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    deploy();
+    fake.clear_requests();
+    deploy();
+    let requests = fake.requests();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for r in &requests {
+        *counts.entry(format!("{} {}", r.method, r.path)).or_default() += 1;
+    }
+    let shown: Vec<String> = counts.iter().map(|(k, v)| format!("{v:3} {k}")).collect();
+    assert_eq!(fake.writes(), [], "a no-op deploy writes nothing");
+    // Issue 17: 102 requests before (64 access reviews, 9 discovery GETs, the
+    // namespace read three times, the credentials Secret twice); the goal is 35.
+    assert!(
+        requests.len() <= 35,
+        "a no-op deploy sent {} requests:\n{}",
+        requests.len(),
+        shown.join("\n")
+    );
+}
