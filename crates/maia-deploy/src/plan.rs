@@ -336,7 +336,7 @@ pub async fn plan(
     // (A namespace that does not exist lists no quota.)
     crate::quota::check_fits(cluster, namespace, objects).await?;
     let scope = Scope::app(namespace, release);
-    let facts = gather(cluster, &scope, objects).await?;
+    let facts = gather(cluster, &scope, objects, None).await?;
     refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
     // Another namespace's host would get this app that group's requests (and logins).
     let taken = crate::ownership::taken_hosts(
@@ -425,13 +425,18 @@ pub(crate) fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
 
 /// Reads what a plan needs: whether the namespace exists, one LIST per kind with the
 /// scope's labels, and a GET for each rendered object the LIST did not return.
+/// `namespace_exists`: what this run read of the namespace already, if it did.
 pub(crate) async fn gather(
     cluster: &Cluster,
     scope: &Scope,
     objects: &[Object],
+    namespace_exists: Option<bool>,
 ) -> Result<LiveFacts> {
     let namespace = scope.namespace.as_str();
-    let exists = live::namespace_exists(cluster, namespace).await?;
+    let exists = match namespace_exists {
+        Some(known) => known,
+        None => live::namespace_exists(cluster, namespace).await?,
+    };
     if !exists {
         return Ok(LiveFacts::default());
     }

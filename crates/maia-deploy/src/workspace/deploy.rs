@@ -91,6 +91,9 @@ pub struct Prepared<'c> {
     pub differing_credentials: Vec<String>,
     /// The cluster held this group's credentials Secret already.
     had_credentials: bool,
+    /// The credentials the cluster held when prepared (when the bundle's are the
+    /// same, keeping them reads and writes nothing more).
+    cluster_credentials: Credentials,
 }
 
 fn store<'c>(cluster: &'c Cluster, request: &Request) -> ClusterCredentials<'c> {
@@ -178,6 +181,9 @@ pub async fn prepare<'c>(
         allocate,
         programs,
         checked.kinds,
+        // A namespace preflight found is not read again; one it did not find is (another
+        // run may have created it before the group's Lease was ours).
+        checked.namespace_exists.then_some(true),
         known,
     )
     .await
@@ -200,6 +206,8 @@ struct Known {
     /// recovered from the workspace's live Secrets.
     kept: Credentials,
     had_credentials: bool,
+    /// The credentials the cluster's Secret held.
+    cluster_credentials: Credentials,
     differing_credentials: Vec<String>,
     new_credentials: Vec<String>,
     recovered_credentials: Vec<String>,
@@ -215,6 +223,7 @@ struct Known {
 async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
     let from_cluster = store(cluster, request).load().await?;
     let had_credentials = !from_cluster.0.is_empty();
+    let cluster_credentials = from_cluster.clone();
     let (mut kept, differing_credentials) = match &request.file_credentials {
         Some(file) => merge(file, &from_cluster),
         None => (from_cluster, Vec::new()),
@@ -228,6 +237,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
     Ok(Known {
         kept,
         had_credentials,
+        cluster_credentials,
         differing_credentials,
         new_credentials,
         recovered_credentials,
@@ -294,12 +304,14 @@ async fn prepare_locked<'c>(
     allocate: bool,
     programs: Programs,
     kinds: crate::kinds::KindTable,
+    namespace_exists: Option<bool>,
     known: Known,
 ) -> Result<Prepared<'c>> {
     let spec = &request.spec;
     let Known {
         kept,
         had_credentials,
+        cluster_credentials,
         differing_credentials,
         new_credentials,
         recovered_credentials,
@@ -382,6 +394,7 @@ async fn prepare_locked<'c>(
         force_conflicts: request.force_conflicts,
         adopt_namespace: request.adopt_namespace,
         wait: None,
+        namespace_exists,
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
@@ -426,6 +439,7 @@ async fn prepare_locked<'c>(
         recovered_credentials,
         differing_credentials,
         had_credentials,
+        cluster_credentials,
     })
 }
 
@@ -651,6 +665,7 @@ pub async fn deploy(
         lease,
         had_credentials,
         group_lease,
+        cluster_credentials,
         ..
     } = prepared;
     let result = async {
@@ -667,12 +682,20 @@ pub async fn deploy(
                 dry_run: false,
             });
         }
+        // Kept already (read when prepared): nothing to read again.
+        let unchanged = bundle.credentials == cluster_credentials;
         let state_existed = lease_made_state
+            || unchanged
             || !matches!(
                 crate::live::namespace_exists(cluster, &request.state_namespace).await,
                 Ok(false)
             );
-        match store(cluster, request).save(&bundle.credentials).await {
+        let saved = if unchanged {
+            Ok(false)
+        } else {
+            store(cluster, request).save(&bundle.credentials).await
+        };
+        match saved {
             Ok(true) => {
                 if !state_existed {
                     sink.emit(crate::event::Event::NamespaceCreated {
@@ -701,6 +724,7 @@ pub async fn deploy(
             force_conflicts: request.force_conflicts,
             adopt_namespace: request.adopt_namespace,
             wait,
+            namespace_exists: None,
         };
         super::execute(
             cluster,

@@ -250,6 +250,9 @@ pub(crate) struct Settings {
     pub(crate) adopt_namespace: bool,
     /// Wait for each component before the next, this long in all.
     pub(crate) wait: Option<Duration>,
+    /// Whether the namespace exists, when this run has read it already (preflight
+    /// does): the plan does not ask again.
+    pub(crate) namespace_exists: Option<bool>,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
@@ -307,7 +310,7 @@ pub(crate) async fn plan(
     let scope = scope(&namespace, kinds.clone());
     let object_groups: Vec<Vec<Object>> = groups.iter().map(|(_, o, _)| o.clone()).collect();
     let all: Vec<Object> = object_groups.iter().flatten().cloned().collect();
-    let mut facts = gather(cluster, &scope, &all).await?;
+    let mut facts = gather(cluster, &scope, &all, settings.namespace_exists).await?;
     if settings.adopt_namespace
         && let Some(found) = facts
             .unlabelled

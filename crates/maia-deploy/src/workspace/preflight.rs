@@ -41,6 +41,8 @@ pub(crate) struct Preflight {
     pub(crate) problems: Vec<Problem>,
     pub(crate) kinds: KindTable,
     pub(crate) tools: Vec<ToolInfo>,
+    /// Whether the workspace's namespace exists (read once, here).
+    pub(crate) namespace_exists: bool,
 }
 
 /// Which external programs the deploy will run.
@@ -164,15 +166,16 @@ pub(crate) async fn run(
         }
     }
 
-    let (permissions, classes, owner) = futures::join!(
+    let (permissions, classes, found) = futures::join!(
         permissions(cluster, spec),
         classes(cluster, spec),
-        namespace_owner(cluster, spec, adopt_namespace)
+        read_namespace(cluster, spec)
     );
+    let found = found?;
     problems.extend(permissions?);
     problems.extend(classes?);
-    problems.extend(owner?);
-    problems.extend(namespace_terminating(cluster, spec).await?);
+    problems.extend(namespace_owner(found.as_ref(), spec, adopt_namespace));
+    problems.extend(namespace_terminating(found.as_ref(), spec));
 
     let mut tools_found = Vec::new();
     let mut wanted_tools: Vec<(&'static str, &'static str)> = Vec::new();
@@ -207,6 +210,7 @@ pub(crate) async fn run(
         problems,
         kinds,
         tools: tools_found,
+        namespace_exists: found.is_some(),
     })
 }
 
@@ -481,26 +485,19 @@ fn is_maias(namespace: &Namespace) -> bool {
 /// create it (unless `adopt`): a workspace puts a quota, a default-deny policy, its Pod
 /// Security level and its members' RoleBinding on the namespace, over whatever runs
 /// there already.
-async fn namespace_owner(
-    cluster: &Cluster,
+fn namespace_owner(
+    found: Option<&Namespace>,
     spec: &WorkspaceSpec,
     adopt: bool,
-) -> Result<Option<Problem>> {
+) -> Option<Problem> {
     let ns = spec.namespace.as_str();
-    let api: Api<Namespace> = Api::all(cluster.client.clone());
-    let found = api
-        .get_opt(ns)
-        .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))?;
-    let Some(found) = found else {
-        return Ok(None);
-    };
+    let found = found?;
     let holder = found
         .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION));
-    Ok(match holder {
+    match holder {
         Some(g) if *g != spec.group_id => Some(Problem {
             check: "namespace",
             message: format!(
@@ -526,22 +523,24 @@ async fn namespace_owner(
             ),
             bad_input: true,
         }),
-    })
+    }
+}
+
+/// The workspace's namespace, if it exists (one GET, for every check on it).
+async fn read_namespace(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Option<Namespace>> {
+    let ns = spec.namespace.as_str();
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    api.get_opt(ns)
+        .await
+        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))
 }
 
 /// A problem when the namespace is being deleted: the API server refuses every write
 /// into it (with a 403 that reads like a missing permission), so the deploy would stop
 /// at its first object. Says what holds it, when the namespace tells.
-async fn namespace_terminating(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Option<Problem>> {
+fn namespace_terminating(found: Option<&Namespace>, spec: &WorkspaceSpec) -> Option<Problem> {
     let ns = spec.namespace.as_str();
-    let api: Api<Namespace> = Api::all(cluster.client.clone());
-    let found = api
-        .get_opt(ns)
-        .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", format!("namespace/{ns}")))?;
-    let Some(found) = found else {
-        return Ok(None);
-    };
+    let found = found?;
     let terminating = found.metadata.deletion_timestamp.is_some()
         || found
             .status
@@ -549,13 +548,13 @@ async fn namespace_terminating(cluster: &Cluster, spec: &WorkspaceSpec) -> Resul
             .and_then(|s| s.phase.as_deref())
             .is_some_and(|p| p == "Terminating");
     if !terminating {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(Problem {
+    Some(Problem {
         check: "namespace",
         message: format!(
             "namespace {ns} is being deleted (Terminating){}",
-            match terminating_blockers(&found).as_slice() {
+            match terminating_blockers(found).as_slice() {
                 [] => String::new(),
                 what => format!(": {}", what.join("; ")),
             }
@@ -564,7 +563,7 @@ async fn namespace_terminating(cluster: &Cluster, spec: &WorkspaceSpec) -> Resul
             "wait until it is gone and deploy again; if it stays, `kubectl get namespace {ns} -o yaml` shows its conditions, and the objects whose finalizers hold it need their controller (or the finalizer removed by hand)"
         ),
         bad_input: false,
-    }))
+    })
 }
 
 /// What keeps a namespace from being deleted: its finalizers and the namespace
