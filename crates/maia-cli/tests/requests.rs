@@ -52,7 +52,11 @@ fn a_no_op_deploy_sends_at_most_35_requests_and_no_write() {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     deploy();
     fake.clear_requests();
@@ -60,9 +64,12 @@ fn a_no_op_deploy_sends_at_most_35_requests_and_no_write() {
     let requests = fake.requests();
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for r in &requests {
-        *counts.entry(format!("{} {}", r.method, r.path)).or_default() += 1;
+        *counts
+            .entry(format!("{} {}", r.method, r.path))
+            .or_default() += 1;
     }
     let shown: Vec<String> = counts.iter().map(|(k, v)| format!("{v:3} {k}")).collect();
+    eprintln!("{} requests:\n{}", requests.len(), shown.join("\n"));
     assert_eq!(fake.writes(), [], "a no-op deploy writes nothing");
     // Issue 17: 102 requests before (64 access reviews, 9 discovery GETs, the
     // namespace read three times, the credentials Secret twice); the goal is 35.

@@ -4,7 +4,8 @@
 //!
 //! - Namespaces, as objects with labels and annotations (it cannot parse
 //!   `/api/v1/namespaces/NAME`);
-//! - API discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`);
+//! - API discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`), aggregated
+//!   (`/api` and `/apis` as `APIGroupDiscoveryList`) when asked for it;
 //! - custom resources that are installed or not, like a cluster with or without an
 //!   operator (MinIO [`Tenant`], Traefik [`Middleware`] in both its API groups);
 //! - `SelfSubjectAccessReview`, allowed unless a test [denies](FakeCluster::deny) it,
@@ -1053,6 +1054,17 @@ async fn handle(
             }
         }
     }
+    let accept = parts
+        .headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if parts.method == Method::GET
+        && accept.contains("as=APIGroupDiscoveryList")
+        && matches!(path.trim_end_matches('/'), "/api" | "/apis")
+    {
+        return aggregated_discovery(shared, path.trim_end_matches('/') == "/api");
+    }
     if let Some(response) = discovery(shared, &parts.method, &path) {
         return response;
     }
@@ -1404,6 +1416,68 @@ fn discovery(shared: &Shared, method: &Method, path: &str) -> Option<Response<Fu
     })
 }
 
+/// Aggregated discovery (`apidiscovery.k8s.io/v2`): the core group (`/api`) or every
+/// other group (`/apis`) with all their resources, in one document.
+fn aggregated_discovery(shared: &Shared, core: bool) -> Response<Full<Bytes>> {
+    let served = shared.served();
+    let mut groups: Vec<&str> = Vec::new();
+    for k in &served {
+        if k.group.is_empty() == core && !groups.contains(&k.group) {
+            groups.push(k.group);
+        }
+    }
+    let items: Vec<Value> = groups
+        .into_iter()
+        .map(|group| {
+            let mut versions: Vec<&str> = Vec::new();
+            for k in served.iter().filter(|k| k.group == group) {
+                if !versions.contains(&k.version) {
+                    versions.push(k.version);
+                }
+            }
+            let versions: Vec<Value> = versions
+                .into_iter()
+                .map(|version| {
+                    let resources: Vec<Value> = served
+                        .iter()
+                        .filter(|k| k.group == group && k.version == version)
+                        .map(|k| {
+                            let gvk =
+                                json!({"group": k.group, "version": k.version, "kind": k.kind});
+                            let mut r = json!({
+                                "resource": k.plural,
+                                "responseKind": gvk,
+                                "scope": if k.namespaced { "Namespaced" } else { "Cluster" },
+                                "singularResource": k.kind.to_ascii_lowercase(),
+                                "verbs": k.verbs(),
+                            });
+                            if k.has_status() {
+                                r["subresources"] = json!([{"subresource": "status",
+                                    "responseKind": gvk, "verbs": ["get", "patch", "update"]}]);
+                            }
+                            r
+                        })
+                        .collect();
+                    json!({"version": version, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            json!({"metadata": {"name": group}, "versions": versions})
+        })
+        .collect();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(
+            "content-type",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        )
+        .body(Full::new(Bytes::from(
+            json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+                   "metadata": {}, "items": items})
+            .to_string(),
+        )))
+        .expect("a response with a valid status and header")
+}
+
 /// A `SelfSubjectAccessReview`: allowed, unless a test denied it.
 fn review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
     let Ok(mut review) = serde_json::from_slice::<Value>(body) else {
@@ -1457,7 +1531,10 @@ fn rules_review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
             "the body of the request was in an unknown format",
         );
     };
-    if review["spec"]["namespace"].as_str().is_none_or(str::is_empty) {
+    if review["spec"]["namespace"]
+        .as_str()
+        .is_none_or(str::is_empty)
+    {
         return status(400, "BadRequest", "no namespace on request");
     }
     review["apiVersion"] = json!("authorization.k8s.io/v1");
@@ -1498,9 +1575,8 @@ fn rules_review(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
                     .into_iter()
                     .filter(|v| !denials.iter().any(|d| d.matches(v, group, plural)))
                     .collect();
-                (!verbs.is_empty()).then(|| {
-                    json!({"verbs": verbs, "apiGroups": [group], "resources": [plural]})
-                })
+                (!verbs.is_empty())
+                    .then(|| json!({"verbs": verbs, "apiGroups": [group], "resources": [plural]}))
             })
             .collect()
     };

@@ -2,14 +2,20 @@
 //! needs no discovery, which keeps it to one LIST per kind). A workspace also writes
 //! custom resources (a MinIO `Tenant`, a Traefik `Middleware`) whose API group and
 //! version depend on the operators installed, so its kinds are resolved through API
-//! discovery ([`KindTable::discover`]): one GET per group-version.
+//! discovery ([`KindTable::discover`]): two GETs of aggregated discovery (`/api` and
+//! `/apis`), or one GET per group-version from a server without it.
 
 use std::borrow::Cow;
 
 use k8s_openapi::api::{
     apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as networking,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIResource, APIResourceList};
 use kube::core::ApiResource;
+
+/// The Accept header asking for aggregated discovery (v2, else v2beta1), as kubectl
+/// sends it; a server without it answers the older document (plain JSON).
+const ACCEPT_AGGREGATED: &str = kube::core::discovery::v2::ACCEPT_AGGREGATED_DISCOVERY_V2;
 
 use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
@@ -110,9 +116,11 @@ impl KindTable {
         self.0.iter().find(|k| k.kind == kind)
     }
 
-    /// Asks the API server which of `wanted` (apiVersion, kind) it serves, one request
-    /// per group-version. Kinds it does not serve are returned in the second list
-    /// (a missing CRD is for the caller to judge: fatal when rendered, else ignored).
+    /// Asks the API server which of `wanted` (apiVersion, kind) it serves: through
+    /// aggregated discovery (two requests for the whole cluster, Kubernetes 1.26 and
+    /// later), else one request per group-version. Kinds it does not serve are returned
+    /// in the second list (a missing CRD is for the caller to judge: fatal when
+    /// rendered, else ignored).
     pub(crate) async fn discover(
         cluster: &Cluster,
         wanted: &[(String, String)],
@@ -120,26 +128,20 @@ impl KindTable {
         let mut versions: Vec<&str> = wanted.iter().map(|(v, _)| v.as_str()).collect();
         versions.sort_unstable();
         versions.dedup();
-        let lists = futures::future::try_join_all(versions.iter().map(|v| async move {
-            // The core group lives at /api/v1, every other at /apis/GROUP/VERSION.
-            let listed = if v.contains('/') {
-                cluster.client.list_api_group_resources(v).await
-            } else {
-                cluster.client.list_core_api_resources(v).await
-            };
-            match listed {
-                Ok(list) => Ok((*v, list)),
-                // The whole group is missing: its operator is not installed.
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok((*v, Default::default())),
-                Err(e) => Err(DeployError::from_kube(
-                    e,
-                    &cluster.url,
-                    "discover",
-                    format!("the resources of {v}"),
-                )),
-            }
-        }))
-        .await?;
+        let lists = match aggregated(cluster).await? {
+            Some(all) => all,
+            None => per_group_version(cluster, &versions).await?,
+        };
+        let lists: Vec<(&str, &APIResourceList)> =
+            lists.iter().map(|(v, l)| (v.as_str(), l)).collect();
+        Ok(Self::matched(&lists, wanted))
+    }
+
+    /// The kinds of `wanted` the listed resources hold, and those they lack.
+    fn matched(
+        lists: &[(&str, &APIResourceList)],
+        wanted: &[(String, String)],
+    ) -> (KindTable, Vec<(String, String)>) {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for (api_version, kind) in wanted {
@@ -166,6 +168,96 @@ impl KindTable {
                 None => missing.push((api_version.clone(), kind.clone())),
             }
         }
-        Ok((KindTable(found), missing))
+        (KindTable(found), missing)
     }
+}
+
+/// Every group-version's resources from aggregated discovery (`/api` and `/apis`, as
+/// `APIGroupDiscoveryList`); `None` when the server answers with the older documents.
+async fn aggregated(cluster: &Cluster) -> Result<Option<Vec<(String, APIResourceList)>>> {
+    let failed = |e| DeployError::from_kube(e, &cluster.url, "discover", "the cluster's APIs");
+    let mut out = Vec::new();
+    for root in ["/api", "/apis"] {
+        let request = http::Request::get(root)
+            .header(http::header::ACCEPT, ACCEPT_AGGREGATED)
+            .body(Vec::new())
+            .map_err(|e| failed(kube::Error::HttpError(e)))?;
+        let text = match cluster.client.request_text(request).await {
+            Ok(t) => t,
+            // Not served so (an older or unusual server): ask group by group.
+            Err(kube::Error::Api(s)) if (400..500).contains(&s.code) && s.code != 401 => {
+                return Ok(None);
+            }
+            Err(e) => return Err(failed(e)),
+        };
+        let Ok(document) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return Ok(None);
+        };
+        if document["kind"] != "APIGroupDiscoveryList" {
+            return Ok(None);
+        }
+        for group in document["items"].as_array().into_iter().flatten() {
+            let name = group["metadata"]["name"].as_str().unwrap_or_default();
+            for version in group["versions"].as_array().into_iter().flatten() {
+                let v = version["version"].as_str().unwrap_or_default();
+                let api_version = if name.is_empty() {
+                    v.to_string()
+                } else {
+                    format!("{name}/{v}")
+                };
+                // Subresources come nested in each resource: only kinds are listed.
+                let resources = version["resources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| APIResource {
+                        name: r["resource"].as_str().unwrap_or_default().to_string(),
+                        kind: r["responseKind"]["kind"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        namespaced: r["scope"] == "Namespaced",
+                        ..Default::default()
+                    })
+                    .collect();
+                out.push((
+                    api_version.clone(),
+                    APIResourceList {
+                        group_version: api_version,
+                        resources,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The resources of each group-version, one request each.
+async fn per_group_version(
+    cluster: &Cluster,
+    versions: &[&str],
+) -> Result<Vec<(String, APIResourceList)>> {
+    futures::future::try_join_all(versions.iter().map(|v| async move {
+        // The core group lives at /api/v1, every other at /apis/GROUP/VERSION.
+        let listed = if v.contains('/') {
+            cluster.client.list_api_group_resources(v).await
+        } else {
+            cluster.client.list_core_api_resources(v).await
+        };
+        match listed {
+            Ok(list) => Ok((v.to_string(), list)),
+            // The whole group is missing: its operator is not installed.
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                Ok((v.to_string(), APIResourceList::default()))
+            }
+            Err(e) => Err(DeployError::from_kube(
+                e,
+                &cluster.url,
+                "discover",
+                format!("the resources of {v}"),
+            )),
+        }
+    }))
+    .await
 }
