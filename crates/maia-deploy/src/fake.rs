@@ -479,6 +479,8 @@ struct Shared {
     denials: Mutex<Vec<Denial>>,
     /// Rules reviews answer `incomplete: true` with no rules ([`FakeCluster::rules_incomplete`]).
     rules_incomplete: Mutex<bool>,
+    /// Aggregated discovery is not served ([`FakeCluster::without_aggregated_discovery`]).
+    no_aggregated: Mutex<bool>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Vec<Fault>>,
     kubelet: Mutex<Kubelet>,
@@ -576,6 +578,7 @@ impl FakeCluster {
             withdrawn: Mutex::default(),
             denials: Mutex::default(),
             rules_incomplete: Mutex::default(),
+            no_aggregated: Mutex::default(),
             requests: Mutex::default(),
             writing: tokio::sync::Mutex::default(),
             faults: Mutex::default(),
@@ -774,6 +777,12 @@ impl FakeCluster {
     /// only access reviews tell what is allowed.
     pub fn rules_incomplete(&self) {
         *self.shared.rules_incomplete.lock().unwrap() = true;
+    }
+
+    /// Asked for aggregated discovery, the fake answers the older documents from now
+    /// on (`APIVersions`, `APIGroupList`), as an API server before Kubernetes 1.26.
+    pub fn without_aggregated_discovery(&self) {
+        *self.shared.no_aggregated.lock().unwrap() = true;
     }
 
     /// Marks a namespace as being deleted and stuck: phase `Terminating`, a deletion
@@ -1061,6 +1070,7 @@ async fn handle(
         .unwrap_or_default();
     if parts.method == Method::GET
         && accept.contains("as=APIGroupDiscoveryList")
+        && !*shared.no_aggregated.lock().unwrap()
         && matches!(path.trim_end_matches('/'), "/api" | "/apis")
     {
         return aggregated_discovery(shared, path.trim_end_matches('/') == "/api");

@@ -208,6 +208,53 @@ async fn refused_permissions_are_found_from_the_rules_or_one_by_one() {
     assert_eq!(found[0], found[1]);
 }
 
+/// Discovery takes two requests where the server aggregates it (Kubernetes 1.26 and
+/// later), and one per group-version where it does not; the deploy is the same.
+#[tokio::test]
+async fn discovery_is_aggregated_where_the_server_can_and_per_group_where_not() {
+    let mut plans = Vec::new();
+    for aggregated in [true, false] {
+        let c = cluster().await;
+        if !aggregated {
+            c.without_aggregated_discovery();
+        }
+        let (_dir, tools) = tools();
+        let (_, result) = run(&c, &request(WorkspaceSpec::test(), &tools)).await;
+        result.unwrap();
+        c.clear_requests();
+        let (_, result) = run(&c, &request(WorkspaceSpec::test(), &tools)).await;
+        result.unwrap();
+        let discovery: Vec<String> = c
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET"
+                    && (r.path == "/api"
+                        || r.path == "/apis"
+                        || r.path == "/api/v1"
+                        || r.path.split('/').count() == 4 && r.path.starts_with("/apis/"))
+            })
+            .map(|r| r.path.clone())
+            .collect();
+        if aggregated {
+            assert_eq!(discovery, ["/api", "/apis"]);
+        } else {
+            assert!(
+                discovery.contains(&"/apis/apps/v1".to_string()),
+                "{discovery:?}"
+            );
+            assert!(discovery.len() > 2, "{discovery:?}");
+        }
+        assert_eq!(c.writes(), [], "a second deploy writes nothing");
+        plans.push(
+            c.objects("/api/v1/namespaces/brain-mri/services")
+                .await
+                .len(),
+        );
+    }
+    assert_eq!(plans[0], plans[1]);
+}
+
 #[tokio::test]
 async fn preflight_reports_every_problem_at_once_and_changes_nothing() {
     // No MinIO Operator, no storage classes, no ingress class, no helm.
