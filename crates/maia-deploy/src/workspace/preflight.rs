@@ -214,6 +214,9 @@ pub(crate) async fn run(
     })
 }
 
+/// A resource a permission is about: API group, resource, namespace (`None`: cluster).
+type Resource<'a> = (&'a str, &'a str, Option<&'a str>);
+
 /// What the deploy may do in one namespace, as a SelfSubjectRulesReview tells: the
 /// rules (RBAC's, which only ever grant) and whether the server says they are
 /// incomplete (another authorizer, a webhook say, may allow more).
@@ -319,7 +322,7 @@ async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Prob
         .collect();
     let mut allowed = vec![false; wanted.len()];
     // What the rules leave open, by resource: (group, resource, namespace) → checks.
-    let mut ask: Vec<((&str, &str, Option<&str>), Vec<usize>)> = Vec::new();
+    let mut ask: Vec<(Resource<'_>, Vec<usize>)> = Vec::new();
     for (i, (verb, group, resource, namespace)) in wanted.iter().enumerate() {
         let known = namespace.and_then(|n| rules.iter().find(|(r, _)| *r == n));
         match known {
@@ -334,7 +337,7 @@ async fn permissions(cluster: &Cluster, spec: &WorkspaceSpec) -> Result<Vec<Prob
             }
         }
     }
-    let access = |verb: &str, (group, resource, namespace): (&str, &str, Option<&str>)| {
+    let access = |verb: &str, (group, resource, namespace): Resource<'_>| {
         let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
@@ -508,7 +511,7 @@ fn namespace_owner(
             bad_input: true,
         }),
         Some(_) => None,
-        None if adopt || is_maias(&found) => None,
+        None if adopt || is_maias(found) => None,
         None => Some(Problem {
             check: "namespace",
             message: format!(
