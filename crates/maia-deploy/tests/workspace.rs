@@ -245,7 +245,7 @@ async fn discovery_is_aggregated_where_the_server_can_and_per_group_where_not() 
             );
             assert!(discovery.len() > 2, "{discovery:?}");
         }
-        assert_eq!(c.writes(), [], "a second deploy writes nothing");
+        assert_eq!(c.object_writes(), [], "a second deploy writes nothing");
         plans.push(
             c.objects("/api/v1/namespaces/brain-mri/services")
                 .await
