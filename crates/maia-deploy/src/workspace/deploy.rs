@@ -181,10 +181,12 @@ pub async fn prepare<'c>(
         allocate,
         programs,
         checked.kinds,
-        // A namespace preflight found is not read again; one it did not find is (another
-        // run may have created it before the group's Lease was ours).
-        checked.namespace_exists.then_some(true),
-        known,
+        Known {
+            // A namespace preflight found is not read again; one it did not find is
+            // (another run may have created it before the group's Lease was ours).
+            namespace_exists: checked.namespace_exists.then_some(true),
+            ..known
+        },
     )
     .await
     {
@@ -215,6 +217,8 @@ struct Known {
     /// The workspace rendered with markers for the secrets it would draw and the
     /// ports previewed (see [`probe_render`]); None when it cannot be rendered.
     probe: Option<Bundle>,
+    /// Whether the workspace's namespace exists, when this run knows it already.
+    namespace_exists: Option<bool>,
 }
 
 /// Reads the credentials and the ports, and finds which credentials this run would
@@ -243,6 +247,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         recovered_credentials,
         ports,
         probe,
+        namespace_exists: None,
     })
 }
 
@@ -304,7 +309,6 @@ async fn prepare_locked<'c>(
     allocate: bool,
     programs: Programs,
     kinds: crate::kinds::KindTable,
-    namespace_exists: Option<bool>,
     known: Known,
 ) -> Result<Prepared<'c>> {
     let spec = &request.spec;
@@ -317,6 +321,7 @@ async fn prepare_locked<'c>(
         recovered_credentials,
         ports: mut facts,
         probe: _,
+        namespace_exists,
     } = known;
     let mut notes = Vec::new();
     let mut lease = None;
