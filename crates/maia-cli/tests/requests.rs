@@ -81,10 +81,11 @@ fn a_no_op_deploy_sends_few_requests_and_writes_no_object() {
     // Issue 17: 102 requests before (64 access reviews, 9 discovery GETs, the
     // namespace read three times, the credentials Secret twice). The goal is 35; the
     // group's Lease (taken, renewed, given back, and the credentials and Services read
-    // again under it) costs 6 more and the quota's LIST of running pods 1: this bound
-    // keeps what was won.
+    // again under it) costs 6 more and the quota's LIST of running pods 1; the plan
+    // takes the namespace preflight read instead of listing Namespaces (1 less): this
+    // bound keeps what was won.
     assert!(
-        requests.len() <= 40,
+        requests.len() <= 39,
         "a no-op deploy sent {} requests:\n{}",
         requests.len(),
         shown.join("\n")

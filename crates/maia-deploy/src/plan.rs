@@ -336,7 +336,7 @@ pub async fn plan(
     // (A namespace that does not exist lists no quota.)
     crate::quota::check_fits(cluster, namespace, objects).await?;
     let scope = Scope::app(namespace, release);
-    let facts = gather(cluster, &scope, objects, None).await?;
+    let facts = gather(cluster, &scope, objects, None, None).await?;
     refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
     // Another namespace's host would get this app that group's requests (and logins).
     let taken = crate::ownership::taken_hosts(
@@ -425,12 +425,15 @@ pub(crate) fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
 
 /// Reads what a plan needs: whether the namespace exists, one LIST per kind with the
 /// scope's labels, and a GET for each rendered object the LIST did not return.
-/// `namespace_exists`: what this run read of the namespace already, if it did.
+/// `namespace_exists`: what this run read of the namespace already, if it did;
+/// `namespace_read`: the Namespace itself as this run read it (with no Namespace write
+/// since), which stands for the Namespace LIST: kept when it carries the scope's labels.
 pub(crate) async fn gather(
     cluster: &Cluster,
     scope: &Scope,
     objects: &[Object],
     namespace_exists: Option<bool>,
+    namespace_read: Option<&Value>,
 ) -> Result<LiveFacts> {
     let namespace = scope.namespace.as_str();
     let exists = match namespace_exists {
@@ -440,18 +443,29 @@ pub(crate) async fn gather(
     if !exists {
         return Ok(LiveFacts::default());
     }
-    let labelled: Vec<(Kind, Value)> = live::list_kinds(
-        cluster,
-        Some(namespace),
-        scope.kinds.kinds(),
-        &scope.selector(),
-    )
-    .await?
-    .into_iter()
-    // Cluster-scoped kinds are listed cluster-wide: keep this scope's own (its
-    // Namespace, and what is labelled as the workspace's: its admission policy).
-    .filter(|(k, v)| k.namespaced || owned_cluster_object(v, namespace))
-    .collect();
+    let to_list: Vec<Kind> = scope
+        .kinds
+        .kinds()
+        .iter()
+        .filter(|k| !(namespace_read.is_some() && **k == kinds::NAMESPACE))
+        .cloned()
+        .collect();
+    let read_and_selected = namespace_read
+        .filter(|v| {
+            scope
+                .labels
+                .iter()
+                .all(|(k, want)| v["metadata"]["labels"][k.as_str()] == *want.as_str())
+        })
+        .map(|v| (kinds::NAMESPACE, v.clone()));
+    // The Namespace first, where its LIST (the first kind) would have put it.
+    let labelled: Vec<(Kind, Value)> = read_and_selected
+        .into_iter()
+        .chain(live::list_kinds(cluster, Some(namespace), &to_list, &scope.selector()).await?)
+        // Cluster-scoped kinds are listed cluster-wide: keep this scope's own (its
+        // Namespace, and what is labelled as the workspace's: its admission policy).
+        .filter(|(k, v)| k.namespaced || owned_cluster_object(v, namespace))
+        .collect();
     let mut unlabelled = BTreeMap::new();
     for object in objects {
         let Some(kind) = scope.kinds.lookup(object.api_version(), object.kind()) else {

@@ -185,6 +185,7 @@ pub async fn prepare<'c>(
             // A namespace preflight found is not read again; one it did not find is
             // (another run may have created it before the group's Lease was ours).
             namespace_exists: checked.namespace_exists.then_some(true),
+            namespace: checked.namespace,
             ..known
         },
     )
@@ -219,6 +220,8 @@ struct Known {
     probe: Option<Bundle>,
     /// Whether the workspace's namespace exists, when this run knows it already.
     namespace_exists: Option<bool>,
+    /// The namespace as preflight read it, for the plan (no second Namespace LIST).
+    namespace: Option<serde_json::Value>,
 }
 
 /// Reads the credentials and the ports, and finds which credentials this run would
@@ -248,6 +251,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         ports,
         probe,
         namespace_exists: None,
+        namespace: None,
     })
 }
 
@@ -322,6 +326,7 @@ async fn prepare_locked<'c>(
         ports: mut facts,
         probe: _,
         namespace_exists,
+        namespace,
     } = known;
     let mut notes = Vec::new();
     let mut lease = None;
@@ -400,6 +405,7 @@ async fn prepare_locked<'c>(
         adopt_namespace: request.adopt_namespace,
         wait: None,
         namespace_exists,
+        namespace,
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
@@ -730,6 +736,7 @@ pub async fn deploy(
             adopt_namespace: request.adopt_namespace,
             wait,
             namespace_exists: None,
+            namespace: None,
         };
         super::execute(
             cluster,

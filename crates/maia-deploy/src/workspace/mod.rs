@@ -253,6 +253,9 @@ pub(crate) struct Settings {
     /// Whether the namespace exists, when this run has read it already (preflight
     /// does): the plan does not ask again.
     pub(crate) namespace_exists: Option<bool>,
+    /// The namespace as this run read it already (preflight), before any write of a
+    /// Namespace: the plan filters it by its labels instead of listing Namespaces.
+    pub(crate) namespace: Option<serde_json::Value>,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
@@ -310,7 +313,14 @@ pub(crate) async fn plan(
     let scope = scope(&namespace, kinds.clone());
     let object_groups: Vec<Vec<Object>> = groups.iter().map(|(_, o, _)| o.clone()).collect();
     let all: Vec<Object> = object_groups.iter().flatten().cloned().collect();
-    let mut facts = gather(cluster, &scope, &all, settings.namespace_exists).await?;
+    let mut facts = gather(
+        cluster,
+        &scope,
+        &all,
+        settings.namespace_exists,
+        settings.namespace.as_ref(),
+    )
+    .await?;
     if settings.adopt_namespace
         && let Some(found) = facts
             .unlabelled

@@ -43,6 +43,9 @@ pub(crate) struct Preflight {
     pub(crate) tools: Vec<ToolInfo>,
     /// Whether the workspace's namespace exists (read once, here).
     pub(crate) namespace_exists: bool,
+    /// The namespace as read here (JSON, with apiVersion and kind): the plan takes it
+    /// instead of listing Namespaces again (nothing in between writes one).
+    pub(crate) namespace: Option<serde_json::Value>,
 }
 
 /// Which external programs the deploy will run.
@@ -172,6 +175,8 @@ pub(crate) async fn run(
         read_namespace(cluster, spec)
     );
     let found = found?;
+    // k8s-openapi writes apiVersion and kind with the object, as a LIST's items get.
+    let namespace = found.as_ref().and_then(|ns| serde_json::to_value(ns).ok());
     problems.extend(permissions?);
     problems.extend(classes?);
     problems.extend(namespace_owner(found.as_ref(), spec, adopt_namespace));
@@ -211,6 +216,7 @@ pub(crate) async fn run(
         kinds,
         tools: tools_found,
         namespace_exists: found.is_some(),
+        namespace,
     })
 }
 
