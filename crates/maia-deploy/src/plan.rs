@@ -336,7 +336,7 @@ pub async fn plan(
     // (A namespace that does not exist lists no quota.)
     crate::quota::check_fits(cluster, namespace, objects).await?;
     let scope = Scope::app(namespace, release);
-    let facts = gather(cluster, &scope, objects, None, None).await?;
+    let facts = gather(cluster, &scope, objects, None, None, None).await?;
     refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
     // Another namespace's host would get this app that group's requests (and logins).
     let taken = crate::ownership::taken_hosts(
@@ -434,6 +434,7 @@ pub(crate) async fn gather(
     objects: &[Object],
     namespace_exists: Option<bool>,
     namespace_read: Option<&Value>,
+    claims_listed: Option<&[Value]>,
 ) -> Result<LiveFacts> {
     let namespace = scope.namespace.as_str();
     let exists = match namespace_exists {
@@ -448,20 +449,29 @@ pub(crate) async fn gather(
         .kinds()
         .iter()
         .filter(|k| !(namespace_read.is_some() && **k == kinds::NAMESPACE))
+        .filter(|k| !(claims_listed.is_some() && **k == kinds::PVC))
         .cloned()
         .collect();
+    let selected = |v: &&Value| {
+        scope
+            .labels
+            .iter()
+            .all(|(k, want)| v["metadata"]["labels"][k.as_str()] == *want.as_str())
+    };
     let read_and_selected = namespace_read
-        .filter(|v| {
-            scope
-                .labels
-                .iter()
-                .all(|(k, want)| v["metadata"]["labels"][k.as_str()] == *want.as_str())
-        })
+        .filter(selected)
         .map(|v| (kinds::NAMESPACE, v.clone()));
+    let claims_selected: Vec<(Kind, Value)> = claims_listed
+        .unwrap_or_default()
+        .iter()
+        .filter(selected)
+        .map(|v| (kinds::PVC, v.clone()))
+        .collect();
     // The Namespace first, where its LIST (the first kind) would have put it.
     let labelled: Vec<(Kind, Value)> = read_and_selected
         .into_iter()
         .chain(live::list_kinds(cluster, Some(namespace), &to_list, &scope.selector()).await?)
+        .chain(claims_selected)
         // Cluster-scoped kinds are listed cluster-wide: keep this scope's own (its
         // Namespace, and what is labelled as the workspace's: its admission policy).
         .filter(|(k, v)| k.namespaced || owned_cluster_object(v, namespace))

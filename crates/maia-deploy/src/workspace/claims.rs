@@ -11,12 +11,16 @@ use maia_render::workspace::tenancy::{Existing, ExistingClaim, ExistingPod};
 use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
 
-/// Every claim of `namespace` (one LIST); none when the namespace does not exist.
-pub(crate) async fn read(cluster: &Cluster, namespace: &str) -> Result<Vec<ExistingClaim>> {
+/// Every claim of `namespace` (one LIST); none when the namespace does not exist. With
+/// the claims as listed (JSON, every label) for the plan to filter.
+async fn read_listed(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<(Vec<ExistingClaim>, Vec<serde_json::Value>)> {
     let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), namespace);
     let claims = match api.list(&ListParams::default()).await {
         Ok(list) => list.items,
-        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok((Vec::new(), Vec::new())),
         Err(e) => {
             return Err(DeployError::from_kube(
                 e,
@@ -26,7 +30,12 @@ pub(crate) async fn read(cluster: &Cluster, namespace: &str) -> Result<Vec<Exist
             ));
         }
     };
-    Ok(claims.iter().map(existing).collect())
+    // k8s-openapi writes apiVersion and kind with each, as a LIST's items get.
+    let listed = claims
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
+    Ok((claims.iter().map(existing).collect(), listed))
 }
 
 /// A live claim as the quota computation sees it.
@@ -125,8 +134,19 @@ pub(crate) fn running(pod: &Pod) -> ExistingPod {
 
 /// The claims and the pods of `namespace`: what is in use, which the quota covers.
 pub(crate) async fn read_existing(cluster: &Cluster, namespace: &str) -> Result<Existing> {
-    Ok(Existing {
-        claims: read(cluster, namespace).await?,
+    Ok(read_existing_listed(cluster, namespace).await?.0)
+}
+
+/// [`read_existing`], with every claim as listed: a plan made next (with no claim
+/// written in between) filters them by its labels instead of listing claims again.
+pub(crate) async fn read_existing_listed(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<(Existing, Vec<serde_json::Value>)> {
+    let (claims, listed) = read_listed(cluster, namespace).await?;
+    let existing = Existing {
+        claims,
         pods: read_pods(cluster, namespace).await?,
-    })
+    };
+    Ok((existing, listed))
 }

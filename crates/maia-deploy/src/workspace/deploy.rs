@@ -353,10 +353,11 @@ async fn prepare_locked<'c>(
     }
     // The quota covers the claims and pods that exist, also those nothing renders any
     // more.
-    let existing = match super::claims::read_existing(cluster, spec.namespace.as_str()).await {
-        Ok(c) => c,
-        Err(e) => return Err(release_on(lease, e).await),
-    };
+    let (existing, listed_claims) =
+        match super::claims::read_existing_listed(cluster, spec.namespace.as_str()).await {
+            Ok(c) => c,
+            Err(e) => return Err(release_on(lease, e).await),
+        };
     let rendered = ports::allocate(
         &spec.users,
         &facts.kept,
@@ -406,6 +407,8 @@ async fn prepare_locked<'c>(
         wait: None,
         namespace_exists,
         namespace,
+        // Listed just above, and no claim is written before the plan.
+        claims: Some(listed_claims),
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
@@ -737,6 +740,7 @@ pub async fn deploy(
             wait,
             namespace_exists: None,
             namespace: None,
+            claims: None,
         };
         super::execute(
             cluster,

@@ -256,6 +256,9 @@ pub(crate) struct Settings {
     /// The namespace as this run read it already (preflight), before any write of a
     /// Namespace: the plan filters it by its labels instead of listing Namespaces.
     pub(crate) namespace: Option<serde_json::Value>,
+    /// Every claim of the namespace as this run listed them (for the quota), with no
+    /// claim written since: the plan filters them by its labels instead of a LIST.
+    pub(crate) claims: Option<Vec<serde_json::Value>>,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
@@ -319,6 +322,7 @@ pub(crate) async fn plan(
         &all,
         settings.namespace_exists,
         settings.namespace.as_ref(),
+        settings.claims.as_deref(),
     )
     .await?;
     if settings.adopt_namespace
