@@ -191,9 +191,10 @@ pub(crate) enum FleetCommand {
     Status(FleetStatusArgs),
 }
 
-/// The arguments of `maia fleet deploy` and `maia fleet plan`.
+/// The files every fleet command that takes forms reads (render, plan, deploy): the
+/// fleet's counterpart of [`WorkspaceFileArgs`].
 #[derive(Debug, Args)]
-pub(crate) struct FleetDeployArgs {
+pub(crate) struct FleetFileArgs {
     /// Folder of group forms: its *.yaml, *.yml and *.json files
     #[arg(long, value_name = "DIR")]
     pub(crate) forms: PathBuf,
@@ -203,6 +204,14 @@ pub(crate) struct FleetDeployArgs {
     /// The MAIA config (images and chart versions); built-in defaults when left out
     #[arg(long, value_name = "FILE")]
     pub(crate) maia_config_file: Option<PathBuf>,
+}
+
+/// The arguments of `maia fleet deploy` and `maia fleet plan`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetDeployArgs {
+    /// The group forms and the configs every group shares.
+    #[command(flatten)]
+    pub(crate) files: FleetFileArgs,
     /// The config folder `fleet render` wrote: each group's credentials.yaml is read,
     /// and (unless --secrets-only) its bundle written after its deploy
     #[arg(long, value_name = "DIR")]
@@ -249,15 +258,9 @@ pub(crate) struct FleetDeployArgs {
 /// --timeout, which only change how a deploy runs.
 #[derive(Debug, Args)]
 pub(crate) struct FleetPlanArgs {
-    /// Folder of group forms: its *.yaml, *.yml and *.json files
-    #[arg(long, value_name = "DIR")]
-    pub(crate) forms: PathBuf,
-    /// The cluster config of every group (domain, ingress, SSH, Keycloak, …)
-    #[arg(long, value_name = "FILE", alias = "cluster-config")]
-    pub(crate) cluster_config_file: PathBuf,
-    /// The MAIA config (images and chart versions); built-in defaults when left out
-    #[arg(long, value_name = "FILE")]
-    pub(crate) maia_config_file: Option<PathBuf>,
+    /// The group forms and the configs every group shares.
+    #[command(flatten)]
+    pub(crate) files: FleetFileArgs,
     /// The config folder `fleet render` wrote: each group's credentials.yaml is read
     /// (nothing is written)
     #[arg(long, value_name = "DIR")]
@@ -297,9 +300,7 @@ pub(crate) struct FleetPlanArgs {
 impl From<FleetPlanArgs> for FleetDeployArgs {
     fn from(a: FleetPlanArgs) -> Self {
         FleetDeployArgs {
-            forms: a.forms,
-            cluster_config_file: a.cluster_config_file,
-            maia_config_file: a.maia_config_file,
+            files: a.files,
             config_folder: a.config_folder,
             concurrency: a.concurrency,
             cluster: a.cluster,
@@ -351,15 +352,9 @@ pub(crate) struct FleetStatusArgs {
 /// The arguments of `maia fleet render`.
 #[derive(Debug, Args)]
 pub(crate) struct FleetRenderArgs {
-    /// Folder of group forms: its *.yaml, *.yml and *.json files
-    #[arg(long, value_name = "DIR")]
-    pub(crate) forms: PathBuf,
-    /// The cluster config of every group (domain, ingress, SSH, Keycloak, …)
-    #[arg(long, value_name = "FILE", alias = "cluster-config")]
-    pub(crate) cluster_config_file: PathBuf,
-    /// The MAIA config (images and chart versions); built-in defaults when left out
-    #[arg(long, value_name = "FILE")]
-    pub(crate) maia_config_file: Option<PathBuf>,
+    /// The group forms and the configs every group shares.
+    #[command(flatten)]
+    pub(crate) files: FleetFileArgs,
     /// Folder the bundles are written under (as DIR/<group_ID>/)
     #[arg(long, value_name = "DIR")]
     pub(crate) config_folder: PathBuf,

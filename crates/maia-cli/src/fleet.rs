@@ -150,10 +150,10 @@ struct Fleet {
 
 fn run(args: &FleetRenderArgs) -> Result<Fleet> {
     let tree = Tree::from_args(&args.gitops, &args.config_folder)?;
-    let forms = list_forms(&args.forms)?;
+    let forms = list_forms(&args.files.forms)?;
     let shared = Shared::read(
-        &args.cluster_config_file,
-        args.maia_config_file.as_deref(),
+        &args.files.cluster_config_file,
+        args.files.maia_config_file.as_deref(),
         args.minimal,
         args.strictness.into(),
     )?;

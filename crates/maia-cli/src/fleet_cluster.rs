@@ -92,8 +92,8 @@ fn namespace_args(args: &FleetDeployArgs, form: &Path) -> NamespaceDeployArgs {
     NamespaceDeployArgs {
         files: WorkspaceFileArgs {
             namespace_config_file: form.to_path_buf(),
-            cluster_config_file: args.cluster_config_file.clone(),
-            maia_config_file: args.maia_config_file.clone(),
+            cluster_config_file: args.files.cluster_config_file.clone(),
+            maia_config_file: args.files.maia_config_file.clone(),
         },
         cluster: args.cluster.clone(),
         minimal: args.minimal,
@@ -463,9 +463,9 @@ pub(crate) fn plan(args: &FleetDeployArgs) -> ExitCode {
 
 fn run(args: &FleetDeployArgs, verb: Verb) -> Result<Vec<Row>> {
     let groups = load_groups(
-        &args.forms,
-        &args.cluster_config_file,
-        args.maia_config_file.as_deref(),
+        &args.files.forms,
+        &args.files.cluster_config_file,
+        args.files.maia_config_file.as_deref(),
         args.minimal,
         args.strictness.into(),
     )?;
