@@ -6,12 +6,14 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // each test file uses a part of it
+mod served;
+
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use assert_cmd::Command;
 use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
 use serde_json::json;
 
 fn example(name: &str) -> PathBuf {
@@ -40,25 +42,14 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (fake, addr) = runtime.block_on(async {
-            let c = FakeCluster::ready_for_workspaces().await;
-            let addr = c.serve().await.unwrap();
-            (c, addr)
-        });
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
-        )
-        .unwrap();
-        let tools = dir.path().join("bin");
-        std::fs::create_dir(&tools).unwrap();
-        let path = StandIns::write(&tools).unwrap().path();
+        let served::Served {
+            runtime,
+            fake,
+            addr: _,
+            kubeconfig,
+            tools,
+        } = served::serve(dir.path());
+        let path = tools.path();
         Env {
             _runtime: runtime,
             fake,

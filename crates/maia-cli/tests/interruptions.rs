@@ -8,6 +8,9 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // each test file uses a part of it
+mod served;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -33,25 +36,13 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (fake, addr) = runtime.block_on(async {
-            let c = FakeCluster::ready_for_workspaces().await;
-            let addr = c.serve().await.unwrap();
-            (c, addr)
-        });
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
-        )
-        .unwrap();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        let tools = StandIns::write(&bin).unwrap();
+        let served::Served {
+            runtime,
+            fake,
+            addr: _,
+            kubeconfig,
+            tools,
+        } = served::serve(dir.path());
         // maia's own temporary folders (helm's values) go here, to be checked.
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();

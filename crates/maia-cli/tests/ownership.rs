@@ -7,6 +7,9 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // each test file uses a part of it
+mod served;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -31,25 +34,13 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (fake, addr) = runtime.block_on(async {
-            let c = FakeCluster::ready_for_workspaces().await;
-            let addr = c.serve().await.unwrap();
-            (c, addr)
-        });
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
-        )
-        .unwrap();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        let tools = StandIns::write(&bin).unwrap();
+        let served::Served {
+            runtime,
+            fake,
+            addr: _,
+            kubeconfig,
+            tools,
+        } = served::serve(dir.path());
         Env {
             runtime,
             fake,
