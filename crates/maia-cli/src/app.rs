@@ -1,32 +1,20 @@
-//! `maia app …`
-
-use std::path::Path;
-
-use maia_render::Object;
-use maia_spec::LoadOptions;
-use maia_spec::app::LoadedApp;
+//! `maia app render`.
 
 use crate::cli::RenderArgs;
-use crate::error::Result;
-use crate::{output, report};
-
-/// Reads, checks and renders an app config; warnings are printed on stderr.
-pub fn load_and_render(path: &Path, options: LoadOptions) -> Result<(LoadedApp, Vec<Object>)> {
-    let app = maia_spec::app::load(path, options)?;
-    report::diagnostics(&app.warnings);
-    let files = app.read_mount_files_with(options.mount_files)?;
-    let objects = maia_render::app::render(&app.spec, &files)?;
-    Ok((app, objects))
-}
+use crate::error::{CliError, Result};
+use crate::output;
 
 /// `maia app render`: prints the objects, or writes one file per object.
 pub(crate) fn render(args: &RenderArgs) -> Result<()> {
-    let (_, objects) =
-        load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
+    let (_, objects) = crate::deploy::load_and_render(
+        &args.config_file,
+        args.mount_files.options(args.strictness),
+    )?;
     match &args.out {
         None => output::print(&objects, args.output),
         Some(dir) => {
-            let (written, stale) = output::write_dir(&objects, args.output, dir)?;
+            let (written, stale) = maia::output::write_dir(&objects, args.output.into(), dir)
+                .map_err(CliError::from)?;
             for p in &written {
                 println!("wrote {}", p.display());
             }

@@ -1,6 +1,6 @@
-//! `maia app deploy|plan|status|list|delete`: the cluster commands. The work is done
-//! by `maia-deploy`; this module picks the clusters, runs the async engine and prints
-//! its events.
+//! `maia app deploy|plan|status|list|delete`: arguments to `maia::app` calls, events
+//! and results to lines. Also what every cluster command shares: the runtime, signal
+//! handling, the event printer and tables.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -8,11 +8,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use maia::{Cancel, Cluster, Target};
 use maia_deploy::diff::FieldChange;
 use maia_deploy::status::AppStatus;
-use maia_deploy::{
-    ApplyOptions, Change, Cluster, DeployError, Event, EventSink, Plan, PlanOptions, Step, Target,
-};
+use maia_deploy::{Change, DeployError, Event, Plan, PlanOptions, Step};
 use maia_spec::LoadOptions;
 use serde_json::Value;
 
@@ -43,9 +42,7 @@ pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime> {
 }
 
 /// Runs a cluster operation to completion on the process's [`runtime`].
-pub(crate) fn block_on<T>(
-    future: impl std::future::Future<Output = maia_deploy::Result<T>>,
-) -> Result<T> {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = maia::Result<T>>) -> Result<T> {
     Ok(runtime()?.block_on(future)?)
 }
 
@@ -54,12 +51,16 @@ pub(crate) fn block_on<T>(
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs a long cluster operation on the process's [`runtime`], stopping it cleanly on
-/// SIGINT (Ctrl-C) or SIGTERM: the programs it runs get SIGTERM (their whole process
-/// group), and the operation is driven for a grace period so that it sees them end and
-/// removes their temporary folders; then anything left is killed, the operation
-/// dropped, its Leases given back, and [`CliError::Interrupted`] says what was in
-/// progress (exit 130 or 143).
-pub(crate) fn interruptible<T>(during: &str, future: impl Future<Output = T>) -> Result<T> {
+/// SIGINT (Ctrl-C) or SIGTERM: `cancel` is set (the operation stops before its next
+/// write), the programs it runs get SIGTERM (their whole process group), and the
+/// operation is driven for a grace period so that it sees them end and removes their
+/// temporary folders; then anything left is killed, the operation dropped, its Leases
+/// given back, and [`CliError::Interrupted`] says what was in progress (exit 130 or 143).
+pub(crate) fn interruptible<T>(
+    during: &str,
+    cancel: &Cancel,
+    future: impl Future<Output = T>,
+) -> Result<T> {
     use tokio::signal::unix::{SignalKind, signal};
     runtime()?.block_on(async {
         let mut future = Box::pin(future);
@@ -82,16 +83,16 @@ pub(crate) fn interruptible<T>(during: &str, future: impl Future<Output = T>) ->
             _ = int.recv() => ("SIGINT", 130),
             _ = term.recv() => ("SIGTERM", 143),
         };
+        cancel.cancel();
         let stopped = maia_deploy::tools::stop_children();
-        if !stopped.is_empty() {
-            // A second signal skips the grace.
-            tokio::select! {
-                _ = tokio::time::timeout(STOP_GRACE, &mut future) => {}
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            maia_deploy::tools::kill_children();
+        // The operation finishes the write in flight and stops; a second signal skips
+        // the grace.
+        tokio::select! {
+            _ = tokio::time::timeout(STOP_GRACE, &mut future) => {}
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+        maia_deploy::tools::kill_children();
         drop(future);
         let released = maia_deploy::lease::release_abandoned().await;
         Err(CliError::Interrupted {
@@ -140,21 +141,21 @@ pub(crate) fn deploy(args: &DeployArgs) -> Result<()> {
     )
 }
 
-/// The contexts to deploy to: `--context`, else the config's `clusters`, else the
-/// current context (`None`).
-fn contexts(cluster: &ClusterArgs, configured: &[String]) -> Vec<Option<String>> {
-    match &cluster.context {
-        Some(c) => vec![Some(c.clone())],
-        None if !configured.is_empty() => configured.iter().cloned().map(Some).collect(),
-        None => vec![None],
-    }
-}
-
 pub(crate) fn target(cluster: &ClusterArgs, context: Option<String>) -> Target {
     Target {
         kubeconfig: cluster.kubeconfig.clone(),
         context,
     }
+}
+
+/// Loads and renders an app config, printing its warnings.
+pub fn load_and_render(
+    path: &Path,
+    options: LoadOptions,
+) -> Result<(maia_spec::app::LoadedApp, Vec<maia_render::Object>)> {
+    let (app, objects) = maia::app::load_and_render(path, options)?;
+    report::diagnostics(&app.warnings);
+    Ok((app, objects))
 }
 
 /// Renders the app and deploys it to each of its clusters, one report per cluster.
@@ -164,14 +165,17 @@ pub fn deploy_file(
     cluster: &ClusterArgs,
     settings: DeploySettings,
 ) -> Result<()> {
-    let (app, objects) = crate::app::load_and_render(path, options)?;
-    let contexts = contexts(cluster, &app.spec.clusters);
+    let (app, objects) = load_and_render(path, options)?;
+    let contexts = maia::app::contexts(cluster.context.as_deref(), &app.spec.clusters);
     let named: Vec<String> = contexts.iter().flatten().cloned().collect();
     // An unknown context is found before anything changes anywhere.
-    maia_deploy::check_contexts(&target(cluster, None), &named)?;
-    let namespace = app.spec.namespace.to_string();
-    let release = app.spec.release.to_string();
+    maia::app::check_contexts(&target(cluster, None), &named)?;
     let mut failed = Vec::new();
+    let options = maia::app::DeployOptions {
+        plan: settings.plan,
+        dry_run: settings.dry_run,
+        wait: settings.wait,
+    };
     for context in &contexts {
         let label = context.clone();
         if contexts.len() > 1 && settings.format == EventFormat::Text {
@@ -179,18 +183,24 @@ pub fn deploy_file(
         }
         let mut printer = Printer::new(settings.format, label.clone());
         printer.quiet = settings.quiet;
-        let result = runtime()?.block_on(async {
-            let cluster = Cluster::connect(&target(cluster, context.clone())).await?;
-            announce(&cluster, settings.format == EventFormat::Text);
-            let plan =
-                maia_deploy::plan(&cluster, &namespace, &release, &objects, settings.plan).await?;
-            let options = ApplyOptions {
-                dry_run: settings.dry_run,
-                wait: settings.wait,
-            };
-            maia_deploy::execute(&cluster, &plan, options, &mut printer).await
-        });
+        let cancel = Cancel::new();
+        let result = interruptible(
+            &format!("app deploy of {}", app.spec.release),
+            &cancel,
+            async {
+                let cluster = maia::connect(&target(cluster, context.clone())).await?;
+                announce(&cluster, settings.format == EventFormat::Text);
+                maia::app::deploy(&cluster, &app, &objects, options, &cancel, &mut printer).await
+            },
+        );
         printer.finish();
+        let result = match result {
+            Ok(result) => result,
+            Err(e) => {
+                printer.report_partial();
+                return Err(e);
+            }
+        };
         if let Err(e) = result {
             printer.report_partial();
             if settings.format == EventFormat::Json {
@@ -206,10 +216,11 @@ pub fn deploy_file(
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Clusters {
+        Err(maia::Error::Clusters {
             failed,
             total: contexts.len(),
-        })
+        }
+        .into())
     }
 }
 
@@ -222,6 +233,10 @@ pub(crate) struct Printer {
     pub(crate) removed: &'static str,
     /// Text output leaves out what was unchanged (`-q`).
     pub(crate) quiet: bool,
+    /// Says when the preflight passed (text output of one workspace).
+    pub(crate) preflight: bool,
+    /// Prints a line per file written.
+    pub(crate) wrote: bool,
     spinner: Option<ProgressBar>,
     changed: Vec<String>,
 }
@@ -233,6 +248,8 @@ impl Printer {
             cluster,
             removed: "pruned",
             quiet: false,
+            preflight: true,
+            wrote: true,
             spinner: None,
             changed: Vec::new(),
         }
@@ -252,7 +269,7 @@ impl Printer {
     }
 
     /// The failure as the last JSON line, so a script reading stdout sees it too.
-    pub(crate) fn error_event(&self, error: &DeployError) {
+    pub(crate) fn error_event(&self, error: &maia::Error) {
         let mut value = serde_json::json!({
             "event": "error",
             "message": error.to_string(),
@@ -280,8 +297,44 @@ impl Printer {
     }
 }
 
-impl EventSink for Printer {
-    fn emit(&mut self, event: Event) {
+impl maia::Sink for Printer {
+    fn emit(&mut self, event: maia::Event) {
+        let event = match event {
+            maia::Event::Cluster(event) => event,
+            maia::Event::Diagnostics(diagnostics) => {
+                self.finish();
+                return report::diagnostics(&diagnostics);
+            }
+            maia::Event::PreflightPassed {
+                group_id,
+                namespace,
+            } => {
+                if self.format == EventFormat::Text && self.preflight {
+                    eprintln!("preflight passed for workspace {group_id} (namespace {namespace})");
+                }
+                return;
+            }
+            maia::Event::Warning { message } => {
+                self.finish();
+                return eprintln!("warning: {message}");
+            }
+            maia::Event::Note { message } => {
+                self.finish();
+                return eprintln!("note: {message}");
+            }
+            maia::Event::Wrote { path } => {
+                if self.wrote {
+                    self.line(format!("wrote {}", path.display()));
+                }
+                return;
+            }
+        };
+        self.cluster_event(event);
+    }
+}
+
+impl Printer {
+    fn cluster_event(&mut self, event: Event) {
         match &event {
             Event::Applied {
                 object, outcome, ..
@@ -387,10 +440,10 @@ pub(crate) fn plan(args: &PlanArgs) -> ExitCode {
 
 fn plan_inner(args: &PlanArgs) -> Result<bool> {
     let (app, objects) =
-        crate::app::load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
-    let contexts = contexts(&args.cluster, &app.spec.clusters);
+        load_and_render(&args.config_file, args.mount_files.options(args.strictness))?;
+    let contexts = maia::app::contexts(args.cluster.context.as_deref(), &app.spec.clusters);
     let named: Vec<String> = contexts.iter().flatten().cloned().collect();
-    maia_deploy::check_contexts(&target(&args.cluster, None), &named)?;
+    maia::app::check_contexts(&target(&args.cluster, None), &named)?;
     let options = PlanOptions {
         create_namespace: args.create_namespace,
         force_conflicts: args.force_conflicts,
@@ -399,16 +452,9 @@ fn plan_inner(args: &PlanArgs) -> Result<bool> {
     let mut changes = false;
     for context in contexts {
         let plan = block_on(async {
-            let cluster = Cluster::connect(&target(&args.cluster, context.clone())).await?;
+            let cluster = maia::connect(&target(&args.cluster, context.clone())).await?;
             announce(&cluster, args.output == EventFormat::Text);
-            maia_deploy::plan(
-                &cluster,
-                app.spec.namespace.as_ref(),
-                app.spec.release.as_ref(),
-                &objects,
-                options,
-            )
-            .await
+            maia::app::plan(&cluster, &app, &objects, options).await
         })?;
         changes |= plan.has_changes();
         match args.output {
@@ -541,7 +587,7 @@ pub(crate) fn plan_text(plan: &Plan, context: Option<&str>) -> String {
 }
 
 pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
-    block_on(Cluster::connect(&target(cluster, cluster.context.clone())))
+    block_on(maia::connect(&target(cluster, cluster.context.clone())))
 }
 
 /// For text output, names the cluster a command is about to change or read, before
@@ -713,7 +759,9 @@ pub(crate) fn status(args: &StatusArgs) -> ExitCode {
             // cannot be reached, access denied) says nothing of the app: 2, so a
             // script can tell the two apart.
             match e {
-                CliError::Deploy(DeployError::AppNotFound { .. }) => ExitCode::from(1),
+                CliError::Maia(maia::Error::Deploy(DeployError::AppNotFound { .. })) => {
+                    ExitCode::from(1)
+                }
                 _ => ExitCode::from(2),
             }
         }
@@ -727,20 +775,10 @@ fn show_status(args: &StatusArgs) -> Result<bool> {
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.client.default_namespace().to_string());
-    let apps = block_on(maia_deploy::status::apps(
-        &cluster,
-        Some(&namespace),
-        Some(&args.name),
-    ))?;
-    if apps.is_empty() {
-        return Err(DeployError::AppNotFound {
-            release: args.name.clone(),
-            namespace,
-        }
-        .into());
-    }
-    print_statuses(&apps, args.output, true)?;
-    Ok(apps[0].ready)
+    let app = block_on(maia::app::status(&cluster, &namespace, &args.name))?;
+    let ready = app.ready;
+    print_statuses(&[app], args.output, true)?;
+    Ok(ready)
 }
 
 /// `maia app list`.
@@ -751,11 +789,7 @@ pub(crate) fn list(args: &ListArgs) -> Result<()> {
         (Some(ns), false) => Some(ns.clone()),
         (None, false) => Some(cluster.client.default_namespace().to_string()),
     };
-    let apps = block_on(maia_deploy::status::apps(
-        &cluster,
-        namespace.as_deref(),
-        None,
-    ))?;
+    let apps = block_on(maia::app::list(&cluster, namespace.as_deref()))?;
     if apps.is_empty() && args.output == StatusFormat::Text {
         eprintln!(
             "no apps deployed by maia {}",
@@ -776,9 +810,7 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
         .unwrap_or_else(|| cluster.client.default_namespace().to_string());
     if !args.yes {
         // Nothing to ask about when there is no such app, or it is a workspace's.
-        block_on(maia_deploy::delete::app_objects(
-            &cluster, &namespace, &args.name,
-        ))?;
+        block_on(maia::app::check_delete(&cluster, &namespace, &args.name))?;
         let volumes = if args.delete_volumes {
             "including its volumes and their data"
         } else {
@@ -794,13 +826,21 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
     }
     let mut printer = Printer::new(EventFormat::Text, None);
     printer.removed = "deleted";
-    let result = block_on(maia_deploy::delete::delete_app(
-        &cluster,
-        &namespace,
-        &args.name,
-        args.delete_volumes,
-        &mut printer,
-    ));
+    let cancel = Cancel::new();
+    let result = interruptible(
+        &format!("app delete of {}", args.name),
+        &cancel,
+        maia::app::delete(
+            &cluster,
+            &namespace,
+            &args.name,
+            args.delete_volumes,
+            &cancel,
+            &mut printer,
+        ),
+    );
+    printer.finish();
+    let result = result.and_then(|r| r.map_err(CliError::from));
     if result.is_err() {
         printer.report_partial();
     }
@@ -812,12 +852,12 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
 /// `--yes` is how a script says it means it.
 pub(crate) fn confirm(question: &str, what: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage {
-            message: format!(
+        return Err(CliError::usage(
+            format!(
                 "{what} needs confirmation, and there is no terminal to ask on; nothing was deleted"
             ),
-            hint: Some("add --yes to delete without being asked (as scripts do)".into()),
-        });
+            "add --yes to delete without being asked (as scripts do)",
+        ));
     }
     eprint!("{question}");
     let _ = std::io::stderr().flush();

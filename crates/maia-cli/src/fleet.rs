@@ -1,843 +1,216 @@
-//! `maia fleet render`: every group form of a folder rendered into one config folder,
-//! in one process.
-//!
-//! The run does what `maia namespace render` does for each group, one group after the
-//! other in the order of their group_IDs, and its result is the same, byte for byte:
-//!
-//! 1. the forms are read and checked, and each group's `credentials.yaml` read, on
-//!    every core (the config folder is locked once, before);
-//! 2. SSH ports are given in one sequential pass over the groups sorted by group_ID,
-//!    through one [`FolderPorts`] that records each group's ports before the next
-//!    group is allocated, exactly as the next run would find them in the ledger;
-//! 3. the ledger is written, then every group is rendered and written on every core
-//!    (a bundle is dropped as soon as it is written, so memory does not grow with the
-//!    fleet); the config folder is synced once at the end.
-//!
-//! A group that fails before its bundle is written (its environment file cannot be
-//! fetched, its credentials.yaml lacks a key) would, run by run, have left its ports in
-//! the ledger as they were: then step 2 is done again without it, and the groups whose
-//! ports change are rendered again, until no new group fails.
+//! `maia fleet render`: arguments to [`maia::fleet::render()`], its report to lines
+//! (or one JSON object) and an exit code.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 
-use maia_deploy::workspace::deploy::RenderFacts;
-use maia_deploy::workspace::folder::{
-    self, ConfigFolder, CredentialsFile, FolderPorts, PortsLedger, namespace_conflict,
-    subdomain_conflict,
-};
-use maia_render::workspace::{Bundle, SshPorts};
-use maia_spec::workspace::WorkspaceSpec;
-use maia_spec::workspace::cluster::Install;
-use maia_spec::workspace::load::{self as ws, WorkspaceTexts};
-use maia_spec::{Diagnostic, LoadOptions, SpecError};
+use maia::fleet::{self, Fleet, Status};
+use maia_spec::{Diagnostic, SpecError};
 use serde_json::{Value, json};
 
-use crate::cli::{FleetFormat, FleetRenderArgs};
-use crate::error::{CliError, Result};
-use crate::gitops::Tree;
-use crate::namespace::{self, Allocated, OsRandom};
+use crate::cli::{EventFormat, FleetFormat, FleetRenderArgs};
+use crate::deploy::{Printer, block_on, connect};
+use crate::error::Result;
 use crate::report;
-
-/// Threads writing bundles per core: a write waits on the disk (each changed folder is
-/// synced), so more threads than cores keep the cores busy.
-const WRITERS_PER_CORE: usize = 4;
 
 /// `maia fleet render`: exit 0 every group rendered, 2 a bad input, 1 another failure.
 pub(crate) fn render(args: &FleetRenderArgs) -> ExitCode {
     match run(args) {
         Ok(fleet) => {
-            fleet.print(args.output);
+            print(&fleet, args.output);
             if !fleet.from_cluster {
-                fleet.warn_new();
+                warn_new(&fleet);
             }
-            ExitCode::from(fleet.exit_code())
+            ExitCode::from(exit_code(&fleet))
         }
         Err(e) => ExitCode::from(report::error(&e)),
     }
 }
 
-/// How a group came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    /// Its first render into the folder (it had no credentials.yaml).
-    New,
-    /// Some of its files were written or removed.
-    Changed,
-    /// Every file already held what was rendered.
-    Unchanged,
-}
-
-impl Status {
-    fn name(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Changed => "changed",
-            Status::Unchanged => "unchanged",
-        }
-    }
-}
-
-/// A group rendered and written.
-#[derive(Debug)]
-struct Done {
-    status: Status,
-    dir: PathBuf,
-    ports: SshPorts,
-    written: usize,
-    removed: usize,
-    /// Its folder was created: the config folder must be synced.
-    created: bool,
-    /// Its folder in the GitOps tree was created: the tree's folder must be synced.
-    tree_created: bool,
-}
-
-/// One form and what became of it.
-#[derive(Debug)]
-struct Entry {
-    form: PathBuf,
-    warnings: Vec<Diagnostic>,
-    /// The group and its credentials.yaml, once the form is valid.
-    group: Option<(WorkspaceSpec, Option<CredentialsFile>)>,
-    /// None until the group is rendered or has failed.
-    result: Option<Result<Done>>,
-    /// What its cluster holds of it (`--from-cluster`): its credentials, its members'
-    /// ports, the ports others hold, its claims and pods.
-    facts: Option<RenderFacts>,
-}
-
-impl Fleet {
-    /// A group rendered for the first time drew its credentials: its bundle is for a
-    /// new workspace, and would replace a deployed one's passwords and keys.
-    fn warn_new(&self) {
-        let new: Vec<&str> = self
-            .entries
-            .iter()
-            .filter(|e| matches!(&e.result, Some(Ok(d)) if d.status == Status::New))
-            .filter_map(|e| e.group.as_ref().map(|(spec, _)| spec.group_id.as_str()))
-            .collect();
-        if !new.is_empty() {
-            eprintln!(
-                "warning: rendered without a cluster, the bundles of {} are for NEW workspaces \
-                 (their credentials were drawn now); for a group already deployed, take its \
-                 credentials and ports from the cluster (`--from-cluster`, or `maia fleet \
-                 deploy`)",
-                new.join(", ")
-            );
-        }
-    }
-}
-
-/// The whole run.
-#[derive(Debug)]
-struct Fleet {
-    config_folder: PathBuf,
-    entries: Vec<Entry>,
-    ledger: PathBuf,
-    ledger_written: bool,
-    /// Syncing the config folder failed, after every group was written.
-    folder_error: Option<CliError>,
-    /// The GitOps tree's folder and whether its ApplicationSet was written.
-    tree: Option<(PathBuf, bool)>,
-    /// The groups' facts were read from the cluster.
-    from_cluster: bool,
-}
-
 fn run(args: &FleetRenderArgs) -> Result<Fleet> {
-    let tree = Tree::from_args(&args.gitops, &args.config_folder)?;
-    let forms = list_forms(&args.files.forms)?;
-    let shared = Shared::read(
-        &args.files.cluster_config_file,
-        args.files.maia_config_file.as_deref(),
-        args.minimal,
-        args.strictness.into(),
-    )?;
-    // Held until the last bundle is written: other runs into the folder wait.
-    let folder = ConfigFolder::lock(&args.config_folder)?;
-    if let Some(tree) = &tree {
-        // The lock taken, a half-written group folder there is a stopped run's.
-        folder::remove_stale_temporaries(&tree.folder);
-    }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-
-    let mut entries = parallel(forms, cores, |form| load_group(form, &shared, &folder));
-    refuse_shared_namespaces(&mut entries);
-    if let Some(tree) = &tree {
-        // A group whose bundle folder is (or holds) the tree stops before writing.
-        for e in entries.iter_mut().filter(|e| e.result.is_none()) {
-            if let Some((spec, _)) = &e.group
-                && let Err(err) = tree.check_group(&spec.group_id)
-            {
-                e.result = Some(Err(err));
-            }
-        }
-    }
-    // With a cluster, each group's facts are read (nothing is written there) before
-    // any port is given: a group that cannot be read is not rendered.
-    let cluster = args.source.cluster();
-    if let Some(cluster) = &cluster {
-        for e in entries.iter_mut().filter(|e| e.result.is_none()) {
-            let Some((spec, _)) = &e.group else {
-                continue;
-            };
-            let dir = folder.group_dir(&spec.group_id);
-            let facts = namespace::env_file(spec, &e.form, Some(&dir), false).and_then(|env| {
-                namespace::cluster_facts(cluster, &args.source, spec, &folder, env.as_ref())
-                    .map_err(|err| namespace::in_form(err, &e.form))
-            });
-            match facts {
-                Ok(f) => e.facts = Some(f),
-                Err(err) => e.result = Some(Err(err)),
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..entries.len())
-        .filter(|i| entries[*i].group.is_some() && entries[*i].result.is_none())
-        .collect();
-    order.sort_by(|a, b| group_id(&entries[*a]).cmp(group_id(&entries[*b])));
-
-    let sample = OnceLock::new();
-    let out = Out {
-        folder: &folder,
-        tree: tree.as_ref(),
-        sample: &sample,
-    };
-    let ledger_written = render_all(&mut entries, &order, &out, cores)?;
-    // The new group folders' names, once for all of them.
-    let created = entries
-        .iter()
-        .any(|e| matches!(&e.result, Some(Ok(d)) if d.created));
-    let mut folder_error = if created {
-        folder::sync_dir(&args.config_folder)
-            .err()
-            .map(CliError::from)
-    } else {
-        None
-    };
-    let mut tree_report = None;
-    if let Some(tree) = &tree {
-        let tree_created = entries
-            .iter()
-            .any(|e| matches!(&e.result, Some(Ok(d)) if d.tree_created));
-        // The fleet's ApplicationSet, once a group shows which charts every group has.
-        let set = match sample.get() {
-            Some(sample) => tree.write_application_set(sample),
-            None => Ok(false),
-        }
-        .and_then(|written| {
-            if tree_created || written {
-                folder::sync_dir(&tree.folder)?;
-            }
-            Ok(written)
-        });
-        match set {
-            Ok(written) => tree_report = Some((tree.folder.clone(), written)),
-            Err(e) => folder_error = folder_error.or(Some(e)),
-        }
-    }
-    Ok(Fleet {
+    let input = fleet::RenderInput {
+        forms: args.files.forms.clone(),
+        cluster_config_file: args.files.cluster_config_file.clone(),
+        maia_config_file: args.files.maia_config_file.clone(),
         config_folder: args.config_folder.clone(),
-        entries,
-        ledger: folder.ledger_path(),
-        ledger_written,
-        folder_error,
-        tree: tree_report,
-        from_cluster: cluster.is_some(),
+        minimal: args.minimal,
+        gitops: crate::namespace::gitops(&args.gitops),
+        options: args.strictness.into(),
+        state_namespace: args.source.state_namespace.clone(),
+    };
+    let mut printer = Printer::new(EventFormat::Text, None);
+    // The report lists what was written: no line per file.
+    printer.wrote = false;
+    Ok(match args.source.cluster() {
+        Some(cluster_args) => {
+            let cluster = connect(&cluster_args)?;
+            block_on(fleet::render(&input, Some(&cluster), &mut printer))?
+        }
+        None => block_on(fleet::render(&input, None, &mut printer))?,
     })
 }
 
-/// Where rendered groups are written.
-struct Out<'a> {
-    folder: &'a ConfigFolder,
-    tree: Option<&'a Tree>,
-    /// The first group written: the ApplicationSet is made from its charts.
-    sample: &'a OnceLock<Bundle>,
-}
-
-/// Gives the groups of `order` their ports, one after the other, writes the ledger,
-/// then renders and writes every group on every core; again without the groups that
-/// failed before they were written, until none does (see the module's doc). True when
-/// the ledger was written.
-fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usize) -> Result<bool> {
-    let folder = out.folder;
-    let mut initial = FolderPorts::read(folder);
-    // Every port the cluster's Services hold, the fleet's groups' included: each group
-    // sets its own aside when it is given its ports, so none takes another's.
-    let held: BTreeSet<u16> = entries
-        .iter()
-        .filter_map(|e| e.facts.as_ref())
-        .flat_map(|f| f.ports.in_use.iter().chain(f.ports.kept.0.values()))
-        .copied()
-        .collect();
-    initial.avoid(&held);
-    // The ports each written bundle holds, and the groups that failed before writing.
-    let mut written_with: BTreeMap<usize, SshPorts> = BTreeMap::new();
-    let mut dropped: BTreeSet<usize> = BTreeSet::new();
-    let mut ledger_on_disk: Option<PortsLedger> = None;
-    loop {
-        let mut ports = initial.clone();
-        let mut stale = false;
-        let mut todo = Vec::new();
-        for &i in order.iter().filter(|i| !dropped.contains(i)) {
-            let Some((spec, mut existing)) = entries[i].group.clone() else {
-                continue;
-            };
-            let live = match &entries[i].facts {
-                // The cluster's credentials win, its members keep their live ports.
-                Some(facts) => {
-                    let file = existing.get_or_insert_default();
-                    file.credentials = facts.credentials.clone();
-                    file.ssh_ports.0.extend(facts.ports.kept.0.clone());
-                    facts.ports.kept.clone()
-                }
-                None => SshPorts::default(),
-            };
-            match namespace::allocate_live(spec, existing, &mut ports, &live) {
-                Ok(allocated) => {
-                    stale |= allocated.ledger_stale;
-                    if written_with.get(&i) != Some(&allocated.ports) {
-                        todo.push((i, allocated));
-                    }
-                }
-                Err(e) => entries[i].result = Some(Err(e)),
-            }
-        }
-        // The ledger before the bundles: ports are reserved before any credentials.yaml
-        // holds them, so a run stopped half-way never hands them out twice. A later
-        // pass without a failed group writes it again.
-        if stale || ledger_on_disk.is_some() {
-            let ledger = ports.ledger();
-            if ledger_on_disk.as_ref() != Some(ledger) {
-                folder::write_ledger(&folder.ledger_path(), ledger)?;
-                ledger_on_disk = Some(ledger.clone());
-            }
-        }
-        let again: BTreeSet<usize> = todo
-            .iter()
-            .map(|(i, _)| *i)
-            .filter(|i| written_with.contains_key(i))
-            .collect();
-        let outcomes = parallel(todo, cores * WRITERS_PER_CORE, |(i, allocated)| {
-            let form = &entries[i].form;
-            let facts = entries[i].facts.as_ref();
-            (
-                i,
-                render_group(allocated, form, facts, out, again.contains(&i)),
-            )
-        });
-        let mut failed = false;
-        for (i, outcome) in outcomes {
-            match outcome {
-                Outcome::NotWritten(e) => {
-                    dropped.insert(i);
-                    failed = true;
-                    entries[i].result = Some(Err(e));
-                }
-                Outcome::WriteFailed(e, ports) => {
-                    // Some of its files may be written: it keeps its ports.
-                    written_with.insert(i, ports);
-                    entries[i].result = Some(Err(e));
-                }
-                Outcome::Written(done) => {
-                    written_with.insert(i, done.ports.clone());
-                    entries[i].record(done);
-                }
-            }
-        }
-        if !failed {
-            return Ok(ledger_on_disk.is_some());
-        }
-    }
-}
-
-impl Entry {
-    /// Keeps what writing the group did, added to what an earlier pass did.
-    fn record(&mut self, mut done: Done) {
-        let first = self.group.as_ref().is_some_and(|(_, e)| e.is_none());
-        if let Some(Ok(earlier)) = &self.result {
-            done.written += earlier.written;
-            done.removed += earlier.removed;
-            done.created |= earlier.created;
-            done.tree_created |= earlier.tree_created;
-        }
-        done.status = if first {
-            Status::New
-        } else if done.written + done.removed > 0 {
-            Status::Changed
-        } else {
-            Status::Unchanged
-        };
-        self.result = Some(Ok(done));
-    }
-}
-
-fn group_id(entry: &Entry) -> &str {
-    entry
-        .group
-        .as_ref()
-        .map_or("", |(spec, _)| spec.group_id.as_str())
-}
-
-/// The forms of `dir`: its *.yaml, *.yml and *.json files, sorted by name.
-pub(crate) fn list_forms(dir: &Path) -> Result<Vec<PathBuf>> {
-    let unreadable = |e: std::io::Error| CliError::Usage {
-        message: format!(
-            "cannot read the folder of group forms {}: {e}",
-            dir.display()
-        ),
-        hint: Some("--forms names a folder holding one group form per file".into()),
-    };
-    let mut forms: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(unreadable)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()))
-                && p.is_file()
-        })
-        .collect();
-    forms.sort();
-    if forms.is_empty() {
-        return Err(CliError::Usage {
-            message: format!("{} holds no group form", dir.display()),
-            hint: Some("group forms are the folder's *.yaml, *.yml and *.json files".into()),
-        });
-    }
-    Ok(forms)
-}
-
-/// What every group is rendered with: the cluster and MAIA configs, read and checked
-/// once (their warnings printed once).
-pub(crate) struct Shared {
-    cluster: (String, String),
-    maia: Option<(String, String)>,
-    minimal: bool,
-    options: LoadOptions,
-}
-
-impl Shared {
-    pub(crate) fn read(
-        cluster_config_file: &Path,
-        maia_config_file: Option<&Path>,
-        minimal: bool,
-        options: LoadOptions,
-    ) -> Result<Shared> {
-        let name = |p: &Path| p.to_string_lossy().into_owned();
-        let cluster = (
-            name(cluster_config_file),
-            ws::read_cluster_file(cluster_config_file)?,
+/// A group rendered for the first time drew its credentials: its bundle is for a
+/// new workspace, and would replace a deployed one's passwords and keys.
+fn warn_new(fleet: &Fleet) {
+    let new = fleet.new_groups();
+    if !new.is_empty() {
+        eprintln!(
+            "warning: rendered without a cluster, the bundles of {} are for NEW workspaces \
+             (their credentials were drawn now); for a group already deployed, take its \
+             credentials and ports from the cluster (`--from-cluster`, or `maia fleet \
+             deploy`)",
+            new.join(", ")
         );
-        let maia = match maia_config_file {
-            Some(p) => Some((name(p), ws::read_maia_file(p)?)),
-            None => None,
-        };
-        let install = if minimal {
-            Install::Minimal
-        } else {
-            Install::Full
-        };
-        let (_, mut warnings) =
-            ws::check_cluster_text((cluster.0.as_str(), &cluster.1), install, None, options)?;
-        if let Some((name, text)) = &maia {
-            warnings.extend(ws::check_maia_text((name.as_str(), text), options)?.1);
-        }
-        report::diagnostics(&warnings);
-        Ok(Shared {
-            cluster,
-            maia,
-            minimal,
-            options,
-        })
-    }
-
-    /// Reads and checks a form; its own warnings (the shared files' were printed once).
-    pub(crate) fn load(&self, form: &Path) -> Result<(WorkspaceSpec, Vec<Diagnostic>)> {
-        let name = form.to_string_lossy().into_owned();
-        let text = ws::read_group_file(form)?;
-        let loaded = ws::load_str(
-            WorkspaceTexts {
-                group: (&name, &text),
-                cluster: (&self.cluster.0, &self.cluster.1),
-                maia: self.maia.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
-            },
-            self.minimal,
-            self.options,
-        )?;
-        let warnings = loaded
-            .warnings
-            .into_iter()
-            .filter(|d| d.file == form)
-            .collect();
-        Ok((loaded.spec, warnings))
     }
 }
 
-/// Reads and checks a form, then its group's credentials.yaml (the folder locked).
-fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
-    let loaded = shared.load(&form);
-    let mut entry = Entry {
-        form,
-        warnings: Vec::new(),
-        group: None,
-        result: None,
-        facts: None,
+/// 2 when some group failed on bad input, else 1 when some failed, else 0.
+fn exit_code(fleet: &Fleet) -> u8 {
+    fleet
+        .errors()
+        .chain(&fleet.folder_error)
+        .map(|e| if e.is_bad_input() { 2 } else { 1 })
+        .max()
+        .unwrap_or(0)
+}
+
+fn group_id(entry: &fleet::Entry) -> &str {
+    entry.group().map_or("", |(g, _)| g)
+}
+
+/// Warnings and errors on stderr, form by form; then the report on stdout.
+fn print(fleet: &Fleet, format: FleetFormat) {
+    report::diagnostics(&fleet.warnings);
+    for entry in &fleet.entries {
+        report::diagnostics(&entry.warnings);
+        if let Some(Err(e)) = &entry.result {
+            eprintln!("{}: not rendered", entry.form.display());
+            report::maia_error(e);
+        }
+    }
+    if let Some(e) = &fleet.folder_error {
+        report::maia_error(e);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        FleetFormat::Text => out.write_all(text(fleet).as_bytes()),
+        FleetFormat::Json => writeln!(out, "{:#}", json(fleet)),
     };
-    match loaded {
-        Ok((spec, warnings)) => {
-            entry.warnings = warnings;
-            let dir = folder.group_dir(&spec.group_id);
-            match folder::read_credentials(&dir) {
-                Ok(existing) => entry.group = Some((spec, existing)),
-                Err(e) => entry.result = Some(Err(e.into())),
-            }
-        }
-        Err(e) => entry.result = Some(Err(e)),
-    }
-    entry
 }
 
-/// Two forms whose groups map to one namespace: an error for each (run one by one,
-/// the second would be refused; here neither is preferred).
-fn refuse_shared_namespaces(entries: &mut [Entry]) {
-    let groups: Vec<Option<(&WorkspaceSpec, &Path)>> = entries
+fn text(fleet: &Fleet) -> String {
+    let width = fleet
+        .entries
         .iter()
-        .map(|e| match (&e.group, &e.result) {
-            (Some((spec, _)), None) => Some((spec, e.form.as_path())),
-            _ => None,
+        .map(|e| group_id(e).len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for e in &fleet.entries {
+        let (status, detail) = match &e.result {
+            Some(Ok(d)) => (
+                d.status.name(),
+                match (d.written, d.removed) {
+                    (0, 0) => String::new(),
+                    (w, 0) => format!("  {w} file(s) written"),
+                    (w, r) => format!("  {w} file(s) written, {r} removed"),
+                },
+            ),
+            _ => ("error", String::new()),
+        };
+        let group = match group_id(e) {
+            "" => "-",
+            g => g,
+        };
+        text.push_str(&format!(
+            "{status:<9}  {group:<width$}  {}{detail}\n",
+            e.form.display()
+        ));
+    }
+    text.push_str(&format!(
+        "\n{} group(s) under {}: {} new, {} changed, {} unchanged, {} error(s)",
+        fleet.entries.len(),
+        fleet.config_folder.display(),
+        fleet.count(Some(Status::New)),
+        fleet.count(Some(Status::Changed)),
+        fleet.count(Some(Status::Unchanged)),
+        fleet.count(None),
+    ));
+    if fleet.ledger_written {
+        text.push_str(&format!("; wrote {}", fleet.ledger.display()));
+    }
+    if let Some((folder, set_written)) = &fleet.tree {
+        text.push_str(&format!(
+            "\nGitOps tree (no Secret in it) under {}",
+            folder.display()
+        ));
+        if *set_written {
+            text.push_str(&format!(
+                "; wrote {}",
+                folder.join(maia::fleet::APPLICATION_SET_FILE).display()
+            ));
+        }
+        text.push_str(
+            "\ncommit it under --repo-path, then apply the Secrets: maia fleet deploy --secrets-only",
+        );
+    }
+    text.push('\n');
+    text
+}
+
+fn json(fleet: &Fleet) -> Value {
+    let groups: Vec<Value> = fleet
+        .entries
+        .iter()
+        .map(|e| {
+            let mut group = json!({ "form": e.form.display().to_string() });
+            if let Some((group_id, namespace)) = e.group() {
+                group["group_ID"] = json!(group_id);
+                group["namespace"] = json!(namespace);
+            }
+            match &e.result {
+                Some(Ok(d)) => {
+                    group["status"] = json!(d.status.name());
+                    group["folder"] = json!(d.dir.display().to_string());
+                    group["files_written"] = json!(d.written);
+                    group["files_removed"] = json!(d.removed);
+                    group["ssh_ports"] = json!(d.ports);
+                }
+                Some(Err(err)) => {
+                    group["status"] = json!("error");
+                    group["error"] = error_json(err);
+                }
+                None => {}
+            }
+            group["warnings"] = e.warnings.iter().map(diagnostic_json).collect();
+            group
         })
         .collect();
-    for (i, error) in shared_namespaces(&groups) {
-        entries[i].result = Some(Err(error.into()));
-    }
+    json!({
+        "config_folder": fleet.config_folder.display().to_string(),
+        "groups": groups,
+        "totals": {
+            "groups": fleet.entries.len(),
+            "new": fleet.count(Some(Status::New)),
+            "changed": fleet.count(Some(Status::Changed)),
+            "unchanged": fleet.count(Some(Status::Unchanged)),
+            "error": fleet.count(None),
+        },
+        "ledger": {
+            "path": fleet.ledger.display().to_string(),
+            "written": fleet.ledger_written,
+        },
+        "gitops": fleet.tree.as_ref().map(|(folder, written)| json!({
+            "folder": folder.display().to_string(),
+            "application_set": folder.join(maia::fleet::APPLICATION_SET_FILE).display().to_string(),
+            "application_set_written": written,
+        })),
+    })
 }
 
-/// For each group (by its place in `groups`; `None` for a form that failed) whose
-/// namespace another group of the fleet maps to too, or whose group_subdomain another
-/// group has too (one host for both), the error that refuses it.
-pub(crate) fn shared_namespaces(
-    groups: &[Option<(&WorkspaceSpec, &Path)>],
-) -> Vec<(usize, maia_deploy::DeployError)> {
-    let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, (spec, _)) in groups
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| Some((i, (*g)?)))
-    {
-        by_namespace
-            .entry(spec.namespace.as_str())
-            .or_default()
-            .push(i);
-    }
-    let mut errors = Vec::new();
-    for shared in by_namespace.values().filter(|v| v.len() > 1) {
-        for &i in shared {
-            let others: Vec<String> = shared
-                .iter()
-                .filter(|j| **j != i)
-                .filter_map(|j| groups[*j])
-                .map(|(spec, form)| format!("group {} of {}", spec.group_id, form.display()))
-                .collect();
-            if let Some((spec, _)) = groups[i] {
-                errors.push((i, namespace_conflict(spec, &others.join(" and "))));
-            }
-        }
-    }
-    // A shared namespace is one error enough; the rest by subdomain.
-    let refused: BTreeSet<usize> = errors.iter().map(|(i, _)| *i).collect();
-    let mut by_subdomain: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, (spec, _)) in groups
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !refused.contains(i))
-        .filter_map(|(i, g)| Some((i, (*g)?)))
-    {
-        by_subdomain
-            .entry(spec.subdomain.as_str())
-            .or_default()
-            .push(i);
-    }
-    for shared in by_subdomain.values().filter(|v| v.len() > 1) {
-        for &i in shared {
-            let others: Vec<String> = shared
-                .iter()
-                .filter(|j| **j != i)
-                .filter_map(|j| groups[*j])
-                .map(|(spec, form)| format!("group {} of {}", spec.group_id, form.display()))
-                .collect();
-            if let Some((spec, _)) = groups[i] {
-                errors.push((i, subdomain_conflict(spec, &others.join(" and "))));
-            }
-        }
-    }
-    errors
-}
-
-/// What rendering and writing one group came to.
-enum Outcome {
-    Written(Done),
-    /// Failed before any file was written: its ports go back.
-    NotWritten(CliError),
-    /// Failed while writing: its files may be partly written, with these ports.
-    WriteFailed(CliError, SshPorts),
-}
-
-/// Renders and writes one group. `again`: an earlier pass wrote it with other ports;
-/// the credentials it drew then are in its credentials.yaml and are kept.
-fn render_group(
-    mut allocated: Allocated,
-    form: &Path,
-    facts: Option<&RenderFacts>,
-    out: &Out<'_>,
-    again: bool,
-) -> Outcome {
-    let folder = out.folder;
-    let dir = folder.group_dir(&allocated.spec.group_id);
-    let prepared = (|| {
-        if again {
-            allocated.existing = folder::read_credentials(&dir)?;
-        }
-        let env = namespace::env_file(&allocated.spec, form, Some(&dir), false)?;
-        namespace::render_allocated_from(allocated, folder, &mut OsRandom, &[], env.as_ref(), facts)
-            .map_err(|e| namespace::in_form(e, form))
-    })();
-    let rendered = match prepared {
-        Ok(r) => r,
-        Err(e) => return Outcome::NotWritten(e),
-    };
-    let ports = rendered.bundle.ssh_ports.clone();
-    let written = namespace::write_group(&rendered).and_then(|report| {
-        let tree = match out.tree {
-            Some(tree) => {
-                Some(tree.write_group(&rendered.spec, &rendered.bundle, &rendered.files)?)
-            }
-            None => None,
-        };
-        Ok((report, tree))
-    });
-    match written {
-        Ok((report, tree)) => {
-            if out.tree.is_some() {
-                out.sample.get_or_init(|| rendered.bundle.clone());
-            }
-            let tree = tree.unwrap_or_default();
-            Outcome::Written(Done {
-                status: Status::Unchanged,
-                dir,
-                ports,
-                written: report.written.len() + tree.written.len(),
-                removed: report.removed.len() + tree.removed.len(),
-                created: report.created,
-                tree_created: tree.created,
-            })
-        }
-        Err(e) => Outcome::WriteFailed(e, ports),
-    }
-}
-
-/// Runs `f` on every item on `threads` threads, each taking the next item left;
-/// the results are in the items' order. A panic in `f` is a panic here.
-fn parallel<T: Send, R: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let count = items.len();
-    let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let next = AtomicUsize::new(0);
-    let mut out: Vec<Option<R>> = (0..count).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.clamp(1, count.max(1)))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(slot) = items.get(i) else {
-                            return done;
-                        };
-                        let item = slot.lock().map(|mut s| s.take()).ok().flatten();
-                        if let Some(item) = item {
-                            done.push((i, f(item)));
-                        }
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            match worker.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        out[i] = Some(r);
-                    }
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-    });
-    out.into_iter().flatten().collect()
-}
-
-impl Fleet {
-    /// 2 when some group failed on bad input, else 1 when some failed, else 0.
-    fn exit_code(&self) -> u8 {
-        self.errors()
-            .chain(&self.folder_error)
-            .map(CliError::exit_code)
-            .max()
-            .unwrap_or(0)
-    }
-
-    fn errors(&self) -> impl Iterator<Item = &CliError> {
-        self.entries
-            .iter()
-            .filter_map(|e| e.result.as_ref().and_then(|r| r.as_ref().err()))
-    }
-
-    fn count(&self, status: Option<Status>) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| match (&e.result, status) {
-                (Some(Ok(d)), Some(s)) => d.status == s,
-                (Some(Err(_)), None) => true,
-                _ => false,
-            })
-            .count()
-    }
-
-    /// Warnings and errors on stderr, form by form; then the report on stdout.
-    fn print(&self, format: FleetFormat) {
-        for entry in &self.entries {
-            report::diagnostics(&entry.warnings);
-            if let Some(Err(e)) = &entry.result {
-                eprintln!("{}: not rendered", entry.form.display());
-                report::error(e);
-            }
-        }
-        if let Some(e) = &self.folder_error {
-            report::error(e);
-        }
-        let mut out = std::io::stdout().lock();
-        let _ = match format {
-            FleetFormat::Text => out.write_all(self.text().as_bytes()),
-            FleetFormat::Json => writeln!(out, "{:#}", self.json()),
-        };
-    }
-
-    fn text(&self) -> String {
-        let width = self
-            .entries
-            .iter()
-            .map(|e| group_id(e).len())
-            .max()
-            .unwrap_or(0);
-        let mut text = String::new();
-        for e in &self.entries {
-            let (status, detail) = match &e.result {
-                Some(Ok(d)) => (
-                    d.status.name(),
-                    match (d.written, d.removed) {
-                        (0, 0) => String::new(),
-                        (w, 0) => format!("  {w} file(s) written"),
-                        (w, r) => format!("  {w} file(s) written, {r} removed"),
-                    },
-                ),
-                _ => ("error", String::new()),
-            };
-            let group = match group_id(e) {
-                "" => "-",
-                g => g,
-            };
-            text.push_str(&format!(
-                "{status:<9}  {group:<width$}  {}{detail}\n",
-                e.form.display()
-            ));
-        }
-        text.push_str(&format!(
-            "\n{} group(s) under {}: {} new, {} changed, {} unchanged, {} error(s)",
-            self.entries.len(),
-            self.config_folder.display(),
-            self.count(Some(Status::New)),
-            self.count(Some(Status::Changed)),
-            self.count(Some(Status::Unchanged)),
-            self.count(None),
-        ));
-        if self.ledger_written {
-            text.push_str(&format!("; wrote {}", self.ledger.display()));
-        }
-        if let Some((folder, set_written)) = &self.tree {
-            text.push_str(&format!(
-                "\nGitOps tree (no Secret in it) under {}",
-                folder.display()
-            ));
-            if *set_written {
-                text.push_str(&format!(
-                    "; wrote {}",
-                    folder.join(crate::gitops::APPLICATION_SET_FILE).display()
-                ));
-            }
-            text.push_str(
-                "\ncommit it under --repo-path, then apply the Secrets: maia fleet deploy --secrets-only",
-            );
-        }
-        text.push('\n');
-        text
-    }
-
-    fn json(&self) -> Value {
-        let groups: Vec<Value> = self
-            .entries
-            .iter()
-            .map(|e| {
-                let mut group = json!({ "form": e.form.display().to_string() });
-                if let Some((spec, _)) = &e.group {
-                    group["group_ID"] = json!(spec.group_id);
-                    group["namespace"] = json!(spec.namespace.as_str());
-                }
-                match &e.result {
-                    Some(Ok(d)) => {
-                        group["status"] = json!(d.status.name());
-                        group["folder"] = json!(d.dir.display().to_string());
-                        group["files_written"] = json!(d.written);
-                        group["files_removed"] = json!(d.removed);
-                        group["ssh_ports"] = json!(d.ports);
-                    }
-                    Some(Err(err)) => {
-                        group["status"] = json!("error");
-                        group["error"] = error_json(err);
-                    }
-                    None => {}
-                }
-                group["warnings"] = e.warnings.iter().map(diagnostic_json).collect();
-                group
-            })
-            .collect();
-        json!({
-            "config_folder": self.config_folder.display().to_string(),
-            "groups": groups,
-            "totals": {
-                "groups": self.entries.len(),
-                "new": self.count(Some(Status::New)),
-                "changed": self.count(Some(Status::Changed)),
-                "unchanged": self.count(Some(Status::Unchanged)),
-                "error": self.count(None),
-            },
-            "ledger": {
-                "path": self.ledger.display().to_string(),
-                "written": self.ledger_written,
-            },
-            "gitops": self.tree.as_ref().map(|(folder, written)| json!({
-                "folder": folder.display().to_string(),
-                "application_set": folder.join(crate::gitops::APPLICATION_SET_FILE).display().to_string(),
-                "application_set_written": written,
-            })),
-        })
-    }
-}
-
-pub(crate) fn error_json(e: &CliError) -> Value {
+pub(crate) fn error_json(e: &maia::Error) -> Value {
     let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -845,7 +218,7 @@ pub(crate) fn error_json(e: &CliError) -> Value {
         source = cause.source();
     }
     let diagnostics: Vec<Value> = match e {
-        CliError::Spec(SpecError::Invalid { diagnostics, .. }) => {
+        maia::Error::Spec(SpecError::Invalid { diagnostics, .. }) => {
             diagnostics.iter().map(diagnostic_json).collect()
         }
         _ => Vec::new(),

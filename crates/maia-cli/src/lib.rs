@@ -1,7 +1,8 @@
-//! The `maia` command line: clap commands, output formats and exit codes. Thin: the
-//! work is done by `maia-spec` (reading and checking configs), `maia-render` and
-//! `maia-deploy`. The library exists for the binaries (`maia` and the toolkit's entry
-//! points in `src/bin/`) and the tests; only what they use is public.
+//! The `maia` command line: clap commands, output formats and exit codes. Thin: each
+//! command translates its arguments into one call of the `maia` library, and its
+//! events and results into lines and an exit code. This crate's library exists for
+//! the binaries (`maia` and the toolkit's entry points in `src/bin/`) and the tests;
+//! only what they use is public.
 
 // `println!` and `print!` of every module below write through `stdout::write`, which
 // drops output quietly once the reader of a pipe is gone instead of panicking (see
@@ -29,7 +30,6 @@ pub mod deploy;
 pub(crate) mod error;
 pub(crate) mod fleet;
 pub(crate) mod fleet_cluster;
-pub(crate) mod gitops;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;

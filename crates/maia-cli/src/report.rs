@@ -1,7 +1,6 @@
 //! How maia talks to the person at the terminal: diagnostics and errors on stderr,
 //! each error with its cause chain and a hint.
 
-use std::error::Error as _;
 use std::io::Write;
 
 use maia_spec::Diagnostic;
@@ -29,11 +28,22 @@ pub(crate) fn diagnostics(diags: &[Diagnostic]) {
 /// Prints an error (its diagnostics first, then the chain of causes and a hint) and
 /// returns the exit code.
 pub(crate) fn error(e: &CliError) -> u8 {
-    if let CliError::Spec(spec) = e {
+    match e {
+        CliError::Maia(e) => maia_error(e),
+        other => {
+            chain(other, other.hint());
+            other.exit_code()
+        }
+    }
+}
+
+/// [`error`] for the library's errors (those a fleet keeps per group).
+pub(crate) fn maia_error(e: &maia::Error) -> u8 {
+    if let maia::Error::Spec(spec) = e {
         diagnostics(spec.diagnostics());
     }
-    let mut err = std::io::stderr().lock();
-    if let CliError::Deploy(maia_deploy::DeployError::Preflight { problems }) = e {
+    if let maia::Error::Deploy(maia_deploy::DeployError::Preflight { problems }) = e {
+        let mut err = std::io::stderr().lock();
         for p in problems {
             let _ = writeln!(
                 err,
@@ -42,16 +52,22 @@ pub(crate) fn error(e: &CliError) -> u8 {
             );
         }
     }
+    chain(e, e.hint());
+    if e.is_bad_input() { 2 } else { 1 }
+}
+
+/// `error: …`, each cause, and the hint, on stderr.
+fn chain(e: &dyn std::error::Error, hint: Option<String>) {
+    let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "error: {e}");
     let mut source = e.source();
     while let Some(cause) = source {
         let _ = writeln!(err, "  caused by: {cause}");
         source = cause.source();
     }
-    if let Some(hint) = e.hint() {
+    if let Some(hint) = hint {
         let _ = writeln!(err, "  hint: {hint}");
     }
-    e.exit_code()
 }
 
 /// The exit code of a plan, as `terraform plan -detailed-exitcode`: 0 nothing would

@@ -1,67 +1,37 @@
-//! `maia namespace deploy | plan | status | list | delete`: glue between the command
-//! line and `maia_deploy::workspace`. The work (preflight, facts, plan, execute) is done
-//! there; this module reads files, picks the cluster, prints and sets exit codes.
+//! `maia namespace deploy | plan | status | list | delete | kubeconfig`: arguments to
+//! `maia::workspace` calls, events and results to lines and exit codes.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use maia::workspace::{self as ws, DeployInput, HelmChange, KubeflowChange, WorkspacePlan};
+use maia::{Cancel, Env};
 use maia_deploy::DeployError;
-use maia_deploy::tools::{Helm, ToolTarget};
-use maia_deploy::workspace::deploy::{Prepared, Request};
-use maia_deploy::workspace::preflight::Needs;
-use maia_deploy::workspace::{self as ws, HelmChange, KubeflowChange, WorkspacePlan, manage};
+use maia_deploy::tools::ToolTarget;
 use maia_render::workspace::Bundle;
 use maia_spec::workspace::WorkspaceSpec;
 use serde_json::Value;
 
 use crate::cli::{
-    EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
+    ClusterArgs, EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
     NamespaceListArgs, NamespaceStatusArgs, StatusFormat,
 };
 use crate::deploy::{Printer, announce, block_on, connect, interruptible, table, target};
 use crate::error::{CliError, Result};
-use crate::namespace::{self, OsRandom, Rendered};
 use crate::report;
 
-/// The deploy request the arguments describe (credentials.yaml read when a config
-/// folder is given).
-pub(crate) fn request(args: &NamespaceDeployArgs, spec: WorkspaceSpec) -> Result<Request> {
-    let file_credentials = match &args.config_folder {
-        Some(folder) => {
-            Some(namespace::read_credentials(&namespace::group_dir(folder, &spec))?.credentials)
-        }
-        None => None,
-    };
-    let env_file = namespace::env_file(
-        &spec,
-        &args.files.namespace_config_file,
-        args.config_folder
-            .as_ref()
-            .map(|f| f.join(&spec.group_id))
-            .as_deref(),
-        false,
-    )?;
-    Ok(Request {
-        needs: Needs {
-            helm: !args.skip_helm,
-            kubeflow: !args.skip_kubeflow && !spec.minimal,
-        },
-        secrets_only: args.secrets_only,
-        adopt_namespace: args.adopt_namespace,
-        spec,
-        state_namespace: args.state_namespace.clone(),
+/// The environment a run takes from this process: PATH, the cluster helm and kubectl
+/// are pointed at, and who runs it.
+pub(crate) fn env(cluster: &ClusterArgs) -> Env {
+    Env {
         path: std::env::var_os("PATH"),
-        tool_target: ToolTarget::from(&target(&args.cluster, args.cluster.context.clone())),
-        force_conflicts: args.force_conflicts,
-        file_credentials,
-        lease_timeout: std::time::Duration::from_secs(120),
+        tools: ToolTarget::from(&target(cluster, cluster.context.clone())),
         holder: holder(),
-        env_file,
-    })
+    }
 }
 
 /// Who this run is, as another run finding its Lease is told: `user@host (pid N)`.
-pub(crate) fn holder() -> maia_deploy::lease::Holder {
+fn holder() -> String {
     let user = ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
@@ -73,140 +43,44 @@ pub(crate) fn holder() -> maia_deploy::lease::Holder {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown-host".into());
-    maia_deploy::lease::Holder::new(format!("{user}@{host} (pid {})", std::process::id()))
+    format!("{user}@{host} (pid {})", std::process::id())
 }
 
-pub(crate) fn warn_differing(differing: &[String], args: &NamespaceDeployArgs) {
-    if let (false, Some(folder)) = (differing.is_empty(), &args.config_folder) {
-        eprintln!(
-            "warning: credentials.yaml under {} differs from the cluster for {}; the cluster's values are used",
-            folder.display(),
-            differing.join(", ")
-        );
-    }
-}
-
-/// What one workspace deploy did.
-pub(crate) struct Deployed {
-    pub(crate) bundle: Bundle,
-    pub(crate) plan: WorkspacePlan,
-    /// How many credentials this run drew.
-    pub(crate) fresh: usize,
-}
-
-/// Says that the preflight found nothing in the way: [`ws::deploy::prepare`] returns
-/// only then. On stderr with the cluster's line, for text output.
-fn preflight_passed(spec: &WorkspaceSpec, text: bool) {
-    if text {
-        eprintln!(
-            "preflight passed for workspace {} (namespace {})",
-            spec.group_id, spec.namespace
-        );
-    }
-}
-
-/// Preflight, facts, render, plan and execute for one workspace; events go to `sink`.
-/// `say_preflight`: a line once the preflight passed (one workspace, text output).
-pub(crate) async fn deploy_workspace(
-    cluster: &maia_deploy::Cluster,
-    request: &Request,
-    args: &NamespaceDeployArgs,
-    say_preflight: bool,
-    sink: &mut dyn maia_deploy::EventSink,
-) -> std::result::Result<Deployed, DeployError> {
-    let prepared = ws::deploy::prepare(cluster, request, &mut OsRandom, true).await?;
-    preflight_passed(&request.spec, say_preflight);
-    warn_differing(&prepared.differing_credentials, args);
-    for note in &prepared.notes {
-        eprintln!("warning: {note}");
-    }
-    let bundle = prepared.bundle.clone();
-    let plan = prepared.plan.clone();
-    let fresh = prepared.new_credentials.len();
-    if !prepared.recovered_credentials.is_empty() {
-        eprintln!(
-            "warning: secret/{} in {} lacked {}; recovered from the workspace's Secrets and kept again",
-            ws::facts::credentials_secret(request.spec.namespace.as_str()),
-            request.state_namespace,
-            prepared.recovered_credentials.join(", ")
-        );
-    }
-    for note in &prepared.bundle.quota_notes {
-        eprintln!("note: quota {note}");
-    }
-    ws::deploy::deploy(
-        cluster,
-        request,
-        prepared,
-        args.wait.then_some(args.timeout),
-        sink,
-    )
-    .await?;
-    Ok(Deployed {
-        bundle,
-        plan,
-        fresh,
+/// Loads the workspace's files (warnings printed) into the library's deploy input.
+fn input(args: &NamespaceDeployArgs) -> Result<DeployInput> {
+    let loaded = crate::namespace::load(&args.files, args.minimal, args.strictness.into())?;
+    Ok(DeployInput {
+        spec: loaded.spec,
+        form: args.files.namespace_config_file.clone(),
+        config_folder: args.config_folder.clone(),
+        state_namespace: args.state_namespace.clone(),
+        skip_helm: args.skip_helm,
+        skip_kubeflow: args.skip_kubeflow,
+        secrets_only: args.secrets_only,
+        adopt_namespace: args.adopt_namespace,
+        force_conflicts: args.force_conflicts,
+        wait: args.wait.then_some(args.timeout),
     })
-}
-
-/// The config folder a deploy writes its bundle to after changing the cluster, checked
-/// before: a folder found unwritable afterwards leaves a deployed workspace whose
-/// bundle and credentials.yaml were not kept. Every folder the write would put a file
-/// in is tried with a file created and removed at once.
-pub(crate) fn check_writable(folder: &std::path::Path, group_id: &str) -> Result<()> {
-    // The lock creates the folder and maia's state folder, as the write would.
-    drop(namespace::ConfigFolder::lock(folder)?);
-    let mut dirs = vec![folder.to_path_buf(), folder.join(".maia")];
-    let mut pending = vec![folder.join(group_id)];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            // Not there yet: created by the write, in a folder tried above.
-            continue;
-        };
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(entry.path());
-            }
-        }
-        dirs.push(dir);
-    }
-    for dir in dirs {
-        let probe = dir.join(format!(".maia-write-check-{}", std::process::id()));
-        let tried = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe);
-        match tried {
-            Ok(_) => {
-                let _ = std::fs::remove_file(&probe);
-            }
-            Err(source) => return Err(CliError::FolderNotWritable { path: dir, source }),
-        }
-    }
-    Ok(())
 }
 
 /// `maia namespace deploy` (and `MAIA_deploy_MAIA_namespace`).
 pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
-    let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
-    if let (Some(folder), false) = (&args.config_folder, args.secrets_only) {
-        check_writable(folder, &loaded.spec.group_id)?;
+    let input = input(args)?;
+    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+        // Before connecting: a folder that cannot be written stops the run first.
+        ws::check_writable(folder, &input.spec.group_id)?;
     }
-    let request = request(args, loaded.spec)?;
     let cluster = connect(&args.cluster)?;
     announce(&cluster, args.output == EventFormat::Text);
     let mut printer = Printer::new(args.output, None);
     printer.quiet = args.quiet;
-    let during = format!("namespace deploy of {}", request.spec.group_id);
+    let during = format!("namespace deploy of {}", input.spec.group_id);
+    let cancel = Cancel::new();
+    let env = env(&args.cluster);
     let result = interruptible(
         &during,
-        deploy_workspace(
-            &cluster,
-            &request,
-            args,
-            args.output == EventFormat::Text,
-            &mut printer,
-        ),
+        &cancel,
+        ws::deploy(&cluster, &env, &input, &cancel, &mut printer),
     );
     printer.finish();
     let result = match result {
@@ -216,10 +90,11 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let Deployed {
+    let ws::Deployed {
         bundle,
         plan,
         fresh,
+        ..
     } = match result {
         Ok(done) => done,
         Err(e) => {
@@ -230,7 +105,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
             return Err(e.into());
         }
     };
-    let spec = &request.spec;
+    let spec = &input.spec;
     if args.secrets_only {
         if args.output == EventFormat::Text {
             let secrets = bundle.objects().filter(|o| o.kind() == "Secret").count();
@@ -241,11 +116,6 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
             );
         }
         return Ok(());
-    }
-    if let Some(folder) = &args.config_folder {
-        for p in write_bundle(spec, &bundle, folder)?.written {
-            println!("wrote {}", p.display());
-        }
     }
     if args.output == EventFormat::Text {
         for rollout in &plan.rollouts {
@@ -260,12 +130,12 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
             "\nworkspace {} (namespace {}) deployed: hub {}",
             spec.group_id,
             spec.namespace,
-            namespace::hub_url(spec)
+            maia_render::workspace::text::hub_url(spec)
         );
         if fresh > 0 {
             println!(
                 "{fresh} new credential(s) kept in secret/{} in {}",
-                ws::facts::credentials_secret(spec.namespace.as_str()),
+                maia_deploy::workspace::facts::credentials_secret(spec.namespace.as_str()),
                 args.state_namespace
             );
         }
@@ -298,30 +168,6 @@ fn hand_over_text(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
         out.push_str(&table(&users));
     }
     out
-}
-
-/// Writes the bundle (and credentials.yaml) of what was deployed under the folder.
-pub(crate) fn write_bundle(
-    spec: &WorkspaceSpec,
-    bundle: &Bundle,
-    path: &std::path::Path,
-) -> Result<maia_deploy::workspace::folder::WriteReport> {
-    let folder = namespace::ConfigFolder::lock(path)?;
-    let (mut ledger, _) = maia_deploy::workspace::folder::read_ledger(&folder);
-    ledger
-        .0
-        .insert(spec.group_id.clone(), bundle.ssh_ports.clone());
-    let rendered = Rendered {
-        spec: spec.clone(),
-        bundle: bundle.clone(),
-        dir: folder.group_dir(&spec.group_id),
-        files: namespace::bundle_files(spec, bundle)?,
-        ledger: Some(namespace::LedgerWrite {
-            ledger,
-            path: folder.ledger_path(),
-        }),
-    };
-    namespace::write(&rendered)
 }
 
 /// With --skip-helm / --skip-kubeflow, the steps left to the admin: the same commands
@@ -380,25 +226,18 @@ pub(crate) fn plan(args: &NamespaceDeployArgs) -> ExitCode {
 }
 
 fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
-    let loaded = namespace::load(&args.files, args.minimal, args.strictness.into())?;
-    let request = request(args, loaded.spec)?;
+    let input = input(args)?;
     let cluster = connect(&args.cluster)?;
     announce(&cluster, args.output == EventFormat::Text);
-    let prepared = block_on(ws::deploy::prepare(
+    let mut printer = Printer::new(args.output, None);
+    let prepared = block_on(ws::plan(
         &cluster,
-        &request,
-        &mut OsRandom,
-        false,
+        &env(&args.cluster),
+        &input,
+        &mut printer,
     ))?;
-    preflight_passed(&request.spec, args.output == EventFormat::Text);
-    warn_differing(&prepared.differing_credentials, args);
-    for note in &prepared.notes {
-        eprintln!("warning: {note}");
-    }
     let plan = &prepared.plan;
-    let changes = plan.has_changes()
-        || !prepared.new_credentials.is_empty()
-        || !prepared.recovered_credentials.is_empty();
+    let changes = prepared.changes;
     match args.output {
         EventFormat::Json => {
             let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
@@ -427,7 +266,7 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
     Ok(changes)
 }
 
-fn plan_text(prepared: &Prepared<'_>) -> String {
+fn plan_text(prepared: &ws::Planned) -> String {
     let plan = &prepared.plan;
     let objects = crate::deploy::plan_text(&plan.objects, None).replacen(
         &format!("Plan for app {}", plan.objects.release),
@@ -532,7 +371,9 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
             // A workspace that is not there is not ready; any other failure (the
             // cluster cannot be reached, access denied) says nothing of it: 2.
             match e {
-                CliError::Deploy(DeployError::WorkspaceNotFound(_)) => ExitCode::from(1),
+                CliError::Maia(maia::Error::Deploy(DeployError::WorkspaceNotFound(_))) => {
+                    ExitCode::from(1)
+                }
                 _ => ExitCode::from(2),
             }
         }
@@ -542,11 +383,7 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
 /// Prints the status; true when the workspace is ready.
 fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
     let cluster = connect(&args.cluster)?;
-    let helm = helm_from_path(&args.cluster);
-    let status = block_on(async {
-        let entry = manage::find(&cluster, &args.group).await?;
-        manage::status(&cluster, &entry, helm.as_ref()).await
-    })?;
+    let status = block_on(ws::status(&cluster, &env(&args.cluster), &args.group))?;
     match args.output {
         StatusFormat::Json => println!(
             "{}",
@@ -560,7 +397,7 @@ fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
 
 /// `maia namespace status`'s text: components with every URL, members by e-mail with
 /// their SSH command, quota use.
-fn status_text(status: &manage::WorkspaceStatus) -> String {
+fn status_text(status: &ws::WorkspaceStatus) -> String {
     let mut out = format!(
         "workspace {} in namespace {}: {}\n\n",
         status.group_id,
@@ -621,21 +458,10 @@ fn status_text(status: &manage::WorkspaceStatus) -> String {
     out
 }
 
-/// helm, when it is on PATH (status reads release states through it).
-pub(crate) fn helm_from_path(cluster: &crate::cli::ClusterArgs) -> Option<Helm> {
-    let path = std::env::var_os("PATH");
-    maia_deploy::tools::find_program("helm", path.as_deref()).map(|p| {
-        Helm::new(
-            p,
-            ToolTarget::from(&target(cluster, cluster.context.clone())),
-        )
-    })
-}
-
 /// `maia namespace list`.
 pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
-    let list = block_on(manage::list(&cluster))?;
+    let list = block_on(ws::list(&cluster))?;
     match args.output {
         StatusFormat::Json => println!(
             "{}",
@@ -662,182 +488,54 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
 pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     announce(&cluster, true);
-    let entry = block_on(manage::find(&cluster, &args.group))?;
+    let entry = block_on(ws::find(&cluster, &args.group))?;
     if !args.yes {
         // What goes besides the workspace's own objects, when it can be read: with
         // --delete-data the namespace goes, and everything in it.
         let contents = if args.delete_data && std::io::stdin().is_terminal() {
-            block_on(manage::contents(&cluster, &entry.namespace)).ok()
+            block_on(ws::contents(&cluster, &entry.namespace)).ok()
         } else {
             None
         };
-        let question = delete_question(&entry, args.delete_data, contents.as_ref());
+        let question = ws::delete_question(&entry, args.delete_data, contents.as_ref());
         if !crate::deploy::confirm(&question, &format!("deleting workspace {}", entry.group_id))? {
             return Ok(());
         }
     }
-    let helm = helm_from_path(&args.cluster);
     let mut printer = Printer::new(EventFormat::Text, None);
     printer.removed = "deleted";
     let during = format!("namespace delete of {}", entry.group_id);
+    let cancel = Cancel::new();
     let result = interruptible(
         &during,
-        manage::delete(
+        &cancel,
+        ws::delete(
             &cluster,
+            &env(&args.cluster),
             &entry,
-            helm.as_ref(),
             &args.state_namespace,
             args.delete_data,
-            &holder(),
+            &cancel,
             &mut printer,
         ),
     );
     printer.finish();
     result??;
-    if helm.is_none() {
-        eprintln!(
-            "warning: helm is not on PATH: the workspace's helm releases were left; run `helm uninstall` for {} in {}",
-            manage::helm_releases(&entry.namespace).join(", "),
-            entry.namespace
-        );
-    }
     println!("workspace {} deleted", entry.group_id);
     Ok(())
 }
 
-/// The question `namespace delete` asks. With `--delete-data` the namespace is deleted
-/// with everything in it: the researchers' own apps and volumes too, listed when known.
-pub(crate) fn delete_question(
-    entry: &manage::WorkspaceEntry,
-    delete_data: bool,
-    contents: Option<&manage::Contents>,
-) -> String {
-    if !delete_data {
-        return format!(
-            "Delete workspace {} (namespace {}), keeping its volumes, namespace and credentials? [y/N] ",
-            entry.group_id, entry.namespace
-        );
-    }
-    let mut text = format!(
-        "Delete workspace {} and ALL its data: namespace {} is deleted with everything in it, \
-         the workspace's volumes and credentials, and the researchers' own apps and volumes there too.\n",
-        entry.group_id, entry.namespace
-    );
-    match contents {
-        Some(c) => {
-            let list = |items: &[String]| {
-                if items.is_empty() {
-                    "none".to_string()
-                } else {
-                    items.join(", ")
-                }
-            };
-            text.push_str(&format!("  researchers' apps: {}\n", list(&c.apps)));
-            text.push_str(&format!(
-                "  volume claims (their data is lost): {}\n",
-                list(&c.volumes)
-            ));
-        }
-        None => text.push_str(&format!(
-            "  (what else is in it could not be read: `kubectl get all,pvc -n {}` shows it)\n",
-            entry.namespace
-        )),
-    }
-    text.push_str("This cannot be undone. Delete? [y/N] ");
-    text
-}
-
 /// `maia namespace kubeconfig`: a member's kubeconfig on stdout.
 pub(crate) fn kubeconfig(args: &NamespaceKubeconfigArgs) -> Result<()> {
-    use maia_spec::workspace::cluster::Install;
-    let file = &args.cluster_config_file;
-    let text = maia_spec::workspace::load::read_cluster_file(file)?;
-    let name = file.to_string_lossy();
-    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
-        (name.as_ref(), text.as_str()),
-        Install::Minimal,
-        None,
-        maia_spec::LoadOptions::default(),
-    )?;
+    let (login, warnings) = ws::member_login(&args.cluster_config_file)?;
     report::diagnostics(&warnings);
-    let keycloak = spec.keycloak.as_ref().filter(|k| !k.issuer_url.is_empty());
-    let Some(keycloak) = keycloak else {
-        return Err(CliError::Usage {
-            message: format!(
-                "{}: keycloak.issuer_url is needed: members' kubectl logs in through Keycloak",
-                file.display()
-            ),
-            hint: Some("add keycloak.issuer_url (https://<keycloak>/realms/<realm>)".into()),
-        });
-    };
-    // A kubeconfig for a group that has no workspace would log members into a
-    // namespace that does not exist: the group must be on the cluster.
     let cluster = connect(&args.cluster)?;
-    let namespace = block_on(manage::find(&cluster, &args.group))?.namespace;
-    let config = maia_deploy::cluster::member_kubeconfig(
+    let config = block_on(ws::kubeconfig(
+        &cluster,
         &target(&args.cluster, args.cluster.context.clone()),
-        &maia_deploy::cluster::MemberLogin {
-            namespace,
-            issuer_url: keycloak.issuer_url.clone(),
-            client_id: spec
-                .tenancy
-                .kubectl_client_id
-                .clone()
-                .unwrap_or_else(|| keycloak.client_id.clone()),
-        },
-    )?;
+        &login,
+        &args.group,
+    ))?;
     print!("{}", yaml_serde::to_string(&config).unwrap_or_default());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> manage::WorkspaceEntry {
-        manage::WorkspaceEntry {
-            group_id: "Brain_MRI".into(),
-            namespace: "brain-mri".into(),
-            created: None,
-        }
-    }
-
-    #[test]
-    fn the_delete_data_question_says_the_researchers_apps_and_volumes_go_too() {
-        let contents = manage::Contents {
-            apps: vec!["notebook-v1".into()],
-            volumes: vec![
-                "mysql-db-v1-mkg-claim-0".into(),
-                "notebook-v1-mkg-claim-0".into(),
-            ],
-        };
-        let asked = delete_question(&entry(), true, Some(&contents));
-        assert!(
-            asked.contains("the researchers' own apps and volumes there too"),
-            "{asked}"
-        );
-        assert!(
-            asked.contains("researchers' apps: notebook-v1\n"),
-            "{asked}"
-        );
-        assert!(
-            asked.contains(
-                "(their data is lost): mysql-db-v1-mkg-claim-0, notebook-v1-mkg-claim-0\n"
-            ),
-            "{asked}"
-        );
-        assert!(asked.ends_with("[y/N] "), "{asked}");
-        // Unknown contents are said to be unknown, with how to look.
-        let asked = delete_question(&entry(), true, None);
-        assert!(
-            asked.contains("kubectl get all,pvc -n brain-mri"),
-            "{asked}"
-        );
-        // Without --delete-data, what stays is said.
-        let asked = delete_question(&entry(), false, None);
-        assert!(
-            asked.contains("keeping its volumes, namespace and credentials"),
-            "{asked}"
-        );
-    }
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use jsonschema::{Draft, Validator};
-use maia_cli::namespace::Rendered;
+use maia::workspace::Rendered;
 use maia_render::Object;
 use maia_render::workspace::HelmRelease;
 use serde_json::{Value, json};

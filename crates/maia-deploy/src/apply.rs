@@ -133,6 +133,11 @@ impl<'a> Run<'a> {
     ) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
         for phase in phases {
+            if sink.cancelled() {
+                return Err(DeployError::Interrupted {
+                    step: format!("applying {}", plan.release),
+                });
+            }
             let group = &plan.steps[phase.steps.clone()];
             let namespaced = group
                 .iter()

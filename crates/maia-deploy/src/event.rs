@@ -128,6 +128,13 @@ pub enum Event {
 pub trait EventSink: Send {
     /// Receives one event, in the order they happen.
     fn emit(&mut self, event: Event);
+
+    /// Whether the run should stop: asked before each write (a phase of applies, a
+    /// helm release, a component), so a cancelled run stops after the write in flight
+    /// and leaves only what a re-run converges.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(Event) + Send> EventSink for F {

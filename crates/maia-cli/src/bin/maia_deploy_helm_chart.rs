@@ -69,20 +69,20 @@ fn run(args: Args) -> maia_cli::Result<()> {
             settings,
         );
     };
-    let (app, _) = maia_cli::app::load_and_render(&args.config_file, options)?;
+    let (app, _) = maia_cli::deploy::load_and_render(&args.config_file, options)?;
     let values = maia_render::app::helm_values(&app.spec);
     // Helm reads YAML 1.1, where a plain `yes` or `on` is a boolean: quote every string.
     let text = maia_render::helm_yaml::to_string(&values);
     // Never through a link planted where the file goes; replaced, not opened for
     // writing, 0644 whatever the umask.
     if std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(CliError::Usage {
-            message: format!(
+        return Err(CliError::usage(
+            format!(
                 "{} is a symbolic link: maia does not write through links",
                 out.display()
             ),
-            hint: Some("remove the link, or name another file".into()),
-        });
+            "remove the link, or name another file",
+        ));
     }
     maia_deploy::workspace::folder::write_file(&out, &text, 0o644)?;
     eprintln!(

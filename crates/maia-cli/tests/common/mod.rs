@@ -2,7 +2,7 @@
 //! shared by the golden bundles (`bundle_golden.rs`) and the schema checks
 //! (`schemas.rs`).
 
-use maia_cli::namespace;
+use maia::workspace as namespace;
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::LoadOptions;
 use maia_spec::workspace::load::{WorkspaceTexts, load_str};
@@ -43,5 +43,5 @@ pub fn render(
     .spec;
     let tmp = tempfile::tempdir().unwrap();
     let folder = namespace::ConfigFolder::lock(tmp.path()).unwrap();
-    namespace::render(spec, &folder, &mut CountingSource::default(), &[], None).unwrap()
+    namespace::render_spec(spec, &folder, &mut CountingSource::default(), &[], None).unwrap()
 }

@@ -497,7 +497,7 @@ pub(crate) async fn execute(
     let mut run = Run::new(cluster, &plan.objects, options);
     for segment in &plan.segments {
         let result = async {
-            if crate::tools::stopping() {
+            if crate::tools::stopping() || sink.cancelled() {
                 return Err(DeployError::Interrupted {
                     step: format!("component {}", segment.component),
                 });
@@ -520,6 +520,11 @@ pub(crate) async fn execute(
                 l.release().await?;
             }
             for step in &segment.helm {
+                if sink.cancelled() {
+                    return Err(DeployError::Interrupted {
+                        step: format!("helm release {}", step.release),
+                    });
+                }
                 helm_step(programs, step, deadline, sink).await?;
             }
             if let Some(KubeflowChange::Install { .. }) = &segment.kubeflow

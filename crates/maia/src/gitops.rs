@@ -19,11 +19,30 @@ use maia_render::workspace::gitops::{self, GitOps};
 use maia_render::workspace::text::BundleFile;
 use maia_spec::workspace::WorkspaceSpec;
 
-use crate::cli::GitOpsArgs;
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
+
+/// The GitOps hand-over asked for (the CLI's `--gitops argocd` and its flags): where the
+/// tree is committed and how Argo CD syncs it.
+#[derive(Debug, Clone)]
+pub struct GitOpsSettings {
+    /// The git repository Argo CD clones (without credentials).
+    pub repo_url: String,
+    /// The tree's folder inside the repository ("" for its root).
+    pub repo_path: String,
+    /// The branch, tag or commit Argo CD follows.
+    pub target_revision: String,
+    /// Where the tree is written (default: `<config folder>/gitops`).
+    pub folder: Option<PathBuf>,
+    /// Argo CD syncs by itself (`syncPolicy.automated`).
+    pub auto_sync: bool,
+    /// Automated sync deletes what left the tree.
+    pub prune: bool,
+    /// Automated sync undoes changes made by hand.
+    pub self_heal: bool,
+}
 
 /// The file of the fleet's ApplicationSet, at the tree's root.
-pub(crate) const APPLICATION_SET_FILE: &str = "applicationset.yaml";
+pub const APPLICATION_SET_FILE: &str = "applicationset.yaml";
 
 /// Where the tree goes and what its Applications say.
 #[derive(Debug, Clone)]
@@ -33,20 +52,21 @@ pub(crate) struct Tree {
     config_folder: PathBuf,
 }
 
-fn usage(message: String, hint: &str) -> CliError {
-    CliError::Usage {
+fn usage(message: String, hint: &str) -> Error {
+    Error::Usage {
         message,
         hint: Some(hint.into()),
     }
 }
 
 impl Tree {
-    /// The tree the flags ask for, if any; a flag that cannot work is a usage error.
-    pub(crate) fn from_args(args: &GitOpsArgs, config_folder: &Path) -> Result<Option<Tree>> {
-        if args.gitops.is_none() {
+    /// The tree the settings ask for, if any; a setting that cannot work is a usage
+    /// error.
+    pub(crate) fn new(args: Option<&GitOpsSettings>, config_folder: &Path) -> Result<Option<Tree>> {
+        let Some(args) = args else {
             return Ok(None);
-        }
-        let repo_url = args.repo_url.clone().unwrap_or_default();
+        };
+        let repo_url = args.repo_url.clone();
         if let Some(what) = url_credentials(&repo_url) {
             // First, and the URL is not echoed: it holds a secret.
             return Err(usage(
@@ -82,7 +102,7 @@ impl Tree {
             ));
         }
         let folder = args
-            .gitops_folder
+            .folder
             .clone()
             .unwrap_or_else(|| config_folder.join("gitops"));
         if same_place(&folder, config_folder) {
@@ -119,9 +139,9 @@ impl Tree {
                 repo_url,
                 repo_path,
                 target_revision: args.target_revision.trim().to_string(),
-                automated: !args.no_auto_sync,
-                prune: !args.no_prune,
-                self_heal: !args.no_self_heal,
+                automated: args.auto_sync,
+                prune: args.prune,
+                self_heal: args.self_heal,
             },
             folder,
             config_folder: config_folder.to_path_buf(),
@@ -168,7 +188,7 @@ impl Tree {
     }
 }
 
-fn inside_bundle(tree: &Path, group_id: &str) -> CliError {
+fn inside_bundle(tree: &Path, group_id: &str) -> Error {
     usage(
         format!(
             "the GitOps tree (--gitops-folder {}) is or lies in group {group_id}'s bundle folder, which holds its credentials",

@@ -1,0 +1,61 @@
+//! maia as a library: one entry per operation a front end offers, for the `maia`
+//! command line and the portal alike.
+//!
+//! | operation | entry |
+//! |---|---|
+//! | validate a config | [`config::validate`] |
+//! | render one group / a fleet | [`workspace::render()`], [`fleet::render()`] |
+//! | workspace plan, deploy, status, list, delete, kubeconfig | [`workspace`] |
+//! | app render, plan, deploy, status, list, delete | [`app`] |
+//! | fleet plan, deploy, status (bounded concurrency) | [`fleet`] |
+//!
+//! Every entry takes typed inputs (loaded specs; where facts live: a config folder
+//! and/or a connected [`Cluster`]; an [`Env`] with the PATH and who runs it, never read
+//! from the process), reports progress as [`Event`]s through a [`Sink`], can be stopped
+//! with a [`Cancel`] (after the write in flight; a re-run converges) and returns typed
+//! results or an [`Error`]. Nothing here prints, exits or touches the terminal: the
+//! front ends do, from the events and results.
+//!
+//! Below this crate: `maia-spec` (reading and checking configs), `maia-render` (pure
+//! rendering) and `maia-deploy` (the engine talking to the cluster).
+
+pub mod app;
+pub mod config;
+mod env;
+mod error;
+mod event;
+pub mod fleet;
+mod gitops;
+pub mod output;
+mod random;
+pub mod workspace;
+
+pub use env::Env;
+pub use error::{Error, Result, is_not_a_folder};
+pub use event::{Cancel, Discard, Event, Sink};
+pub use gitops::GitOpsSettings;
+pub use maia_deploy::{Cluster, Target};
+pub use random::OsRandom;
+
+/// Connects to a cluster as kubectl would (kubeconfig, context, in-cluster).
+pub async fn connect(target: &Target) -> Result<Cluster> {
+    Ok(Cluster::connect(target).await?)
+}
+
+/// The result of a cancellable operation: when `cancel` was used and the engine
+/// stopped for it, the Leases the run still held are given back and the error says
+/// what was in progress.
+pub(crate) async fn cancelled<T>(result: Result<T>, cancel: &Cancel, during: &str) -> Result<T> {
+    match result {
+        Err(Error::Deploy(maia_deploy::DeployError::Interrupted { .. }))
+            if cancel.is_cancelled() =>
+        {
+            let released = maia_deploy::lease::release_abandoned().await;
+            Err(Error::Cancelled {
+                during: during.to_string(),
+                released,
+            })
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,524 @@
+//! A workspace on its cluster: plan, deploy, status, list, delete and a member's
+//! kubeconfig (`maia namespace …`). The engine (`maia_deploy::workspace`) does the
+//! work; this module builds its request from typed inputs, reports through a
+//! [`Sink`], stops on a [`Cancel`] and returns typed results.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use maia_deploy::Cluster;
+use maia_deploy::tools::Helm;
+use maia_deploy::workspace::deploy::{Prepared, Request};
+use maia_deploy::workspace::preflight::Needs;
+use maia_deploy::workspace::{self as ws, WorkspacePlan, manage};
+use maia_render::workspace::Bundle;
+use maia_spec::workspace::WorkspaceSpec;
+
+use super::render::{self, ConfigFolder, Rendered};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::event::{Bridge, Cancel, Event, Sink};
+use crate::random::OsRandom;
+
+/// What `maia namespace deploy` (and `plan`) is asked.
+#[derive(Debug, Clone)]
+pub struct DeployInput {
+    /// The workspace, as loaded from its three files ([`super::load`]).
+    pub spec: WorkspaceSpec,
+    /// The group form it was loaded from (its environment file is found beside it).
+    pub form: PathBuf,
+    /// Where the bundle and credentials.yaml are written after the deploy, if anywhere.
+    pub config_folder: Option<PathBuf>,
+    /// maia's own namespace on the cluster: the credentials Secrets and the Leases.
+    pub state_namespace: String,
+    /// Leave the third-party charts to the admin.
+    pub skip_helm: bool,
+    /// Leave KubeFlow to the admin.
+    pub skip_kubeflow: bool,
+    /// Apply only the namespace and the Secrets (the rest is Argo CD's).
+    pub secrets_only: bool,
+    /// Make an existing namespace maia did not create the workspace's.
+    pub adopt_namespace: bool,
+    /// Take fields over from other field managers.
+    pub force_conflicts: bool,
+    /// Wait this long for every component to be ready.
+    pub wait: Option<Duration>,
+}
+
+/// The engine's request for `input` (credentials.yaml read when a config folder is
+/// given; the environment file resolved).
+fn request(input: &DeployInput, env: &Env, sink: &mut dyn Sink) -> Result<Request> {
+    let spec = input.spec.clone();
+    let file_credentials = match &input.config_folder {
+        Some(folder) => {
+            Some(render::read_credentials(&render::group_dir(folder, &spec))?.credentials)
+        }
+        None => None,
+    };
+    let env_file = render::env_file(
+        &spec,
+        &input.form,
+        input
+            .config_folder
+            .as_ref()
+            .map(|f| f.join(&spec.group_id))
+            .as_deref(),
+        false,
+        sink,
+    )?;
+    Ok(Request {
+        needs: Needs {
+            helm: !input.skip_helm,
+            kubeflow: !input.skip_kubeflow && !spec.minimal,
+        },
+        secrets_only: input.secrets_only,
+        adopt_namespace: input.adopt_namespace,
+        spec,
+        state_namespace: input.state_namespace.clone(),
+        path: env.path.clone(),
+        tool_target: env.tools.clone(),
+        force_conflicts: input.force_conflicts,
+        file_credentials,
+        lease_timeout: Duration::from_secs(120),
+        holder: maia_deploy::lease::Holder::new(env.holder.clone()),
+        env_file,
+    })
+}
+
+/// Warnings of a prepared deploy or plan, as events.
+fn prepared_warnings(input: &DeployInput, prepared: &Prepared<'_>, sink: &mut dyn Sink) {
+    if let (false, Some(folder)) = (
+        prepared.differing_credentials.is_empty(),
+        &input.config_folder,
+    ) {
+        sink.emit(Event::Warning {
+            message: format!(
+                "credentials.yaml under {} differs from the cluster for {}; the cluster's values are used",
+                folder.display(),
+                prepared.differing_credentials.join(", ")
+            ),
+        });
+    }
+    for note in &prepared.notes {
+        sink.emit(Event::Warning {
+            message: note.clone(),
+        });
+    }
+}
+
+/// What one workspace deploy did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// The workspace as deployed (its credentials included: never print them).
+    pub bundle: Bundle,
+    /// What the deploy planned and did.
+    pub plan: WorkspacePlan,
+    /// How many credentials this run drew (kept in maia's Secret).
+    pub fresh: usize,
+    /// The files written under the config folder (none without one, or with
+    /// `secrets_only`).
+    pub written: Vec<PathBuf>,
+}
+
+/// Deploys one workspace: preflight, facts, render, plan, execute, then the bundle
+/// written under the config folder (checked writable before anything is changed).
+/// Holds the group's Lease throughout; `cancel` stops it after the write in flight.
+pub async fn deploy(
+    cluster: &Cluster,
+    env: &Env,
+    input: &DeployInput,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<Deployed> {
+    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+        check_writable(folder, &input.spec.group_id)?;
+    }
+    let during = format!("namespace deploy of {}", input.spec.group_id);
+    let result = deploy_inner(cluster, env, input, cancel, sink).await;
+    crate::cancelled(result, cancel, &during).await
+}
+
+async fn deploy_inner(
+    cluster: &Cluster,
+    env: &Env,
+    input: &DeployInput,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<Deployed> {
+    let request = request(input, env, sink)?;
+    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, true).await?;
+    sink.emit(Event::PreflightPassed {
+        group_id: request.spec.group_id.clone(),
+        namespace: request.spec.namespace.to_string(),
+    });
+    prepared_warnings(input, &prepared, sink);
+    let bundle = prepared.bundle.clone();
+    let plan = prepared.plan.clone();
+    let fresh = prepared.new_credentials.len();
+    if !prepared.recovered_credentials.is_empty() {
+        sink.emit(Event::Warning {
+            message: format!(
+                "secret/{} in {} lacked {}; recovered from the workspace's Secrets and kept again",
+                ws::facts::credentials_secret(request.spec.namespace.as_str()),
+                request.state_namespace,
+                prepared.recovered_credentials.join(", ")
+            ),
+        });
+    }
+    for note in &prepared.bundle.quota_notes {
+        sink.emit(Event::Note {
+            message: format!("quota {note}"),
+        });
+    }
+    ws::deploy::deploy(
+        cluster,
+        &request,
+        prepared,
+        input.wait,
+        &mut Bridge { sink, cancel },
+    )
+    .await?;
+    let mut written = Vec::new();
+    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+        written = write_bundle(&request.spec, &bundle, folder)?.written;
+        for path in &written {
+            sink.emit(Event::Wrote { path: path.clone() });
+        }
+    }
+    Ok(Deployed {
+        bundle,
+        plan,
+        fresh,
+        written,
+    })
+}
+
+/// What deploying a workspace would do, and nothing written.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The workspace as it would be rendered (its credentials included).
+    pub bundle: Bundle,
+    /// The objects, charts and KubeFlow steps.
+    pub plan: WorkspacePlan,
+    /// Credentials a deploy would draw.
+    pub new_credentials: Vec<String>,
+    /// Credentials maia's store lacks that the workspace's Secrets still hold.
+    pub recovered_credentials: Vec<String>,
+    /// Something would change.
+    pub changes: bool,
+}
+
+/// Plans one workspace: what [`deploy`] would do, with nothing written anywhere.
+pub async fn plan(
+    cluster: &Cluster,
+    env: &Env,
+    input: &DeployInput,
+    sink: &mut dyn Sink,
+) -> Result<Planned> {
+    let request = request(input, env, sink)?;
+    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, false).await?;
+    sink.emit(Event::PreflightPassed {
+        group_id: request.spec.group_id.clone(),
+        namespace: request.spec.namespace.to_string(),
+    });
+    prepared_warnings(input, &prepared, sink);
+    let changes = prepared.plan.has_changes()
+        || !prepared.new_credentials.is_empty()
+        || !prepared.recovered_credentials.is_empty();
+    Ok(Planned {
+        bundle: prepared.bundle.clone(),
+        plan: prepared.plan.clone(),
+        new_credentials: prepared.new_credentials.clone(),
+        recovered_credentials: prepared.recovered_credentials.clone(),
+        changes,
+    })
+}
+
+/// The config folder a deploy writes its bundle to after changing the cluster, checked
+/// before: a folder found unwritable afterwards leaves a deployed workspace whose
+/// bundle and credentials.yaml were not kept. Every folder the write would put a file
+/// in is tried with a file created and removed at once.
+pub fn check_writable(folder: &std::path::Path, group_id: &str) -> Result<()> {
+    // The lock creates the folder and maia's state folder, as the write would.
+    drop(ConfigFolder::lock(folder)?);
+    let mut dirs = vec![folder.to_path_buf(), folder.join(".maia")];
+    let mut pending = vec![folder.join(group_id)];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            // Not there yet: created by the write, in a folder tried above.
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+        dirs.push(dir);
+    }
+    for dir in dirs {
+        let probe = dir.join(format!(".maia-write-check-{}", std::process::id()));
+        let tried = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe);
+        match tried {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(source) => return Err(Error::FolderNotWritable { path: dir, source }),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the bundle (and credentials.yaml) of what was deployed under the folder.
+pub fn write_bundle(
+    spec: &WorkspaceSpec,
+    bundle: &Bundle,
+    path: &std::path::Path,
+) -> Result<maia_deploy::workspace::folder::WriteReport> {
+    let folder = ConfigFolder::lock(path)?;
+    let (mut ledger, _) = maia_deploy::workspace::folder::read_ledger(&folder);
+    ledger
+        .0
+        .insert(spec.group_id.clone(), bundle.ssh_ports.clone());
+    let rendered = Rendered {
+        spec: spec.clone(),
+        bundle: bundle.clone(),
+        dir: folder.group_dir(&spec.group_id),
+        files: render::bundle_files(spec, bundle)?,
+        ledger: Some(render::LedgerWrite {
+            ledger,
+            path: folder.ledger_path(),
+        }),
+        warnings: Vec::new(),
+        written: Default::default(),
+        from_cluster: true,
+    };
+    render::write(&rendered)
+}
+
+/// helm, when it is on the environment's PATH (status and delete read release states
+/// through it).
+pub fn helm(env: &Env) -> Option<Helm> {
+    maia_deploy::tools::find_program("helm", env.path.as_deref())
+        .map(|p| Helm::new(p, env.tools.clone()))
+}
+
+/// The workspace of a group, as the cluster knows it.
+pub async fn find(cluster: &Cluster, group: &str) -> Result<manage::WorkspaceEntry> {
+    Ok(manage::find(cluster, group).await?)
+}
+
+/// A workspace's status: components, URLs, members, quota.
+pub async fn status(cluster: &Cluster, env: &Env, group: &str) -> Result<manage::WorkspaceStatus> {
+    let entry = manage::find(cluster, group).await?;
+    Ok(manage::status(cluster, &entry, helm(env).as_ref()).await?)
+}
+
+/// Every workspace maia deployed on the cluster.
+pub async fn list(cluster: &Cluster) -> Result<Vec<manage::WorkspaceEntry>> {
+    Ok(manage::list(cluster).await?)
+}
+
+/// What a namespace holds besides the workspace (researchers' apps and volumes), for a
+/// confirmation question.
+pub async fn contents(cluster: &Cluster, namespace: &str) -> Result<manage::Contents> {
+    Ok(manage::contents(cluster, namespace).await?)
+}
+
+/// What a delete did.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    /// helm releases left because helm is not on PATH (`helm uninstall` them).
+    pub releases_left: Vec<String>,
+}
+
+/// Deletes a workspace: its objects (and with `delete_data` its namespace, volumes and
+/// credentials). User data outside it is never touched.
+pub async fn delete(
+    cluster: &Cluster,
+    env: &Env,
+    entry: &manage::WorkspaceEntry,
+    state_namespace: &str,
+    delete_data: bool,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<Deleted> {
+    let helm = helm(env);
+    let during = format!("namespace delete of {}", entry.group_id);
+    let result = manage::delete(
+        cluster,
+        entry,
+        helm.as_ref(),
+        state_namespace,
+        delete_data,
+        &maia_deploy::lease::Holder::new(env.holder.clone()),
+        &mut Bridge { sink, cancel },
+    )
+    .await
+    .map_err(Error::from);
+    crate::cancelled(result, cancel, &during).await?;
+    let releases_left = if helm.is_none() {
+        manage::helm_releases(&entry.namespace).to_vec()
+    } else {
+        Vec::new()
+    };
+    if !releases_left.is_empty() {
+        sink.emit(Event::Warning {
+            message: format!(
+                "helm is not on PATH: the workspace's helm releases were left; run `helm uninstall` for {} in {}",
+                releases_left.join(", "),
+                entry.namespace
+            ),
+        });
+    }
+    Ok(Deleted { releases_left })
+}
+
+/// The question `namespace delete` asks. With `--delete-data` the namespace is deleted
+/// with everything in it: the researchers' own apps and volumes too, listed when known.
+pub fn delete_question(
+    entry: &manage::WorkspaceEntry,
+    delete_data: bool,
+    contents: Option<&manage::Contents>,
+) -> String {
+    if !delete_data {
+        return format!(
+            "Delete workspace {} (namespace {}), keeping its volumes, namespace and credentials? [y/N] ",
+            entry.group_id, entry.namespace
+        );
+    }
+    let mut text = format!(
+        "Delete workspace {} and ALL its data: namespace {} is deleted with everything in it, \
+         the workspace's volumes and credentials, and the researchers' own apps and volumes there too.\n",
+        entry.group_id, entry.namespace
+    );
+    match contents {
+        Some(c) => {
+            let list = |items: &[String]| {
+                if items.is_empty() {
+                    "none".to_string()
+                } else {
+                    items.join(", ")
+                }
+            };
+            text.push_str(&format!("  researchers' apps: {}\n", list(&c.apps)));
+            text.push_str(&format!(
+                "  volume claims (their data is lost): {}\n",
+                list(&c.volumes)
+            ));
+        }
+        None => text.push_str(&format!(
+            "  (what else is in it could not be read: `kubectl get all,pvc -n {}` shows it)\n",
+            entry.namespace
+        )),
+    }
+    text.push_str("This cannot be undone. Delete? [y/N] ");
+    text
+}
+
+/// How members' kubectl logs in, from the cluster config's Keycloak: checked before
+/// any cluster is asked. Returns the issuer and client, and the file's warnings.
+pub fn member_login(
+    cluster_config_file: &Path,
+) -> Result<((String, String), Vec<maia_spec::Diagnostic>)> {
+    use maia_spec::workspace::cluster::Install;
+    let file = cluster_config_file;
+    let text = maia_spec::workspace::load::read_cluster_file(file)?;
+    let name = file.to_string_lossy();
+    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
+        (name.as_ref(), text.as_str()),
+        Install::Minimal,
+        None,
+        maia_spec::LoadOptions::default(),
+    )?;
+    let keycloak = spec.keycloak.as_ref().filter(|k| !k.issuer_url.is_empty());
+    let Some(keycloak) = keycloak else {
+        return Err(Error::Usage {
+            message: format!(
+                "{}: keycloak.issuer_url is needed: members' kubectl logs in through Keycloak",
+                file.display()
+            ),
+            hint: Some("add keycloak.issuer_url (https://<keycloak>/realms/<realm>)".into()),
+        });
+    };
+    let client_id = spec
+        .tenancy
+        .kubectl_client_id
+        .clone()
+        .unwrap_or_else(|| keycloak.client_id.clone());
+    Ok(((keycloak.issuer_url.clone(), client_id), warnings))
+}
+
+/// A member's kubeconfig for a group's workspace, logging in as `login` says
+/// ([`member_login`]). The group must be deployed: a kubeconfig for a namespace that
+/// does not exist would help nobody.
+pub async fn kubeconfig(
+    cluster: &Cluster,
+    target: &maia_deploy::Target,
+    login: &(String, String),
+    group: &str,
+) -> Result<serde_json::Value> {
+    let namespace = manage::find(cluster, group).await?.namespace;
+    Ok(maia_deploy::cluster::member_kubeconfig(
+        target,
+        &maia_deploy::cluster::MemberLogin {
+            namespace,
+            issuer_url: login.0.clone(),
+            client_id: login.1.clone(),
+        },
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> manage::WorkspaceEntry {
+        manage::WorkspaceEntry {
+            group_id: "Brain_MRI".into(),
+            namespace: "brain-mri".into(),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn the_delete_data_question_says_the_researchers_apps_and_volumes_go_too() {
+        let contents = manage::Contents {
+            apps: vec!["notebook-v1".into()],
+            volumes: vec![
+                "mysql-db-v1-mkg-claim-0".into(),
+                "notebook-v1-mkg-claim-0".into(),
+            ],
+        };
+        let asked = delete_question(&entry(), true, Some(&contents));
+        assert!(
+            asked.contains("the researchers' own apps and volumes there too"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains("researchers' apps: notebook-v1\n"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains(
+                "(their data is lost): mysql-db-v1-mkg-claim-0, notebook-v1-mkg-claim-0\n"
+            ),
+            "{asked}"
+        );
+        assert!(asked.ends_with("[y/N] "), "{asked}");
+        // Unknown contents are said to be unknown, with how to look.
+        let asked = delete_question(&entry(), true, None);
+        assert!(
+            asked.contains("kubectl get all,pvc -n brain-mri"),
+            "{asked}"
+        );
+        // Without --delete-data, what stays is said.
+        let asked = delete_question(&entry(), false, None);
+        assert!(
+            asked.contains("keeping its volumes, namespace and credentials"),
+            "{asked}"
+        );
+    }
+}

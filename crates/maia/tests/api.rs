@@ -1,0 +1,193 @@
+//! The library as a front end uses it: typed inputs, events through a sink, a cancel
+//! handle, typed results; against the in-memory cluster with recording stand-ins for
+//! helm, kubectl and git, and nothing read from the process's environment.
+
+// Test code: a failed unwrap or expect is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use maia::workspace::{self, DeployInput};
+use maia::{Cancel, Env, Error, Event};
+use maia_deploy::fake::FakeCluster;
+use maia_deploy::fake_tools::StandIns;
+use maia_spec::workspace::WorkspaceSpec;
+
+fn input(spec: WorkspaceSpec, folder: Option<&std::path::Path>) -> DeployInput {
+    DeployInput {
+        spec,
+        form: "group.yaml".into(),
+        config_folder: folder.map(Into::into),
+        state_namespace: "maia-system".into(),
+        skip_helm: false,
+        skip_kubeflow: false,
+        secrets_only: false,
+        adopt_namespace: false,
+        force_conflicts: false,
+        wait: None,
+    }
+}
+
+/// The environment is what the caller passes: helm and kubectl are the stand-ins on
+/// this PATH, whatever the test process's own PATH holds.
+fn env(tools: &StandIns) -> Env {
+    Env {
+        path: Some(tools.path()),
+        tools: Default::default(),
+        holder: "portal (admin@example.org)".into(),
+    }
+}
+
+fn applied_changes(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(e, Event::Cluster(maia_deploy::Event::Applied { outcome, .. })
+                if *outcome != maia_deploy::Outcome::Unchanged)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_deploy_reports_events_returns_its_result_and_a_second_run_writes_nothing() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = c.cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let input = input(WorkspaceSpec::test(), Some(folder.path()));
+    let mut events = Vec::new();
+    let deployed = workspace::deploy(&cluster, &env(&tools), &input, &Cancel::new(), &mut |e| {
+        events.push(e)
+    })
+    .await
+    .unwrap();
+    // The preflight passed before the first write was reported.
+    let preflight = events
+        .iter()
+        .position(|e| matches!(e, Event::PreflightPassed { .. }))
+        .unwrap();
+    let first_write = events
+        .iter()
+        .position(|e| matches!(e, Event::Cluster(_)))
+        .unwrap();
+    assert!(preflight < first_write, "{events:?}");
+    assert!(applied_changes(&events) > 0);
+    // The bundle went to the config folder, each file reported, credentials.yaml too.
+    assert!(deployed.fresh > 0);
+    assert!(
+        deployed
+            .written
+            .iter()
+            .any(|p| p.ends_with("Brain_MRI/credentials.yaml")),
+        "{:?}",
+        deployed.written
+    );
+    let wrote = events
+        .iter()
+        .filter(|e| matches!(e, Event::Wrote { .. }))
+        .count();
+    assert_eq!(wrote, deployed.written.len());
+    // No event carries a secret.
+    let text = format!("{events:?}");
+    for value in deployed.bundle.credentials.0.values() {
+        assert!(
+            !text.contains(value.as_str()),
+            "an event holds a credential"
+        );
+    }
+
+    c.clear_requests();
+    let mut again = Vec::new();
+    let redeployed = workspace::deploy(&cluster, &env(&tools), &input, &Cancel::new(), &mut |e| {
+        again.push(e)
+    })
+    .await
+    .unwrap();
+    assert_eq!(redeployed.fresh, 0);
+    assert_eq!(applied_changes(&again), 0);
+    assert_eq!(c.object_writes(), [], "a second deploy writes nothing");
+}
+
+#[tokio::test]
+async fn a_cancelled_deploy_stops_after_the_write_in_flight_and_a_rerun_converges() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = c.cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let input = input(WorkspaceSpec::test(), None);
+    let cancel = Cancel::new();
+    let mut events = Vec::new();
+    // The front end cancels as soon as it sees the first object applied.
+    let result = {
+        let cancel_on_first = cancel.clone();
+        workspace::deploy(&cluster, &env(&tools), &input, &cancel, &mut |e: Event| {
+            if matches!(e, Event::Cluster(maia_deploy::Event::Applied { .. })) {
+                cancel_on_first.cancel();
+            }
+            events.push(e);
+        })
+        .await
+    };
+    let Err(Error::Cancelled { during, .. }) = result else {
+        panic!("expected a cancelled deploy, got {result:?}");
+    };
+    assert_eq!(during, "namespace deploy of Brain_MRI");
+    // It stopped: no helm release was installed, no later component was applied.
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Cluster(maia_deploy::Event::Helm { .. }))),
+        "{events:?}"
+    );
+    let applied_before = applied_changes(&events);
+    // Its Leases were given back: a re-run does not wait for them, and converges.
+    let mut rerun = Vec::new();
+    workspace::deploy(&cluster, &env(&tools), &input, &Cancel::new(), &mut |e| {
+        rerun.push(e)
+    })
+    .await
+    .unwrap();
+    assert!(applied_changes(&rerun) > 0, "the re-run finished the work");
+    assert!(
+        rerun
+            .iter()
+            .any(|e| matches!(e, Event::Cluster(maia_deploy::Event::Helm { .. }))),
+        "{rerun:?}"
+    );
+    c.clear_requests();
+    workspace::deploy(
+        &cluster,
+        &env(&tools),
+        &input,
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c.object_writes(),
+        [],
+        "converged: a third run writes nothing"
+    );
+    assert!(applied_before > 0);
+}
+
+#[tokio::test]
+async fn plan_writes_nothing_and_says_what_a_deploy_would_do() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = c.cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let planned = workspace::plan(
+        &cluster,
+        &env(&tools),
+        &input(WorkspaceSpec::test(), None),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    assert!(planned.changes);
+    assert!(!planned.new_credentials.is_empty());
+    assert_eq!(c.writes(), [], "a plan writes nothing");
+    let helm = tools.log("helm.log");
+    assert!(helm.iter().all(|c| !c.contains("upgrade")), "{helm:?}");
+}
