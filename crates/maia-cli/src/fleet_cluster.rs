@@ -159,7 +159,12 @@ fn progress(row: &Row, width: usize) {
             row.detail()
         ),
     };
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let mut err = std::io::stderr().lock();
+    for said in row.said() {
+        let _ = writeln!(err, "{said}");
+    }
+    let _ = writeln!(err, "{line}");
+    drop(err);
     if let Ended::Failed(e) = &row.result {
         report::maia_error(e);
     }

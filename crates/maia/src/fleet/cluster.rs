@@ -156,13 +156,21 @@ pub struct Counts {
     pub helm_upgraded: usize,
     pub helm_unchanged: usize,
     pub kustomizations_applied: usize,
+    /// The group's warnings and notes (a credential that differs, a quota raised).
+    #[serde(skip)]
+    pub said: Vec<String>,
 }
 
 impl Sink for Counts {
     fn emit(&mut self, event: Event) {
         use maia_deploy::Event;
-        let crate::Event::Cluster(event) = event else {
-            return;
+        let event = match event {
+            crate::Event::Cluster(event) => event,
+            crate::Event::Warning { message } => {
+                return self.said.push(format!("warning: {message}"));
+            }
+            crate::Event::Note { message } => return self.said.push(format!("note: {message}")),
+            _ => return,
         };
         match event {
             Event::Applied { outcome, .. } => match outcome {
@@ -227,6 +235,9 @@ pub struct PlanCounts {
     pub kubeflow_install: bool,
     pub new_credentials: usize,
     pub changes: bool,
+    /// The group's warnings and notes.
+    #[serde(skip)]
+    pub said: Vec<String>,
 }
 
 impl PlanCounts {
@@ -407,6 +418,15 @@ pub struct Row {
 }
 
 impl Row {
+    /// The group's warnings and notes, as they were said during its run.
+    pub fn said(&self) -> &[String] {
+        match &self.result {
+            Ended::Deployed(c, _) => &c.said,
+            Ended::Planned(p) => &p.said,
+            _ => &[],
+        }
+    }
+
     /// One word for the result.
     pub fn word(&self) -> &'static str {
         match &self.result {
@@ -519,8 +539,11 @@ async fn one(
         match verb {
             Verb::Plan => {
                 // Warnings of one group of many are in its row, not in the stream.
-                let planned = workspace::plan(cluster, env, &input, &mut crate::Discard).await?;
-                Ok(Ended::Planned(PlanCounts::of(&planned)))
+                let mut said = Counts::default();
+                let planned = workspace::plan(cluster, env, &input, &mut said).await?;
+                let mut counts = PlanCounts::of(&planned);
+                counts.said = said.said;
+                Ok(Ended::Planned(counts))
             }
             Verb::Deploy => {
                 let mut counts = Counts::default();
