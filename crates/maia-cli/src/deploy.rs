@@ -759,9 +759,9 @@ pub(crate) fn status(args: &StatusArgs) -> ExitCode {
             // cannot be reached, access denied) says nothing of the app: 2, so a
             // script can tell the two apart.
             match e {
-                CliError::Maia(maia::Error::Deploy(DeployError::AppNotFound { .. })) => {
-                    ExitCode::from(1)
-                }
+                CliError::Maia(maia::Error::Deploy(DeployError::Kube(
+                    maia_kube::KubeError::AppNotFound { .. },
+                ))) => ExitCode::from(1),
                 _ => ExitCode::from(2),
             }
         }

@@ -25,8 +25,8 @@ use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
+use maia_kube::cluster::Cluster;
 
 /// The annotation naming what the holder is doing (`namespace deploy of brain-mri`).
 pub const OPERATION_ANNOTATION: &str = "maia.cloud/operation";
@@ -121,9 +121,9 @@ impl HeldLease {
     /// [`DeployError::LeaseHeld`] as soon as a renewal shows the holder is alive. A
     /// Lease nobody renewed for its duration (on our clock) is taken over.
     pub(crate) async fn acquire(cluster: &Cluster, want: Want<'_>) -> Result<HeldLease> {
-        let created_namespace = !crate::live::namespace_exists(cluster, want.namespace).await?;
+        let created_namespace = !maia_kube::live::namespace_exists(cluster, want.namespace).await?;
         if created_namespace {
-            crate::workspace::facts::ensure_namespace(cluster, want.namespace).await?;
+            maia_kube::live::ensure_namespace(cluster, want.namespace).await?;
         }
         let api: Api<Lease> = Api::namespaced(cluster.client.clone(), want.namespace);
         let started = Instant::now();

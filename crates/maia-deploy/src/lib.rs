@@ -1,38 +1,39 @@
-//! maia's cluster side, and the only crate that talks to a cluster: finding the
-//! cluster (kubeconfig, context, in-cluster), planning a deploy against what is live,
-//! server-side apply with field manager `maia`, inventory and prune, readiness,
-//! delete and status. The client is injected ([`Cluster::from_client`]), so tests run
-//! against an in-memory API server: the `testing` feature brings it (`fake`) and
-//! stand-ins for helm, kubectl and git (`fake_tools`); no release build enables it.
+//! maia's workspace side, on top of the engine (`maia-kube`): a workspace's plan and
+//! its execution component by component (maia's objects through the engine, the
+//! third-party charts through helm, KubeFlow through kubectl), its facts on the
+//! cluster and in the config folder, preflight, recovery, status, list and delete,
+//! the Leases that keep two runs apart, and the helm and kubectl runners. Every
+//! failure is a [`DeployError`]; the engine's ([`KubeError`]) passes through it
+//! unchanged, message, cause and hint.
+//!
+//! The engine's modules are re-exported under their old paths (`maia_deploy::cluster`,
+//! `maia_deploy::plan`, …), so a front end needs only this crate. The `testing`
+//! feature brings an in-memory API server (`fake`) and stand-ins for helm, kubectl and
+//! git (`fake_tools`); no release build enables it.
+//!
+//! Layers, lowest first (`tests/layers.rs` checks that no file refers to a higher
+//! one): the engine; `error`; `tools`, `lease`; `workspace::{envfile, facts,
+//! claims}`; `workspace::folder`; `workspace` (a workspace's plan and its
+//! execution); `workspace::{preflight, ownership, recover}`; `workspace::{deploy,
+//! manage}`.
 
-pub(crate) mod apply;
-pub mod cluster;
-pub mod delete;
-pub mod diff;
 pub mod error;
-pub(crate) mod event;
-pub(crate) mod inventory;
-pub mod kinds;
 pub mod lease;
-pub(crate) mod live;
-pub(crate) mod ownership;
-pub(crate) mod plan;
-pub(crate) mod quantity;
-pub mod quota;
-pub mod readiness;
-pub mod status;
 pub mod tools;
 pub mod workspace;
+
+pub use maia_kube::{
+    apply, cluster, delete, diff, event, inventory, kinds, live, ownership, plan, quantity, quota,
+    readiness, status,
+};
 
 #[cfg(feature = "testing")]
 pub mod fake;
 #[cfg(feature = "testing")]
 pub mod fake_tools;
 
-pub(crate) use apply::FIELD_MANAGER;
-pub use apply::{ApplyOptions, execute};
-pub use cluster::{Cluster, Target, check_contexts};
-pub use error::{DeployError, Result};
-pub use event::{Event, EventSink, Outcome};
-pub use plan::{Change, ObjectRef, Plan, PlanOptions, Step, plan};
-pub use readiness::Status;
+pub use error::{DeployError, KubeError, Result};
+pub use maia_kube::{
+    ApplyOptions, Change, Cluster, Event, EventSink, ObjectRef, Outcome, Plan, PlanOptions, Status,
+    Step, Target, check_contexts, execute,
+};

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::apply::FIELD_MANAGER;
-use crate::error::DeployError;
+use crate::error::{DeployError, KubeError};
+use maia_kube::cluster::FIELD_MANAGER;
 
 /// How many trailing lines of a failed program's stderr an error keeps.
 const STDERR_TAIL_LINES: usize = 20;
@@ -54,8 +54,8 @@ impl ToolTarget {
     }
 }
 
-impl From<&crate::cluster::Target> for ToolTarget {
-    fn from(target: &crate::cluster::Target) -> Self {
+impl From<&maia_kube::cluster::Target> for ToolTarget {
+    fn from(target: &maia_kube::cluster::Target) -> Self {
         ToolTarget {
             kubeconfig: target.kubeconfig.clone(),
             context: target.context.clone(),
@@ -428,7 +428,7 @@ impl ValuesFile {
             options.mode(0o600);
         }
         let text =
-            serde_json::to_string_pretty(&release.values).map_err(|e| DeployError::Serialize {
+            serde_json::to_string_pretty(&release.values).map_err(|e| KubeError::Serialize {
                 object: format!("the values of helm release {}", release.release),
                 source: e,
             })?;

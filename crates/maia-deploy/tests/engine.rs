@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use http::Method;
 use maia_deploy::fake::{FakeCluster, Kubelet};
-use maia_deploy::{ApplyOptions, Change, DeployError, PlanOptions, Step};
+use maia_deploy::{ApplyOptions, Change, KubeError, PlanOptions, Step};
 use serde_json::json;
 
 #[tokio::test]
@@ -233,7 +233,7 @@ async fn objects_maia_did_not_make_are_never_pruned_or_overwritten() {
     let (events, result) = deploy(&cluster, &app).await;
     let err = result.expect_err("not owned");
     assert!(
-        matches!(&err, DeployError::NotOwned { object } if object == "service/mysql-db-v1-mkg"),
+        matches!(&err, KubeError::NotOwned { object } if object == "service/mysql-db-v1-mkg"),
         "{err}"
     );
     assert!(err.hint().unwrap().contains("--force-conflicts"));
@@ -286,7 +286,7 @@ async fn a_conflict_names_the_other_manager_and_force_takes_the_fields_over() {
     let (events, result) = deploy(&cluster, &app).await;
     let err = result.expect_err("conflict");
     match &err {
-        DeployError::Conflict {
+        KubeError::Conflict {
             object, managers, ..
         } => {
             assert_eq!(object, "deployment/mysql-db-v1-mkg");
@@ -329,7 +329,7 @@ async fn a_server_error_halfway_is_reported_and_a_rerun_converges() {
     cluster.fail(Method::PATCH, "/deployments/", 500, 1);
     let (events, result) = deploy(&cluster, &app).await;
     let err = result.expect_err("500");
-    assert!(matches!(err, DeployError::Api { code: 500, .. }), "{err:?}");
+    assert!(matches!(err, KubeError::Api { code: 500, .. }), "{err:?}");
     assert!(
         err.to_string().contains("apply deployment/mysql-db-v1-mkg"),
         "{err}"
@@ -369,7 +369,7 @@ async fn forbidden_and_conflicting_writes_say_what_was_refused() {
     cluster.fail(Method::GET, "/deployments", 403, 1);
     let err = deploy(&cluster, &app).await.1.expect_err("403");
     match &err {
-        DeployError::Forbidden {
+        KubeError::Forbidden {
             verb, object, code, ..
         } => {
             assert_eq!(
@@ -383,7 +383,7 @@ async fn forbidden_and_conflicting_writes_say_what_was_refused() {
 
     cluster.fail(Method::PATCH, "/services/", 409, 1);
     let err = deploy(&cluster, &app).await.1.expect_err("409");
-    assert!(matches!(err, DeployError::Api { code: 409, .. }), "{err:?}");
+    assert!(matches!(err, KubeError::Api { code: 409, .. }), "{err:?}");
     assert!(err.hint().unwrap().contains("re-run"));
     deploy(&cluster, &app).await.1.expect("re-run converges");
     cluster.clear_requests();
@@ -396,7 +396,7 @@ async fn a_missing_namespace_stops_before_any_write_unless_asked_to_create_it() 
     let cluster = FakeCluster::new(&[]).await;
     let app = app(|_| {});
     let err = deploy(&cluster, &app).await.1.expect_err("missing");
-    assert!(matches!(&err, DeployError::NamespaceMissing(ns) if ns == "demo"));
+    assert!(matches!(&err, KubeError::NamespaceMissing(ns) if ns == "demo"));
     assert!(err.hint().unwrap().contains("--create-namespace"));
     assert!(cluster.writes().is_empty());
 
@@ -429,7 +429,7 @@ async fn a_changed_job_is_explained_and_replaced_only_when_asked() {
     cluster.clear_requests();
     let err = deploy(&cluster, &job("2")).await.1.expect_err("immutable");
     match &err {
-        DeployError::JobImmutable { object, fields } => {
+        KubeError::JobImmutable { object, fields } => {
             assert_eq!(object, "job/mysql-db-v1-mkg");
             assert!(fields.contains("image"), "{fields}");
         }
@@ -493,7 +493,7 @@ async fn wait_reports_ready_or_the_pods_error_or_a_timeout_with_the_last_state()
         .1
         .expect_err("pull error");
     assert!(
-        matches!(&err, DeployError::WorkloadFailed { reason, .. } if reason.contains("ImagePullBackOff")),
+        matches!(&err, KubeError::WorkloadFailed { reason, .. } if reason.contains("ImagePullBackOff")),
         "{err}"
     );
 
@@ -505,7 +505,7 @@ async fn wait_reports_ready_or_the_pods_error_or_a_timeout_with_the_last_state()
     let (events, result) = deploy_with(&idle, &app, PlanOptions::default(), short).await;
     let err = result.expect_err("timeout");
     assert!(
-        matches!(&err, DeployError::WaitTimeout { object, last, .. }
+        matches!(&err, KubeError::WaitTimeout { object, last, .. }
         if object == "deployment/mysql-db-v1-mkg" && last.contains("controller")),
         "{err}"
     );
@@ -560,7 +560,7 @@ async fn delete_removes_the_app_but_keeps_volumes_unless_asked() {
         maia_deploy::delete::delete_app(&cluster.cluster(), "demo", "mysql-db-v1", true, &mut sink)
             .await
             .expect_err("gone");
-    assert!(matches!(err, DeployError::AppNotFound { .. }));
+    assert!(matches!(err, KubeError::AppNotFound { .. }));
 }
 
 #[tokio::test]
@@ -631,7 +631,7 @@ async fn a_kind_the_server_does_not_serve_and_rejected_credentials_are_explained
     cluster.fail(Method::GET, "/ingresses", 404, 1);
     let err = deploy(&cluster, &app).await.1.expect_err("404");
     assert!(
-        matches!(&err, DeployError::KindMissing { kind, api_version }
+        matches!(&err, KubeError::KindMissing { kind, api_version }
         if kind == "Ingress" && api_version == "networking.k8s.io/v1"),
         "{err:?}"
     );
@@ -640,7 +640,7 @@ async fn a_kind_the_server_does_not_serve_and_rejected_credentials_are_explained
     cluster.fail(Method::GET, "/namespaces/demo", 401, 1);
     let err = deploy(&cluster, &app).await.1.expect_err("401");
     assert!(
-        matches!(&err, DeployError::Forbidden { code: 401, .. }),
+        matches!(&err, KubeError::Forbidden { code: 401, .. }),
         "{err:?}"
     );
     assert!(err.hint().unwrap().contains("credentials"));
@@ -664,7 +664,7 @@ async fn volumes_of_one_phase_go_out_together_and_a_failure_among_them_is_report
     cluster.fail(Method::PATCH, "claim-1", 500, 1);
     let (events, result) = deploy(&cluster, &three).await;
     assert!(
-        matches!(result, Err(DeployError::Api { code: 500, .. })),
+        matches!(result, Err(KubeError::Api { code: 500, .. })),
         "{result:?}"
     );
     assert_eq!(
@@ -716,7 +716,7 @@ async fn a_volume_grows_in_place_but_is_never_shrunk_or_recreated() {
         .1
         .expect_err(what);
         assert!(
-            matches!(&err, DeployError::VolumeImmutable { object, fields }
+            matches!(&err, KubeError::VolumeImmutable { object, fields }
             if object == "persistentvolumeclaim/mysql-db-v1-mkg-claim-0" && fields.contains(what)),
             "{err:?}"
         );
@@ -754,7 +754,7 @@ async fn wait_needs_each_volume_bound_or_waiting_for_its_first_consumer() {
     let (events, result) = deploy_with(&stuck, &app, PlanOptions::default(), wait(600)).await;
     let err = result.expect_err("the claim never binds");
     assert!(
-        matches!(&err, DeployError::WaitTimeout { object, last, .. }
+        matches!(&err, KubeError::WaitTimeout { object, last, .. }
             if object == claim && last.contains("waiting for rancher.io/local-path")),
         "{err}"
     );
@@ -776,7 +776,7 @@ async fn wait_needs_each_volume_bound_or_waiting_for_its_first_consumer() {
         .1
         .expect_err("lost volume");
     assert!(
-        matches!(&err, DeployError::WorkloadFailed { object, reason, .. }
+        matches!(&err, KubeError::WorkloadFailed { object, reason, .. }
             if object == claim && reason.contains("is gone (phase Lost)")),
         "{err}"
     );

@@ -12,7 +12,7 @@ use maia_deploy::fake_tools::StandIns;
 use maia_deploy::tools::ToolTarget;
 use maia_deploy::workspace::deploy::{Request, deploy, prepare};
 use maia_deploy::workspace::preflight::Needs;
-use maia_deploy::{DeployError, Event, Result};
+use maia_deploy::{DeployError, Event, KubeError, Result};
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::workspace::WorkspaceSpec;
 use serde_json::{Value, json};
@@ -215,7 +215,10 @@ async fn a_workspace_wait_timeout_hints_at_namespace_status() {
     let request = request(WorkspaceSpec::test(), &tools);
     let (_, result) = run(&c, &request, Some(Duration::from_secs(1))).await;
     let err = result.unwrap_err();
-    assert!(matches!(err, DeployError::WaitTimeout { .. }), "{err:?}");
+    assert!(
+        matches!(err, DeployError::Kube(KubeError::WaitTimeout { .. })),
+        "{err:?}"
+    );
     let hint = err.hint().unwrap();
     assert!(hint.contains("maia namespace status brain-mri"), "{hint}");
     assert!(!hint.contains("maia app status"), "{hint}");

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use maia_deploy::status::AppStatus;
-use maia_deploy::{ApplyOptions, Cluster, DeployError, Plan, PlanOptions};
+use maia_deploy::{ApplyOptions, Cluster, Plan, PlanOptions};
+use maia_kube::KubeError;
 use maia_render::Object;
 use maia_spec::LoadOptions;
 use maia_spec::app::LoadedApp;
@@ -86,11 +87,11 @@ pub async fn deploy(
     crate::cancelled(result, cancel, &during).await
 }
 
-/// One app's status; an app that is not there is [`DeployError::AppNotFound`].
+/// One app's status; an app that is not there is [`KubeError::AppNotFound`].
 pub async fn status(cluster: &Cluster, namespace: &str, name: &str) -> Result<AppStatus> {
     let mut apps = maia_deploy::status::apps(cluster, Some(namespace), Some(name)).await?;
     if apps.is_empty() {
-        return Err(DeployError::AppNotFound {
+        return Err(KubeError::AppNotFound {
             release: name.to_string(),
             namespace: namespace.to_string(),
         }

@@ -83,6 +83,12 @@ pub enum Error {
     },
 }
 
+impl From<maia_kube::KubeError> for Error {
+    fn from(e: maia_kube::KubeError) -> Self {
+        Error::Deploy(e.into())
+    }
+}
+
 impl Error {
     /// Whether the input is to blame (a config, an argument, the place asked to write
     /// to): the CLI's exit code 2, a portal's 400. Otherwise the cluster, the tools or

@@ -8,8 +8,8 @@ use kube::Api;
 use kube::api::ListParams;
 use maia_render::workspace::tenancy::{Existing, ExistingClaim, ExistingPod};
 
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
+use maia_kube::cluster::Cluster;
 
 /// Every claim of `namespace` (one LIST); none when the namespace does not exist. With
 /// the claims as listed (JSON, every label) for the plan to filter.

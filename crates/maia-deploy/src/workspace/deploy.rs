@@ -8,10 +8,10 @@ use std::time::Duration;
 use maia_render::workspace::{Bundle, Credentials, SecretSource, ports};
 use maia_spec::workspace::WorkspaceSpec;
 
-use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
-use crate::event::EventSink;
+use crate::error::{DeployError, KubeError, Result};
 use crate::tools::{Helm, Kubectl, ToolTarget};
+use maia_kube::cluster::Cluster;
+use maia_kube::event::EventSink;
 
 use crate::lease::{Busy, HeldLease, Holder, Want, group_lease};
 
@@ -312,7 +312,7 @@ async fn prepare_locked<'c>(
     source: &mut dyn SecretSource,
     allocate: bool,
     programs: Programs,
-    kinds: crate::kinds::KindTable,
+    kinds: maia_kube::kinds::KindTable,
     known: Known,
 ) -> Result<Prepared<'c>> {
     let spec = &request.spec;
@@ -391,10 +391,11 @@ async fn prepare_locked<'c>(
                         })
                         .collect(),
                 },
-                source => DeployError::Render {
+                source => KubeError::Render {
                     object: format!("workspace {}", spec.group_id),
                     source,
-                },
+                }
+                .into(),
             })
     });
     let bundle = match rendered {
@@ -463,7 +464,7 @@ async fn prepare_locked<'c>(
 fn with_record(spec: &WorkspaceSpec, bundle: &Bundle) -> Result<Bundle> {
     let record =
         maia_render::workspace::record::record_config_map(spec, bundle).map_err(|source| {
-            DeployError::Render {
+            KubeError::Render {
                 object: format!("workspace {}", spec.group_id),
                 source,
             }
@@ -691,7 +692,7 @@ pub async fn deploy(
         // change, so that a failure later lists it among what was changed.
         let lease_made_state = group_lease.as_ref().is_some_and(|g| g.created_namespace);
         if lease_made_state {
-            sink.emit(crate::event::Event::NamespaceCreated {
+            sink.emit(maia_kube::event::Event::NamespaceCreated {
                 namespace: request.state_namespace.clone(),
                 dry_run: false,
             });
@@ -701,7 +702,7 @@ pub async fn deploy(
         let state_existed = lease_made_state
             || unchanged
             || !matches!(
-                crate::live::namespace_exists(cluster, &request.state_namespace).await,
+                maia_kube::live::namespace_exists(cluster, &request.state_namespace).await,
                 Ok(false)
             );
         let saved = if unchanged {
@@ -712,21 +713,21 @@ pub async fn deploy(
         match saved {
             Ok(true) => {
                 if !state_existed {
-                    sink.emit(crate::event::Event::NamespaceCreated {
+                    sink.emit(maia_kube::event::Event::NamespaceCreated {
                         namespace: request.state_namespace.clone(),
                         dry_run: false,
                     });
                 }
-                sink.emit(crate::event::Event::Applied {
-                    object: crate::plan::ObjectRef {
+                sink.emit(maia_kube::event::Event::Applied {
+                    object: maia_kube::plan::ObjectRef {
                         kind: "Secret".into(),
                         name: super::facts::credentials_secret(request.spec.namespace.as_str()),
                         namespace: request.state_namespace.clone(),
                     },
                     outcome: if had_credentials {
-                        crate::event::Outcome::Configured
+                        maia_kube::event::Outcome::Configured
                     } else {
-                        crate::event::Outcome::Created
+                        maia_kube::event::Outcome::Created
                     },
                     dry_run: false,
                 });
@@ -758,7 +759,7 @@ pub async fn deploy(
         let name = g.display();
         if let Err(e) = g.release().await {
             // The workspace is deployed; only the lock stays until it expires.
-            sink.emit(crate::Event::Notice {
+            sink.emit(maia_kube::event::Event::Notice {
                 message: format!(
                     "the Lease {name} could not be given back ({e}); it expires {} after this run",
                     crate::error::human(request.holder.duration)

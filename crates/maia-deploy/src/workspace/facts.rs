@@ -6,15 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use maia_render::workspace::{Credentials, SshPorts};
 use maia_spec::workspace::{SshExposure, WorkspaceSpec, member_name};
 
-use crate::FIELD_MANAGER;
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
+use maia_kube::cluster::Cluster;
+use maia_kube::cluster::FIELD_MANAGER;
 
 /// maia's own namespace: where the groups' credentials and the ports Lease live.
 pub const STATE_NAMESPACE: &str = "maia-system";
@@ -111,7 +111,7 @@ impl CredentialStore for ClusterCredentials<'_> {
         if self.load().await? == *credentials {
             return Ok(false);
         }
-        ensure_namespace(self.cluster, &self.state_namespace).await?;
+        maia_kube::live::ensure_namespace(self.cluster, &self.state_namespace).await?;
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(self.name()),
@@ -153,33 +153,6 @@ impl CredentialStore for ClusterCredentials<'_> {
             })?;
         Ok(true)
     }
-}
-
-/// Creates maia's own namespace when it is missing.
-pub(crate) async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
-    if crate::live::namespace_exists(cluster, name).await? {
-        return Ok(());
-    }
-    let api: Api<Namespace> = Api::all(cluster.client.clone());
-    let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: Some(BTreeMap::from([(
-                maia_render::labels::MANAGED_BY.to_string(),
-                maia_render::labels::MANAGER.to_string(),
-            )])),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER),
-        &Patch::Apply(&namespace),
-    )
-    .await
-    .map_err(|e| DeployError::from_kube(e, &cluster.url, "create", format!("namespace/{name}")))?;
-    Ok(())
 }
 
 /// The SSH ports the cluster shows: the group's users' current ports (from their live

@@ -480,7 +480,7 @@ pub(crate) trait PortSource {
 #[cfg(test)]
 #[derive(Clone, Copy)]
 pub(crate) struct ClusterPorts<'a> {
-    pub(crate) cluster: &'a crate::cluster::Cluster,
+    pub(crate) cluster: &'a maia_kube::cluster::Cluster,
 }
 
 #[cfg(test)]

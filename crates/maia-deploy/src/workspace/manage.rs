@@ -8,19 +8,19 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{ApplyOptions, delete_one, write_inventory};
-use crate::cluster::Cluster;
-use crate::delete::delete_owned;
-use crate::error::{DeployError, Result};
-use crate::event::{Event, EventSink};
-use crate::inventory::Inventory;
-use crate::kinds::{self, Kind, KindTable};
+use crate::error::{DeployError, KubeError, Result};
 use crate::lease::{Busy, HeldLease, Holder, Want, group_lease};
-use crate::live;
-use crate::plan::ObjectRef;
-use crate::plan::Scope;
-use crate::readiness::{self, Status};
 use crate::tools::Helm;
+use maia_kube::apply::{ApplyOptions, delete_one, write_inventory};
+use maia_kube::cluster::Cluster;
+use maia_kube::delete::delete_owned;
+use maia_kube::event::{Event, EventSink};
+use maia_kube::inventory::Inventory;
+use maia_kube::kinds::{self, Kind, KindTable};
+use maia_kube::live;
+use maia_kube::plan::ObjectRef;
+use maia_kube::plan::Scope;
+use maia_kube::readiness::{self, Status};
 
 use super::facts::ClusterCredentials;
 use super::preflight::wanted_kinds;
@@ -123,7 +123,7 @@ pub struct WorkspaceStatus {
     /// Each member's SSH port and server.
     pub users: Vec<UserStatus>,
     /// What the namespace uses of its quotas, resource by resource.
-    pub quota: Vec<crate::quota::QuotaUse>,
+    pub quota: Vec<maia_kube::quota::QuotaUse>,
 }
 
 /// The kinds a workspace may own, as the cluster serves them.
@@ -146,7 +146,7 @@ async fn owned_objects(cluster: &Cluster, ns: &str) -> Result<(Scope, Vec<(Kind,
     let found = live::list_kinds(cluster, Some(ns), &listed, &scope.selector())
         .await?
         .into_iter()
-        .filter(|(k, v)| k.namespaced || crate::plan::owned_cluster_object(v, ns))
+        .filter(|(k, v)| k.namespaced || maia_kube::plan::owned_cluster_object(v, ns))
         .collect();
     Ok((scope, found))
 }
@@ -168,8 +168,8 @@ pub async fn status(
     let (_, objects) = owned?;
     let pods: Vec<Value> = match pods {
         Ok(p) => p.into_iter().map(|(_, v)| v).collect(),
-        Err(DeployError::Forbidden { .. }) => Vec::new(),
-        Err(e) => return Err(e),
+        Err(KubeError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
     };
     // A workspace Argo CD applies (its record names the Application): its charts are
     // Argo CD's, not helm releases, and are judged by the Application.
@@ -188,10 +188,10 @@ pub async fn status(
             None => None,
         }),
     };
-    let quota = match crate::quota::usage(cluster, ns).await {
+    let quota = match maia_kube::quota::usage(cluster, ns).await {
         Ok(q) => q,
-        Err(DeployError::Forbidden { .. }) => Vec::new(),
-        Err(e) => return Err(e),
+        Err(KubeError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
     };
     Ok(WorkspaceStatus {
         quota,
@@ -244,7 +244,7 @@ async fn argocd_status(
     let found = live::api(cluster, Some(&app.namespace), &application_kind())
         .get_opt(&app.name)
         .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", what.clone()));
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "get", what.clone()));
     let object = match found {
         Ok(Some(o)) => o,
         Ok(None) => {
@@ -252,12 +252,12 @@ async fn argocd_status(
                 "{what} not found (Argo CD applies the workspace: apply its application.yaml or the ApplicationSet)"
             )));
         }
-        Err(DeployError::Forbidden { .. }) => {
+        Err(KubeError::Forbidden { .. }) => {
             return Ok(Status::InProgress(format!(
                 "{what} not checked: you may not read it"
             )));
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let value = live::to_value(&application_kind(), &object)?;
     let status = &value["status"];
@@ -461,7 +461,7 @@ pub(crate) fn summarise(
                 listed.insert(object.clone());
                 let slot = slots.get(&label_component(value));
                 if kind.kind == "Ingress" {
-                    slot.urls.extend(crate::status::urls(value));
+                    slot.urls.extend(maia_kube::status::urls(value));
                 }
                 push(slot, object, judge(kind, value, pods));
             }
@@ -591,7 +591,7 @@ pub struct Contents {
 
 /// Reads what `namespace` holds: its apps and every volume claim.
 pub async fn contents(cluster: &Cluster, namespace: &str) -> Result<Contents> {
-    let apps = crate::status::apps(cluster, Some(namespace), None).await?;
+    let apps = maia_kube::status::apps(cluster, Some(namespace), None).await?;
     let claims = live::list_kinds(cluster, Some(namespace), &[kinds::PVC], "").await?;
     let mut volumes: Vec<String> = claims
         .iter()

@@ -13,15 +13,15 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::apply::{ApplyOptions, Run};
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
-use crate::event::{Event, EventSink};
-use crate::kinds::{self, Kind, KindTable};
-use crate::live;
-use crate::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, gather, plan_from};
-use crate::readiness::{self, Status};
 use crate::tools::{Helm, Kubectl, values_differ};
+use maia_kube::apply::{ApplyOptions, Run};
+use maia_kube::cluster::Cluster;
+use maia_kube::event::{Event, EventSink};
+use maia_kube::kinds::{self, Kind, KindTable};
+use maia_kube::live;
+use maia_kube::plan::{ObjectRef, Phase, Plan, PlanOptions, Scope, Step, gather, plan_from};
+use maia_kube::readiness::{self, Status};
 
 mod claims;
 pub mod deploy;
@@ -41,7 +41,7 @@ use crate::lease::HeldLease;
 pub(crate) const SSH_SEGMENT: &str = "ssh";
 
 /// The inventory ConfigMap of a workspace, in its namespace.
-pub(crate) const INVENTORY: &str = "maia-workspace-inventory";
+pub(crate) use maia_kube::ownership::WORKSPACE_INVENTORY as INVENTORY;
 /// Where KubeFlow Pipelines runs; every group shares it.
 pub(crate) const KUBEFLOW_NAMESPACE: &str = "kubeflow";
 
@@ -328,7 +328,10 @@ pub(crate) async fn plan(
     if settings.adopt_namespace
         && let Some(found) = facts
             .unlabelled
-            .remove(&crate::inventory::Inventory::entry("Namespace", &namespace))
+            .remove(&maia_kube::inventory::Inventory::entry(
+                "Namespace",
+                &namespace,
+            ))
     {
         // Adopted: planned as the workspace's own, so it gets the workspace's labels.
         facts.labelled.push((kinds::NAMESPACE, found));
@@ -487,7 +490,7 @@ pub(crate) async fn execute(
         if let Some(l) = lease {
             l.release().await?;
         }
-        return Err(blocker);
+        return Err(blocker.into());
     }
     let options = ApplyOptions {
         dry_run: false,
@@ -566,7 +569,7 @@ pub(crate) async fn execute(
     if let Some(l) = lease.take() {
         l.release().await?;
     }
-    run.finish(sink).await
+    Ok(run.finish(sink).await?)
 }
 
 async fn helm_step(
@@ -637,9 +640,9 @@ async fn wait_segment(
             readiness::workload_status(found, &own_pods)
         }
     };
-    crate::apply::poll_ready(
+    maia_kube::apply::poll_ready(
         cluster,
-        crate::apply::Poll {
+        maia_kube::apply::Poll {
             namespace: &plan.objects.namespace,
             pod_selector: "",
             deadline,
@@ -651,7 +654,8 @@ async fn wait_segment(
         &judge,
         sink,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Whether a workload's pod template labels are all on the pod.

@@ -6,12 +6,12 @@ use maia_render::workspace::{Bundle, HelmRelease};
 use maia_spec::workspace::{UrlType, WorkspaceSpec};
 use serde_json::Value;
 
-use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::ownership::{Route, object_routes, taken_hosts};
 use crate::tools::Helm;
+use maia_kube::cluster::Cluster;
+use maia_kube::ownership::{Route, object_routes, taken_hosts};
 
-use super::preflight::Problem;
+use crate::error::Problem;
 
 /// Every problem with what the workspace would take from others.
 pub(crate) async fn problems(

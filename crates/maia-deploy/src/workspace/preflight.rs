@@ -13,26 +13,13 @@ use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, PostParams};
 use maia_spec::workspace::{IngressController, WorkspaceSpec};
-use serde::Serialize;
 
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
-use crate::kinds::{Kind, KindTable};
 use crate::tools::{self, ToolInfo};
+use maia_kube::cluster::Cluster;
+use maia_kube::kinds::{Kind, KindTable};
 
-/// One problem found before deploying.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// What was checked: `api`, `permission`, `crd`, `storage-class`, `ingress-class`,
-    /// `tool`, `namespace`.
-    pub check: &'static str,
-    /// What is wrong.
-    pub message: String,
-    /// What to do about it.
-    pub hint: String,
-    /// The fault is in the input (a reserved or taken namespace), not in the cluster.
-    pub bad_input: bool,
-}
+pub use crate::error::Problem;
 
 /// What preflight found: problems (none means go), the kinds resolved through
 /// discovery and the tools found.
@@ -626,7 +613,7 @@ fn terminating_blockers(namespace: &Namespace) -> Vec<String> {
 /// as planned. All are reported at once (deploying would otherwise stop at the first,
 /// after the credentials were kept), each with what a workspace admin can do.
 pub(crate) fn plan_problems(plan: &super::WorkspacePlan) -> Vec<Problem> {
-    use crate::plan::{Change, Step};
+    use maia_kube::plan::{Change, Step};
     let mut problems = Vec::new();
     for step in &plan.objects.steps {
         let Step::Apply {
@@ -665,7 +652,7 @@ pub(crate) fn plan_problems(plan: &super::WorkspacePlan) -> Vec<Problem> {
                     .map(|f| f.path.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                problems.push(if *kind == crate::kinds::PVC {
+                problems.push(if *kind == maia_kube::kinds::PVC {
                     Problem {
                         check: "volume",
                         message: format!(

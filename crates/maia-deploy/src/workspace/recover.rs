@@ -16,8 +16,8 @@ use kube::api::ListParams;
 use maia_render::Object;
 use maia_render::workspace::{Bundle, Credentials, SecretSource};
 
-use crate::cluster::Cluster;
 use crate::error::{DeployError, Result};
+use maia_kube::cluster::Cluster;
 
 /// Marks every secret it draws, so a probe render shows which keys it would draw and
 /// where each lands. Alphanumeric, as drawn secrets are, so every encoding keeps it.
@@ -73,7 +73,7 @@ pub(crate) async fn existing(
     namespace: &str,
     probe: &Bundle,
 ) -> Result<Option<Existing>> {
-    if !crate::live::namespace_exists(cluster, namespace).await? {
+    if !maia_kube::live::namespace_exists(cluster, namespace).await? {
         return Ok(None);
     }
     let err = |e, what: &str| DeployError::from_kube(e, &cluster.url, "list", what.to_string());
@@ -100,7 +100,7 @@ pub(crate) async fn existing(
     })?;
     let inventory: BTreeSet<String> = inventory
         .and_then(|m| m.data)
-        .and_then(|mut d| d.remove(crate::inventory::KEY))
+        .and_then(|mut d| d.remove(maia_kube::inventory::KEY))
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.is_empty())
@@ -192,7 +192,7 @@ pub(crate) fn recover(
                     existing.secrets.contains_key(*h)
                         || existing
                             .inventory
-                            .contains(&crate::inventory::Inventory::entry("Secret", h))
+                            .contains(&maia_kube::inventory::Inventory::entry("Secret", h))
                 })
         })
         .map(|(k, _)| k.clone())

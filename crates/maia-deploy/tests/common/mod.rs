@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 use maia_deploy::fake::FakeCluster;
-use maia_deploy::{ApplyOptions, Event, Plan, PlanOptions, Result};
+use maia_deploy::{ApplyOptions, Event, KubeError, Plan, PlanOptions};
 use maia_render::Object;
 use serde_json::{Value, json};
+
+/// What the engine returns.
+pub type Result<T> = std::result::Result<T, KubeError>;
 
 pub struct App {
     pub namespace: String,

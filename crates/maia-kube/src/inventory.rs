@@ -8,38 +8,46 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-pub(crate) const KEY: &str = "objects";
+/// The inventory ConfigMap's data key that lists the entries, one a line.
+pub const KEY: &str = "objects";
 
-pub(crate) fn name(release: &str) -> String {
+/// The inventory ConfigMap of an app's release.
+pub fn name(release: &str) -> String {
     format!("maia-inventory-{release}")
 }
 
+/// The entries (`Kind/name`) an inventory lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Inventory(BTreeSet<String>);
+pub struct Inventory(BTreeSet<String>);
 
 impl Inventory {
-    pub(crate) fn new(entries: BTreeSet<String>) -> Self {
+    /// An inventory of these entries.
+    pub fn new(entries: BTreeSet<String>) -> Self {
         Inventory(entries)
     }
 
-    pub(crate) fn entry(kind: &str, name: &str) -> String {
+    /// The entry of one object: `Kind/name`.
+    pub fn entry(kind: &str, name: &str) -> String {
         format!("{kind}/{name}")
     }
 
-    pub(crate) fn contains(&self, entry: &str) -> bool {
+    /// Whether it lists `entry` (`Kind/name`).
+    pub fn contains(&self, entry: &str) -> bool {
         self.0.contains(entry)
     }
 
     /// Each `Kind/name` it lists.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &String> {
+    pub fn entries(&self) -> impl Iterator<Item = &String> {
         self.0.iter()
     }
 
-    pub(crate) fn union(&self, other: &Inventory) -> Inventory {
+    /// What either lists.
+    pub fn union(&self, other: &Inventory) -> Inventory {
         Inventory(self.0.union(&other.0).cloned().collect())
     }
 
-    pub(crate) fn from_config_map(value: &Value) -> Self {
+    /// The entries of an inventory ConfigMap (as JSON); none when it has no list.
+    pub fn from_config_map(value: &Value) -> Self {
         Inventory(
             value["data"][KEY]
                 .as_str()
@@ -53,7 +61,7 @@ impl Inventory {
 
     /// The inventory as the ConfigMap `name`, carrying the scope's `labels` (so the
     /// scope's one LIST of ConfigMaps finds it) and `component: inventory`.
-    pub(crate) fn to_config_map(
+    pub fn to_config_map(
         &self,
         namespace: &str,
         name: &str,

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::cluster::Cluster;
 use crate::diff::{FieldChange, changes, dropped};
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 use crate::inventory::{self, Inventory};
 use crate::kinds::{self, Kind, KindTable};
 use crate::live;
@@ -28,29 +28,30 @@ pub struct ObjectRef {
 
 impl ObjectRef {
     /// The namespace for API paths: `None` for a cluster-scoped object.
-    pub(crate) fn namespace(&self) -> Option<&str> {
+    pub fn namespace(&self) -> Option<&str> {
         (!self.namespace.is_empty()).then_some(self.namespace.as_str())
     }
 }
 
 /// What one deploy owns and where: the objects of one app, or of one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Scope {
-    pub(crate) namespace: String,
+pub struct Scope {
+    /// The namespace the objects live in.
+    pub namespace: String,
     /// Names the deploy in messages and in the inventory's labels.
-    pub(crate) release: String,
+    pub release: String,
     /// The inventory ConfigMap's name.
-    pub(crate) inventory: String,
+    pub inventory: String,
     /// Labels every owned object carries; they select its objects, and the inventory
     /// carries them too.
-    pub(crate) labels: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// The kinds it may own, in apply order (prune runs the other way round).
-    pub(crate) kinds: KindTable,
+    pub kinds: KindTable,
 }
 
 impl Scope {
     /// One custom app: objects labelled with its release.
-    pub(crate) fn app(namespace: &str, release: &str) -> Self {
+    pub fn app(namespace: &str, release: &str) -> Self {
         Scope {
             namespace: namespace.into(),
             release: release.into(),
@@ -70,7 +71,7 @@ impl Scope {
     }
 
     /// The label selector of everything the scope owns.
-    pub(crate) fn selector(&self) -> String {
+    pub fn selector(&self) -> String {
         self.labels
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -79,7 +80,7 @@ impl Scope {
     }
 
     /// Position of a kind in apply order.
-    pub(crate) fn order(&self, kind: &Kind) -> usize {
+    pub fn order(&self, kind: &Kind) -> usize {
         self.kinds
             .kinds()
             .iter()
@@ -156,7 +157,7 @@ pub enum Step {
     },
 }
 
-/// What a deploy would do, object by object; [`crate::execute`] runs it as it is.
+/// What a deploy would do, object by object; [`crate::apply::execute`] runs it as it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// The namespace deployed into.
@@ -170,28 +171,30 @@ pub struct Plan {
     /// The apply steps in phases run one after the other; the objects of one phase
     /// (one kind, one group) are independent and go out together.
     #[serde(skip)]
-    pub(crate) phases: Vec<Phase>,
+    pub phases: Vec<Phase>,
     /// The prune and keep steps, after every phase.
     #[serde(skip)]
-    pub(crate) cleanup: std::ops::Range<usize>,
+    pub cleanup: std::ops::Range<usize>,
     /// Apply with `force` (`--force-conflicts`): take fields over from other managers.
     #[serde(skip)]
-    pub(crate) force_conflicts: bool,
+    pub force_conflicts: bool,
     /// Inventory recorded before applying, when objects are added (so a failure halfway
     /// still leaves every created object owned).
     #[serde(skip)]
-    pub(crate) inventory_before: Option<Inventory>,
+    pub inventory_before: Option<Inventory>,
     /// Inventory recorded after pruning, when objects were removed.
     #[serde(skip)]
-    pub(crate) inventory_after: Option<Inventory>,
+    pub inventory_after: Option<Inventory>,
+    /// What the plan owns and where.
     #[serde(skip)]
-    pub(crate) scope: Scope,
+    pub scope: Scope,
 }
 
 /// Apply steps (a range of [`Plan::steps`]) sent together.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Phase {
-    pub(crate) steps: std::ops::Range<usize>,
+pub struct Phase {
+    /// The steps of the phase.
+    pub steps: std::ops::Range<usize>,
 }
 
 /// What a plan may do besides applying what changed.
@@ -222,7 +225,7 @@ impl Plan {
     /// The plan of a partial apply (`namespace deploy --secrets-only`): its objects
     /// are applied and nothing else is touched. Nothing is pruned (another tool, e.g.
     /// Argo CD, owns the rest), and the inventory only gains the applied objects.
-    pub(crate) fn without_cleanup(mut self) -> Plan {
+    pub fn without_cleanup(mut self) -> Plan {
         self.steps.truncate(self.cleanup.start);
         self.cleanup = self.steps.len()..self.steps.len();
         // `inventory_before` is the recorded inventory plus what is applied; the
@@ -233,7 +236,7 @@ impl Plan {
 
     /// The first reason the plan cannot run, found before anything is written. Objects
     /// in the way are named all at once, so one run tells the whole story.
-    pub(crate) fn blocker(&self) -> Option<DeployError> {
+    pub fn blocker(&self) -> Option<KubeError> {
         let in_the_way: Vec<String> = self
             .steps
             .iter()
@@ -247,7 +250,7 @@ impl Plan {
             })
             .collect();
         if !in_the_way.is_empty() {
-            return Some(DeployError::NotOwned {
+            return Some(KubeError::NotOwned {
                 object: in_the_way.join(", "),
             });
         }
@@ -265,16 +268,16 @@ impl Plan {
                     .collect::<Vec<_>>()
                     .join(", ");
                 Some(if *kind == kinds::PVC {
-                    DeployError::VolumeImmutable { object, fields }
+                    KubeError::VolumeImmutable { object, fields }
                 } else {
-                    DeployError::JobImmutable { object, fields }
+                    KubeError::JobImmutable { object, fields }
                 })
             }
             Step::Apply {
                 object,
                 change: Change::NotOwned,
                 ..
-            } => Some(DeployError::NotOwned {
+            } => Some(KubeError::NotOwned {
                 object: object.to_string(),
             }),
             _ => None,
@@ -318,7 +321,7 @@ fn volume_can_change_in_place(fields: &[FieldChange]) -> bool {
 /// Fields to set, and fields maia set before and no longer does.
 fn all_changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     let mut fields = changes(desired, live);
-    fields.extend(dropped(desired, live, crate::FIELD_MANAGER));
+    fields.extend(dropped(desired, live, crate::cluster::FIELD_MANAGER));
     fields
 }
 
@@ -347,7 +350,7 @@ pub async fn plan(
     )
     .await?;
     if !taken.is_empty() {
-        return Err(DeployError::HostTaken { taken });
+        return Err(KubeError::HostTaken { taken });
     }
     plan_from(&scope, &[objects.to_vec()], &facts, options)
 }
@@ -406,19 +409,19 @@ async fn refuse_workspace_objects(
 
 /// What the cluster holds for a scope, read once before planning.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct LiveFacts {
+pub struct LiveFacts {
     /// The scope's namespace exists.
-    pub(crate) namespace_exists: bool,
+    pub namespace_exists: bool,
     /// Objects carrying the scope's labels (one LIST per kind).
-    pub(crate) labelled: Vec<(Kind, Value)>,
+    pub labelled: Vec<(Kind, Value)>,
     /// Objects of a rendered name that the LIST did not return (their labels were
     /// edited away, or maia did not make them), by inventory entry (`Kind/name`).
-    pub(crate) unlabelled: BTreeMap<String, Value>,
+    pub unlabelled: BTreeMap<String, Value>,
 }
 
 /// Whether a cluster-scoped object, listed with a scope's labels, is the scope's own:
 /// its Namespace, or an object whose instance label names that namespace.
-pub(crate) fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
+pub fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
     object["metadata"]["name"] == *namespace
         || object["metadata"]["labels"][maia_render::labels::INSTANCE] == *namespace
 }
@@ -428,7 +431,7 @@ pub(crate) fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
 /// `namespace_exists`: what this run read of the namespace already, if it did;
 /// `namespace_read`: the Namespace itself as this run read it (with no Namespace write
 /// since), which stands for the Namespace LIST: kept when it carries the scope's labels.
-pub(crate) async fn gather(
+pub async fn gather(
     cluster: &Cluster,
     scope: &Scope,
     objects: &[Object],
@@ -490,7 +493,7 @@ pub(crate) async fn gather(
         let found = live::api(cluster, Some(namespace), kind)
             .get_opt(object.name())
             .await
-            .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.reference()))?;
+            .map_err(|e| KubeError::from_kube(e, &cluster.url, "get", object.reference()))?;
         if let Some(found) = found {
             unlabelled.insert(
                 Inventory::entry(&kind.kind, object.name()),
@@ -508,7 +511,7 @@ pub(crate) async fn gather(
 /// The plan as a pure function of the rendered objects, the live facts and the
 /// options: apply steps in phases (one kind at a time, within one group), then prunes
 /// in reverse order, and the inventories to record.
-pub(crate) fn plan_from(
+pub fn plan_from(
     scope: &Scope,
     groups: &[Vec<Object>],
     facts: &LiveFacts,
@@ -517,7 +520,7 @@ pub(crate) fn plan_from(
     let namespace = scope.namespace.as_str();
     let exists = facts.namespace_exists;
     if !exists && !options.create_namespace {
-        return Err(DeployError::NamespaceMissing(namespace.to_string()));
+        return Err(KubeError::NamespaceMissing(namespace.to_string()));
     }
     let live_objects = &facts.labelled;
     let inventory_name = scope.inventory.as_str();
@@ -542,7 +545,7 @@ pub(crate) fn plan_from(
                 .kinds
                 .lookup(object.api_version(), object.kind())
                 .cloned()
-                .ok_or_else(|| DeployError::KindMissing {
+                .ok_or_else(|| KubeError::KindMissing {
                     kind: object.kind().into(),
                     api_version: object.api_version().into(),
                 })?;
@@ -556,7 +559,7 @@ pub(crate) fn plan_from(
                 });
                 phase_start = steps.len();
             }
-            let desired = object.to_json().map_err(|source| DeployError::Render {
+            let desired = object.to_json().map_err(|source| KubeError::Render {
                 object: object.reference(),
                 source,
             })?;

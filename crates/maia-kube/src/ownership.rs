@@ -12,21 +12,24 @@ use maia_render::Object;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 use crate::inventory::Inventory;
 use crate::kinds::{self, Kind};
 use crate::live;
 
+/// The name of a workspace's inventory ConfigMap, in its namespace.
+pub const WORKSPACE_INVENTORY: &str = "maia-workspace-inventory";
+
 /// The workspace inventories of one namespace (or of all), as far as they can be
 /// read, by namespace.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Workspaces(BTreeMap<String, Inventory>);
+pub struct Workspaces(BTreeMap<String, Inventory>);
 
 impl Workspaces {
     /// Reads the workspace inventories of `namespace` (all namespaces when `None`): one
     /// LIST. What the caller may not read counts as absent: the labels still mark the
     /// workspace's objects.
-    pub(crate) async fn read(cluster: &Cluster, namespace: Option<&str>) -> Result<Workspaces> {
+    pub async fn read(cluster: &Cluster, namespace: Option<&str>) -> Result<Workspaces> {
         let selector = format!(
             "{}={},{}={}",
             maia_render::labels::MANAGED_BY,
@@ -37,12 +40,12 @@ impl Workspaces {
         let inventories =
             match live::list_kinds(cluster, namespace, &[kinds::CONFIG_MAP], &selector).await {
                 Ok(found) => found,
-                Err(DeployError::Forbidden { .. }) => Vec::new(),
+                Err(KubeError::Forbidden { .. }) => Vec::new(),
                 Err(e) => return Err(e),
             };
         let mut out = BTreeMap::new();
         for (_, value) in inventories {
-            if value["metadata"]["name"] != crate::workspace::INVENTORY {
+            if value["metadata"]["name"] != WORKSPACE_INVENTORY {
                 continue;
             }
             let ns = value["metadata"]["namespace"]
@@ -55,7 +58,7 @@ impl Workspaces {
     }
 
     /// Whether the live object (in its namespace) belongs to a workspace.
-    pub(crate) fn owns(&self, kind: &Kind, value: &Value) -> bool {
+    pub fn owns(&self, kind: &Kind, value: &Value) -> bool {
         let meta = &value["metadata"];
         if meta["labels"][maia_render::labels::PART_OF] == maia_render::labels::WORKSPACE {
             return true;
@@ -66,18 +69,14 @@ impl Workspaces {
     }
 
     /// Whether the workspace of `namespace` lists `entry` (`Kind/name`) in its inventory.
-    pub(crate) fn lists(&self, namespace: &str, entry: &str) -> bool {
+    pub fn lists(&self, namespace: &str, entry: &str) -> bool {
         self.0.get(namespace).is_some_and(|i| i.contains(entry))
     }
 }
 
 /// The refusal for `objects` of the workspace in `namespace`, naming its group_ID when
 /// the Namespace can be read (a member may not read Namespaces).
-pub(crate) async fn refusal(
-    cluster: &Cluster,
-    namespace: &str,
-    mut objects: Vec<String>,
-) -> DeployError {
+pub async fn refusal(cluster: &Cluster, namespace: &str, mut objects: Vec<String>) -> KubeError {
     objects.sort();
     objects.dedup();
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
@@ -89,7 +88,7 @@ pub(crate) async fn refusal(
         .flatten()
         .and_then(|n| n.metadata.annotations)
         .and_then(|a| a.get(maia_render::labels::GROUP_ID_ANNOTATION).cloned());
-    DeployError::WorkspaceOwned {
+    KubeError::WorkspaceOwned {
         objects: objects.join(", "),
         namespace: namespace.into(),
         group_id,
@@ -97,7 +96,7 @@ pub(crate) async fn refusal(
 }
 
 /// `Kind/name` as kubectl prints it (`deployment/mysql-db-v1-mkg`).
-pub(crate) fn shown(kind: &Kind, value: &Value) -> String {
+pub fn shown(kind: &Kind, value: &Value) -> String {
     format!(
         "{}/{}",
         kind.kind.to_ascii_lowercase(),
@@ -107,13 +106,15 @@ pub(crate) fn shown(kind: &Kind, value: &Value) -> String {
 
 /// One host and path prefix an Ingress serves.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Route {
-    pub(crate) host: String,
-    pub(crate) path: String,
+pub struct Route {
+    /// The host, lowercase; `*` for a rule without a host.
+    pub host: String,
+    /// The path prefix.
+    pub path: String,
 }
 
 /// The routes of an Ingress (as JSON); a rule without a host serves every host (`*`).
-pub(crate) fn ingress_routes(ingress: &Value) -> Vec<Route> {
+pub fn ingress_routes(ingress: &Value) -> Vec<Route> {
     let mut out = Vec::new();
     for rule in ingress["spec"]["rules"].as_array().into_iter().flatten() {
         let host = rule["host"].as_str().unwrap_or("*").to_ascii_lowercase();
@@ -139,7 +140,7 @@ pub(crate) fn ingress_routes(ingress: &Value) -> Vec<Route> {
 }
 
 /// The routes of rendered objects' Ingresses.
-pub(crate) fn object_routes(objects: &[Object]) -> Vec<Route> {
+pub fn object_routes(objects: &[Object]) -> Vec<Route> {
     objects
         .iter()
         .filter(|o| o.kind() == "Ingress")
@@ -168,7 +169,7 @@ fn paths_overlap(a: &str, b: &str) -> bool {
 /// ingress controller's own admission rules are then the only guard). On `shared_host`
 /// (a subpath cluster's domain, which every group shares, each under its own prefix)
 /// another namespace's root (`/`, the cluster's landing page) is no conflict.
-pub(crate) async fn taken_hosts(
+pub async fn taken_hosts(
     cluster: &Cluster,
     namespace: &str,
     wanted: &[Route],
@@ -179,7 +180,7 @@ pub(crate) async fn taken_hosts(
     }
     let live = match live::list_kinds(cluster, None, &[kinds::INGRESS], "").await {
         Ok(found) => found,
-        Err(DeployError::Forbidden { .. }) => return Ok(Vec::new()),
+        Err(KubeError::Forbidden { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut taken = Vec::new();

@@ -11,17 +11,14 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PropagationPo
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::cluster::{Cluster, FIELD_MANAGER};
+use crate::error::{KubeError, Result};
 use crate::event::{Event, EventSink, Outcome};
 use crate::inventory::Inventory;
 use crate::kinds::{self, Kind};
 use crate::live;
 use crate::plan::{Change, ObjectRef, Phase, Plan, Step};
 use crate::readiness::{Status, claim_status, workload_status};
-
-/// The field manager maia applies as; `kubectl` shows it in `managedFields`.
-pub(crate) const FIELD_MANAGER: &str = "maia";
 
 /// How [`execute`] runs a plan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,7 +71,7 @@ pub async fn execute(
         api.patch(ns, &options.patch_params(false), &Patch::Apply(&namespace))
             .await
             .map_err(|e| {
-                DeployError::from_kube(e, &cluster.url, "create", format!("namespace/{ns}"))
+                KubeError::from_kube(e, &cluster.url, "create", format!("namespace/{ns}"))
             })?;
         sink.emit(Event::NamespaceCreated {
             namespace: ns.into(),
@@ -106,7 +103,7 @@ pub async fn execute(
 
 /// One run of a plan, which may go phase by phase with other work in between (a
 /// workspace runs its plan component by component, with helm and waits).
-pub(crate) struct Run<'a> {
+pub struct Run<'a> {
     cluster: &'a Cluster,
     plan: &'a Plan,
     options: ApplyOptions,
@@ -114,7 +111,8 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub(crate) fn new(cluster: &'a Cluster, plan: &'a Plan, options: ApplyOptions) -> Self {
+    /// A run of `plan` on `cluster`; nothing is sent until a phase runs.
+    pub fn new(cluster: &'a Cluster, plan: &'a Plan, options: ApplyOptions) -> Self {
         Run {
             cluster,
             plan,
@@ -126,15 +124,11 @@ impl<'a> Run<'a> {
     /// Runs these phases of the plan, in order. The inventory is recorded before the
     /// first write into the namespace, so whatever fails later, every object created is
     /// already owned; a rendered Namespace (cluster-scoped) may come before it.
-    pub(crate) async fn phases(
-        &mut self,
-        phases: &[Phase],
-        sink: &mut dyn EventSink,
-    ) -> Result<()> {
+    pub async fn phases(&mut self, phases: &[Phase], sink: &mut dyn EventSink) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
         for phase in phases {
             if sink.cancelled() {
-                return Err(DeployError::Interrupted {
+                return Err(KubeError::Cancelled {
                     step: format!("applying {}", plan.release),
                 });
             }
@@ -177,7 +171,7 @@ impl<'a> Run<'a> {
 
     /// Prunes what the plan no longer has (volumes are kept and reported), in reverse
     /// order, then records the final inventory.
-    pub(crate) async fn finish(mut self, sink: &mut dyn EventSink) -> Result<()> {
+    pub async fn finish(mut self, sink: &mut dyn EventSink) -> Result<()> {
         let (cluster, plan, options) = (self.cluster, self.plan, self.options);
         if !self.inventory_recorded
             && let Some(inventory) = &plan.inventory_before
@@ -263,11 +257,12 @@ async fn apply_one(
             &Patch::Apply(desired),
         )
         .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "apply", object.to_string()))?;
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "apply", object.to_string()))?;
     Ok(())
 }
 
-pub(crate) async fn delete_one(
+/// Deletes one object; one already gone is not an error.
+pub async fn delete_one(
     cluster: &Cluster,
     kind: &Kind,
     object: &ObjectRef,
@@ -280,7 +275,7 @@ pub(crate) async fn delete_one(
         Ok(_) => Ok(()),
         // Already gone: what we wanted.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(DeployError::from_kube(
+        Err(e) => Err(KubeError::from_kube(
             e,
             &cluster.url,
             "delete",
@@ -299,12 +294,12 @@ async fn wait_gone(cluster: &Cluster, kind: &Kind, object: &ObjectRef) -> Result
         let found = api
             .get_opt(&object.name)
             .await
-            .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
+            .map_err(|e| KubeError::from_kube(e, &cluster.url, "get", object.to_string()))?;
         if found.is_none() {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(DeployError::WaitTimeout {
+            return Err(KubeError::WaitTimeout {
                 object: object.to_string(),
                 timeout: Duration::from_secs(120),
                 last: "still being deleted".into(),
@@ -326,7 +321,7 @@ async fn record_inventory(
 }
 
 /// Applies `inventory` as the scope's inventory ConfigMap.
-pub(crate) async fn write_inventory(
+pub async fn write_inventory(
     cluster: &Cluster,
     scope: &crate::plan::Scope,
     inventory: &Inventory,
@@ -341,9 +336,7 @@ pub(crate) async fn write_inventory(
             &Patch::Apply(&config_map),
         )
         .await
-        .map_err(|e| {
-            DeployError::from_kube(e, &cluster.url, "apply", format!("configmap/{name}"))
-        })?;
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "apply", format!("configmap/{name}")))?;
     Ok(())
 }
 
@@ -393,23 +386,25 @@ async fn wait_ready(
 }
 
 /// How [`poll_ready`] polls.
-pub(crate) struct Poll<'a> {
+pub struct Poll<'a> {
     /// The namespace the pods are listed in.
-    pub(crate) namespace: &'a str,
+    pub namespace: &'a str,
     /// The pods that explain a workload's state (`""`: every pod of the namespace).
-    pub(crate) pod_selector: &'a str,
-    pub(crate) deadline: Instant,
+    pub pod_selector: &'a str,
+    /// When to give up.
+    pub deadline: Instant,
     /// The timeout the deadline came from, for the message.
-    pub(crate) timeout: Duration,
-    pub(crate) first_pause: Duration,
+    pub timeout: Duration,
+    /// How long to wait before the second look (the pauses grow from there).
+    pub first_pause: Duration,
     /// The workspace component the objects belong to, for messages.
-    pub(crate) component: Option<&'a str>,
+    pub component: Option<&'a str>,
 }
 
 /// Polls each object (and the namespace's pods, which explain why one is not ready)
 /// until `judge` finds every one ready, one failed, or the deadline passes.
 /// Polling, not a watch: it needs only GET/LIST rights and works through any proxy.
-pub(crate) async fn poll_ready(
+pub async fn poll_ready(
     cluster: &Cluster,
     poll: Poll<'_>,
     pending: Vec<(Kind, ObjectRef)>,
@@ -433,7 +428,7 @@ pub(crate) async fn poll_ready(
                 .collect::<Result<_>>()?,
             Err(kube::Error::Api(s)) if s.code == 403 => Vec::new(),
             Err(e) => {
-                return Err(DeployError::from_kube(
+                return Err(KubeError::from_kube(
                     e,
                     &cluster.url,
                     "list",
@@ -446,7 +441,7 @@ pub(crate) async fn poll_ready(
             let found = live::api(cluster, object.namespace(), &kind)
                 .get(&object.name)
                 .await
-                .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.to_string()))?;
+                .map_err(|e| KubeError::from_kube(e, &cluster.url, "get", object.to_string()))?;
             let found = live::to_value(&kind, &found)?;
             match judge(&kind, &found, &pods) {
                 Status::Ready => sink.emit(Event::Ready { object }),
@@ -455,7 +450,7 @@ pub(crate) async fn poll_ready(
                         object: object.clone(),
                         reason: reason.clone(),
                     });
-                    return Err(DeployError::WorkloadFailed {
+                    return Err(KubeError::WorkloadFailed {
                         object: match poll.component {
                             Some(c) => format!("{object} ({c})"),
                             None => object.to_string(),
@@ -481,7 +476,7 @@ pub(crate) async fn poll_ready(
         }
         if Instant::now() >= poll.deadline {
             let (_, object, last) = &pending[0];
-            return Err(DeployError::WaitTimeout {
+            return Err(KubeError::WaitTimeout {
                 object: match poll.component {
                     Some(c) => format!("{object} (component {c})"),
                     None => object.to_string(),

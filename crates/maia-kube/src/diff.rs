@@ -18,7 +18,7 @@ pub struct FieldChange {
 }
 
 /// The fields of `desired` that `live` does not hold (with the same value).
-pub(crate) fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
+pub fn changes(desired: &Value, live: &Value) -> Vec<FieldChange> {
     let mut out = Vec::new();
     match desired.as_object() {
         // A Secret's values are shown as "(hidden)", whatever their names.
@@ -143,7 +143,7 @@ fn redact(v: &Value) -> Value {
 /// desired object no longer sets. Server-side apply removes them, so they are changes
 /// even though the desired object is still a subset of the live one (a removed label,
 /// node selector or annotation).
-pub(crate) fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange> {
+pub fn dropped(desired: &Value, live: &Value, manager: &str) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let entries = live["metadata"]["managedFields"].as_array();
     let owned = entries.into_iter().flatten().find(|e| {

@@ -18,23 +18,26 @@ use kube::core::ApiResource;
 const ACCEPT_AGGREGATED: &str = kube::core::discovery::v2::ACCEPT_AGGREGATED_DISCOVERY_V2;
 
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 
 /// A kind maia reads or writes, and how to reach it on the API server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kind {
     /// The kind's name, e.g. `Deployment`.
     pub kind: Cow<'static, str>,
-    pub(crate) group: Cow<'static, str>,
-    pub(crate) version: Cow<'static, str>,
-    pub(crate) plural: Cow<'static, str>,
+    /// Its API group; empty for the core group.
+    pub group: Cow<'static, str>,
+    /// Its API version, e.g. `v1`.
+    pub version: Cow<'static, str>,
+    /// Its resource name in URLs, e.g. `deployments`.
+    pub plural: Cow<'static, str>,
     /// False for cluster-scoped kinds (Namespace).
-    pub(crate) namespaced: bool,
+    pub namespaced: bool,
 }
 
 impl Kind {
     /// `GROUP/VERSION`, or `VERSION` for the core group.
-    pub(crate) fn api_version(&self) -> String {
+    pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.to_string()
         } else {
@@ -43,7 +46,7 @@ impl Kind {
     }
 
     /// The kind as kube's dynamic API takes it.
-    pub(crate) fn api_resource(&self) -> ApiResource {
+    pub fn api_resource(&self) -> ApiResource {
         ApiResource {
             group: self.group.to_string(),
             version: self.version.to_string(),
@@ -54,7 +57,7 @@ impl Kind {
     }
 
     /// The kind of a k8s-openapi type, from the type's own API metadata.
-    pub(crate) const fn of<K: k8s_openapi::Resource>(namespaced: bool) -> Kind {
+    pub const fn of<K: k8s_openapi::Resource>(namespaced: bool) -> Kind {
         Kind {
             kind: Cow::Borrowed(K::KIND),
             group: Cow::Borrowed(K::GROUP),
@@ -65,7 +68,8 @@ impl Kind {
     }
 }
 
-pub(crate) const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
+/// `v1` `Namespace`.
+pub const NAMESPACE: Kind = Kind::of::<core::Namespace>(false);
 /// `v1` `ConfigMap`.
 pub const CONFIG_MAP: Kind = Kind::of::<core::ConfigMap>(true);
 /// `v1` `PersistentVolumeClaim`.
@@ -82,37 +86,37 @@ pub const INGRESS: Kind = Kind::of::<networking::Ingress>(true);
 pub const POD: Kind = Kind::of::<core::Pod>(true);
 
 /// Kinds an app may own, in apply order.
-pub(crate) const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
+pub const APP_KINDS: [Kind; 6] = [CONFIG_MAP, PVC, SERVICE, JOB, DEPLOYMENT, INGRESS];
 
 /// The kinds one deploy may write, with how to reach each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct KindTable(Vec<Kind>);
+pub struct KindTable(Vec<Kind>);
 
 impl KindTable {
     /// An app's kinds: built in, no discovery needed.
-    pub(crate) fn app() -> Self {
+    pub fn app() -> Self {
         KindTable(APP_KINDS.to_vec())
     }
 
     /// The given kinds, in apply order.
-    pub(crate) fn new(kinds: Vec<Kind>) -> Self {
+    pub fn new(kinds: Vec<Kind>) -> Self {
         KindTable(kinds)
     }
 
     /// The kinds, in apply order.
-    pub(crate) fn kinds(&self) -> &[Kind] {
+    pub fn kinds(&self) -> &[Kind] {
         &self.0
     }
 
     /// The kind of an object's `apiVersion` and `kind`, when the table has it.
-    pub(crate) fn lookup(&self, api_version: &str, kind: &str) -> Option<&Kind> {
+    pub fn lookup(&self, api_version: &str, kind: &str) -> Option<&Kind> {
         self.0
             .iter()
             .find(|k| k.kind == kind && k.api_version() == api_version)
     }
 
     /// The kind of an inventory entry (`Kind/name`), by kind name.
-    pub(crate) fn by_name(&self, kind: &str) -> Option<&Kind> {
+    pub fn by_name(&self, kind: &str) -> Option<&Kind> {
         self.0.iter().find(|k| k.kind == kind)
     }
 
@@ -121,7 +125,7 @@ impl KindTable {
     /// later), else one request per group-version. Kinds it does not serve are returned
     /// in the second list (a missing CRD is for the caller to judge: fatal when
     /// rendered, else ignored).
-    pub(crate) async fn discover(
+    pub async fn discover(
         cluster: &Cluster,
         wanted: &[(String, String)],
     ) -> Result<(KindTable, Vec<(String, String)>)> {
@@ -175,7 +179,7 @@ impl KindTable {
 /// Every group-version's resources from aggregated discovery (`/api` and `/apis`, as
 /// `APIGroupDiscoveryList`); `None` when the server answers with the older documents.
 async fn aggregated(cluster: &Cluster) -> Result<Option<Vec<(String, APIResourceList)>>> {
-    let failed = |e| DeployError::from_kube(e, &cluster.url, "discover", "the cluster's APIs");
+    let failed = |e| KubeError::from_kube(e, &cluster.url, "discover", "the cluster's APIs");
     let mut out = Vec::new();
     for root in ["/api", "/apis"] {
         let request = http::Request::get(root)
@@ -251,7 +255,7 @@ async fn per_group_version(
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 Ok((v.to_string(), APIResourceList::default()))
             }
-            Err(e) => Err(DeployError::from_kube(
+            Err(e) => Err(KubeError::from_kube(
                 e,
                 &cluster.url,
                 "discover",

@@ -7,7 +7,10 @@ use http_body_util::Limited;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tower::util::MapResponseLayer;
 
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result, exec_failure, stderr_tail};
+
+/// The field manager maia applies as; `kubectl` shows it in `managedFields`.
+pub const FIELD_MANAGER: &str = "maia";
 
 /// The most maia reads of one API response. A list of every Service of a large
 /// cluster is a few MiB; a server that streams without end is stopped here instead
@@ -67,19 +70,19 @@ impl Cluster {
                 };
                 kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                     .await
-                    .map_err(|source| DeployError::Kubeconfig {
+                    .map_err(|source| KubeError::Kubeconfig {
                         path,
                         source: Box::new(source),
                     })?
             }
             None => {
                 if let Some(context) = &target.context {
-                    return Err(DeployError::UnknownContext {
+                    return Err(KubeError::UnknownContext {
                         context: context.clone(),
                         known: "no kubeconfig found".into(),
                     });
                 }
-                kube::Config::incluster().map_err(|source| DeployError::NoCluster {
+                kube::Config::incluster().map_err(|source| KubeError::NoCluster {
                     source: Box::new(source),
                 })?
             }
@@ -98,8 +101,8 @@ impl Cluster {
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|source| match (plugin.clone(), exec_failure(&source)) {
                 // kube's own message would show the plugin's environment values.
-                (Some(plugin), Some(reason)) => DeployError::ExecPlugin { plugin, reason },
-                _ => DeployError::Client {
+                (Some(plugin), Some(reason)) => KubeError::ExecPlugin { plugin, reason },
+                _ => KubeError::Client {
                     url: url.clone(),
                     source: Box::new(source),
                 },
@@ -145,36 +148,6 @@ fn plugin_name(exec: &kube::config::ExecConfig) -> String {
         name.push_str(arg);
     }
     name
-}
-
-/// The last lines a program wrote on stderr, for a message.
-fn stderr_tail(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(5)..].join("; ")
-}
-
-/// Why kube could not get a credential from the exec plugin, without its environment.
-pub(crate) fn exec_failure(error: &kube::Error) -> Option<String> {
-    use kube::client::AuthError;
-    let kube::Error::Auth(auth) = error else {
-        return None;
-    };
-    Some(match auth {
-        AuthError::AuthExecRun { status, out, .. } => {
-            let said = stderr_tail(&out.stderr);
-            if said.is_empty() {
-                format!("it exited with {status}")
-            } else {
-                format!("it exited with {status}: {said}")
-            }
-        }
-        AuthError::AuthExecStart(e) => format!("it could not be started: {e}"),
-        AuthError::AuthExecParse(e) => format!("its output is not an ExecCredential: {e}"),
-        AuthError::AuthExec(message) => message.clone(),
-        AuthError::ExecPluginFailed => "it returned no credential".into(),
-        _ => return None,
-    })
 }
 
 /// Runs the exec credential plugin once, as kube would, within `timeout`: a plugin that
@@ -227,21 +200,21 @@ async fn probe_exec_plugin(
         cmd.stdin(Stdio::null()).stderr(Stdio::piped());
     }
     cmd.stdout(Stdio::piped()).kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| DeployError::ExecPlugin {
+    let child = cmd.spawn().map_err(|e| KubeError::ExecPlugin {
         plugin: plugin.clone(),
         reason: format!("it could not be started: {e}"),
     })?;
     let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
-            return Err(DeployError::ExecPlugin {
+            return Err(KubeError::ExecPlugin {
                 plugin,
                 reason: format!("it could not be run: {e}"),
             });
         }
         // Dropping the future killed the plugin.
         Err(_) => {
-            return Err(DeployError::ExecPlugin {
+            return Err(KubeError::ExecPlugin {
                 plugin,
                 reason: format!(
                     "it gave no credential within {} and was stopped",
@@ -252,7 +225,7 @@ async fn probe_exec_plugin(
     };
     if !out.status.success() {
         let said = stderr_tail(&out.stderr);
-        return Err(DeployError::ExecPlugin {
+        return Err(KubeError::ExecPlugin {
             plugin,
             reason: if said.is_empty() {
                 format!("it exited with {}", out.status)
@@ -273,7 +246,7 @@ pub fn check_contexts(target: &Target, contexts: &[String]) -> Result<()> {
         Some((kubeconfig, _)) => contexts
             .iter()
             .try_for_each(|c| check_context(&kubeconfig, c)),
-        None => Err(DeployError::UnknownContext {
+        None => Err(KubeError::UnknownContext {
             context: contexts[0].clone(),
             known: "no kubeconfig found".into(),
         }),
@@ -289,7 +262,7 @@ fn check_context(kubeconfig: &Kubeconfig, context: &str) -> Result<()> {
         .iter()
         .map(|c| c.name.as_str())
         .collect();
-    Err(DeployError::UnknownContext {
+    Err(KubeError::UnknownContext {
         context: context.into(),
         known: if known.is_empty() {
             "no contexts".into()
@@ -303,14 +276,14 @@ fn check_context(kubeconfig: &Kubeconfig, context: &str) -> Result<()> {
 /// `None` when there is none (then the in-cluster config is tried).
 fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String)>> {
     let read = |path: &Path| {
-        Kubeconfig::read_from(path).map_err(|source| DeployError::Kubeconfig {
+        Kubeconfig::read_from(path).map_err(|source| KubeError::Kubeconfig {
             path: path.display().to_string(),
             source: Box::new(source),
         })
     };
     if let Some(path) = explicit {
         if !path.exists() {
-            return Err(DeployError::KubeconfigMissing {
+            return Err(KubeError::KubeconfigMissing {
                 paths: path.display().to_string(),
                 named_by: "--kubeconfig",
             });
@@ -327,7 +300,7 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String
             let next = read(path)?;
             merged = Some(match merged {
                 None => next,
-                Some(m) => m.merge(next).map_err(|source| DeployError::Kubeconfig {
+                Some(m) => m.merge(next).map_err(|source| KubeError::Kubeconfig {
                     path: path.display().to_string(),
                     source: Box::new(source),
                 })?,
@@ -342,7 +315,7 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, String
         return match merged {
             Some(k) => Ok(Some((k, shown))),
             None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Ok(None),
-            None => Err(DeployError::KubeconfigMissing {
+            None => Err(KubeError::KubeconfigMissing {
                 paths: shown,
                 named_by: "KUBECONFIG",
             }),
@@ -371,7 +344,7 @@ pub struct MemberLogin {
 /// Keycloak with the kubelogin exec plugin (`kubectl oidc-login`). Holds no secret.
 pub fn member_kubeconfig(target: &Target, login: &MemberLogin) -> Result<serde_json::Value> {
     let Some((kubeconfig, path)) = load_kubeconfig(target.kubeconfig.as_deref())? else {
-        return Err(DeployError::KubeconfigMissing {
+        return Err(KubeError::KubeconfigMissing {
             paths: "~/.kube/config".into(),
             named_by: "the default location",
         });
@@ -384,7 +357,7 @@ pub fn member_kubeconfig(target: &Target, login: &MemberLogin) -> Result<serde_j
         None => kubeconfig
             .current_context
             .clone()
-            .ok_or_else(|| DeployError::UnknownContext {
+            .ok_or_else(|| KubeError::UnknownContext {
                 context: "(current context)".into(),
                 known: "the kubeconfig sets no current-context; pass --context".into(),
             })?,
@@ -400,7 +373,7 @@ pub fn member_kubeconfig(target: &Target, login: &MemberLogin) -> Result<serde_j
         .iter()
         .find(|c| c.name == cluster_name)
         .and_then(|c| c.cluster.as_ref())
-        .ok_or_else(|| DeployError::UnknownContext {
+        .ok_or_else(|| KubeError::UnknownContext {
             context: context_name.clone(),
             known: format!("its cluster {cluster_name:?} is not in {path}"),
         })?;
@@ -413,7 +386,7 @@ pub fn member_kubeconfig(target: &Target, login: &MemberLogin) -> Result<serde_j
         (Some(data), _) => Some(data.clone()),
         (None, Some(file)) => {
             use base64::Engine as _;
-            let bytes = std::fs::read(file).map_err(|source| DeployError::Kubeconfig {
+            let bytes = std::fs::read(file).map_err(|source| KubeError::Kubeconfig {
                 path: file.clone(),
                 source: Box::new(kube::config::KubeconfigError::ReadConfig(
                     source,

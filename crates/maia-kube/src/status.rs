@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 use crate::inventory::{self, Inventory};
 use crate::kinds::{self, Kind};
 use crate::live;
@@ -143,7 +143,7 @@ pub async fn apps(
                     .filter(|(_, v)| !theirs.contains(&release_of(v))),
             );
         }
-        Err(DeployError::Forbidden { .. }) => {}
+        Err(KubeError::Forbidden { .. }) => {}
         Err(e) => return Err(e),
     }
     Ok(summarise(&objects, Timestamp::now()))
@@ -323,7 +323,7 @@ fn ports(service: &Value) -> Vec<String> {
 }
 
 /// The URLs an Ingress publishes: https for hosts its TLS covers.
-pub(crate) fn urls(ingress: &Value) -> Vec<String> {
+pub fn urls(ingress: &Value) -> Vec<String> {
     let tls_hosts: Vec<&str> = ingress["spec"]["tls"]
         .as_array()
         .into_iter()

@@ -4,12 +4,12 @@ use maia_spec::quantity::nanos;
 
 /// True when both texts are quantities of the same value ("5000m" and "5",
 /// "1Gi" and "1024Mi"), or the same text.
-pub(crate) fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a == b || matches!((nanos(a), nanos(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// True when `a` is a larger quantity than `b` ("200Gi" > "100Gi").
-pub(crate) fn greater(a: &str, b: &str) -> bool {
+pub fn greater(a: &str, b: &str) -> bool {
     matches!((nanos(a), nanos(b)), (Some(x), Some(y)) if x > y)
 }
 

@@ -129,7 +129,7 @@ fn job(j: &Value) -> Status {
 
 /// A Job that does one thing and ends (a workspace's MinIO setup): ready when it has
 /// succeeded, not merely while its pod runs.
-pub(crate) fn completion(j: &Value) -> Status {
+pub fn completion(j: &Value) -> Status {
     match job(j) {
         Status::Ready
             if int(&j["status"]["succeeded"]) > 0 || is_true(condition(j, "Complete")) =>

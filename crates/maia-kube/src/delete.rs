@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::apply::{ApplyOptions, delete_one, write_inventory};
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 use crate::event::{Event, EventSink};
 use crate::inventory::Inventory;
 use crate::kinds::{self, APP_KINDS, Kind};
@@ -29,7 +29,7 @@ pub async fn app_objects(
     )
     .await?;
     if found.is_empty() {
-        return Err(DeployError::AppNotFound {
+        return Err(KubeError::AppNotFound {
             release: release.into(),
             namespace: namespace.into(),
         });
@@ -80,7 +80,7 @@ pub async fn delete_app(
 /// Deletes the scope's `found` objects in reverse apply order, all but its inventory
 /// and, unless `delete_volumes`, its volume claims; returns the inventory entries of
 /// what was kept.
-pub(crate) async fn delete_owned(
+pub async fn delete_owned(
     cluster: &Cluster,
     scope: &Scope,
     mut found: Vec<(Kind, Value)>,

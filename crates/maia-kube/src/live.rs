@@ -7,11 +7,11 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 use crate::kinds::Kind;
 
 /// Label selector of everything maia wrote for one app (its objects and inventory).
-pub(crate) fn release_selector(release: &str) -> String {
+pub fn release_selector(release: &str) -> String {
     format!(
         "{}={},{}={}",
         maia_render::labels::MANAGED_BY,
@@ -26,7 +26,7 @@ pub(crate) fn release_selector(release: &str) -> String {
 const APP_NAME: &str = "app.kubernetes.io/name=mkg";
 
 /// Label selector of every app maia deployed, or of one (`release`).
-pub(crate) fn apps_selector(release: Option<&str>) -> String {
+pub fn apps_selector(release: Option<&str>) -> String {
     let mut s = format!(
         "{}={},{APP_NAME}",
         maia_render::labels::MANAGED_BY,
@@ -40,7 +40,7 @@ pub(crate) fn apps_selector(release: Option<&str>) -> String {
 
 /// Label selector of the pods of every app, or of one. Pods carry the app's selector
 /// labels but not `managed-by`: the workload's controller makes them, not maia.
-pub(crate) fn app_pods_selector(release: Option<&str>) -> String {
+pub fn app_pods_selector(release: Option<&str>) -> String {
     match release {
         Some(r) => format!("{APP_NAME},{}={r}", maia_render::labels::INSTANCE),
         None => APP_NAME.to_string(),
@@ -49,7 +49,7 @@ pub(crate) fn app_pods_selector(release: Option<&str>) -> String {
 
 /// The API of `kind`, in `namespace` (all namespaces when `None`); a cluster-scoped
 /// kind ignores the namespace.
-pub(crate) fn api(cluster: &Cluster, namespace: Option<&str>, kind: &Kind) -> Api<DynamicObject> {
+pub fn api(cluster: &Cluster, namespace: Option<&str>, kind: &Kind) -> Api<DynamicObject> {
     let resource = kind.api_resource();
     match namespace.filter(|_| kind.namespaced) {
         Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
@@ -58,8 +58,8 @@ pub(crate) fn api(cluster: &Cluster, namespace: Option<&str>, kind: &Kind) -> Ap
 }
 
 /// An object as JSON with its `apiVersion` and `kind` (list items come without them).
-pub(crate) fn to_value(kind: &Kind, object: &DynamicObject) -> Result<Value> {
-    let mut value = serde_json::to_value(object).map_err(|source| DeployError::Serialize {
+pub fn to_value(kind: &Kind, object: &DynamicObject) -> Result<Value> {
+    let mut value = serde_json::to_value(object).map_err(|source| KubeError::Serialize {
         object: format!(
             "{}/{}",
             kind.kind,
@@ -73,7 +73,7 @@ pub(crate) fn to_value(kind: &Kind, object: &DynamicObject) -> Result<Value> {
 }
 
 /// Lists each kind (concurrently) with the selector; `namespace: None` means all.
-pub(crate) async fn list_kinds(
+pub async fn list_kinds(
     cluster: &Cluster,
     namespace: Option<&str>,
     kinds: &[Kind],
@@ -91,8 +91,8 @@ pub(crate) async fn list_kinds(
             .await
             .map_err(|e| {
                 let what = format!("{} {where_}", kind.plural).trim_end().to_string();
-                match DeployError::from_kube(e, &cluster.url, "list", what) {
-                    DeployError::Api { code: 404, .. } => DeployError::KindMissing {
+                match KubeError::from_kube(e, &cluster.url, "list", what) {
+                    KubeError::Api { code: 404, .. } => KubeError::KindMissing {
                         kind: kind.kind.to_string(),
                         api_version: kind.api_version(),
                     },
@@ -109,16 +109,43 @@ pub(crate) async fn list_kinds(
 
 /// Whether the namespace exists. A user allowed only inside the namespace may not read
 /// Namespace objects; a refusal is taken as "exists" and later requests will tell.
-pub(crate) async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<bool> {
+pub async fn namespace_exists(cluster: &Cluster, namespace: &str) -> Result<bool> {
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     match api.get_opt(namespace).await {
         Ok(found) => Ok(found.is_some()),
         Err(kube::Error::Api(s)) if s.code == 403 => Ok(true),
-        Err(e) => Err(DeployError::from_kube(
+        Err(e) => Err(KubeError::from_kube(
             e,
             &cluster.url,
             "get",
             format!("namespace/{namespace}"),
         )),
     }
+}
+
+/// Creates maia's own namespace when it is missing.
+pub async fn ensure_namespace(cluster: &Cluster, name: &str) -> Result<()> {
+    if namespace_exists(cluster, name).await? {
+        return Ok(());
+    }
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let namespace = Namespace {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(std::collections::BTreeMap::from([(
+                maia_render::labels::MANAGED_BY.to_string(),
+                maia_render::labels::MANAGER.to_string(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    api.patch(
+        name,
+        &kube::api::PatchParams::apply(crate::cluster::FIELD_MANAGER),
+        &kube::api::Patch::Apply(&namespace),
+    )
+    .await
+    .map_err(|e| KubeError::from_kube(e, &cluster.url, "create", format!("namespace/{name}")))?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ use maia_render::Object;
 use maia_spec::quantity::{Quantity, nanos};
 
 use crate::cluster::Cluster;
-use crate::error::{DeployError, Result};
+use crate::error::{KubeError, Result};
 
 /// One resource of one quota: `used` of `hard`, as the API server counts them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,7 +37,7 @@ async fn list_quotas(cluster: &Cluster, namespace: &str) -> Result<Vec<ResourceQ
     let list = api
         .list(&ListParams::default())
         .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "resourcequotas"))?;
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "list", "resourcequotas"))?;
     Ok(list.items)
 }
 
@@ -191,7 +191,7 @@ fn amount(resource: &str, value: i128) -> String {
 /// Why `desired` would not fit the namespace's quotas, given that `live` (the same
 /// objects as they run now, if any) are already counted in the quotas' use. Empty
 /// when it fits or there is no quota.
-pub(crate) fn shortfalls(
+pub fn shortfalls(
     quotas: &[ResourceQuota],
     ranges: &[LimitRange],
     desired: &[serde_json::Value],
@@ -233,11 +233,7 @@ pub(crate) fn shortfalls(
 }
 
 /// Refuses, before any write, objects that would not fit the namespace's quotas.
-pub(crate) async fn check_fits(
-    cluster: &Cluster,
-    namespace: &str,
-    objects: &[Object],
-) -> Result<()> {
+pub async fn check_fits(cluster: &Cluster, namespace: &str, objects: &[Object]) -> Result<()> {
     let quotas = list_quotas(cluster, namespace).await?;
     if quotas.is_empty() {
         return Ok(());
@@ -246,12 +242,12 @@ pub(crate) async fn check_fits(
     let ranges = ranges
         .list(&ListParams::default())
         .await
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "list", "limitranges"))?
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "list", "limitranges"))?
         .items;
     let mut desired = Vec::new();
     let mut live = Vec::new();
     for object in objects {
-        let value = object.to_json().map_err(|source| DeployError::Render {
+        let value = object.to_json().map_err(|source| KubeError::Render {
             object: object.reference(),
             source,
         })?;
@@ -275,7 +271,7 @@ pub(crate) async fn check_fits(
             }
             _ => Ok(None),
         }
-        .map_err(|e| DeployError::from_kube(e, &cluster.url, "get", object.reference()))?;
+        .map_err(|e| KubeError::from_kube(e, &cluster.url, "get", object.reference()))?;
         if let Some(mut found) = found {
             found["kind"] = serde_json::json!(object.kind());
             live.push(found);
@@ -286,7 +282,7 @@ pub(crate) async fn check_fits(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(DeployError::QuotaExceeded {
+        Err(KubeError::QuotaExceeded {
             namespace: namespace.to_string(),
             problems,
         })
