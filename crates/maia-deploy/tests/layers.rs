@@ -1,6 +1,7 @@
-//! The layers of maia's cluster side, checked from the source: the generic engine
-//! (`maia-kube`) below the workspace logic (`maia-deploy`), and inside each crate no
-//! file that refers to a file of a higher layer, and no cycle between files.
+//! The layers of maia, checked from the source: the generic engine (`maia-kube`)
+//! below the workspace logic (`maia-deploy`), below the library front ends call
+//! (`maia`); inside each crate no file that refers to a file of a higher layer, and
+//! no cycle between files.
 //!
 //! A reference is a path through the crate's own modules (`crate::plan::Plan`,
 //! `super::facts`, `self::x`, a child module named from its `mod.rs`), outside
@@ -54,6 +55,21 @@ const DEPLOY: &[&[&str]] = &[
     &["workspace::deploy", "workspace::manage"],
 ];
 
+/// The library front ends call (`maia`), lowest layer first (maia-deploy and
+/// maia-kube are below all of it): workspaces below fleets, rendering below the
+/// cluster operations.
+const LIBRARY: &[&[&str]] = &[
+    &["error", "env", "random", "output"],
+    &["event", "config", "gitops"],
+    &["app"],
+    &["workspace::render"],
+    &["workspace::cluster"],
+    &["workspace"],
+    &["fleet::render"],
+    &["fleet::cluster"],
+    &["fleet"],
+];
+
 /// Test support, moving to its own crate: not part of the layers.
 const NOT_LAYERED: &[&str] = &["fake", "fake_tools"];
 
@@ -69,6 +85,13 @@ fn maia_deploy_files_refer_only_downwards_and_have_no_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let problems = check(&src, DEPLOY);
     assert!(problems.is_empty(), "maia-deploy:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_library_files_refer_only_downwards_and_have_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../maia/src");
+    let problems = check(&src, LIBRARY);
+    assert!(problems.is_empty(), "maia:\n{}", problems.join("\n"));
 }
 
 /// The checker itself finds what it is there to find.

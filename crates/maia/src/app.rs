@@ -84,7 +84,7 @@ pub async fn deploy(
     let result = maia_deploy::execute(cluster, &plan, apply, &mut Bridge { sink, cancel })
         .await
         .map_err(Into::into);
-    crate::cancelled(result, cancel, &during).await
+    crate::event::cancelled(result, cancel, &during).await
 }
 
 /// One app's status; an app that is not there is [`KubeError::AppNotFound`].
@@ -130,5 +130,5 @@ pub async fn delete(
     )
     .await
     .map_err(Into::into);
-    crate::cancelled(result, cancel, &during).await
+    crate::event::cancelled(result, cancel, &during).await
 }

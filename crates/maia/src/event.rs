@@ -120,6 +120,28 @@ impl maia_deploy::EventSink for Bridge<'_> {
     }
 }
 
+/// The result of a cancellable operation: when `cancel` was used and the engine
+/// stopped for it, the Leases the run still held are given back and the error says
+/// what was in progress.
+pub(crate) async fn cancelled<T>(
+    result: crate::error::Result<T>,
+    cancel: &Cancel,
+    during: &str,
+) -> crate::error::Result<T> {
+    match result {
+        Err(crate::error::Error::Deploy(maia_deploy::DeployError::Interrupted { .. }))
+            if cancel.is_cancelled() =>
+        {
+            let released = maia_deploy::lease::release_abandoned().await;
+            Err(crate::error::Error::Cancelled {
+                during: during.to_string(),
+                released,
+            })
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,21 +41,3 @@ pub use random::OsRandom;
 pub async fn connect(target: &Target) -> Result<Cluster> {
     Ok(Cluster::connect(target).await?)
 }
-
-/// The result of a cancellable operation: when `cancel` was used and the engine
-/// stopped for it, the Leases the run still held are given back and the error says
-/// what was in progress.
-pub(crate) async fn cancelled<T>(result: Result<T>, cancel: &Cancel, during: &str) -> Result<T> {
-    match result {
-        Err(Error::Deploy(maia_deploy::DeployError::Interrupted { .. }))
-            if cancel.is_cancelled() =>
-        {
-            let released = maia_deploy::lease::release_abandoned().await;
-            Err(Error::Cancelled {
-                during: during.to_string(),
-                released,
-            })
-        }
-        other => other,
-    }
-}

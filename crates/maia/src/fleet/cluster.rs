@@ -165,11 +165,13 @@ impl Sink for Counts {
     fn emit(&mut self, event: Event) {
         use maia_deploy::Event;
         let event = match event {
-            crate::Event::Cluster(event) => event,
-            crate::Event::Warning { message } => {
+            crate::event::Event::Cluster(event) => event,
+            crate::event::Event::Warning { message } => {
                 return self.said.push(format!("warning: {message}"));
             }
-            crate::Event::Note { message } => return self.said.push(format!("note: {message}")),
+            crate::event::Event::Note { message } => {
+                return self.said.push(format!("note: {message}"));
+            }
             _ => return,
         };
         match event {

@@ -135,7 +135,7 @@ pub async fn deploy(
     }
     let during = format!("namespace deploy of {}", input.spec.group_id);
     let result = deploy_inner(cluster, env, input, cancel, sink).await;
-    crate::cancelled(result, cancel, &during).await
+    crate::event::cancelled(result, cancel, &during).await
 }
 
 async fn deploy_inner(
@@ -358,7 +358,7 @@ pub async fn delete(
     )
     .await
     .map_err(Error::from);
-    crate::cancelled(result, cancel, &during).await?;
+    crate::event::cancelled(result, cancel, &during).await?;
     let releases_left = if helm.is_none() {
         manage::helm_releases(&entry.namespace).to_vec()
     } else {
