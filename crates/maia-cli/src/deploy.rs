@@ -262,6 +262,20 @@ impl Printer {
         }
     }
 
+    /// The spinner (on stderr, a terminal's) says `message`, with the time elapsed.
+    fn spin(&mut self, message: String) {
+        let spinner = self.spinner.get_or_insert_with(|| {
+            let s = ProgressBar::new_spinner();
+            s.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            s.enable_steady_tick(Duration::from_millis(120));
+            s
+        });
+        spinner.set_message(message);
+    }
+
     pub(crate) fn finish(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
@@ -389,16 +403,7 @@ impl Printer {
             )),
             Event::Waiting { object, reason } => {
                 if std::io::stderr().is_terminal() {
-                    let spinner = self.spinner.get_or_insert_with(|| {
-                        let s = ProgressBar::new_spinner();
-                        s.set_style(
-                            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                        );
-                        s.enable_steady_tick(Duration::from_millis(120));
-                        s
-                    });
-                    spinner.set_message(format!("waiting for {object}: {reason}"));
+                    self.spin(format!("waiting for {object}: {reason}"));
                 } else {
                     self.line(format!("{object} waiting: {reason}"));
                 }
@@ -407,14 +412,25 @@ impl Printer {
                 self.finish();
                 self.line(format!("{object} ready"))
             }
+            // On a terminal a spinner says what runs, and for how long; in a log, the
+            // outcome's own line follows soon enough.
+            Event::Running { step } => {
+                if std::io::stderr().is_terminal() {
+                    self.spin(format!("running {step}"));
+                }
+            }
             Event::Failed { object, reason } => {
                 self.finish();
                 self.line(format!("{object} failed: {reason}"))
             }
             Event::Helm {
                 release, outcome, ..
-            } => self.line(format!("helm release {release} {outcome}")),
+            } => {
+                self.finish();
+                self.line(format!("helm release {release} {outcome}"))
+            }
             Event::Kustomization { url, outcome } => {
+                self.finish();
                 self.line(format!("kustomization {url} {outcome}"))
             }
             Event::ComponentReady { component } => {

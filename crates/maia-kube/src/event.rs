@@ -109,6 +109,12 @@ pub enum Event {
         /// The component, as the bundle names it (`jupyterhub`, `minio`, …).
         component: String,
     },
+    /// A step that runs for a while started (a helm release installed with `--wait`,
+    /// KubeFlow applied); its outcome follows as its own event.
+    Running {
+        /// What runs, as a person reads it (`helm upgrade --install jupyterhub`).
+        step: String,
+    },
     /// Something the admin should know that changes nothing about the outcome (a
     /// lock that could not be given back, and when it expires).
     Notice {

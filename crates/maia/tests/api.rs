@@ -71,6 +71,28 @@ async fn a_deploy_reports_events_returns_its_result_and_a_second_run_writes_noth
         .unwrap();
     assert!(preflight < first_write, "{events:?}");
     assert!(applied_changes(&events) > 0);
+    // Each chart's install is announced before helm runs (helm --wait can take
+    // minutes), and its outcome follows.
+    let mut charts = 0;
+    for (i, e) in events.iter().enumerate() {
+        if let Event::Cluster(maia_deploy::Event::Helm {
+            release, outcome, ..
+        }) = e
+            && outcome == "installed"
+        {
+            charts += 1;
+            let announced = events[..i].iter().rev().find_map(|e| match e {
+                Event::Cluster(maia_deploy::Event::Running { step }) => Some(step.clone()),
+                _ => None,
+            });
+            let announced = announced.unwrap_or_default();
+            assert!(
+                announced.starts_with(&format!("helm upgrade --install {release} ")),
+                "{release}: {announced:?}"
+            );
+        }
+    }
+    assert!(charts >= 3, "{events:?}");
     // The bundle went to the config folder, each file reported, credentials.yaml too.
     assert!(deployed.fresh > 0);
     assert!(

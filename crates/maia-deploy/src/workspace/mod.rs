@@ -534,6 +534,9 @@ pub(crate) async fn execute(
                 && let Some(kubectl) = &programs.kubectl
             {
                 for k in &segment.kustomizations {
+                    sink.emit(Event::Running {
+                        step: format!("kubectl apply -k {}", k.url),
+                    });
                     kubectl.apply_kustomization(&k.url).await?;
                     if let Some(wait) = &k.wait {
                         kubectl.wait(wait).await?;
@@ -585,6 +588,12 @@ async fn helm_step(
             let wait = deadline.map(|d| {
                 d.saturating_duration_since(Instant::now())
                     .max(Duration::from_secs(1))
+            });
+            sink.emit(Event::Running {
+                step: format!(
+                    "helm upgrade --install {} {} --version {} -n {}",
+                    step.release, step.chart, step.version, step.namespace
+                ),
             });
             helm.upgrade(&step.rendered, wait).await?;
             match change {

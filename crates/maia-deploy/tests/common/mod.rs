@@ -115,6 +115,7 @@ pub fn lines(events: &[Event]) -> Vec<String> {
                 format!("failed component {component}: {reason}")
             }
             Event::Notice { message } => format!("note: {message}"),
+            Event::Running { step } => format!("running {step}"),
         })
         .collect()
 }
