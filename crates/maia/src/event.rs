@@ -129,9 +129,10 @@ pub(crate) async fn cancelled<T>(
     during: &str,
 ) -> crate::error::Result<T> {
     match result {
-        Err(crate::error::Error::Deploy(maia_deploy::DeployError::Interrupted { .. }))
-            if cancel.is_cancelled() =>
-        {
+        Err(crate::error::Error::Deploy(
+            maia_deploy::DeployError::Interrupted { .. }
+            | maia_deploy::DeployError::Kube(maia_kube::KubeError::Cancelled { .. }),
+        )) if cancel.is_cancelled() => {
             let released = maia_deploy::lease::release_abandoned().await;
             Err(crate::error::Error::Cancelled {
                 during: during.to_string(),

@@ -213,3 +213,177 @@ async fn plan_writes_nothing_and_says_what_a_deploy_would_do() {
     let helm = tools.log("helm.log");
     assert!(helm.iter().all(|c| !c.contains("upgrade")), "{helm:?}");
 }
+
+fn app_example() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app/jupyterlab.json")
+}
+
+#[tokio::test]
+async fn an_app_deploys_reads_back_and_deletes_through_the_library() {
+    let c = FakeCluster::new(&["demo"]).await;
+    let cluster = c.cluster();
+    let (app, objects) =
+        maia::app::load_and_render(&app_example(), maia_spec::LoadOptions::default()).unwrap();
+    let release = app.spec.release.to_string();
+    let plan = maia::app::plan(&cluster, &app, &objects, Default::default())
+        .await
+        .unwrap();
+    assert!(plan.has_changes());
+    assert_eq!(c.writes(), [], "a plan writes nothing");
+    let mut events = Vec::new();
+    maia::app::deploy(
+        &cluster,
+        &app,
+        &objects,
+        Default::default(),
+        &Cancel::new(),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    assert_eq!(applied_changes(&events), objects.len(), "{events:?}");
+    let listed = maia::app::list(&cluster, Some("demo")).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        [release.as_str()]
+    );
+    let status = maia::app::status(&cluster, "demo", &release).await.unwrap();
+    assert_eq!(status.name, release);
+    maia::app::check_delete(&cluster, "demo", &release)
+        .await
+        .unwrap();
+    // With its volumes: kept, a claim would still show the app.
+    maia::app::delete(
+        &cluster,
+        "demo",
+        &release,
+        true,
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    // Gone: its status is "not found", which a front end tells from a failure.
+    let gone = maia::app::status(&cluster, "demo", &release).await;
+    assert!(
+        matches!(
+            gone,
+            Err(Error::Deploy(maia_deploy::DeployError::Kube(
+                maia_kube::KubeError::AppNotFound { .. }
+            )))
+        ),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_app_deploy_applies_nothing_and_says_so() {
+    let c = FakeCluster::new(&["demo"]).await;
+    let cluster = c.cluster();
+    let (app, objects) =
+        maia::app::load_and_render(&app_example(), maia_spec::LoadOptions::default()).unwrap();
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let result = maia::app::deploy(
+        &cluster,
+        &app,
+        &objects,
+        Default::default(),
+        &cancel,
+        &mut maia::Discard,
+    )
+    .await;
+    let Err(Error::Cancelled { during, .. }) = result else {
+        panic!("expected a cancelled deploy, got {result:?}");
+    };
+    assert!(during.starts_with("app deploy of "), "{during}");
+    assert_eq!(c.object_writes(), [], "cancelled before the first write");
+}
+
+/// What a fleet run reported, in order.
+#[derive(Default)]
+struct Seen {
+    loaded: Vec<String>,
+    ended: Vec<String>,
+}
+
+impl maia::fleet::FleetSink for Seen {
+    fn warnings(&mut self, _: &[maia_spec::Diagnostic]) {}
+    fn loaded(&mut self, group_ids: &[&str]) {
+        self.loaded = group_ids.iter().map(ToString::to_string).collect();
+    }
+    fn ended(&mut self, row: &maia::fleet::Row) {
+        self.ended.push(format!("{} {}", row.group_id, row.word()));
+    }
+}
+
+#[tokio::test]
+async fn a_fleet_deploys_every_group_reports_each_as_it_ends_and_a_bad_form_stops_no_other() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = c.cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let forms = dir.path().join("forms");
+    std::fs::create_dir_all(&forms).unwrap();
+    for (file, group) in [("a.yaml", "Brain_MRI"), ("b.yaml", "Lung_CT")] {
+        std::fs::write(
+            forms.join(file),
+            format!(
+                "group_ID: {group}\nusers:\n  - alice@example.org\nresources_limits:\n  memory: [\"4G\", \"8G\"]\n  cpu: [2, 4]\n"
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(forms.join("c.yaml"), "group_ID: [not, a, name]\n").unwrap();
+    let input = maia::fleet::FleetInput {
+        forms,
+        cluster_config_file: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/workspace/cluster-nginx.yaml"),
+        maia_config_file: None,
+        minimal: true,
+        options: maia_spec::LoadOptions::default(),
+        config_folder: None,
+        state_namespace: "maia-system".into(),
+        skip_helm: false,
+        skip_kubeflow: true,
+        secrets_only: false,
+        force_conflicts: false,
+        wait: None,
+        concurrency: 2,
+    };
+    let mut seen = Seen::default();
+    let rows = maia::fleet::deploy(&cluster, &env(&tools), &input, &Cancel::new(), &mut seen)
+        .await
+        .unwrap();
+    let words: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", r.group_id, r.word()))
+        .collect();
+    assert_eq!(words, ["Brain_MRI deployed", "Lung_CT deployed", "- error"]);
+    assert_eq!(seen.loaded, ["Brain_MRI", "Lung_CT", "-"]);
+    // Each group was reported as it ended: the bad form at once, before any deploy.
+    assert_eq!(seen.ended.len(), 3);
+    assert_eq!(seen.ended[0], "- error");
+    let maia::fleet::Ended::Failed(e) = &rows[2].result else {
+        panic!("the bad form failed");
+    };
+    assert!(e.is_bad_input(), "{e}");
+    // Both workspaces are there; a second run changes nothing.
+    let listed = workspace::list(&cluster).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    c.clear_requests();
+    maia::fleet::deploy(
+        &cluster,
+        &env(&tools),
+        &input,
+        &Cancel::new(),
+        &mut Seen::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c.object_writes(),
+        [],
+        "a second fleet deploy writes nothing"
+    );
+}
