@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use maia_deploy::fake::FakeCluster;
+use maia_testkit::fake::FakeCluster;
 use serde_json::Value;
 
 const RUNS: usize = 15;

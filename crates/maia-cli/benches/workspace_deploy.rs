@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
+use maia_testkit::fake::FakeCluster;
+use maia_testkit::tools::StandIns;
 
 const RUNS: usize = 9;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use http::Method;
-use maia_deploy::fake::{FakeCluster, Kubelet};
+use maia_testkit::fake::{FakeCluster, Kubelet};
 use serde_json::{Value, json};
 
 /// Fake clusters on loopback ports, one kubeconfig context each, and a temp HOME.

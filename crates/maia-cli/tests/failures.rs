@@ -6,14 +6,12 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)] // each test file uses a part of it
-mod served;
-
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use assert_cmd::Command;
-use maia_deploy::fake::FakeCluster;
+use maia_testkit::fake::FakeCluster;
+use maia_testkit::served;
 use serde_json::json;
 
 fn example(name: &str) -> PathBuf {

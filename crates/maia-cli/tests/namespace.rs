@@ -942,7 +942,7 @@ fn namespace_kubeconfig_gives_members_a_keycloak_login_into_their_namespace() {
         .build()
         .unwrap();
     let addr = runtime.block_on(async {
-        let c = maia_deploy::fake::FakeCluster::new(&[]).await;
+        let c = maia_testkit::fake::FakeCluster::new(&[]).await;
         c.seed(
             serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": "brain-mri",

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
+use maia_testkit::fake::FakeCluster;
+use maia_testkit::served;
 use serde_json::Value;
 
 fn example(name: &str) -> PathBuf {
@@ -42,25 +42,14 @@ impl Env {
                 dir,
             };
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (fake, addr) = runtime.block_on(async {
-            let c = FakeCluster::ready_for_workspaces().await;
-            let addr = c.serve().await.unwrap();
-            (c, addr)
-        });
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
-        )
-        .unwrap();
-        let tools = dir.path().join("bin");
-        std::fs::create_dir(&tools).unwrap();
-        let path = StandIns::write(&tools).unwrap().path();
+        let served::Served {
+            runtime,
+            fake,
+            kubeconfig,
+            tools,
+            ..
+        } = served::serve(dir.path());
+        let path = tools.path();
         Env {
             _runtime: Some(runtime),
             fake: Some(fake),

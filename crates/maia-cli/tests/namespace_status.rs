@@ -7,16 +7,14 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)] // each test file uses a part of it
-mod served;
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
-use maia_deploy::fake::{FakeCluster, Kubelet};
+use maia_testkit::fake::{FakeCluster, Kubelet};
+use maia_testkit::served;
 use serde_json::Value;
 
 struct Env {

@@ -7,14 +7,12 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)] // each test file uses a part of it
-mod served;
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
+use maia_testkit::fake::FakeCluster;
+use maia_testkit::served;
+use maia_testkit::tools::StandIns;
 use serde_json::{Value, json};
 
 fn example(name: &str) -> PathBuf {

@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
+use maia_testkit::served;
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,25 +18,14 @@ fn example(name: &str) -> PathBuf {
 #[test]
 fn a_no_op_deploy_sends_few_requests_and_writes_no_object() {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (fake, addr) = runtime.block_on(async {
-        let c = FakeCluster::ready_for_workspaces().await;
-        let addr = c.serve().await.unwrap();
-        (c, addr)
-    });
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        FakeCluster::kubeconfig(&format!("http://{addr}"), "fake", "default"),
-    )
-    .unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let path = StandIns::write(&bin).unwrap().path();
+    let served::Served {
+        runtime: _runtime,
+        fake,
+        kubeconfig,
+        tools,
+        ..
+    } = served::serve(dir.path());
+    let path = tools.path();
     let deploy = || {
         let out = Command::cargo_bin("maia")
             .unwrap()

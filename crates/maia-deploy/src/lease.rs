@@ -456,12 +456,12 @@ fn held(want: &Want<'_>, current: &Lease, waited: Duration, duration: Duration) 
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::fake::FakeCluster;
+    use maia_testkit::FakeCluster;
 
     fn holder(identity: &str, seconds: u64) -> Holder {
         Holder {
@@ -500,7 +500,7 @@ mod tests {
     #[tokio::test]
     async fn a_held_lease_is_renewed_so_a_long_run_keeps_it() {
         let fake = FakeCluster::new(&["maia-system"]).await;
-        let cluster = fake.cluster();
+        let cluster = Cluster::from_client(fake.client(), "https://fake.invalid");
         let a = holder("alice@one (pid 1)", 2);
         let held = HeldLease::acquire(&cluster, want(&a, Busy::Refuse))
             .await
@@ -523,7 +523,7 @@ mod tests {
     #[tokio::test]
     async fn a_dead_holders_lease_is_taken_over_whatever_its_clock_said() {
         let fake = FakeCluster::new(&["maia-system"]).await;
-        let cluster = fake.cluster();
+        let cluster = Cluster::from_client(fake.client(), "https://fake.invalid");
         // Killed on a machine an hour ahead: its renewTime lies in our future.
         let ahead = Timestamp::now()
             .checked_add(k8s_openapi::jiff::SignedDuration::from_hours(1))
@@ -546,7 +546,7 @@ mod tests {
     #[tokio::test]
     async fn a_lease_renewed_under_our_eyes_is_refused_naming_its_holder() {
         let fake = FakeCluster::new(&["maia-system"]).await;
-        let cluster = fake.cluster();
+        let cluster = Cluster::from_client(fake.client(), "https://fake.invalid");
         let a = holder("alice@one (pid 1)", 3);
         let held = HeldLease::acquire(&cluster, want(&a, Busy::Refuse))
             .await
@@ -581,7 +581,7 @@ mod tests {
     #[tokio::test]
     async fn a_lease_taken_over_is_noticed_before_acting_on_it() {
         let fake = FakeCluster::new(&["maia-system"]).await;
-        let cluster = fake.cluster();
+        let cluster = Cluster::from_client(fake.client(), "https://fake.invalid");
         let a = holder("alice@one (pid 1)", 30);
         let held = HeldLease::acquire(&cluster, want(&a, Busy::Refuse))
             .await
@@ -605,7 +605,7 @@ mod tests {
     #[tokio::test]
     async fn a_lease_dropped_without_release_is_given_back_by_release_abandoned() {
         let fake = FakeCluster::new(&["maia-system"]).await;
-        let cluster = fake.cluster();
+        let cluster = Cluster::from_client(fake.client(), "https://fake.invalid");
         let a = holder("alice@one (pid 1)", 30);
         let held = HeldLease::acquire(&cluster, want(&a, Busy::Refuse))
             .await

@@ -7,9 +7,9 @@
 //! unchanged, message, cause and hint.
 //!
 //! The engine's modules are re-exported under their old paths (`maia_deploy::cluster`,
-//! `maia_deploy::plan`, …), so a front end needs only this crate. The `testing`
-//! feature brings an in-memory API server (`fake`) and stand-ins for helm, kubectl and
-//! git (`fake_tools`); no release build enables it.
+//! `maia_deploy::plan`, …), so a front end needs only this crate. Tests run
+//! against an in-memory API server and stand-ins for helm, kubectl and git (the
+//! `maia-testkit` crate, a dev-dependency).
 //!
 //! Layers, lowest first (`tests/layers.rs` checks that no file refers to a higher
 //! one): the engine; `error`; `tools`, `lease`; `workspace::{envfile, facts,
@@ -26,11 +26,6 @@ pub use maia_kube::{
     apply, cluster, delete, diff, event, inventory, kinds, live, ownership, plan, quantity, quota,
     readiness, status,
 };
-
-#[cfg(feature = "testing")]
-pub mod fake;
-#[cfg(feature = "testing")]
-pub mod fake_tools;
 
 pub use error::{DeployError, KubeError, Result};
 pub use maia_kube::{

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use http::Method;
-use maia_deploy::fake::{FakeCluster, Kubelet};
 use maia_deploy::{ApplyOptions, Change, KubeError, PlanOptions, Step};
+use maia_testkit::{FakeCluster, Kubelet};
 use serde_json::json;
 
 #[tokio::test]

@@ -70,8 +70,8 @@ const LIBRARY: &[&[&str]] = &[
     &["fleet"],
 ];
 
-/// Test support, moving to its own crate: not part of the layers.
-const NOT_LAYERED: &[&str] = &["fake", "fake_tools"];
+/// Files that are no part of the layers (none: test support is in maia-testkit).
+const NOT_LAYERED: &[&str] = &[];
 
 #[test]
 fn maia_kube_files_refer_only_downwards_and_have_no_cycle() {

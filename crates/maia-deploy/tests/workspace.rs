@@ -6,11 +6,12 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::FakeExt;
 use std::time::Duration;
 
 use maia_deploy::Event;
-use maia_deploy::fake::{FakeCluster, Kubelet};
-use maia_deploy::fake_tools::StandIns;
 use maia_deploy::tools::ToolTarget;
 use maia_deploy::workspace::deploy::{Request, deploy, prepare};
 use maia_deploy::workspace::manage;
@@ -18,6 +19,8 @@ use maia_deploy::workspace::preflight::Needs;
 use maia_deploy::{DeployError, Result};
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::workspace::WorkspaceSpec;
+use maia_testkit::StandIns;
+use maia_testkit::{FakeCluster, Kubelet};
 use serde_json::{Value, json};
 
 /// A cluster with the MinIO Operator and Traefik CRDs, the storage classes and the

@@ -5,16 +5,19 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::FakeExt;
 use std::time::Duration;
 
-use maia_deploy::fake::{FakeCluster, Kubelet};
-use maia_deploy::fake_tools::StandIns;
 use maia_deploy::tools::ToolTarget;
 use maia_deploy::workspace::deploy::{Request, deploy, prepare};
 use maia_deploy::workspace::manage;
 use maia_deploy::workspace::preflight::Needs;
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::workspace::{WorkspaceSpec, member_name};
+use maia_testkit::StandIns;
+use maia_testkit::{FakeCluster, Kubelet};
 
 fn request(spec: WorkspaceSpec, tools: &StandIns) -> Request {
     Request {

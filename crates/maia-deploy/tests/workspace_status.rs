@@ -6,19 +6,22 @@
 // Test code: a failed unwrap or expect is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::FakeExt;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams};
 use maia_deploy::Status;
-use maia_deploy::fake::{FakeCluster, Kubelet};
-use maia_deploy::fake_tools::StandIns;
 use maia_deploy::tools::{Helm, ToolTarget};
 use maia_deploy::workspace::deploy::{Request, deploy, prepare};
 use maia_deploy::workspace::manage::{self, WorkspaceStatus};
 use maia_deploy::workspace::preflight::Needs;
 use maia_render::workspace::credentials::CountingSource;
 use maia_spec::workspace::WorkspaceSpec;
+use maia_testkit::StandIns;
+use maia_testkit::{FakeCluster, Kubelet};
 
 struct Env {
     c: FakeCluster,

@@ -7,9 +7,8 @@
 
 use maia::workspace::{self, DeployInput};
 use maia::{Cancel, Env, Error, Event};
-use maia_deploy::fake::FakeCluster;
-use maia_deploy::fake_tools::StandIns;
 use maia_spec::workspace::WorkspaceSpec;
+use maia_testkit::{FakeCluster, StandIns};
 
 fn input(spec: WorkspaceSpec, folder: Option<&std::path::Path>) -> DeployInput {
     DeployInput {
@@ -49,7 +48,7 @@ fn applied_changes(events: &[Event]) -> usize {
 #[tokio::test]
 async fn a_deploy_reports_events_returns_its_result_and_a_second_run_writes_nothing() {
     let c = FakeCluster::ready_for_workspaces().await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let dir = tempfile::tempdir().unwrap();
     let tools = StandIns::write(dir.path()).unwrap();
     let folder = tempfile::tempdir().unwrap();
@@ -132,7 +131,7 @@ async fn a_deploy_reports_events_returns_its_result_and_a_second_run_writes_noth
 #[tokio::test]
 async fn a_cancelled_deploy_stops_after_the_write_in_flight_and_a_rerun_converges() {
     let c = FakeCluster::ready_for_workspaces().await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let dir = tempfile::tempdir().unwrap();
     let tools = StandIns::write(dir.path()).unwrap();
     let input = input(WorkspaceSpec::test(), None);
@@ -196,7 +195,7 @@ async fn a_cancelled_deploy_stops_after_the_write_in_flight_and_a_rerun_converge
 #[tokio::test]
 async fn plan_writes_nothing_and_says_what_a_deploy_would_do() {
     let c = FakeCluster::ready_for_workspaces().await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let dir = tempfile::tempdir().unwrap();
     let tools = StandIns::write(dir.path()).unwrap();
     let planned = workspace::plan(
@@ -221,7 +220,7 @@ fn app_example() -> std::path::PathBuf {
 #[tokio::test]
 async fn an_app_deploys_reads_back_and_deletes_through_the_library() {
     let c = FakeCluster::new(&["demo"]).await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let (app, objects) =
         maia::app::load_and_render(&app_example(), maia_spec::LoadOptions::default()).unwrap();
     let release = app.spec.release.to_string();
@@ -279,7 +278,7 @@ async fn an_app_deploys_reads_back_and_deletes_through_the_library() {
 #[tokio::test]
 async fn a_cancelled_app_deploy_applies_nothing_and_says_so() {
     let c = FakeCluster::new(&["demo"]).await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let (app, objects) =
         maia::app::load_and_render(&app_example(), maia_spec::LoadOptions::default()).unwrap();
     let cancel = Cancel::new();
@@ -320,7 +319,7 @@ impl maia::fleet::FleetSink for Seen {
 #[tokio::test]
 async fn a_fleet_deploys_every_group_reports_each_as_it_ends_and_a_bad_form_stops_no_other() {
     let c = FakeCluster::ready_for_workspaces().await;
-    let cluster = c.cluster();
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
     let dir = tempfile::tempdir().unwrap();
     let tools = StandIns::write(dir.path()).unwrap();
     let forms = dir.path().join("forms");

@@ -1356,11 +1356,10 @@ mod tests {
         assert_eq!(index.count(), 0);
     }
 
-    #[cfg(feature = "testing")]
     #[tokio::test]
     async fn cluster_ports_are_read_from_the_live_services() {
-        let fake = crate::fake::FakeCluster::new(&[]).await;
-        let cluster = fake.cluster();
+        let fake = maia_testkit::FakeCluster::new(&[]).await;
+        let cluster = crate::Cluster::from_client(fake.client(), "https://fake.invalid");
         let facts = ClusterPorts { cluster: &cluster }
             .port_facts(&WorkspaceSpec::test())
             .await

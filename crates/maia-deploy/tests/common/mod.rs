@@ -3,13 +3,25 @@
 
 #![allow(dead_code)]
 
-use maia_deploy::fake::FakeCluster;
 use maia_deploy::{ApplyOptions, Event, KubeError, Plan, PlanOptions};
 use maia_render::Object;
+use maia_testkit::FakeCluster;
 use serde_json::{Value, json};
 
 /// What the engine returns.
 pub type Result<T> = std::result::Result<T, KubeError>;
+
+/// The in-memory cluster as maia-deploy's [`Cluster`](maia_deploy::Cluster), as if at
+/// `https://fake.invalid` (the testkit knows nothing of maia-deploy's types).
+pub trait FakeExt {
+    fn cluster(&self) -> maia_deploy::Cluster;
+}
+
+impl FakeExt for FakeCluster {
+    fn cluster(&self) -> maia_deploy::Cluster {
+        maia_deploy::Cluster::from_client(self.client(), "https://fake.invalid")
+    }
+}
 
 pub struct App {
     pub namespace: String,

@@ -19,7 +19,7 @@ use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
 };
 use kube::core::{ApiResource, GroupVersionKind};
-use maia_deploy::fake::{FakeCluster, Kubelet, Middleware, Tenant};
+use maia_testkit::fake::{FakeCluster, Kubelet, Middleware, Tenant};
 use serde_json::{Value, json};
 
 fn apply() -> PatchParams {

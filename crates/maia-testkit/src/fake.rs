@@ -5,7 +5,19 @@
 //! - Namespaces, as objects with labels and annotations (it cannot parse
 //!   `/api/v1/namespaces/NAME`);
 //! - API discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`), aggregated
-//!   (`/api` and `/apis` as `APIGroupDiscoveryList`) when asked for it;
+//!   (`/api` and `/apis` as `APIGroupDiscoveryList`) when asked for it, and the
+//!   OpenAPI v3 documents kubectl reads (`/openapi/v3`), built from the Kubernetes
+//!   definitions in `shared/schemas/` when they are on this machine;
+//! - `dryRun=All` on create, apply and other patches, update and delete: checked and
+//!   answered with the object that would result, which is not stored (no new
+//!   resourceVersion, no watch event);
+//! - label selectors (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and field
+//!   selectors (`metadata.name`, `metadata.namespace`, and a few per kind such as a
+//!   Pod's `status.phase`) on a LIST or watch of any kind, namespaces included, and the
+//!   API server's 400 for a malformed one;
+//! - watch (`?watch=true`): ADDED, MODIFIED and DELETED after a `resourceVersion`,
+//!   `allowWatchBookmarks`, `sendInitialEvents`, and 410 `Expired` for a version older
+//!   than the history it keeps ([`FakeCluster::keep_watch_history`]);
 //! - custom resources that are installed or not, like a cluster with or without an
 //!   operator (MinIO [`Tenant`], Traefik [`Middleware`] in both its API groups);
 //! - `SelfSubjectAccessReview`, allowed unless a test [denies](FakeCluster::deny) it,
@@ -14,11 +26,11 @@
 //! - a tiny kubelet (marks workloads ready, completes workspace setup Jobs,
 //!   initializes Tenants, or gives a workload's pod an image pull error).
 //!
-//! Served in-process as a `kube::Client`, or on 127.0.0.1 for end-to-end tests of the
-//! binary.
+//! Served in-process as a `kube::Client` ([`FakeCluster::client`]), or on 127.0.0.1
+//! for end-to-end tests of the binary and of kubectl ([`FakeCluster::serve`]).
 
-// Test support, compiled only with the `testing` feature: a fixture that cannot be
-// built or a poisoned lock means a broken test, which should stop at once.
+// Test support: a fixture that cannot be built or a poisoned lock means a broken test,
+// which should stop at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::borrow::Cow;
@@ -32,6 +44,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use k8s_openapi::api::{
@@ -44,7 +57,15 @@ use kube::core::ObjectMeta;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cluster::Cluster;
+mod openapi;
+mod select;
+mod watch;
+
+use select::Selection;
+use watch::{Change, Space, Watches};
+
+/// The body of the fake's answers: whole, or a stream of watch events.
+type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// One request as the API server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -471,8 +492,15 @@ struct Shared {
     backend: kube::Client,
     /// Namespaces by name, as the objects the API server returns.
     namespaces: Mutex<BTreeMap<String, Value>>,
-    /// Resource versions and uids of namespaces.
+    /// Resource versions of namespaces.
     counter: AtomicU64,
+    /// Uids of namespaces.
+    uids: AtomicU64,
+    /// The newest resource version kube-fake-client gave an object (it numbers them all
+    /// in one sequence): the version of any LIST but of namespaces.
+    objects_version: AtomicU64,
+    /// Every stored change, for watches.
+    watches: Arc<Watches>,
     installed: Mutex<Vec<ApiKind>>,
     /// Built-in kinds discovery leaves out ([`FakeCluster::withdraw`]).
     withdrawn: Mutex<Vec<ApiKind>>,
@@ -494,16 +522,16 @@ impl Shared {
         self.counter.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// A new, empty namespace as the API server would create it.
+    /// A new, empty namespace as the API server would create it (without a
+    /// resourceVersion until it is [stored](Shared::store_namespace)).
     fn fresh_namespace(&self, name: &str) -> Value {
-        let uid = self.next();
+        let uid = self.uids.fetch_add(1, Ordering::SeqCst) + 1;
         json!({
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
                 "name": name,
                 "uid": format!("00000000-0000-4000-8000-{uid:012x}"),
-                "resourceVersion": self.next().to_string(),
                 "creationTimestamp": now(),
                 "labels": {"kubernetes.io/metadata.name": name},
             },
@@ -512,10 +540,30 @@ impl Shared {
         })
     }
 
-    /// Stores a namespace under a new resource version.
+    /// Stores a namespace under a new resource version, and tells the watches.
     fn store_namespace(&self, set: &mut BTreeMap<String, Value>, name: &str, mut object: Value) {
-        object["metadata"]["resourceVersion"] = json!(self.next().to_string());
-        set.insert(name.to_string(), object);
+        let version = self.next();
+        object["metadata"]["resourceVersion"] = json!(version.to_string());
+        let kind = if set.contains_key(name) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        set.insert(name.to_string(), object.clone());
+        self.namespace_changed(kind, version, object);
+    }
+
+    /// Tells the watches of namespaces of a change.
+    fn namespace_changed(&self, kind: &'static str, version: u64, object: Value) {
+        self.watches.record(Change {
+            space: Space::Namespaces,
+            version,
+            group: String::new(),
+            plural: "namespaces".into(),
+            namespace: None,
+            kind,
+            object,
+        });
     }
 
     fn is_installed(&self, kind: &ApiKind) -> bool {
@@ -536,9 +584,99 @@ impl Shared {
 
     /// Sends a request straight to kube-fake-client (not recorded) and reads the answer.
     async fn send(&self, request: Request<kube::client::Body>) -> (StatusCode, Value) {
+        let (code, _, bytes) = self.call(request).await;
+        (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Sends a request straight to kube-fake-client (not recorded as a request); a write
+    /// it stores becomes a watch event. Every request to kube-fake-client goes through
+    /// here, so that watches hear of every change.
+    async fn call(
+        &self,
+        request: Request<kube::client::Body>,
+    ) -> (StatusCode, Option<http::HeaderValue>, Bytes) {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let target = Target::of(&path);
+        let collection = target.as_ref().is_some_and(|t| t.name.is_none());
+        // What the write is about to change: whether the object exists (an apply
+        // creates or modifies), or which objects a collection DELETE removes.
+        let before = match method {
+            Method::PATCH => {
+                let object_path = path.strip_suffix("/status").unwrap_or(&path);
+                Some(self.raw(Request::get(object_path)).await)
+            }
+            Method::DELETE if collection => {
+                Some(self.raw(Request::get(request.uri().clone())).await)
+            }
+            _ => None,
+        };
         let response = match self.backend.send(request).await {
             Ok(r) => r,
-            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, json!(e.to_string())),
+            Err(e) => {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    Bytes::from(json!(e.to_string()).to_string()),
+                );
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let content_type = parts.headers.get("content-type").cloned();
+        if !parts.status.is_success() || method == Method::GET {
+            return (parts.status, content_type, bytes);
+        }
+        let Some(target) = target else {
+            return (parts.status, content_type, bytes);
+        };
+        let object: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        match method {
+            Method::POST => self.changed(&target, "ADDED", object),
+            Method::PUT => self.changed(&target, "MODIFIED", object),
+            Method::PATCH => {
+                let existed = before.is_some_and(|(code, _)| code.is_success());
+                self.changed(&target, if existed { "MODIFIED" } else { "ADDED" }, object);
+            }
+            Method::DELETE if collection => {
+                if let Some((_, Value::Object(mut list))) = before
+                    && let Some(Value::Array(items)) = list.remove("items")
+                {
+                    for item in items {
+                        let version = self.tick().await;
+                        self.deleted(&target, version, item);
+                    }
+                }
+            }
+            Method::DELETE => {
+                let version = self.tick().await;
+                self.deleted(&target, version, object);
+            }
+            _ => {}
+        }
+        (parts.status, content_type, bytes)
+    }
+
+    /// A request to kube-fake-client, bypassing watches: a GET, or a tick.
+    async fn raw(&self, builder: http::request::Builder) -> (StatusCode, Value) {
+        self.raw_body(builder, Vec::new()).await
+    }
+
+    async fn raw_body(
+        &self,
+        builder: http::request::Builder,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let request = builder
+            .header("content-type", "application/json")
+            .body(kube::client::Body::from(body))
+            .expect("a valid request");
+        let Ok(response) = self.backend.send(request).await else {
+            return (StatusCode::INTERNAL_SERVER_ERROR, Value::Null);
         };
         let code = response.status();
         let bytes = response
@@ -549,7 +687,60 @@ impl Shared {
             .unwrap_or_default();
         (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
+
+    /// A new resource version in kube-fake-client's sequence, for a deletion (the API
+    /// server gives a DELETED event a version of its own): a ConfigMap created and
+    /// deleted at once in a namespace of its own, unseen by watches.
+    async fn tick(&self) -> u64 {
+        let path = format!("/api/v1/namespaces/{TICKS}/configmaps");
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "tick", "namespace": TICKS}});
+        let (_, created) = self
+            .raw_body(Request::post(&path), object.to_string().into_bytes())
+            .await;
+        let _ = self.raw(Request::delete(format!("{path}/tick"))).await;
+        let version = created["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| self.objects_version.load(Ordering::SeqCst));
+        self.objects_version.fetch_max(version, Ordering::SeqCst);
+        version
+    }
+
+    /// Tells the watches of a stored object.
+    fn changed(&self, target: &Target, kind: &'static str, object: Value) {
+        let version = object["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
+        self.objects_version.fetch_max(version, Ordering::SeqCst);
+        self.record(target, kind, version, object);
+    }
+
+    fn deleted(&self, target: &Target, version: u64, mut object: Value) {
+        if object["metadata"].is_object() {
+            object["metadata"]["resourceVersion"] = json!(version.to_string());
+        }
+        self.record(target, "DELETED", version, object);
+    }
+
+    fn record(&self, target: &Target, kind: &'static str, version: u64, object: Value) {
+        // A status change is a change of the object.
+        let namespace = object["metadata"]["namespace"].as_str().map(str::to_string);
+        self.watches.record(Change {
+            space: Space::Objects,
+            version,
+            group: target.group.clone(),
+            plural: target.plural.clone(),
+            namespace,
+            kind,
+            object,
+        });
+    }
 }
+
+/// The namespace ticks go to (see `Shared::tick`); it is not a namespace the fake has.
+const TICKS: &str = "maia-testkit-ticks";
 
 /// An in-memory Kubernetes API server for tests (see the module documentation).
 #[derive(Clone)]
@@ -561,19 +752,17 @@ impl FakeCluster {
     /// An empty cluster holding the given namespaces, with no custom resource
     /// definitions installed.
     pub async fn new(namespaces: &[&str]) -> Self {
-        let backend = kube_fake_client::ClientBuilder::new()
-            .with_resource::<Tenant>()
-            .with_resource::<Middleware>()
-            .with_resource::<LegacyMiddleware>()
-            .with_resource::<Application>()
-            .with_status_subresource::<Tenant>()
+        let backend = backend_builder()
             .build()
             .await
             .expect("an empty fake cluster always builds");
         let shared = Shared {
             backend,
             namespaces: Mutex::default(),
-            counter: AtomicU64::new(0),
+            counter: AtomicU64::new(1),
+            uids: AtomicU64::new(0),
+            objects_version: AtomicU64::new(0),
+            watches: Arc::default(),
             installed: Mutex::default(),
             withdrawn: Mutex::default(),
             denials: Mutex::default(),
@@ -588,9 +777,12 @@ impl FakeCluster {
             let mut set = shared.namespaces.lock().unwrap();
             for name in namespaces {
                 let object = shared.fresh_namespace(name);
-                set.insert(name.to_string(), object);
+                shared.store_namespace(&mut set, name, object);
             }
         }
+        // A LIST reports version 1 at least (a watch from "0" means "from any"): the
+        // first object stored gets 2.
+        shared.tick().await;
         FakeCluster {
             shared: Arc::new(shared),
         }
@@ -632,13 +824,10 @@ impl FakeCluster {
         kube::Client::new(Layer(self.shared.clone()), "default")
     }
 
-    /// A [`Cluster`] over [`FakeCluster::client`], as if at `https://fake.invalid`.
-    pub fn cluster(&self) -> Cluster {
-        Cluster::from_client(self.client(), "https://fake.invalid")
-    }
-
     /// The fake API server itself, for seeding and inspecting without being counted.
-    /// It knows nothing of namespaces, discovery, reviews or which CRDs are installed.
+    /// It knows nothing of namespaces, discovery, reviews, dry runs or which CRDs are
+    /// installed, and watches do not hear of what is written through it: prefer
+    /// [`FakeCluster::seed`] and [`FakeCluster::remove`], which they do.
     pub fn backend(&self) -> kube::Client {
         self.shared.backend.clone()
     }
@@ -892,18 +1081,21 @@ impl FakeCluster {
                 Err(message) => panic!("listing {path}: {message}"),
             };
         }
-        let request = Request::get(path)
-            .body(kube::client::Body::from(Vec::new()))
-            .expect("a valid request");
-        let (code, mut list) = self.shared.send(request).await;
-        assert!(
-            code.is_success(),
-            "listing {path} failed with {code}: {list}"
-        );
+        let mut list = match list(&self.shared, bare, query).await {
+            Ok(list) => list,
+            Err(refused) => panic!("listing {path} failed with {}", refused.status()),
+        };
         match list["items"].take() {
             Value::Array(items) => items,
             _ => Vec::new(),
         }
+    }
+
+    /// Keeps only the last `changes` changes (at least one) for watches from now on: a
+    /// watch from a resourceVersion older than those is answered `410 Expired`, as an
+    /// API server does once etcd has compacted its history.
+    pub fn keep_watch_history(&self, changes: usize) {
+        self.shared.watches.keep(changes);
     }
 
     /// Serves the cluster on 127.0.0.1 (an ephemeral port) until the runtime stops.
@@ -951,7 +1143,7 @@ impl FakeCluster {
 struct Layer(Arc<Shared>);
 
 impl tower::Service<Request<kube::client::Body>> for Layer {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
@@ -1023,7 +1215,7 @@ fn now() -> Value {
 }
 
 /// Reads a request whole, from the loopback server or the in-process client alike.
-async fn receive<B: hyper::body::Body>(shared: &Shared, req: Request<B>) -> Response<Full<Bytes>> {
+async fn receive<B: hyper::body::Body>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -1033,11 +1225,11 @@ async fn receive<B: hyper::body::Body>(shared: &Shared, req: Request<B>) -> Resp
     handle(shared, parts, body).await
 }
 
-async fn handle(
-    shared: &Shared,
-    parts: http::request::Parts,
-    body: Bytes,
-) -> Response<Full<Bytes>> {
+fn whole(response: Response<Full<Bytes>>) -> Response<Body> {
+    response.map(BodyExt::boxed_unsync)
+}
+
+async fn handle(shared: &Arc<Shared>, parts: http::request::Parts, body: Bytes) -> Response<Body> {
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
     shared.requests.lock().unwrap().push(Recorded {
@@ -1059,10 +1251,40 @@ async fn handle(
                 f.skip -= 1;
             } else {
                 f.remaining -= 1;
-                return injected(f.code, &parts.method, &path);
+                return whole(injected(f.code, &parts.method, &path));
             }
         }
     }
+    if parts.method == Method::GET
+        && param(&query, "watch").is_some_and(|w| w.is_empty() || w == "true" || w == "1")
+    {
+        if let Some(kind) = custom_kind_of(&path)
+            && !shared.is_installed(&kind)
+        {
+            return whole(not_served());
+        }
+        return watch(shared, &path, &query).await;
+    }
+    if parts.method == Method::GET && path == "/version" {
+        return whole(respond(
+            200,
+            json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0",
+                   "platform": "linux/amd64", "compiler": "gc"}),
+        ));
+    }
+    if parts.method == Method::GET && path.starts_with("/openapi/") {
+        return whole(openapi::serve(&shared.served(), &path));
+    }
+    whole(handle_whole(shared, parts, &path, &query, body).await)
+}
+
+async fn handle_whole(
+    shared: &Shared,
+    parts: http::request::Parts,
+    path: &str,
+    query: &str,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
     let accept = parts
         .headers
         .get("accept")
@@ -1075,35 +1297,43 @@ async fn handle(
     {
         return aggregated_discovery(shared, path.trim_end_matches('/') == "/api");
     }
-    if let Some(response) = discovery(shared, &parts.method, &path) {
+    if let Some(response) = discovery(shared, &parts.method, path) {
         return response;
     }
     if path.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
         return if parts.method == Method::POST {
             review(shared, &body)
         } else {
-            status(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )
+            not_allowed()
         };
     }
     if path.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews" {
         return if parts.method == Method::POST {
             rules_review(shared, &body)
         } else {
-            status(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )
+            not_allowed()
         };
     }
-    if let Some(kind) = custom_kind_of(&path)
+    if let Some(kind) = custom_kind_of(path)
         && !shared.is_installed(&kind)
     {
         return not_served();
+    }
+    // In the query, or for a DELETE in its options (`{"dryRun": ["All"]}`, as kube-rs
+    // sends it).
+    let dry_run = param(query, "dryRun").or_else(|| {
+        let options: Value = serde_json::from_slice(&body).ok()?;
+        let mode = options["dryRun"].as_array()?.first()?.as_str()?;
+        (parts.method == Method::DELETE).then(|| mode.to_string())
+    });
+    if let Some(mode) = &dry_run
+        && mode != "All"
+    {
+        return status(
+            400,
+            "BadRequest",
+            &format!("Invalid value: \"{mode}\": supported values: \"All\""),
+        );
     }
     if let Some(rest) = path.strip_prefix("/api/v1/namespaces")
         && (rest.is_empty() || rest.starts_with('/'))
@@ -1118,16 +1348,23 @@ async fn handle(
             shared,
             &parts.method,
             rest.trim_start_matches('/'),
-            &query,
+            query,
+            dry_run.is_some(),
             content_type,
             &body,
         )
         .await;
     }
+    if parts.method == Method::GET && Target::of(path).is_some_and(|t| t.name.is_none()) {
+        return match list(shared, path, query).await {
+            Ok(list) => respond(200, list),
+            Err(refused) => refused,
+        };
+    }
     // Like the API server: nothing is written into a namespace that does not exist,
     // not even as a dry run.
     if parts.method != Method::GET
-        && let Some(ns) = namespace_of(&path)
+        && let Some(ns) = namespace_of(path)
         && !shared.namespaces.lock().unwrap().contains_key(ns)
     {
         return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
@@ -1135,7 +1372,7 @@ async fn handle(
     // Nor into one being deleted: the API server's NamespaceLifecycle admission says
     // 403 Forbidden, which reads like a missing permission.
     if (parts.method == Method::POST || parts.method == Method::PATCH)
-        && let Some(ns) = namespace_of(&path)
+        && let Some(ns) = namespace_of(path)
         && shared.namespaces.lock().unwrap()[ns]["status"]["phase"] == "Terminating"
     {
         let resource = path.split('/').nth_back(1).unwrap_or("objects");
@@ -1147,14 +1384,18 @@ async fn handle(
             ),
         );
     }
-    let body = match checked_body(&parts.method, &path, body) {
+    let body = match checked_body(&parts.method, path, body) {
         Ok(body) => body,
         Err(message) => return status(400, "BadRequest", &message),
     };
+    let content_type = parts.headers.get("content-type").cloned();
+    if dry_run.is_some() {
+        return dry_run_write(shared, &parts.method, path, query, content_type, body).await;
+    }
     let mut forward = Request::builder()
         .method(parts.method.clone())
         .uri(parts.uri.clone());
-    if let Some(ct) = parts.headers.get("content-type") {
+    if let Some(ct) = content_type {
         forward = forward.header("content-type", ct);
     }
     let forward = forward
@@ -1166,33 +1407,383 @@ async fn handle(
         Some(shared.writing.lock().await)
     };
     if parts.method == Method::DELETE
-        && let Some(refused) = precondition_failed(shared, &path, &body).await
+        && let Some(refused) = precondition_failed(shared, path, &body).await
     {
         return refused;
     }
-    let response = match shared.backend.send(forward).await {
-        Ok(r) => r,
-        Err(e) => return status(500, "InternalError", &e.to_string()),
-    };
+    let (code, content_type, mut bytes) = shared.call(forward).await;
     drop(writing);
-    let (rparts, rbody) = response.into_parts();
-    let mut bytes = rbody
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    if parts.method == Method::PATCH && rparts.status.is_success() && !query.contains("dryRun") {
-        kubelet(shared, &path, &bytes).await;
+    if parts.method == Method::PATCH && code.is_success() {
+        kubelet(shared, path, &bytes).await;
     }
-    if parts.method == Method::PUT && rparts.status == StatusCode::CONFLICT {
-        bytes = conflict_message(&path, bytes);
+    if parts.method == Method::PUT && code == StatusCode::CONFLICT {
+        bytes = conflict_message(path, bytes);
     }
-    let mut out = Response::builder().status(rparts.status);
-    if let Some(ct) = rparts.headers.get("content-type") {
+    let mut out = Response::builder().status(code);
+    if let Some(ct) = content_type {
         out = out.header("content-type", ct);
     }
     out.body(Full::new(bytes))
         .expect("a response copied from a valid one")
+}
+
+fn not_allowed() -> Response<Full<Bytes>> {
+    status(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+    )
+}
+
+/// A LIST of a collection of any kind but namespaces, with its selectors applied by
+/// the fake (kube-fake-client misreads `!=` in a field selector and takes a malformed
+/// label selector for one that matches nothing), at the newest resource version.
+async fn list(shared: &Shared, path: &str, query: &str) -> Result<Value, Response<Full<Bytes>>> {
+    let request = Request::get(path)
+        .body(kube::client::Body::from(Vec::new()))
+        .expect("a GET of a valid path");
+    let (code, content_type, bytes) = shared.call(request).await;
+    if !code.is_success() {
+        let mut out = Response::builder().status(code);
+        if let Some(ct) = content_type {
+            out = out.header("content-type", ct);
+        }
+        return Err(out
+            .body(Full::new(bytes))
+            .expect("a response copied from a valid one"));
+    }
+    let mut list: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let kind = list["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches("List")
+        .to_string();
+    let selection =
+        Selection::from_query(query, &kind).map_err(|m| status(400, "BadRequest", &m))?;
+    if let Value::Array(items) = &mut list["items"] {
+        items.retain(|o| selection.matches(o));
+        // In the order of their keys, as etcd gives them (kube-fake-client's is random).
+        let key = |o: &Value| {
+            let meta = &o["metadata"];
+            (
+                meta["namespace"].as_str().unwrap_or_default().to_string(),
+                meta["name"].as_str().unwrap_or_default().to_string(),
+            )
+        };
+        items.sort_by_key(key);
+        if let Some(limit) = param(query, "limit").and_then(|l| l.parse::<usize>().ok())
+            && limit > 0
+        {
+            items.truncate(limit);
+        }
+    }
+    list["metadata"] = json!({"resourceVersion":
+        shared.objects_version.load(Ordering::SeqCst).to_string()});
+    Ok(list)
+}
+
+/// `?watch=true` on a collection (namespaces included).
+async fn watch(shared: &Arc<Shared>, path: &str, query: &str) -> Response<Body> {
+    let Some(target) = Target::of(path) else {
+        return whole(not_served());
+    };
+    if target.name.is_some() {
+        return whole(status(
+            405,
+            "MethodNotAllowed",
+            "watch is only served on collections (select one object with fieldSelector=metadata.name=NAME)",
+        ));
+    }
+    let is_namespaces = target.group.is_empty() && target.plural == "namespaces";
+    let space = if is_namespaces {
+        Space::Namespaces
+    } else {
+        Space::Objects
+    };
+    let asked = match param(query, "resourceVersion").filter(|v| !v.is_empty() && v != "0") {
+        None => None,
+        Some(v) => match v.parse::<u64>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                return whole(status(
+                    400,
+                    "BadRequest",
+                    &format!("invalid resource version: {v}"),
+                ));
+            }
+        },
+    };
+    let send_initial = param(query, "sendInitialEvents").as_deref() == Some("true");
+    // The changes from here on; the objects as they are, read after this point, were
+    // at most as new as what comes next.
+    let from = shared.watches.start();
+    let end = shared.watches.end();
+    let (mut items, kind, current) = if is_namespaces {
+        let selection = match Selection::from_query(query, "Namespace") {
+            Ok(s) => s,
+            Err(m) => return whole(status(400, "BadRequest", &m)),
+        };
+        let items: Vec<Value> = shared
+            .namespaces
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|o| selection.matches(o))
+            .cloned()
+            .collect();
+        (
+            items,
+            "Namespace".to_string(),
+            shared.counter.load(Ordering::SeqCst),
+        )
+    } else {
+        let mut list = match list(shared, path, &without(query, &["limit"])).await {
+            Ok(list) => list,
+            Err(refused) => return whole(refused),
+        };
+        let version = list["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
+        let kind = list["kind"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches("List")
+            .to_string();
+        let items = match list["items"].take() {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        (items, kind, version)
+    };
+    let initial = asked.is_none() || send_initial;
+    if let Some(asked) = asked
+        && !send_initial
+        && let Some(oldest) = shared.watches.too_old(space, asked)
+    {
+        return watch::expired(asked, oldest);
+    }
+    if !initial {
+        items.clear();
+    }
+    let selection = match Selection::from_query(query, &kind) {
+        Ok(s) => s,
+        Err(m) => return whole(status(400, "BadRequest", &m)),
+    };
+    let api_version = if target.group.is_empty() {
+        target.version.clone()
+    } else {
+        format!("{}/{}", target.group, target.version)
+    };
+    let timeout = param(query, "timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .map(std::time::Duration::from_secs);
+    let follow = watch::Follow {
+        space,
+        group: target.group,
+        plural: target.plural,
+        namespace: target.namespace,
+        selection,
+        after: if initial {
+            current
+        } else {
+            asked.unwrap_or_default()
+        },
+        initial: items,
+        from: if initial { end } else { from },
+        bookmarks: param(query, "allowWatchBookmarks").as_deref() == Some("true"),
+        initial_events_end: send_initial,
+        api_version,
+        kind,
+        timeout,
+    };
+    watch::serve(shared.watches.clone(), follow)
+}
+
+/// A query without some of its parameters.
+fn without(query: &str, keys: &[&str]) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !pair.is_empty() && !keys.contains(&key)
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The parts of a resource path: `/api/V/[namespaces/NS/]PLURAL[/NAME[/SUB]]` or
+/// `/apis/G/V/…` (not `/api/v1/namespaces/NS` itself, a namespace).
+#[derive(Debug)]
+struct Target {
+    group: String,
+    version: String,
+    namespace: Option<String>,
+    plural: String,
+    name: Option<String>,
+}
+
+impl Target {
+    fn of(path: &str) -> Option<Target> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (group, version, rest) = match segments.as_slice() {
+            ["api", version, rest @ ..] => ("", *version, rest),
+            ["apis", group, version, rest @ ..] => (*group, *version, rest),
+            _ => return None,
+        };
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
+            _ => (None, rest),
+        };
+        let (plural, name) = match rest {
+            [plural] => (*plural, None),
+            [plural, name, ..] => (*plural, Some(name.to_string())),
+            _ => return None,
+        };
+        Some(Target {
+            group: group.into(),
+            version: version.into(),
+            namespace,
+            plural: plural.into(),
+            name,
+        })
+    }
+}
+
+/// A kube-fake-client like the fake's, for a dry run: the objects it is given and
+/// nothing else.
+async fn scratch(objects: Vec<Value>) -> kube::Client {
+    backend_builder()
+        .with_runtime_objects(objects)
+        .build()
+        .await
+        .expect("a scratch copy of a stored object always builds")
+}
+
+fn backend_builder() -> kube_fake_client::ClientBuilder {
+    kube_fake_client::ClientBuilder::new()
+        .with_resource::<Tenant>()
+        .with_resource::<Middleware>()
+        .with_resource::<LegacyMiddleware>()
+        .with_resource::<Application>()
+        .with_status_subresource::<Tenant>()
+}
+
+/// A write with `dryRun=All`: made on a scratch copy of the object it changes, so it
+/// is checked as the real write would be (it exists, optimistic locks, field
+/// managers, immutable fields), and answered with the object it would leave: for a
+/// create without a resourceVersion, for a change with the one the object has. Nothing
+/// is stored, no watch hears of it, and the kubelet does not act on it.
+async fn dry_run_write(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &str,
+    content_type: Option<http::HeaderValue>,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let mut body = body;
+    let object_path = if *method == Method::POST {
+        let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
+            return status(
+                400,
+                "BadRequest",
+                "the body of the request was in an unknown format",
+            );
+        };
+        if object["metadata"]["name"]
+            .as_str()
+            .is_none_or(str::is_empty)
+            && let Some(prefix) = object["metadata"]["generateName"].as_str()
+        {
+            let n = shared.uids.fetch_add(1, Ordering::SeqCst) + 1;
+            object["metadata"]["name"] = json!(format!("{prefix}{:05x}", n % 0x10_0000));
+            body = Bytes::from(object.to_string());
+        }
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        format!("{}/{name}", path.trim_end_matches('/'))
+    } else {
+        path.strip_suffix("/status").unwrap_or(path).to_string()
+    };
+    let existing = if name_of(&object_path).is_some() {
+        let get = Request::get(&object_path)
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("a GET of a valid path");
+        let (code, _, bytes) = shared.call(get).await;
+        code.is_success()
+            .then(|| serde_json::from_slice::<Value>(&bytes).ok())
+            .flatten()
+    } else {
+        None
+    };
+    if *method == Method::DELETE {
+        if name_of(path).is_none() {
+            return match list(shared, path, query).await {
+                Ok(list) => respond(200, list),
+                Err(refused) => refused,
+            };
+        }
+        let Some(existing) = existing else {
+            let t = Target::of(path);
+            let plural = t.as_ref().map(|t| t.plural.as_str()).unwrap_or("objects");
+            let name = name_of(path).unwrap_or_default();
+            return status(404, "NotFound", &format!("{plural} \"{name}\" not found"));
+        };
+        if let Some(refused) = precondition_failed(shared, path, &body).await {
+            return refused;
+        }
+        return respond(200, existing);
+    }
+    let version = existing
+        .as_ref()
+        .map(|o| o["metadata"]["resourceVersion"].clone());
+    let scratch = scratch(existing.into_iter().collect()).await;
+    let uri = match without(query, &["dryRun"]) {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    };
+    let mut request = Request::builder().method(method.clone()).uri(uri);
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let request = request
+        .body(kube::client::Body::from(body.to_vec()))
+        .expect("a request copied from a valid one");
+    let response = match scratch.send(request).await {
+        Ok(r) => r,
+        Err(e) => return status(500, "InternalError", &e.to_string()),
+    };
+    let code = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if !code.is_success() {
+        let bytes = if *method == Method::PUT && code == StatusCode::CONFLICT {
+            conflict_message(path, bytes)
+        } else {
+            bytes
+        };
+        return Response::builder()
+            .status(code)
+            .header("content-type", "application/json")
+            .body(Full::new(bytes))
+            .expect("a response copied from a valid one");
+    }
+    let mut object: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        match version {
+            Some(v) if !v.is_null() => {
+                meta.insert("resourceVersion".into(), v);
+            }
+            _ => {
+                meta.remove("resourceVersion");
+            }
+        }
+    }
+    respond(code.as_u16(), object)
 }
 
 /// What kube-fake-client does not check of a DELETE: its `preconditions` (the
@@ -1461,6 +2052,12 @@ fn aggregated_discovery(shared: &Shared, core: bool) -> Response<Full<Bytes>> {
                                 "singularResource": k.kind.to_ascii_lowercase(),
                                 "verbs": k.verbs(),
                             });
+                            let short = kube_fake_client::discovery::get_short_names(
+                                k.group, k.version, k.kind,
+                            );
+                            if !short.is_empty() {
+                                r["shortNames"] = json!(short);
+                            }
                             if k.has_status() {
                                 r["subresources"] = json!([{"subresource": "status",
                                     "responseKind": gvk, "verbs": ["get", "patch", "update"]}]);
@@ -1632,69 +2229,15 @@ fn param(query: &str, key: &str) -> Option<String> {
         })
 }
 
-fn labels_of(object: &Value) -> BTreeMap<String, String> {
-    object["metadata"]["labels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether an object passes a field selector (`metadata.name=x,status.phase!=y`).
-fn fields_match(object: &Value, selector: &str) -> bool {
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .all(|requirement| {
-            let (field, wanted, equal) = if let Some((f, v)) = requirement.split_once("!=") {
-                (f, v, false)
-            } else if let Some((f, v)) = requirement.split_once("==") {
-                (f, v, true)
-            } else if let Some((f, v)) = requirement.split_once('=') {
-                (f, v, true)
-            } else {
-                return false;
-            };
-            let actual = field
-                .trim()
-                .split('.')
-                .fold(object, |o, key| &o[key])
-                .as_str()
-                .unwrap_or_default();
-            (actual == wanted.trim()) == equal
-        })
-}
-
 /// The namespaces a LIST with this query returns, or why the query is malformed.
 fn list_namespaces(shared: &Shared, query: &str) -> Result<Vec<Value>, String> {
-    let labels = param(query, "labelSelector").filter(|s| !s.is_empty());
-    let fields = param(query, "fieldSelector").filter(|s| !s.is_empty());
+    let selection = Selection::from_query(query, "Namespace")?;
     let set = shared.namespaces.lock().unwrap();
-    let mut items = Vec::new();
-    for object in set.values() {
-        if let Some(selector) = &labels {
-            match kube_fake_client::label_selector::matches_label_selector(
-                &labels_of(object),
-                selector,
-            ) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => return Err(format!("unable to parse requirement: {e}")),
-            }
-        }
-        if let Some(selector) = &fields
-            && !fields_match(object, selector)
-        {
-            continue;
-        }
-        items.push(object.clone());
-    }
-    Ok(items)
+    Ok(set
+        .values()
+        .filter(|o| selection.matches(o))
+        .cloned()
+        .collect())
 }
 
 /// Merges a patch's labels and annotations into an object (a `null` value removes
@@ -1726,10 +2269,10 @@ async fn namespaces(
     method: &Method,
     name: &str,
     query: &str,
+    dry_run: bool,
     content_type: &str,
     body: &[u8],
 ) -> Response<Full<Bytes>> {
-    let dry_run = param(query, "dryRun").is_some();
     let not_found = |n: &str| status(404, "NotFound", &format!("namespaces \"{n}\" not found"));
     let bad_body = || {
         status(
@@ -1774,10 +2317,11 @@ async fn namespaces(
             }
             let mut object = shared.fresh_namespace(n);
             merge_metadata(&mut object, &body);
-            if !dry_run {
-                set.insert(n.to_string(), object.clone());
+            if dry_run {
+                return respond(201, object);
             }
-            respond(201, object)
+            shared.store_namespace(&mut set, n, object);
+            respond(201, set[n].clone())
         }
         ("PATCH", n) if !n.is_empty() => {
             let Ok(patch) = serde_json::from_slice::<Value>(body) else {
@@ -1859,6 +2403,10 @@ async fn namespaces(
             };
             if !dry_run {
                 delete_contents(shared, n).await;
+                let version = shared.next();
+                let mut gone = object.clone();
+                gone["metadata"]["resourceVersion"] = json!(version.to_string());
+                shared.namespace_changed("DELETED", version, gone);
             }
             object["metadata"]["deletionTimestamp"] = now();
             object["status"]["phase"] = json!("Terminating");
@@ -1943,7 +2491,7 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
                 json!({"status": {"phase": "Bound"}}),
             )
         };
-        let _ = shared.backend.send(request).await;
+        let _ = shared.call(request).await;
         return;
     }
     let template_labels = &object["spec"]["template"]["metadata"]["labels"];
@@ -1963,8 +2511,7 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
         _ => json!({}),
     };
     let _ = shared
-        .backend
-        .send(patch(format!("{path}/status"), json!({"status": status})))
+        .call(patch(format!("{path}/status"), json!({"status": status})))
         .await;
     if behaviour == Kubelet::ImagePullBackOff {
         let ns = object["metadata"]["namespace"]
@@ -1984,6 +2531,6 @@ async fn kubelet(shared: &Shared, path: &str, response: &[u8]) {
             .header("content-type", "application/json")
             .body(kube::client::Body::from(pod.to_string().into_bytes()))
             .expect("a valid request");
-        let _ = shared.backend.send(create).await;
+        let _ = shared.call(create).await;
     }
 }
