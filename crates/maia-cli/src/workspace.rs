@@ -4,11 +4,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use maia::workspace::{self as ws, DeployInput, HelmChange, KubeflowChange, WorkspacePlan};
+use maia::workspace::{self as ws, DeployInput, HelmChange, KubeflowChange};
 use maia::{Cancel, Env};
 use maia_deploy::DeployError;
 use maia_deploy::tools::ToolTarget;
-use maia_render::workspace::Bundle;
 use maia_spec::workspace::WorkspaceSpec;
 use serde_json::Value;
 
@@ -94,6 +93,8 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         bundle,
         plan,
         fresh,
+        hand_over,
+        left_to_admin,
         ..
     } = match result {
         Ok(done) => done,
@@ -125,7 +126,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
                 rollout.secrets.join(", ")
             );
         }
-        print_skipped(&plan, spec, &bundle, args.config_folder.as_deref());
+        print_left(&left_to_admin, spec, args.config_folder.as_deref());
         println!(
             "\nworkspace {} (namespace {}) deployed: hub {}",
             spec.group_id,
@@ -139,7 +140,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
                 args.state_namespace
             );
         }
-        print!("{}", hand_over_text(spec, &bundle));
+        print!("{}", hand_over_text(&hand_over));
     }
     Ok(())
 }
@@ -147,19 +148,12 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
 /// What the admin sends the group once it is deployed: every URL and each member's SSH
 /// command. Read from the workspace's record (the one the deploy applied, which
 /// `namespace status` reads back) and the SSH ports the deploy used, so both agree.
-fn hand_over_text(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
-    let record = maia_render::workspace::record::record(spec, bundle);
+fn hand_over_text(hand_over: &ws::HandOver) -> String {
     let mut urls = vec![["COMPONENT".to_string(), "URL".into()]];
-    for c in &record.components {
-        urls.extend(c.urls.iter().map(|u| [c.component.clone(), u.clone()]));
-    }
+    urls.extend(hand_over.urls.iter().map(|(c, u)| [c.clone(), u.clone()]));
     let mut users = vec![["USER".to_string(), "SSH".into()]];
-    for m in &record.members {
-        let ssh = bundle.ssh_ports.port(&m.email).map_or_else(
-            || "-".to_string(),
-            |p| maia_render::workspace::ssh_command_for(&record.ssh_host, p),
-        );
-        users.push([m.email.clone(), ssh]);
+    for (email, ssh) in &hand_over.members {
+        users.push([email.clone(), ssh.clone().unwrap_or_else(|| "-".into())]);
     }
     let mut out = String::from("\nfor the group (also `maia namespace status`):\n");
     out.push_str(&table(&urls));
@@ -170,42 +164,9 @@ fn hand_over_text(spec: &WorkspaceSpec, bundle: &Bundle) -> String {
     out
 }
 
-/// With --skip-helm / --skip-kubeflow, the steps left to the admin: the same commands
-/// deploy.sh runs, pointing at the bundle under the config folder when one was written.
-fn print_skipped(
-    plan: &WorkspacePlan,
-    spec: &WorkspaceSpec,
-    bundle: &Bundle,
-    folder: Option<&std::path::Path>,
-) {
-    use maia_render::workspace::text::{InstallStep, install_steps};
-    let skipped_helm: Vec<&str> = plan
-        .segments
-        .iter()
-        .flat_map(|s| &s.helm)
-        .filter(|h| h.change == HelmChange::Skipped)
-        .map(|h| h.release.as_str())
-        .collect();
-    let kubeflow_skipped = plan
-        .segments
-        .iter()
-        .any(|s| s.kubeflow == Some(KubeflowChange::Skipped));
-    let dir = match folder {
-        Some(f) => format!("{}/", f.join(&spec.group_id).display()),
-        None => String::new(),
-    };
-    let mut lines = Vec::new();
-    for step in install_steps(bundle) {
-        let left = match &step {
-            InstallStep::Helm { release, .. } => skipped_helm.contains(&release.release.as_str()),
-            InstallStep::Kustomize { .. } => kubeflow_skipped,
-            InstallStep::Apply { .. } => false,
-        };
-        if left {
-            lines.extend(step.commands(&dir, true));
-        }
-    }
-    if lines.is_empty() {
+/// With --skip-helm / --skip-kubeflow, the steps left to the admin.
+fn print_left(left: &[String], spec: &WorkspaceSpec, folder: Option<&std::path::Path>) {
+    if left.is_empty() {
         return;
     }
     println!("\nleft to you (--skip-helm / --skip-kubeflow):");
@@ -215,7 +176,7 @@ fn print_skipped(
             spec.group_id
         );
     }
-    for line in lines {
+    for line in left {
         println!("  {line}");
     }
 }

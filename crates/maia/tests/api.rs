@@ -107,6 +107,22 @@ async fn a_deploy_reports_events_returns_its_result_and_a_second_run_writes_noth
         .filter(|e| matches!(e, Event::Wrote { .. }))
         .count();
     assert_eq!(wrote, deployed.written.len());
+    // What the group is told: every component's URL and each member's SSH command.
+    assert!(
+        deployed
+            .hand_over
+            .urls
+            .iter()
+            .any(|(c, u)| c == "jupyterhub" && u.starts_with("https://")),
+        "{:?}",
+        deployed.hand_over
+    );
+    assert!(!deployed.hand_over.members.is_empty());
+    for (email, ssh) in &deployed.hand_over.members {
+        let ssh = ssh.as_deref().unwrap_or_default();
+        assert!(ssh.starts_with("ssh -p "), "{email}: {ssh:?}");
+    }
+    assert_eq!(deployed.left_to_admin, Vec::<String>::new());
     // No event carries a secret.
     let text = format!("{events:?}");
     for value in deployed.bundle.credentials.0.values() {

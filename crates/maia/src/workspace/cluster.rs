@@ -118,6 +118,83 @@ pub struct Deployed {
     /// The files written under the config folder (none without one, or with
     /// `secrets_only`).
     pub written: Vec<PathBuf>,
+    /// What the group is told: every URL and each member's SSH command.
+    pub hand_over: HandOver,
+    /// The commands left to the admin (`skip_helm` / `skip_kubeflow`): those deploy.sh
+    /// runs for the charts and KubeFlow not installed, pointing at the bundle under
+    /// the config folder when one was written.
+    pub left_to_admin: Vec<String>,
+}
+
+/// What the group is told once its workspace is deployed, read from the workspace's
+/// record (the one `status` reads back) and the SSH ports the deploy used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOver {
+    /// `(component, URL)`, every URL of every component.
+    pub urls: Vec<(String, String)>,
+    /// `(member e-mail, SSH command)`; no command for a member without a port.
+    pub members: Vec<(String, Option<String>)>,
+}
+
+/// The hand-over of a rendered workspace.
+pub fn hand_over(spec: &WorkspaceSpec, bundle: &Bundle) -> HandOver {
+    let record = maia_render::workspace::record::record(spec, bundle);
+    let urls = record
+        .components
+        .iter()
+        .flat_map(|c| c.urls.iter().map(|u| (c.component.clone(), u.clone())))
+        .collect();
+    let members = record
+        .members
+        .iter()
+        .map(|m| {
+            let ssh = bundle
+                .ssh_ports
+                .port(&m.email)
+                .map(|p| maia_render::workspace::ssh_command_for(&record.ssh_host, p));
+            (m.email.clone(), ssh)
+        })
+        .collect();
+    HandOver { urls, members }
+}
+
+/// With `skip_helm` / `skip_kubeflow`, the steps left to the admin: the same commands
+/// deploy.sh runs, pointing at the bundle under `folder` when one was written.
+pub fn left_to_admin(
+    plan: &WorkspacePlan,
+    spec: &WorkspaceSpec,
+    bundle: &Bundle,
+    folder: Option<&Path>,
+) -> Vec<String> {
+    use maia_deploy::workspace::{HelmChange, KubeflowChange};
+    use maia_render::workspace::text::{InstallStep, install_steps};
+    let skipped_helm: Vec<&str> = plan
+        .segments
+        .iter()
+        .flat_map(|s| &s.helm)
+        .filter(|h| h.change == HelmChange::Skipped)
+        .map(|h| h.release.as_str())
+        .collect();
+    let kubeflow_skipped = plan
+        .segments
+        .iter()
+        .any(|s| s.kubeflow == Some(KubeflowChange::Skipped));
+    let dir = match folder {
+        Some(f) => format!("{}/", f.join(&spec.group_id).display()),
+        None => String::new(),
+    };
+    let mut lines = Vec::new();
+    for step in install_steps(bundle) {
+        let left = match &step {
+            InstallStep::Helm { release, .. } => skipped_helm.contains(&release.release.as_str()),
+            InstallStep::Kustomize { .. } => kubeflow_skipped,
+            InstallStep::Apply { .. } => false,
+        };
+        if left {
+            lines.extend(step.commands(&dir, true));
+        }
+    }
+    lines
 }
 
 /// Deploys one workspace: preflight, facts, render, plan, execute, then the bundle
@@ -185,11 +262,20 @@ async fn deploy_inner(
             sink.emit(Event::Wrote { path: path.clone() });
         }
     }
+    let hand_over = hand_over(&request.spec, &bundle);
+    let left_to_admin = left_to_admin(
+        &plan,
+        &request.spec,
+        &bundle,
+        input.config_folder.as_deref(),
+    );
     Ok(Deployed {
         bundle,
         plan,
         fresh,
         written,
+        hand_over,
+        left_to_admin,
     })
 }
 
