@@ -16,6 +16,49 @@
 //! results or an [`Error`]. Nothing here prints, exits or touches the terminal: the
 //! front ends do, from the events and results.
 //!
+//! A front end deploying one workspace, printing what happens:
+//!
+//! ```no_run
+//! # async fn example() -> maia::Result<()> {
+//! use maia::workspace::{self, DeployInput, Files};
+//! use maia::{Cancel, Env, Event, Target};
+//!
+//! let files = Files {
+//!     group: "group.yaml".into(),
+//!     cluster: "cluster.yaml".into(),
+//!     maia: None,
+//! };
+//! let loaded = workspace::load(&files, false, Default::default())?;
+//! let cluster = maia::connect(&Target::default()).await?;
+//! let env = Env {
+//!     path: Some("/usr/local/bin:/usr/bin".into()),
+//!     tools: Default::default(),
+//!     holder: "portal (admin@example.org)".into(),
+//! };
+//! let input = DeployInput {
+//!     spec: loaded.spec,
+//!     form: files.group.clone(),
+//!     config_folder: None,
+//!     state_namespace: "maia-system".into(),
+//!     skip_helm: false,
+//!     skip_kubeflow: false,
+//!     secrets_only: false,
+//!     adopt_namespace: false,
+//!     force_conflicts: false,
+//!     wait: None,
+//! };
+//! let cancel = Cancel::new(); // cancel.cancel() from elsewhere stops the run
+//! let deployed = workspace::deploy(&cluster, &env, &input, &cancel, &mut |event: Event| {
+//!     eprintln!("{event:?}");
+//! })
+//! .await?;
+//! for (component, url) in &deployed.hand_over.urls {
+//!     println!("{component}: {url}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Below this crate: `maia-spec` (reading and checking configs), `maia-render` (pure
 //! rendering) and `maia-deploy` (the engine talking to the cluster).
 
