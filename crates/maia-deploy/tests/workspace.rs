@@ -172,6 +172,82 @@ async fn a_workspace_deploys_and_a_second_run_writes_nothing_and_upgrades_nothin
     assert!(lists <= 17, "{lists} reads in the namespace");
 }
 
+/// A deploy whose plan finds nothing of the group's to change writes nothing, not even
+/// the group's Lease (KubeFlow Pipelines, which every group shares and the kubectl
+/// stand-in never installs, is applied again: the group's Lease never guarded it). One
+/// whose plan finds a change (an object someone deleted, as a concurrent run might; a
+/// chart to repair) takes the Lease and reads everything again under it before it
+/// writes: nothing read before the Lease decides what is written.
+#[tokio::test]
+async fn only_a_deploy_with_something_to_change_takes_the_lease_and_it_reads_again_under_it() {
+    let c = cluster().await;
+    let (_dir, tools) = tools();
+    let request = request(WorkspaceSpec::test(), &tools);
+    run(&c, &request).await.1.unwrap();
+
+    c.clear_requests();
+    run(&c, &request).await.1.unwrap();
+    assert_eq!(c.writes(), [], "nothing to change: nothing written");
+
+    let policies = "/apis/networking.k8s.io/v1/namespaces/brain-mri/networkpolicies";
+    let gone = c.objects(policies).await[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.remove(&format!("{policies}/{gone}")).await;
+    c.clear_requests();
+    run(&c, &request).await.1.unwrap();
+    let requests = c.requests();
+    let shown: Vec<String> = requests.iter().map(ToString::to_string).collect();
+    let lease = "/apis/coordination.k8s.io/v1/namespaces/maia-system/leases";
+    let taken = requests
+        .iter()
+        .position(|r| r.method == "POST" && r.path == lease)
+        .unwrap_or_else(|| panic!("the group's Lease was taken: {shown:#?}"));
+    let restored = requests
+        .iter()
+        .position(|r| r.method == "PATCH" && r.path == format!("{policies}/{gone}"))
+        .unwrap_or_else(|| panic!("the policy was applied again: {shown:#?}"));
+    assert!(taken < restored, "under the Lease: {shown:#?}");
+    // Everything the plan decides on is read again after the Lease was taken: the
+    // credentials, the cluster's Services (ports), and every kind's LIST, the
+    // Ingresses included (the hosts check listed them before the Lease).
+    let after: Vec<&String> = shown[taken..restored].iter().collect();
+    for read in [
+        "GET /api/v1/namespaces/maia-system/secrets/maia-credentials-brain-mri".to_string(),
+        "GET /api/v1/services".to_string(),
+        "GET /apis/networking.k8s.io/v1/namespaces/brain-mri/ingresses".to_string(),
+        format!("GET {policies}"),
+        "GET /api/v1/namespaces/brain-mri/persistentvolumeclaims".to_string(),
+    ] {
+        assert!(after.contains(&&read), "{read} under the Lease: {shown:#?}");
+    }
+    assert!(
+        c.objects(lease).await.is_empty(),
+        "the Lease was given back"
+    );
+
+    // A release helm reports failed is repaired under the Lease too.
+    std::fs::write(
+        tools.dir.join("state/brain-mri/oauth2-proxy.status"),
+        "failed",
+    )
+    .unwrap();
+    c.clear_requests();
+    run(&c, &request).await.1.unwrap();
+    assert!(
+        c.writes()
+            .iter()
+            .any(|w| w.method == "POST" && w.path == lease),
+        "{:?}",
+        c.writes()
+    );
+    assert_eq!(
+        tools.log("upgrades.log").last().map(String::as_str),
+        Some("oauth2-proxy")
+    );
+}
+
 /// Permissions are asked once per namespace (a SelfSubjectRulesReview); where the
 /// server says its rules are incomplete (another authorizer may allow more), each is
 /// asked on its own. Either way the same refusals are found, and nothing is written.

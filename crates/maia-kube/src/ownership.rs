@@ -165,10 +165,11 @@ fn paths_overlap(a: &str, b: &str) -> bool {
 /// Every route of `wanted` (to be served from `namespace`) whose host another
 /// namespace's Ingress already serves on an overlapping path, as one sentence each:
 /// "host H (path P) is served by ingress/NAME in namespace NS (path Q)". One LIST of
-/// Ingresses in all namespaces; someone who may not list them is not stopped here (the
-/// ingress controller's own admission rules are then the only guard). On `shared_host`
-/// (a subpath cluster's domain, which every group shares, each under its own prefix)
-/// another namespace's root (`/`, the cluster's landing page) is no conflict.
+/// Ingresses in all namespaces ([`list_ingresses`], then [`hosts_taken`]); someone who
+/// may not list them is not stopped here (the ingress controller's own admission rules
+/// are then the only guard). On `shared_host` (a subpath cluster's domain, which every
+/// group shares, each under its own prefix) another namespace's root (`/`, the
+/// cluster's landing page) is no conflict.
 pub async fn taken_hosts(
     cluster: &Cluster,
     namespace: &str,
@@ -178,13 +179,31 @@ pub async fn taken_hosts(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let live = match live::list_kinds(cluster, None, &[kinds::INGRESS], "").await {
-        Ok(found) => found,
-        Err(KubeError::Forbidden { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+    Ok(match list_ingresses(cluster).await? {
+        Some(live) => hosts_taken(&live, namespace, wanted, shared_host),
+        None => Vec::new(),
+    })
+}
+
+/// Every Ingress in all namespaces (one LIST, no selector), as JSON with its
+/// `apiVersion` and `kind`; `None` when the caller may not list them.
+pub async fn list_ingresses(cluster: &Cluster) -> Result<Option<Vec<Value>>> {
+    match live::list_kinds(cluster, None, &[kinds::INGRESS], "").await {
+        Ok(found) => Ok(Some(found.into_iter().map(|(_, v)| v).collect())),
+        Err(KubeError::Forbidden { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`taken_hosts`] on Ingresses listed already (`live`, from [`list_ingresses`]).
+pub fn hosts_taken(
+    live: &[Value],
+    namespace: &str,
+    wanted: &[Route],
+    shared_host: Option<&str>,
+) -> Vec<String> {
     let mut taken = Vec::new();
-    for (_, ingress) in &live {
+    for ingress in live {
         let meta = &ingress["metadata"];
         let other = meta["namespace"].as_str().unwrap_or_default();
         if other == namespace {
@@ -210,7 +229,7 @@ pub async fn taken_hosts(
             }
         }
     }
-    Ok(taken)
+    taken
 }
 
 #[cfg(test)]

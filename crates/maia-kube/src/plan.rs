@@ -339,7 +339,7 @@ pub async fn plan(
     // (A namespace that does not exist lists no quota.)
     crate::quota::check_fits(cluster, namespace, objects).await?;
     let scope = Scope::app(namespace, release);
-    let facts = gather(cluster, &scope, objects, None, None, None).await?;
+    let facts = gather(cluster, &scope, objects, None, None, &[]).await?;
     refuse_workspace_objects(cluster, &scope, objects, &facts).await?;
     // Another namespace's host would get this app that group's requests (and logins).
     let taken = crate::ownership::taken_hosts(
@@ -430,14 +430,17 @@ pub fn owned_cluster_object(object: &Value, namespace: &str) -> bool {
 /// scope's labels, and a GET for each rendered object the LIST did not return.
 /// `namespace_exists`: what this run read of the namespace already, if it did;
 /// `namespace_read`: the Namespace itself as this run read it (with no Namespace write
-/// since), which stands for the Namespace LIST: kept when it carries the scope's labels.
+/// since), which stands for the Namespace LIST: kept when it carries the scope's labels;
+/// `listed`: kinds this run listed whole already (no label selector, in the scope's
+/// namespace or in all namespaces), with nothing of that kind written since: each stands
+/// for its kind's LIST, and what lies in the scope's namespace with its labels is kept.
 pub async fn gather(
     cluster: &Cluster,
     scope: &Scope,
     objects: &[Object],
     namespace_exists: Option<bool>,
     namespace_read: Option<&Value>,
-    claims_listed: Option<&[Value]>,
+    listed: &[(Kind, Vec<Value>)],
 ) -> Result<LiveFacts> {
     let namespace = scope.namespace.as_str();
     let exists = match namespace_exists {
@@ -452,7 +455,7 @@ pub async fn gather(
         .kinds()
         .iter()
         .filter(|k| !(namespace_read.is_some() && **k == kinds::NAMESPACE))
-        .filter(|k| !(claims_listed.is_some() && **k == kinds::PVC))
+        .filter(|k| !listed.iter().any(|(l, _)| l == *k))
         .cloned()
         .collect();
     let selected = |v: &&Value| {
@@ -464,17 +467,23 @@ pub async fn gather(
     let read_and_selected = namespace_read
         .filter(selected)
         .map(|v| (kinds::NAMESPACE, v.clone()));
-    let claims_selected: Vec<(Kind, Value)> = claims_listed
-        .unwrap_or_default()
+    // Listed whole, perhaps in all namespaces: what this scope's own LIST would return.
+    let listed_selected: Vec<(Kind, Value)> = listed
         .iter()
-        .filter(selected)
-        .map(|v| (kinds::PVC, v.clone()))
+        .filter(|(k, _)| scope.kinds.kinds().contains(k))
+        .flat_map(|(k, values)| {
+            values
+                .iter()
+                .filter(|v| !k.namespaced || v["metadata"]["namespace"] == *namespace)
+                .filter(selected)
+                .map(move |v| (k.clone(), v.clone()))
+        })
         .collect();
     // The Namespace first, where its LIST (the first kind) would have put it.
     let labelled: Vec<(Kind, Value)> = read_and_selected
         .into_iter()
         .chain(live::list_kinds(cluster, Some(namespace), &to_list, &scope.selector()).await?)
-        .chain(claims_selected)
+        .chain(listed_selected)
         // Cluster-scoped kinds are listed cluster-wide: keep this scope's own (its
         // Namespace, and what is labelled as the workspace's: its admission policy).
         .filter(|(k, v)| k.namespaced || owned_cluster_object(v, namespace))

@@ -18,7 +18,7 @@ use crate::lease::{Busy, HeldLease, Holder, Want, group_lease};
 use super::facts::{ClusterCredentials, CredentialStore, PORTS_LEASE, read_ports};
 use super::preflight::{self, Needs};
 use super::recover;
-use super::{Programs, Settings, WorkspacePlan};
+use super::{HelmChange, Programs, Settings, WorkspacePlan};
 
 /// What a deploy (or a plan) is asked to do.
 #[derive(Debug, Clone)]
@@ -75,7 +75,9 @@ pub struct Prepared<'c> {
     /// Held when a user needed a new SSH port; given back by [`deploy`].
     pub(crate) lease: Option<HeldLease>,
     /// The group's Lease (one operation on a group at a time), held by a deploy from
-    /// before the facts are read again until its end; `None` for a plan.
+    /// before the facts are read again until its end; `None` for a plan, and for a
+    /// deploy that changes nothing of the group's (at most KubeFlow Pipelines, which
+    /// every group shares, is applied).
     pub(crate) group_lease: Option<HeldLease>,
     /// What the admin should know (a dead run's Lease taken over, members keeping a
     /// port outside a changed port_range); the CLI prints them as warnings.
@@ -96,6 +98,25 @@ pub struct Prepared<'c> {
     cluster_credentials: Credentials,
 }
 
+impl Prepared<'_> {
+    /// Whether deploying it writes nothing of the group's: no object or chart changes,
+    /// and the credentials are the cluster's already (none drawn, none recovered).
+    /// KubeFlow Pipelines is not the group's: every group shares it in `kubeflow`, and
+    /// the group's Lease never guarded it (two groups' deploys may apply it at once;
+    /// the apply is server-side and idempotent).
+    fn changes_nothing_of_the_group(&self) -> bool {
+        !self.plan.objects.has_changes()
+            && self.plan.segments.iter().all(|s| {
+                s.helm
+                    .iter()
+                    .all(|h| matches!(h.change, HelmChange::Unchanged | HelmChange::Skipped))
+            })
+            && self.new_credentials.is_empty()
+            && self.recovered_credentials.is_empty()
+            && self.bundle.credentials == self.cluster_credentials
+    }
+}
+
 fn store<'c>(cluster: &'c Cluster, request: &Request) -> ClusterCredentials<'c> {
     ClusterCredentials {
         cluster,
@@ -105,9 +126,11 @@ fn store<'c>(cluster: &'c Cluster, request: &Request) -> ClusterCredentials<'c> 
     }
 }
 
-/// Preflight, facts, render and plan; changes nothing, except that with `allocate` a
-/// user without an SSH port gets one under the ports Lease (held until the SSH Services
-/// are applied). Without it (a plan), the allocation is only previewed.
+/// Preflight, facts, render and plan; changes nothing, except that with `allocate` (a
+/// deploy) the group's Lease is taken, unless a plan finds nothing of the group's to
+/// write, and a user without an SSH port gets one under the ports Lease (held until
+/// the SSH Services are applied). Without it (a plan), the allocation is only
+/// previewed.
 pub async fn prepare<'c>(
     cluster: &'c Cluster,
     request: &Request,
@@ -147,32 +170,63 @@ pub async fn prepare<'c>(
     // write (the Lease below), on the probe render `read_known` made: neither depends
     // on a secret's value or a port; if even that cannot be rendered, the real render
     // below says why.
+    let mut ingresses = None;
     if let Some(probe) = &known.probe {
-        let problems =
+        let (problems, listed) =
             super::ownership::problems(cluster, spec, probe, programs.helm.as_ref()).await?;
         if !problems.is_empty() {
             return Err(DeployError::Preflight { problems });
         }
+        ingresses = listed;
+    }
+    // A namespace preflight found is not read again; one it did not find is (another
+    // run may have created it since).
+    let namespace_exists = checked.namespace_exists.then_some(true);
+    // A plan writes nothing and takes no Lease. Neither does a deploy whose plan, made
+    // on these reads, finds nothing of the group's to write: the Lease keeps runs that
+    // write the group from interleaving, and this one writes none of it. Every object
+    // it read held what it would write: a concurrent run's change, seen whole or half,
+    // is a change, and a change is planned again below under the Lease on fresh reads
+    // (nothing read before the Lease decides a write). The Ingresses the hosts check
+    // listed serve this unlocked plan only, for the same reason.
+    let unlocked = !allocate || !known.writes(request, checked.namespace_exists);
+    if unlocked {
+        let tried = prepare_locked(
+            cluster,
+            request,
+            source,
+            false,
+            programs.clone(),
+            checked.kinds.clone(),
+            Known {
+                namespace_exists,
+                namespace: checked.namespace.clone(),
+                ingresses,
+                ..known
+            },
+        )
+        .await;
+        match tried {
+            Ok(prepared) if !allocate || prepared.changes_nothing_of_the_group() => {
+                return Ok(prepared);
+            }
+            // A plan's failure is final; a deploy's is decided under the Lease, as is
+            // every change it found.
+            Err(e) if !allocate => return Err(e),
+            _ => {}
+        }
     }
     // One operation on a group at a time: a deploy and a delete of one group must not
-    // interleave. Taken after every check that needs no lock; a plan writes nothing
-    // and takes no Lease.
+    // interleave. Taken after every check that needs no lock.
     let mut notes = Vec::new();
-    let group_lease = if allocate {
-        let held = take_group_lease(cluster, request).await?;
-        notes.extend(took_over_note(&held));
-        Some(held)
-    } else {
-        None
-    };
-    // Read again under the group's Lease: a run that held it may just have changed them.
-    let known = if allocate {
-        match read_known(cluster, request).await {
-            Ok(k) => k,
-            Err(e) => return Err(release_on(group_lease, e).await),
-        }
-    } else {
-        known
+    let held = take_group_lease(cluster, request).await?;
+    notes.extend(took_over_note(&held));
+    let group_lease = Some(held);
+    // Read again under the group's Lease: a run that held it may just have changed
+    // them (when the plan above was tried, what it read was read before the Lease).
+    let known = match read_known(cluster, request).await {
+        Ok(k) => k,
+        Err(e) => return Err(release_on(group_lease, e).await),
     };
     match prepare_locked(
         cluster,
@@ -182,9 +236,7 @@ pub async fn prepare<'c>(
         programs,
         checked.kinds,
         Known {
-            // A namespace preflight found is not read again; one it did not find is
-            // (another run may have created it before the group's Lease was ours).
-            namespace_exists: checked.namespace_exists.then_some(true),
+            namespace_exists,
             namespace: checked.namespace,
             ..known
         },
@@ -222,6 +274,22 @@ struct Known {
     namespace_exists: Option<bool>,
     /// The namespace as preflight read it, for the plan (no second Namespace LIST).
     namespace: Option<serde_json::Value>,
+    /// Every Ingress of the cluster as the hosts check listed them, for the plan when
+    /// nothing was written since (never across taking the Lease).
+    ingresses: Option<Vec<serde_json::Value>>,
+}
+
+impl Known {
+    /// Whether a deploy on these reads certainly writes: it keeps credentials the
+    /// cluster lacks, gives a member an SSH port, or creates the namespace. Such a
+    /// deploy takes the group's Lease at once instead of planning first without it.
+    fn writes(&self, request: &Request, namespace_exists: bool) -> bool {
+        !self.had_credentials
+            || !self.new_credentials.is_empty()
+            || !self.recovered_credentials.is_empty()
+            || (!request.secrets_only && self.ports.needs_allocation(&request.spec.users))
+            || !namespace_exists
+    }
 }
 
 /// Reads the credentials and the ports, and finds which credentials this run would
@@ -252,6 +320,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         probe,
         namespace_exists: None,
         namespace: None,
+        ingresses: None,
     })
 }
 
@@ -305,7 +374,8 @@ pub fn outside_range_notes(
         .collect()
 }
 
-/// The rest of [`prepare`], under the group's Lease when deploying.
+/// The rest of [`prepare`], under the group's Lease when deploying (and without it
+/// when it may find nothing to write).
 async fn prepare_locked<'c>(
     cluster: &'c Cluster,
     request: &Request,
@@ -327,6 +397,7 @@ async fn prepare_locked<'c>(
         probe: _,
         namespace_exists,
         namespace,
+        ingresses,
     } = known;
     let mut notes = Vec::new();
     let mut lease = None;
@@ -408,8 +479,11 @@ async fn prepare_locked<'c>(
         wait: None,
         namespace_exists,
         namespace,
-        // Listed just above, and no claim is written before the plan.
-        claims: Some(listed_claims),
+        // The claims listed just above (no claim is written before the plan), and the
+        // Ingresses the hosts check listed, when given.
+        listed: std::iter::once((maia_kube::kinds::PVC, listed_claims))
+            .chain(ingresses.map(|i| (maia_kube::kinds::INGRESS, i)))
+            .collect(),
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
@@ -741,7 +815,7 @@ pub async fn deploy(
             wait,
             namespace_exists: None,
             namespace: None,
-            claims: None,
+            listed: Vec::new(),
         };
         super::execute(
             cluster,

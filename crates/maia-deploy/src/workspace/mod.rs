@@ -256,9 +256,10 @@ pub(crate) struct Settings {
     /// The namespace as this run read it already (preflight), before any write of a
     /// Namespace: the plan filters it by its labels instead of listing Namespaces.
     pub(crate) namespace: Option<serde_json::Value>,
-    /// Every claim of the namespace as this run listed them (for the quota), with no
-    /// claim written since: the plan filters them by its labels instead of a LIST.
-    pub(crate) claims: Option<Vec<serde_json::Value>>,
+    /// Kinds this run listed whole already (every claim of the namespace, for the
+    /// quota; every Ingress, for the hosts check), with nothing of that kind written
+    /// since: the plan filters them by namespace and labels instead of a LIST.
+    pub(crate) listed: Vec<(Kind, Vec<Value>)>,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
@@ -322,7 +323,7 @@ pub(crate) async fn plan(
         &all,
         settings.namespace_exists,
         settings.namespace.as_ref(),
-        settings.claims.as_deref(),
+        &settings.listed,
     )
     .await?;
     if settings.adopt_namespace

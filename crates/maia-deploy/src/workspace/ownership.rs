@@ -9,17 +9,19 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::tools::Helm;
 use maia_kube::cluster::Cluster;
-use maia_kube::ownership::{Route, object_routes, taken_hosts};
+use maia_kube::ownership::{Route, hosts_taken, list_ingresses, object_routes};
 
 use crate::error::Problem;
 
-/// Every problem with what the workspace would take from others.
+/// Every problem with what the workspace would take from others, and every Ingress
+/// of the cluster as listed for the hosts check (`None` when not listed: no route, or
+/// the LIST was refused), which a plan made without a write since may reuse.
 pub(crate) async fn problems(
     cluster: &Cluster,
     spec: &WorkspaceSpec,
     bundle: &Bundle,
     helm: Option<&Helm>,
-) -> Result<Vec<Problem>> {
+) -> Result<(Vec<Problem>, Option<Vec<Value>>)> {
     let namespace = spec.namespace.as_str();
     // Subpath groups share the cluster's domain by design, each under its prefixes.
     let shared = match spec.cluster.url_type {
@@ -33,7 +35,16 @@ pub(crate) async fn problems(
     routes.extend(releases.iter().flat_map(|r| helm_routes(r)));
     routes.sort();
     routes.dedup();
-    for taken in taken_hosts(cluster, namespace, &routes, shared.as_deref()).await? {
+    let ingresses = if routes.is_empty() {
+        None
+    } else {
+        list_ingresses(cluster).await?
+    };
+    let taken = ingresses
+        .as_deref()
+        .map(|live| hosts_taken(live, namespace, &routes, shared.as_deref()))
+        .unwrap_or_default();
+    for taken in taken {
         problems.push(Problem {
             check: "host",
             message: taken,
@@ -65,7 +76,7 @@ pub(crate) async fn problems(
             }
         }
     }
-    Ok(problems)
+    Ok((problems, ingresses))
 }
 
 /// The hosts and paths a chart's Ingress serves, as maia's values set them: `ingress`

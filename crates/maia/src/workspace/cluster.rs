@@ -199,7 +199,9 @@ pub fn left_to_admin(
 
 /// Deploys one workspace: preflight, facts, render, plan, execute, then the bundle
 /// written under the config folder (checked writable before anything is changed).
-/// Holds the group's Lease throughout; `cancel` stops it after the write in flight.
+/// Holds the group's Lease from before it reads what it plans on to the end, unless
+/// it finds nothing of the group's to change (then it takes none); `cancel` stops it
+/// after the write in flight.
 pub async fn deploy(
     cluster: &Cluster,
     env: &Env,
