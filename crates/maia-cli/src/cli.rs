@@ -477,7 +477,8 @@ pub(crate) enum NamespaceCommand {
             maia namespace deploy --namespace-config-file group.yaml --cluster-config-file cluster.yaml --wait --timeout 20m\n  \
             maia namespace deploy ... --skip-helm --skip-kubeflow   # prints those steps for you to run\n  \
             maia namespace deploy ... --config-folder out/          # also writes the bundle and credentials.yaml\n  \
-            maia namespace deploy ... --config-folder out/ --secrets-only   # GitOps: Argo CD applies the rest\n\n\
+            maia namespace deploy ... --config-folder out/ --secrets-only   # GitOps: Argo CD applies the rest\n  \
+            maia namespace deploy ... --dry-run               # the API server checks every object, stores nothing\n\n\
             Exit codes: 0 deployed, 1 the cluster refused or a component failed, 2 bad input \
             (or a preflight problem in the input)."
     )]
@@ -579,6 +580,11 @@ pub struct NamespaceDeployArgs {
     /// cover what already runs there); without it such a namespace is refused
     #[arg(long)]
     pub adopt_namespace: bool,
+    /// Send every write as a server-side dry run: the API server checks each object
+    /// (validation, admission, quota, conflicts) and stores nothing; helm and kubectl
+    /// are not run, no credential is kept, no file written (the workspace must exist)
+    #[arg(long, conflicts_with_all = ["wait", "secrets_only"])]
+    pub dry_run: bool,
     /// Namespace holding maia's state (credentials Secrets, the SSH ports Lease)
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub state_namespace: String,
@@ -656,6 +662,7 @@ impl From<NamespacePlanArgs> for NamespaceDeployArgs {
             skip_kubeflow: a.skip_kubeflow,
             secrets_only: a.secrets_only,
             adopt_namespace: a.adopt_namespace,
+            dry_run: false,
             state_namespace: a.state_namespace,
             config_folder: a.config_folder,
             output: a.output,

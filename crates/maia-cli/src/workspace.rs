@@ -59,13 +59,14 @@ fn input(args: &NamespaceDeployArgs) -> Result<DeployInput> {
         adopt_namespace: args.adopt_namespace,
         force_conflicts: args.force_conflicts,
         wait: args.wait.then_some(args.timeout),
+        dry_run: args.dry_run,
     })
 }
 
 /// `maia namespace deploy` (and `MAIA_deploy_MAIA_namespace`).
 pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
     let input = input(args)?;
-    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+    if let (Some(folder), false, false) = (&input.config_folder, input.secrets_only, args.dry_run) {
         // Before connecting: a folder that cannot be written stops the run first.
         ws::check_writable(folder, &input.spec.group_id)?;
     }
@@ -113,6 +114,15 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
             println!(
                 "\nworkspace {} (namespace {}): the namespace and its {secrets} Secret(s) applied; \
                  nothing else was touched (--secrets-only)",
+                spec.group_id, spec.namespace
+            );
+        }
+        return Ok(());
+    }
+    if args.dry_run {
+        if args.output == EventFormat::Text {
+            println!(
+                "\nworkspace {} (namespace {}): dry run, nothing was changed; the API server checked every object above, helm and kubectl were not run",
                 spec.group_id, spec.namespace
             );
         }

@@ -1232,3 +1232,39 @@ fn a_fleet_render_from_the_cluster_matches_the_deployed_groups() {
         "{port} is held: {live_ports:?}"
     );
 }
+
+/// `--dry-run`, as kubectl's: each object checked by the API server, nothing stored;
+/// for a workspace that does not exist yet, exit 2 before anything is sent.
+#[test]
+fn a_dry_run_checks_every_object_and_changes_nothing() {
+    let env = Env::new();
+    let form = env.form("group.yaml", "Dry_Lab", &["alice@example.org"]);
+    let refused = env.run("deploy", &form, &["--dry-run"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("namespace plan"),
+        "{}",
+        text(&refused)
+    );
+    let first = env.run("deploy", &form, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+
+    let form = env.form(
+        "group.yaml",
+        "Dry_Lab",
+        &["alice@example.org", "bob@example.org"],
+    );
+    let dry = env.run("deploy", &form, &["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("bob") && l.ends_with(" created (dry run)")),
+        "{out}"
+    );
+    assert!(out.contains("dry run, nothing was changed"), "{out}");
+    assert!(!out.contains("deployed: hub"), "{out}");
+    // The change is still to be made.
+    let plan = env.run("plan", &form, &[]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+}

@@ -46,6 +46,7 @@
 //!     adopt_namespace: false,
 //!     force_conflicts: false,
 //!     wait: None,
+//!     dry_run: false,
 //! };
 //! let cancel = Cancel::new(); // cancel.cancel() from elsewhere stops the run
 //! let deployed = workspace::deploy(&cluster, &env, &input, &cancel, &mut |event: Event| {

@@ -22,6 +22,7 @@ fn input(spec: WorkspaceSpec, folder: Option<&std::path::Path>) -> DeployInput {
         adopt_namespace: false,
         force_conflicts: false,
         wait: None,
+        dry_run: false,
     }
 }
 
@@ -401,4 +402,82 @@ async fn a_fleet_deploys_every_group_reports_each_as_it_ends_and_a_bad_form_stop
         [],
         "a second fleet deploy writes nothing"
     );
+}
+
+#[tokio::test]
+async fn a_dry_run_has_every_write_checked_stores_nothing_and_runs_no_helm() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let spec = WorkspaceSpec::test();
+
+    // A workspace that does not exist yet cannot be checked in its namespace: said
+    // before anything is sent, as bad input.
+    let mut first = input(spec.clone(), None);
+    first.dry_run = true;
+    let refused = workspace::deploy(
+        &cluster,
+        &env(&tools),
+        &first,
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await;
+    let Err(e) = refused else {
+        panic!("a dry run of a new workspace was not refused");
+    };
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("does not exist yet"), "{e}");
+    assert_eq!(c.writes(), []);
+
+    workspace::deploy(
+        &cluster,
+        &env(&tools),
+        &input(spec.clone(), None),
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    let helm_before = tools.log("helm.log").len();
+
+    // A new member: a dry run reports the SSH Service and the rest as checked only.
+    let mut grown = spec.clone();
+    grown.users.push("bob@example.org".into());
+    let mut dry = input(grown.clone(), None);
+    dry.dry_run = true;
+    let mut events = Vec::new();
+    workspace::deploy(&cluster, &env(&tools), &dry, &Cancel::new(), &mut |e| {
+        events.push(e)
+    })
+    .await
+    .unwrap();
+    let applied: Vec<&maia_deploy::Event> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Cluster(e @ maia_deploy::Event::Applied { .. }) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert!(applied_changes(&events) > 0, "{events:?}");
+    assert!(
+        applied
+            .iter()
+            .all(|e| matches!(e, maia_deploy::Event::Applied { dry_run: true, .. })),
+        "{applied:?}"
+    );
+    // helm was only asked what runs (list, get), never to install or upgrade.
+    let helm: Vec<String> = tools.log("helm.log")[helm_before..].to_vec();
+    assert!(helm.iter().all(|c| !c.starts_with("upgrade")), "{helm:?}");
+    // Nothing was stored: the change is still to be made.
+    let planned = workspace::plan(
+        &cluster,
+        &env(&tools),
+        &input(grown, None),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    assert!(planned.changes, "the dry run stored its change");
 }

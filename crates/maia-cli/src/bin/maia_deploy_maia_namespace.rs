@@ -75,6 +75,7 @@ fn run(args: Args) -> maia_cli::Result<()> {
             skip_kubeflow: false,
             secrets_only: false,
             adopt_namespace: args.adopt_namespace,
+            dry_run: false,
             state_namespace: maia_deploy::workspace::STATE_NAMESPACE.into(),
             config_folder: Some(args.config_folder),
             output: EventFormat::Text,

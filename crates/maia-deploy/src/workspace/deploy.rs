@@ -484,6 +484,7 @@ async fn prepare_locked<'c>(
         listed: std::iter::once((maia_kube::kinds::PVC, listed_claims))
             .chain(ingresses.map(|i| (maia_kube::kinds::INGRESS, i)))
             .collect(),
+        dry_run: false,
     };
     // What is planned: the Secrets alone (--secrets-only), or the bundle and its record.
     let planned = if request.secrets_only {
@@ -747,6 +748,31 @@ pub async fn deploy(
     wait: Option<Duration>,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
+    run(cluster, request, prepared, wait, false, sink).await
+}
+
+/// `--dry-run`: every object maia would apply or prune is sent with `dryRun=All`, so
+/// the API server checks it (validation, admission, quota, conflicts) and stores
+/// nothing; the credentials are not kept, helm and kubectl are not run, nothing is
+/// waited for. Prepare it without allocating ([`prepare`] with `allocate` false): a
+/// dry run takes no Lease.
+pub async fn dry_run(
+    cluster: &Cluster,
+    request: &Request,
+    prepared: Prepared<'_>,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    run(cluster, request, prepared, None, true, sink).await
+}
+
+async fn run(
+    cluster: &Cluster,
+    request: &Request,
+    prepared: Prepared<'_>,
+    wait: Option<Duration>,
+    dry_run: bool,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
     let Prepared {
         bundle,
         plan,
@@ -780,6 +806,22 @@ pub async fn deploy(
                 Ok(false)
             );
         let saved = if unchanged {
+            Ok(false)
+        } else if dry_run {
+            // Not kept: the API server would take the Secret as it takes any other.
+            sink.emit(maia_kube::event::Event::Applied {
+                object: maia_kube::plan::ObjectRef {
+                    kind: "Secret".into(),
+                    name: super::facts::credentials_secret(request.spec.namespace.as_str()),
+                    namespace: request.state_namespace.clone(),
+                },
+                outcome: if had_credentials {
+                    maia_kube::event::Outcome::Configured
+                } else {
+                    maia_kube::event::Outcome::Created
+                },
+                dry_run: true,
+            });
             Ok(false)
         } else {
             store(cluster, request).save(&bundle.credentials).await
@@ -816,6 +858,7 @@ pub async fn deploy(
             namespace_exists: None,
             namespace: None,
             listed: Vec::new(),
+            dry_run,
         };
         super::execute(
             cluster,

@@ -260,6 +260,8 @@ pub(crate) struct Settings {
     /// quota; every Ingress, for the hosts check), with nothing of that kind written
     /// since: the plan filters them by namespace and labels instead of a LIST.
     pub(crate) listed: Vec<(Kind, Vec<Value>)>,
+    /// Send every write with `dryRun=All` and run neither helm nor kubectl.
+    pub(crate) dry_run: bool,
 }
 
 /// The rendered objects as the cluster serves them: a Traefik Middleware takes the API
@@ -494,10 +496,14 @@ pub(crate) async fn execute(
         return Err(blocker.into());
     }
     let options = ApplyOptions {
-        dry_run: false,
+        dry_run: settings.dry_run,
         wait: None,
     };
-    let deadline = settings.wait.map(|d| Instant::now() + d);
+    // A dry run leaves nothing to wait for.
+    let deadline = settings
+        .wait
+        .filter(|_| !settings.dry_run)
+        .map(|d| Instant::now() + d);
     let mut run = Run::new(cluster, &plan.objects, options);
     for segment in &plan.segments {
         let result = async {
@@ -529,12 +535,22 @@ pub(crate) async fn execute(
                         step: format!("helm release {}", step.release),
                     });
                 }
-                helm_step(programs, step, deadline, sink).await?;
+                if settings.dry_run {
+                    dry_helm_step(step, sink);
+                } else {
+                    helm_step(programs, step, deadline, sink).await?;
+                }
             }
             if let Some(KubeflowChange::Install { .. }) = &segment.kubeflow
                 && let Some(kubectl) = &programs.kubectl
             {
-                for k in &segment.kustomizations {
+                for k in segment.kustomizations.iter().filter(|_| settings.dry_run) {
+                    sink.emit(Event::Kustomization {
+                        url: k.url.clone(),
+                        outcome: DRY_RUN_OUTCOME.into(),
+                    });
+                }
+                for k in segment.kustomizations.iter().filter(|_| !settings.dry_run) {
                     sink.emit(Event::Running {
                         step: format!("kubectl apply -k {}", k.url),
                     });
@@ -574,6 +590,25 @@ pub(crate) async fn execute(
         l.release().await?;
     }
     Ok(run.finish(sink).await?)
+}
+
+/// What a dry run says of a chart or a kustomization it would install or upgrade:
+/// helm and kubectl have no dry run that checks what the API server would admit, so
+/// they are not run at all.
+const DRY_RUN_OUTCOME: &str = "not run (dry run)";
+
+/// A chart in a dry run: what would be done, nothing run.
+fn dry_helm_step(step: &HelmStep, sink: &mut dyn EventSink) {
+    let outcome = match &step.change {
+        HelmChange::Unchanged => "unchanged",
+        HelmChange::Skipped => "skipped",
+        _ => DRY_RUN_OUTCOME,
+    };
+    sink.emit(Event::Helm {
+        release: step.release.clone(),
+        namespace: step.namespace.clone(),
+        outcome: outcome.into(),
+    });
 }
 
 async fn helm_step(

@@ -139,6 +139,7 @@ fn namespace_input(args: &FleetInput, form: &Path, spec: WorkspaceSpec) -> Deplo
         adopt_namespace: false,
         force_conflicts: args.force_conflicts,
         wait: args.wait,
+        dry_run: false,
     }
 }
 

@@ -43,6 +43,11 @@ pub struct DeployInput {
     pub force_conflicts: bool,
     /// Wait this long for every component to be ready.
     pub wait: Option<Duration>,
+    /// Only let the API server check every write (`--dry-run`): nothing is stored,
+    /// helm and kubectl are not run, no Lease is taken, no file written. The
+    /// namespace must exist (objects of a namespace that does not exist cannot be
+    /// checked there: [`plan`] shows a first deploy).
+    pub dry_run: bool,
 }
 
 /// The engine's request for `input` (credentials.yaml read when a config folder is
@@ -209,8 +214,22 @@ pub async fn deploy(
     cancel: &Cancel,
     sink: &mut dyn Sink,
 ) -> Result<Deployed> {
-    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+    if let (Some(folder), false, false) = (&input.config_folder, input.secrets_only, input.dry_run)
+    {
         check_writable(folder, &input.spec.group_id)?;
+    }
+    if input.dry_run
+        && !maia_kube::live::namespace_exists(cluster, input.spec.namespace.as_str()).await?
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "--dry-run has the API server check each object in namespace {}, which does not exist yet: nothing can be checked there",
+                input.spec.namespace
+            ),
+            hint: Some(
+                "`maia namespace plan` shows what a first deploy creates; dry-run it once the workspace exists".into(),
+            ),
+        });
     }
     let during = format!("namespace deploy of {}", input.spec.group_id);
     let result = deploy_inner(cluster, env, input, cancel, sink).await;
@@ -225,7 +244,8 @@ async fn deploy_inner(
     sink: &mut dyn Sink,
 ) -> Result<Deployed> {
     let request = request(input, env, sink)?;
-    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, true).await?;
+    // A dry run takes no Lease and allocates no port.
+    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, !input.dry_run).await?;
     sink.emit(Event::PreflightPassed {
         group_id: request.spec.group_id.clone(),
         namespace: request.spec.namespace.to_string(),
@@ -249,16 +269,15 @@ async fn deploy_inner(
             message: format!("quota {note}"),
         });
     }
-    ws::deploy::deploy(
-        cluster,
-        &request,
-        prepared,
-        input.wait,
-        &mut Bridge { sink, cancel },
-    )
-    .await?;
+    let mut bridge = Bridge { sink, cancel };
+    if input.dry_run {
+        ws::deploy::dry_run(cluster, &request, prepared, &mut bridge).await?;
+    } else {
+        ws::deploy::deploy(cluster, &request, prepared, input.wait, &mut bridge).await?;
+    }
     let mut written = Vec::new();
-    if let (Some(folder), false) = (&input.config_folder, input.secrets_only) {
+    if let (Some(folder), false, false) = (&input.config_folder, input.secrets_only, input.dry_run)
+    {
         written = write_bundle(&request.spec, &bundle, folder)?.written;
         for path in &written {
             sink.emit(Event::Wrote { path: path.clone() });
