@@ -866,7 +866,8 @@ pub struct ClusterArgs {
     /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context (default: the `clusters` of the config, else the current context)
+    /// Kubeconfig context (default: the current context; an app config's `clusters`, when
+    /// it names any, for app deploy and plan)
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
 }
