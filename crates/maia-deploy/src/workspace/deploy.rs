@@ -797,6 +797,20 @@ async fn run(
                 dry_run: false,
             });
         }
+        // Keeping the credentials, as the event says it.
+        let credentials_applied = |dry_run| maia_kube::event::Event::Applied {
+            object: maia_kube::plan::ObjectRef {
+                kind: "Secret".into(),
+                name: super::facts::credentials_secret(request.spec.namespace.as_str()),
+                namespace: request.state_namespace.clone(),
+            },
+            outcome: if had_credentials {
+                maia_kube::event::Outcome::Configured
+            } else {
+                maia_kube::event::Outcome::Created
+            },
+            dry_run,
+        };
         // Kept already (read when prepared): nothing to read again.
         let unchanged = bundle.credentials == cluster_credentials;
         let state_existed = lease_made_state
@@ -809,19 +823,7 @@ async fn run(
             Ok(false)
         } else if dry_run {
             // Not kept: the API server would take the Secret as it takes any other.
-            sink.emit(maia_kube::event::Event::Applied {
-                object: maia_kube::plan::ObjectRef {
-                    kind: "Secret".into(),
-                    name: super::facts::credentials_secret(request.spec.namespace.as_str()),
-                    namespace: request.state_namespace.clone(),
-                },
-                outcome: if had_credentials {
-                    maia_kube::event::Outcome::Configured
-                } else {
-                    maia_kube::event::Outcome::Created
-                },
-                dry_run: true,
-            });
+            sink.emit(credentials_applied(true));
             Ok(false)
         } else {
             store(cluster, request).save(&bundle.credentials).await
@@ -834,19 +836,7 @@ async fn run(
                         dry_run: false,
                     });
                 }
-                sink.emit(maia_kube::event::Event::Applied {
-                    object: maia_kube::plan::ObjectRef {
-                        kind: "Secret".into(),
-                        name: super::facts::credentials_secret(request.spec.namespace.as_str()),
-                        namespace: request.state_namespace.clone(),
-                    },
-                    outcome: if had_credentials {
-                        maia_kube::event::Outcome::Configured
-                    } else {
-                        maia_kube::event::Outcome::Created
-                    },
-                    dry_run: false,
-                });
+                sink.emit(credentials_applied(false));
             }
             Ok(false) => {}
             Err(e) => return Err(release_on(lease, e).await),

@@ -90,6 +90,26 @@ fn request(input: &DeployInput, env: &Env, sink: &mut dyn Sink) -> Result<Reques
     })
 }
 
+/// The engine's request for `input` prepared (preflight, facts, render, plan; with
+/// `allocate`, the Leases a deploy holds), the preflight's passing and the warnings
+/// said as events.
+async fn prepare<'c>(
+    cluster: &'c Cluster,
+    env: &Env,
+    input: &DeployInput,
+    allocate: bool,
+    sink: &mut dyn Sink,
+) -> Result<(Request, Prepared<'c>)> {
+    let request = request(input, env, sink)?;
+    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, allocate).await?;
+    sink.emit(Event::PreflightPassed {
+        group_id: request.spec.group_id.clone(),
+        namespace: request.spec.namespace.to_string(),
+    });
+    prepared_warnings(input, &prepared, sink);
+    Ok((request, prepared))
+}
+
 /// Warnings of a prepared deploy or plan, as events.
 fn prepared_warnings(input: &DeployInput, prepared: &Prepared<'_>, sink: &mut dyn Sink) {
     if let (false, Some(folder)) = (
@@ -243,14 +263,8 @@ async fn deploy_inner(
     cancel: &Cancel,
     sink: &mut dyn Sink,
 ) -> Result<Deployed> {
-    let request = request(input, env, sink)?;
     // A dry run takes no Lease and allocates no port.
-    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, !input.dry_run).await?;
-    sink.emit(Event::PreflightPassed {
-        group_id: request.spec.group_id.clone(),
-        namespace: request.spec.namespace.to_string(),
-    });
-    prepared_warnings(input, &prepared, sink);
+    let (request, prepared) = prepare(cluster, env, input, !input.dry_run, sink).await?;
     let bundle = prepared.bundle.clone();
     let plan = prepared.plan.clone();
     let fresh = prepared.new_credentials.len();
@@ -322,13 +336,7 @@ pub async fn plan(
     input: &DeployInput,
     sink: &mut dyn Sink,
 ) -> Result<Planned> {
-    let request = request(input, env, sink)?;
-    let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, false).await?;
-    sink.emit(Event::PreflightPassed {
-        group_id: request.spec.group_id.clone(),
-        namespace: request.spec.namespace.to_string(),
-    });
-    prepared_warnings(input, &prepared, sink);
+    let (_, prepared) = prepare(cluster, env, input, false, sink).await?;
     let changes = prepared.plan.has_changes()
         || !prepared.new_credentials.is_empty()
         || !prepared.recovered_credentials.is_empty();
