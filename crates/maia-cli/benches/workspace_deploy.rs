@@ -92,32 +92,11 @@ fn counts(target: &Loopback, upgrades_before: usize) -> String {
 /// Leaves KubeFlow Pipelines' API server as `kubectl apply -k` leaves it on a real
 /// cluster (the kubectl stand-in only logs), so that a re-deploy finds it installed.
 fn kubeflow_applied(runtime: &tokio::runtime::Runtime, target: &Loopback) {
-    let version = target
-        .tools
-        .log("kubectl.log")
-        .iter()
-        .find_map(|l| {
-            l.split_once("?ref=")
-                .map(|(_, r)| r.split_whitespace().next())
-        })
-        .flatten()
-        .expect("KubeFlow Pipelines was applied")
-        .to_string();
-    runtime.block_on(target.cluster.seed(serde_json::json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "ml-pipeline", "namespace": "kubeflow"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "ml-pipeline"}},
-            "template": {
-                "metadata": {"labels": {"app": "ml-pipeline"}},
-                "spec": {"containers": [{
-                    "name": "ml-pipeline-api-server",
-                    "image": format!("ghcr.io/kubeflow/kfp-api-server:{version}"),
-                }]},
-            },
-        },
-    })));
+    runtime.block_on(
+        target
+            .cluster
+            .seed_kubeflow_applied(&target.tools.log("kubectl.log")),
+    );
 }
 
 fn median(mut times: Vec<Duration>) -> String {

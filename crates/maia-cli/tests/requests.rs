@@ -50,30 +50,7 @@ fn a_no_op_deploy_sends_few_requests_and_writes_no_object() {
     // The kubectl stand-in only logs `kubectl apply -k`: leave KubeFlow Pipelines'
     // API server as that apply leaves it on a real cluster, at the version applied.
     let applied = tools.log("kubectl.log");
-    let version = applied
-        .iter()
-        .find_map(|l| {
-            l.split_once("?ref=")
-                .map(|(_, r)| r.split_whitespace().next())
-        })
-        .flatten()
-        .expect("the first deploy applied KubeFlow Pipelines")
-        .to_string();
-    runtime.block_on(fake.seed(serde_json::json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "ml-pipeline", "namespace": "kubeflow"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "ml-pipeline"}},
-            "template": {
-                "metadata": {"labels": {"app": "ml-pipeline"}},
-                "spec": {"containers": [{
-                    "name": "ml-pipeline-api-server",
-                    "image": format!("ghcr.io/kubeflow/kfp-api-server:{version}"),
-                }]},
-            },
-        },
-    })));
+    runtime.block_on(fake.seed_kubeflow_applied(&applied));
     let (upgrades, kubectl) = (tools.log("upgrades.log").len(), applied.len());
     fake.clear_requests();
     deploy();

@@ -996,6 +996,39 @@ impl FakeCluster {
         self.shared.store_namespace(&mut set, name, object);
     }
 
+    /// Leaves KubeFlow Pipelines' API server as the `kubectl apply -k` the stand-ins
+    /// logged (the kubectl stand-in only logs) leaves it on a real cluster, at the
+    /// version applied, so that a re-deploy finds it installed.
+    ///
+    /// # Panics
+    ///
+    /// If `kubectl_log` holds no `kubectl apply -k …?ref=VERSION`.
+    pub async fn seed_kubeflow_applied(&self, kubectl_log: &[String]) -> Value {
+        let version = kubectl_log
+            .iter()
+            .find_map(|l| {
+                l.split_once("?ref=")
+                    .and_then(|(_, r)| r.split_whitespace().next())
+            })
+            .expect("KubeFlow Pipelines was applied");
+        self.seed(serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "ml-pipeline", "namespace": "kubeflow"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "ml-pipeline"}},
+                "template": {
+                    "metadata": {"labels": {"app": "ml-pipeline"}},
+                    "spec": {"containers": [{
+                        "name": "ml-pipeline-api-server",
+                        "image": format!("ghcr.io/kubeflow/kfp-api-server:{version}"),
+                    }]},
+                },
+            },
+        }))
+        .await
+    }
+
     /// Creates an object directly in the fake API server, uncounted and without the
     /// kubelet: any kind kube-fake-client stores (namespaced or cluster-scoped, status
     /// included), or a Namespace. A namespaced object without a namespace goes to
