@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use maia::{Cancel, Cluster, Target};
-use maia_deploy::diff::FieldChange;
 use maia_deploy::status::AppStatus;
-use maia_deploy::{Change, DeployError, Event, Plan, PlanOptions, Step};
+use maia_deploy::{DeployError, Event, PlanOptions};
 use maia_spec::LoadOptions;
 use serde_json::Value;
 
@@ -167,60 +166,44 @@ pub fn deploy_file(
 ) -> Result<()> {
     let (app, objects) = load_and_render(path, options)?;
     let contexts = maia::app::contexts(cluster.context.as_deref(), &app.spec.clusters);
-    let named: Vec<String> = contexts.iter().flatten().cloned().collect();
-    // An unknown context is found before anything changes anywhere.
-    maia::app::check_contexts(&target(cluster, None), &named)?;
-    let mut failed = Vec::new();
     let options = maia::app::DeployOptions {
         plan: settings.plan,
         dry_run: settings.dry_run,
         wait: settings.wait,
     };
-    for context in &contexts {
-        let label = context.clone();
-        if contexts.len() > 1 && settings.format == EventFormat::Text {
-            println!("cluster {}:", label.as_deref().unwrap_or("current"));
-        }
-        let mut printer = Printer::new(settings.format, label.clone());
-        printer.quiet = settings.quiet;
-        let cancel = Cancel::new();
-        let result = interruptible(
-            &format!("app deploy of {}", app.spec.release),
+    let mut printer = Printer::new(settings.format, None);
+    printer.quiet = settings.quiet;
+    let cancel = Cancel::new();
+    let result = interruptible(
+        &format!("app deploy of {}", app.spec.release),
+        &cancel,
+        maia::app::deploy_to_clusters(
+            &target(cluster, None),
+            &contexts,
+            &app,
+            &objects,
+            options,
             &cancel,
-            async {
-                let cluster = maia::connect(&target(cluster, context.clone())).await?;
-                announce(&cluster, settings.format == EventFormat::Text);
-                maia::app::deploy(&cluster, &app, &objects, options, &cancel, &mut printer).await
-            },
-        );
-        printer.finish();
-        let result = match result {
-            Ok(result) => result,
-            Err(e) => {
-                printer.report_partial();
-                return Err(e);
-            }
-        };
-        if let Err(e) = result {
+            &mut printer,
+        ),
+    );
+    printer.finish();
+    match result {
+        Err(e) => {
             printer.report_partial();
-            if settings.format == EventFormat::Json {
-                printer.error_event(&e);
-            }
-            if contexts.len() == 1 {
-                return Err(e.into());
-            }
-            report::error(&CliError::from(e));
-            failed.push(label.unwrap_or_else(|| "current".into()));
+            Err(e)
         }
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(maia::Error::Clusters {
-            failed,
-            total: contexts.len(),
+        // One cluster's failure (several clusters' are reported as each fails).
+        Ok(Err(e)) if !matches!(e, maia::Error::Clusters { .. }) => {
+            if printer.started {
+                printer.report_partial();
+                if settings.format == EventFormat::Json {
+                    printer.error_event(&e.to_string(), e.hint());
+                }
+            }
+            Err(e.into())
         }
-        .into())
+        Ok(result) => Ok(result?),
     }
 }
 
@@ -239,6 +222,9 @@ pub(crate) struct Printer {
     pub(crate) wrote: bool,
     spinner: Option<ProgressBar>,
     changed: Vec<String>,
+    /// A cluster was turned to (an error before that, such as an unknown context,
+    /// was found before anything could change).
+    pub(crate) started: bool,
 }
 
 impl Printer {
@@ -252,6 +238,7 @@ impl Printer {
             wrote: true,
             spinner: None,
             changed: Vec::new(),
+            started: false,
         }
     }
 
@@ -283,11 +270,11 @@ impl Printer {
     }
 
     /// The failure as the last JSON line, so a script reading stdout sees it too.
-    pub(crate) fn error_event(&self, error: &maia::Error) {
+    pub(crate) fn error_event(&self, message: &str, hint: Option<String>) {
         let mut value = serde_json::json!({
             "event": "error",
-            "message": error.to_string(),
-            "hint": error.hint(),
+            "message": message,
+            "hint": hint,
             "changed": self.changed,
         });
         if let Some(c) = &self.cluster {
@@ -342,6 +329,32 @@ impl maia::Sink for Printer {
                 }
                 return;
             }
+            maia::Event::Connecting { context, clusters } => {
+                self.finish();
+                if clusters > 1 && self.format == EventFormat::Text {
+                    println!("cluster {}:", context.as_deref().unwrap_or("current"));
+                }
+                self.cluster = context;
+                self.changed.clear();
+                self.started = true;
+                return;
+            }
+            maia::Event::Connected { context, url } => {
+                return announce_text(context.as_deref(), &url, self.format == EventFormat::Text);
+            }
+            maia::Event::ClusterFailed {
+                message,
+                hint,
+                report,
+                ..
+            } => {
+                self.finish();
+                self.report_partial();
+                if self.format == EventFormat::Json {
+                    self.error_event(&message, hint);
+                }
+                return eprintln!("{}", report.join("\n"));
+            }
         };
         self.cluster_event(event);
     }
@@ -349,24 +362,7 @@ impl maia::Sink for Printer {
 
 impl Printer {
     fn cluster_event(&mut self, event: Event) {
-        match &event {
-            Event::Applied {
-                object, outcome, ..
-            } if *outcome != maia_deploy::Outcome::Unchanged => {
-                self.changed.push(object.to_string())
-            }
-            Event::Pruned { object, .. } => self.changed.push(format!("{object} (deleted)")),
-            Event::NamespaceCreated { namespace, .. } => {
-                self.changed.push(format!("namespace/{namespace}"))
-            }
-            Event::Helm {
-                release, outcome, ..
-            } if outcome != "unchanged" && outcome != "skipped" => self
-                .changed
-                .push(format!("helm release {release} ({outcome})")),
-            Event::Kustomization { url, .. } => self.changed.push(format!("kustomization {url}")),
-            _ => {}
-        }
+        self.changed.extend(maia::text::changed(&event));
         if self.format == EventFormat::Json {
             let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
             if let (Some(c), Some(map)) = (&self.cluster, value.as_object_mut()) {
@@ -375,75 +371,31 @@ impl Printer {
             println!("{value}");
             return;
         }
-        let dry = |d: bool| if d { " (dry run)" } else { "" };
-        let unchanged = match &event {
-            Event::Applied { outcome, .. } => *outcome == maia_deploy::Outcome::Unchanged,
-            Event::Helm { outcome, .. } => outcome == "unchanged",
-            _ => false,
-        };
-        if unchanged && self.quiet {
+        if self.quiet && maia::text::unchanged(&event) {
             return;
         }
-        match event {
-            Event::NamespaceCreated { namespace, dry_run } => {
-                self.line(format!("namespace/{namespace} created{}", dry(dry_run)))
+        let terminal = std::io::stderr().is_terminal();
+        let line = maia::text::event_line(&event, self.removed);
+        match &event {
+            // On a terminal a spinner says what is awaited or runs, and for how long;
+            // in a log, waiting has its line and a run's outcome follows soon enough.
+            Event::Waiting { object, reason } if terminal => {
+                self.spin(format!("waiting for {object}: {reason}"))
             }
-            Event::Applied {
-                object,
-                outcome,
-                dry_run,
-            } => self.line(format!("{object} {}{}", outcome.as_str(), dry(dry_run))),
-            Event::Pruned { object, dry_run } => {
-                self.line(format!("{object} {}{}", self.removed, dry(dry_run)))
-            }
-            Event::VolumeKept { object } => self.line(format!(
-                "{object} kept: the config no longer has it, but volumes are never deleted by deploy \
-                 (kubectl delete pvc {} -n {} removes it and its data)",
-                object.name, object.namespace
-            )),
-            Event::Waiting { object, reason } => {
-                if std::io::stderr().is_terminal() {
-                    self.spin(format!("waiting for {object}: {reason}"));
-                } else {
-                    self.line(format!("{object} waiting: {reason}"));
-                }
-            }
-            Event::Ready { object } => {
+            Event::Running { step } if terminal => self.spin(format!("running {step}")),
+            Event::Running { .. } => {}
+            Event::Notice { .. } => {
                 self.finish();
-                self.line(format!("{object} ready"))
+                eprintln!("{line}");
             }
-            // On a terminal a spinner says what runs, and for how long; in a log, the
-            // outcome's own line follows soon enough.
-            Event::Running { step } => {
-                if std::io::stderr().is_terminal() {
-                    self.spin(format!("running {step}"));
-                }
-            }
-            Event::Failed { object, reason } => {
+            Event::NamespaceCreated { .. }
+            | Event::Applied { .. }
+            | Event::Pruned { .. }
+            | Event::VolumeKept { .. }
+            | Event::Waiting { .. } => self.line(line),
+            _ => {
                 self.finish();
-                self.line(format!("{object} failed: {reason}"))
-            }
-            Event::Helm {
-                release, outcome, ..
-            } => {
-                self.finish();
-                self.line(format!("helm release {release} {outcome}"))
-            }
-            Event::Kustomization { url, outcome } => {
-                self.finish();
-                self.line(format!("kustomization {url} {outcome}"))
-            }
-            Event::ComponentReady { component } => {
-                self.finish();
-                self.line(format!("component {component} ready"))
-            }
-            Event::ComponentFailed { component, reason } => {
-                self.finish();
-                self.line(format!("component {component} failed: {reason}"))
-            }
-            Event::Notice { message } => {
-                self.finish();
-                eprintln!("note: {message}");
+                self.line(line)
             }
         }
     }
@@ -475,131 +427,18 @@ fn plan_inner(args: &PlanArgs) -> Result<bool> {
         changes |= plan.has_changes();
         match args.output {
             EventFormat::Json => {
-                let mut value = serde_json::to_value(&plan).unwrap_or(Value::Null);
-                if let Some(map) = value.as_object_mut() {
-                    map.insert("changes".into(), Value::Bool(plan.has_changes()));
-                    if let Some(c) = &context {
-                        map.insert("cluster".into(), Value::String(c.clone()));
-                    }
-                }
-                println!("{value}");
+                println!("{}", maia::text::json::app_plan(&plan, context.as_deref()))
             }
             EventFormat::Text => print!(
                 "{}",
-                changes_only(plan_text(&plan, context.as_deref()), args.quiet)
+                maia::text::changes_only(
+                    maia::text::app_plan(&plan, context.as_deref()),
+                    args.quiet
+                )
             ),
         }
     }
     Ok(changes)
-}
-
-fn short(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 100 {
-        format!("{}…", text.chars().take(100).collect::<String>())
-    } else {
-        text
-    }
-}
-
-fn fields_text(out: &mut String, fields: &[FieldChange]) {
-    for f in fields {
-        let live = f.live.as_ref().map_or("(unset)".to_string(), short);
-        out.push_str(&format!(
-            "      {}: {live} -> {}\n",
-            f.path,
-            short(&f.desired)
-        ));
-    }
-}
-
-/// A plan's text without the lines of what would not change (`-q`): those marked `=`
-/// (objects, charts, an installed KubeFlow). The summary still counts them.
-pub(crate) fn changes_only(text: String, quiet: bool) -> String {
-    if !quiet {
-        return text;
-    }
-    text.lines()
-        .filter(|l| !l.starts_with("  = "))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-/// The plan as a person reads it: one line per object, changed fields below it.
-pub(crate) fn plan_text(plan: &Plan, context: Option<&str>) -> String {
-    let mut out = format!(
-        "Plan for app {} in namespace {}{}:\n",
-        plan.release,
-        plan.namespace,
-        context
-            .map(|c| format!(" (context {c})"))
-            .unwrap_or_default()
-    );
-    if plan.create_namespace {
-        out.push_str(&format!("  + namespace/{}  create\n", plan.namespace));
-    }
-    let (mut create, mut change, mut prune, mut same) = (0, 0, 0, 0);
-    for step in &plan.steps {
-        match step {
-            Step::Apply {
-                object,
-                change: c,
-                kind,
-                ..
-            } => {
-                let (mark, what) = match c {
-                    Change::Create => {
-                        create += 1;
-                        ("+", "create".to_string())
-                    }
-                    Change::Unchanged => {
-                        same += 1;
-                        ("=", "unchanged".to_string())
-                    }
-                    Change::Update(_) => {
-                        change += 1;
-                        ("~", "update".to_string())
-                    }
-                    Change::Adopt(_) => {
-                        change += 1;
-                        ("~", "adopt (--force-conflicts)".to_string())
-                    }
-                    Change::Replace(_) => {
-                        change += 1;
-                        ("-/+", "replace (delete and create again)".to_string())
-                    }
-                    Change::Blocked(_) if kind.kind == "PersistentVolumeClaim" => (
-                        "!",
-                        "blocked: a volume claim can only grow; maia never recreates a volume"
-                            .to_string(),
-                    ),
-                    Change::Blocked(_) => (
-                        "!",
-                        "blocked: a Job's pod template cannot change; deploy with --replace to recreate it"
-                            .to_string(),
-                    ),
-                    Change::NotOwned => (
-                        "!",
-                        "blocked: exists and was not created by maia (--force-conflicts adopts it)"
-                            .to_string(),
-                    ),
-                };
-                out.push_str(&format!("  {mark} {object}  {what}\n"));
-                fields_text(&mut out, c.fields());
-            }
-            Step::Prune { object, .. } => {
-                prune += 1;
-                out.push_str(&format!("  - {object}  prune (no longer in the config)\n"));
-            }
-            Step::KeepVolume { object } => out.push_str(&format!(
-                "  ! {object}  keep (no longer in the config; volumes are never deleted by deploy)\n"
-            )),
-        }
-    }
-    out.push_str(&format!(
-        "Plan: {create} to create, {change} to change, {prune} to prune, {same} unchanged.\n"
-    ));
-    out
 }
 
 pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
@@ -611,156 +450,29 @@ pub(crate) fn connect(cluster: &ClusterArgs) -> Result<Cluster> {
 /// server. On stderr, so stdout stays the objects' lines; -o json leaves it out (each
 /// JSON line names a non-default context itself).
 pub(crate) fn announce(cluster: &Cluster, text: bool) {
+    announce_text(cluster.context.as_deref(), &cluster.url, text)
+}
+
+fn announce_text(context: Option<&str>, url: &str, text: bool) {
     if !text {
         return;
     }
-    match &cluster.context {
-        Some(context) => eprintln!("context {context}, cluster {}", cluster.url),
-        None => eprintln!("cluster {}", cluster.url),
+    match context {
+        Some(context) => eprintln!("context {context}, cluster {url}"),
+        None => eprintln!("cluster {url}"),
     }
 }
 
 fn print_statuses(apps: &[AppStatus], format: StatusFormat, single: bool) -> Result<()> {
     match format {
-        StatusFormat::Json => {
-            let value = if single {
-                serde_json::to_value(&apps[0])
-            } else {
-                serde_json::to_value(apps)
-            };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&value.unwrap_or(Value::Null)).unwrap_or_default()
-            );
-        }
-        StatusFormat::Yaml => {
-            let text = if single {
-                yaml_serde::to_string(&apps[0])
-            } else {
-                yaml_serde::to_string(apps)
-            };
-            print!("{}", text.unwrap_or_default());
-        }
-        StatusFormat::Text if single => print!("{}", status_text(&apps[0])),
-        StatusFormat::Text => {
-            let mut rows = vec![[
-                "NAMESPACE".to_string(),
-                "NAME".into(),
-                "WORKLOAD".into(),
-                "READY".into(),
-                "TIME LEFT".into(),
-                "REASON".into(),
-            ]];
-            for a in apps {
-                // READY is the app's verdict (every object there and ready), REASON
-                // the first thing that keeps it from serving.
-                let (workload, left) = match &a.workload {
-                    Some(w) => (
-                        format!("{}/{}", w.kind.to_ascii_lowercase(), w.name),
-                        w.seconds_left.map(left_text).unwrap_or_else(|| "-".into()),
-                    ),
-                    None => ("-".into(), "-".into()),
-                };
-                rows.push([
-                    a.namespace.clone(),
-                    a.name.clone(),
-                    workload,
-                    if a.ready { "yes" } else { "no" }.into(),
-                    left,
-                    a.problems.first().cloned().unwrap_or_else(|| "-".into()),
-                ]);
-            }
-            print!("{}", table(&rows));
-        }
+        StatusFormat::Json if single => crate::output::json(&apps[0]),
+        StatusFormat::Json => crate::output::json(&apps),
+        StatusFormat::Yaml if single => crate::output::yaml(&apps[0]),
+        StatusFormat::Yaml => crate::output::yaml(&apps),
+        StatusFormat::Text if single => print!("{}", maia::text::app_status(&apps[0])),
+        StatusFormat::Text => print!("{}", maia::text::apps_table(apps)),
     }
     Ok(())
-}
-
-/// Columns padded to their widest cell, as kubectl prints them.
-pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn left_text(secs: i64) -> String {
-    maia_deploy::error::human(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
-}
-
-fn status_text(a: &AppStatus) -> String {
-    let mut out = format!(
-        "app {} in namespace {}: {}\n",
-        a.name,
-        a.namespace,
-        if a.ready { "ready" } else { "not ready" }
-    );
-    // What is gone (or cannot be told) first; the workload's and volumes' own reasons
-    // are on their lines below.
-    let own_line = |p: &str| {
-        let mut prefixes = a
-            .volumes
-            .iter()
-            .map(|v| format!("persistentvolumeclaim/{}: ", v.name))
-            .chain(
-                a.workload
-                    .iter()
-                    .map(|w| format!("{}/{}: ", w.kind.to_ascii_lowercase(), w.name)),
-            );
-        prefixes.any(|prefix| p.starts_with(&prefix))
-    };
-    for p in a.problems.iter().filter(|p| !own_line(p)) {
-        out.push_str(&format!("  {p}\n"));
-    }
-    match &a.workload {
-        Some(w) => {
-            let state = match w.status.reason() {
-                None => "ready".to_string(),
-                Some(r) if w.ready => format!("ready ({r})"),
-                Some(r) => format!("not ready: {r}"),
-            };
-            out.push_str(&format!(
-                "  {}/{}: {state}\n",
-                w.kind.to_ascii_lowercase(),
-                w.name
-            ));
-            if let Some(left) = w.seconds_left {
-                out.push_str(&format!("  time left: {}\n", left_text(left)));
-            }
-        }
-        None => out.push_str("  no workload found\n"),
-    }
-    if !a.ports.is_empty() {
-        out.push_str(&format!("  ports: {}\n", a.ports.join(", ")));
-    }
-    for url in &a.urls {
-        out.push_str(&format!("  url: {url}\n"));
-    }
-    for v in &a.volumes {
-        let state = match v.status.reason() {
-            Some(reason) => reason,
-            None if v.phase == "Bound" => "bound",
-            None => "pending, waiting for its first consumer",
-        };
-        out.push_str(&format!("  volume {}: {state}\n", v.name));
-    }
-    out
 }
 
 /// `maia app status`: exit 0 when the app is ready, 1 when it is not (or is not

@@ -5,13 +5,11 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use maia::Cancel;
-use maia::fleet::{self, Ended, FleetInput, Found, Row};
+use maia::fleet::{self, Ended, FleetInput, Row};
 use maia_spec::Diagnostic;
-use serde_json::{Value, json};
 
 use crate::cli::{FleetDeployArgs, FleetFormat, FleetStatusArgs};
-use crate::deploy::{announce, block_on, connect, interruptible, table};
-use crate::fleet::{diagnostic_json, error_json};
+use crate::deploy::{announce, block_on, connect, interruptible};
 use crate::report;
 use crate::workspace::env;
 
@@ -112,53 +110,9 @@ fn run(args: &FleetDeployArgs, deploy: bool) -> crate::Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn row_json(row: &Row) -> Value {
-    let mut v = json!({
-        "form": row.form.display().to_string(),
-        "status": row.word(),
-        "seconds": (row.took.as_secs_f64() * 100.0).round() / 100.0,
-        "warnings": row.warnings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-    });
-    if row.group_id != "-" {
-        v["group_ID"] = json!(row.group_id);
-        v["namespace"] = json!(row.namespace);
-    }
-    match &row.result {
-        Ended::Deployed(c, fresh) => {
-            v["objects"] = json!(c);
-            v["new_credentials"] = json!(fresh);
-        }
-        Ended::Planned(p) => {
-            v["changes"] = json!(p.changes);
-            v["plan"] = json!(p);
-        }
-        Ended::Found(Found::NotDeployed) => v["ready"] = json!(false),
-        Ended::Found(f @ Found::Status(s)) => {
-            v["ready"] = json!(f.ready());
-            v["workspace"] = serde_json::to_value(s).unwrap_or_default();
-        }
-        Ended::Failed(e) => v["error"] = error_json(e),
-    }
-    v
-}
-
 /// The line of a group that ended, on stderr; a failure with its causes and hint.
 fn progress(row: &Row, width: usize) {
-    let seconds = row.took.as_secs_f64();
-    let line = match &row.result {
-        Ended::Failed(_) => format!(
-            "{:<9}  {:<width$}  {}",
-            row.word(),
-            row.group_id,
-            row.form.display()
-        ),
-        _ => format!(
-            "{:<9}  {:<width$}  {}  ({seconds:.1} s)",
-            row.word(),
-            row.group_id,
-            row.detail()
-        ),
-    };
+    let line = maia::text::row_line(row, width);
     let mut err = std::io::stderr().lock();
     for said in row.said() {
         let _ = writeln!(err, "{said}");
@@ -173,63 +127,14 @@ fn progress(row: &Row, width: usize) {
 /// The table (or JSON) of every group, on stdout.
 fn print(rows: &[Row], format: FleetFormat, done: &str, secrets_only: bool) {
     let mut out = std::io::stdout().lock();
-    let failed = rows
-        .iter()
-        .filter(|r| matches!(r.result, Ended::Failed(_)))
-        .count();
-    match format {
-        FleetFormat::Json => {
-            let mut totals = serde_json::Map::new();
-            totals.insert("groups".into(), json!(rows.len()));
-            for r in rows {
-                let n = totals.get(r.word()).and_then(Value::as_u64).unwrap_or(0);
-                totals.insert(r.word().into(), json!(n + 1));
-            }
-            let _ = writeln!(
-                out,
-                "{:#}",
-                json!({
-                    "groups": rows.iter().map(row_json).collect::<Vec<_>>(),
-                    "totals": totals,
-                    "secrets_only": secrets_only,
-                })
-            );
-        }
-        FleetFormat::Text => {
-            let mut table_rows = vec![[
-                "GROUP".to_string(),
-                "NAMESPACE".into(),
-                "RESULT".into(),
-                "TIME".into(),
-                "DETAIL".into(),
-            ]];
-            for r in rows {
-                table_rows.push([
-                    r.group_id.clone(),
-                    r.namespace.clone(),
-                    r.word().into(),
-                    if r.took.is_zero() {
-                        "-".into()
-                    } else {
-                        format!("{:.1}s", r.took.as_secs_f64())
-                    },
-                    r.detail(),
-                ]);
-            }
-            let _ = write!(out, "{}", table(&table_rows));
-            let _ = writeln!(
-                out,
-                "\n{} group(s): {} {done}, {failed} failed{}",
-                rows.len(),
-                rows.len() - failed,
-                if secrets_only {
-                    " (--secrets-only: Namespaces and Secrets only)"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
+    let _ = match format {
+        FleetFormat::Json => writeln!(
+            out,
+            "{:#}",
+            maia::text::json::fleet_rows(rows, secrets_only)
+        ),
+        FleetFormat::Text => write!(out, "{}", maia::text::fleet_rows(rows, done, secrets_only)),
+    };
 }
 
 /// `maia fleet status`: exit 0 every workspace ready, 1 some not, 2 an error.
@@ -280,45 +185,8 @@ fn status_rows(args: &FleetStatusArgs) -> crate::Result<Vec<Row>> {
 
 fn print_status(rows: &[Row], format: FleetFormat) {
     let mut out = std::io::stdout().lock();
-    match format {
-        FleetFormat::Json => {
-            let ready = rows
-                .iter()
-                .filter(|r| matches!(&r.result, Ended::Found(f) if f.ready()))
-                .count();
-            let _ = writeln!(
-                out,
-                "{:#}",
-                json!({
-                    "groups": rows.iter().map(row_json).collect::<Vec<_>>(),
-                    "totals": {"groups": rows.len(), "ready": ready, "not_ready": rows.len() - ready},
-                })
-            );
-        }
-        FleetFormat::Text if rows.is_empty() => {
-            let _ = writeln!(out, "no workspaces deployed by maia");
-        }
-        FleetFormat::Text => {
-            let mut table_rows = vec![[
-                "GROUP".to_string(),
-                "NAMESPACE".into(),
-                "STATUS".into(),
-                "DETAIL".into(),
-            ]];
-            for r in rows {
-                table_rows.push([
-                    r.group_id.clone(),
-                    r.namespace.clone(),
-                    r.word().into(),
-                    r.detail(),
-                ]);
-            }
-            let ready = rows
-                .iter()
-                .filter(|r| matches!(&r.result, Ended::Found(f) if f.ready()))
-                .count();
-            let _ = write!(out, "{}", table(&table_rows));
-            let _ = writeln!(out, "\n{} workspace(s): {ready} ready", rows.len());
-        }
-    }
+    let _ = match format {
+        FleetFormat::Json => writeln!(out, "{:#}", maia::text::json::fleet_status(rows)),
+        FleetFormat::Text => write!(out, "{}", maia::text::fleet_status(rows)),
+    };
 }

@@ -40,3 +40,16 @@ pub(crate) fn print(objects: &[Object], format: Format) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Prints a result as indented JSON on stdout (`-o json`).
+pub(crate) fn json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// Prints a result as YAML on stdout (`-o yaml`).
+pub(crate) fn yaml(value: &impl serde::Serialize) {
+    print!("{}", yaml_serde::to_string(value).unwrap_or_default());
+}

@@ -7,21 +7,16 @@ use maia_spec::Diagnostic;
 
 use crate::error::CliError;
 
-/// At most this many diagnostics are printed; the rest are counted.
-const MAX_PRINTED: usize = 50;
-
-/// Prints diagnostics on stderr, at most [`MAX_PRINTED`] of them.
+/// Prints diagnostics on stderr, at most [`maia::text::MAX_DIAGNOSTICS`] of them.
 pub(crate) fn diagnostics(diags: &[Diagnostic]) {
+    lines(&maia::text::diagnostics(diags));
+}
+
+/// Prints lines on stderr.
+fn lines(lines: &[String]) {
     let mut err = std::io::stderr().lock();
-    for d in diags.iter().take(MAX_PRINTED) {
-        let _ = writeln!(err, "{d}");
-    }
-    if diags.len() > MAX_PRINTED {
-        let _ = writeln!(
-            err,
-            "… and {} more (the first {MAX_PRINTED} are shown)",
-            diags.len() - MAX_PRINTED
-        );
+    for line in lines {
+        let _ = writeln!(err, "{line}");
     }
 }
 
@@ -31,7 +26,7 @@ pub(crate) fn error(e: &CliError) -> u8 {
     match e {
         CliError::Maia(e) => maia_error(e),
         other => {
-            chain(other, other.hint());
+            lines(&maia::text::error_chain(other, other.hint()));
             other.exit_code()
         }
     }
@@ -39,35 +34,8 @@ pub(crate) fn error(e: &CliError) -> u8 {
 
 /// [`error`] for the library's errors (those a fleet keeps per group).
 pub(crate) fn maia_error(e: &maia::Error) -> u8 {
-    if let maia::Error::Spec(spec) = e {
-        diagnostics(spec.diagnostics());
-    }
-    if let maia::Error::Deploy(maia_deploy::DeployError::Preflight { problems }) = e {
-        let mut err = std::io::stderr().lock();
-        for p in problems {
-            let _ = writeln!(
-                err,
-                "preflight: {} [{}]\n  hint: {}",
-                p.message, p.check, p.hint
-            );
-        }
-    }
-    chain(e, e.hint());
+    lines(&maia::text::error(e));
     if e.is_bad_input() { 2 } else { 1 }
-}
-
-/// `error: …`, each cause, and the hint, on stderr.
-fn chain(e: &dyn std::error::Error, hint: Option<String>) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {e}");
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let _ = writeln!(err, "  caused by: {cause}");
-        source = cause.source();
-    }
-    if let Some(hint) = hint {
-        let _ = writeln!(err, "  hint: {hint}");
-    }
 }
 
 /// The exit code of a plan, as `terraform plan -detailed-exitcode`: 0 nothing would

@@ -4,18 +4,17 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use maia::workspace::{self as ws, DeployInput, HelmChange, KubeflowChange};
+use maia::workspace::{self as ws, DeployInput};
 use maia::{Cancel, Env};
 use maia_deploy::DeployError;
 use maia_deploy::tools::ToolTarget;
 use maia_spec::workspace::WorkspaceSpec;
-use serde_json::Value;
 
 use crate::cli::{
     ClusterArgs, EventFormat, NamespaceDeleteArgs, NamespaceDeployArgs, NamespaceKubeconfigArgs,
     NamespaceListArgs, NamespaceStatusArgs, StatusFormat,
 };
-use crate::deploy::{Printer, announce, block_on, connect, interruptible, table, target};
+use crate::deploy::{Printer, announce, block_on, connect, interruptible, target};
 use crate::error::{CliError, Result};
 use crate::report;
 
@@ -102,7 +101,7 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
         Err(e) => {
             printer.report_partial();
             if args.output == EventFormat::Json {
-                printer.error_event(&e);
+                printer.error_event(&e.to_string(), e.hint());
             }
             return Err(e.into());
         }
@@ -150,28 +149,9 @@ pub fn deploy(args: &NamespaceDeployArgs) -> Result<()> {
                 args.state_namespace
             );
         }
-        print!("{}", hand_over_text(&hand_over));
+        print!("{}", maia::text::hand_over(&hand_over));
     }
     Ok(())
-}
-
-/// What the admin sends the group once it is deployed: every URL and each member's SSH
-/// command. Read from the workspace's record (the one the deploy applied, which
-/// `namespace status` reads back) and the SSH ports the deploy used, so both agree.
-fn hand_over_text(hand_over: &ws::HandOver) -> String {
-    let mut urls = vec![["COMPONENT".to_string(), "URL".into()]];
-    urls.extend(hand_over.urls.iter().map(|(c, u)| [c.clone(), u.clone()]));
-    let mut users = vec![["USER".to_string(), "SSH".into()]];
-    for (email, ssh) in &hand_over.members {
-        users.push([email.clone(), ssh.clone().unwrap_or_else(|| "-".into())]);
-    }
-    let mut out = String::from("\nfor the group (also `maia namespace status`):\n");
-    out.push_str(&table(&urls));
-    if users.len() > 1 {
-        out.push('\n');
-        out.push_str(&table(&users));
-    }
-    out
 }
 
 /// With --skip-helm / --skip-kubeflow, the steps left to the admin.
@@ -207,128 +187,14 @@ fn plan_inner(args: &NamespaceDeployArgs) -> Result<bool> {
         &input,
         &mut printer,
     ))?;
-    let plan = &prepared.plan;
-    let changes = prepared.changes;
     match args.output {
-        EventFormat::Json => {
-            let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
-            if let Some(map) = value.as_object_mut() {
-                map.insert("changes".into(), Value::Bool(changes));
-                map.insert(
-                    "new_credentials".into(),
-                    serde_json::to_value(&prepared.new_credentials).unwrap_or_default(),
-                );
-                map.insert(
-                    "recovered_credentials".into(),
-                    serde_json::to_value(&prepared.recovered_credentials).unwrap_or_default(),
-                );
-                map.insert(
-                    "quota_notes".into(),
-                    serde_json::to_value(&prepared.bundle.quota_notes).unwrap_or_default(),
-                );
-            }
-            println!("{value}");
-        }
+        EventFormat::Json => println!("{}", maia::text::json::workspace_plan(&prepared)),
         EventFormat::Text => print!(
             "{}",
-            crate::deploy::changes_only(plan_text(&prepared), args.quiet)
+            maia::text::changes_only(maia::text::workspace_plan(&prepared), args.quiet)
         ),
     }
-    Ok(changes)
-}
-
-fn plan_text(prepared: &ws::Planned) -> String {
-    let plan = &prepared.plan;
-    let objects = crate::deploy::plan_text(&plan.objects, None).replacen(
-        &format!("Plan for app {}", plan.objects.release),
-        &format!("Plan for workspace {}", plan.group_id),
-        1,
-    );
-    // The objects' own summary line closes the whole plan, after the charts.
-    let (body, summary) = objects
-        .trim_end()
-        .rsplit_once('\n')
-        .unwrap_or((objects.as_str(), ""));
-    let mut out = format!("{body}\n");
-    let (mut install, mut upgrade) = (0, 0);
-    for segment in &plan.segments {
-        for h in &segment.helm {
-            match &h.change {
-                HelmChange::Install => install += 1,
-                HelmChange::Upgrade { .. } | HelmChange::Repair { .. } => upgrade += 1,
-                HelmChange::Unchanged | HelmChange::Skipped => {}
-            }
-            let what = match &h.change {
-                HelmChange::Install => {
-                    format!("  + helm {}  install {} {}", h.release, h.chart, h.version)
-                }
-                HelmChange::Upgrade { from_version, keys } => format!(
-                    "  ~ helm {}  upgrade {} {from_version} -> {}{}",
-                    h.release,
-                    h.chart,
-                    h.version,
-                    if keys.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; values changed: {}", keys.join(", "))
-                    }
-                ),
-                HelmChange::Repair { status } => {
-                    format!(
-                        "  ~ helm {}  upgrade again (release is {status})",
-                        h.release
-                    )
-                }
-                HelmChange::Unchanged => format!("  = helm {}  unchanged", h.release),
-                HelmChange::Skipped => format!("  ! helm {}  skipped (--skip-helm)", h.release),
-            };
-            out.push_str(&what);
-            out.push('\n');
-        }
-        match &segment.kubeflow {
-            Some(KubeflowChange::Install { version }) => out.push_str(&format!(
-                "  + kubeflow pipelines {version}  install (kubectl apply -k)\n"
-            )),
-            Some(KubeflowChange::Installed { version }) => out.push_str(&format!(
-                "  = kubeflow pipelines {version}  already installed\n"
-            )),
-            Some(KubeflowChange::Skipped) => {
-                out.push_str("  ! kubeflow pipelines  skipped (--skip-kubeflow)\n")
-            }
-            None => {}
-        }
-    }
-    if !prepared.new_credentials.is_empty() {
-        out.push_str(&format!(
-            "  + credentials  {} to generate ({})\n",
-            prepared.new_credentials.len(),
-            prepared.new_credentials.join(", ")
-        ));
-    }
-    // Why the quota is above the form's (or the workspace's own needs): more is in use
-    // in the namespace now, largely what the workspace does not render.
-    for note in &prepared.bundle.quota_notes {
-        out.push_str(&format!("  ! quota  {note}\n"));
-    }
-    for rollout in &plan.rollouts {
-        out.push_str(&format!(
-            "  ~ rolls {} because {} changed\n",
-            rollout.workload,
-            rollout.secrets.join(", ")
-        ));
-    }
-    if !prepared.recovered_credentials.is_empty() {
-        out.push_str(&format!(
-            "  ~ credentials  {} missing from maia's store, recovered from the workspace's Secrets and kept again ({})\n",
-            prepared.recovered_credentials.len(),
-            prepared.recovered_credentials.join(", ")
-        ));
-    }
-    out.push_str(&format!(
-        "{} Charts: {install} to install, {upgrade} to upgrade.\n",
-        summary.trim_end_matches('.').to_string() + "."
-    ));
-    out
+    Ok(prepared.changes)
 }
 
 /// `maia namespace status`: exit 0 when the workspace is ready, 1 when it is not
@@ -356,77 +222,11 @@ fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
     let cluster = connect(&args.cluster)?;
     let status = block_on(ws::status(&cluster, &env(&args.cluster), &args.group))?;
     match args.output {
-        StatusFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&status).unwrap_or_default()
-        ),
-        StatusFormat::Yaml => print!("{}", yaml_serde::to_string(&status).unwrap_or_default()),
-        StatusFormat::Text => print!("{}", status_text(&status)),
+        StatusFormat::Json => crate::output::json(&status),
+        StatusFormat::Yaml => crate::output::yaml(&status),
+        StatusFormat::Text => print!("{}", maia::text::workspace_status(&status)),
     }
     Ok(status.ready)
-}
-
-/// `maia namespace status`'s text: components with every URL, members by e-mail with
-/// their SSH command, quota use.
-fn status_text(status: &ws::WorkspaceStatus) -> String {
-    let mut out = format!(
-        "workspace {} in namespace {}: {}\n\n",
-        status.group_id,
-        status.namespace,
-        if status.ready { "ready" } else { "not ready" }
-    );
-    let mut rows = vec![[
-        "COMPONENT".to_string(),
-        "STATUS".into(),
-        "REASON".into(),
-        "URL".into(),
-    ]];
-    for c in &status.components {
-        let state = match &c.status {
-            maia_deploy::Status::Ready => "ready",
-            maia_deploy::Status::InProgress(_) => "progressing",
-            maia_deploy::Status::Failed(_) => "failed",
-        };
-        let mut urls = c.urls.iter();
-        rows.push([
-            c.component.clone(),
-            state.into(),
-            c.status.reason().unwrap_or("-").into(),
-            urls.next().cloned().unwrap_or_else(|| "-".into()),
-        ]);
-        // Every URL, one per line under its component.
-        rows.extend(urls.map(|u| [String::new(), String::new(), String::new(), u.clone()]));
-    }
-    out.push_str(&table(&rows));
-    if !status.users.is_empty() {
-        let mut rows = vec![["USER".to_string(), "SSH".into(), "SERVER".into()]];
-        for u in &status.users {
-            rows.push([
-                u.email.clone(),
-                u.ssh_command
-                    .clone()
-                    .or_else(|| u.ssh_port.map(|p| format!("port {p}")))
-                    .unwrap_or_else(|| "-".into()),
-                if u.server_running {
-                    "running"
-                } else {
-                    "stopped"
-                }
-                .into(),
-            ]);
-        }
-        out.push('\n');
-        out.push_str(&table(&rows));
-    }
-    if !status.quota.is_empty() {
-        let mut rows = vec![["QUOTA".to_string(), "USED".into(), "HARD".into()]];
-        for q in &status.quota {
-            rows.push([q.resource.clone(), q.used.clone(), q.hard.clone()]);
-        }
-        out.push('\n');
-        out.push_str(&table(&rows));
-    }
-    out
 }
 
 /// `maia namespace list`.
@@ -434,23 +234,10 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     let list = block_on(ws::list(&cluster))?;
     match args.output {
-        StatusFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&list).unwrap_or_default()
-        ),
-        StatusFormat::Yaml => print!("{}", yaml_serde::to_string(&list).unwrap_or_default()),
+        StatusFormat::Json => crate::output::json(&list),
+        StatusFormat::Yaml => crate::output::yaml(&list),
         StatusFormat::Text if list.is_empty() => eprintln!("no workspaces deployed by maia"),
-        StatusFormat::Text => {
-            let mut rows = vec![["GROUP".to_string(), "NAMESPACE".into(), "CREATED".into()]];
-            for w in &list {
-                rows.push([
-                    w.group_id.clone(),
-                    w.namespace.clone(),
-                    w.created.clone().unwrap_or_else(|| "-".into()),
-                ]);
-            }
-            print!("{}", table(&rows));
-        }
+        StatusFormat::Text => print!("{}", maia::text::workspaces_table(&list)),
     }
     Ok(())
 }

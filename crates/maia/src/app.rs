@@ -4,14 +4,14 @@
 use std::path::Path;
 
 use maia_deploy::status::AppStatus;
-use maia_deploy::{ApplyOptions, Cluster, Plan, PlanOptions};
+use maia_deploy::{ApplyOptions, Cluster, Plan, PlanOptions, Target};
 use maia_kube::KubeError;
 use maia_render::Object;
 use maia_spec::LoadOptions;
 use maia_spec::app::LoadedApp;
 
-use crate::error::Result;
-use crate::event::{Bridge, Cancel, Sink};
+use crate::error::{Error, Result};
+use crate::event::{Bridge, Cancel, Event, Sink};
 
 /// Reads, checks and renders an app config; its warnings are in the loaded app.
 pub fn load_and_render(path: &Path, options: LoadOptions) -> Result<(LoadedApp, Vec<Object>)> {
@@ -85,6 +85,66 @@ pub async fn deploy(
         .await
         .map_err(Into::into);
     crate::event::cancelled(result, cancel, &during).await
+}
+
+/// Deploys the app to each cluster of `contexts` ([`contexts`]) in turn. Every named
+/// context is checked in `kubeconfig` before anything changes anywhere. With one
+/// cluster its error is returned; with several, a cluster that fails is reported
+/// ([`Event::ClusterFailed`]), the others still get the app, and the run ends with
+/// [`Error::Clusters`] naming those that failed.
+pub async fn deploy_to_clusters(
+    kubeconfig: &Target,
+    contexts: &[Option<String>],
+    app: &LoadedApp,
+    objects: &[Object],
+    options: DeployOptions,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let named: Vec<String> = contexts.iter().flatten().cloned().collect();
+    check_contexts(kubeconfig, &named)?;
+    let mut failed = Vec::new();
+    for context in contexts {
+        sink.emit(Event::Connecting {
+            context: context.clone(),
+            clusters: contexts.len(),
+        });
+        let target = Target {
+            kubeconfig: kubeconfig.kubeconfig.clone(),
+            context: context.clone(),
+        };
+        let result = async {
+            let cluster = crate::connect(&target).await?;
+            sink.emit(Event::Connected {
+                context: cluster.context.clone(),
+                url: cluster.url.clone(),
+            });
+            deploy(&cluster, app, objects, options, cancel, sink).await
+        }
+        .await;
+        match result {
+            Err(e) if contexts.len() == 1 => return Err(e),
+            Err(e) => {
+                let context = context.clone().unwrap_or_else(|| "current".into());
+                sink.emit(Event::ClusterFailed {
+                    context: context.clone(),
+                    message: e.to_string(),
+                    hint: e.hint(),
+                    report: crate::text::error(&e),
+                });
+                failed.push(context);
+            }
+            Ok(()) => {}
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Clusters {
+            failed,
+            total: contexts.len(),
+        })
+    }
 }
 
 /// One app's status; an app that is not there is [`KubeError::AppNotFound`].

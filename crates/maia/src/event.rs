@@ -38,6 +38,32 @@ pub enum Event {
         /// The file.
         path: PathBuf,
     },
+    /// An operation over several clusters turns to the next one; what follows (up to
+    /// the next `Connecting`) is about that cluster.
+    Connecting {
+        /// The kubeconfig context (`None`: the current one).
+        context: Option<String>,
+        /// How many clusters the operation goes to.
+        clusters: usize,
+    },
+    /// Connected to a cluster, before anything is read or changed there.
+    Connected {
+        /// The kubeconfig context (`None`: the current one).
+        context: Option<String>,
+        /// The API server's URL.
+        url: String,
+    },
+    /// One cluster of several failed; the operation goes on with the next.
+    ClusterFailed {
+        /// The context of the cluster that failed.
+        context: String,
+        /// The error.
+        message: String,
+        /// What to try next.
+        hint: Option<String>,
+        /// The error as a person reads it ([`crate::text::error`]).
+        report: Vec<String>,
+    },
 }
 
 /// Where events go. A closure is enough; tests collect into a `Vec`.

@@ -72,6 +72,7 @@ pub mod fleet;
 mod gitops;
 pub mod output;
 mod random;
+pub mod text;
 pub mod workspace;
 
 pub use env::Env;
