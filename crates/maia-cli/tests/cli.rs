@@ -233,6 +233,33 @@ fn schema_describes_the_app_config() {
 }
 
 #[test]
+fn the_cluster_schema_describes_keycloak_admin_without_a_place_for_its_secret() {
+    let (code, out, _) = run(maia().args(["config", "schema", "cluster"]));
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let admin = &schema["properties"]["keycloak_admin"];
+    assert!(admin.is_object(), "{out}");
+    // The section's own fields, through its definition.
+    let reference = admin["anyOf"][0]["$ref"]
+        .as_str()
+        .or(admin["$ref"].as_str())
+        .unwrap_or_else(|| panic!("{admin}"));
+    let name = reference.rsplit('/').next().unwrap();
+    let fields = &schema["$defs"][name]["properties"];
+    for field in [
+        "url",
+        "realm",
+        "client_id",
+        "client_secret_file",
+        "invite_lifespan",
+        "per_workspace_clients",
+    ] {
+        assert!(fields.get(field).is_some(), "{field} missing: {fields}");
+    }
+    assert!(fields.get("client_secret").is_none(), "{fields}");
+}
+
+#[test]
 fn help_teaches_with_examples() {
     let (code, out, _) = run(maia().args(["app", "render", "--help"]));
     assert_eq!(code, 0);

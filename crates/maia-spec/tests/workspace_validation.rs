@@ -570,3 +570,102 @@ fn a_hub_image_of_z2jh_4_is_refused() {
     let c = format!("{NGINX}\nhub_image: quay.io/jupyterhub/k8s-hub\nhub_tag: 3.1.0\n");
     assert!(load(GROUP, &c, None, false).is_ok());
 }
+
+#[test]
+fn keycloak_admin_is_read_with_its_defaults_and_absent_by_default() {
+    let w = load(GROUP, NGINX, None, false).unwrap();
+    assert_eq!(w.spec.cluster.keycloak_admin, None);
+    let c = format!(
+        "{NGINX}\nkeycloak_admin:\n  url: https://iam.example.org/\n  realm: maia\n  client_id: maia-admin\n  client_secret_file: /etc/maia/keycloak-admin.secret\n"
+    );
+    let w = load(GROUP, &c, None, false).unwrap();
+    assert!(w.warnings.is_empty(), "{:#?}", w.warnings);
+    let k = w.spec.cluster.keycloak_admin.unwrap();
+    assert_eq!(k.url, "https://iam.example.org");
+    assert_eq!(
+        (k.realm.as_str(), k.client_id.as_str()),
+        ("maia", "maia-admin")
+    );
+    assert_eq!(
+        k.client_secret_file.as_deref(),
+        Some(std::path::Path::new("/etc/maia/keycloak-admin.secret"))
+    );
+    assert_eq!(k.invite_lifespan, 7 * 86_400);
+    assert!(!k.per_workspace_clients);
+    let c = format!(
+        "{NGINX}\nkeycloak_admin:\n  url: https://iam.example.org\n  realm: maia\n  client_id: maia-admin\n  invite_lifespan: 48h\n  per_workspace_clients: true\n"
+    );
+    let k = load(GROUP, &c, None, false)
+        .unwrap()
+        .spec
+        .cluster
+        .keycloak_admin
+        .unwrap();
+    assert_eq!(
+        (k.invite_lifespan, k.per_workspace_clients),
+        (48 * 3600, true)
+    );
+    assert_eq!(
+        k.client_secret_file, None,
+        "then MAIA_KEYCLOAK_ADMIN_SECRET"
+    );
+}
+
+#[test]
+fn bad_keycloak_admin_settings_are_refused_with_their_field() {
+    let base =
+        "keycloak_admin:\n  url: https://iam.example.org\n  realm: maia\n  client_id: maia-admin\n";
+    for (extra, path, words) in [
+        (
+            "keycloak_admin:\n  realm: maia\n  client_id: maia-admin\n",
+            "keycloak_admin.url",
+            "url is missing",
+        ),
+        (
+            "keycloak_admin:\n  url: https://iam.example.org\n  client_id: maia-admin\n",
+            "keycloak_admin.realm",
+            "realm is missing",
+        ),
+        (
+            "keycloak_admin:\n  url: iam.example.org\n  realm: maia\n  client_id: maia-admin\n",
+            "keycloak_admin.url",
+            "not a URL",
+        ),
+        (
+            "keycloak_admin:\n  url: https://iam.example.org/realms/maia\n  realm: maia\n  client_id: maia-admin\n",
+            "keycloak_admin.url",
+            "names a realm",
+        ),
+        (
+            &format!("{base}  client_secret: hunter2\n"),
+            "keycloak_admin.client_secret",
+            "not written in the cluster config",
+        ),
+        (
+            &format!("{base}  invite_lifespan: soon\n"),
+            "keycloak_admin.invite_lifespan",
+            "not a lifespan",
+        ),
+        (
+            &format!("{base}  per_workspace_clients: maybe\n"),
+            "keycloak_admin.per_workspace_clients",
+            "not true or false",
+        ),
+    ] {
+        let c = format!("{NGINX}\n{extra}");
+        let d = the_error(GROUP, &c, None, false);
+        assert_eq!(d.path.to_string(), path, "{extra}: {d}");
+        assert!(d.message.contains(words), "{extra}: {d}");
+        assert!(!d.to_string().contains("hunter2"), "{d}");
+    }
+    // Another realm than the one the components log in at: a warning naming both.
+    let c = format!("{NGINX}\n{}", base.replace("realm: maia", "realm: other"));
+    let w = load(GROUP, &c, None, false).unwrap();
+    assert_eq!(w.warnings.len(), 1, "{:#?}", w.warnings);
+    assert_eq!(w.warnings[0].path.to_string(), "keycloak_admin.realm");
+    assert!(
+        w.warnings[0].message.contains("realm other"),
+        "{}",
+        w.warnings[0]
+    );
+}

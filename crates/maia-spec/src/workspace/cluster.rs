@@ -12,8 +12,8 @@ use crate::path::FieldPath;
 
 use super::group::check_emails;
 use super::{
-    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, Registry, SshExposure, Tenancy,
-    UrlType,
+    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, KeycloakAdmin, Registry,
+    SshExposure, Tenancy, UrlType,
 };
 
 /// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
@@ -141,6 +141,43 @@ pub(crate) struct ClusterConfig {
     /// default the Keycloak `client_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubectl_client_id: Option<String>,
+    /// maia's own access to Keycloak's admin API. With it, a deploy keeps the group
+    /// `MAIA:<group_ID>` and its members in Keycloak (accounts created and invited by
+    /// Keycloak's own e-mail, never with a password) and, with `per_workspace_clients`,
+    /// gives each workspace its own clients. Without it, Keycloak is kept by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keycloak_admin: Option<KeycloakAdminConfig>,
+}
+
+/// `keycloak_admin`: a confidential client with a service account holding the
+/// realm-management roles manage-users, view-users, query-groups and manage-clients.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct KeycloakAdminConfig {
+    /// Keycloak's base URL (`https://iam.example.org`; no `/realms/…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The realm the workspaces' users, groups and clients are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    /// The admin client's ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// A file holding the admin client's secret (mode 0600); else the environment
+    /// variable `MAIA_KEYCLOAK_ADMIN_SECRET`. The secret itself is never written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<String>,
+    /// How long a new member's invitation link is valid (`7d`, `48h`; default 7 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_lifespan: Option<StringOrNumber>,
+    /// Each workspace gets its own confidential clients (hub, OAuth2 proxy, MinIO
+    /// console) with exact redirect URIs, instead of the shared `keycloack` client.
+    /// Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_workspace_clients: Option<StringOrBool>,
+    /// Refused: the secret is never written in the cluster config.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub client_secret: Option<serde_json::Value>,
 }
 
 impl ConfigFile for ClusterConfig {
@@ -585,6 +622,14 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
     };
 
     let env_store = env_store(&mut issues, &root, c);
+    let keycloak_admin = c.keycloak_admin.as_ref().and_then(|k| {
+        keycloak_admin(
+            &mut issues,
+            &root.key("keycloak_admin"),
+            k,
+            keycloak.as_ref(),
+        )
+    });
     let tenancy = ingress
         .as_ref()
         .map(|ingress| tenancy(&mut issues, &root, c, ingress));
@@ -617,8 +662,138 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
         base_url: c.base_url.clone(),
         env_store,
         tenancy,
+        keycloak_admin,
     };
     (Some(spec), issues.0)
+}
+
+/// The default of `keycloak_admin.invite_lifespan`: a week.
+const INVITE_LIFESPAN: u64 = 7 * 86_400;
+
+/// Checks `keycloak_admin`.
+fn keycloak_admin(
+    issues: &mut Issues,
+    path: &FieldPath,
+    k: &KeycloakAdminConfig,
+    shared: Option<&Keycloak>,
+) -> Option<KeycloakAdmin> {
+    if k.client_secret.is_some() {
+        issues
+            .error(
+                path.key("client_secret"),
+                "the admin client's secret is not written in the cluster config",
+            )
+            .set_hint(
+                "put it in a file only maia's user reads (chmod 600) and name it in client_secret_file, or set MAIA_KEYCLOAK_ADMIN_SECRET",
+            );
+    }
+    let mut required =
+        |field: &str, value: &Option<String>, hint: &str| match value.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => Some(v.to_string()),
+            _ => {
+                issues
+                    .error(
+                        path.key(field),
+                        format!("keycloak_admin.{field} is missing"),
+                    )
+                    .set_hint(hint.to_string());
+                None
+            }
+        };
+    let url_text = required(
+        "url",
+        &k.url,
+        "add url: Keycloak's base URL, e.g. https://iam.example.org",
+    );
+    let realm = required(
+        "realm",
+        &k.realm,
+        "add realm: the realm of the workspaces' users (e.g. maia)",
+    );
+    let client_id = required(
+        "client_id",
+        &k.client_id,
+        "add client_id: a confidential client with a service account (see the README's Keycloak section)",
+    );
+    let url_text = url_text.map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &url_text {
+        url(issues, path.key("url"), u);
+        if u.contains("/realms/") {
+            issues
+                .error(path.key("url"), format!("{u:?} names a realm"))
+                .set_hint(
+                    "give Keycloak's base URL (https://iam.example.org) and the realm in realm",
+                );
+        }
+    }
+    let invite_lifespan = match &k.invite_lifespan {
+        None => Some(INVITE_LIFESPAN),
+        Some(text) => issues
+            .check(
+                &path.key("invite_lifespan"),
+                crate::duration::allocation_seconds(&text.text).map_err(|i| {
+                    Issue::error(
+                        FieldPath::root(),
+                        format!("{} is not a lifespan", text.shown()),
+                    )
+                    .hint(i.hint.unwrap_or_default())
+                }),
+            )
+            .map(|s| s.unsigned_abs()),
+    };
+    let per_workspace_clients = match &k.per_workspace_clients {
+        None => Some(false),
+        Some(b) => match b.parse() {
+            Some(b) => Some(b),
+            None => {
+                issues
+                    .error(
+                        path.key("per_workspace_clients"),
+                        format!("{} is not true or false", b.shown()),
+                    )
+                    .set_hint("write per_workspace_clients: true or false");
+                None
+            }
+        },
+    };
+    let (url, realm, client_id, invite_lifespan, per_workspace_clients) = (
+        url_text?,
+        realm?,
+        client_id?,
+        invite_lifespan?,
+        per_workspace_clients?,
+    );
+    // The components log in at the shared client's issuer: it should be this realm.
+    let issuer = format!("{url}/realms/{realm}");
+    if let Some(shared) = shared
+        && !shared.issuer_url.is_empty()
+        && shared.issuer_url.trim_end_matches('/') != issuer
+    {
+        issues
+            .warning(
+                path.key("realm"),
+                format!(
+                    "keycloak_admin manages realm {realm} at {url}, but the components log in at {}",
+                    shared.issuer_url
+                ),
+            )
+            .set_hint(format!(
+                "if both are the same Keycloak, set keycloack.issuer_url to {issuer}"
+            ));
+    }
+    Some(KeycloakAdmin {
+        url,
+        realm,
+        client_id,
+        client_secret_file: k
+            .client_secret_file
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from),
+        invite_lifespan,
+        per_workspace_clients,
+    })
 }
 
 /// Quotas, network policies, pod security and member access.

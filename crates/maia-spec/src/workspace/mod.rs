@@ -216,6 +216,23 @@ pub struct Keycloak {
     pub insecure_skip_verify: bool,
 }
 
+/// `keycloak_admin`: maia's access to Keycloak's admin API (see the cluster config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeycloakAdmin {
+    /// Keycloak's base URL, without a trailing '/'.
+    pub url: String,
+    /// The realm of the workspaces' users, groups and clients.
+    pub realm: String,
+    /// The admin client's ID.
+    pub client_id: String,
+    /// The file holding the admin client's secret; `None`: `MAIA_KEYCLOAK_ADMIN_SECRET`.
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// How long an invitation link is valid, in seconds.
+    pub invite_lifespan: u64,
+    /// Each workspace gets its own clients instead of the shared one.
+    pub per_workspace_clients: bool,
+}
+
 /// The cluster config, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSpec {
@@ -257,6 +274,8 @@ pub struct ClusterSpec {
     pub base_url: Option<String>,
     /// The central MinIO of environment files (`minio_url`, keys, `bucket_name`).
     pub env_store: Option<EnvStore>,
+    /// `keycloak_admin`: maia keeps Keycloak's group, members and clients.
+    pub keycloak_admin: Option<KeycloakAdmin>,
 }
 
 /// Where groups' environment files are kept (a bucket of a central MinIO).
@@ -405,6 +424,7 @@ mod fixtures {
                     hub_image: None,
                     base_url: None,
                     env_store: None,
+                    keycloak_admin: None,
                     tenancy: Tenancy {
                         ingress_namespace: "ingress-nginx".into(),
                         minio_operator_namespace: "minio-operator".into(),
