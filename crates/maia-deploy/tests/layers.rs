@@ -57,17 +57,25 @@ const DEPLOY: &[&[&str]] = &[
 
 /// The library front ends call (`maia`), lowest layer first (maia-deploy and
 /// maia-kube are below all of it): workspaces below fleets, rendering below the
-/// cluster operations.
+/// cluster operations; each result's wording (`text::…`) beside or above the result.
 const LIBRARY: &[&[&str]] = &[
     &["error", "env", "random", "output"],
-    &["event", "config", "gitops"],
+    &[
+        "event",
+        "config",
+        "gitops",
+        "text::base",
+        "text::app",
+        "text::event",
+    ],
     &["app"],
     &["workspace::render"],
     &["workspace::cluster"],
-    &["workspace"],
+    &["workspace", "text::workspace"],
     &["fleet::render"],
     &["fleet::cluster"],
-    &["fleet"],
+    &["fleet", "text::fleet", "text::json"],
+    &["text"],
 ];
 
 /// Files that are no part of the layers (none: test support is in maia-testkit).

@@ -114,7 +114,7 @@ pub async fn deploy_to_clusters(
             context: context.clone(),
         };
         let result = async {
-            let cluster = crate::connect(&target).await?;
+            let cluster = Cluster::connect(&target).await?;
             sink.emit(Event::Connected {
                 context: cluster.context.clone(),
                 url: cluster.url.clone(),
@@ -130,7 +130,7 @@ pub async fn deploy_to_clusters(
                     context: context.clone(),
                     message: e.to_string(),
                     hint: e.hint(),
-                    report: crate::text::error(&e),
+                    report: crate::text::base::error(&e),
                 });
                 failed.push(context);
             }

@@ -7,7 +7,7 @@ use maia_deploy::status::AppStatus;
 use maia_deploy::{Change, Plan, Step};
 use serde_json::Value;
 
-use super::table;
+use super::base::table;
 
 fn short(value: &Value) -> String {
     let text = value.to_string();

@@ -2,7 +2,7 @@
 
 use crate::fleet::{Ended, Entry, Fleet, Row, Status};
 
-use super::table;
+use super::base::table;
 
 /// `maia fleet render`'s report: a line per form, then the totals, the ledger and the
 /// GitOps tree.

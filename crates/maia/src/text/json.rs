@@ -145,7 +145,7 @@ pub fn app_plan(plan: &maia_deploy::Plan, context: Option<&str>) -> Value {
 }
 
 /// An error: its message, causes, hint and (for a bad form) diagnostics.
-pub fn error(e: &crate::Error) -> Value {
+pub fn error(e: &crate::error::Error) -> Value {
     let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -153,7 +153,7 @@ pub fn error(e: &crate::Error) -> Value {
         source = cause.source();
     }
     let diagnostics: Vec<Value> = match e {
-        crate::Error::Spec(SpecError::Invalid { diagnostics, .. }) => {
+        crate::error::Error::Spec(SpecError::Invalid { diagnostics, .. }) => {
             diagnostics.iter().map(diagnostic).collect()
         }
         _ => Vec::new(),

@@ -4,7 +4,7 @@ use crate::workspace::{
     HandOver, HelmChange, KubeflowChange, Planned, WorkspaceEntry, WorkspaceStatus,
 };
 
-use super::table;
+use super::base::table;
 
 /// What the admin sends the group once it is deployed: every URL and each member's SSH
 /// command. Read from the workspace's record (the one the deploy applied, which
@@ -29,7 +29,7 @@ pub fn hand_over(hand_over: &HandOver) -> String {
 /// KubeFlow, credentials to draw, quota notes and rollouts, then one summary line.
 pub fn plan(prepared: &Planned) -> String {
     let plan = &prepared.plan;
-    let objects = super::app_plan(&plan.objects, None).replacen(
+    let objects = super::app::plan(&plan.objects, None).replacen(
         &format!("Plan for app {}", plan.objects.release),
         &format!("Plan for workspace {}", plan.group_id),
         1,
