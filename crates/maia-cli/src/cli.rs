@@ -504,12 +504,15 @@ pub(crate) enum NamespaceCommand {
     /// Remove a workspace; volumes, the namespace and credentials stay unless --delete-data
     #[command(after_help = "Examples:\n  \
             maia namespace delete Brain_MRI\n  \
+            maia namespace delete Brain_MRI --delete-data --dry-run   # what would go; nothing is deleted\n  \
             maia namespace delete Brain_MRI --delete-data --yes\n\n\
             GROUP is the group_ID or the namespace. Helm releases are uninstalled and maia's \
             objects deleted in reverse order; the shared KubeFlow install is left alone. On a \
             terminal maia asks first (with --delete-data, listing the researchers' apps and \
             volumes that go with the namespace); --yes skips the question, and without a \
-            terminal --yes is required.")]
+            terminal --yes is required. --dry-run sends each DELETE maia would send with \
+            dryRun=All (the API server checks it, deletes nothing), asks helm only which \
+            releases are installed, takes no lock and asks no question.")]
     Delete(NamespaceDeleteArgs),
     /// Print a kubeconfig for the group's members: kubectl in their namespace, logged in through Keycloak
     #[command(
@@ -702,6 +705,9 @@ pub(crate) struct NamespaceDeleteArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+    /// Show what would be deleted, and delete nothing (the API server checks each DELETE)
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// Namespace holding maia's state
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub(crate) state_namespace: String,

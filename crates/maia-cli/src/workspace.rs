@@ -247,7 +247,8 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     let cluster = connect(&args.cluster)?;
     announce(&cluster, true);
     let entry = block_on(ws::find(&cluster, &args.group))?;
-    if !args.yes {
+    // A dry run deletes nothing: nothing to confirm.
+    if !args.yes && !args.dry_run {
         // What goes besides the workspace's own objects, when it can be read: with
         // --delete-data the namespace goes, and everything in it.
         let contents = if args.delete_data && std::io::stdin().is_terminal() {
@@ -264,6 +265,11 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     printer.removed = "deleted";
     let during = format!("namespace delete of {}", entry.group_id);
     let cancel = Cancel::new();
+    let input = ws::DeleteInput {
+        state_namespace: args.state_namespace.clone(),
+        delete_data: args.delete_data,
+        dry_run: args.dry_run,
+    };
     let result = interruptible(
         &during,
         &cancel,
@@ -271,15 +277,24 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
             &cluster,
             &env(&args.cluster),
             &entry,
-            &args.state_namespace,
-            args.delete_data,
+            &input,
             &cancel,
             &mut printer,
         ),
     );
     printer.finish();
-    result??;
-    println!("workspace {} deleted", entry.group_id);
+    let deleted = result??;
+    if args.dry_run {
+        println!(
+            "workspace {} (namespace {}): dry run, nothing was deleted; {} object(s) and {} helm release(s) would be",
+            entry.group_id,
+            entry.namespace,
+            deleted.objects.len(),
+            deleted.releases.len()
+        );
+    } else {
+        println!("workspace {} deleted", entry.group_id);
+    }
     Ok(())
 }
 

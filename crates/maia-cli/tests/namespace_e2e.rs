@@ -1268,3 +1268,132 @@ fn a_dry_run_checks_every_object_and_changes_nothing() {
     let plan = env.run("plan", &form, &[]);
     assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
 }
+
+/// What a delete's output says it deleted (or would have): its object and helm
+/// release lines (not its closing line), with any " (dry run)" taken off, sorted.
+fn deleted_lines(out: &std::process::Output, dry_run: bool) -> Vec<String> {
+    let suffix = if dry_run { " (dry run)" } else { "" };
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(suffix))
+        .filter(|l| !l.starts_with("workspace "))
+        .filter(|l| l.ends_with(" deleted") || l.ends_with(" uninstalled"))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_delete_dry_run_names_what_the_delete_then_removes_and_removes_nothing() {
+    let env = Env::new();
+    let form = env.form("group.yaml", "Del_Dry", &["alice@example.org"]);
+    let first = env.run("deploy", &form, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+    let listed = |group: &str| {
+        let out = env
+            .maia(&["namespace", "list", "-o", "json"])
+            .output()
+            .unwrap();
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["group_id"] == group)
+    };
+    if let Some(fake) = &env.fake {
+        fake.clear_requests();
+    }
+
+    // Without --delete-data: the volumes, namespace and credentials are not named.
+    let dry = env
+        .maia(&["namespace", "delete", "Del_Dry", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", text(&dry));
+    let kept = deleted_lines(&dry, true);
+    assert!(!kept.is_empty(), "{}", text(&dry));
+    assert!(
+        kept.iter().all(|l| !l.starts_with("persistentvolumeclaim/")
+            && !l.starts_with("namespace/")
+            && !l.starts_with("secret/maia-credentials-")),
+        "{kept:?}"
+    );
+
+    // With --delete-data: no question is asked (no terminal, no --yes), exit 0.
+    let dry = env
+        .maia(&[
+            "namespace",
+            "delete",
+            "Del_Dry",
+            "--delete-data",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", text(&dry));
+    let shown = String::from_utf8_lossy(&dry.stdout);
+    let would = deleted_lines(&dry, true);
+    assert!(
+        shown.contains(&format!(
+            "workspace Del_Dry (namespace del-dry): dry run, nothing was deleted; {} object(s) and 3 helm release(s) would be",
+            would.len() - 3
+        )),
+        "{shown}"
+    );
+    for wanted in [
+        "namespace/del-dry deleted",
+        "secret/maia-credentials-del-dry deleted",
+        "helm release jupyterhub-del-dry uninstalled",
+    ] {
+        assert!(would.iter().any(|l| l == wanted), "{wanted} in {would:?}");
+    }
+    assert!(
+        would
+            .iter()
+            .any(|l| l.starts_with("persistentvolumeclaim/")),
+        "{would:?}"
+    );
+    assert!(
+        text(&dry).contains("namespace del-dry would go with everything in it"),
+        "{}",
+        text(&dry)
+    );
+    assert!(listed("Del_Dry"), "a dry run deleted the workspace");
+    if let Some(fake) = &env.fake {
+        assert!(
+            fake.writes()
+                .iter()
+                .all(|w| !w.path.starts_with("/apis/coordination.k8s.io/")),
+            "a dry run took a Lease: {:?}",
+            fake.writes()
+        );
+        assert!(fake.namespaces().contains("del-dry"));
+    }
+
+    // The delete then removes exactly what the dry run named: had the dry run removed
+    // an object or uninstalled a release, the delete would not find it again.
+    let gone = env
+        .maia(&["namespace", "delete", "Del_Dry", "--delete-data", "--yes"])
+        .output()
+        .unwrap();
+    assert!(gone.status.success(), "{}", text(&gone));
+    assert_eq!(deleted_lines(&gone, false), would);
+    assert!(!listed("Del_Dry"));
+
+    // A group that is not there: the dry run fails as the delete does.
+    let real = env
+        .maia(&["namespace", "delete", "Del_Dry", "--yes"])
+        .output()
+        .unwrap();
+    let dry = env
+        .maia(&["namespace", "delete", "Del_Dry", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_ne!(real.status.code(), Some(0), "{}", text(&real));
+    assert_eq!(dry.status.code(), real.status.code(), "{}", text(&dry));
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stderr),
+        String::from_utf8_lossy(&real.stderr)
+    );
+}

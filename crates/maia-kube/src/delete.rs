@@ -57,7 +57,15 @@ pub async fn delete_app(
 ) -> Result<()> {
     let scope = Scope::app(namespace, release);
     let found = app_objects(cluster, namespace, release).await?;
-    let kept = delete_owned(cluster, &scope, found, delete_volumes, sink).await?;
+    let kept = delete_owned(
+        cluster,
+        &scope,
+        found,
+        delete_volumes,
+        ApplyOptions::default(),
+        sink,
+    )
+    .await?;
     if kept.is_empty() {
         let inventory = ObjectRef {
             kind: "ConfigMap".into(),
@@ -79,12 +87,14 @@ pub async fn delete_app(
 
 /// Deletes the scope's `found` objects in reverse apply order, all but its inventory
 /// and, unless `delete_volumes`, its volume claims; returns the inventory entries of
-/// what was kept.
+/// what was kept. With `options.dry_run` each DELETE is sent with `dryRun=All`: the
+/// API server checks it and deletes nothing, and the events say so.
 pub async fn delete_owned(
     cluster: &Cluster,
     scope: &Scope,
     mut found: Vec<(Kind, Value)>,
     delete_volumes: bool,
+    options: ApplyOptions,
     sink: &mut dyn EventSink,
 ) -> Result<Vec<String>> {
     let name_of = |v: &Value| {
@@ -115,10 +125,10 @@ pub async fn delete_owned(
             sink.emit(Event::VolumeKept { object });
             continue;
         }
-        delete_one(cluster, kind, &object, ApplyOptions::default()).await?;
+        delete_one(cluster, kind, &object, options).await?;
         sink.emit(Event::Pruned {
             object,
-            dry_run: false,
+            dry_run: options.dry_run,
         });
     }
     Ok(kept)

@@ -481,3 +481,137 @@ async fn a_dry_run_has_every_write_checked_stores_nothing_and_runs_no_helm() {
     .unwrap();
     assert!(planned.changes, "the dry run stored its change");
 }
+
+/// The objects and helm releases a delete's events name, dry run or not.
+fn removed(events: &[Event]) -> (Vec<maia_deploy::ObjectRef>, Vec<String>, Vec<bool>) {
+    let (mut objects, mut releases, mut dry) = (Vec::new(), Vec::new(), Vec::new());
+    for e in events {
+        match e {
+            Event::Cluster(maia_deploy::Event::Pruned { object, dry_run }) => {
+                objects.push(object.clone());
+                dry.push(*dry_run);
+            }
+            Event::Cluster(maia_deploy::Event::Helm {
+                release, outcome, ..
+            }) => {
+                releases.push(release.clone());
+                dry.push(outcome.ends_with("(dry run)"));
+            }
+            _ => {}
+        }
+    }
+    (objects, releases, dry)
+}
+
+#[tokio::test]
+async fn a_delete_dry_run_names_what_the_delete_then_removes_and_removes_nothing() {
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let spec = WorkspaceSpec::test();
+    workspace::deploy(
+        &cluster,
+        &env(&tools),
+        &input(spec.clone(), None),
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    let entry = workspace::find(&cluster, &spec.group_id).await.unwrap();
+    let ns = entry.namespace.clone();
+    let delete = |dry_run| workspace::DeleteInput {
+        state_namespace: "maia-system".into(),
+        delete_data: true,
+        dry_run,
+    };
+    let credentials = format!("/api/v1/namespaces/maia-system/secrets/maia-credentials-{ns}");
+    let held = |path: &str| {
+        let path = path.to_string();
+        let c = &c;
+        async move {
+            let (dir, name) = path.rsplit_once('/').unwrap();
+            c.objects(dir)
+                .await
+                .iter()
+                .any(|o| o["metadata"]["name"] == name)
+        }
+    };
+    assert!(held(&credentials).await, "the deploy kept no credentials");
+    let deployments = format!("/apis/apps/v1/namespaces/{ns}/deployments");
+    let before = c.objects(&deployments).await.len();
+    assert!(before > 0);
+    c.clear_requests();
+    let helm_before = tools.log("helm.log").len();
+
+    let mut events = Vec::new();
+    let dry = workspace::delete(
+        &cluster,
+        &env(&tools),
+        &entry,
+        &delete(true),
+        &Cancel::new(),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    let (dry_objects, dry_releases, flags) = removed(&events);
+    assert!(flags.iter().all(|d| *d), "{events:?}");
+    assert!(dry.dry_run);
+    assert_eq!(dry.objects, dry_objects);
+    assert_eq!(dry.releases, dry_releases);
+    // Everything is still there: the objects, the namespace, the credentials, the
+    // releases (helm was only asked which are installed), and no Lease was taken.
+    assert_eq!(c.objects(&deployments).await.len(), before);
+    assert!(c.namespaces().contains(&ns));
+    assert!(held(&credentials).await);
+    let helm: Vec<String> = tools.log("helm.log")[helm_before..].to_vec();
+    assert!(helm.iter().all(|h| h.starts_with("list")), "{helm:?}");
+    let leases: Vec<_> = c
+        .writes()
+        .into_iter()
+        .filter(|w| w.path.starts_with("/apis/coordination.k8s.io/"))
+        .collect();
+    assert_eq!(leases, [], "a dry run took a Lease");
+    // Every write was a DELETE, each sent with dryRun=All.
+    assert!(
+        c.writes().iter().all(|w| w.method == "DELETE"),
+        "{:?}",
+        c.writes()
+    );
+    // With --delete-data, what else the namespace takes is said.
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Note { message }
+            if message.starts_with(&format!("namespace {ns} would go with everything in it")))),
+        "{events:?}"
+    );
+
+    // The delete then removes exactly what the dry run named.
+    let mut events = Vec::new();
+    let real = workspace::delete(
+        &cluster,
+        &env(&tools),
+        &entry,
+        &delete(false),
+        &Cancel::new(),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    let (objects, releases, flags) = removed(&events);
+    assert!(flags.iter().all(|d| !*d), "{events:?}");
+    assert!(!real.dry_run);
+    assert_eq!(objects, dry_objects);
+    assert_eq!(releases, dry_releases);
+    assert_eq!(releases.len(), 3, "{releases:?}");
+    assert!(
+        objects.iter().any(|o| o.kind == "Secret"
+            && o.namespace == "maia-system"
+            && o.name == format!("maia-credentials-{ns}")),
+        "{objects:?}"
+    );
+    assert_eq!(objects.last().map(|o| o.kind.as_str()), Some("Namespace"));
+    assert!(!c.namespaces().contains(&ns));
+    assert!(!held(&credentials).await);
+}

@@ -53,13 +53,23 @@ impl ClusterCredentials<'_> {
         credentials_secret(&self.namespace)
     }
 
-    /// Deletes the Secret (`maia namespace delete --delete-data`).
-    pub(crate) async fn delete(&self) -> Result<bool> {
-        match self
-            .api()
-            .delete(&self.name(), &DeleteParams::default())
-            .await
-        {
+    /// The Secret, as a delete reports it.
+    pub(crate) fn object(&self) -> maia_kube::plan::ObjectRef {
+        maia_kube::plan::ObjectRef {
+            kind: "Secret".into(),
+            name: self.name(),
+            namespace: self.state_namespace.clone(),
+        }
+    }
+
+    /// Deletes the Secret (`maia namespace delete --delete-data`), or with `dry_run` has
+    /// the API server check its deletion (`dryRun=All`); `Ok(false)` when there is none.
+    pub(crate) async fn delete(&self, dry_run: bool) -> Result<bool> {
+        let params = DeleteParams {
+            dry_run,
+            ..DeleteParams::default()
+        };
+        match self.api().delete(&self.name(), &params).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
             Err(e) => Err(DeployError::from_kube(

@@ -650,13 +650,13 @@ pub async fn delete(
             ),
         });
     }
-    let result = delete_locked(
+    let result = remove(
         cluster,
         entry,
         helm,
         state_namespace,
         delete_data,
-        &lease,
+        Run::Locked(&lease),
         sink,
     )
     .await;
@@ -672,60 +672,114 @@ pub async fn delete(
     result
 }
 
-async fn delete_locked(
+/// What [`delete`] would remove, reported through the same events with `dry_run` set
+/// (helm releases as `uninstalled (dry run)`), and nothing removed: every DELETE goes
+/// to the API server with `dryRun=All`, so its admission checks run on each object, the
+/// credentials Secret and the namespace; helm is only asked which of the workspace's
+/// releases are installed (`helm list`); no Lease is taken and the inventory is not
+/// rewritten (its apply is sent as a dry run too).
+pub async fn delete_dry_run(
     cluster: &Cluster,
     entry: &WorkspaceEntry,
     helm: Option<&Helm>,
     state_namespace: &str,
     delete_data: bool,
-    lease: &HeldLease,
+    sink: &mut dyn EventSink,
+) -> Result<()> {
+    remove(
+        cluster,
+        entry,
+        helm,
+        state_namespace,
+        delete_data,
+        Run::DryRun,
+        sink,
+    )
+    .await
+}
+
+/// How [`remove`] runs: for real under the group's Lease, or as a dry run.
+#[derive(Clone, Copy)]
+enum Run<'a> {
+    Locked(&'a HeldLease),
+    DryRun,
+}
+
+async fn remove(
+    cluster: &Cluster,
+    entry: &WorkspaceEntry,
+    helm: Option<&Helm>,
+    state_namespace: &str,
+    delete_data: bool,
+    run: Run<'_>,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
     let ns = entry.namespace.as_str();
+    let dry_run = matches!(run, Run::DryRun);
+    let options = ApplyOptions {
+        dry_run,
+        ..ApplyOptions::default()
+    };
     if let Some(helm) = helm {
+        // A dry run asks helm only which releases are there: those a delete uninstalls.
+        let installed: Vec<String> = if dry_run {
+            helm.list(ns).await?.into_iter().map(|r| r.name).collect()
+        } else {
+            Vec::new()
+        };
         for release in helm_releases(ns) {
-            if helm.uninstall(&release, ns).await? {
+            let gone = if dry_run {
+                installed.contains(&release)
+            } else {
+                helm.uninstall(&release, ns).await?
+            };
+            if gone {
                 sink.emit(Event::Helm {
                     release,
                     namespace: ns.into(),
-                    outcome: "uninstalled".into(),
+                    outcome: if dry_run {
+                        "uninstalled (dry run)"
+                    } else {
+                        "uninstalled"
+                    }
+                    .into(),
                 });
             }
         }
     }
-    lease.check()?;
+    if let Run::Locked(lease) = run {
+        lease.check()?;
+    }
     let (scope, found) = owned_objects(cluster, ns).await?;
-    let mut kept = delete_owned(cluster, &scope, found, delete_data, sink).await?;
+    let mut kept = delete_owned(cluster, &scope, found, delete_data, options, sink).await?;
     if delete_data {
-        ClusterCredentials {
+        let credentials = ClusterCredentials {
             cluster,
             state_namespace: state_namespace.into(),
             namespace: ns.into(),
             group_id: entry.group_id.clone(),
+        };
+        if credentials.delete(dry_run).await? {
+            sink.emit(Event::Pruned {
+                object: credentials.object(),
+                dry_run,
+            });
         }
-        .delete()
-        .await?;
         let namespace = ObjectRef {
             kind: "Namespace".into(),
             name: ns.into(),
             namespace: String::new(),
         };
-        delete_one(
-            cluster,
-            &kinds::NAMESPACE,
-            &namespace,
-            ApplyOptions::default(),
-        )
-        .await?;
+        delete_one(cluster, &kinds::NAMESPACE, &namespace, options).await?;
         sink.emit(Event::Pruned {
             object: namespace,
-            dry_run: false,
+            dry_run,
         });
     } else {
         // What is left stays owned: the next deploy finds it again.
         kept.push(Inventory::entry("Namespace", ns));
         let inventory = Inventory::new(kept.into_iter().collect());
-        write_inventory(cluster, &scope, &inventory, ApplyOptions::default()).await?;
+        write_inventory(cluster, &scope, &inventory, options).await?;
     }
     Ok(())
 }

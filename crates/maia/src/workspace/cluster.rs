@@ -442,37 +442,103 @@ pub async fn contents(cluster: &Cluster, namespace: &str) -> Result<manage::Cont
     Ok(manage::contents(cluster, namespace).await?)
 }
 
-/// What a delete did.
+/// What `maia namespace delete` is asked.
 #[derive(Debug, Clone)]
+pub struct DeleteInput {
+    /// maia's own namespace on the cluster: the credentials Secrets and the Leases.
+    pub state_namespace: String,
+    /// Also delete the volumes, the namespace (with everything in it) and the
+    /// group's credentials Secret.
+    pub delete_data: bool,
+    /// Only say what a delete would remove (`--dry-run`): every DELETE is sent with
+    /// `dryRun=All`, so the API server checks it and deletes nothing; helm is only
+    /// asked which releases are installed (`helm list`), nothing is uninstalled and
+    /// no Lease is taken.
+    pub dry_run: bool,
+}
+
+/// What a delete did (or, as a dry run, would do).
+#[derive(Debug, Clone, Default)]
 pub struct Deleted {
+    /// The objects deleted, in the order they were (their Namespace last with
+    /// `delete_data`; the credentials Secret is in the state namespace).
+    pub objects: Vec<maia_deploy::ObjectRef>,
+    /// The helm releases uninstalled.
+    pub releases: Vec<String>,
     /// helm releases left because helm is not on PATH (`helm uninstall` them).
     pub releases_left: Vec<String>,
+    /// A dry run: nothing above was deleted, only checked.
+    pub dry_run: bool,
+}
+
+/// The engine's sink for a delete: events go on to the front end, and what was
+/// deleted is kept for the result.
+struct Tally<'a> {
+    bridge: Bridge<'a>,
+    objects: Vec<maia_deploy::ObjectRef>,
+    releases: Vec<String>,
+}
+
+impl maia_deploy::EventSink for Tally<'_> {
+    fn emit(&mut self, event: maia_deploy::Event) {
+        match &event {
+            maia_deploy::Event::Pruned { object, .. } => self.objects.push(object.clone()),
+            maia_deploy::Event::Helm { release, .. } => self.releases.push(release.clone()),
+            _ => {}
+        }
+        self.bridge.emit(event);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.bridge.cancelled()
+    }
 }
 
 /// Deletes a workspace: its objects (and with `delete_data` its namespace, volumes and
-/// credentials). User data outside it is never touched.
+/// credentials). User data outside it is never touched. With `dry_run` nothing is
+/// deleted: the same events say what would be (`dry_run` set), and with `delete_data`
+/// a note lists what else the namespace would take with it.
 pub async fn delete(
     cluster: &Cluster,
     env: &Env,
     entry: &manage::WorkspaceEntry,
-    state_namespace: &str,
-    delete_data: bool,
+    input: &DeleteInput,
     cancel: &Cancel,
     sink: &mut dyn Sink,
 ) -> Result<Deleted> {
     let helm = helm(env);
     let during = format!("namespace delete of {}", entry.group_id);
-    let result = manage::delete(
-        cluster,
-        entry,
-        helm.as_ref(),
-        state_namespace,
-        delete_data,
-        &maia_deploy::lease::Holder::new(env.holder.clone()),
-        &mut Bridge { sink, cancel },
-    )
-    .await
+    let mut tally = Tally {
+        bridge: Bridge { sink, cancel },
+        objects: Vec::new(),
+        releases: Vec::new(),
+    };
+    let result = if input.dry_run {
+        manage::delete_dry_run(
+            cluster,
+            entry,
+            helm.as_ref(),
+            &input.state_namespace,
+            input.delete_data,
+            &mut tally,
+        )
+        .await
+    } else {
+        manage::delete(
+            cluster,
+            entry,
+            helm.as_ref(),
+            &input.state_namespace,
+            input.delete_data,
+            &maia_deploy::lease::Holder::new(env.holder.clone()),
+            &mut tally,
+        )
+        .await
+    }
     .map_err(Error::from);
+    let Tally {
+        objects, releases, ..
+    } = tally;
     crate::event::cancelled(result, cancel, &during).await?;
     let releases_left = if helm.is_none() {
         manage::helm_releases(&entry.namespace).to_vec()
@@ -482,13 +548,48 @@ pub async fn delete(
     if !releases_left.is_empty() {
         sink.emit(Event::Warning {
             message: format!(
-                "helm is not on PATH: the workspace's helm releases were left; run `helm uninstall` for {} in {}",
+                "helm is not on PATH: the workspace's helm releases {}; run `helm uninstall` for {} in {}",
+                if input.dry_run {
+                    "would be left"
+                } else {
+                    "were left"
+                },
                 releases_left.join(", "),
                 entry.namespace
             ),
         });
     }
-    Ok(Deleted { releases_left })
+    if input.dry_run && input.delete_data {
+        sink.emit(Event::Note {
+            message: match manage::contents(cluster, &entry.namespace).await {
+                Ok(c) => {
+                    let list = |items: &[String]| {
+                        if items.is_empty() {
+                            "none".to_string()
+                        } else {
+                            items.join(", ")
+                        }
+                    };
+                    format!(
+                        "namespace {} would go with everything in it: researchers' apps: {}; volume claims (their data would be lost): {}",
+                        entry.namespace,
+                        list(&c.apps),
+                        list(&c.volumes)
+                    )
+                }
+                Err(e) => format!(
+                    "namespace {} would go with everything in it ({e}: `kubectl get all,pvc -n {}` shows it)",
+                    entry.namespace, entry.namespace
+                ),
+            },
+        });
+    }
+    Ok(Deleted {
+        objects,
+        releases,
+        releases_left,
+        dry_run: input.dry_run,
+    })
 }
 
 /// The question `namespace delete` asks. With `--delete-data` the namespace is deleted

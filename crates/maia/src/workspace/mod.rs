@@ -5,9 +5,9 @@ mod cluster;
 pub(crate) mod render;
 
 pub use cluster::{
-    Deleted, DeployInput, Deployed, HandOver, Planned, check_writable, contents, delete,
-    delete_question, deploy, find, hand_over, helm, kubeconfig, left_to_admin, list, member_login,
-    plan, status, write_bundle,
+    DeleteInput, Deleted, DeployInput, Deployed, HandOver, Planned, check_writable, contents,
+    delete, delete_question, deploy, find, hand_over, helm, kubeconfig, left_to_admin, list,
+    member_login, plan, status, write_bundle,
 };
 pub use maia_deploy::workspace::manage::{Contents, WorkspaceEntry, WorkspaceStatus};
 pub use maia_deploy::workspace::{HelmChange, KubeflowChange, WorkspacePlan};
