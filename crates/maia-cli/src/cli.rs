@@ -859,10 +859,12 @@ pub(crate) enum AppCommand {
     /// Remove an app: everything it owns except its volumes (unless --delete-volumes)
     #[command(after_help = "Examples:\n  \
             maia app delete jupyterlab-1-v1 -n demo\n  \
+            maia app delete jupyterlab-1-v1 -n demo --delete-volumes --dry-run   # what would go\n  \
             maia app delete jupyterlab-1-v1 -n demo --delete-volumes --yes\n\n\
             NAME is the config's chart_name. On a terminal maia asks before deleting; --yes skips the \
-            question, and without a terminal --yes is required. A workspace's own MySQL and MLflow \
-            are not apps: use maia namespace delete.")]
+            question, and without a terminal --yes is required. --dry-run sends each DELETE with \
+            dryRun=All (the API server checks it, deletes nothing) and asks no question. A \
+            workspace's own MySQL and MLflow are not apps: use maia namespace delete.")]
     Delete(DeleteArgs),
 }
 
@@ -1004,6 +1006,9 @@ pub(crate) struct DeleteArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+    /// Show what would be deleted, and delete nothing (the API server checks each DELETE)
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// The longest timeout accepted: a week.

@@ -536,7 +536,8 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.client.default_namespace().to_string());
-    if !args.yes {
+    // A dry run deletes nothing: nothing to confirm.
+    if !args.yes && !args.dry_run {
         // Nothing to ask about when there is no such app, or it is a workspace's.
         block_on(maia::app::check_delete(&cluster, &namespace, &args.name))?;
         let volumes = if args.delete_volumes {
@@ -563,16 +564,28 @@ pub(crate) fn delete(args: &DeleteArgs) -> Result<()> {
             &namespace,
             &args.name,
             args.delete_volumes,
+            args.dry_run,
             &cancel,
             &mut printer,
         ),
     );
     printer.finish();
     let result = result.and_then(|r| r.map_err(CliError::from));
-    if result.is_err() {
-        printer.report_partial();
+    match result {
+        Ok(deleted) if args.dry_run => {
+            println!(
+                "app {} (namespace {namespace}): dry run, nothing was deleted; {} object(s) would be",
+                args.name,
+                deleted.len()
+            );
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            printer.report_partial();
+            Err(e)
+        }
     }
-    result
 }
 
 /// Asks `question` on the terminal; true when the answer is yes. Without a terminal

@@ -328,8 +328,23 @@ fn wait_status_list_and_delete() {
     assert_eq!(apps[0]["name"], "mysql-db-v1");
     assert_eq!(apps[0]["workload"]["ready"], true);
 
+    // A dry run asks nothing (no terminal, no --yes), deletes nothing and names what the
+    // delete then deletes.
+    let (code, dry, err) = run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--dry-run"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&mut env.maia(&["app", "status", "mysql-db-v1", "-n", "demo"]));
+    assert_eq!(code, 0, "the dry run deleted something: {out}");
     let (code, out, err) = run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--yes"]));
     assert_eq!(code, 0, "{err}");
+    let deleted = out.matches(" deleted\n").count();
+    assert!(deleted > 0, "{out}");
+    assert_eq!(
+        dry,
+        format!(
+            "{}app mysql-db-v1 (namespace demo): dry run, nothing was deleted; {deleted} object(s) would be\n",
+            out.replace(" deleted\n", " deleted (dry run)\n")
+        )
+    );
     assert!(out.contains("deployment/mysql-db-v1-mkg deleted"), "{out}");
     assert!(
         out.contains("persistentvolumeclaim/mysql-db-v1-mkg-claim-0 kept"),
@@ -341,6 +356,19 @@ fn wait_status_list_and_delete() {
     assert!(
         out.contains("no workload found") && out.contains("volume mysql-db-v1-mkg-claim-0"),
         "{out}"
+    );
+    let (code, out, _) = run(&mut env.maia(&[
+        "app",
+        "delete",
+        "mysql-db-v1",
+        "--delete-volumes",
+        "--dry-run",
+    ]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "persistentvolumeclaim/mysql-db-v1-mkg-claim-0 deleted (dry run)\n\
+         app mysql-db-v1 (namespace demo): dry run, nothing was deleted; 1 object(s) would be\n"
     );
     let (code, out, _) =
         run(&mut env.maia(&["app", "delete", "mysql-db-v1", "--delete-volumes", "--yes"]));

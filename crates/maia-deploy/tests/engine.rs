@@ -524,9 +524,16 @@ async fn delete_removes_the_app_but_keeps_volumes_unless_asked() {
     deploy(&cluster, &app).await.1.expect("deploy");
     let mut events = Vec::new();
     let mut sink = |e| events.push(e);
-    maia_deploy::delete::delete_app(&cluster.cluster(), "demo", "mysql-db-v1", false, &mut sink)
-        .await
-        .expect("delete");
+    maia_deploy::delete::delete_app(
+        &cluster.cluster(),
+        "demo",
+        "mysql-db-v1",
+        false,
+        Default::default(),
+        &mut sink,
+    )
+    .await
+    .expect("delete");
     assert_eq!(
         lines(&events),
         [
@@ -540,9 +547,16 @@ async fn delete_removes_the_app_but_keeps_volumes_unless_asked() {
     assert!(get(&cluster, DEPLOYMENT).await.is_none());
     let mut events = Vec::new();
     let mut sink = |e| events.push(e);
-    maia_deploy::delete::delete_app(&cluster.cluster(), "demo", "mysql-db-v1", true, &mut sink)
-        .await
-        .expect("volumes");
+    maia_deploy::delete::delete_app(
+        &cluster.cluster(),
+        "demo",
+        "mysql-db-v1",
+        true,
+        Default::default(),
+        &mut sink,
+    )
+    .await
+    .expect("volumes");
     assert_eq!(
         lines(&events),
         ["pruned persistentvolumeclaim/mysql-db-v1-mkg-claim-0"]
@@ -556,10 +570,16 @@ async fn delete_removes_the_app_but_keeps_volumes_unless_asked() {
         .is_none()
     );
     let mut sink = |_| {};
-    let err =
-        maia_deploy::delete::delete_app(&cluster.cluster(), "demo", "mysql-db-v1", true, &mut sink)
-            .await
-            .expect_err("gone");
+    let err = maia_deploy::delete::delete_app(
+        &cluster.cluster(),
+        "demo",
+        "mysql-db-v1",
+        true,
+        Default::default(),
+        &mut sink,
+    )
+    .await
+    .expect_err("gone");
     assert!(matches!(err, KubeError::AppNotFound { .. }));
 }
 

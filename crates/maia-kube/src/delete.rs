@@ -47,41 +47,29 @@ pub async fn app_objects(
 }
 
 /// Deletes the app's objects (found by its labels) in reverse apply order. PVCs stay
-/// unless `delete_volumes`; the inventory then keeps listing them.
+/// unless `delete_volumes`; the inventory then keeps listing them. With
+/// `options.dry_run` every write is sent with `dryRun=All`: checked, nothing deleted.
 pub async fn delete_app(
     cluster: &Cluster,
     namespace: &str,
     release: &str,
     delete_volumes: bool,
+    options: ApplyOptions,
     sink: &mut dyn EventSink,
 ) -> Result<()> {
     let scope = Scope::app(namespace, release);
     let found = app_objects(cluster, namespace, release).await?;
-    let kept = delete_owned(
-        cluster,
-        &scope,
-        found,
-        delete_volumes,
-        ApplyOptions::default(),
-        sink,
-    )
-    .await?;
+    let kept = delete_owned(cluster, &scope, found, delete_volumes, options, sink).await?;
     if kept.is_empty() {
         let inventory = ObjectRef {
             kind: "ConfigMap".into(),
             name: scope.inventory.clone(),
             namespace: namespace.into(),
         };
-        delete_one(
-            cluster,
-            &kinds::CONFIG_MAP,
-            &inventory,
-            ApplyOptions::default(),
-        )
-        .await
+        delete_one(cluster, &kinds::CONFIG_MAP, &inventory, options).await
     } else {
         let inventory = Inventory::new(kept.into_iter().collect());
-        write_inventory(cluster, &scope, &inventory, ApplyOptions::default()).await
+        write_inventory(cluster, &scope, &inventory, options).await
     }
 }
 

@@ -11,7 +11,7 @@ use maia_spec::LoadOptions;
 use maia_spec::app::LoadedApp;
 
 use crate::error::{Error, Result};
-use crate::event::{Bridge, Cancel, Event, Sink};
+use crate::event::{Bridge, Cancel, Event, Sink, Tally};
 
 /// Reads, checks and renders an app config; its warnings are in the loaded app.
 pub fn load_and_render(path: &Path, options: LoadOptions) -> Result<(LoadedApp, Vec<Object>)> {
@@ -171,24 +171,34 @@ pub async fn check_delete(cluster: &Cluster, namespace: &str, name: &str) -> Res
     Ok(())
 }
 
-/// Deletes an app's objects (its volumes too with `volumes`).
+/// Deletes an app's objects (its volumes too with `volumes`); returns those deleted.
+/// With `dry_run` nothing is deleted: every DELETE is sent with `dryRun=All`, so the
+/// API server checks it, and the events and the result say what would be.
 pub async fn delete(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
     volumes: bool,
+    dry_run: bool,
     cancel: &Cancel,
     sink: &mut dyn Sink,
-) -> Result<()> {
+) -> Result<Vec<maia_deploy::ObjectRef>> {
     let during = format!("app delete of {name}");
+    let mut tally = Tally::new(sink, cancel);
     let result = maia_deploy::delete::delete_app(
         cluster,
         namespace,
         name,
         volumes,
-        &mut Bridge { sink, cancel },
+        ApplyOptions {
+            dry_run,
+            ..ApplyOptions::default()
+        },
+        &mut tally,
     )
     .await
     .map_err(Into::into);
-    crate::event::cancelled(result, cancel, &during).await
+    let deleted = tally.objects;
+    crate::event::cancelled(result, cancel, &during).await?;
+    Ok(deleted)
 }

@@ -146,6 +146,39 @@ impl maia_deploy::EventSink for Bridge<'_> {
     }
 }
 
+/// The engine's sink for a delete: events go on to the front end, and what was
+/// deleted (or, as a dry run, would be) is kept for the result.
+pub(crate) struct Tally<'a> {
+    pub(crate) bridge: Bridge<'a>,
+    pub(crate) objects: Vec<maia_deploy::ObjectRef>,
+    pub(crate) releases: Vec<String>,
+}
+
+impl<'a> Tally<'a> {
+    pub(crate) fn new(sink: &'a mut dyn Sink, cancel: &'a Cancel) -> Self {
+        Tally {
+            bridge: Bridge { sink, cancel },
+            objects: Vec::new(),
+            releases: Vec::new(),
+        }
+    }
+}
+
+impl maia_deploy::EventSink for Tally<'_> {
+    fn emit(&mut self, event: maia_deploy::Event) {
+        match &event {
+            maia_deploy::Event::Pruned { object, .. } => self.objects.push(object.clone()),
+            maia_deploy::Event::Helm { release, .. } => self.releases.push(release.clone()),
+            _ => {}
+        }
+        self.bridge.emit(event);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.bridge.cancelled()
+    }
+}
+
 /// The result of a cancellable operation: when `cancel` was used and the engine
 /// stopped for it, the Leases the run still held are given back and the error says
 /// what was in progress.

@@ -274,6 +274,7 @@ async fn an_app_deploys_reads_back_and_deletes_through_the_library() {
         "demo",
         &release,
         true,
+        false,
         &Cancel::new(),
         &mut maia::Discard,
     )

@@ -17,7 +17,7 @@ use maia_spec::workspace::WorkspaceSpec;
 use super::render::{self, ConfigFolder, Rendered};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::event::{Bridge, Cancel, Event, Sink};
+use crate::event::{Bridge, Cancel, Event, Sink, Tally};
 use crate::random::OsRandom;
 
 /// What `maia namespace deploy` (and `plan`) is asked.
@@ -471,29 +471,6 @@ pub struct Deleted {
     pub dry_run: bool,
 }
 
-/// The engine's sink for a delete: events go on to the front end, and what was
-/// deleted is kept for the result.
-struct Tally<'a> {
-    bridge: Bridge<'a>,
-    objects: Vec<maia_deploy::ObjectRef>,
-    releases: Vec<String>,
-}
-
-impl maia_deploy::EventSink for Tally<'_> {
-    fn emit(&mut self, event: maia_deploy::Event) {
-        match &event {
-            maia_deploy::Event::Pruned { object, .. } => self.objects.push(object.clone()),
-            maia_deploy::Event::Helm { release, .. } => self.releases.push(release.clone()),
-            _ => {}
-        }
-        self.bridge.emit(event);
-    }
-
-    fn cancelled(&self) -> bool {
-        self.bridge.cancelled()
-    }
-}
-
 /// Deletes a workspace: its objects (and with `delete_data` its namespace, volumes and
 /// credentials). User data outside it is never touched. With `dry_run` nothing is
 /// deleted: the same events say what would be (`dry_run` set), and with `delete_data`
@@ -508,11 +485,7 @@ pub async fn delete(
 ) -> Result<Deleted> {
     let helm = helm(env);
     let during = format!("namespace delete of {}", entry.group_id);
-    let mut tally = Tally {
-        bridge: Bridge { sink, cancel },
-        objects: Vec::new(),
-        releases: Vec::new(),
-    };
+    let mut tally = Tally::new(sink, cancel);
     let result = if input.dry_run {
         manage::delete_dry_run(
             cluster,
