@@ -31,21 +31,26 @@ pub struct Workspace {
     pub invite_lifespan: u64,
 }
 
-/// One client of a workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClientSpec {
-    /// Its client ID (`maia-<namespace>-hub`).
-    pub client_id: String,
-    /// Shown on the login page.
-    pub name: String,
-    /// The service's root URL.
-    pub root_url: String,
-    /// Exact redirect URIs (no wildcard).
-    pub redirect_uris: Vec<String>,
-    /// Exact post-logout redirect URIs.
-    pub post_logout_redirect_uris: Vec<String>,
-    /// CORS origins.
-    pub web_origins: Vec<String>,
+pub use maia_render::workspace::oidc::OidcClient as ClientSpec;
+
+impl Workspace {
+    /// What Keycloak should hold of a checked workspace: its group, its members and,
+    /// with `per_workspace_clients`, its own clients.
+    pub fn of(
+        spec: &maia_spec::workspace::WorkspaceSpec,
+        settings: &maia_spec::workspace::KeycloakAdmin,
+    ) -> Self {
+        Workspace {
+            group: spec.keycloak_group(),
+            members: spec.users.iter().map(|u| u.to_lowercase()).collect(),
+            clients: if settings.per_workspace_clients {
+                maia_render::workspace::oidc::clients(spec)
+            } else {
+                Vec::new()
+            },
+            invite_lifespan: settings.invite_lifespan,
+        }
+    }
 }
 
 /// What Keycloak holds of a workspace, read with exact searches.
@@ -795,6 +800,7 @@ mod tests {
             group: "MAIA:Brain_MRI".into(),
             members: vec!["ana@uni.org".into(), "bo@uni.org".into()],
             clients: vec![ClientSpec {
+                service: "hub",
                 client_id: "maia-brain-mri-hub".into(),
                 name: "Brain_MRI hub".into(),
                 root_url: "https://brain-mri.maia.org".into(),
@@ -975,5 +981,31 @@ mod tests {
             ),
             (Some(false), Some(true), Some(false), Some(false))
         );
+    }
+}
+
+#[cfg(test)]
+mod of_spec {
+    use super::*;
+    use maia_spec::workspace::{KeycloakAdmin, WorkspaceSpec};
+
+    #[test]
+    fn a_workspace_asks_for_its_group_its_members_and_its_own_clients_only_when_configured() {
+        let spec = WorkspaceSpec::test();
+        let mut settings = KeycloakAdmin {
+            url: "https://iam.example.org".into(),
+            realm: "maia".into(),
+            client_id: "maia-admin".into(),
+            client_secret_file: None,
+            invite_lifespan: 3600,
+            per_workspace_clients: false,
+        };
+        let shared = Workspace::of(&spec, &settings);
+        assert_eq!(shared.group, spec.keycloak_group());
+        assert_eq!(shared.members, spec.users);
+        assert!(shared.clients.is_empty());
+        assert_eq!(shared.invite_lifespan, 3600);
+        settings.per_workspace_clients = true;
+        assert_eq!(Workspace::of(&spec, &settings).clients.len(), 3);
     }
 }

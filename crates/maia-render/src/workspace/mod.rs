@@ -26,6 +26,7 @@ mod mlflow;
 mod mysql;
 mod namespace;
 mod oauth2_proxy;
+pub mod oidc;
 mod orthanc_ohif;
 pub mod ports;
 pub mod record;
