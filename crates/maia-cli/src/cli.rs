@@ -70,6 +70,24 @@ pub(crate) enum Command {
             maia fleet render --help"
     )]
     Fleet(FleetCommand),
+    /// A workspace's group, members and clients in Keycloak (needs keycloak_admin)
+    #[command(
+        subcommand,
+        long_about = "A workspace's group, members and clients in Keycloak.\n\n\
+            With the cluster config's keycloak_admin section, maia keeps the group \
+            MAIA:<group_ID> and its members in Keycloak: a member without an account gets \
+            one (no password) and Keycloak's own invitation e-mail; a member who left the \
+            form is taken out of the group (the account stays). With \
+            per_workspace_clients, the workspace also gets its own clients with exact \
+            redirect URIs. Reads are exact searches; an unchanged workspace costs no \
+            write. The admin client's secret comes from keycloak_admin.client_secret_file \
+            or MAIA_KEYCLOAK_ADMIN_SECRET, never from the command line.",
+        after_help = "Examples:\n  \
+            maia keycloak plan   --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
+            maia keycloak sync   --namespace-config-file group.yaml --cluster-config-file cluster.yaml\n  \
+            maia keycloak status --namespace-config-file group.yaml --cluster-config-file cluster.yaml -o json"
+    )]
+    Keycloak(KeycloakCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         long_about = "Print a shell completion script: after loading it, Tab completes maia's \
@@ -91,6 +109,34 @@ pub(crate) enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = VersionFormat::Text)]
         output: VersionFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeycloakCommand {
+    /// What a sync would change in Keycloak: exit 0 nothing, 1 something, 2 error
+    Plan(KeycloakArgs),
+    /// Make Keycloak hold the workspace's group, members and clients
+    Sync(KeycloakArgs),
+    /// The group, each member (active, invited, missing, extra) and the clients: exit 0
+    /// all in place, 1 not, 2 error
+    Status(KeycloakArgs),
+}
+
+/// The arguments of `maia keycloak plan | sync | status`.
+#[derive(Debug, Args)]
+pub(crate) struct KeycloakArgs {
+    /// The workspace's config files.
+    #[command(flatten)]
+    pub(crate) files: WorkspaceFileArgs,
+    /// As the workspace's --minimal install: only the hub's client
+    #[arg(long)]
+    pub(crate) minimal: bool,
+    /// Output
+    #[arg(long, short = 'o', value_enum, default_value_t = EventFormat::Text)]
+    pub(crate) output: EventFormat,
+    /// How unknown fields in the config files are taken.
+    #[command(flatten)]
+    pub(crate) strictness: Strictness,
 }
 
 /// How `maia version` prints.

@@ -329,6 +329,18 @@ impl maia::Sink for Printer {
                 }
                 return;
             }
+            maia::Event::Keycloak { change } => {
+                self.finish();
+                if self.format == EventFormat::Json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "keycloak", "change": change})
+                    );
+                } else {
+                    self.line(format!("keycloak: {change}"));
+                }
+                return;
+            }
             maia::Event::Connecting { context, clusters } => {
                 self.finish();
                 if clusters > 1 && self.format == EventFormat::Text {

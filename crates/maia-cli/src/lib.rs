@@ -30,6 +30,7 @@ pub mod deploy;
 pub(crate) mod error;
 pub(crate) mod fleet;
 pub(crate) mod fleet_cluster;
+pub(crate) mod keycloak;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;
@@ -42,7 +43,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AppCommand, Cli, Command, ConfigCommand, FleetCommand, NamespaceCommand};
+use crate::cli::{
+    AppCommand, Cli, Command, ConfigCommand, FleetCommand, KeycloakCommand, NamespaceCommand,
+};
 
 /// The `maia` command: parses the command line, runs the command and returns its exit
 /// code (a plan's own codes: 0 no change, 1 changes, 2 error).
@@ -80,6 +83,10 @@ pub fn run() -> ExitCode {
         Command::Fleet(FleetCommand::Deploy(args)) => return fleet_cluster::deploy(&args),
         Command::Fleet(FleetCommand::Plan(args)) => return fleet_cluster::plan(&args.into()),
         Command::Fleet(FleetCommand::Status(args)) => return fleet_cluster::status(&args),
+        // Plan and status have their own exit codes, as their namespace counterparts.
+        Command::Keycloak(KeycloakCommand::Plan(args)) => return keycloak::plan(&args),
+        Command::Keycloak(KeycloakCommand::Sync(args)) => keycloak::sync(&args),
+        Command::Keycloak(KeycloakCommand::Status(args)) => return keycloak::status(&args),
         Command::Completion { shell } => {
             completion(shell);
             Ok(())

@@ -25,6 +25,9 @@ pub(crate) fn env(cluster: &ClusterArgs) -> Env {
         path: std::env::var_os("PATH"),
         tools: ToolTarget::from(&target(cluster, cluster.context.clone())),
         holder: holder(),
+        keycloak_secret: std::env::var("MAIA_KEYCLOAK_ADMIN_SECRET")
+            .ok()
+            .map(maia::Hidden),
     }
 }
 

@@ -16,4 +16,17 @@ pub struct Env {
     /// Who runs this, as another run finding its Lease is told: `user@host (pid N)`,
     /// or the portal's signed-in admin.
     pub holder: String,
+    /// The Keycloak admin client's secret when the cluster config names no file for it
+    /// (the CLI passes `MAIA_KEYCLOAK_ADMIN_SECRET`).
+    pub keycloak_secret: Option<Hidden>,
+}
+
+/// A secret passed in: kept out of `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(hidden)")
+    }
 }

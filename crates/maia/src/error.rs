@@ -44,6 +44,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Keycloak's admin API failed or refused (its message names the missing role).
+    #[error(transparent)]
+    Keycloak(#[from] maia_keycloak::KeycloakError),
     /// The command was asked for something it cannot do as asked (exit code 2).
     #[error("{message}")]
     Usage {
@@ -104,6 +107,12 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::FolderNotWritable { .. } => 2,
             Error::Deploy(e) if e.is_bad_input() => 2,
+            // The admin client's secret is configuration.
+            Error::Keycloak(
+                maia_keycloak::KeycloakError::NoSecret { .. }
+                | maia_keycloak::KeycloakError::SecretFile { .. }
+                | maia_keycloak::KeycloakError::SecretFileOpen { .. },
+            ) => 2,
             Error::Render(e) if e.is_bad_input() => 2,
             // An output folder that is a file (or under one) is a wrong argument.
             Error::Write { source, .. } if is_not_a_folder(source) => 2,
@@ -111,6 +120,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Read { .. }
             | Error::Deploy(_)
+            | Error::Keycloak(_)
             | Error::Clusters { .. }
             | Error::Cancelled { .. } => 1,
         }
@@ -145,6 +155,7 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Unsupported { hint, .. } => Some(hint.clone()),
             Error::Deploy(e) => e.hint(),
+            Error::Keycloak(e) => e.hint(),
             Error::Clusters { .. } => Some("each cluster's error is printed above".into()),
             Error::Cancelled { .. } => Some(
                 "what was applied before stays; re-run the same command to finish (it picks up where it stopped)".into(),

@@ -38,6 +38,12 @@ pub enum Event {
         /// The file.
         path: PathBuf,
     },
+    /// A change made in Keycloak (a group created, a member invited or removed, a
+    /// client created or updated), as a line.
+    Keycloak {
+        /// What changed.
+        change: String,
+    },
     /// An operation over several clusters turns to the next one; what follows (up to
     /// the next `Connecting`) is about that cluster.
     Connecting {

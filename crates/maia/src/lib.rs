@@ -8,6 +8,7 @@
 //! | workspace plan, deploy, status, list, delete, kubeconfig | [`workspace`] |
 //! | app render, plan, deploy, status, list, delete | [`app`] |
 //! | fleet plan, deploy, status (bounded concurrency) | [`fleet`] |
+//! | a workspace's group, members and clients in Keycloak | [`keycloak`] |
 //!
 //! Every entry takes typed inputs (loaded specs; where facts live: a config folder
 //! and/or a connected [`Cluster`]; an [`Env`] with the PATH and who runs it, never read
@@ -34,6 +35,7 @@
 //!     path: Some("/usr/local/bin:/usr/bin".into()),
 //!     tools: Default::default(),
 //!     holder: "portal (admin@example.org)".into(),
+//!     keycloak_secret: None,
 //! };
 //! let input = DeployInput {
 //!     spec: loaded.spec,
@@ -70,12 +72,13 @@ mod error;
 mod event;
 pub mod fleet;
 mod gitops;
+pub mod keycloak;
 pub mod output;
 mod random;
 pub mod text;
 pub mod workspace;
 
-pub use env::Env;
+pub use env::{Env, Hidden};
 pub use error::{Error, Result, is_not_a_folder};
 pub use event::{Cancel, Discard, Event, Sink};
 pub use gitops::GitOpsSettings;

@@ -33,6 +33,7 @@ fn env(tools: &StandIns) -> Env {
         path: Some(tools.path()),
         tools: Default::default(),
         holder: "portal (admin@example.org)".into(),
+        keycloak_secret: None,
     }
 }
 

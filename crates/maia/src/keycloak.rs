@@ -1,0 +1,140 @@
+//! A workspace in Keycloak, alone (`maia keycloak plan | sync | status`): its group
+//! `MAIA:<group_ID>`, its members (accounts found by e-mail or created with no
+//! password and invited by Keycloak's own e-mail) and, with
+//! `keycloak_admin.per_workspace_clients`, its own OpenID clients. Needs the cluster
+//! config's `keycloak_admin`.
+
+use std::sync::Arc;
+
+use maia_keycloak::sync::{self, Observed, Plan, Status, Synced, Workspace};
+use maia_keycloak::{Admin, blocking};
+use maia_spec::workspace::WorkspaceSpec;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::event::{Event, Sink};
+
+/// A plan and what it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// What a sync would do.
+    pub plan: Plan,
+    /// What Keycloak holds now.
+    pub observed: Observed,
+    /// What Keycloak should hold.
+    pub workspace: Workspace,
+}
+
+/// The admin connection of the cluster config's `keycloak_admin`, and what Keycloak
+/// should hold of `spec`.
+fn connect(spec: &WorkspaceSpec, env: &Env) -> Result<(Arc<Admin>, Workspace)> {
+    let settings = spec
+        .cluster
+        .keycloak_admin
+        .as_ref()
+        .ok_or_else(|| Error::Usage {
+            message: "the cluster config has no keycloak_admin section: maia does not manage Keycloak for this cluster".into(),
+            hint: Some(
+                "add keycloak_admin: {url, realm, client_id, client_secret_file} (see the README's Keycloak section)".into(),
+            ),
+        })?;
+    let secret =
+        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
+    Ok((
+        Arc::new(Admin::new(settings, secret)),
+        Workspace::of(spec, settings),
+    ))
+}
+
+async fn observe(admin: &Arc<Admin>, workspace: &Workspace) -> Result<Planned> {
+    let (admin, ws) = (admin.clone(), workspace.clone());
+    let observed = blocking(move || sync::observe(&admin, &ws)).await?;
+    let plan = sync::diff(workspace, &observed);
+    Ok(Planned {
+        plan,
+        observed,
+        workspace: workspace.clone(),
+    })
+}
+
+/// What a sync would do; reads only.
+pub async fn plan(spec: &WorkspaceSpec, env: &Env) -> Result<Planned> {
+    let (admin, workspace) = connect(spec, env)?;
+    observe(&admin, &workspace).await
+}
+
+/// Makes Keycloak hold the workspace: the group, its members, its clients. A client of
+/// the workspace's client ID that maia did not make stops it before any write. An
+/// unchanged workspace costs reads only. Returns the plan it carried out and what it
+/// did (with the clients' secrets, which are never in an event).
+pub async fn sync(spec: &WorkspaceSpec, env: &Env, sink: &mut dyn Sink) -> Result<(Plan, Synced)> {
+    let (admin, workspace) = connect(spec, env)?;
+    let planned = observe(&admin, &workspace).await?;
+    let not_owned = planned.plan.not_owned();
+    if !not_owned.is_empty() {
+        return Err(Error::Usage {
+            message: format!(
+                "Keycloak already has client(s) {} that maia did not make: nothing was changed in Keycloak",
+                not_owned.join(", ")
+            ),
+            hint: Some(
+                "rename or delete them in Keycloak, or set keycloak_admin.per_workspace_clients: false to keep the shared client".into(),
+            ),
+        });
+    }
+    let plan = planned.plan.clone();
+    let synced = {
+        let (admin, ws, plan, observed) = (
+            admin.clone(),
+            workspace.clone(),
+            planned.plan.clone(),
+            planned.observed.clone(),
+        );
+        blocking(move || sync::apply(&admin, &ws, &plan, &observed)).await?
+    };
+    for line in lines(&plan, &synced) {
+        sink.emit(Event::Keycloak { change: line });
+    }
+    Ok((plan, synced))
+}
+
+/// The group, each member (active, invited, missing, extra) and the clients; reads only.
+pub async fn status(spec: &WorkspaceSpec, env: &Env) -> Result<Status> {
+    let (admin, workspace) = connect(spec, env)?;
+    Ok(blocking(move || sync::status(&admin, &workspace)).await?)
+}
+
+/// What a sync changed, a line each.
+fn lines(plan: &Plan, synced: &Synced) -> Vec<String> {
+    let mut out = Vec::new();
+    if plan.create_group {
+        out.push(format!("group {} created", plan.group));
+    }
+    for email in &synced.invited {
+        out.push(format!(
+            "{email}: account created, invitation sent by Keycloak"
+        ));
+    }
+    for email in synced.added.iter().filter(|e| !synced.invited.contains(e)) {
+        out.push(format!("{email}: added to {}", plan.group));
+    }
+    for email in &synced.removed {
+        out.push(format!(
+            "{email}: removed from {} (the account stays)",
+            plan.group
+        ));
+    }
+    for c in &plan.clients {
+        match c {
+            sync::ClientChange::Create { client_id } => {
+                out.push(format!("client {client_id} created"))
+            }
+            sync::ClientChange::Update { client_id, fields } => out.push(format!(
+                "client {client_id} updated ({})",
+                fields.join(", ")
+            )),
+            _ => {}
+        }
+    }
+    out
+}
