@@ -49,6 +49,17 @@ pub enum RenderError {
         /// The cluster config's field.
         setting: &'static str,
     },
+    /// The workspace logs people in with its own Keycloak clients, and the secret of
+    /// one is not kept yet: Keycloak makes it when the client is created.
+    #[error(
+        "{component} logs in with the workspace's own Keycloak client {client_id}, whose secret is not known yet"
+    )]
+    ClientSecretUnknown {
+        /// The component.
+        component: &'static str,
+        /// The client.
+        client_id: String,
+    },
     /// The group form's `quota` is below what the workspace itself requests: its pods
     /// would be refused by the namespace's own quota.
     #[error("the group form's quota is too small for the workspace: {}", short.iter().map(|s| format!("quota.{}: {}", s.field, s.message)).collect::<Vec<_>>().join("; "))]
@@ -78,6 +89,9 @@ pub struct QuotaShort {
 impl RenderError {
     /// True when the input asks for something that cannot work (not a bug in maia).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, RenderError::QuotaTooSmall { .. })
+        matches!(
+            self,
+            RenderError::QuotaTooSmall { .. } | RenderError::ClientSecretUnknown { .. }
+        )
     }
 }

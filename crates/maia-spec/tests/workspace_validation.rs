@@ -669,3 +669,27 @@ fn bad_keycloak_admin_settings_are_refused_with_their_field() {
         w.warnings[0]
     );
 }
+
+#[test]
+fn with_per_workspace_clients_the_shared_client_is_not_needed() {
+    let without_shared: String = NGINX
+        .lines()
+        .filter(|l| {
+            !l.trim_start().starts_with("client_id:")
+                && !l.trim_start().starts_with("client_secret:")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = load(GROUP, &without_shared, None, false).unwrap_err();
+    let paths: Vec<String> = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.path.to_string())
+        .collect();
+    assert_eq!(paths, ["keycloack.client_id", "keycloack.client_secret"]);
+    let c = format!(
+        "{without_shared}\nkeycloak_admin:\n  url: https://iam.example.org\n  realm: maia\n  client_id: maia-admin\n  per_workspace_clients: true\n"
+    );
+    let w = load(GROUP, &c, None, false).unwrap();
+    assert!(w.spec.cluster.keycloak_admin.unwrap().per_workspace_clients);
+}

@@ -141,6 +141,9 @@ impl Error {
             Error::Render(RenderError::QuotaTooSmall { .. }) => Some(
                 "raise those fields of `quota` in the group form, or leave them out (maia then sets what the workspace needs)".into(),
             ),
+            Error::Render(RenderError::ClientSecretUnknown { .. }) => Some(
+                "deploy the workspace (`maia namespace deploy` makes its Keycloak clients first and keeps their secrets), then render with --from-cluster".into(),
+            ),
             Error::Render(_) => {
                 Some("this is a bug in maia; please report it with the config file".into())
             }

@@ -65,6 +65,16 @@ impl<'a> CredentialStore<'a> {
         v
     }
 
+    /// The credential `key`, if it is kept (one that is not drawn here, such as a
+    /// client secret Keycloak generated).
+    pub(crate) fn kept(&self, key: &str) -> Option<String> {
+        self.kept
+            .0
+            .get(key)
+            .or_else(|| self.out.0.get(key))
+            .cloned()
+    }
+
     /// Records a value that was configured rather than drawn (e.g. from the cluster
     /// config), so every secret of the bundle is listed in one place.
     pub(crate) fn record(&mut self, key: &str, value: &str) {

@@ -165,6 +165,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
             setting: "keycloak",
         })?;
     let hub = spec.hub_host();
+    let (client_id, client_secret) = super::oidc::login_client(ctx, "jupyterhub", "hub", keycloak)?;
 
     let callback = oauth_callback_url(spec);
     // The client secret reaches the hub from a Secret: GenericOAuthenticator reads
@@ -174,7 +175,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         spec,
         "jupyterhub",
         HUB_OAUTH_SECRET,
-        [("client-secret".to_string(), keycloak.client_secret.clone())],
+        [("client-secret".to_string(), client_secret)],
     );
     let mut hub_values = json!({
         "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
@@ -187,7 +188,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 "claim_groups_key": "groups",
                 "allowed_groups": [spec.keycloak_group()],
                 "admin_groups": ["MAIA:admin"],
-                "client_id": keycloak.client_id,
+                "client_id": client_id,
                 "authorize_url": keycloak.authorize_url,
                 "token_url": keycloak.token_url,
                 "userdata_url": keycloak.userdata_url,

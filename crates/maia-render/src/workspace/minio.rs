@@ -145,8 +145,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let secret_key = ctx
         .credentials
         .get_or_draw(keys::MINIO_SECRET_KEY, SECRET_LEN);
-    ctx.credentials
-        .record(keys::KEYCLOAK_CLIENT_SECRET, &keycloak.client_secret);
+    let (client_id, client_secret) = super::oidc::login_client(ctx, "minio", "minio", keycloak)?;
     let console_url = spec.service_url("minio-console");
 
     // The operator reads `config.env`; the root keys are repeated as plain keys so the
@@ -164,14 +163,8 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
                 keycloak.issuer_url.trim_end_matches('/')
             ),
         ),
-        (
-            "MINIO_IDENTITY_OPENID_CLIENT_ID",
-            keycloak.client_id.clone(),
-        ),
-        (
-            "MINIO_IDENTITY_OPENID_CLIENT_SECRET",
-            keycloak.client_secret.clone(),
-        ),
+        ("MINIO_IDENTITY_OPENID_CLIENT_ID", client_id),
+        ("MINIO_IDENTITY_OPENID_CLIENT_SECRET", client_secret),
         ("MINIO_IDENTITY_OPENID_CLAIM_NAME", "groups".into()),
         (
             "MINIO_IDENTITY_OPENID_SCOPES",

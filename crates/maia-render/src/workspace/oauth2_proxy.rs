@@ -77,8 +77,8 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
     let cookie_secret = ctx
         .credentials
         .get_or_draw(keys::OAUTH2_COOKIE_SECRET, COOKIE_SECRET_LEN);
-    ctx.credentials
-        .record(keys::KEYCLOAK_CLIENT_SECRET, &keycloak.client_secret);
+    let (client_id, client_secret) =
+        super::oidc::login_client(ctx, "oauth2-proxy", "proxy", keycloak)?;
 
     let config = ProxyConfig {
         oidc_issuer_url: keycloak.issuer_url.clone(),
@@ -159,8 +159,8 @@ pub(crate) fn render(ctx: &mut Ctx<'_, '_>) -> Result<Component, RenderError> {
         "oauth2_proxy",
         SECRET,
         [
-            ("client-id".to_string(), keycloak.client_id.clone()),
-            ("client-secret".to_string(), keycloak.client_secret.clone()),
+            ("client-id".to_string(), client_id),
+            ("client-secret".to_string(), client_secret),
             ("cookie-secret".to_string(), cookie_secret),
         ],
     );

@@ -39,6 +39,44 @@ pub fn client_id(spec: &WorkspaceSpec, service: &str) -> String {
     format!("maia-{}-{service}", spec.namespace)
 }
 
+/// The credentials key of the secret of the workspace's client for `service`.
+pub fn secret_key(service: &str) -> String {
+    format!("keycloak.{service}.client_secret")
+}
+
+/// The client `component` logs people in with, as `(client ID, secret)`: the
+/// workspace's own for `service` (with `keycloak_admin.per_workspace_clients`; its
+/// secret, made by Keycloak, must be kept already), else the cluster config's shared
+/// one.
+pub(crate) fn login_client(
+    ctx: &mut super::Ctx<'_, '_>,
+    component: &'static str,
+    service: &str,
+    shared: &maia_spec::workspace::Keycloak,
+) -> Result<(String, String), crate::RenderError> {
+    let spec = ctx.spec;
+    if spec
+        .cluster
+        .keycloak_admin
+        .as_ref()
+        .is_some_and(|k| k.per_workspace_clients)
+    {
+        let client_id = client_id(spec, service);
+        return match ctx.credentials.kept(&secret_key(service)) {
+            Some(secret) => Ok((client_id, secret)),
+            None => Err(crate::RenderError::ClientSecretUnknown {
+                component,
+                client_id,
+            }),
+        };
+    }
+    ctx.credentials.record(
+        super::credentials::keys::KEYCLOAK_CLIENT_SECRET,
+        &shared.client_secret,
+    );
+    Ok((shared.client_id.clone(), shared.client_secret.clone()))
+}
+
 /// The workspace's clients.
 pub fn clients(spec: &WorkspaceSpec) -> Vec<OidcClient> {
     let origin = format!("https://{}", spec.hub_host());
@@ -129,5 +167,114 @@ mod tests {
             clients[1].redirect_uris,
             ["https://maia.example.org/oauth2-brain-mri/callback"]
         );
+    }
+}
+
+#[cfg(test)]
+mod login {
+    use maia_spec::workspace::{KeycloakAdmin, WorkspaceSpec};
+
+    use crate::RenderError;
+    use crate::workspace::credentials::{CountingSource, Credentials};
+    use crate::workspace::{Bundle, render};
+
+    fn own_clients() -> WorkspaceSpec {
+        let mut spec = WorkspaceSpec::test();
+        spec.cluster.keycloak_admin = Some(KeycloakAdmin {
+            url: "https://iam.example.org".into(),
+            realm: "maia".into(),
+            client_id: "maia-admin".into(),
+            client_secret_file: None,
+            invite_lifespan: 3600,
+            per_workspace_clients: true,
+        });
+        spec
+    }
+
+    fn rendered(spec: &WorkspaceSpec, kept: &Credentials) -> Result<Bundle, RenderError> {
+        let ports = crate::workspace::testing::first_ports(spec);
+        render(spec, kept, &mut CountingSource::default(), &ports)
+    }
+
+    /// Every string of the bundle's objects and values.
+    fn text(bundle: &Bundle) -> String {
+        let mut out = String::new();
+        for c in &bundle.components {
+            for o in &c.objects {
+                let json = o.to_json().unwrap();
+                out.push_str(&json.to_string());
+                // A Secret's values, decoded.
+                if json["kind"] == "Secret" {
+                    let secret: k8s_openapi::api::core::v1::Secret =
+                        serde_json::from_value(json).unwrap();
+                    for v in secret.data.unwrap_or_default().values() {
+                        out.push_str(&String::from_utf8_lossy(&v.0));
+                        out.push('\n');
+                    }
+                }
+            }
+            for h in &c.helm {
+                out.push_str(&h.values.to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn each_component_logs_in_with_its_own_client_and_the_secret_keycloak_made() {
+        let spec = own_clients();
+        let kept = Credentials(
+            ["hub", "proxy", "minio"]
+                .into_iter()
+                .map(|s| (super::secret_key(s), format!("made-by-keycloak-for-{s}")))
+                .collect(),
+        );
+        let bundle = rendered(&spec, &kept).unwrap();
+        let text = text(&bundle);
+        for service in ["hub", "proxy", "minio"] {
+            assert!(
+                text.contains(&format!("maia-brain-mri-{service}")),
+                "{service}"
+            );
+        }
+        // The shared client is used by nobody.
+        let hub = bundle
+            .components
+            .iter()
+            .flat_map(|c| &c.helm)
+            .find(|h| h.values["hub"].is_object())
+            .unwrap();
+        assert_eq!(
+            hub.values["hub"]["config"]["GenericOAuthenticator"]["client_id"],
+            "maia-brain-mri-hub"
+        );
+        assert!(
+            text.contains("MINIO_IDENTITY_OPENID_CLIENT_ID=\"maia-brain-mri-minio\""),
+            "{text}"
+        );
+        let shared = spec.cluster.keycloak.as_ref().unwrap();
+        assert!(!text.contains(&shared.client_secret));
+        assert!(
+            !bundle
+                .credentials
+                .0
+                .values()
+                .any(|v| *v == shared.client_secret)
+        );
+        // The secrets are kept with the workspace's credentials (and so re-rendered).
+        assert_eq!(
+            bundle.credentials.0[&super::secret_key("proxy")],
+            "made-by-keycloak-for-proxy"
+        );
+    }
+
+    #[test]
+    fn without_the_secret_keycloak_made_the_render_says_how_to_get_it() {
+        let err = rendered(&own_clients(), &Credentials::default()).unwrap_err();
+        assert!(
+            matches!(&err, RenderError::ClientSecretUnknown { client_id, .. } if client_id.starts_with("maia-brain-mri-")),
+            "{err}"
+        );
+        assert!(err.is_bad_input());
     }
 }

@@ -223,10 +223,13 @@ pub enum Install {
 const PULL_SECRET_DEFAULT: &str = "maia-docker-registry-secret";
 
 /// Who needs each Keycloak setting.
-fn keycloak_needs(field: &str, install: Install) -> Vec<&'static str> {
+fn keycloak_needs(field: &str, install: Install, own_clients: bool) -> Vec<&'static str> {
     let mut who = Vec::new();
     let full = install == Install::Full;
     match field {
+        // Each workspace's own clients (keycloak_admin.per_workspace_clients) replace
+        // the shared one.
+        "client_id" | "client_secret" if own_clients => {}
         "client_id" | "client_secret" => {
             who.push("JupyterHub");
             if full {
@@ -518,6 +521,12 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
         (None, None) => ("keycloak", None),
     };
     let kc_path = root.key(kc_key);
+    let own_clients = c
+        .keycloak_admin
+        .as_ref()
+        .and_then(|k| k.per_workspace_clients.as_ref())
+        .and_then(|b| b.parse())
+        == Some(true);
     let keycloak = match kc {
         None if !(c.keycloack.is_some() && c.keycloak.is_some()) => {
             let who = ["JupyterHub", "the OAuth2 proxy", "MinIO"];
@@ -549,13 +558,13 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
             ];
             let mut ok = true;
             for (field, value) in &fields {
-                let needed_by = keycloak_needs(field, install);
+                let needed_by = keycloak_needs(field, install, own_clients);
                 match value.as_deref() {
                     None | Some("") if !needed_by.is_empty() => {
                         let state = if value.is_some() { "empty" } else { "missing" };
                         ok = false;
                         let hint = if install == Install::Full
-                            && keycloak_needs(field, Install::Minimal).is_empty()
+                            && keycloak_needs(field, Install::Minimal, own_clients).is_empty()
                         {
                             format!(
                                 "add {kc_key}.{field}, or render with --minimal (namespace, SSH and JupyterHub only)"
