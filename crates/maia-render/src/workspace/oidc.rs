@@ -70,10 +70,14 @@ pub(crate) fn login_client(
             }),
         };
     }
-    ctx.credentials.record(
-        super::credentials::keys::KEYCLOAK_CLIENT_SECRET,
-        &shared.client_secret,
-    );
+    // The OAuth2 proxy and MinIO list the shared client's secret among the bundle's
+    // credentials (as they always have); the hub does not.
+    if component != "jupyterhub" {
+        ctx.credentials.record(
+            super::credentials::keys::KEYCLOAK_CLIENT_SECRET,
+            &shared.client_secret,
+        );
+    }
     Ok((shared.client_id.clone(), shared.client_secret.clone()))
 }
 
