@@ -6,8 +6,10 @@
 //! Written from Keycloak 26's sources (`UsersResource`, `UserResource`,
 //! `GroupsResource`, `GroupResource`, `ClientsResource`, `ClientResource`,
 //! `ProtocolMappersResource`, `RealmAdminResource.getGroupByPath`, the client
-//! credentials grant, `KeycloakErrorHandler`, `ErrorResponse`) and checked against the
-//! official admin client, `@keycloak/keycloak-admin-client` 26.x
+//! credentials grant, `KeycloakErrorHandler`, `ErrorResponse`); status codes and
+//! bodies were then checked against answers recorded from a live Keycloak 26.7.1
+//! (the conformance goldens of the Go reimplementation `ekalinin/gloak`), and the
+//! whole against the official admin client, `@keycloak/keycloak-admin-client` 26.4.7
 //! (`tests/keycloak-client/`, run by `tests/keycloak.rs`).
 //!
 //! # Faithful
@@ -20,86 +22,108 @@
 //!   grant). A wrong secret is 401 `{"error":"unauthorized_client","error_description":
 //!   "Invalid client or Invalid client credentials"}`, an unknown client 401
 //!   `invalid_client` with the same description, a client without service account 401
-//!   `unauthorized_client` "Client not enabled to retrieve service account", another
-//!   grant 400 `unsupported_grant_type`. The lifetime is
-//!   [configurable](FakeKeycloak::set_token_lifespan) (300 s, Keycloak's default);
-//!   [`FakeKeycloak::expire_tokens`] ends every token now. An expired or unknown bearer
-//!   on the admin API is 401 `{"error":"HTTP 401 Unauthorized"}`.
+//!   `unauthorized_client` "Client not enabled to retrieve service account", no
+//!   `grant_type` 400 `invalid_request` "Missing form parameter: grant_type", another
+//!   grant 400 `unsupported_grant_type`; an unknown realm 404 `{"error":"Realm does not
+//!   exist"}`. The lifetime is [configurable](FakeKeycloak::set_token_lifespan) (300 s,
+//!   Keycloak's default for a new realm); [`FakeKeycloak::expire_tokens`] ends every
+//!   token now. An expired or an unknown bearer on the admin API is 401
+//!   `{"error":"HTTP 401 Unauthorized"}`.
 //! - **Roles**: the service account's realm-management roles are read when the token
 //!   is issued (they are in the token), as in Keycloak: change them
 //!   ([`FakeKeycloak::set_admin_roles`], [`FakeKeycloak::remove_admin_role`]) before
 //!   the token is taken, or expire the tokens. Which role each endpoint needs follows
 //!   Keycloak's `UserPermissions`, `GroupPermissions` and `ClientPermissions`:
-//!   `manage-users` implies `view-users` implies `query-users`; listing groups takes
-//!   `query-groups` or `view-users`; viewing a group or its members takes `view-users`;
-//!   creating, changing and deleting groups and memberships take `manage-users`;
-//!   `manage-clients` implies `view-clients` implies `query-clients`; `realm-admin`
-//!   implies all. Without the role: 403 `{"error":"unknown_error"}` (Keycloak 21 to 26).
-//!   As in Keycloak, `query-users` alone lists no user (and counts 0), and
-//!   `query-clients` alone lists clients as `id` and `clientId` only; an unknown user or
-//!   client id is 404 to who may query them and 403 to who may not.
+//!   `manage-users` implies `view-users` implies `query-users`; listing and counting
+//!   groups takes `query-groups` or `view-users`; viewing a group (by id or path) or
+//!   its members takes `view-users`; creating, changing and deleting groups and
+//!   memberships and sending execute-actions e-mails take `manage-users`;
+//!   `manage-clients` implies `view-clients` implies `query-clients` (reading a client
+//!   secret or protocol mappers is `view-clients`, changing them `manage-clients`);
+//!   `realm-admin` implies all. Without the role: 403 `{"error":"HTTP 403 Forbidden"}`
+//!   (Keycloak 26.7; Keycloak 21 to 23 answered `{"error":"unknown_error"}`, so a
+//!   client should go by the status). As in Keycloak without fine-grained
+//!   permissions, `query-users` alone lists no user (and counts 0) and `query-clients`
+//!   alone lists no client; an unknown user or client id is 404 to who may query them
+//!   and 403 to who may not.
 //! - **Errors**: 404 `{"error":"User not found"}`, `"Could not find group by id"`,
 //!   `"Group not found"` (a membership), `"Could not find client"`, `"Model not found"`
-//!   (a protocol mapper), `"Group path does not exist"`, `"Realm not found."`; 409
+//!   (a protocol mapper), `"ProtocolMapper provider not found"` (an unknown
+//!   `protocolMapper` type), `"Group path does not exist"`, `"Realm not found."`; 409
 //!   `{"errorMessage":"User exists with same username"}`, `"User exists with same
 //!   email"`, `"Top level group named 'NAME' already exists."`, `"Client CLIENT_ID
-//!   already exists"`, `"Protocol mapper name must be unique per protocol"`; 400
+//!   already exists"`, `"Protocol mapper exists with same name"`; 400
 //!   `{"errorMessage":"User name is missing"}`, `"Group name is missing"`; a body that
 //!   is not JSON 400 `{"error":"invalid_request","error_description":"Cannot parse the
-//!   JSON"}`.
+//!   JSON"}`, no body at all 500 `unknown_error`. A wrong method on a known path, and
+//!   a malformed `first`/`max`, are 404 `{"error":"HTTP 404 Not Found"}`; an unknown
+//!   path 404 `{"error":"Unable to find matching target resource method"}`.
+//!   Successful admin answers are `application/json;charset=UTF-8` with
+//!   `Cache-Control: no-cache`, errors and token answers plain `application/json`.
 //! - **Creates** answer 201 with an empty body and a `Location` of the new resource
 //!   (`…/admin/realms/{realm}/users/{id}`, `…/groups/{id}`, `…/clients/{id}`,
-//!   `…/protocol-mappers/models/{id}`); updates and deletes answer 204.
+//!   `…/protocol-mappers/models/{id}`); updates and deletes answer 204. A trailing
+//!   slash on a path is ignored, as by JAX-RS.
 //! - **Users**: `GET /users` with `search` (whitespace-separated terms, each a
 //!   case-insensitive prefix of username, e-mail, first or last name, `*` a wildcard,
 //!   `"…"` exact; `id:ID`), `username`, `email`, `firstName`, `lastName` (infix, or
-//!   equal with `exact=true`), `enabled`, `emailVerified`, `first` (default 0), `max`
-//!   (default 100), `briefRepresentation`; sorted by username. `GET /users/count`,
+//!   equal with `exact=true`; case-insensitive), `enabled`, `emailVerified`, `first`
+//!   (default 0), `max` (default 100, -1 for all), `briefRepresentation` (the brief
+//!   form's `access` is `{"manage":…}` only); sorted by username. `GET /users/count`,
 //!   `POST /users` (username and e-mail lowercased; `enabled` false unless given, as in
 //!   Keycloak), `GET/PUT/DELETE /users/{id}` (a PUT replaces `requiredActions` and
 //!   `attributes` when given; the username is not editable, the realm default),
 //!   `GET /users/{id}/groups` (`search`, `first`, `max`, `briefRepresentation` default
-//!   true), `GET /users/{id}/groups/count`, `PUT/DELETE /users/{id}/groups/{groupId}`
-//!   (204, also when already a member or not one), `PUT /users/{id}/execute-actions-email`
-//!   (`lifespan` in seconds, default 43200; `client_id` default `account`;
-//!   `redirect_uri` checked against the client's redirect URIs, 400 "Client id missing"
-//!   without `client_id`; 400 "User email missing", "User is disabled", "Client doesn't
-//!   exist", "Invalid redirect uri.", "Provided invalid required actions"; the sent mail
-//!   is [recorded](FakeKeycloak::mails); [without SMTP](FakeKeycloak::fail_emails) 500
-//!   `{"errorMessage":"Failed to send execute actions email: Error when attempting to
-//!   send the email to the server. More information is available in the server log."}`).
+//!   true: `id`, `name`, `path`, `subGroups`), `GET /users/{id}/groups/count`,
+//!   `PUT/DELETE /users/{id}/groups/{groupId}` (204, also when already a member or not
+//!   one), `PUT /users/{id}/execute-actions-email` (`lifespan` in seconds, default
+//!   43200; `client_id` default `account`; `redirect_uri` checked against the client's
+//!   redirect URIs, 400 "Client id missing" without `client_id`; 400 "User email
+//!   missing", "User is disabled", "Client doesn't exist", "Invalid redirect uri.",
+//!   "Provided invalid required actions"; the sent mail is
+//!   [recorded](FakeKeycloak::mails); [without SMTP](Smtp::Missing) 500
+//!   `{"errorMessage":"Failed to send execute actions email: Invalid sender address
+//!   'null'. …"}`, [SMTP unreachable](Smtp::Unreachable) 500 `"Failed to send execute
+//!   actions email: Error when attempting to send the email to the server. …"`).
 //! - **Groups**: `GET /groups` (`search` infix and case-insensitive, or equal with
 //!   `exact=true`; `q=key:value …` on attributes; `first`, `max` with no default limit;
 //!   `briefRepresentation` default true), `GET /groups/count` (`{"count":N}`; `search`,
 //!   `top`), `POST /groups`, `GET/PUT/DELETE /groups/{id}`, `GET /groups/{id}/members`
-//!   (`first` default 0, `max` default 100, `briefRepresentation` default false;
-//!   sorted by username), `GET /group-by-path/{path}`.
+//!   (`first` default 0, `max` default 100, `briefRepresentation` default false; no
+//!   `access`; sorted by username), `GET /group-by-path/{path}`.
 //! - **Clients**: `GET /clients` (`clientId` exact, or infix with `search=true`;
 //!   `first`, `max` with no default limit), `POST /clients` (Keycloak's defaults filled
-//!   in, `protocolMappers` kept with new ids, a secret generated for a confidential
-//!   client that brings none), `GET/PUT/DELETE /clients/{id}` (a PUT updates the fields
-//!   it carries and merges `attributes`), `GET/POST /clients/{id}/client-secret`
-//!   (`{"type":"secret","value":…}`; POST regenerates), `GET/POST
+//!   in, attributes `realm_client` and `client.secret.creation.time`,
+//!   `protocolMappers` kept with new ids, a secret generated for a confidential client
+//!   that brings none), `GET/PUT/DELETE /clients/{id}` (a PUT updates the fields it
+//!   carries and merges `attributes`; `secret` shown for a confidential client only),
+//!   `GET/POST /clients/{id}/client-secret` (`{"type":"secret","value":…}`, no `value`
+//!   when there is none; POST regenerates), `GET/POST
 //!   /clients/{id}/protocol-mappers/models`, `GET/PUT/DELETE
-//!   /clients/{id}/protocol-mappers/models/{id}`. A realm starts with Keycloak's
-//!   built-in clients (`account`, `account-console`, `admin-cli`, `broker`,
-//!   `realm-management`, `security-admin-console`) and the admin client.
+//!   /clients/{id}/protocol-mappers/models/{id}` (a PUT changes the name and config).
+//!   A realm starts with Keycloak's built-in clients (`account`, `account-console`,
+//!   `admin-cli`, `broker`, `realm-management`, `security-admin-console`) and the admin
+//!   client.
 //!
 //! # Not faithful
 //!
 //! - Tokens are opaque random strings, not signed JWTs; there is no refresh token,
 //!   no other grant, no userinfo, no logout, no well-known document.
 //! - One realm with its admin client; [`FakeKeycloak::add_realm`] adds more (empty but
-//!   for the built-in clients and the same admin client). A token is good for its own
-//!   realm only (403 elsewhere), as for a realm's own service account.
-//! - Groups are top-level only (no `children`, no `subGroups` beyond an empty list);
-//!   names are not escaped in paths.
-//! - No user profile validation (e-mail syntax, attributes), no credentials, no role
-//!   mappings, no client scopes beyond their names in a client, no fine-grained admin
-//!   permissions, no events, no service-account users among the users.
+//!   for the built-in clients and the same admin client), seeded and inspected only
+//!   through HTTP. A token is good for its own realm only (403 elsewhere).
+//! - Groups are top-level only (no `children`, no `subGroups` beyond an empty list,
+//!   `subGroupCount` 0); names are not escaped in paths.
+//! - No user profile validation (e-mail syntax, attributes, unknown fields), no
+//!   credentials, no role mappings, no client scopes beyond their names in a client,
+//!   no fine-grained admin permissions, no events, no service-account users among the
+//!   users, no brute-force detection.
 //! - `PUT /users/{id}` with an e-mail another user has answers 409 "User exists with
 //!   same email"; Keycloak 26 words it through user-profile validation.
-//! - A malformed number in `first`/`max` is 404 (as JAX-RS) with a shorter message.
+//! - JSON keys come out in alphabetical order, not Keycloak's; the five security
+//!   headers Keycloak adds (`X-Frame-Options`, …) are not sent.
+//! - The OIDC mapper types known are Keycloak's built-in ones; SAML mappers are not
+//!   checked.
 
 // Test support: a poisoned lock or a port that cannot be bound means a broken test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -136,7 +160,22 @@ const DEFAULT_MAX: usize = 100;
 /// A realm's default `actionTokenGeneratedByAdminLifespan`, in seconds.
 const DEFAULT_ACTION_LIFESPAN: u64 = 43_200;
 /// What Keycloak's e-mail sender says when the realm has no working SMTP server.
-const SMTP_FAILURE: &str = "Failed to send execute actions email: Error when attempting to send the email to the server. More information is available in the server log.";
+/// What Keycloak 26 answers when the realm has no SMTP server configured.
+const NO_SMTP: &str = "Failed to send execute actions email: Invalid sender address 'null'. If the address contains UTF-8 characters in the local part please ensure the SMTP server supports the SMTPUTF8 extension and enable 'Allow UTF-8' in the email realm configuration.";
+/// What Keycloak 26 answers when the realm's SMTP server cannot be reached.
+const SMTP_UNREACHABLE: &str = "Failed to send execute actions email: Error when attempting to send the email to the server. More information is available in the server log.";
+
+/// The realm's mail server, as execute-actions e-mails find it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Smtp {
+    /// Configured and reachable: mails are sent (and [recorded](FakeKeycloak::mails)).
+    #[default]
+    Working,
+    /// Not configured (a realm's default): 500, "Invalid sender address 'null'".
+    Missing,
+    /// Configured but unreachable: 500, "Error when attempting to send the email".
+    Unreachable,
+}
 /// The required actions a realm has (Keycloak 26's built-in providers).
 const REQUIRED_ACTIONS: &[&str] = &[
     "VERIFY_EMAIL",
@@ -152,6 +191,32 @@ const REQUIRED_ACTIONS: &[&str] = &[
     "update_user_locale",
     "CONFIGURE_RECOVERY_AUTHN_CODES",
     "VERIFY_PROFILE",
+];
+
+/// The OpenID Connect protocol mapper types of a Keycloak 26 server (`protocolMapper`).
+const OIDC_MAPPERS: &[&str] = &[
+    "oidc-acr-mapper",
+    "oidc-address-mapper",
+    "oidc-allowed-origins-mapper",
+    "oidc-audience-mapper",
+    "oidc-audience-resolve-mapper",
+    "oidc-claims-param-token-mapper",
+    "oidc-full-name-mapper",
+    "oidc-group-membership-mapper",
+    "oidc-hardcoded-claim-mapper",
+    "oidc-hardcoded-role-mapper",
+    "oidc-nonce-backwards-compatible-mapper",
+    "oidc-organization-membership-mapper",
+    "oidc-role-name-mapper",
+    "oidc-sha256-pairwise-sub-mapper",
+    "oidc-sub-mapper",
+    "oidc-usermodel-attribute-mapper",
+    "oidc-usermodel-client-role-mapper",
+    "oidc-usermodel-property-mapper",
+    "oidc-usermodel-realm-role-mapper",
+    "oidc-usersessionmodel-note-mapper",
+    "oidc-user-session-note-mapper",
+    "oidc-amr-mapper",
 ];
 
 /// One request as the fake answered it.
@@ -291,7 +356,7 @@ struct State {
     realms: BTreeMap<String, Realm>,
     tokens: HashMap<String, Token>,
     token_lifespan: u64,
-    smtp_fails: bool,
+    smtp: Smtp,
     mails: Vec<Mail>,
     log: Vec<KcRequest>,
     admin_secret: String,
@@ -405,8 +470,8 @@ impl State {
             "authenticationFlowBindingOverrides": {},
             "fullScopeAllowed": true,
             "nodeReRegistrationTimeout": -1,
-            "defaultClientScopes": ["web-origins", "acr", "profile", "roles", "basic", "email"],
-            "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],
+            "defaultClientScopes": ["acr", "basic", "email", "profile", "roles", "web-origins"],
+            "optionalClientScopes": ["address", "microprofile-jwt", "offline_access", "organization", "phone"],
         });
         for (k, v) in as_object(defaults) {
             if rep.get(&k).is_none_or(Value::is_null) {
@@ -425,6 +490,17 @@ impl State {
             None if !client.flag("publicClient") => Some(self.new_secret()),
             None => None,
         };
+        if let Some(Value::Object(attrs)) = client.rep.get_mut("attributes") {
+            attrs
+                .entry("realm_client")
+                .or_insert_with(|| json!("false"));
+            if client.secret.is_some() {
+                attrs.insert(
+                    "client.secret.creation.time".into(),
+                    json!((now_millis() / 1000).to_string()),
+                );
+            }
+        }
         client
     }
 
@@ -494,7 +570,7 @@ impl FakeKeycloak {
             realms: BTreeMap::new(),
             tokens: HashMap::new(),
             token_lifespan: 300,
-            smtp_fails: false,
+            smtp: Smtp::Working,
             mails: Vec::new(),
             log: Vec::new(),
             admin_secret: String::new(),
@@ -614,10 +690,15 @@ impl FakeKeycloak {
         })
     }
 
-    /// Makes execute-actions e-mails fail as in a realm without (working) SMTP, or
-    /// succeed again.
+    /// Sets the realm's mail server (see [`Smtp`]).
+    pub fn set_smtp(&self, smtp: Smtp) {
+        self.lock().smtp = smtp;
+    }
+
+    /// Makes execute-actions e-mails fail as in a realm without SMTP ([`Smtp::Missing`]),
+    /// or succeed again.
     pub fn fail_emails(&self, fail: bool) {
-        self.lock().smtp_fails = fail;
+        self.set_smtp(if fail { Smtp::Missing } else { Smtp::Working });
     }
 
     /// Adds a user; returns its id.
@@ -676,12 +757,11 @@ impl FakeKeycloak {
     pub fn user(&self, username: &str) -> Option<Value> {
         let username = username.to_lowercase();
         self.with_realm(|realm| {
-            let groups = realm.groups.iter().map(|g| g.id.clone()).collect();
             realm
                 .users
                 .iter()
                 .find(|u| u.username == username)
-                .map(|u| user_rep(u, false, &groups, &all_roles()))
+                .map(|u| user_rep(u, false, Some(&all_roles())))
         })
     }
 
@@ -858,7 +938,8 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>, add
                         });
                         reply
                     };
-                    Ok::<_, Infallible>(reply.into_response())
+                    let admin = parts.uri.path().starts_with("/admin/");
+                    Ok::<_, Infallible>(reply.into_response(admin))
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -908,8 +989,18 @@ impl Reply {
     fn message(status: u16, message: &str) -> Reply {
         Reply::json(status, json!({ "errorMessage": message }))
     }
+    /// Keycloak 26's answer to a caller without the role (Keycloak 21 to 23 said
+    /// `{"error":"unknown_error"}`).
     fn forbidden() -> Reply {
-        Reply::error(403, "unknown_error")
+        Reply::error(403, "HTTP 403 Forbidden")
+    }
+    /// What a server error looks like (an empty body where JSON was expected).
+    fn server_error() -> Reply {
+        Reply::oauth(
+            500,
+            "unknown_error",
+            "For more on this error consult the server log.",
+        )
     }
     fn oauth(status: u16, error: &str, description: &str) -> Reply {
         Reply::json(
@@ -918,16 +1009,26 @@ impl Reply {
         )
     }
 
-    fn into_response(self) -> Response<Full<Bytes>> {
+    /// The response; `admin` for the admin API, whose successful answers carry a
+    /// charset (its errors and the token endpoint's answers do not).
+    fn into_response(self, admin: bool) -> Response<Full<Bytes>> {
+        let ok = (200..300).contains(&self.status);
         let mut builder = Response::builder()
-            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-            .header("cache-control", "no-cache");
+            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        if ok && admin {
+            builder = builder.header("cache-control", "no-cache");
+        }
         if let Some(location) = self.location {
             builder = builder.header("location", location);
         }
+        let content_type = if ok && admin {
+            "application/json;charset=UTF-8"
+        } else {
+            "application/json"
+        };
         match self.body {
             Some(body) => builder
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .body(Full::new(Bytes::from(body.to_string()))),
             None => builder.body(Full::new(Bytes::new())),
         }
@@ -988,12 +1089,12 @@ impl Query {
     fn number(&self, key: &str) -> Result<Option<i64>, Reply> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                Reply::error(
-                    404,
-                    &format!("Unable to extract parameter from http request: QueryParam(\"{key}\") value is '{v}'"),
-                )
-            }),
+            // JAX-RS cannot convert it: no resource method runs.
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Reply::error(404, "HTTP 404 Not Found")),
         }
     }
 }
@@ -1081,7 +1182,7 @@ fn handle(state: &mut State, parts: &http::request::Parts, body: &[u8], addr: So
                 None => return Reply::error(401, "HTTP 401 Unauthorized"),
             };
             let here = format!("{base}{}", parts.uri.path().trim_end_matches('/'));
-            let smtp_fails = state.smtp_fails;
+            let smtp = state.smtp;
             let realm_name = realm.to_string();
             let result = admin(
                 state,
@@ -1092,11 +1193,11 @@ fn handle(state: &mut State, parts: &http::request::Parts, body: &[u8], addr: So
                 body,
                 &roles,
                 &here,
-                smtp_fails,
+                smtp,
             );
             result.unwrap_or_else(|reply| reply)
         }
-        _ => Reply::error(404, "HTTP 404 Not Found"),
+        _ => Reply::error(404, "Unable to find matching target resource method"),
     }
 }
 
@@ -1225,6 +1326,10 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, Reply> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        // Keycloak hands the resource a null representation, which it does not expect.
+        return Err(Reply::server_error());
+    }
     serde_json::from_slice(body)
         .map_err(|_| Reply::oauth(400, "invalid_request", "Cannot parse the JSON"))
 }
@@ -1244,8 +1349,14 @@ fn str_field(m: &Map<String, Value>, key: &str) -> Option<String> {
     m.get(key).and_then(Value::as_str).map(String::from)
 }
 
+/// A known path with a method it does not serve: Keycloak's router answers 404.
 fn not_allowed() -> Reply {
-    Reply::error(405, "HTTP 405 Method Not Allowed")
+    Reply::error(404, "HTTP 404 Not Found")
+}
+
+/// A path no resource serves.
+fn no_route() -> Reply {
+    Reply::error(404, "Unable to find matching target resource method")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1258,7 +1369,7 @@ fn admin(
     body: &[u8],
     roles: &Roles,
     here: &str,
-    smtp_fails: bool,
+    smtp: Smtp,
 ) -> Result<Reply, Reply> {
     let get = *method == Method::GET;
     match rest {
@@ -1291,7 +1402,7 @@ fn admin(
                 });
             };
             user_routes(
-                state, realm_name, ui, tail, method, query, body, roles, smtp_fails,
+                state, realm_name, ui, tail, method, query, body, roles, smtp,
             )
         }
         ["groups"] if get => {
@@ -1404,18 +1515,13 @@ fn admin(
                 };
             found.sort_by(|a, b| a.client_id().cmp(b.client_id()));
             let found = page(found, query.number("first")?, query.number("max")?, None);
-            let view = has(roles, VIEW_CLIENTS);
+            if !has(roles, VIEW_CLIENTS) {
+                // As Keycloak 26 without fine-grained permissions: listed, then
+                // filtered to the clients the caller may view, which are none.
+                return Ok(Reply::ok(json!([])));
+            }
             Ok(Reply::ok(Value::Array(
-                found
-                    .iter()
-                    .map(|c| {
-                        if view {
-                            client_rep(c, roles)
-                        } else {
-                            json!({ "id": c.id, "clientId": c.client_id() })
-                        }
-                    })
-                    .collect(),
+                found.iter().map(|c| client_rep(c, roles)).collect(),
             )))
         }
         ["clients"] if *method == Method::POST => {
@@ -1454,7 +1560,7 @@ fn admin(
             };
             client_routes(state, realm_name, ci, tail, method, body, roles, here)
         }
-        _ => Err(Reply::error(404, "HTTP 404 Not Found")),
+        _ => Err(no_route()),
     }
 }
 
@@ -1466,6 +1572,7 @@ fn user_access(roles: &Roles) -> Value {
     let manage = has(roles, MANAGE_USERS);
     json!({
         "manageGroupMembership": manage,
+        "resetPassword": manage,
         "view": has(roles, VIEW_USERS),
         "mapRoles": manage,
         "impersonate": has(roles, &["impersonation"]),
@@ -1473,7 +1580,9 @@ fn user_access(roles: &Roles) -> Value {
     })
 }
 
-fn user_rep(u: &User, brief: bool, _groups: &BTreeSet<String>, roles: &Roles) -> Value {
+/// A UserRepresentation: brief (`briefRepresentation=true`) or full, with the
+/// caller's `access` when `roles` is given (a group's member list has none).
+fn user_rep(u: &User, brief: bool, roles: Option<&Roles>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(u.id));
     m.insert("username".into(), json!(u.username));
@@ -1487,18 +1596,25 @@ fn user_rep(u: &User, brief: bool, _groups: &BTreeSet<String>, roles: &Roles) ->
         m.insert("email".into(), json!(v));
     }
     m.insert("emailVerified".into(), json!(u.email_verified));
-    m.insert("createdTimestamp".into(), json!(u.created));
+    if !u.attributes.is_empty() {
+        m.insert("attributes".into(), Value::Object(u.attributes.clone()));
+    }
     m.insert("enabled".into(), json!(u.enabled));
+    m.insert("createdTimestamp".into(), json!(u.created));
     if !brief {
-        if !u.attributes.is_empty() {
-            m.insert("attributes".into(), Value::Object(u.attributes.clone()));
-        }
         m.insert("totp".into(), json!(false));
         m.insert("disableableCredentialTypes".into(), json!([]));
         m.insert("requiredActions".into(), json!(u.required_actions));
         m.insert("notBefore".into(), json!(0));
     }
-    m.insert("access".into(), user_access(roles));
+    if let Some(roles) = roles {
+        let access = if brief {
+            json!({ "manage": has(roles, MANAGE_USERS) })
+        } else {
+            user_access(roles)
+        };
+        m.insert("access".into(), access);
+    }
     Value::Object(m)
 }
 
@@ -1610,12 +1726,11 @@ fn users_list(realm: &Realm, query: &Query, roles: &Roles) -> Result<Reply, Repl
     }
     let found = filter_users(realm, query, true)?;
     let brief = query.flag("briefRepresentation").unwrap_or(false);
-    let groups = BTreeSet::new();
     let found = page(found, first, max, Some(DEFAULT_MAX));
     Ok(Reply::ok(Value::Array(
         found
             .iter()
-            .map(|u| user_rep(u, brief, &groups, roles))
+            .map(|u| user_rep(u, brief, Some(roles)))
             .collect(),
     )))
 }
@@ -1687,18 +1802,13 @@ fn user_routes(
     query: &Query,
     body: &[u8],
     roles: &Roles,
-    smtp_fails: bool,
+    smtp: Smtp,
 ) -> Result<Reply, Reply> {
     let realm = state.realms.get_mut(realm_name).unwrap();
     match (tail, method.clone()) {
         ([], Method::GET) => {
             require(roles, VIEW_USERS)?;
-            Ok(Reply::ok(user_rep(
-                &realm.users[ui],
-                false,
-                &BTreeSet::new(),
-                roles,
-            )))
+            Ok(Reply::ok(user_rep(&realm.users[ui], false, Some(roles))))
         }
         ([], Method::PUT) => {
             require(roles, MANAGE_USERS)?;
@@ -1759,7 +1869,7 @@ fn user_routes(
             let brief = query.flag("briefRepresentation").unwrap_or(true);
             let groups = page(groups, query.number("first")?, query.number("max")?, None);
             Ok(Reply::ok(Value::Array(
-                groups.iter().map(|g| group_rep(g, brief, roles)).collect(),
+                groups.iter().map(|g| membership_rep(g, brief)).collect(),
             )))
         }
         (["groups", "count"], Method::GET) => {
@@ -1835,8 +1945,10 @@ fn user_routes(
                 Some(l) => l.max(0) as u64,
                 None => DEFAULT_ACTION_LIFESPAN,
             };
-            if smtp_fails {
-                return Err(Reply::message(500, SMTP_FAILURE));
+            match smtp {
+                Smtp::Working => {}
+                Smtp::Missing => return Err(Reply::message(500, NO_SMTP)),
+                Smtp::Unreachable => return Err(Reply::message(500, SMTP_UNREACHABLE)),
             }
             let mail = Mail {
                 realm: realm_name.to_string(),
@@ -1850,7 +1962,7 @@ fn user_routes(
             state.mails.push(mail);
             Ok(Reply::no_content())
         }
-        _ => Err(Reply::error(404, "HTTP 404 Not Found")),
+        _ => Err(no_route()),
     }
 }
 
@@ -1884,6 +1996,24 @@ fn group_rep(g: &Group, brief: bool, roles: &Roles) -> Value {
             "manageMembership": manage,
         }),
     );
+    Value::Object(m)
+}
+
+/// A group as a user's group list shows it: no counts, no `access`.
+fn membership_rep(g: &Group, brief: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(g.id));
+    m.insert("name".into(), json!(g.name));
+    if let Some(d) = &g.description {
+        m.insert("description".into(), json!(d));
+    }
+    m.insert("path".into(), json!(format!("/{}", g.name)));
+    m.insert("subGroups".into(), json!([]));
+    if !brief {
+        m.insert("attributes".into(), Value::Object(g.attributes.clone()));
+        m.insert("realmRoles".into(), json!([]));
+        m.insert("clientRoles".into(), json!({}));
+    }
     Value::Object(m)
 }
 
@@ -1988,15 +2118,11 @@ fn group_routes(
                 query.number("max")?,
                 Some(DEFAULT_MAX),
             );
-            let groups = BTreeSet::new();
             Ok(Reply::ok(Value::Array(
-                members
-                    .iter()
-                    .map(|u| user_rep(u, brief, &groups, roles))
-                    .collect(),
+                members.iter().map(|u| user_rep(u, brief, None)).collect(),
             )))
         }
-        _ => Err(Reply::error(404, "HTTP 404 Not Found")),
+        _ => Err(no_route()),
     }
 }
 
@@ -2010,7 +2136,8 @@ fn client_rep(c: &Client, roles: &Roles) -> Value {
     for (k, v) in &c.rep {
         m.insert(k.clone(), v.clone());
     }
-    if let Some(secret) = &c.secret {
+    // Keycloak shows the secret of a confidential client only, whatever is stored.
+    if let Some(secret) = c.secret.as_ref().filter(|_| !c.flag("publicClient")) {
         m.insert("secret".into(), json!(secret));
     }
     if !c.mappers.is_empty() {
@@ -2092,9 +2219,10 @@ fn client_routes(
         (["client-secret"], Method::GET) => {
             require(roles, VIEW_CLIENTS)?;
             let realm = state.realms.get(realm_name).unwrap();
-            Ok(Reply::ok(
-                json!({ "type": "secret", "value": realm.clients[ci].secret }),
-            ))
+            Ok(Reply::ok(match &realm.clients[ci].secret {
+                Some(secret) => json!({ "type": "secret", "value": secret }),
+                None => json!({ "type": "secret" }),
+            }))
         }
         (["client-secret"], Method::POST) => {
             require(roles, MANAGE_CLIENTS)?;
@@ -2118,6 +2246,11 @@ fn client_routes(
         (["protocol-mappers", "models"], Method::POST) => {
             require(roles, MANAGE_CLIENTS)?;
             let rep = parse_object(body)?;
+            let protocol = str_field(&rep, "protocol").unwrap_or_else(|| "openid-connect".into());
+            let kind = str_field(&rep, "protocolMapper").unwrap_or_default();
+            if protocol == "openid-connect" && !OIDC_MAPPERS.contains(&kind.as_str()) {
+                return Err(Reply::error(404, "ProtocolMapper provider not found"));
+            }
             let mapper = state.mapper_from(rep);
             let id = str_field(&mapper, "id").unwrap_or_default();
             let realm = state.realms.get_mut(realm_name).unwrap();
@@ -2126,10 +2259,7 @@ fn client_routes(
                 m.get("name") == mapper.get("name") && m.get("protocol") == mapper.get("protocol")
             };
             if c.mappers.iter().any(same) {
-                return Err(Reply::message(
-                    409,
-                    "Protocol mapper name must be unique per protocol",
-                ));
+                return Err(Reply::message(409, "Protocol mapper exists with same name"));
             }
             c.mappers.push(mapper);
             Ok(Reply::created(format!("{here}/{id}")))
@@ -2171,6 +2301,6 @@ fn client_routes(
                 _ => Err(not_allowed()),
             }
         }
-        _ => Err(Reply::error(404, "HTTP 404 Not Found")),
+        _ => Err(no_route()),
     }
 }

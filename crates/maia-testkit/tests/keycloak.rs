@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use maia_testkit::keycloak::{ADMIN_CLIENT_ID, FakeKeycloak, REALM, SeedUser};
+use maia_testkit::keycloak::{ADMIN_CLIENT_ID, FakeKeycloak, REALM, SeedUser, Smtp};
 use serde_json::{Value, json};
 
 /// An answer: status, Location header, body (JSON, or Null when empty).
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 struct Answer {
     status: u16,
     location: Option<String>,
+    content_type: Option<String>,
     body: Value,
 }
 
@@ -54,6 +55,10 @@ fn send(
         .headers()
         .get("location")
         .map(|l| l.to_str().unwrap().to_string());
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|l| l.to_str().unwrap().to_string());
     let text = resp.body_mut().read_to_string().unwrap();
     let body = if text.is_empty() {
         Value::Null
@@ -63,6 +68,7 @@ fn send(
     Answer {
         status,
         location,
+        content_type,
         body,
     }
 }
@@ -254,6 +260,10 @@ fn users_are_created_with_a_location_and_conflict_on_username_or_email() {
     );
     let u = api.get(&format!("/users/{id}"));
     assert_eq!(u.status, 200);
+    assert_eq!(
+        u.content_type.as_deref(),
+        Some("application/json;charset=UTF-8")
+    );
     assert_eq!(u.body["id"], id.as_str());
     assert_eq!(u.body["username"], "ann@example.org");
     assert_eq!(u.body["email"], "ann@example.org");
@@ -273,6 +283,7 @@ fn users_are_created_with_a_location_and_conflict_on_username_or_email() {
         a.body,
         json!({"errorMessage": "User exists with same username"})
     );
+    assert_eq!(a.content_type.as_deref(), Some("application/json"));
     let a = api.post(
         "/users",
         json!({"username": "ann2", "email": "ANN@example.org"}),
@@ -285,8 +296,15 @@ fn users_are_created_with_a_location_and_conflict_on_username_or_email() {
     let a = api.post("/users", json!({"email": "x@example.org"}));
     assert_eq!(a.status, 400);
     assert_eq!(a.body, json!({"errorMessage": "User name is missing"}));
+    // No body at all: Keycloak's resource fails on the null representation.
     let a = api.call("POST", "/users", None);
-    assert_eq!(a.status, 400);
+    assert_eq!(a.status, 500);
+    assert_eq!(a.body["error"], "unknown_error");
+    let a = api.call("POST", "/users", Some(json!("not an object")));
+    assert_eq!(
+        a.body,
+        json!({"error": "invalid_request", "error_description": "Cannot parse the JSON"})
+    );
 
     let a = api.put(
         &format!("/users/{id}"),
@@ -341,6 +359,7 @@ fn user_search_is_exact_only_when_asked_and_paginated_with_keycloaks_defaults() 
     assert_eq!(api.get("/users/count?email=ann%40x.org").body, json!(2));
     let brief = api.get("/users?briefRepresentation=true&max=1").body;
     assert!(brief[0].get("requiredActions").is_none());
+    assert_eq!(brief[0]["access"], json!({"manage": true}));
     assert!(
         api.get("/users?max=1").body[0]
             .get("requiredActions")
@@ -363,7 +382,19 @@ fn user_search_is_exact_only_when_asked_and_paginated_with_keycloaks_defaults() 
             .len(),
         1
     );
-    assert_eq!(api.get("/users?first=abc").status, 404);
+    assert_eq!(
+        api.get("/users?first=abc").body,
+        json!({"error": "HTTP 404 Not Found"})
+    );
+    // A known path with a method it does not serve, and an unknown path: both 404.
+    assert_eq!(
+        api.call("PATCH", "/users", None).body,
+        json!({"error": "HTTP 404 Not Found"})
+    );
+    assert_eq!(
+        api.get("/no-such-thing").body,
+        json!({"error": "Unable to find matching target resource method"})
+    );
 }
 
 #[test]
@@ -406,6 +437,19 @@ fn groups_and_memberships_follow_keycloak() {
         409
     );
 
+    // A public client has no secret to show.
+    let public = api.create("/clients", json!({"clientId": "spa", "publicClient": true}));
+    assert!(
+        api.get(&format!("/clients/{public}"))
+            .body
+            .get("secret")
+            .is_none()
+    );
+    assert_eq!(
+        api.get(&format!("/clients/{public}/client-secret")).body,
+        json!({"type": "secret"})
+    );
+
     let ann = kc.add_user(SeedUser::active("ann@x.org"));
     let bob = kc.add_user(SeedUser::active("bob@x.org"));
     for u in [&ann, &bob] {
@@ -432,8 +476,16 @@ fn groups_and_memberships_follow_keycloak() {
         .get(&format!("/groups/{gid}/members?first=1&max=1"))
         .body;
     assert_eq!(names(&m, "username"), vec!["bob@x.org"]);
+    assert!(m[0].get("access").is_none(), "members come without access");
+    assert!(
+        m[0].get("requiredActions").is_some(),
+        "and in full by default"
+    );
     let g = api.get(&format!("/users/{ann}/groups")).body;
-    assert_eq!(names(&g, "name"), vec!["MAIA:lab"]);
+    assert_eq!(
+        g,
+        json!([{"id": gid, "name": "MAIA:lab", "path": "/MAIA:lab", "subGroups": []}])
+    );
 
     assert_eq!(
         api.delete(&format!("/users/{ann}/groups/{gid}")).status,
@@ -516,7 +568,13 @@ fn clients_keep_mappers_generate_secrets_and_conflict_on_client_id() {
     assert_eq!(a.status, 409);
     assert_eq!(
         a.body,
-        json!({"errorMessage": "Protocol mapper name must be unique per protocol"})
+        json!({"errorMessage": "Protocol mapper exists with same name"})
+    );
+    let unknown = json!({"name": "x", "protocol": "openid-connect", "protocolMapper": "oidc-nope"});
+    let a = api.post(&models, unknown);
+    assert_eq!(
+        (a.status, a.body),
+        (404, json!({"error": "ProtocolMapper provider not found"}))
     );
     assert_eq!(api.get(&models).body.as_array().unwrap().len(), 2);
     let a = api.put(
@@ -609,11 +667,21 @@ fn execute_actions_email_is_recorded_or_fails_like_a_realm_without_smtp() {
     kc.fail_emails(true);
     let a = api.put(&path, json!(["VERIFY_EMAIL"]));
     assert_eq!(a.status, 500);
-    assert_eq!(
-        a.body["errorMessage"],
-        "Failed to send execute actions email: Error when attempting to send the email to the server. More information is available in the server log."
+    let message = a.body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.starts_with("Failed to send execute actions email: Invalid sender address 'null'."),
+        "{message}"
     );
-    assert_eq!(kc.mails().len(), 2);
+    kc.set_smtp(Smtp::Unreachable);
+    let a = api.put(&path, json!(["VERIFY_EMAIL"]));
+    assert_eq!(
+        (a.status, a.body),
+        (
+            500,
+            json!({"errorMessage": "Failed to send execute actions email: Error when attempting to send the email to the server. More information is available in the server log."})
+        )
+    );
+    assert_eq!(kc.mails().len(), 2, "no mail recorded when sending fails");
 
     let no_mail = api.create("/users", json!({"username": "nomail", "enabled": true}));
     let a = api.put(
@@ -628,7 +696,7 @@ fn execute_actions_email_is_recorded_or_fails_like_a_realm_without_smtp() {
 
 fn forbidden(a: &Answer) {
     assert_eq!(a.status, 403, "{a:?}");
-    assert_eq!(a.body, json!({"error": "unknown_error"}));
+    assert_eq!(a.body, json!({"error": "HTTP 403 Forbidden"}));
 }
 
 #[test]
@@ -684,11 +752,10 @@ fn each_missing_role_is_a_403_on_what_needs_it() {
     kc.set_admin_roles(&["query-clients"]);
     let api = Api::new(&kc);
     forbidden(&api.get("/groups"));
-    let a = api.get("/clients?clientId=hub");
     assert_eq!(
-        a.body,
-        json!([{"id": cid, "clientId": "hub"}]),
-        "query-clients sees ids only"
+        api.get("/clients?clientId=hub").body,
+        json!([]),
+        "query-clients alone sees no client"
     );
     forbidden(&api.get(&format!("/clients/{cid}")));
 
@@ -796,7 +863,14 @@ fn the_official_admin_client_works_against_the_fake() {
     );
     assert!(stdout.contains("all checks passed"), "{stdout}\n{stderr}");
     // What the script did is visible in the fake.
-    assert_eq!(kc.mails().len(), 1);
+    let mails = kc.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "ann@example.org");
+    assert_eq!(mails[0].actions, vec!["VERIFY_EMAIL", "UPDATE_PASSWORD"]);
+    assert_eq!(
+        (mails[0].lifespan, mails[0].client_id.as_str()),
+        (604_800, "account")
+    );
     assert!(
         kc.group_names().is_empty(),
         "the script cleans up its groups"

@@ -108,6 +108,7 @@ try {
       id: annId,
       actions: ["VERIFY_EMAIL", "UPDATE_PASSWORD"],
       lifespan: 604800,
+      clientId: "account",
     });
     const bad = await failure(kc.users.executeActionsEmail({ id: annId, actions: ["NOPE"] }));
     assert.equal(bad.status, 400);
@@ -177,6 +178,7 @@ try {
       kc.clients.addProtocolMapper({ id: clientId }, { name: "audience", protocol: "openid-connect", protocolMapper: "oidc-audience-mapper" }),
     );
     assert.equal(dup.status, 409);
+    assert.equal(dup.message, "Protocol mapper exists with same name");
     await kc.clients.delProtocolMapper({ id: clientId, mapperId: audience.id });
     assert.equal(await kc.clients.findProtocolMapperById({ id: clientId, mapperId: audience.id }), null);
   });
