@@ -68,8 +68,8 @@
 //!   case-insensitive prefix of username, e-mail, first or last name, `*` a wildcard,
 //!   `"…"` exact; `id:ID`), `username`, `email`, `firstName`, `lastName` (infix, or
 //!   equal with `exact=true`; case-insensitive), `enabled`, `emailVerified`, `first`
-//!   (default 0), `max` (default 100, -1 for all), `briefRepresentation` (the brief
-//!   form's `access` is `{"manage":…}` only); sorted by username. `GET /users/count`,
+//!   (default 0), `max` (default 100, -1 for all), `briefRepresentation` (a listing's
+//!   `access` is `{"manage":…}` only, brief or not); sorted by username. `GET /users/count`,
 //!   `POST /users` (username and e-mail lowercased; `enabled` false unless given, as in
 //!   Keycloak), `GET/PUT/DELETE /users/{id}` (a PUT replaces `requiredActions` and
 //!   `attributes` when given; the username is not editable, the realm default),
@@ -761,7 +761,7 @@ impl FakeKeycloak {
                 .users
                 .iter()
                 .find(|u| u.username == username)
-                .map(|u| user_rep(u, false, Some(&all_roles())))
+                .map(|u| user_rep(u, false, Access::Full(&all_roles())))
         })
     }
 
@@ -1580,9 +1580,18 @@ fn user_access(roles: &Roles) -> Value {
     })
 }
 
-/// A UserRepresentation: brief (`briefRepresentation=true`) or full, with the
-/// caller's `access` when `roles` is given (a group's member list has none).
-fn user_rep(u: &User, brief: bool, roles: Option<&Roles>) -> Value {
+/// Which `access` a UserRepresentation carries.
+enum Access<'a> {
+    /// None (a group's member list).
+    None,
+    /// `{"manage":…}` only (a user listing, brief or not).
+    Listed(&'a Roles),
+    /// Every entry (one user read by id).
+    Full(&'a Roles),
+}
+
+/// A UserRepresentation: brief (`briefRepresentation=true`) or full.
+fn user_rep(u: &User, brief: bool, access: Access<'_>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(u.id));
     m.insert("username".into(), json!(u.username));
@@ -1607,13 +1616,17 @@ fn user_rep(u: &User, brief: bool, roles: Option<&Roles>) -> Value {
         m.insert("requiredActions".into(), json!(u.required_actions));
         m.insert("notBefore".into(), json!(0));
     }
-    if let Some(roles) = roles {
-        let access = if brief {
-            json!({ "manage": has(roles, MANAGE_USERS) })
-        } else {
-            user_access(roles)
-        };
-        m.insert("access".into(), access);
+    match access {
+        Access::None => {}
+        Access::Listed(roles) => {
+            m.insert(
+                "access".into(),
+                json!({ "manage": has(roles, MANAGE_USERS) }),
+            );
+        }
+        Access::Full(roles) => {
+            m.insert("access".into(), user_access(roles));
+        }
     }
     Value::Object(m)
 }
@@ -1730,7 +1743,7 @@ fn users_list(realm: &Realm, query: &Query, roles: &Roles) -> Result<Reply, Repl
     Ok(Reply::ok(Value::Array(
         found
             .iter()
-            .map(|u| user_rep(u, brief, Some(roles)))
+            .map(|u| user_rep(u, brief, Access::Listed(roles)))
             .collect(),
     )))
 }
@@ -1808,7 +1821,11 @@ fn user_routes(
     match (tail, method.clone()) {
         ([], Method::GET) => {
             require(roles, VIEW_USERS)?;
-            Ok(Reply::ok(user_rep(&realm.users[ui], false, Some(roles))))
+            Ok(Reply::ok(user_rep(
+                &realm.users[ui],
+                false,
+                Access::Full(roles),
+            )))
         }
         ([], Method::PUT) => {
             require(roles, MANAGE_USERS)?;
@@ -2119,7 +2136,10 @@ fn group_routes(
                 Some(DEFAULT_MAX),
             );
             Ok(Reply::ok(Value::Array(
-                members.iter().map(|u| user_rep(u, brief, None)).collect(),
+                members
+                    .iter()
+                    .map(|u| user_rep(u, brief, Access::None))
+                    .collect(),
             )))
         }
         _ => Err(no_route()),

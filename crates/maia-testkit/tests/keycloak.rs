@@ -264,6 +264,11 @@ fn users_are_created_with_a_location_and_conflict_on_username_or_email() {
         u.content_type.as_deref(),
         Some("application/json;charset=UTF-8")
     );
+    assert_eq!(
+        u.body["access"],
+        json!({"manageGroupMembership": true, "resetPassword": true, "view": true,
+               "mapRoles": true, "impersonate": false, "manage": true})
+    );
     assert_eq!(u.body["id"], id.as_str());
     assert_eq!(u.body["username"], "ann@example.org");
     assert_eq!(u.body["email"], "ann@example.org");
@@ -360,6 +365,11 @@ fn user_search_is_exact_only_when_asked_and_paginated_with_keycloaks_defaults() 
     let brief = api.get("/users?briefRepresentation=true&max=1").body;
     assert!(brief[0].get("requiredActions").is_none());
     assert_eq!(brief[0]["access"], json!({"manage": true}));
+    assert_eq!(
+        api.get("/users?max=1").body[0]["access"],
+        json!({"manage": true}),
+        "a listing, brief or not, tells only whether the caller may manage"
+    );
     assert!(
         api.get("/users?max=1").body[0]
             .get("requiredActions")
