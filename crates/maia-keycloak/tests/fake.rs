@@ -118,7 +118,7 @@ fn a_member_who_leaves_is_taken_out_of_the_group_and_keeps_the_account() {
         email: leaving.clone(),
         id: kc.user(&leaving).unwrap()["id"].as_str().unwrap().into(),
     }));
-    assert_eq!(synced.removed, [leaving.clone()]);
+    assert_eq!(synced.removed, std::slice::from_ref(&leaving));
     assert_eq!(synced.added, ["carol@example.org"]);
     assert!(synced.invited.is_empty());
     assert_eq!(
