@@ -47,6 +47,7 @@ impl Env {
             tool_target: ToolTarget::default(),
             force_conflicts: false,
             file_credentials: None,
+            given_credentials: Default::default(),
             lease_timeout: Duration::from_secs(30),
             holder: maia_deploy::lease::Holder::new("tester@test (pid 1)"),
             env_file: None,

@@ -37,6 +37,9 @@ pub struct Request {
     pub force_conflicts: bool,
     /// Credentials from the config folder's credentials.yaml; the cluster's win.
     pub file_credentials: Option<Credentials>,
+    /// Credentials another system made, which win over every kept one: the secrets
+    /// Keycloak generated for the workspace's own clients. Kept with the others.
+    pub given_credentials: Credentials,
     /// How long to wait for another run's ports Lease.
     pub lease_timeout: Duration,
     /// Who this run is, for the Leases it takes (the group's and the SSH ports').
@@ -303,6 +306,7 @@ async fn read_known(cluster: &Cluster, request: &Request) -> Result<Known> {
         Some(file) => merge(file, &from_cluster),
         None => (from_cluster, Vec::new()),
     };
+    kept.0.extend(request.given_credentials.0.clone());
     let ports = read_ports(cluster, &request.spec).await?;
     // One probe render serves the credentials probe here and the ownership check in
     // [`prepare`]: neither depends on a secret's value or a port.

@@ -128,6 +128,9 @@ pub fn workspace_plan(prepared: &crate::workspace::Planned) -> Value {
             json!(prepared.recovered_credentials),
         );
         map.insert("quota_notes".into(), json!(prepared.bundle.quota_notes));
+        if let Some(k) = &prepared.keycloak {
+            map.insert("keycloak".into(), json!(k));
+        }
     }
     value
 }

@@ -9,7 +9,7 @@ pub(crate) mod base;
 mod event;
 mod fleet;
 pub mod json;
-mod keycloak;
+pub(crate) mod keycloak;
 mod workspace;
 
 pub use app::{app_status, apps_table, plan as app_plan};

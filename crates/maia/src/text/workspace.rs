@@ -114,8 +114,24 @@ pub fn plan(prepared: &Planned) -> String {
             prepared.recovered_credentials.join(", ")
         ));
     }
+    // Keycloak's part (with keycloak_admin): its lines, each marked as Keycloak's.
+    let mut keycloak = String::new();
+    if let Some(k) = &prepared.keycloak {
+        let text = super::keycloak::plan(k);
+        let lines: Vec<&str> = text.lines().collect();
+        for line in lines.iter().skip(1).take(lines.len().saturating_sub(2)) {
+            if let Some((mark, rest)) = line.trim_start().split_once(' ') {
+                out.push_str(&format!("  {mark} keycloak {rest}\n"));
+            }
+        }
+        keycloak = if k.has_changes() {
+            " Keycloak would change.".into()
+        } else {
+            " Keycloak in sync.".into()
+        };
+    }
     out.push_str(&format!(
-        "{} Charts: {install} to install, {upgrade} to upgrade.\n",
+        "{} Charts: {install} to install, {upgrade} to upgrade.{keycloak}\n",
         summary.trim_end_matches('.').to_string() + "."
     ));
     out

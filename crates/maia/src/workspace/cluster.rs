@@ -12,6 +12,8 @@ use maia_deploy::workspace::deploy::{Prepared, Request};
 use maia_deploy::workspace::preflight::Needs;
 use maia_deploy::workspace::{self as ws, WorkspacePlan, manage};
 use maia_render::workspace::Bundle;
+use maia_render::workspace::credentials::Credentials;
+use maia_render::workspace::oidc::secret_key;
 use maia_spec::workspace::WorkspaceSpec;
 
 use super::render::{self, ConfigFolder, Rendered};
@@ -52,7 +54,12 @@ pub struct DeployInput {
 
 /// The engine's request for `input` (credentials.yaml read when a config folder is
 /// given; the environment file resolved).
-fn request(input: &DeployInput, env: &Env, sink: &mut dyn Sink) -> Result<Request> {
+fn request(
+    input: &DeployInput,
+    env: &Env,
+    given: &Credentials,
+    sink: &mut dyn Sink,
+) -> Result<Request> {
     let spec = input.spec.clone();
     let file_credentials = match &input.config_folder {
         Some(folder) => {
@@ -84,6 +91,7 @@ fn request(input: &DeployInput, env: &Env, sink: &mut dyn Sink) -> Result<Reques
         tool_target: env.tools.clone(),
         force_conflicts: input.force_conflicts,
         file_credentials,
+        given_credentials: given.clone(),
         lease_timeout: Duration::from_secs(120),
         holder: maia_deploy::lease::Holder::new(env.holder.clone()),
         env_file,
@@ -97,10 +105,11 @@ async fn prepare<'c>(
     cluster: &'c Cluster,
     env: &Env,
     input: &DeployInput,
+    given: &Credentials,
     allocate: bool,
     sink: &mut dyn Sink,
 ) -> Result<(Request, Prepared<'c>)> {
-    let request = request(input, env, sink)?;
+    let request = request(input, env, given, sink)?;
     let prepared = ws::deploy::prepare(cluster, &request, &mut OsRandom, allocate).await?;
     sink.emit(Event::PreflightPassed {
         group_id: request.spec.group_id.clone(),
@@ -263,8 +272,9 @@ async fn deploy_inner(
     cancel: &Cancel,
     sink: &mut dyn Sink,
 ) -> Result<Deployed> {
+    let given = keycloak_first(cluster, env, input, cancel, sink).await?;
     // A dry run takes no Lease and allocates no port.
-    let (request, prepared) = prepare(cluster, env, input, !input.dry_run, sink).await?;
+    let (request, prepared) = prepare(cluster, env, input, &given, !input.dry_run, sink).await?;
     let bundle = prepared.bundle.clone();
     let plan = prepared.plan.clone();
     let fresh = prepared.new_credentials.len();
@@ -325,6 +335,8 @@ pub struct Planned {
     pub new_credentials: Vec<String>,
     /// Credentials maia's store lacks that the workspace's Secrets still hold.
     pub recovered_credentials: Vec<String>,
+    /// What Keycloak would change (with the cluster config's `keycloak_admin`).
+    pub keycloak: Option<maia_keycloak::sync::Plan>,
     /// Something would change.
     pub changes: bool,
 }
@@ -336,17 +348,116 @@ pub async fn plan(
     input: &DeployInput,
     sink: &mut dyn Sink,
 ) -> Result<Planned> {
-    let (_, prepared) = prepare(cluster, env, input, false, sink).await?;
+    // Keycloak's part is read first: the clients it would create have no secret yet,
+    // and the render takes a stand-in for it (never applied: this is a plan).
+    let keycloak = match &input.spec.cluster.keycloak_admin {
+        Some(_) => Some(crate::keycloak::plan(&input.spec, env).await?),
+        None => None,
+    };
+    let given = keycloak
+        .as_ref()
+        .map(|k| stand_ins(&k.workspace, &k.plan))
+        .unwrap_or_default();
+    let (_, prepared) = prepare(cluster, env, input, &given, false, sink).await?;
+    let keycloak = keycloak.map(|k| k.plan);
     let changes = prepared.plan.has_changes()
         || !prepared.new_credentials.is_empty()
-        || !prepared.recovered_credentials.is_empty();
+        || !prepared.recovered_credentials.is_empty()
+        || keycloak.as_ref().is_some_and(|k| k.has_changes());
     Ok(Planned {
         bundle: prepared.bundle.clone(),
         plan: prepared.plan.clone(),
         new_credentials: prepared.new_credentials.clone(),
         recovered_credentials: prepared.recovered_credentials.clone(),
+        keycloak,
         changes,
     })
+}
+
+/// What the render is given for the secrets of clients Keycloak has not made yet.
+const SECRET_STAND_IN: &str = "(made by Keycloak at deploy)";
+
+/// Stand-ins for the secrets of the clients a Keycloak plan would create.
+fn stand_ins(
+    workspace: &maia_keycloak::sync::Workspace,
+    plan: &maia_keycloak::sync::Plan,
+) -> Credentials {
+    let created: Vec<&str> = plan
+        .clients
+        .iter()
+        .filter_map(|c| match c {
+            maia_keycloak::sync::ClientChange::Create { client_id } => Some(client_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    Credentials(
+        workspace
+            .clients
+            .iter()
+            .filter(|c| created.contains(&c.client_id.as_str()))
+            .map(|c| (secret_key(c.service), SECRET_STAND_IN.to_string()))
+            .collect(),
+    )
+}
+
+/// With the cluster config's `keycloak_admin`, Keycloak comes first: the group and
+/// its members (so they can log in as soon as the hub is up) and the workspace's own
+/// clients, whose secrets the render then takes. Before any write to Keycloak, the
+/// workspace is planned on the cluster (preflight, hosts, releases: reads only), so a
+/// workspace the cluster refuses changes nothing in Keycloak either. A dry run only
+/// reads Keycloak and says what it would change.
+async fn keycloak_first(
+    cluster: &Cluster,
+    env: &Env,
+    input: &DeployInput,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<Credentials> {
+    if input.spec.cluster.keycloak_admin.is_none() {
+        return Ok(Credentials::default());
+    }
+    let planned = crate::keycloak::plan(&input.spec, env).await?;
+    if input.dry_run {
+        for line in crate::text::keycloak::plan(&planned.plan).lines().skip(1) {
+            if !line.starts_with("  = ") && line.starts_with("  ") {
+                sink.emit(Event::Note {
+                    message: format!("keycloak (dry run, not changed):{line}"),
+                });
+            }
+        }
+        return Ok(Credentials::default());
+    }
+    // The cluster's checks, on a render with stand-ins for the secrets to be made.
+    let given = stand_ins(&planned.workspace, &planned.plan);
+    prepare(
+        cluster,
+        env,
+        input,
+        &given,
+        false,
+        &mut crate::event::Discard,
+    )
+    .await?;
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled {
+            during: format!("namespace deploy of {}", input.spec.group_id),
+            released: Vec::new(),
+        });
+    }
+    let (_, synced) = crate::keycloak::sync(&input.spec, env, sink).await?;
+    Ok(Credentials(
+        planned
+            .workspace
+            .clients
+            .iter()
+            .filter_map(|c| {
+                synced
+                    .secrets
+                    .get(&c.client_id)
+                    .map(|secret| (secret_key(c.service), secret.clone()))
+            })
+            .collect(),
+    ))
 }
 
 /// The config folder a deploy writes its bundle to after changing the cluster, checked
