@@ -754,6 +754,10 @@ pub(crate) struct NamespaceDeleteArgs {
     /// Show what would be deleted, and delete nothing (the API server checks each DELETE)
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// The cluster config: with its keycloak_admin, the workspace's Keycloak clients are
+    /// deleted too (and with --delete-data its group; accounts never)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: Option<PathBuf>,
     /// Namespace holding maia's state
     #[arg(long, value_name = "NAMESPACE", default_value = "maia-system")]
     pub(crate) state_namespace: String,
@@ -1055,6 +1059,10 @@ pub(crate) struct DeleteArgs {
     /// Show what would be deleted, and delete nothing (the API server checks each DELETE)
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// The cluster config: with its keycloak_admin, the workspace's Keycloak clients are
+    /// deleted too (and with --delete-data its group; accounts never)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: Option<PathBuf>,
 }
 
 /// The longest timeout accepted: a week.

@@ -247,6 +247,15 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
 
 /// `maia namespace delete`.
 pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
+    // Keycloak's part is read before anything is deleted (a bad file stops it first).
+    let keycloak = match &args.cluster_config_file {
+        Some(file) => {
+            let (settings, warnings) = maia::keycloak::admin_settings(file)?;
+            report::diagnostics(&warnings);
+            settings
+        }
+        None => None,
+    };
     let cluster = connect(&args.cluster)?;
     announce(&cluster, true);
     let entry = block_on(ws::find(&cluster, &args.group))?;
@@ -272,6 +281,7 @@ pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
         state_namespace: args.state_namespace.clone(),
         delete_data: args.delete_data,
         dry_run: args.dry_run,
+        keycloak,
     };
     let result = interruptible(
         &during,

@@ -759,33 +759,50 @@ pub struct Removed {
 /// Deletes the workspace's clients maia made and, with `group`, its group. Accounts
 /// are never deleted.
 pub fn remove(admin: &Admin, ws: &Workspace, group: bool) -> Result<Removed> {
+    let client_ids: Vec<String> = ws.clients.iter().map(|c| c.client_id.clone()).collect();
+    remove_named(admin, &ws.group, &client_ids, group, false)
+}
+
+/// [`remove`] by names: the group and the client IDs (those maia did not make are
+/// left alone). With `dry_run`, only finds what would go.
+pub fn remove_named(
+    admin: &Admin,
+    group_name: &str,
+    client_ids: &[String],
+    group: bool,
+    dry_run: bool,
+) -> Result<Removed> {
     let mut removed = Removed::default();
-    for spec in &ws.clients {
-        if let Some(live) = find_client(admin, &spec.client_id)?
+    for client_id in client_ids {
+        if let Some(live) = find_client(admin, client_id)?
             && live.attributes.get(MANAGED_BY).map(String::as_str) == Some("maia")
             && let Some(id) = &live.id
         {
-            let path = format!("/clients/{id}");
+            if !dry_run {
+                let path = format!("/clients/{id}");
+                expect(
+                    admin.call("DELETE", &path, &[], None, Access::ManageClients)?,
+                    "DELETE",
+                    &path,
+                    &[204, 404],
+                )?;
+            }
+            removed.clients.push(client_id.clone());
+        }
+    }
+    if group
+        && let Some(g) = find_group(admin, group_name)?
+        && let Some(id) = &g.id
+    {
+        if !dry_run {
+            let path = format!("/groups/{id}");
             expect(
-                admin.call("DELETE", &path, &[], None, Access::ManageClients)?,
+                admin.call("DELETE", &path, &[], None, Access::ManageUsers)?,
                 "DELETE",
                 &path,
                 &[204, 404],
             )?;
-            removed.clients.push(spec.client_id.clone());
         }
-    }
-    if group
-        && let Some(g) = find_group(admin, &ws.group)?
-        && let Some(id) = &g.id
-    {
-        let path = format!("/groups/{id}");
-        expect(
-            admin.call("DELETE", &path, &[], None, Access::ManageUsers)?,
-            "DELETE",
-            &path,
-            &[204, 404],
-        )?;
         removed.group = true;
     }
     Ok(removed)

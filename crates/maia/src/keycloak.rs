@@ -138,3 +138,59 @@ fn lines(plan: &Plan, synced: &Synced) -> Vec<String> {
     }
     out
 }
+
+/// The cluster config's `keycloak_admin`, read from the cluster config alone (for the
+/// commands given no group form: `namespace delete`), with the file's warnings.
+pub fn admin_settings(
+    cluster_config_file: &std::path::Path,
+) -> Result<(
+    Option<maia_spec::workspace::KeycloakAdmin>,
+    Vec<maia_spec::Diagnostic>,
+)> {
+    let text = maia_spec::workspace::load::read_cluster_file(cluster_config_file)?;
+    let name = cluster_config_file.to_string_lossy();
+    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
+        (name.as_ref(), text.as_str()),
+        maia_spec::workspace::cluster::Install::Minimal,
+        None,
+        maia_spec::LoadOptions::default(),
+    )?;
+    Ok((spec.keycloak_admin, warnings))
+}
+
+/// Removes a deleted workspace's clients (`maia-<namespace>-<service>`, those maia
+/// made) and, with `group`, its group `MAIA:<group_ID>`; accounts stay. With
+/// `dry_run`, only says what would go. Each removal is an event.
+pub async fn remove(
+    settings: &maia_spec::workspace::KeycloakAdmin,
+    env: &Env,
+    group_id: &str,
+    namespace: &str,
+    group: bool,
+    dry_run: bool,
+    sink: &mut dyn Sink,
+) -> Result<sync::Removed> {
+    let secret =
+        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
+    let admin = Admin::new(settings, secret);
+    let group_name = format!("MAIA:{group_id}");
+    let client_ids: Vec<String> = ["hub", "proxy", "minio"]
+        .iter()
+        .map(|s| format!("maia-{namespace}-{s}"))
+        .collect();
+    let name = group_name.clone();
+    let removed =
+        blocking(move || sync::remove_named(&admin, &name, &client_ids, group, dry_run)).await?;
+    let how = if dry_run { " (dry run)" } else { "" };
+    for c in &removed.clients {
+        sink.emit(Event::Keycloak {
+            change: format!("client {c} deleted{how}"),
+        });
+    }
+    if removed.group {
+        sink.emit(Event::Keycloak {
+            change: format!("group {group_name} deleted{how} (its members' accounts stay)"),
+        });
+    }
+    Ok(removed)
+}

@@ -527,6 +527,7 @@ async fn a_delete_dry_run_names_what_the_delete_then_removes_and_removes_nothing
         state_namespace: "maia-system".into(),
         delete_data: true,
         dry_run,
+        keycloak: None,
     };
     let credentials = format!("/api/v1/namespaces/maia-system/secrets/maia-credentials-{ns}");
     let held = |path: &str| {

@@ -157,3 +157,77 @@ async fn a_workspace_the_cluster_refuses_changes_nothing_in_keycloak() {
         "Keycloak was changed for a refused workspace"
     );
 }
+
+#[tokio::test]
+async fn deleting_the_workspace_removes_its_clients_and_with_its_data_its_group_never_an_account() {
+    let kc = FakeKeycloak::start();
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let env = env(&tools, &kc);
+    let spec = spec(&kc);
+    let settings = spec.cluster.keycloak_admin.clone();
+    workspace::deploy(
+        &cluster,
+        &env,
+        &input(spec.clone()),
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    let entry = workspace::find(&cluster, &spec.group_id).await.unwrap();
+    let delete = |dry_run| workspace::DeleteInput {
+        state_namespace: "maia-system".into(),
+        delete_data: true,
+        dry_run,
+        keycloak: settings.clone(),
+    };
+    let clients = |kc: &FakeKeycloak| {
+        kc.client_ids()
+            .into_iter()
+            .filter(|c| c.starts_with("maia-brain-mri-"))
+            .count()
+    };
+
+    // A dry run says what would go in Keycloak, and removes nothing there.
+    let mut events = Vec::new();
+    workspace::delete(
+        &cluster,
+        &env,
+        &entry,
+        &delete(true),
+        &Cancel::new(),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    let said: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Keycloak { change } => Some(change.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 4, "{said:?}");
+    assert!(said.iter().all(|s| s.contains("(dry run)")), "{said:?}");
+    assert_eq!(clients(&kc), 3);
+    assert!(kc.group_id("MAIA:Brain_MRI").is_some());
+
+    workspace::delete(
+        &cluster,
+        &env,
+        &entry,
+        &delete(false),
+        &Cancel::new(),
+        &mut maia::Discard,
+    )
+    .await
+    .unwrap();
+    assert_eq!(clients(&kc), 0);
+    assert!(kc.group_id("MAIA:Brain_MRI").is_none());
+    for user in &spec.users {
+        assert!(kc.user(user).is_some(), "{user}'s account was deleted");
+    }
+}

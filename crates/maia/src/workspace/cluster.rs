@@ -566,6 +566,10 @@ pub struct DeleteInput {
     /// asked which releases are installed (`helm list`), nothing is uninstalled and
     /// no Lease is taken.
     pub dry_run: bool,
+    /// The cluster config's `keycloak_admin`, when given: the workspace's Keycloak
+    /// clients go too, after the cluster's objects (and with `delete_data` its group;
+    /// accounts never).
+    pub keycloak: Option<maia_spec::workspace::KeycloakAdmin>,
 }
 
 /// What a delete did (or, as a dry run, would do).
@@ -624,6 +628,18 @@ pub async fn delete(
         objects, releases, ..
     } = tally;
     crate::event::cancelled(result, cancel, &during).await?;
+    if let Some(settings) = &input.keycloak {
+        crate::keycloak::remove(
+            settings,
+            env,
+            &entry.group_id,
+            &entry.namespace,
+            input.delete_data,
+            input.dry_run,
+            sink,
+        )
+        .await?;
+    }
     let releases_left = if helm.is_none() {
         manage::helm_releases(&entry.namespace).to_vec()
     } else {
