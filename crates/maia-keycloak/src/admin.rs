@@ -3,6 +3,7 @@
 //! has), and calls that turn Keycloak's answers into typed results or errors naming
 //! the missing role.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ pub(crate) enum Access {
 }
 
 impl Access {
-    fn role(self) -> &'static str {
+    pub(crate) fn role(self) -> &'static str {
         match self {
             Access::ViewUsers => "view-users",
             Access::ManageUsers => "manage-users",
@@ -66,6 +67,8 @@ pub struct Admin {
     secret: String,
     agent: ureq::Agent,
     token: Mutex<Option<(String, Instant)>>,
+    /// The realm-management roles the token carries, when it is a JWT that says.
+    roles: Mutex<Option<BTreeSet<String>>>,
     requests: AtomicUsize,
     writes: AtomicUsize,
 }
@@ -132,6 +135,7 @@ impl Admin {
             secret,
             agent,
             token: Mutex::new(None),
+            roles: Mutex::new(None),
             requests: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
         }
@@ -204,7 +208,27 @@ impl Admin {
             token.clone(),
             Instant::now() + Duration::from_secs(lifetime),
         ));
+        *self.roles.lock().unwrap_or_else(|e| e.into_inner()) = token_roles(&token);
         Ok(token)
+    }
+
+    /// Fails with the role's name, before any write, when the token says the service
+    /// account lacks what `access` needs (a token that does not say is let through:
+    /// Keycloak's 403 then names it).
+    pub(crate) fn require(&self, access: Access, action: &str) -> Result<()> {
+        self.token(false)?;
+        let roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        match roles.as_ref() {
+            Some(roles) if !roles.contains(access.role()) && !roles.contains("realm-admin") => {
+                Err(KeycloakError::Forbidden {
+                    client_id: self.client_id.clone(),
+                    realm: self.realm.clone(),
+                    action: action.to_string(),
+                    role: access.role(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Sends one call to `/admin/realms/<realm><path>`; a 401 fetches a new token and
@@ -337,6 +361,27 @@ impl Admin {
     }
 }
 
+/// The realm-management roles of an access token, when it is a JWT carrying them
+/// (`resource_access.realm-management.roles`, as Keycloak issues them, composite roles
+/// expanded). Only read to stop before a write that would be refused: the token is not
+/// verified, Keycloak checks it on every call.
+fn token_roles(token: &str) -> Option<BTreeSet<String>> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let roles = claims["resource_access"]["realm-management"]["roles"].as_array();
+    Some(
+        roles
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
 /// Keycloak's own words from an error body: `errorMessage`, `error_description` or
 /// `error`, else the body's start.
 pub(crate) fn message(body: &str) -> String {
@@ -413,6 +458,34 @@ mod tests {
             matches!(missing, KeycloakError::SecretFile { .. }),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn the_roles_are_read_from_a_keycloak_access_token() {
+        use base64::Engine as _;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let token = format!(
+            "{}.{}.sig",
+            b64(serde_json::json!({"alg": "RS256"})),
+            b64(
+                serde_json::json!({"resource_access": {"realm-management": {"roles": ["manage-users", "view-users"]}, "account": {"roles": ["x"]}}})
+            )
+        );
+        let roles = token_roles(&token).unwrap();
+        assert_eq!(
+            roles.into_iter().collect::<Vec<_>>(),
+            ["manage-users", "view-users"]
+        );
+        // No roles claim: none. Not a JWT: unknown.
+        let bare = format!(
+            "{}.{}.sig",
+            b64(serde_json::json!({})),
+            b64(serde_json::json!({}))
+        );
+        assert_eq!(token_roles(&bare), Some(BTreeSet::new()));
+        assert_eq!(token_roles("opaque"), None);
     }
 
     #[test]

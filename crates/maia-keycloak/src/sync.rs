@@ -531,6 +531,28 @@ fn expect(
 /// Makes Keycloak hold `ws` as `plan` says. Stops before any write when a client is not
 /// maia's. Each step is idempotent: a run stopped part-way is finished by the next.
 pub fn apply(admin: &Admin, ws: &Workspace, plan: &Plan, observed: &Observed) -> Result<Synced> {
+    // Every role the writes need, checked before the first of them.
+    if plan.create_group
+        || plan
+            .members
+            .iter()
+            .any(|m| !matches!(m, MemberChange::Keep { .. }))
+    {
+        admin.require(
+            Access::ManageUsers,
+            "create the group or change its members",
+        )?;
+    }
+    if plan
+        .clients
+        .iter()
+        .any(|c| matches!(c, ClientChange::Create { .. } | ClientChange::Update { .. }))
+    {
+        admin.require(
+            Access::ManageClients,
+            "create or change the workspace's clients",
+        )?;
+    }
     let mut synced = Synced::default();
     let group_id = match observed.group.as_ref().and_then(|g| g.id.clone()) {
         Some(id) => id,
@@ -772,29 +794,37 @@ pub fn remove_named(
     group: bool,
     dry_run: bool,
 ) -> Result<Removed> {
-    let mut removed = Removed::default();
+    let mut clients = Vec::new();
     for client_id in client_ids {
         if let Some(live) = find_client(admin, client_id)?
             && live.attributes.get(MANAGED_BY).map(String::as_str) == Some("maia")
-            && let Some(id) = &live.id
+            && let Some(id) = live.id
         {
-            if !dry_run {
-                let path = format!("/clients/{id}");
-                expect(
-                    admin.call("DELETE", &path, &[], None, Access::ManageClients)?,
-                    "DELETE",
-                    &path,
-                    &[204, 404],
-                )?;
-            }
-            removed.clients.push(client_id.clone());
+            clients.push((client_id.clone(), id));
         }
     }
-    if group
-        && let Some(g) = find_group(admin, group_name)?
-        && let Some(id) = &g.id
-    {
-        if !dry_run {
+    let group_id = match group {
+        true => find_group(admin, group_name)?.and_then(|g| g.id),
+        false => None,
+    };
+    if !dry_run {
+        // Every role the deletes need, checked before the first of them.
+        if !clients.is_empty() {
+            admin.require(Access::ManageClients, "delete the workspace's clients")?;
+        }
+        if group_id.is_some() {
+            admin.require(Access::ManageUsers, "delete the workspace's group")?;
+        }
+        for (_, id) in &clients {
+            let path = format!("/clients/{id}");
+            expect(
+                admin.call("DELETE", &path, &[], None, Access::ManageClients)?,
+                "DELETE",
+                &path,
+                &[204, 404],
+            )?;
+        }
+        if let Some(id) = &group_id {
             let path = format!("/groups/{id}");
             expect(
                 admin.call("DELETE", &path, &[], None, Access::ManageUsers)?,
@@ -803,9 +833,11 @@ pub fn remove_named(
                 &[204, 404],
             )?;
         }
-        removed.group = true;
     }
-    Ok(removed)
+    Ok(Removed {
+        clients: clients.into_iter().map(|(c, _)| c).collect(),
+        group: group_id.is_some(),
+    })
 }
 
 #[cfg(test)]

@@ -215,3 +215,20 @@ fn remove_deletes_maias_clients_and_with_data_the_group_never_an_account() {
         assert!(kc.user(email).is_some());
     }
 }
+
+#[test]
+fn a_role_the_token_lacks_stops_the_sync_before_its_first_write() {
+    let kc = FakeKeycloak::start();
+    // Users may be managed, clients not: the group and members would be written
+    // before the clients, so the whole sync must stop before any write.
+    kc.remove_admin_role("manage-clients");
+    kc.remove_admin_role("realm-admin");
+    let err = sync_once(&admin(&kc), &workspace(&kc)).unwrap_err();
+    match &err {
+        KeycloakError::Forbidden { role, .. } => assert_eq!(*role, "manage-clients"),
+        other => panic!("{other}"),
+    }
+    assert_eq!(kc.writes(), [], "a write was sent");
+    assert!(kc.group_names().iter().all(|g| g != "MAIA:Brain_MRI"));
+    assert!(kc.mails().is_empty());
+}

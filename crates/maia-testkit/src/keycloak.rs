@@ -1282,7 +1282,26 @@ fn token(state: &mut State, realm: &str, headers: &http::HeaderMap, body: &[u8])
         );
     }
     let roles = client.roles.clone();
-    let access = format!("{}.{}", state.new_secret(), state.new_secret());
+    // Shaped as Keycloak's: a JWT whose claims carry the service account's
+    // realm-management roles (unsigned here: the fake looks its tokens up).
+    let claims = json!({
+        "exp": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + lifespan,
+        "azp": client_id,
+        "resource_access": {"realm-management": {"roles": roles.iter().collect::<Vec<_>>()}},
+    });
+    let b64 = |v: &Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let access = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&claims),
+        state.new_secret()
+    );
     state.tokens.insert(
         access.clone(),
         Token {
