@@ -1397,3 +1397,205 @@ fn a_delete_dry_run_names_what_the_delete_then_removes_and_removes_nothing() {
         String::from_utf8_lossy(&real.stderr)
     );
 }
+
+/// With keycloak_admin (the fake Keycloak, per-workspace clients), through the binary:
+/// deploy creates the group, the accounts (invited by Keycloak) and the clients; a
+/// re-deploy sends Keycloak no write; a member who leaves the form leaves the group
+/// only; delete removes the clients and, with --delete-data, the group; no admin or
+/// client secret reaches a terminal, a command line or a bundle file other than
+/// credentials.yaml. Fake cluster only.
+#[test]
+fn keycloak_is_kept_by_deploy_and_delete_and_its_secrets_never_shown() {
+    use maia_testkit::keycloak::{ADMIN_CLIENT_ID, FakeKeycloak, REALM};
+    let env = Env::new();
+    if env.fake.is_none() {
+        return;
+    }
+    let kc = FakeKeycloak::start();
+    let secret_file = env.dir.path().join("kc-admin.secret");
+    std::fs::write(&secret_file, kc.admin_secret()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let cluster = env.dir.path().join("cluster-kc.yaml");
+    std::fs::write(
+        &cluster,
+        format!(
+            "{}\nkeycloak_admin:\n  url: {}\n  realm: {REALM}\n  client_id: {ADMIN_CLIENT_ID}\n  client_secret_file: {}\n  per_workspace_clients: true\n",
+            std::fs::read_to_string(example("cluster-nginx.yaml")).unwrap(),
+            kc.url(),
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    let cluster_arg = cluster.display().to_string();
+    let folder = env.dir.path().join("kc-bundle");
+    let folder_arg = folder.display().to_string();
+    let members = ["alice@example.org", "bob@example.org"];
+    let form = env.form("kc.yaml", "E2e_Kc", &members);
+    let mut outputs = Vec::new();
+    let mut deploy = |form: &Path| {
+        let args = [
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            &cluster_arg,
+            "--skip-kubeflow",
+            "--config-folder",
+            &folder_arg,
+        ];
+        let out = env.maia(&args).output().unwrap();
+        outputs.push(text(&out));
+        out
+    };
+
+    let out = deploy(&form);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("keycloak: group MAIA:E2e_Kc created"),
+        "{said}"
+    );
+    assert!(
+        said.contains("keycloak: client maia-e2e-kc-hub created"),
+        "{said}"
+    );
+    assert_eq!(kc.members("MAIA:E2e_Kc").unwrap(), members);
+    assert_eq!(kc.mails().len(), 2);
+
+    // Again: Keycloak is only read.
+    let writes = kc.writes().len();
+    let out = deploy(&form);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(kc.writes().len(), writes, "a re-deploy wrote to Keycloak");
+
+    // Bob leaves the form: out of the group, the account stays.
+    let form = env.form("kc.yaml", "E2e_Kc", &members[..1]);
+    let out = deploy(&form);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("bob@example.org: removed from MAIA:E2e_Kc (the account stays)"));
+    assert_eq!(kc.members("MAIA:E2e_Kc").unwrap(), members[..1]);
+    assert!(kc.user("bob@example.org").is_some());
+
+    // No secret anywhere it should not be.
+    let mut secrets = vec![kc.admin_secret()];
+    for s in ["hub", "proxy", "minio"] {
+        secrets.push(kc.client_secret(&format!("maia-e2e-kc-{s}")).unwrap());
+    }
+    let bin = env.dir.path().join("bin");
+    let argv: Vec<String> = ["helm.log", "kubectl.log"]
+        .iter()
+        .map(|log| std::fs::read_to_string(bin.join(log)).unwrap_or_default())
+        .collect();
+    let mut files = Vec::new();
+    let mut pending = vec![folder.join("E2e_Kc")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !path.ends_with("credentials.yaml") {
+                files.push((
+                    path.clone(),
+                    std::fs::read_to_string(&path).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    assert!(files.len() > 5);
+    let credentials = std::fs::read_to_string(folder.join("E2e_Kc/credentials.yaml")).unwrap();
+    for secret in &secrets[1..] {
+        assert!(
+            credentials.contains(secret.as_str()),
+            "a client secret is not kept"
+        );
+    }
+    for secret in &secrets {
+        for out in outputs.iter().chain(&argv) {
+            assert!(!out.contains(secret.as_str()), "shown:\n{out}");
+        }
+        for (path, text) in &files {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{} holds a secret",
+                path.display()
+            );
+        }
+    }
+
+    // Delete: the clients go, then with --delete-data the group; accounts stay.
+    let out = env
+        .maia(&[
+            "namespace",
+            "delete",
+            "E2e_Kc",
+            "--yes",
+            "--delete-data",
+            "--cluster-config-file",
+            &cluster_arg,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("keycloak: client maia-e2e-kc-hub deleted"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        kc.client_ids()
+            .iter()
+            .all(|c| !c.starts_with("maia-e2e-kc-"))
+    );
+    assert!(kc.group_id("MAIA:E2e_Kc").is_none());
+    assert!(kc.user("alice@example.org").is_some());
+}
+
+/// A role the Keycloak admin client lacks stops a first deploy before anything is
+/// written anywhere: exit 1, the role named, no namespace, no Keycloak change.
+#[test]
+fn a_missing_keycloak_role_stops_a_deploy_before_any_write() {
+    use maia_testkit::keycloak::{ADMIN_CLIENT_ID, FakeKeycloak, REALM};
+    let env = Env::new();
+    let Some(fake) = &env.fake else {
+        return;
+    };
+    let kc = FakeKeycloak::start();
+    kc.remove_admin_role("manage-clients");
+    let cluster = env.dir.path().join("cluster-kc.yaml");
+    std::fs::write(
+        &cluster,
+        format!(
+            "{}\nkeycloak_admin:\n  url: {}\n  realm: {REALM}\n  client_id: {ADMIN_CLIENT_ID}\n  per_workspace_clients: true\n",
+            std::fs::read_to_string(example("cluster-nginx.yaml")).unwrap(),
+            kc.url(),
+        ),
+    )
+    .unwrap();
+    let form = env.form("kc.yaml", "E2e_Kc_Role", &["alice@example.org"]);
+    let out = env
+        .maia(&[
+            "namespace",
+            "deploy",
+            "--namespace-config-file",
+            form.to_str().unwrap(),
+            "--cluster-config-file",
+            cluster.to_str().unwrap(),
+            "--skip-kubeflow",
+        ])
+        .env("MAIA_KEYCLOAK_ADMIN_SECRET", kc.admin_secret())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("lacks the realm-management role manage-clients"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(kc.writes(), []);
+    assert!(!fake.namespaces().contains("e2e-kc-role"));
+}
