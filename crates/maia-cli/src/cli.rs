@@ -727,6 +727,10 @@ pub(crate) struct NamespaceStatusArgs {
     pub(crate) group: String,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
+    /// The cluster config: with its keycloak_admin, Keycloak's group, members (active
+    /// or invited) and clients are shown too
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: Option<PathBuf>,
     #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Text)]
     pub(crate) output: StatusFormat,
 }

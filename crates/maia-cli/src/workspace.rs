@@ -222,12 +222,50 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
 
 /// Prints the status; true when the workspace is ready.
 fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
+    let keycloak = match &args.cluster_config_file {
+        Some(file) => {
+            let (settings, warnings) = maia::keycloak::admin_settings(file)?;
+            report::diagnostics(&warnings);
+            settings
+        }
+        None => None,
+    };
     let cluster = connect(&args.cluster)?;
-    let status = block_on(ws::status(&cluster, &env(&args.cluster), &args.group))?;
+    let env = env(&args.cluster);
+    let status = block_on(ws::status(&cluster, &env, &args.group))?;
+    let keycloak = match &keycloak {
+        Some(settings) => {
+            let members: Vec<String> = status.users.iter().map(|u| u.email.clone()).collect();
+            Some(block_on(maia::keycloak::workspace_status(
+                settings,
+                &env,
+                &status.group_id,
+                &status.namespace,
+                &members,
+            ))?)
+        }
+        None => None,
+    };
+    // Keycloak's part is one more key of the document.
+    let document = || {
+        let mut value = serde_json::to_value(&status).unwrap_or_default();
+        if let (Some(k), Some(map)) = (&keycloak, value.as_object_mut()) {
+            map.insert(
+                "keycloak".into(),
+                serde_json::to_value(k).unwrap_or_default(),
+            );
+        }
+        value
+    };
     match args.output {
-        StatusFormat::Json => crate::output::json(&status),
-        StatusFormat::Yaml => crate::output::yaml(&status),
-        StatusFormat::Text => print!("{}", maia::text::workspace_status(&status)),
+        StatusFormat::Json => crate::output::json(&document()),
+        StatusFormat::Yaml => crate::output::yaml(&document()),
+        StatusFormat::Text => {
+            print!("{}", maia::text::workspace_status(&status));
+            if let Some(k) = &keycloak {
+                print!("\n{}", maia::text::keycloak_status(k));
+            }
+        }
     }
     Ok(status.ready)
 }

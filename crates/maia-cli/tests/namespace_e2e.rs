@@ -1527,6 +1527,43 @@ fn keycloak_is_kept_by_deploy_and_delete_and_its_secrets_never_shown() {
         }
     }
 
+    // Status shows Keycloak too: the member has not finished the invitation.
+    let out = env
+        .maia(&[
+            "namespace",
+            "status",
+            "E2e_Kc",
+            "--cluster-config-file",
+            &cluster_arg,
+        ])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(
+        said.contains("Keycloak group MAIA:E2e_Kc: exists"),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("alice@example.org") && l.ends_with("invited")),
+        "{said}"
+    );
+    let out = env
+        .maia(&[
+            "namespace",
+            "status",
+            "E2e_Kc",
+            "--cluster-config-file",
+            &cluster_arg,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["keycloak"]["members"][0]["state"], "invited");
+    assert_eq!(status["keycloak"]["clients"].as_array().unwrap().len(), 3);
+
     // Delete: the clients go, then with --delete-data the group; accounts stay.
     let out = env
         .maia(&[

@@ -734,6 +734,28 @@ pub struct Status {
     pub clients: Vec<String>,
 }
 
+/// The group and members of a deployed workspace, and its clients by ID (for a status
+/// read from the cluster, without the group form): only what [`status`] reads.
+pub fn named(group: &str, members: &[String], client_ids: &[String]) -> Workspace {
+    Workspace {
+        group: group.to_string(),
+        members: members.iter().map(|m| m.to_lowercase()).collect(),
+        clients: client_ids
+            .iter()
+            .map(|id| ClientSpec {
+                service: "",
+                client_id: id.clone(),
+                name: String::new(),
+                root_url: String::new(),
+                redirect_uris: Vec::new(),
+                post_logout_redirect_uris: Vec::new(),
+                web_origins: Vec::new(),
+            })
+            .collect(),
+        invite_lifespan: 0,
+    }
+}
+
 /// What Keycloak holds of `ws`, read only.
 pub fn status(admin: &Admin, ws: &Workspace) -> Result<Status> {
     let observed = observe(admin, ws)?;

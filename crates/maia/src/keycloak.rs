@@ -194,3 +194,24 @@ pub async fn remove(
     }
     Ok(removed)
 }
+
+/// What Keycloak holds of a deployed workspace (`namespace status` with a cluster
+/// config): its group, each member (`members`, as the workspace's record lists them)
+/// and its clients; reads only.
+pub async fn workspace_status(
+    settings: &maia_spec::workspace::KeycloakAdmin,
+    env: &Env,
+    group_id: &str,
+    namespace: &str,
+    members: &[String],
+) -> Result<Status> {
+    let secret =
+        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
+    let admin = Admin::new(settings, secret);
+    let client_ids: Vec<String> = ["hub", "proxy", "minio"]
+        .iter()
+        .map(|s| format!("maia-{namespace}-{s}"))
+        .collect();
+    let ws = sync::named(&format!("MAIA:{group_id}"), members, &client_ids);
+    Ok(blocking(move || sync::status(&admin, &ws)).await?)
+}
