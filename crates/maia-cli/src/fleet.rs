@@ -35,6 +35,7 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
         gitops: crate::namespace::gitops(&args.gitops),
         options: args.strictness.into(),
         state_namespace: args.source.state_namespace.clone(),
+        cache: render_cache(),
     };
     let mut printer = Printer::new(EventFormat::Text, None);
     // The report lists what was written: no line per file.
@@ -46,6 +47,35 @@ fn run(args: &FleetRenderArgs) -> Result<Fleet> {
         }
         None => block_on(fleet::render(&input, None, &mut printer))?,
     })
+}
+
+/// Where fleet renders keep their render stamps: `$XDG_CACHE_HOME/maia` (or
+/// `~/.cache/maia`), for this build of maia (its version, commit, and the executable's
+/// size and modification time, so that a rebuilt maia renders every group again). None
+/// (every group rendered and compared) when neither folder is known or the executable
+/// cannot be read.
+fn render_cache() -> Option<fleet::RenderCache> {
+    use std::os::unix::fs::MetadataExt;
+    let absolute =
+        |v: std::ffi::OsString| Some(std::path::PathBuf::from(v)).filter(|p| p.is_absolute());
+    let dir = std::env::var_os("XDG_CACHE_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".cache"))
+        })?
+        .join("maia");
+    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    let build = format!(
+        "{} {} {} {}.{}",
+        env!("CARGO_PKG_VERSION"),
+        env!("MAIA_COMMIT"),
+        exe.len(),
+        exe.mtime(),
+        exe.mtime_nsec()
+    );
+    Some(fleet::RenderCache { dir, build })
 }
 
 /// A group rendered for the first time drew its credentials: its bundle is for a

@@ -874,3 +874,100 @@ fn a_killed_first_render_leaves_whole_bundles_or_none_and_the_next_run_converges
         assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
     }
 }
+
+/// `maia fleet render` with its render stamps in `cache` (`XDG_CACHE_HOME`); exit code
+/// and stdout.
+fn fleet_cached(cluster: &Path, forms: &Path, folder: &Path, cache: &Path) -> (i32, String) {
+    let out = maia()
+        .args(["fleet", "render", "--forms"])
+        .arg(forms)
+        .arg("--cluster-config-file")
+        .arg(cluster)
+        .arg("--config-folder")
+        .arg(folder)
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Runs that leave unchanged groups alone on the strength of their render stamps
+/// still restore what was edited by hand (even keeping the file's size and
+/// modification time) or deleted, byte for byte; the stamps, kept outside the config
+/// folder, hold no credential.
+#[test]
+fn a_file_edited_by_hand_or_deleted_is_restored_despite_render_stamps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    form(&forms, "a.yaml", "Alpha", &["a1@example.org"]);
+    form(&forms, "b.yaml", "Beta", &["b1@example.org"]);
+    let (folder, cache) = (tmp.path().join("out"), tmp.path().join("cache"));
+    for _ in 0..2 {
+        let (code, stdout) = fleet_cached(&cluster(), &forms, &folder, &cache);
+        assert_eq!(code, 0, "{stdout}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = tree(&folder);
+    let stamps = walk(&cache.join("maia/fleet-render"));
+    assert_eq!(stamps.len(), 1, "{stamps:?}");
+    let text = std::fs::read_to_string(&stamps[0]).unwrap();
+    let credentials = yaml(&folder.join("Alpha/credentials.yaml"));
+    for secret in credentials["credentials"].as_object().unwrap().values() {
+        assert!(!text.contains(secret.as_str().unwrap()));
+    }
+
+    let manifest = folder.join("Alpha/manifests/01-namespace.yaml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let edited = original.replacen("name:", "nane:", 1);
+    assert!(edited != original && edited.len() == original.len());
+    let modified = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    std::fs::write(&manifest, &edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&manifest)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    std::fs::remove_file(folder.join("Beta/summary.md")).unwrap();
+
+    let (code, stdout) = fleet_cached(&cluster(), &forms, &folder, &cache);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("changed    Alpha"), "{stdout}");
+    assert!(stdout.contains("changed    Beta"), "{stdout}");
+    assert!(tree(&folder) == before, "every file restored");
+    let (_, stdout) = fleet_cached(&cluster(), &forms, &folder, &cache);
+    assert!(stdout.contains("0 new, 0 changed, 2 unchanged"), "{stdout}");
+}
+
+/// A change to the cluster config renders every group again, although their render
+/// stamps say their files are as the last run left them.
+#[test]
+fn a_changed_cluster_config_renders_every_group_again_despite_render_stamps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    for (file, group) in [("a.yaml", "Alpha"), ("b.yaml", "Beta"), ("c.yaml", "Gamma")] {
+        form(&forms, file, group, &["x@example.org"]);
+    }
+    let cluster_file = tmp.path().join("cluster.yaml");
+    let text = std::fs::read_to_string(cluster()).unwrap();
+    std::fs::write(&cluster_file, &text).unwrap();
+    let (folder, cache) = (tmp.path().join("out"), tmp.path().join("cache"));
+    for _ in 0..2 {
+        let (code, stdout) = fleet_cached(&cluster_file, &forms, &folder, &cache);
+        assert_eq!(code, 0, "{stdout}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let changed = text.replace("domain: maia.example.org", "domain: maia.example.net");
+    assert_ne!(changed, text);
+    std::fs::write(&cluster_file, changed).unwrap();
+    let (code, stdout) = fleet_cached(&cluster_file, &forms, &folder, &cache);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("0 new, 3 changed, 0 unchanged"), "{stdout}");
+    for group in ["Alpha", "Beta", "Gamma"] {
+        let summary = std::fs::read_to_string(folder.join(group).join("summary.md")).unwrap();
+        assert!(summary.contains("maia.example.net"), "{group}: {summary}");
+    }
+}

@@ -3,9 +3,11 @@
 
 mod cluster;
 mod render;
+mod stamps;
 
 pub use crate::gitops::APPLICATION_SET_FILE;
 pub use cluster::{
     Counts, Ended, FleetInput, FleetSink, Found, PlanCounts, Row, StatusInput, deploy, plan, status,
 };
 pub use render::{Done, Entry, Fleet, RenderInput, Status, list_forms, render};
+pub use stamps::RenderCache;

@@ -41,6 +41,8 @@ use crate::gitops::{GitOpsSettings, Tree};
 use crate::random::OsRandom;
 use crate::workspace::render::{self as namespace, Allocated};
 
+use super::stamps::{self, GroupStamp, RenderCache, Stamps};
+
 /// Threads writing bundles per core: a write waits on the disk (each changed folder is
 /// synced), so more threads than cores keep the cores busy.
 const WRITERS_PER_CORE: usize = 4;
@@ -84,6 +86,8 @@ pub struct Done {
     created: bool,
     /// Its folder in the GitOps tree was created: the tree's folder must be synced.
     tree_created: bool,
+    /// What the next run needs to leave it alone when nothing changed.
+    stamp: Option<GroupStamp>,
 }
 
 /// One form and what became of it.
@@ -100,6 +104,8 @@ pub struct Entry {
     /// What its cluster holds of it (`--from-cluster`): its credentials, its members'
     /// ports, the ports others hold, its claims and pods.
     facts: Option<RenderFacts>,
+    /// Digest of the form's path and text, for its render stamp.
+    form_digest: Option<[u8; 32]>,
 }
 
 /// The whole run.
@@ -142,6 +148,10 @@ pub struct RenderInput {
     pub options: LoadOptions,
     /// Where maia keeps its state on the cluster (read with a cluster).
     pub state_namespace: String,
+    /// Where render stamps are kept, so that a group whose inputs and files did not
+    /// change is not rendered again (see [`RenderCache`]); `None` renders and compares
+    /// every group. Not used with a cluster or a GitOps tree.
+    pub cache: Option<RenderCache>,
 }
 
 /// Renders every group form of a folder into one config folder, as `namespace
@@ -168,6 +178,10 @@ pub async fn render(
         folder::remove_stale_temporaries(&tree.folder);
     }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let stamps = match (&args.cache, &tree, cluster) {
+        (Some(cache), None, None) => shared.stamps(cache, &args.config_folder),
+        _ => None,
+    };
 
     let mut entries = parallel(forms, cores, |form| load_group(form, &shared, &folder));
     refuse_shared_namespaces(&mut entries);
@@ -220,8 +234,23 @@ pub async fn render(
         tree: tree.as_ref(),
         sample: &sample,
         events: &events,
+        stamps: stamps.as_ref(),
     };
     let ledger_written = render_all(&mut entries, &order, &out, cores)?;
+    if let Some(stamps) = &stamps {
+        let mut kept = stamps.loaded().clone();
+        for e in &entries {
+            if let Some((spec, _)) = &e.group {
+                match &e.result {
+                    Some(Ok(Done {
+                        stamp: Some(stamp), ..
+                    })) => kept.insert(spec.group_id.clone(), stamp.clone()),
+                    _ => kept.remove(&spec.group_id),
+                };
+            }
+        }
+        stamps.save(&kept);
+    }
     for event in events.into_inner().unwrap_or_default() {
         sink.emit(event);
     }
@@ -275,6 +304,8 @@ struct Out<'a> {
     sample: &'a OnceLock<Bundle>,
     /// What the groups' renders reported, sent once every group is written.
     events: &'a Mutex<Vec<Event>>,
+    /// The render stamps of the last run, when they are used.
+    stamps: Option<&'a Stamps>,
 }
 
 /// Gives the groups of `order` their ports, one after the other, writes the ledger,
@@ -346,11 +377,18 @@ fn render_all(entries: &mut [Entry], order: &[usize], out: &Out<'_>, cores: usiz
             .filter(|i| written_with.contains_key(i))
             .collect();
         let outcomes = parallel(todo, cores * WRITERS_PER_CORE, |(i, allocated)| {
-            let form = &entries[i].form;
-            let facts = entries[i].facts.as_ref();
+            let e = &entries[i];
+            let stamp = e.form_digest.as_ref().filter(|_| e.facts.is_none());
             (
                 i,
-                render_group(allocated, form, facts, out, again.contains(&i)),
+                render_group(
+                    allocated,
+                    &e.form,
+                    e.facts.as_ref(),
+                    out,
+                    again.contains(&i),
+                    stamp,
+                ),
             )
         });
         let mut failed = false;
@@ -484,8 +522,36 @@ impl Shared {
 
     /// Reads and checks a form; its own warnings (the shared files' were printed once).
     pub(crate) fn load(&self, form: &Path) -> Result<(WorkspaceSpec, Vec<Diagnostic>)> {
+        self.load_digest(form)
+            .map(|(spec, warnings, _)| (spec, warnings))
+    }
+
+    /// The render stamps of `config_folder` (locked), for groups rendered with these
+    /// shared files and options.
+    fn stamps(&self, cache: &RenderCache, config_folder: &Path) -> Option<Stamps> {
+        let options = format!("{:?} minimal={}", self.options, self.minimal);
+        let (maia_name, maia_text) = match &self.maia {
+            Some((n, t)) => (n.as_bytes(), t.as_bytes()),
+            None => (&b"no MAIA config"[..], &b""[..]),
+        };
+        Stamps::load(
+            cache,
+            config_folder,
+            &[
+                options.as_bytes(),
+                self.cluster.0.as_bytes(),
+                self.cluster.1.as_bytes(),
+                maia_name,
+                maia_text,
+            ],
+        )
+    }
+
+    /// [`Shared::load`], and a digest of the form's path and text (its render stamp's).
+    fn load_digest(&self, form: &Path) -> Result<(WorkspaceSpec, Vec<Diagnostic>, [u8; 32])> {
         let name = form.to_string_lossy().into_owned();
         let text = ws::read_group_file(form)?;
+        let digest = stamps::form_digest(form, &text);
         let loaded = ws::load_str(
             WorkspaceTexts {
                 group: (&name, &text),
@@ -500,23 +566,25 @@ impl Shared {
             .into_iter()
             .filter(|d| d.file == form)
             .collect();
-        Ok((loaded.spec, warnings))
+        Ok((loaded.spec, warnings, digest))
     }
 }
 
 /// Reads and checks a form, then its group's credentials.yaml (the folder locked).
 fn load_group(form: PathBuf, shared: &Shared, folder: &ConfigFolder) -> Entry {
-    let loaded = shared.load(&form);
+    let loaded = shared.load_digest(&form);
     let mut entry = Entry {
         form,
         warnings: Vec::new(),
         group: None,
         result: None,
         facts: None,
+        form_digest: None,
     };
     match loaded {
-        Ok((spec, warnings)) => {
+        Ok((spec, warnings, digest)) => {
             entry.warnings = warnings;
+            entry.form_digest = Some(digest);
             let dir = folder.group_dir(&spec.group_id);
             match folder::read_credentials(&dir) {
                 Ok(existing) => entry.group = Some((spec, existing)),
@@ -615,15 +683,19 @@ enum Outcome {
 
 /// Renders and writes one group. `again`: an earlier pass wrote it with other ports;
 /// the credentials it drew then are in its credentials.yaml and are kept.
+/// `form_digest`: the form's, when the group may be left alone on the strength of its
+/// render stamp (see [`super::stamps`]) and is stamped once written.
 fn render_group(
     mut allocated: Allocated,
     form: &Path,
     facts: Option<&RenderFacts>,
     out: &Out<'_>,
     again: bool,
+    form_digest: Option<&[u8; 32]>,
 ) -> Outcome {
     let folder = out.folder;
     let dir = folder.group_dir(&allocated.spec.group_id);
+    let stamps = out.stamps.zip(form_digest);
     let prepared = (|| {
         if again {
             allocated.existing = folder::read_credentials(&dir)?;
@@ -636,11 +708,35 @@ fn render_group(
             events.extend(seen);
         }
         let env = env?;
+        if let Some((stamps, form)) = stamps.filter(|_| !again) {
+            let print = stamps.fingerprint(
+                form,
+                allocated.existing.as_ref(),
+                &allocated.ports,
+                env.as_ref(),
+            );
+            if let Some(stamp) = stamps.check(&allocated.spec.group_id, &dir, &print) {
+                // Rendered from the same inputs, its files as they were left: nothing
+                // to render, write or compare.
+                return Ok(Prepared::Unchanged(Done {
+                    status: Status::Unchanged,
+                    dir: dir.clone(),
+                    ports: allocated.ports.clone(),
+                    written: 0,
+                    removed: 0,
+                    created: false,
+                    tree_created: false,
+                    stamp: Some(stamp),
+                }));
+            }
+        }
         namespace::render_allocated_from(allocated, folder, &mut OsRandom, &[], env.as_ref(), facts)
+            .map(|rendered| Prepared::Rendered(Box::new(rendered), env))
             .map_err(|e| namespace::in_form(e, form))
     })();
-    let rendered = match prepared {
-        Ok(r) => r,
+    let (rendered, env) = match prepared {
+        Ok(Prepared::Rendered(r, env)) => (r, env),
+        Ok(Prepared::Unchanged(done)) => return Outcome::Written(done),
         Err(e) => return Outcome::NotWritten(e),
     };
     let ports = rendered.bundle.ssh_ports.clone();
@@ -659,6 +755,15 @@ fn render_group(
                 out.sample.get_or_init(|| rendered.bundle.clone());
             }
             let tree = tree.unwrap_or_default();
+            // Stamped with what the next run reads: the credentials.yaml just written.
+            let stamp = stamps.and_then(|(stamps, form)| {
+                let written = CredentialsFile {
+                    credentials: rendered.bundle.credentials.clone(),
+                    ssh_ports: rendered.bundle.ssh_ports.clone(),
+                };
+                let print = stamps.fingerprint(form, Some(&written), &ports, env.as_ref());
+                GroupStamp::record(&dir, &rendered.files, print)
+            });
             Outcome::Written(Done {
                 status: Status::Unchanged,
                 dir,
@@ -667,10 +772,17 @@ fn render_group(
                 removed: report.removed.len() + tree.removed.len(),
                 created: report.created,
                 tree_created: tree.created,
+                stamp,
             })
         }
         Err(e) => Outcome::WriteFailed(e, ports),
     }
+}
+
+/// A group's render, or what is left of it when its render stamp shows nothing to do.
+enum Prepared {
+    Rendered(Box<namespace::Rendered>, Option<maia_render::workspace::EnvFile>),
+    Unchanged(Done),
 }
 
 /// Runs `f` on every item on `threads` threads, each taking the next item left;
