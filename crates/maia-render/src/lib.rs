@@ -3,6 +3,7 @@
 //! the same input always renders the same bytes.
 
 pub mod app;
+mod block_yaml;
 mod error;
 pub mod helm_yaml;
 pub mod labels;

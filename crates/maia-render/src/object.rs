@@ -154,6 +154,10 @@ pub fn to_yaml_stream(objects: &[Object]) -> Result<String, RenderError> {
 
 /// One object as a YAML document.
 pub fn to_yaml(object: &Object) -> Result<String, RenderError> {
+    // The same bytes, written directly when the object allows (see `block_yaml`).
+    if let Some(text) = crate::block_yaml::to_string(object) {
+        return Ok(text);
+    }
     yaml_serde::to_string(object).map_err(|source| RenderError::Yaml {
         object: object.reference(),
         source,

@@ -781,7 +781,10 @@ fn render_group(
 
 /// A group's render, or what is left of it when its render stamp shows nothing to do.
 enum Prepared {
-    Rendered(Box<namespace::Rendered>, Option<maia_render::workspace::EnvFile>),
+    Rendered(
+        Box<namespace::Rendered>,
+        Option<maia_render::workspace::EnvFile>,
+    ),
     Unchanged(Done),
 }
 
