@@ -90,6 +90,13 @@ fn requested_quotes(s: &str) -> bool {
     if matches!(s, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
         return true;
     }
+    // A number starts with a digit, a sign or a point, or is inf or nan.
+    if !matches!(
+        s.as_bytes()[0],
+        b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N'
+    ) {
+        return false;
+    }
     digits_but_not_number(s) || unsigned_int(s) || negative_int(s) || float(s)
 }
 
@@ -147,6 +154,15 @@ fn float(s: &str) -> bool {
 /// allowed, multi-line).
 fn analyse(s: &str) -> Result<(bool, bool, bool, bool)> {
     let b = s.as_bytes();
+    // Names, paths, versions: nothing to analyse (a lone "-" is an indicator).
+    if b.iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
+        && b != b"-"
+        && !b.starts_with(b"---")
+        && !b.starts_with(b"...")
+    {
+        return Ok((true, true, true, false));
+    }
     if b.iter()
         .any(|&c| !(c == b'\n' || (0x20..0x7f).contains(&c)))
     {

@@ -757,6 +757,18 @@ pub struct WriteReport {
 /// The caller syncs the config folder when the group's folder was created
 /// ([`WriteReport::created`]): once per run, however many groups it writes.
 pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
+    // A bundle (credentials.yaml, the Secrets' manifests) is the owner's alone; a tree
+    // without a secret (the GitOps tree) may be read by others.
+    let dir_mode = if files.iter().any(|f| f.secret) {
+        SECRET_DIR_MODE
+    } else {
+        DIR_MODE
+    };
+    // Nothing at all there (not even a link): a first render, written whole elsewhere
+    // and put in place at once (nothing inside can be a link).
+    if std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return write_new_bundle(dir, files, dir_mode);
+    }
     // maia makes the folders inside the group's folder; a link there was planted, and
     // would take the Secrets' manifests elsewhere. Checked before the first write.
     for f in files {
@@ -773,18 +785,6 @@ pub fn write_bundle(dir: &Path, files: &[BundleFile]) -> Result<WriteReport> {
     let mut report = WriteReport::default();
     // Folders whose entries changed and are not synced yet.
     let mut unsynced = BTreeSet::new();
-    // A bundle (credentials.yaml, the Secrets' manifests) is the owner's alone; a tree
-    // without a secret (the GitOps tree) may be read by others.
-    let dir_mode = if files.iter().any(|f| f.secret) {
-        SECRET_DIR_MODE
-    } else {
-        DIR_MODE
-    };
-    // Nothing at all there (not even a link): a first render, written whole elsewhere
-    // and put in place at once.
-    if std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-        return write_new_bundle(dir, files, dir_mode);
-    }
     report.created = make_dir(dir, dir_mode, &mut unsynced)?;
     // The folder above is the caller's to sync.
     unsynced.clear();
@@ -898,10 +898,16 @@ fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<Write
         ..WriteReport::default()
     };
     let written = (|| {
+        // The folders made so far (the temporary folder is empty): no stat per file.
+        let mut made: Vec<PathBuf> = vec![tmp.clone()];
         for f in top.into_iter().chain(sub) {
             let at = tmp.join(&f.path);
             let fail = |source| write_error(&dir.join(&f.path), source);
-            if let Some(d) = at.parent().filter(|d| !d.is_dir()) {
+            if let Some(d) = at
+                .parent()
+                .filter(|d| !made.iter().any(|m| m == d))
+                .filter(|d| !d.is_dir())
+            {
                 // Missing folders of the file's path, outermost first.
                 let mut missing: Vec<&Path> = d
                     .ancestors()
@@ -910,6 +916,7 @@ fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<Write
                 missing.reverse();
                 for m in missing {
                     make_dir(m).map_err(fail)?;
+                    made.push(m.to_path_buf());
                 }
             }
             let file_mode = file_mode(f);
