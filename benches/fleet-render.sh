@@ -3,7 +3,9 @@
 # process per group, on generated fleets of N groups (2 users each; default 10, 100
 # and 1000):
 #   fleet, first render  — one `maia fleet render` into an empty config folder;
-#   fleet, re-render     — the same command again (nothing changes, nothing written);
+#   fleet, re-render     — the same command again (nothing changes, nothing written;
+#                          the groups' render stamps, kept under $XDG_CACHE_HOME, say
+#                          so without rendering them);
 #   one by one, first    — `maia namespace render` per form, in group_ID order, into
 #                          another empty folder (what an admin's loop does);
 #   one by one, again    — that loop again.
@@ -26,9 +28,12 @@ sizes=("${@:-10 100 1000}")
 read -r -a sizes <<<"${sizes[*]}"
 one_by_one_max=${ONE_BY_ONE_MAX:-100000}
 cargo build --release --quiet --bin maia
-maia=$PWD/target/release/maia
+maia=${CARGO_TARGET_DIR:-$PWD/target}/release/maia
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/maia-fleet-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# The fleet's render stamps (a re-render leaves unchanged groups alone), deleted with
+# the rest.
+export XDG_CACHE_HOME=$work/cache
 
 # Room for 2 users in each of 25 000 groups (outside the default NodePort range: the
 # warning goes to stderr, once per run).

@@ -73,6 +73,7 @@ const LIBRARY: &[&[&str]] = &[
     &["workspace::render"],
     &["workspace::cluster"],
     &["workspace", "text::workspace"],
+    &["fleet::stamps"],
     &["fleet::render"],
     &["fleet::cluster"],
     &["fleet", "text::fleet", "text::json"],

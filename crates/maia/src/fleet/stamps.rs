@@ -249,7 +249,7 @@ impl Stamps {
             return;
         }
         let mut text = format!("{MAGIC} {}\n", hex(self.folder.as_os_str().as_bytes()));
-        for (group, s) in stamps {
+        for (group, s) in stamps.iter().filter(|(g, _)| !g.contains(['\t', '\n'])) {
             text.push_str(&format!(
                 "{group}\t{}\t{}\t{}",
                 hex(&s.fingerprint),
