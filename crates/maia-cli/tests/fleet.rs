@@ -971,3 +971,44 @@ fn a_changed_cluster_config_renders_every_group_again_despite_render_stamps() {
         assert!(summary.contains("maia.example.net"), "{group}: {summary}");
     }
 }
+
+/// Under umask 077 a fleet's first render still gives every file and folder maia's
+/// mode (what holds no secret stays readable, scripts executable): where the umask
+/// takes bits off, the mode is set again.
+#[test]
+fn a_first_render_under_a_narrow_umask_gives_maias_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = tmp.path().join("forms");
+    form(&forms, "a.yaml", "Alpha", &["a1@example.org"]);
+    let folder = tmp.path().join("out");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 077; exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("maia"))
+        .args(["fleet", "render", "--forms"])
+        .arg(&forms)
+        .arg("--cluster-config-file")
+        .arg(cluster())
+        .arg("--config-folder")
+        .arg(&folder)
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &str| {
+        std::fs::metadata(folder.join("Alpha").join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("summary.md"), 0o644);
+    assert_eq!(mode("deploy.sh"), 0o755);
+    assert_eq!(mode("credentials.yaml"), 0o600);
+    assert_eq!(mode("manifests"), 0o700);
+}

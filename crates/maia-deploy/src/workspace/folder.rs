@@ -889,7 +889,10 @@ fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<Write
     let make_dir = |d: &Path| {
         std::fs::DirBuilder::new().mode(mode).create(d)?;
         // The umask may have narrowed the mode.
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode))
+        if umask_narrows(mode) {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
     };
     make_dir(&tmp).map_err(|source| write_error(dir, source))?;
     let (top, sub) = write_order(files);
@@ -926,8 +929,10 @@ fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<Write
                 .mode(file_mode)
                 .open(&at)
                 .map_err(fail)?;
-            file.set_permissions(std::fs::Permissions::from_mode(file_mode))
-                .map_err(fail)?;
+            if umask_narrows(file_mode) {
+                file.set_permissions(std::fs::Permissions::from_mode(file_mode))
+                    .map_err(fail)?;
+            }
             file.write_all(f.text.as_bytes()).map_err(fail)?;
             if f.path == Path::new(CREDENTIALS_FILE) {
                 file.sync_all().map_err(fail)?;
@@ -944,6 +949,20 @@ fn write_new_bundle(dir: &Path, files: &[BundleFile], mode: u32) -> Result<Write
         return Err(e);
     }
     Ok(report)
+}
+
+/// Whether the process's umask takes bits off `mode` when a file or folder is
+/// created with it, so that its mode must be set again: true when the umask cannot be
+/// read (`/proc/self/status`, read once; maia never changes its umask). A first render
+/// creates 24 files and folders per group: a call each saved.
+fn umask_narrows(mode: u32) -> bool {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    let umask = UMASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let value = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(value.trim(), 8).ok()
+    });
+    umask.is_none_or(|umask| mode & umask != 0)
 }
 
 /// Whether `name` is one of maia's temporary files or folders.
