@@ -15,13 +15,25 @@ use serde::ser::{self, Serialize};
 /// `value` as yaml_serde writes it, or `None` when it holds something this writer
 /// leaves to yaml_serde.
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    let mut out = String::with_capacity(4096);
+    append(&mut out, value).then_some(out)
+}
+
+/// Appends `value` as yaml_serde writes it to `out` (a stream of documents): true when
+/// it did, false (`out` as it was) when it holds something left to yaml_serde.
+pub(crate) fn append<T: Serialize + ?Sized>(out: &mut String, value: &T) -> bool {
+    let start = out.len();
     let mut w = Writer {
-        out: String::with_capacity(4096),
+        out: std::mem::take(out),
         frames: Vec::new(),
         pos: Pos::Root,
     };
-    value.serialize(&mut w).ok()?;
-    Some(w.out)
+    let written = value.serialize(&mut w).is_ok();
+    *out = w.out;
+    if !written {
+        out.truncate(start);
+    }
+    written
 }
 
 /// Given up: yaml_serde writes this value.
@@ -330,9 +342,7 @@ impl Writer {
     }
 
     fn single_quoted(&mut self, s: &str) {
-        let mut text = std::mem::take(&mut self.out);
-        quote_into(&mut text, s);
-        self.out = text;
+        quote_into(&mut self.out, s);
     }
 
     /// A plain scalar other than a string (a number, a boolean, null).
@@ -914,6 +924,12 @@ mod tests {
             assert!(same(&value), "{value}");
         }
         assert!(!same(&json!({ "k": 1.5 })), "floats are left to yaml_serde");
+        // Appended to a stream: as it was when the writer gives up.
+        let mut out = String::from("a: 1\n---\n");
+        assert!(!append(&mut out, &json!({ "k": [1, 1.5] })));
+        assert_eq!(out, "a: 1\n---\n");
+        assert!(append(&mut out, &json!({ "k": [1] })));
+        assert_eq!(out, "a: 1\n---\nk:\n- 1\n");
     }
 
     /// Every object of a workspace's bundle (both ingress kinds, with GPUs) is written

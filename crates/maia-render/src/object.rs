@@ -142,12 +142,15 @@ impl Object {
 /// Objects as a multi-document YAML stream (`---` between documents), as
 /// `kubectl apply -f` reads it.
 pub fn to_yaml_stream(objects: &[Object]) -> Result<String, RenderError> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096 * objects.len().min(8));
     for (i, o) in objects.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&to_yaml(o)?);
+        // Written in place when the direct writer can (see `block_yaml`).
+        if !crate::block_yaml::append(&mut out, o) {
+            out.push_str(&to_yaml(o)?);
+        }
     }
     Ok(out)
 }

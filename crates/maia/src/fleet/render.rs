@@ -13,6 +13,9 @@
 //!    (a bundle is dropped as soon as it is written, so memory does not grow with the
 //!    fleet); the config folder is synced once at the end.
 //!
+//! A group whose render stamp (see [`super::stamps`]) shows that it would be rendered
+//! from the same inputs into files left as they were is neither rendered nor compared.
+//!
 //! A group that fails before its bundle is written (its environment file cannot be
 //! fetched, its credentials.yaml lacks a key) would, run by run, have left its ports in
 //! the ledger as they were: then step 2 is done again without it, and the groups whose
