@@ -231,3 +231,87 @@ async fn deleting_the_workspace_removes_its_clients_and_with_its_data_its_group_
         assert!(kc.user(user).is_some(), "{user}'s account was deleted");
     }
 }
+
+#[tokio::test]
+async fn a_fleet_deploy_keeps_each_groups_keycloak_part() {
+    let kc = FakeKeycloak::start();
+    let c = FakeCluster::ready_for_workspaces().await;
+    let cluster = maia::Cluster::from_client(c.client(), "https://fake.invalid");
+    let dir = tempfile::tempdir().unwrap();
+    let tools = StandIns::write(dir.path()).unwrap();
+    let forms = dir.path().join("forms");
+    std::fs::create_dir_all(&forms).unwrap();
+    for (file, group, user) in [
+        ("a.yaml", "Brain_MRI", "alice@example.org"),
+        ("b.yaml", "Lung_CT", "bob@example.org"),
+    ] {
+        std::fs::write(
+            forms.join(file),
+            format!(
+                "group_ID: {group}\nusers:\n  - {user}\nresources_limits:\n  memory: [\"4G\", \"8G\"]\n  cpu: [2, 4]\n"
+            ),
+        )
+        .unwrap();
+    }
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/workspace/cluster-nginx.yaml");
+    let cluster_config = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster_config,
+        format!(
+            "{}\nkeycloak_admin:\n  url: {}\n  realm: {REALM}\n  client_id: {ADMIN_CLIENT_ID}\n  per_workspace_clients: true\n",
+            std::fs::read_to_string(example).unwrap(),
+            kc.url()
+        ),
+    )
+    .unwrap();
+    let input = maia::fleet::FleetInput {
+        forms,
+        cluster_config_file: cluster_config,
+        maia_config_file: None,
+        minimal: true,
+        options: maia_spec::LoadOptions::default(),
+        config_folder: None,
+        state_namespace: "maia-system".into(),
+        skip_helm: false,
+        skip_kubeflow: true,
+        secrets_only: false,
+        force_conflicts: false,
+        wait: None,
+        concurrency: 2,
+    };
+    let rows = maia::fleet::deploy(
+        &cluster,
+        &env(&tools, &kc),
+        &input,
+        &Cancel::new(),
+        &mut Quiet,
+    )
+    .await
+    .unwrap();
+    assert!(
+        rows.iter().all(|r| r.word() == "deployed"),
+        "{:?}",
+        rows.iter().map(|r| r.word()).collect::<Vec<_>>()
+    );
+    assert_eq!(kc.members("MAIA:Brain_MRI").unwrap(), ["alice@example.org"]);
+    assert_eq!(kc.members("MAIA:Lung_CT").unwrap(), ["bob@example.org"]);
+    // --minimal: only the hub logs in, so each group has one client of its own.
+    let mut own: Vec<String> = kc
+        .client_ids()
+        .into_iter()
+        .filter(|c| c.starts_with("maia-"))
+        .filter(|c| c != ADMIN_CLIENT_ID)
+        .collect();
+    own.sort();
+    assert_eq!(own, ["maia-brain-mri-hub", "maia-lung-ct-hub"]);
+}
+
+/// A fleet sink that says nothing.
+struct Quiet;
+
+impl maia::fleet::FleetSink for Quiet {
+    fn warnings(&mut self, _: &[maia_spec::Diagnostic]) {}
+    fn loaded(&mut self, _: &[&str]) {}
+    fn ended(&mut self, _: &maia::fleet::Row) {}
+}
