@@ -1,7 +1,8 @@
 //! Test support for maia's crates, kept out of the product crates: an in-memory
 //! Kubernetes API server ([`fake`]), recording stand-ins for helm, kubectl and git
 //! ([`tools`]), and both served to a separate process with a kubeconfig ([`served`]);
-//! a fake Keycloak (admin REST API and token endpoint) on loopback ([`keycloak`]).
+//! a fake Keycloak (admin REST API and token endpoint) on loopback ([`keycloak`]);
+//! a real OpenID provider (Node.js `oidc-provider`) for sign-in tests ([`oidc`]).
 //!
 //! It depends on no maia crate, so that maia-deploy's own unit tests can use it
 //! without a second copy of maia-deploy's types: it hands out plain `kube::Client`s
@@ -9,6 +10,7 @@
 
 pub mod fake;
 pub mod keycloak;
+pub mod oidc;
 pub mod served;
 pub mod tools;
 
