@@ -3,7 +3,8 @@
 // would be: one confidential client, the authorization code flow only, PKCE (S256)
 // required, RS256 ID tokens carrying a `groups` claim, RP-initiated logout.
 //
-// Usage: node provider.mjs [CONFIG.json] < or with the JSON config on stdin.
+// Usage: node provider.mjs CONFIG.json, or node provider.mjs with the JSON config on
+// stdin (what maia_testkit::oidc does).
 // The config holds the client secret and the users' passwords, so it never goes
 // through argv. The first line on stdout is the port listened on (127.0.0.1).
 //
