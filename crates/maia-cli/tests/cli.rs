@@ -260,6 +260,24 @@ fn the_cluster_schema_describes_keycloak_admin_without_a_place_for_its_secret() 
 }
 
 #[test]
+fn the_cluster_schema_describes_portal_without_a_place_for_its_secret() {
+    let (code, out, _) = run(maia().args(["config", "schema", "cluster"]));
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let portal = &schema["properties"]["portal"];
+    let reference = portal["anyOf"][0]["$ref"]
+        .as_str()
+        .or(portal["$ref"].as_str())
+        .unwrap_or_else(|| panic!("{portal}"));
+    let name = reference.rsplit('/').next().unwrap();
+    let fields = &schema["$defs"][name]["properties"];
+    for field in ["url", "client_id", "client_secret_file"] {
+        assert!(fields.get(field).is_some(), "{field} missing: {fields}");
+    }
+    assert!(fields.get("client_secret").is_none(), "{fields}");
+}
+
+#[test]
 fn help_teaches_with_examples() {
     let (code, out, _) = run(maia().args(["app", "render", "--help"]));
     assert_eq!(code, 0);

@@ -693,3 +693,108 @@ fn with_per_workspace_clients_the_shared_client_is_not_needed() {
     let w = load(GROUP, &c, None, false).unwrap();
     assert!(w.spec.cluster.keycloak_admin.unwrap().per_workspace_clients);
 }
+
+#[test]
+fn portal_is_read_and_absent_by_default() {
+    let w = load(GROUP, NGINX, None, false).unwrap();
+    assert_eq!(w.spec.cluster.portal, None);
+    let c = format!(
+        "{NGINX}\nportal:\n  url: https://Maia.example.org/\n  client_id: maia-portal\n  client_secret_file: /etc/maia/portal.secret\n"
+    );
+    let w = load(GROUP, &c, None, false).unwrap();
+    assert!(w.warnings.is_empty(), "{:#?}", w.warnings);
+    let p = w.spec.cluster.portal.unwrap();
+    assert_eq!(p.url, "https://Maia.example.org");
+    assert_eq!(p.host, "maia.example.org");
+    assert_eq!(p.client_id, "maia-portal");
+    assert_eq!(
+        p.client_secret_file.as_deref(),
+        Some(std::path::Path::new("/etc/maia/portal.secret"))
+    );
+    // Plain http is fine on this machine; without a file the secret comes from the
+    // environment (MAIA_PORTAL_CLIENT_SECRET).
+    for (url, host) in [
+        ("http://localhost:8080", "localhost"),
+        ("http://127.0.0.1:8080", "127.0.0.1"),
+        ("http://[::1]:8080", "[::1]"),
+    ] {
+        let c = format!("{NGINX}\nportal:\n  url: {url}\n  client_id: maia-portal\n");
+        let p = load(GROUP, &c, None, false)
+            .unwrap()
+            .spec
+            .cluster
+            .portal
+            .unwrap();
+        assert_eq!((p.url.as_str(), p.host.as_str()), (url, host));
+        assert_eq!(p.client_secret_file, None);
+    }
+}
+
+#[test]
+fn bad_portal_settings_are_refused_with_their_field() {
+    let base = "portal:\n  url: https://maia.example.org\n  client_id: maia-portal\n";
+    for (extra, path, words, hint) in [
+        (
+            "portal:\n  client_id: maia-portal\n",
+            "portal.url",
+            "url is missing",
+            "https://maia.example.org",
+        ),
+        (
+            "portal:\n  url: https://maia.example.org\n",
+            "portal.client_id",
+            "client_id is missing",
+            "maia-portal",
+        ),
+        (
+            "portal:\n  url: maia.example.org\n  client_id: maia-portal\n",
+            "portal.url",
+            "not a URL",
+            "https://",
+        ),
+        (
+            "portal:\n  url: http://maia.example.org\n  client_id: maia-portal\n",
+            "portal.url",
+            "plain http",
+            "https",
+        ),
+        (
+            "portal:\n  url: ftp://maia.example.org\n  client_id: maia-portal\n",
+            "portal.url",
+            "not an http(s) URL",
+            "https://",
+        ),
+        (
+            "portal:\n  url: https://maia.example.org/portal\n  client_id: maia-portal\n",
+            "portal.url",
+            "has a path",
+            "root of its host",
+        ),
+        (
+            "portal:\n  url: https://user@maia.example.org\n  client_id: maia-portal\n",
+            "portal.url",
+            "no valid host",
+            "https://HOST",
+        ),
+        (
+            &format!("{base}  client_secret: hunter2\n"),
+            "portal.client_secret",
+            "not written in the cluster config",
+            "MAIA_PORTAL_CLIENT_SECRET",
+        ),
+    ] {
+        let c = format!("{NGINX}\n{extra}");
+        let d = the_error(GROUP, &c, None, false);
+        assert_eq!(d.path.to_string(), path, "{extra}: {d}");
+        assert!(d.message.contains(words), "{extra}: {d}");
+        assert!(
+            d.hint.as_deref().unwrap_or_default().contains(hint),
+            "{extra}: {d}"
+        );
+        assert_eq!(d.file.to_string_lossy(), "cluster.yaml", "{d}");
+        // Placed in the portal section (at the field, or at `portal:` when it is missing).
+        let line = d.location.map(|(line, _)| line).unwrap_or_default();
+        assert!(line >= line_of(&c, "portal:"), "{extra}: {d}");
+        assert!(!d.to_string().contains("hunter2"), "{d}");
+    }
+}

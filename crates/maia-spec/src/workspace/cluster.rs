@@ -12,8 +12,8 @@ use crate::path::FieldPath;
 
 use super::group::check_emails;
 use super::{
-    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, KeycloakAdmin, Registry,
-    SshExposure, Tenancy, UrlType,
+    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, KeycloakAdmin, Portal,
+    Registry, SshExposure, Tenancy, UrlType,
 };
 
 /// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
@@ -147,6 +147,30 @@ pub(crate) struct ClusterConfig {
     /// gives each workspace its own clients. Without it, Keycloak is kept by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keycloak_admin: Option<KeycloakAdminConfig>,
+    /// The self-service portal (`maia serve`): its public URL and its own OIDC client
+    /// at the Keycloak realm the components log in at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<PortalConfig>,
+}
+
+/// `portal`: where `maia serve` is reached and the OIDC client it signs users in with.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct PortalConfig {
+    /// The portal's public URL (`https://maia.example.org`); plain `http://` only for a
+    /// loopback host (`localhost`, `127.0.0.1`, `[::1]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The portal's own confidential OIDC client (e.g. `maia-portal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// A file holding the portal client's secret (mode 0600); else the environment
+    /// variable `MAIA_PORTAL_CLIENT_SECRET`. The secret itself is never written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<String>,
+    /// Refused: the secret is never written in the cluster config.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub client_secret: Option<serde_json::Value>,
 }
 
 /// `keycloak_admin`: a confidential client with a service account holding the
@@ -639,6 +663,10 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
             keycloak.as_ref(),
         )
     });
+    let portal = c
+        .portal
+        .as_ref()
+        .and_then(|p| portal(&mut issues, &root.key("portal"), p));
     let tenancy = ingress
         .as_ref()
         .map(|ingress| tenancy(&mut issues, &root, c, ingress));
@@ -672,8 +700,117 @@ pub(crate) fn check(c: &ClusterConfig, install: Install) -> (Option<ClusterSpec>
         env_store,
         tenancy,
         keycloak_admin,
+        portal,
     };
     (Some(spec), issues.0)
+}
+
+/// Checks `portal`.
+fn portal(issues: &mut Issues, path: &FieldPath, p: &PortalConfig) -> Option<Portal> {
+    if p.client_secret.is_some() {
+        issues
+            .error(
+                path.key("client_secret"),
+                "the portal client's secret is not written in the cluster config",
+            )
+            .set_hint(
+                "put it in a file only maia's user reads (chmod 600) and name it in client_secret_file, or set MAIA_PORTAL_CLIENT_SECRET",
+            );
+    }
+    let mut required =
+        |field: &str, value: &Option<String>, hint: &str| match value.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => Some(v.to_string()),
+            _ => {
+                issues
+                    .error(path.key(field), format!("portal.{field} is missing"))
+                    .set_hint(hint.to_string());
+                None
+            }
+        };
+    let url_text = required(
+        "url",
+        &p.url,
+        "add url: the portal's public URL, e.g. https://maia.example.org",
+    );
+    let client_id = required(
+        "client_id",
+        &p.client_id,
+        "add client_id: the portal's confidential OIDC client (e.g. maia-portal)",
+    );
+    let (url, host) = match url_text.map(|u| u.trim_end_matches('/').to_string()) {
+        None => (None, None),
+        Some(u) => match portal_host(&u) {
+            Ok(host) => (Some(u), Some(host)),
+            Err((message, hint)) => {
+                issues.error(path.key("url"), message).set_hint(hint);
+                (None, None)
+            }
+        },
+    };
+    Some(Portal {
+        url: url?,
+        host: host?,
+        client_id: client_id?,
+        client_secret_file: p
+            .client_secret_file
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from),
+    })
+}
+
+/// The host of the portal's URL: `https://HOST[:PORT]`, or `http://` for a loopback
+/// host only (the session cookie would otherwise cross the network in clear).
+fn portal_host(url: &str) -> Result<String, (String, String)> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        (
+            format!("{url:?} is not a URL"),
+            "write the full URL, starting with https://".to_string(),
+        )
+    })?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if rest.len() > authority.len() {
+        return Err((
+            format!("{url:?} has a path"),
+            "the portal is served at the root of its host: give https://HOST only".to_string(),
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, port)) if port.is_empty() || port.starts_with(':') => {
+                format!("[{addr}]")
+            }
+            _ => String::new(),
+        },
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_string(),
+    };
+    let valid = !host.is_empty()
+        && !authority.contains('@')
+        && (host.starts_with('[') || host.to_lowercase().parse::<DnsSubdomain>().is_ok());
+    if !valid {
+        return Err((
+            format!("{url:?} has no valid host"),
+            "write https://HOST, e.g. https://maia.example.org".to_string(),
+        ));
+    }
+    let loopback = matches!(host.as_str(), "localhost" | "[::1]") || host.starts_with("127.");
+    match scheme {
+        "https" => Ok(host.to_lowercase()),
+        "http" if loopback => Ok(host.to_lowercase()),
+        "http" => Err((
+            format!("{url:?} is plain http on a host other than this machine"),
+            "serve the portal over https (plain http only for localhost or 127.0.0.1)"
+                .to_string(),
+        )),
+        _ => Err((
+            format!("{url:?} is not an http(s) URL"),
+            "write the full URL, starting with https://".to_string(),
+        )),
+    }
 }
 
 /// The default of `keycloak_admin.invite_lifespan`: a week.

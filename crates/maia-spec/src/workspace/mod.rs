@@ -233,6 +233,21 @@ pub struct KeycloakAdmin {
     pub per_workspace_clients: bool,
 }
 
+/// `portal`: where `maia serve` is reached and its own OIDC client (see the cluster
+/// config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Portal {
+    /// The public URL, `https://HOST[:PORT]` (plain http only for loopback), without a
+    /// trailing '/'.
+    pub url: String,
+    /// The URL's host, lower case (the Ingress's host).
+    pub host: String,
+    /// The portal's OIDC client ID.
+    pub client_id: String,
+    /// The file holding the client's secret; `None`: `MAIA_PORTAL_CLIENT_SECRET`.
+    pub client_secret_file: Option<std::path::PathBuf>,
+}
+
 /// The cluster config, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSpec {
@@ -276,6 +291,8 @@ pub struct ClusterSpec {
     pub env_store: Option<EnvStore>,
     /// `keycloak_admin`: maia keeps Keycloak's group, members and clients.
     pub keycloak_admin: Option<KeycloakAdmin>,
+    /// `portal`: the self-service portal (`maia serve`).
+    pub portal: Option<Portal>,
 }
 
 /// Where groups' environment files are kept (a bucket of a central MinIO).
@@ -425,6 +442,7 @@ mod fixtures {
                     base_url: None,
                     env_store: None,
                     keycloak_admin: None,
+                    portal: None,
                     tenancy: Tenancy {
                         ingress_namespace: "ingress-nginx".into(),
                         minio_operator_namespace: "minio-operator".into(),
