@@ -12,8 +12,8 @@ use crate::path::FieldPath;
 
 use super::group::check_emails;
 use super::{
-    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, KeycloakAdmin, Portal,
-    Registry, SshExposure, Tenancy, UrlType,
+    ClusterSpec, Egress, EnvStore, IngressController, Keycloak, KeycloakAdmin, Portal, Registry,
+    SshExposure, Tenancy, UrlType,
 };
 
 /// A Kubernetes cluster that hosts MAIA workspaces. Field names are those of the original toolkit.
@@ -803,8 +803,7 @@ fn portal_host(url: &str) -> Result<String, (String, String)> {
         "http" if loopback => Ok(host.to_lowercase()),
         "http" => Err((
             format!("{url:?} is plain http on a host other than this machine"),
-            "serve the portal over https (plain http only for localhost or 127.0.0.1)"
-                .to_string(),
+            "serve the portal over https (plain http only for localhost or 127.0.0.1)".to_string(),
         )),
         _ => Err((
             format!("{url:?} is not an http(s) URL"),
