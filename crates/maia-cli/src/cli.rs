@@ -88,6 +88,21 @@ pub(crate) enum Command {
             maia keycloak status --namespace-config-file group.yaml --cluster-config-file cluster.yaml -o json"
     )]
     Keycloak(KeycloakCommand),
+    /// Serve the self-service portal (or print the objects that run it in the cluster)
+    #[command(
+        long_about = "Serve the self-service portal of the workspaces over HTTP until SIGINT \
+            or SIGTERM (then requests under way finish and maia exits 0). For now the \
+            portal has its home page and health check; sign-in with the cluster config's \
+            portal client comes next. With --print-manifests, print instead the \
+            ServiceAccount, least-privilege ClusterRole and binding, Deployment, Service \
+            and Ingress (host from portal.url) that run it in the cluster, as a YAML \
+            stream for kubectl apply -f -.",
+        after_help = "Examples:\n  \
+            maia serve --cluster-config-file cluster.yaml                      # http://127.0.0.1:8080\n  \
+            maia serve --cluster-config-file cluster.yaml --listen 0.0.0.0:8080\n  \
+            maia serve --cluster-config-file cluster.yaml --print-manifests | kubectl apply -f -"
+    )]
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         long_about = "Print a shell completion script: after loading it, Tab completes maia's \
@@ -109,6 +124,31 @@ pub(crate) enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = VersionFormat::Text)]
         output: VersionFormat,
     },
+}
+
+/// The arguments of `maia serve`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ServeArgs {
+    /// The cluster config (its portal section: public URL and OIDC client)
+    #[arg(long, value_name = "FILE", alias = "cluster-config")]
+    pub(crate) cluster_config_file: PathBuf,
+    /// The address to listen on (port 0 takes a free one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+    /// Print the portal's Kubernetes objects as YAML instead of serving
+    #[arg(long, conflicts_with = "listen")]
+    pub(crate) print_manifests: bool,
+    /// With --print-manifests: the namespace of the portal's objects
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        default_value = "maia-system",
+        requires = "print_manifests"
+    )]
+    pub(crate) namespace: String,
+    /// With --print-manifests: the image of the maia binary
+    #[arg(long, value_name = "IMAGE", requires = "print_manifests")]
+    pub(crate) image: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,9 @@ pub enum CliError {
         /// The Leases given back (`namespace/name`).
         released: Vec<String>,
     },
+    /// The portal (`maia serve`) could not listen or stopped on an error.
+    #[error(transparent)]
+    Portal(#[from] maia_portal::PortalError),
     /// The async runtime the cluster commands run on cannot be started.
     #[error("cannot start the runtime that talks to the cluster")]
     Runtime {
@@ -68,7 +71,7 @@ impl CliError {
         match self {
             CliError::Maia(e) if e.is_bad_input() => 2,
             CliError::Interrupted { code, .. } => *code,
-            CliError::Maia(_) | CliError::Runtime { .. } => 1,
+            CliError::Maia(_) | CliError::Runtime { .. } | CliError::Portal(_) => 1,
         }
     }
 
@@ -79,6 +82,10 @@ impl CliError {
             CliError::Runtime { .. } => {
                 Some("check the limit on open files (ulimit -n) and re-run".into())
             }
+            CliError::Portal(maia_portal::PortalError::Bind { .. }) => Some(
+                "another process may hold the port, or it needs privileges: pick another with --listen (port 0 takes a free one)".into(),
+            ),
+            CliError::Portal(_) => None,
             CliError::Interrupted { .. } => Some(
                 "what was applied before stays; re-run the same command to finish (it picks up where it stopped)".into(),
             ),

@@ -34,6 +34,7 @@ pub(crate) mod keycloak;
 pub mod namespace;
 pub(crate) mod output;
 pub(crate) mod report;
+pub(crate) mod serve;
 pub(crate) mod stdout;
 pub mod workspace;
 
@@ -87,6 +88,7 @@ pub fn run() -> ExitCode {
         Command::Keycloak(KeycloakCommand::Plan(args)) => return keycloak::plan(&args),
         Command::Keycloak(KeycloakCommand::Sync(args)) => keycloak::sync(&args),
         Command::Keycloak(KeycloakCommand::Status(args)) => return keycloak::status(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Completion { shell } => {
             completion(shell);
             Ok(())
