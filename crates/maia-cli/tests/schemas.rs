@@ -786,3 +786,131 @@ fn argo_cd_applications_validate_against_the_argo_cd_crds() {
     assert!(!errors(&app_schema, &wrong, "", "wrong").is_empty());
     assert_no_findings(findings);
 }
+
+// ---------------------------------------------------------------------------------------
+// The portal's objects (`maia serve --print-manifests`).
+
+/// Kinds of the portal whose definitions the shared file lacks (they are in
+/// trim_openapi.py's roots now): checked by their parts, which it holds (ObjectMeta,
+/// PolicyRule, RoleRef, Subject), and their top-level fields, until it has them.
+/// `(apiVersion, kind, its own top-level fields, (field, definition of it or its items))`.
+type KindByParts = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+const PORTAL_KINDS_BY_PARTS: &[KindByParts] = &[
+    (
+        "v1",
+        "ServiceAccount",
+        &[
+            "automountServiceAccountToken",
+            "imagePullSecrets",
+            "secrets",
+        ],
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        &["rules", "aggregationRule"],
+        &[("rules", "io.k8s.api.rbac.v1.PolicyRule")],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        &["roleRef", "subjects"],
+        &[
+            ("roleRef", "io.k8s.api.rbac.v1.RoleRef"),
+            ("subjects", "io.k8s.api.rbac.v1.Subject"),
+        ],
+    ),
+];
+
+fn check_portal_object(
+    definitions: &Value,
+    scenario: &str,
+    (api_version, kind, json): &(&str, &str, Value),
+) -> Vec<String> {
+    let schemas = schemas();
+    let what = format!("{scenario}: {kind}/{}", json["metadata"]["name"]);
+    let key = (api_version.to_string(), kind.to_string());
+    if let Some(validator) = schemas.kinds.get(&key) {
+        return errors(validator, json, "", &what);
+    }
+    let Some((_, _, fields, parts)) = PORTAL_KINDS_BY_PARTS
+        .iter()
+        .find(|(v, k, _, _)| v == api_version && k == kind)
+    else {
+        return vec![format!("{what}: no schema for {api_version} {kind}")];
+    };
+    let mut found = errors(&schemas.object_meta, &json["metadata"], "/metadata", &what);
+    for field in json.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !["apiVersion", "kind", "metadata"].contains(&field.as_str())
+            && !fields.contains(&field.as_str())
+        {
+            found.push(format!("{what}: unknown field {field}"));
+        }
+    }
+    for (field, definition) in *parts {
+        let validator = k8s_validator(definitions, definition);
+        match &json[*field] {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    found.extend(errors(&validator, item, &format!("/{field}/{i}"), &what));
+                }
+            }
+            Value::Null => found.push(format!("{what}: {field} is missing")),
+            item => found.extend(errors(&validator, item, &format!("/{field}"), &what)),
+        }
+    }
+    found
+}
+
+#[test]
+fn the_portals_objects() {
+    if !available() {
+        return;
+    }
+    let definitions = k8s_definitions();
+    let mut findings = Vec::new();
+    let options = maia_portal::ManifestOptions {
+        namespace: "maia-system".into(),
+        image: "ghcr.io/maia-rs/maia:0.1.0".into(),
+    };
+    let mut last = None;
+    for (scenario, cluster) in [("portal_nginx", NGINX), ("portal_traefik", TRAEFIK)] {
+        let text = format!(
+            "{cluster}\nportal:\n  url: https://maia.example.org\n  client_id: maia-portal\n"
+        );
+        let (spec, _) = maia_spec::workspace::load::check_cluster_text(
+            ("cluster.yaml", &text),
+            maia_spec::workspace::cluster::Install::Full,
+            None,
+            maia_spec::LoadOptions::default(),
+        )
+        .unwrap();
+        let portal = spec.portal.clone().unwrap();
+        let objects = maia_portal::manifests(&spec, &portal, &options)
+            .to_json()
+            .unwrap();
+        assert_eq!(objects.len(), 6, "{scenario}");
+        for object in &objects {
+            findings.extend(check_portal_object(&definitions, scenario, object));
+        }
+        last = Some(objects);
+    }
+    assert_no_findings(findings);
+    // The checks can fail: a misspelt field of a rule, or at the top, is refused.
+    let mut objects = last.unwrap();
+    let role = objects.iter_mut().find(|o| o.1 == "ClusterRole").unwrap();
+    role.2["rules"][0]["verb"] = json!(["get"]);
+    role.2["rule"] = json!([]);
+    let found = check_portal_object(&definitions, "wrong", role);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let deployment = objects.iter_mut().find(|o| o.1 == "Deployment").unwrap();
+    deployment.2["spec"]["replica"] = json!(1);
+    assert!(!check_portal_object(&definitions, "wrong", deployment).is_empty());
+}

@@ -28,6 +28,10 @@ ROOTS = [
     "io.k8s.api.rbac.v1.RoleBinding",
     "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicy",
     "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
+    # The portal (maia serve --print-manifests).
+    "io.k8s.api.core.v1.ServiceAccount",
+    "io.k8s.api.rbac.v1.ClusterRole",
+    "io.k8s.api.rbac.v1.ClusterRoleBinding",
 ]
 PREFIX = "#/definitions/"
 
