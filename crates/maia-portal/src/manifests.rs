@@ -135,60 +135,73 @@ const WRITE: &[&str] = &[
 const READ: &[&str] = &["get", "list", "watch"];
 
 /// The ClusterRole's rules: what the engine calls to read and deploy workspaces, and
-/// nothing else (no `*`, no `escalate`, `bind` or `impersonate`, no node or cluster
-/// configuration). Workspaces are namespaces of their own, so the rules are
-/// cluster-wide; each is documented with the calls that need it.
+/// nothing else (no `*`, no `escalate`, `bind` or `impersonate`, no nodes, no CRDs, no
+/// cluster RBAC). Workspaces are namespaces of their own, so the rules are cluster-wide.
+/// The list follows the deploy's own permission preflight (maia-deploy's
+/// `workspace::preflight`) and the members' Role the workspace renders
+/// (`maia_render::workspace::tenancy::member_rules`): the API server lets maia grant
+/// only what maia holds itself, so every verb that Role gives is here too (a test
+/// checks it).
 pub fn rules() -> Vec<PolicyRule> {
     vec![
-        // `namespace deploy` creates the workspace's namespace (server-side apply),
-        // `list`/`status` find workspaces by label, `delete` removes one.
+        // `namespace deploy` creates the workspace's namespace (server-side apply is
+        // `patch`), `list`/`status` find workspaces by label, `delete` removes one.
         rule(&[""], &["namespaces"], WRITE),
-        // The rendered objects of a workspace and its Helm releases (JupyterHub keeps
-        // its release records in Secrets): applied, read back for status, pruned.
+        // The workspace's objects, applied, read back for status and pruned; Secrets
+        // also hold maia's state in maia-system and Helm's release records. Pods:
+        // the members' Role grants them all (and the portal will list them).
         rule(
             &[""],
             &[
+                "pods",
                 "secrets",
                 "configmaps",
                 "services",
                 "persistentvolumeclaims",
-                "serviceaccounts",
                 "resourcequotas",
                 "limitranges",
             ],
             WRITE,
         ),
-        // Status, the project page's pods and their logs (tail), and why a pod waits.
-        rule(&[""], &["pods", "pods/log", "events"], READ),
-        // The workspace's Deployments (desktops, MLflow, …) and the hub's; rollout status.
+        // The JupyterHub chart's own ServiceAccounts (hub, user scheduler).
+        rule(&[""], &["serviceaccounts"], WRITE),
+        // Held only because the members' Role grants them (kubectl exec, attach and
+        // port-forward in their own namespace); maia itself never calls them.
+        rule(
+            &[""],
+            &["pods/exec", "pods/attach", "pods/portforward"],
+            &["get", "create"],
+        ),
+        // Status, logs (tail) and why a pod waits; the members' Role grants the same.
+        rule(&[""], &["pods/log", "events", "endpoints"], READ),
+        // Workloads of the workspace and the hub; StatefulSets and CronJobs because
+        // the members' Role grants them; ReplicaSets read for rollout status.
         rule(&["apps"], &["deployments", "statefulsets"], WRITE),
-        // ReplicaSets only read: a Deployment's rollout is judged from them.
         rule(&["apps"], &["replicasets"], READ),
-        // One-off Jobs of a deploy (the MinIO environment upload).
-        rule(&["batch"], &["jobs"], WRITE),
+        // One-off Jobs of a deploy (the MinIO environment upload); members' CronJobs.
+        rule(&["batch"], &["jobs", "cronjobs"], WRITE),
         // Ingresses of every component and the workspace's NetworkPolicies.
         rule(
             &["networking.k8s.io"],
             &["ingresses", "networkpolicies"],
             WRITE,
         ),
-        // The ingress class and storage classes a workspace names must exist: read only.
+        // The preflight checks that the ingress and storage classes named exist.
         rule(
             &["networking.k8s.io"],
             &["ingressclasses"],
             &["get", "list"],
         ),
         rule(&["storage.k8s.io"], &["storageclasses"], &["get", "list"]),
-        // The JupyterHub chart's own PodDisruptionBudgets.
+        // The JupyterHub chart's PodDisruptionBudgets.
         rule(&["policy"], &["poddisruptionbudgets"], WRITE),
-        // The members' Role and RoleBinding in their namespace (and the hub's). The
-        // API server lets maia grant only rights maia holds itself: no `bind`/`escalate`.
+        // The members' Role and RoleBinding in their namespace (and the chart's).
         rule(
             &["rbac.authorization.k8s.io"],
             &["roles", "rolebindings"],
             WRITE,
         ),
-        // The workspace's Pod Security admission policy and its binding.
+        // The workspace's admission guard (cluster-scoped) and its binding.
         rule(
             &["admissionregistration.k8s.io"],
             &[
@@ -197,9 +210,9 @@ pub fn rules() -> Vec<PolicyRule> {
             ],
             WRITE,
         ),
-        // The deploy lock: a Lease per workspace in maia's namespace.
+        // The deploy lock: a Lease per workspace in maia-system.
         rule(&["coordination.k8s.io"], &["leases"], WRITE),
-        // `namespace plan` asks what the caller may do before a deploy.
+        // The preflight asks the API server what maia may do.
         rule(
             &["authorization.k8s.io"],
             &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
