@@ -2,7 +2,8 @@
 //! Kubernetes API server ([`fake`]), recording stand-ins for helm, kubectl and git
 //! ([`tools`]), and both served to a separate process with a kubeconfig ([`served`]);
 //! a fake Keycloak (admin REST API and token endpoint) on loopback ([`keycloak`]);
-//! a real OpenID provider (Node.js `oidc-provider`) for sign-in tests ([`oidc`]).
+//! a real OpenID provider (Node.js `oidc-provider`) for sign-in tests ([`oidc`]); a
+//! throwaway PostgreSQL server ([`postgres`]).
 //!
 //! It depends on no maia crate, so that maia-deploy's own unit tests can use it
 //! without a second copy of maia-deploy's types: it hands out plain `kube::Client`s
@@ -11,6 +12,7 @@
 pub mod fake;
 pub mod keycloak;
 pub mod oidc;
+pub mod postgres;
 pub mod served;
 pub mod tools;
 
