@@ -14,9 +14,7 @@ use crate::report;
 
 fn env() -> maia::Env {
     maia::Env {
-        keycloak_secret: std::env::var("MAIA_KEYCLOAK_ADMIN_SECRET")
-            .ok()
-            .map(maia::Hidden),
+        keycloak_secret: crate::workspace::keycloak_secret(),
         ..Default::default()
     }
 }

@@ -25,10 +25,29 @@ pub(crate) fn env(cluster: &ClusterArgs) -> Env {
         path: std::env::var_os("PATH"),
         tools: ToolTarget::from(&target(cluster, cluster.context.clone())),
         holder: holder(),
-        keycloak_secret: std::env::var("MAIA_KEYCLOAK_ADMIN_SECRET")
-            .ok()
-            .map(maia::Hidden),
+        keycloak_secret: keycloak_secret(),
     }
+}
+
+/// The Keycloak admin client's secret from `MAIA_KEYCLOAK_ADMIN_SECRET`, if set (the
+/// cluster config's `client_secret_file` wins over it).
+pub(crate) fn keycloak_secret() -> Option<maia::Hidden> {
+    std::env::var("MAIA_KEYCLOAK_ADMIN_SECRET")
+        .ok()
+        .map(maia::Hidden)
+}
+
+/// The `keycloak_admin` of a cluster config given to a command that takes no group
+/// form (`namespace status`, `delete`), its warnings printed; none without a file.
+fn keycloak_settings(
+    file: Option<&std::path::Path>,
+) -> Result<Option<maia_spec::workspace::KeycloakAdmin>> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let (settings, warnings) = maia::keycloak::admin_settings(file)?;
+    report::diagnostics(&warnings);
+    Ok(settings)
 }
 
 /// Who this run is, as another run finding its Lease is told: `user@host (pid N)`.
@@ -222,14 +241,7 @@ pub(crate) fn status(args: &NamespaceStatusArgs) -> ExitCode {
 
 /// Prints the status; true when the workspace is ready.
 fn show_status(args: &NamespaceStatusArgs) -> Result<bool> {
-    let keycloak = match &args.cluster_config_file {
-        Some(file) => {
-            let (settings, warnings) = maia::keycloak::admin_settings(file)?;
-            report::diagnostics(&warnings);
-            settings
-        }
-        None => None,
-    };
+    let keycloak = keycloak_settings(args.cluster_config_file.as_deref())?;
     let cluster = connect(&args.cluster)?;
     let env = env(&args.cluster);
     let status = block_on(ws::status(&cluster, &env, &args.group))?;
@@ -286,14 +298,7 @@ pub(crate) fn list(args: &NamespaceListArgs) -> Result<()> {
 /// `maia namespace delete`.
 pub(crate) fn delete(args: &NamespaceDeleteArgs) -> Result<()> {
     // Keycloak's part is read before anything is deleted (a bad file stops it first).
-    let keycloak = match &args.cluster_config_file {
-        Some(file) => {
-            let (settings, warnings) = maia::keycloak::admin_settings(file)?;
-            report::diagnostics(&warnings);
-            settings
-        }
-        None => None,
-    };
+    let keycloak = keycloak_settings(args.cluster_config_file.as_deref())?;
     let cluster = connect(&args.cluster)?;
     announce(&cluster, true);
     let entry = block_on(ws::find(&cluster, &args.group))?;

@@ -281,6 +281,29 @@ pub fn groups_mapper() -> ProtocolMapper {
 
 const POST_LOGOUT: &str = "post.logout.redirect.uris";
 
+/// The client carries maia's mark ([`MANAGED_BY`]): maia made it and may change it.
+fn made_by_maia(client: &Client) -> bool {
+    client.attributes.get(MANAGED_BY).map(String::as_str) == Some("maia")
+}
+
+/// A client's groups mapper, if it has one.
+fn live_groups_mapper(client: &Client) -> Option<&ProtocolMapper> {
+    client
+        .protocol_mappers
+        .iter()
+        .flatten()
+        .find(|m| m.name == GROUPS_MAPPER)
+}
+
+/// The mapper is not the groups mapper maia gives its clients.
+fn mapper_differs(live: &ProtocolMapper, want: &ProtocolMapper) -> bool {
+    live.protocol_mapper != want.protocol_mapper
+        || want
+            .config
+            .iter()
+            .any(|(k, v)| live.config.get(k) != Some(v))
+}
+
 /// `client` with every setting maia manages set as `spec` says (what it does not
 /// manage kept).
 fn desired_client(spec: &ClientSpec, client: Option<&Client>) -> Client {
@@ -358,20 +381,9 @@ fn client_fields(spec: &ClientSpec, live: &Client) -> Vec<String> {
     };
     differs("post.logout.redirect.uris", split(&want) != split(live));
     let mapper = groups_mapper();
-    let live_mapper = live
-        .protocol_mappers
-        .iter()
-        .flatten()
-        .find(|m| m.name == GROUPS_MAPPER);
     differs(
         "protocolMappers.groups",
-        live_mapper.is_none_or(|m| {
-            m.protocol_mapper != mapper.protocol_mapper
-                || mapper
-                    .config
-                    .iter()
-                    .any(|(k, v)| m.config.get(k) != Some(v))
-        }),
+        live_groups_mapper(live).is_none_or(|m| mapper_differs(m, &mapper)),
     );
     fields
 }
@@ -416,11 +428,7 @@ pub fn diff(ws: &Workspace, observed: &Observed) -> Plan {
             let client_id = spec.client_id.clone();
             match observed.clients.get(&spec.client_id).cloned().flatten() {
                 None => ClientChange::Create { client_id },
-                Some(live)
-                    if live.attributes.get(MANAGED_BY).map(String::as_str) != Some("maia") =>
-                {
-                    ClientChange::NotOwned { client_id }
-                }
+                Some(live) if !made_by_maia(&live) => ClientChange::NotOwned { client_id },
                 Some(live) => {
                     let fields = client_fields(spec, &live);
                     if fields.is_empty() {
@@ -645,9 +653,7 @@ fn create_client(admin: &Admin, spec: &ClientSpec) -> Result<String> {
             message: "no Location on the created client".into(),
         }),
         409 => match find_client(admin, &spec.client_id)? {
-            Some(live) if live.attributes.get(MANAGED_BY).map(String::as_str) == Some("maia") => {
-                update_client(admin, spec, &live)
-            }
+            Some(live) if made_by_maia(&live) => update_client(admin, spec, &live),
             _ => Err(unexpected("POST", "/clients", 409, &answer.body)),
         },
         status => Err(unexpected("POST", "/clients", status, &answer.body)),
@@ -670,12 +676,7 @@ fn update_client(admin: &Admin, spec: &ClientSpec, live: &Client) -> Result<Stri
     )?;
     let mapper = groups_mapper();
     let models = format!("/clients/{id}/protocol-mappers/models");
-    match live
-        .protocol_mappers
-        .iter()
-        .flatten()
-        .find(|m| m.name == GROUPS_MAPPER)
-    {
+    match live_groups_mapper(live) {
         None => {
             let body = serde_json::to_value(&mapper).unwrap_or(Value::Null);
             expect(
@@ -685,13 +686,7 @@ fn update_client(admin: &Admin, spec: &ClientSpec, live: &Client) -> Result<Stri
                 &[201, 409],
             )?;
         }
-        Some(m)
-            if m.protocol_mapper != mapper.protocol_mapper
-                || mapper
-                    .config
-                    .iter()
-                    .any(|(k, v)| m.config.get(k) != Some(v)) =>
-        {
+        Some(m) if mapper_differs(m, &mapper) => {
             let mid = m.id.clone().unwrap_or_default();
             let path = format!("{models}/{mid}");
             let body = serde_json::to_value(ProtocolMapper {
@@ -819,7 +814,7 @@ pub fn remove_named(
     let mut clients = Vec::new();
     for client_id in client_ids {
         if let Some(live) = find_client(admin, client_id)?
-            && live.attributes.get(MANAGED_BY).map(String::as_str) == Some("maia")
+            && made_by_maia(&live)
             && let Some(id) = live.id
         {
             clients.push((client_id.clone(), id));

@@ -506,12 +506,16 @@ impl Store {
         }
     }
 
-    /// The workspace requests matching `filter`, oldest first.
-    pub async fn workspace_requests(
+    /// The rows of `table` (its `columns`) matching `filter`, oldest first; `what` names
+    /// the read in an error.
+    async fn filtered(
         &self,
+        table: &str,
+        columns: &str,
         filter: &RequestFilter,
-    ) -> Result<Vec<WorkspaceRequest>> {
-        let mut sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspace_requests WHERE 1 = 1");
+        what: &'static str,
+    ) -> Result<Vec<AnyRow>> {
+        let mut sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1");
         let mut binds: Vec<String> = Vec::new();
         for (column, value) in [
             ("requester", filter.requester.as_deref()),
@@ -528,10 +532,22 @@ impl Store {
         for b in &binds {
             query = query.bind(b.as_str());
         }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("listing workspace requests"))?;
+        query.fetch_all(&self.pool).await.map_err(db(what))
+    }
+
+    /// The workspace requests matching `filter`, oldest first.
+    pub async fn workspace_requests(
+        &self,
+        filter: &RequestFilter,
+    ) -> Result<Vec<WorkspaceRequest>> {
+        let rows = self
+            .filtered(
+                "workspace_requests",
+                WORKSPACE_COLUMNS,
+                filter,
+                "listing workspace requests",
+            )
+            .await?;
         rows.iter().map(workspace_from_row).collect()
     }
 
@@ -659,27 +675,14 @@ impl Store {
 
     /// The join requests matching `filter`, oldest first.
     pub async fn join_requests(&self, filter: &RequestFilter) -> Result<Vec<JoinRequest>> {
-        let mut sql = format!("SELECT {JOIN_COLUMNS} FROM join_requests WHERE 1 = 1");
-        let mut binds: Vec<String> = Vec::new();
-        for (column, value) in [
-            ("requester", filter.requester.as_deref()),
-            ("group_id", filter.group_id.as_deref()),
-            ("state", filter.state.map(RequestState::as_str)),
-        ] {
-            if let Some(value) = value {
-                binds.push(value.to_owned());
-                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
-            }
-        }
-        sql.push_str(" ORDER BY id");
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = query.bind(b.as_str());
-        }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("listing join requests"))?;
+        let rows = self
+            .filtered(
+                "join_requests",
+                JOIN_COLUMNS,
+                filter,
+                "listing join requests",
+            )
+            .await?;
         rows.iter().map(join_from_row).collect()
     }
 

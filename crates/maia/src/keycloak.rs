@@ -38,12 +38,25 @@ fn connect(spec: &WorkspaceSpec, env: &Env) -> Result<(Arc<Admin>, Workspace)> {
                 "add keycloak_admin: {url, realm, client_id, client_secret_file} (see the README's Keycloak section)".into(),
             ),
         })?;
-    let secret =
-        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
     Ok((
-        Arc::new(Admin::new(settings, secret)),
+        Arc::new(admin(settings, env)?),
         Workspace::of(spec, settings),
     ))
+}
+
+/// The admin connection `settings` describe, with the secret from its file or `env`.
+fn admin(settings: &maia_spec::workspace::KeycloakAdmin, env: &Env) -> Result<Admin> {
+    let secret =
+        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
+    Ok(Admin::new(settings, secret))
+}
+
+/// The client IDs a workspace in `namespace` may have.
+fn client_ids(namespace: &str) -> Vec<String> {
+    maia_render::workspace::oidc::SERVICES
+        .iter()
+        .map(|s| maia_render::workspace::oidc::namespace_client_id(namespace, s))
+        .collect()
 }
 
 async fn observe(admin: &Arc<Admin>, workspace: &Workspace) -> Result<Planned> {
@@ -170,14 +183,9 @@ pub async fn remove(
     dry_run: bool,
     sink: &mut dyn Sink,
 ) -> Result<sync::Removed> {
-    let secret =
-        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
-    let admin = Admin::new(settings, secret);
+    let admin = admin(settings, env)?;
     let group_name = format!("MAIA:{group_id}");
-    let client_ids: Vec<String> = ["hub", "proxy", "minio"]
-        .iter()
-        .map(|s| format!("maia-{namespace}-{s}"))
-        .collect();
+    let client_ids = client_ids(namespace);
     let name = group_name.clone();
     let removed =
         blocking(move || sync::remove_named(&admin, &name, &client_ids, group, dry_run)).await?;
@@ -205,13 +213,7 @@ pub async fn workspace_status(
     namespace: &str,
     members: &[String],
 ) -> Result<Status> {
-    let secret =
-        maia_keycloak::read_secret(settings, env.keycloak_secret.as_ref().map(|s| s.0.clone()))?;
-    let admin = Admin::new(settings, secret);
-    let client_ids: Vec<String> = ["hub", "proxy", "minio"]
-        .iter()
-        .map(|s| format!("maia-{namespace}-{s}"))
-        .collect();
-    let ws = sync::named(&format!("MAIA:{group_id}"), members, &client_ids);
+    let admin = admin(settings, env)?;
+    let ws = sync::named(&format!("MAIA:{group_id}"), members, &client_ids(namespace));
     Ok(blocking(move || sync::status(&admin, &ws)).await?)
 }

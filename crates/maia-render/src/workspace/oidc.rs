@@ -36,7 +36,16 @@ pub struct OidcClient {
 
 /// The client ID of a workspace's client for `service`.
 pub fn client_id(spec: &WorkspaceSpec, service: &str) -> String {
-    format!("maia-{}-{service}", spec.namespace)
+    namespace_client_id(spec.namespace.as_str(), service)
+}
+
+/// Every service that may have a client of its own, as [`clients`] makes them.
+pub const SERVICES: [&str; 3] = ["hub", "proxy", "minio"];
+
+/// The client ID of the workspace in `namespace` for `service` (for callers that have
+/// a deployed workspace's namespace, not its spec).
+pub fn namespace_client_id(namespace: &str, service: &str) -> String {
+    format!("maia-{namespace}-{service}")
 }
 
 /// The credentials key of the secret of the workspace's client for `service`.
