@@ -2,7 +2,6 @@
 //! graceful shutdown (exit 0).
 
 use maia_spec::workspace::ClusterSpec;
-use maia_spec::workspace::cluster::Install;
 
 use crate::cli::ServeArgs;
 use crate::deploy::runtime;
@@ -11,15 +10,7 @@ use crate::report;
 
 /// Reads and checks the cluster config, printing its warnings.
 fn cluster(args: &ServeArgs) -> Result<ClusterSpec> {
-    let file = &args.cluster_config_file;
-    let text = maia_spec::workspace::load::read_cluster_file(file)?;
-    let name = file.to_string_lossy();
-    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
-        (name.as_ref(), text.as_str()),
-        Install::Minimal,
-        None,
-        maia_spec::LoadOptions::default(),
-    )?;
+    let (spec, warnings) = maia::config::cluster(&args.cluster_config_file)?;
     report::diagnostics(&warnings);
     Ok(spec)
 }

@@ -64,3 +64,17 @@ pub fn validate(
 pub fn schema(kind: ConfigKind) -> serde_json::Value {
     kind.schema()
 }
+
+/// Reads and checks the cluster config alone (no group form), as the commands that
+/// take only it need it (`maia serve`, `namespace kubeconfig`, `status` and `delete`
+/// with Keycloak): the checked spec and the file's warnings.
+pub fn cluster(file: &Path) -> Result<(maia_spec::workspace::ClusterSpec, Vec<Diagnostic>)> {
+    let text = maia_spec::workspace::load::read_cluster_file(file)?;
+    let name = file.to_string_lossy();
+    Ok(maia_spec::workspace::load::check_cluster_text(
+        (name.as_ref(), text.as_str()),
+        maia_spec::workspace::cluster::Install::Minimal,
+        None,
+        LoadOptions::default(),
+    )?)
+}

@@ -160,14 +160,7 @@ pub fn admin_settings(
     Option<maia_spec::workspace::KeycloakAdmin>,
     Vec<maia_spec::Diagnostic>,
 )> {
-    let text = maia_spec::workspace::load::read_cluster_file(cluster_config_file)?;
-    let name = cluster_config_file.to_string_lossy();
-    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
-        (name.as_ref(), text.as_str()),
-        maia_spec::workspace::cluster::Install::Minimal,
-        None,
-        maia_spec::LoadOptions::default(),
-    )?;
+    let (spec, warnings) = crate::config::cluster(cluster_config_file)?;
     Ok((spec.keycloak_admin, warnings))
 }
 

@@ -739,16 +739,8 @@ pub fn delete_question(
 pub fn member_login(
     cluster_config_file: &Path,
 ) -> Result<((String, String), Vec<maia_spec::Diagnostic>)> {
-    use maia_spec::workspace::cluster::Install;
     let file = cluster_config_file;
-    let text = maia_spec::workspace::load::read_cluster_file(file)?;
-    let name = file.to_string_lossy();
-    let (spec, warnings) = maia_spec::workspace::load::check_cluster_text(
-        (name.as_ref(), text.as_str()),
-        Install::Minimal,
-        None,
-        maia_spec::LoadOptions::default(),
-    )?;
+    let (spec, warnings) = crate::config::cluster(file)?;
     let keycloak = spec.keycloak.as_ref().filter(|k| !k.issuer_url.is_empty());
     let Some(keycloak) = keycloak else {
         return Err(Error::Usage {
